@@ -1,0 +1,46 @@
+// Package peer identifies the process at the other end of a local
+// connection: its uid, gid and pid, as the kernel (SO_PEERCRED on Linux,
+// LOCAL_PEERCRED and LOCAL_PEERPID on darwin) or XPC reports them.
+//
+// Identity is read once, when a connection is accepted, and kept with the
+// connection; nothing re-reads it per request.
+package peer
+
+import (
+	"errors"
+	"fmt"
+	"net"
+)
+
+// Creds is what the OS vouches for about a peer. PID is 0 when the
+// platform cannot report it. A pid is never used to authorise anything
+// on its own: it can be recycled; it only narrows dev-mode checks and
+// fills audit records.
+type Creds struct {
+	UID int `json:"uid"`
+	GID int `json:"gid"`
+	PID int `json:"pid"`
+}
+
+// String formats c for logs: "uid=501 gid=20 pid=1234".
+func (c Creds) String() string {
+	return fmt.Sprintf("uid=%d gid=%d pid=%d", c.UID, c.GID, c.PID)
+}
+
+// fromUnixConn reads a Unix-socket peer's credentials. Each platform's file
+// sets it in init; where it stays nil, FromConn fails with
+// errors.ErrUnsupported.
+var fromUnixConn func(*net.UnixConn) (Creds, error)
+
+// FromConn returns the credentials of the peer of c, which must be a Unix
+// stream connection.
+func FromConn(c net.Conn) (Creds, error) {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return Creds{}, fmt.Errorf("peer credentials: %T is not a unix connection", c)
+	}
+	if fromUnixConn == nil {
+		return Creds{}, fmt.Errorf("peer credentials: %w", errors.ErrUnsupported)
+	}
+	return fromUnixConn(uc)
+}

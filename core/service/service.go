@@ -1,0 +1,95 @@
+// Package service defines what a capability service is to the rest of
+// Carapace: a name, a table of methods, and the per-call context the router
+// hands each method (who called, with which token, over which entry).
+//
+// The file, code, shell and app services implement Service; servicehost
+// serves one over its socket, and the router forwards to it.
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+)
+
+// Caller describes who a forwarded call came from, as the router saw it.
+// A service must treat it as advisory for identity (the router is trusted to
+// fill it) but must re-verify Token itself before acting.
+type Caller struct {
+	UID   int    `json:"uid"`
+	GID   int    `json:"gid"`
+	PID   int    `json:"pid"`
+	Owner bool   `json:"owner,omitempty"` // the peer is the configured owner
+	Via   string `json:"via,omitempty"`   // "unix", "xpc", "websocket", "relay"
+	Token string `json:"token,omitempty"` // the JWT for this call's audience, if any
+}
+
+// Call is one request as a service method sees it.
+type Call struct {
+	Method string
+	Params json.RawMessage // an object, an array, or nil
+	Caller Caller
+	// Notify sends a notification back to the caller, tied to this call
+	// (used for streamed output). It is nil when the caller cannot receive
+	// notifications.
+	Notify func(method string, params any) error
+}
+
+// Handler handles one method. The result is marshalled as the JSON-RPC
+// result; an error is turned into a JSON-RPC error by its errs.Kind.
+type Handler func(ctx context.Context, call *Call) (any, error)
+
+// Service is one capability service.
+type Service interface {
+	// Name is the service's short name: "file", "code", "shell", "app".
+	Name() string
+	// Methods returns the service's route table, keyed by full method name
+	// ("code.execute"). It is called once, at start.
+	Methods() map[string]Handler
+}
+
+// Table is a route table: a map from method name to handler that refuses
+// duplicates. The zero value is ready to use.
+type Table struct {
+	m map[string]Handler
+}
+
+// Register adds a handler. It panics if name is already registered: two
+// handlers for one method is a programming error.
+func (t *Table) Register(name string, h Handler) {
+	if t.m == nil {
+		t.m = map[string]Handler{}
+	}
+	if _, dup := t.m[name]; dup {
+		panic(fmt.Sprintf("service: method %q registered twice", name))
+	}
+	t.m[name] = h
+}
+
+// Lookup returns the handler for name.
+func (t *Table) Lookup(name string) (Handler, bool) {
+	h, ok := t.m[name]
+	return h, ok
+}
+
+// Names returns the registered method names, sorted.
+func (t *Table) Names() []string {
+	names := make([]string, 0, len(t.m))
+	for n := range t.m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Map returns the table as a plain map.
+func (t *Table) Map() map[string]Handler { return t.m }
+
+// Decode unmarshals params by name into v, a pointer to a struct. Unknown
+// members are refused, so a typo in a parameter name is an error rather than
+// a silently ignored option. Positional params are refused: service methods
+// take named params only.
+func Decode(params json.RawMessage, v any) error {
+	return decodeParams(params, v)
+}
