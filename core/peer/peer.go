@@ -32,9 +32,18 @@ func (c Creds) String() string {
 // errors.ErrUnsupported.
 var fromUnixConn func(*net.UnixConn) (Creds, error)
 
-// FromConn returns the credentials of the peer of c, which must be a Unix
-// stream connection.
+// Conn is implemented by connections that know their peer's identity
+// themselves (an XPC peer, a test pipe). FromConn prefers it.
+type Conn interface {
+	PeerCreds() (Creds, error)
+}
+
+// FromConn returns the credentials of the peer of c: from c itself when it
+// implements Conn, else from the kernel for a Unix stream connection.
 func FromConn(c net.Conn) (Creds, error) {
+	if pc, ok := c.(Conn); ok {
+		return pc.PeerCreds()
+	}
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
 		return Creds{}, fmt.Errorf("peer credentials: %T is not a unix connection", c)
