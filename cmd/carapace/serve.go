@@ -209,4 +209,3 @@ func uidOf(name string, def int) int {
 	}
 	return n
 }
-

@@ -11,9 +11,9 @@ package jsonrpc
 
 import (
 	"bytes"
-	"strings"
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	"github.com/gimme-tools/carapace/core/errs"
 )
