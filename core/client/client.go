@@ -85,6 +85,7 @@ type Client struct {
 // New returns a Client over conn.
 func New(conn net.Conn) *Client {
 	c := &Client{conn: conn, w: jsonrpc.NewWriter(conn, 0, 0), pending: map[uint64]chan *jsonrpc.Response{}}
+	c.w.KeepOpen()
 	go c.w.Run()
 	go c.readLoop()
 	return c
@@ -169,9 +170,9 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 	}
 	defer c.unregister(id)
 	req := jsonrpc.AppendRequest(nil, &jsonrpc.Request{ID: strconv.AppendUint(nil, id, 10), Method: method, Params: p})
-	if err := c.w.Send(req); err != nil {
-		return c.connError(err)
-	}
+	// A failed send is not reported at once: the reader may still hold
+	// the router's reason for closing (a refusal at accept).
+	c.w.Send(req)
 	select {
 	case resp, ok := <-ch:
 		if !ok {

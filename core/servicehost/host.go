@@ -8,9 +8,9 @@ package servicehost
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
@@ -68,7 +68,7 @@ func onlyRouter(uid, pid int) rpcserver.AcceptFunc {
 		if info.Creds.UID != uid || (pid != 0 && info.Creds.PID != pid) {
 			return errs.E("accept", errs.Forbidden, errs.Reason("not_router"),
 				errs.Hint("services accept only the router; connect to the router socket instead"),
-				errs.E("peer "+info.Creds.String()+" is not the router (uid "+strconv.Itoa(uid)+")"))
+				fmt.Errorf("peer %s is not the router (uid %d)", info.Creds, uid))
 		}
 		return nil
 	}
