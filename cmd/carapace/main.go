@@ -32,7 +32,7 @@ func main() {
 
 func run(args []string) int {
 	root := rootCommand()
-	if err := root.Parse(args); err != nil {
+	if err := root.Parse(intersperse(root, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gimme-tools/carapace/core/errs"
@@ -95,6 +96,10 @@ func New(conn net.Conn) *Client {
 func Dial(ctx context.Context, socket string) (*Client, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", socket)
+	if errors.Is(err, syscall.EACCES) {
+		return nil, errs.E("dial "+socket, errs.Unavailable, errs.Reason("permission_denied"),
+			errs.Hint("you may not open this socket: on an installed system, join the carapace-clients group (sudo usermod -aG carapace-clients $USER, then log in again); a dev stack is reachable only by the user who started it"), err)
+	}
 	if err != nil {
 		return nil, errs.E("dial "+socket, errs.Unavailable, errs.Reason("router_down"),
 			errs.Hint("is Carapace running? start it with `make run` (or `carapace dev`), or pass --socket / set GIMME_SOCKET"), err)
