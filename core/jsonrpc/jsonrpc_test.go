@@ -156,3 +156,57 @@ func FuzzFramer(f *testing.F) {
 		}
 	})
 }
+
+// referenceItem is the straightforward decoding parseItem must agree with.
+func referenceItem(raw []byte) (ok bool, method string, id, params string) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return false, "", "", ""
+	}
+	if v, has := m["id"]; has && !validID(v) {
+		return false, "", "", ""
+	}
+	if string(m["jsonrpc"]) != `"2.0"` {
+		return false, "", "", ""
+	}
+	mr, has := m["method"]
+	if !has || len(mr) == 0 || mr[0] != '"' || json.Unmarshal(mr, &method) != nil {
+		return false, "", "", ""
+	}
+	if p, has := m["params"]; has {
+		if len(p) == 0 || (p[0] != '{' && p[0] != '[') {
+			return false, "", "", ""
+		}
+		params = string(Compact(p))
+	}
+	if v, has := m["id"]; has {
+		id = string(Compact(v))
+	}
+	return true, method, id, params
+}
+
+// FuzzParseMatchesReference checks the envelope scanner against
+// encoding/json on every input the fuzzer finds.
+func FuzzParseMatchesReference(f *testing.F) {
+	for _, s := range parseSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(`{"jsonrpc":"2.0","\u006dethod":"x","id":1,"method":"y"}`))
+	f.Add([]byte(`{"jsonrpc":"2.0","method":"a\"b","params":{"k":"}\""},"id":"i\\d"}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !json.Valid(raw) || len(bytes.TrimSpace(raw)) == 0 || bytes.TrimSpace(raw)[0] != '{' {
+			return
+		}
+		it := parseItem(raw)
+		ok, method, id, params := referenceItem(raw)
+		if ok != (it.Req != nil) {
+			t.Fatalf("%s: valid=%v, reference %v", raw, it.Req != nil, ok)
+		}
+		if !ok {
+			return
+		}
+		if it.Req.Method != method || string(it.Req.ID) != id || string(it.Req.Params) != params {
+			t.Fatalf("%s: got (%q %s %s), reference (%q %s %s)", raw, it.Req.Method, it.Req.ID, it.Req.Params, method, id, params)
+		}
+	})
+}

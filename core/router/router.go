@@ -17,6 +17,7 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
@@ -169,10 +170,22 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string) (json.RawMe
 		return nil, errs.E(method, errs.Unauthorized, errs.Reason("not_owner"),
 			errs.Hint("only the owner (uid "+strconv.Itoa(r.opts.OwnerUID)+") may call services until capability tokens are configured"))
 	}
-	c := service.Caller{UID: info.Creds.UID, GID: info.Creds.GID, PID: info.Creds.PID, Owner: true, Via: info.Via}
-	b, err := json.Marshal(c)
-	return b, err
+	st := s.State(newConnState).(*connState)
+	st.once.Do(func() {
+		c := service.Caller{UID: info.Creds.UID, GID: info.Creds.GID, PID: info.Creds.PID, Owner: true, Via: info.Via}
+		st.caller, st.err = json.Marshal(c)
+	})
+	return st.caller, st.err
 }
+
+// connState is what the router keeps per connection.
+type connState struct {
+	once   sync.Once
+	caller json.RawMessage // the caller record, encoded once
+	err    error
+}
+
+func newConnState() any { return &connState{} }
 
 func (r *Router) runOwn(s *rpcserver.Session, req *jsonrpc.Request, h service.Handler) (resp *jsonrpc.Response) {
 	defer func() {

@@ -26,7 +26,7 @@ type testService struct{}
 func (testService) Name() string { return "code" }
 func (testService) Methods() map[string]service.Handler {
 	return map[string]service.Handler{
-		"code.echo": func(_ context.Context, c *service.Call) (any, error) {
+		"code.params": func(_ context.Context, c *service.Call) (any, error) {
 			return map[string]any{"params": c.Params, "caller": c.Caller}, nil
 		},
 		"code.stream": func(_ context.Context, c *service.Call) (any, error) {
@@ -112,7 +112,7 @@ func TestForwardMultiplexesManyClients(t *testing.T) {
 				var res struct {
 					Params struct{ C, I int }
 				}
-				if err := cl.Call(ctx(t), "code.echo", map[string]int{"c": c, "i": i}, &res); err != nil {
+				if err := cl.Call(ctx(t), "code.params", map[string]int{"c": c, "i": i}, &res); err != nil {
 					errc <- err
 					return
 				}
@@ -133,7 +133,7 @@ func TestForwardMultiplexesManyClients(t *testing.T) {
 func TestCallerRecordReachesService(t *testing.T) {
 	st := startStack(t, true)
 	var res struct{ Caller service.Caller }
-	if err := dial(t, st.routerSock).Call(ctx(t), "code.echo", map[string]any{}, &res); err != nil {
+	if err := dial(t, st.routerSock).Call(ctx(t), "code.params", map[string]any{}, &res); err != nil {
 		t.Fatal(err)
 	}
 	if res.Caller.UID != os.Geteuid() || res.Caller.PID != os.Getpid() || !res.Caller.Owner || res.Caller.Via != "unix" {
@@ -152,14 +152,14 @@ func TestServiceErrorsPassThrough(t *testing.T) {
 
 func TestServiceDownIsUnavailable(t *testing.T) {
 	st := startStack(t, false)
-	err := dial(t, st.routerSock).Call(ctx(t), "code.echo", nil, nil)
+	err := dial(t, st.routerSock).Call(ctx(t), "code.params", nil, nil)
 	var ce *client.Error
 	if !errorsAs(err, &ce) || ce.Code != -32007 || ce.Reason != "service_down" || ce.Hint == "" {
 		t.Fatalf("got %v", err)
 	}
 	// Once the service is up, the same router reaches it.
 	st.startService(t)
-	if err := dial(t, st.routerSock).Call(ctx(t), "code.echo", nil, nil); err != nil {
+	if err := dial(t, st.routerSock).Call(ctx(t), "code.params", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -190,8 +190,8 @@ func TestBatchMixesRouterAndService(t *testing.T) {
 	st := startStack(t, true)
 	calls := []*client.BatchCall{
 		{Method: "ping", Result: new(json.RawMessage)},
-		{Method: "code.echo", Params: map[string]int{"x": 1}, Result: new(json.RawMessage)},
-		{Method: "code.echo", Notify: true},
+		{Method: "code.params", Params: map[string]int{"x": 1}, Result: new(json.RawMessage)},
+		{Method: "code.params", Notify: true},
 		{Method: "nope"},
 	}
 	if err := dial(t, st.routerSock).Batch(ctx(t), calls); err != nil {
@@ -239,7 +239,7 @@ func TestServiceRefusesOtherPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 	go st.host.Serve(l)
-	err = dial(t, st.codeSock).Call(ctx(t), "code.echo", nil, nil)
+	err = dial(t, st.codeSock).Call(ctx(t), "code.params", nil, nil)
 	var ce *client.Error
 	if !errorsAs(err, &ce) || ce.Code != -32003 || ce.Reason != "not_router" {
 		t.Fatalf("got %v", err)
