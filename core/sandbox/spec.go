@@ -50,9 +50,10 @@ type Spec struct {
 // Limits are resource limits applied to the command and everything it
 // starts. Zero means "use the default", not "unlimited"; -1 is unlimited.
 type Limits struct {
-	// Procs is how many processes the command may have at once, on top of
-	// those its user already runs (RLIMIT_NPROC counts per user), and the
-	// pids.max of its cgroup when one can be made.
+	// Procs is how many tasks (processes and threads: both the kernel's
+	// RLIMIT_NPROC and the pids cgroup count threads) the command may
+	// have at once, on top of those its user already runs (RLIMIT_NPROC
+	// counts per user), and the pids.max of its cgroup when one is made.
 	Procs int64 `json:"procs,omitempty"`
 	// OpenFiles is RLIMIT_NOFILE.
 	OpenFiles int64 `json:"open_files,omitempty"`
@@ -68,7 +69,7 @@ type Limits struct {
 // cap is generous because V8, the JVM and Go reserve far more virtual memory
 // than they use; it stops a runaway allocation, not a large build.
 var DefaultLimits = Limits{
-	Procs:        256,
+	Procs:        1024,
 	OpenFiles:    1024,
 	FileSize:     1 << 30, // 1 GiB
 	CPUSeconds:   600,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/gimme-tools/carapace/core/sandbox"
 	"golang.org/x/sys/unix"
@@ -68,7 +69,12 @@ func confineAndReexec(p sandbox.Profile) error {
 	if err := profileRuleset(p, exe, landlockABI()).restrictThread(); err != nil {
 		return fmt.Errorf("confine: %w", err)
 	}
-	env := append(os.Environ(), confinedMarker+"=1")
+	env := []string{confinedMarker + "=1"}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, confinedMarker+"=") { // the first of duplicates wins
+			env = append(env, kv)
+		}
+	}
 	return fmt.Errorf("confine: re-execute %s: %w", exe, unix.Exec(exe, os.Args, env))
 }
 
