@@ -28,14 +28,14 @@ type box struct {
 	spec    sandbox.Spec
 }
 
-func requireSandbox(t *testing.T) {
+func requireSandbox(t testing.TB) {
 	t.Helper()
 	if abi, ok := available(); !ok {
 		t.Skipf("kernel lacks the sandbox's features (Landlock ABI %d, seccomp %v)", abi, seccompSupported())
 	}
 }
 
-func newBox(t *testing.T) *box {
+func newBox(t testing.TB) *box {
 	t.Helper()
 	requireSandbox(t)
 	base, err := os.MkdirTemp("", "carapace-sbx-")
@@ -64,7 +64,7 @@ func newBox(t *testing.T) *box {
 	return b
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 // cannot raise them again.
 func setLimits(l sandbox.Limits) error {
 	procs := l.Procs
-	if procs > 0 {
+	if procs > 0 && os.Geteuid() != 0 { // root is not bound by RLIMIT_NPROC
 		// RLIMIT_NPROC counts every process of the real uid, so the
 		// command gets Procs more than the user already runs. It does
 		// not bind root at all (the cgroup does, when there is one).
@@ -76,23 +76,20 @@ func processesOf(uid int) int {
 	return n
 }
 
-// dropCapabilities empties the calling thread's capability bounding,
-// ambient and inheritable sets, so that whatever it execs, even as uid 0,
-// starts with no capabilities. Without CAP_SETPCAP (an ordinary user, who
-// has none to drop) it does nothing.
+// dropCapabilities empties the calling thread's ambient and inheritable
+// capability sets and, where it holds CAP_SETPCAP (root), the bounding set,
+// so that whatever it execs, even as uid 0, starts with no capabilities.
 func dropCapabilities() error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("capget: %w", err)
 	}
-	if data[0].Effective&(1<<unix.CAP_SETPCAP) == 0 {
-		return nil
-	}
-	last := lastCap()
-	for c := 0; c <= last; c++ {
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
-			return fmt.Errorf("drop capability %d: %w", c, err)
+	if data[0].Effective&(1<<unix.CAP_SETPCAP) != 0 {
+		for c := 0; c <= lastCap(); c++ {
+			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+				return fmt.Errorf("drop capability %d: %w", c, err)
+			}
 		}
 	}
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {

@@ -79,15 +79,17 @@ func lockedFlags(st int64) uintptr {
 // namespaceAttr returns the clone flags and id maps that give the helper's
 // second stage a private mount namespace: root needs only CLONE_NEWNS; an
 // ordinary user also gets a user namespace mapping its own uid and gid to
-// themselves (so files keep their owners) and no setgroups.
-func namespaceAttr() (flags uintptr, uids, gids []unixIDMap) {
+// themselves (so files keep their owners) and no setgroups, and keeps
+// CAP_SYS_ADMIN in that namespace across the exec as an ambient capability
+// so the second stage can mount; it clears it again before the command.
+func namespaceAttr(sys *syscall.SysProcAttr) {
 	if os.Geteuid() == 0 {
-		return unix.CLONE_NEWNS, nil, nil
+		sys.Cloneflags = unix.CLONE_NEWNS
+		return
 	}
 	uid, gid := os.Getuid(), os.Getgid()
-	return unix.CLONE_NEWNS | unix.CLONE_NEWUSER,
-		[]unixIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
-		[]unixIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
+	sys.Cloneflags = unix.CLONE_NEWNS | unix.CLONE_NEWUSER
+	sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
+	sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
+	sys.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN}
 }
-
-type unixIDMap = syscall.SysProcIDMap

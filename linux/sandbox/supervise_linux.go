@@ -88,8 +88,7 @@ func startStage2(inv invocation, cg *cgroup) (*stage2, error) {
 	defer w.Close()
 	sys := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if len(existingPaths(inv.spec.Protected)) > 0 {
-		flags, uids, gids := namespaceAttr()
-		sys.Cloneflags, sys.UidMappings, sys.GidMappings = flags, uids, gids
+		namespaceAttr(sys)
 	}
 	argv := append([]string{exe, "sandbox-exec", "--stage2", "--spec", inv.spec.Encode(), "--"}, inv.argv...)
 	pid, err := syscall.ForkExec(exe, argv, &syscall.ProcAttr{
