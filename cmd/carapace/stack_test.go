@@ -420,3 +420,23 @@ func TestDevAsOrdinaryUser(t *testing.T) {
 		t.Fatalf("exec as ordinary user: %v %s\n%s", err, out, d.stderr)
 	}
 }
+
+// TestSandboxedCommandIsNotOwner: a command run by the code service runs
+// as the owner's uid in dev mode and can reach the router socket, but the
+// router sees it is confined and refuses it the owner's powers.
+func TestSandboxedCommandIsNotOwner(t *testing.T) {
+	if _, err := exec.LookPath("socat"); err != nil {
+		t.Skip("socat not installed (make deps)")
+	}
+	d := startDev(t, "", nil)
+	cmd := exec.Command(binPath, "exec", "--stdin", "--socket", d.socket, "--", "socat", "-", "UNIX-CONNECT:"+d.socket)
+	cmd.Stdin = strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"code.info"}` + "\n" + `{"jsonrpc":"2.0","id":2,"method":"whoami"}` + "\n")
+	cmd.Env = []string{"HOME=" + d.home}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("exec socat: %v %s", err, out)
+	}
+	if !strings.Contains(string(out), `"code":-32001`) || !strings.Contains(string(out), "not_owner") || !strings.Contains(string(out), `"owner":false`) {
+		t.Fatalf("sandboxed command got owner powers: %s", out)
+	}
+}
