@@ -1,0 +1,5 @@
+//go:build !cgo
+
+package xpcbridge
+
+const cgoState = "off"
