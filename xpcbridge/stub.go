@@ -10,8 +10,8 @@ import (
 )
 
 func unsupported(op, machService string) error {
-	return fmt.Errorf("xpcbridge: %s %s: XPC needs darwin and cgo, this is %s with cgo %s (hint: on macOS build with CGO_ENABLED=1; elsewhere use the Unix-socket transport): %w",
-		op, machService, runtime.GOOS, cgoState, errors.ErrUnsupported)
+	return fmt.Errorf("xpcbridge: %s %s: XPC needs darwin and cgo; this build is %s without it (hint: on macOS build with CGO_ENABLED=1; elsewhere use the Unix-socket transport): %w",
+		op, machService, runtime.GOOS, errors.ErrUnsupported)
 }
 
 // Listen returns an error wrapping errors.ErrUnsupported: XPC needs darwin
