@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gimme-tools/carapace/core/client"
+	"github.com/gimme-tools/carapace/core/errs"
+)
+
+// clientFlags are the flags every client subcommand takes.
+type clientFlags struct {
+	socket  string
+	json    bool
+	timeout time.Duration
+}
+
+func (f *clientFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.socket, "socket", "", "router socket (default: $GIMME_SOCKET, the dev stack's, then "+client.SystemSocket+")")
+	fs.BoolVar(&f.json, "json", false, "print machine-readable JSON")
+	fs.DurationVar(&f.timeout, "timeout", 0, "give up after this long (default: no limit)")
+}
+
+// dial connects to the router chosen by the flags.
+func (f *clientFlags) dial(ctx context.Context) (*client.Client, error) {
+	return client.Dial(ctx, client.Socket(f.socket))
+}
+
+func (f *clientFlags) context(ctx context.Context) (context.Context, context.CancelFunc) {
+	if f.timeout > 0 {
+		return context.WithTimeout(ctx, f.timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// call dials, calls, and closes.
+func (f *clientFlags) call(ctx context.Context, method string, params, result any) error {
+	ctx, cancel := f.context(ctx)
+	defer cancel()
+	c, err := f.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Call(ctx, method, params, result); err != nil {
+		return opError(method, err)
+	}
+	return nil
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// usageError marks a mistake in how the command was invoked.
+type usageError struct{ msg, hint string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usage(hint, format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...), hint: hint}
+}
+
+// exitCodeError asks main to exit with a code, without printing.
+type exitCodeError struct{ code int }
+
+func (e *exitCodeError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// opErr names the operation an error happened in.
+type opErr struct {
+	op  string
+	err error
+}
+
+func (e *opErr) Error() string { return e.op + ": " + e.err.Error() }
+func (e *opErr) Unwrap() error { return e.err }
+
+func opError(op string, err error) error { return &opErr{op: op, err: err} }
+
+// report prints err as "carapace: <op>: <why>" and a hint line, and returns
+// the exit code.
+func report(err error) int {
+	var ec *exitCodeError
+	if errors.As(err, &ec) {
+		return ec.code
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitUsage
+	}
+	msg := strings.TrimSpace(err.Error())
+	fmt.Fprintf(os.Stderr, "carapace: %s\n", msg)
+	if h := hintOf(err); h != "" {
+		fmt.Fprintf(os.Stderr, "hint: %s\n", h)
+	}
+	return exitCodeOf(err)
+}
+
+func hintOf(err error) string {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return ue.hint
+	}
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Hint != "" {
+		return ce.Hint
+	}
+	if h := errs.HintOf(err); h != "" {
+		return h
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "the call took longer than --timeout; raise it or check `carapace status`"
+	}
+	return ""
+}
+
+func exitCodeOf(err error) int {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		if ce.Kind() == errs.Unavailable {
+			return exitUnavailable
+		}
+		return exitError
+	}
+	if errs.KindOf(err) == errs.Unavailable {
+		return exitUnavailable
+	}
+	return exitError
+}

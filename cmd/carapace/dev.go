@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gimme-tools/carapace/core/stack"
+	"github.com/peterbourgon/ff/v3/ffcli"
+)
+
+func devCmd() *ffcli.Command {
+	fs := flag.NewFlagSet("carapace dev", flag.ContinueOnError)
+	var cf configFlags
+	cf.register(fs, "")
+	runtimeDir := fs.String("runtime-dir", "", "directory for sockets and state (default: $XDG_RUNTIME_DIR/carapace, else /tmp/carapace-$UID)")
+	return &ffcli.Command{
+		Name:       "dev",
+		ShortUsage: "carapace dev [--runtime-dir DIR] [--config FILE]",
+		ShortHelp:  "run the router and every enabled service as the current user",
+		LongHelp: "Starts the router and one child process per enabled service, all as the\n" +
+			"current user, in a private runtime directory. Prints exactly one line,\n" +
+			"\"ready: <router socket>\", on stdout once every service answers; logs go\n" +
+			"to stderr. Ctrl-C stops everything and removes the sockets.",
+		FlagSet: fs,
+		Exec: func(ctx context.Context, args []string) error {
+			if len(args) > 0 {
+				return usage("carapace dev takes flags only", "unexpected argument %q", args[0])
+			}
+			return runDev(ctx, &cf, *runtimeDir)
+		},
+	}
+}
+
+func runDev(ctx context.Context, cf *configFlags, runtimeDir string) error {
+	st, err := cf.load(true)
+	if err != nil {
+		return opError("dev", err)
+	}
+	if runtimeDir == "" {
+		runtimeDir = stack.DevRuntimeDir()
+	}
+	if runtimeDir, err = filepath.Abs(runtimeDir); err != nil {
+		return opError("dev", err)
+	}
+	if err := stack.PrepareRuntimeDir(runtimeDir); err != nil {
+		return opError("dev", err)
+	}
+	st.RuntimeDir = runtimeDir
+	exe, err := os.Executable()
+	if err != nil {
+		return opError("dev", err)
+	}
+	d, err := stack.StartDev(ctx, st, exe)
+	if err != nil {
+		return opError("dev", err)
+	}
+	fmt.Printf("ready: %s\n", d.Socket)
+	st.Log.Info("carapace dev is ready", "socket", d.Socket, "owner_uid", st.OwnerUID)
+	select {
+	case <-ctx.Done():
+		st.Log.Info("stopping")
+	case err = <-d.Done():
+	}
+	d.Stop()
+	if err != nil && ctx.Err() == nil {
+		return opError("dev", err)
+	}
+	return nil
+}

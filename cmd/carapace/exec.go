@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/gimme-tools/carapace/core/codeexec"
+)
+
+func execCmd() *ffcli.Command {
+	fs := flag.NewFlagSet("carapace exec", flag.ContinueOnError)
+	var f clientFlags
+	f.register(fs)
+	var cf configFlags
+	cf.register(fs, "")
+	cwd := fs.String("cwd", "", "working directory, inside a project root (default: the current directory if it is in one, else a scratch directory)")
+	timeoutMS := fs.Int64("timeout-ms", 0, "kill the command after this many milliseconds (default: the service's)")
+	stream := fs.Bool("stream", false, "print output as it arrives (code.output notifications)")
+	stdin := fs.Bool("stdin", false, "send this command's standard input to the command")
+	return &ffcli.Command{
+		Name:       "exec",
+		ShortUsage: "carapace exec [flags] -- COMMAND [ARGS...]",
+		ShortHelp:  "run a command through the code service; its exit code is passed through",
+		FlagSet:    fs,
+		Exec: func(ctx context.Context, args []string) error {
+			if len(args) == 0 {
+				return usage("for example: carapace exec -- make test", "exec needs a command")
+			}
+			p := map[string]any{"command": args[0], "args": append([]string{}, args[1:]...)}
+			dir, err := execDir(*cwd, &cf)
+			if err != nil {
+				return err
+			}
+			if dir != "" {
+				p["cwd"] = dir
+			}
+			if *timeoutMS > 0 {
+				p["timeout_ms"] = *timeoutMS
+			}
+			if *stdin {
+				b, err := io.ReadAll(os.Stdin)
+				if err != nil {
+					return opError("exec: read stdin", err)
+				}
+				p["stdin"] = string(b)
+			}
+			p["stream"] = *stream
+			return runExec(ctx, &f, p, *stream)
+		},
+	}
+}
+
+// execDir picks the working directory: --cwd, else the current directory
+// when it lies in a configured project root, else none (the service then
+// uses a scratch directory).
+func execDir(explicit string, cf *configFlags) (string, error) {
+	if explicit != "" {
+		return filepath.Abs(explicit)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", nil
+	}
+	st, err := cf.load(true)
+	if err != nil {
+		return "", nil
+	}
+	for _, r := range st.Owner.Services.Code.ProjectRoots {
+		if wd == r || strings.HasPrefix(wd, r+string(filepath.Separator)) {
+			return wd, nil
+		}
+	}
+	fmt.Fprintf(os.Stderr, "carapace: note: %s is not under services.code.project_roots; running in a scratch directory\n", wd)
+	return "", nil
+}
+
+func runExec(ctx context.Context, f *clientFlags, params map[string]any, stream bool) error {
+	ctx, cancel := f.context(ctx)
+	defer cancel()
+	c, err := f.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var mu sync.Mutex
+	streamed := false
+	if stream {
+		c.OnNotify(func(method string, raw json.RawMessage) {
+			if method != "code.output" {
+				return
+			}
+			var n struct{ Stream, Data string }
+			if json.Unmarshal(raw, &n) != nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			streamed = true
+			if n.Stream == "stderr" {
+				io.WriteString(os.Stderr, n.Data)
+			} else {
+				io.WriteString(os.Stdout, n.Data)
+			}
+		})
+	}
+	var res codeexec.Result
+	if err := c.Call(ctx, "code.execute", params, &res); err != nil {
+		return opError("exec", err)
+	}
+	if f.json {
+		if err := printJSON(os.Stdout, res); err != nil {
+			return err
+		}
+	} else {
+		mu.Lock()
+		if !streamed {
+			io.WriteString(os.Stdout, res.Stdout)
+			io.WriteString(os.Stderr, res.Stderr)
+		}
+		mu.Unlock()
+		if res.Truncated {
+			fmt.Fprintln(os.Stderr, "carapace: note: output was truncated at the service's cap")
+		}
+		if res.TimedOut {
+			fmt.Fprintln(os.Stderr, "carapace: exec: the command timed out and was killed\nhint: raise --timeout-ms")
+			return &exitCodeError{code: exitTimedOut}
+		}
+	}
+	if res.ExitCode != 0 {
+		return &exitCodeError{code: res.ExitCode & 0xff}
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+// Command carapace is both the Carapace CLI and every Carapace daemon:
+// `carapace dev` runs a whole stack for the current user, `carapace serve
+// <service>` runs one service process, and the other subcommands talk to
+// the router over its Unix socket.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+)
+
+// Exit codes (also in the README).
+const (
+	exitOK          = 0
+	exitError       = 1   // the router or a service refused or failed the request
+	exitUsage       = 2   // bad flags or arguments
+	exitUnavailable = 3   // the router (or a service) could not be reached
+	exitTimedOut    = 124 // exec: the command hit its timeout
+	exitCannotRun   = 125 // exec: the command could not be started
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	root := rootCommand()
+	if err := root.Parse(intersperse(root, args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(os.Stderr, "carapace: %v\nhint: run `carapace help` for the commands and flags\n", err)
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := root.Run(ctx); err != nil {
+		return report(err)
+	}
+	return exitOK
+}
+
+func rootCommand() *ffcli.Command {
+	fs := flag.NewFlagSet("carapace", flag.ContinueOnError)
+	return &ffcli.Command{
+		Name:       "carapace",
+		ShortUsage: "carapace <command> [flags] [args...]",
+		ShortHelp:  "decide what an AI agent may do on this computer",
+		FlagSet:    fs,
+		Subcommands: []*ffcli.Command{
+			devCmd(), serveCmd(), pingCmd(), echoCmd(), whoamiCmd(), statusCmd(),
+			callCmd(), execCmd(), versionCmd(),
+		},
+		Exec: func(context.Context, []string) error { return flag.ErrHelp },
+	}
+}

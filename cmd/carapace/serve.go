@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"strconv"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/gimme-tools/carapace/core/config"
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/router"
+	"github.com/gimme-tools/carapace/core/rpcserver"
+	"github.com/gimme-tools/carapace/core/service"
+	"github.com/gimme-tools/carapace/core/servicehost"
+	"github.com/gimme-tools/carapace/core/stack"
+	"github.com/gimme-tools/carapace/core/supervisor"
+	"github.com/gimme-tools/carapace/core/unixsock"
+)
+
+// serveFlags are `carapace serve`'s flags.
+type serveFlags struct {
+	cf         configFlags
+	socket     string
+	socketMode string
+	routerUID  int
+	routerPID  int
+	ownerUID   int
+	runtimeDir string
+}
+
+func serveCmd() *ffcli.Command {
+	fs := flag.NewFlagSet("carapace serve", flag.ContinueOnError)
+	var f serveFlags
+	f.cf.register(fs, config.DefaultSystemPath)
+	fs.StringVar(&f.socket, "socket", "", "socket to listen on (default: <runtime dir>/<service>.sock)")
+	fs.StringVar(&f.socketMode, "socket-mode", "", "socket permissions, octal (default 0600; router 0660)")
+	fs.IntVar(&f.routerUID, "router-uid", -1, "services: the only uid allowed to connect (default: user _gimme_router, else our own uid)")
+	fs.IntVar(&f.routerPID, "router-pid", 0, "services: also require this peer pid (dev mode)")
+	fs.IntVar(&f.ownerUID, "owner-uid", -1, "the owner's uid (default: from the system config)")
+	fs.StringVar(&f.runtimeDir, "runtime-dir", "", "runtime directory (default: the config's runtime_dir, else /run/gimme)")
+	return &ffcli.Command{
+		Name:       "serve",
+		ShortUsage: "carapace serve router|file|code|shell|app [flags]",
+		ShortHelp:  "run one Carapace process (what systemd, launchd and `carapace dev` start)",
+		FlagSet:    fs,
+		Exec: func(ctx context.Context, args []string) error {
+			// Accept flags after the service name too (`serve code --socket P`),
+			// as launchd plists and unit files write them.
+			if len(args) > 1 {
+				if err := fs.Parse(args[1:]); err != nil {
+					return usage("see `carapace serve -h`", "%v", err)
+				}
+				args = append(args[:1], fs.Args()...)
+			}
+			if len(args) != 1 {
+				return usage("name one of: router, file, code, shell, app", "serve needs exactly one service name")
+			}
+			if args[0] == "router" {
+				return serveRouter(ctx, &f)
+			}
+			return serveService(ctx, &f, args[0])
+		},
+	}
+}
+
+func (f *serveFlags) settings() (*stack.Settings, error) {
+	st, err := f.cf.load(true)
+	if err != nil {
+		return nil, err
+	}
+	if f.ownerUID >= 0 {
+		st.OwnerUID = f.ownerUID
+	}
+	st.RuntimeDir = f.runtimeDir
+	if st.RuntimeDir == "" {
+		st.RuntimeDir = st.System.RuntimeDir
+	}
+	if st.RuntimeDir == "" {
+		st.RuntimeDir = "/run/gimme"
+	}
+	return st, nil
+}
+
+func (f *serveFlags) mode(def os.FileMode) (os.FileMode, error) {
+	if f.socketMode == "" {
+		return def, nil
+	}
+	m, err := strconv.ParseUint(f.socketMode, 8, 32)
+	if err != nil || m > 0o777 {
+		return 0, usage("give an octal mode such as 0660", "bad --socket-mode %q", f.socketMode)
+	}
+	return os.FileMode(m), nil
+}
+
+// serveService runs one capability service until ctx ends.
+func serveService(ctx context.Context, f *serveFlags, name string) error {
+	op := "serve " + name
+	st, err := f.settings()
+	if err != nil {
+		return opError(op, err)
+	}
+	svc, err := buildService(name, st)
+	if err != nil {
+		return opError(op, err)
+	}
+	sock := f.socket
+	if sock == "" {
+		sock = stack.ServiceSocket(st.RuntimeDir, name)
+	}
+	mode, err := f.mode(0o600)
+	if err != nil {
+		return err
+	}
+	l, err := unixsock.Listen(sock, mode)
+	if err != nil {
+		return opError(op, err)
+	}
+	routerUID := f.routerUID
+	if routerUID < 0 {
+		routerUID = uidOf("_gimme_router", os.Geteuid())
+	}
+	h := servicehost.New(svc, servicehost.Options{RouterUID: routerUID, RouterPID: f.routerPID, Log: st.Log})
+	return serveUntilDone(ctx, op, l, h.Serve, h.Close, st)
+}
+
+// buildService constructs the named service from the owner config.
+func buildService(name string, st *stack.Settings) (service.Service, error) {
+	if !stack.Implemented[name] {
+		return nil, errs.E(errs.Unavailable, errs.Reason("not_enabled"),
+			errs.Hint("the "+name+" service is not in this build yet"))
+	}
+	return newService(name, st)
+}
+
+// serveRouter runs the router of an installed stack: services are separate
+// units, reached at their sockets in the runtime directory.
+func serveRouter(ctx context.Context, f *serveFlags) error {
+	const op = "serve router"
+	st, err := f.settings()
+	if err != nil {
+		return opError(op, err)
+	}
+	sock := f.socket
+	if sock == "" {
+		sock = stack.RouterSocket(st.RuntimeDir)
+	}
+	mode, err := f.mode(0o660)
+	if err != nil {
+		return err
+	}
+	l, err := unixsock.Listen(sock, mode)
+	if err != nil {
+		return opError(op, err)
+	}
+	if g, err := user.LookupGroup("carapace-clients"); err == nil {
+		if gid, err := strconv.Atoi(g.Gid); err == nil {
+			os.Chown(sock, -1, gid)
+		}
+	}
+	r := router.New(router.Options{OwnerUID: st.OwnerUID, Backends: st.Backends(), Log: st.Log})
+	srv := &rpcserver.Server{Dispatcher: r, Limits: st.Limits(), Log: st.Log}
+	return serveUntilDone(ctx, op, l, srv.Serve, srv.Close, st)
+}
+
+// serveUntilDone serves on l, reports readiness (to a dev supervisor's
+// pipe and to systemd), and stops cleanly when ctx ends.
+func serveUntilDone(ctx context.Context, op string, l net.Listener, serve func(net.Listener) error, stop func() error, st *stack.Settings) error {
+	done := make(chan error, 1)
+	go func() { done <- serve(l) }()
+	notifyReady()
+	st.Log.Info("serving", "op", op, "socket", l.Addr().String(), "pid", os.Getpid())
+	select {
+	case <-ctx.Done():
+		stop()
+		os.Remove(l.Addr().String())
+		return nil
+	case err := <-done:
+		return opError(op, err)
+	}
+}
+
+// notifyReady tells whoever started us that we are serving.
+func notifyReady() {
+	if fdStr := os.Getenv(supervisor.ReadyFDEnv); fdStr != "" {
+		if fd, err := strconv.Atoi(fdStr); err == nil {
+			f := os.NewFile(uintptr(fd), "ready")
+			fmt.Fprintln(f, "READY=1")
+			f.Close()
+		}
+	}
+	daemon.SdNotify(false, daemon.SdNotifyReady)
+}
+
+// uidOf returns the uid of a user, or def when there is none.
+func uidOf(name string, def int) int {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return def
+	}
+	n, err := strconv.Atoi(u.Uid)
+	if err != nil {
+		return def
+	}
+	return n
+}

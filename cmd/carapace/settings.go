@@ -1,0 +1,67 @@
+package main
+
+import (
+	"flag"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/gimme-tools/carapace/core/config"
+	"github.com/gimme-tools/carapace/core/stack"
+)
+
+// configFlags locate the two configuration files.
+type configFlags struct {
+	system string
+	owner  string
+}
+
+func (f *configFlags) register(fs *flag.FlagSet, systemDefault string) {
+	fs.StringVar(&f.system, "config", systemDefault, "system config file (optional in dev)")
+	fs.StringVar(&f.owner, "owner-config", "", "owner config file (default: $XDG_CONFIG_HOME/gimme/local.yaml or ~/.config/gimme/local.yaml)")
+}
+
+// load reads both files. In dev the system file is optional.
+func (f *configFlags) load(systemOptional bool) (*stack.Settings, error) {
+	sys, err := config.LoadSystem(f.system, systemOptional || f.system == "")
+	if err != nil {
+		return nil, err
+	}
+	uid, err := stack.OwnerUID(sys.Owner)
+	if err != nil {
+		return nil, err
+	}
+	home := homeOf(uid)
+	ownerPath := f.owner
+	if ownerPath == "" {
+		ownerPath = config.OwnerPath(home, xdgFor(uid))
+	}
+	own, err := config.LoadOwner(ownerPath, home)
+	if err != nil {
+		return nil, err
+	}
+	return &stack.Settings{System: sys, SystemPath: f.system, Owner: own, OwnerPath: ownerPath,
+		OwnerUID: uid, Log: newLogger()}, nil
+}
+
+// xdgFor returns $XDG_CONFIG_HOME when the owner is the current user.
+func xdgFor(uid int) string {
+	if uid == os.Geteuid() {
+		return os.Getenv("XDG_CONFIG_HOME")
+	}
+	return ""
+}
+
+// newLogger logs text to stderr at $CARAPACE_LOG's level (info default).
+func newLogger() *slog.Logger {
+	level := slog.LevelInfo
+	switch strings.ToLower(os.Getenv("CARAPACE_LOG")) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}

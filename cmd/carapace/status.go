@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/gimme-tools/carapace/core/router"
+)
+
+func statusCmd() *ffcli.Command {
+	fs := flag.NewFlagSet("carapace status", flag.ContinueOnError)
+	var f clientFlags
+	f.register(fs)
+	return &ffcli.Command{
+		Name:       "status",
+		ShortUsage: "carapace status [--json]",
+		ShortHelp:  "show which services are up, their pids and restarts",
+		FlagSet:    fs,
+		Exec: func(ctx context.Context, args []string) error {
+			var res struct {
+				Services []router.Status `json:"services"`
+			}
+			if err := f.call(ctx, "services", map[string]any{}, &res); err != nil {
+				return err
+			}
+			if f.json {
+				return printJSON(os.Stdout, res)
+			}
+			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SERVICE\tSTATE\tPID\tRESTARTS\tSINCE\tNOTE")
+			for _, s := range res.Services {
+				state := "down"
+				switch {
+				case !s.Enabled:
+					state = "disabled"
+				case s.Up:
+					state = "up"
+				}
+				pid := "-"
+				if s.PID > 0 {
+					pid = fmt.Sprint(s.PID)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", s.Name, state, pid, s.Restarts, dash(s.Since), s.Error)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

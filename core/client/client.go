@@ -1,0 +1,382 @@
+// Package client is the Go client of the Carapace router: dial, call,
+// notify and batch over newline-delimited JSON-RPC 2.0, with typed errors
+// that carry the code, the reason and the hint the router sent.
+//
+// A Client is safe for concurrent use; calls are multiplexed over one
+// connection and answered in any order.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/jsonrpc"
+)
+
+// SystemSocket is the router's socket when Carapace is installed as a
+// system service on Linux.
+const SystemSocket = "/run/gimme/router.sock"
+
+// Error is an error response from the router or a service.
+type Error struct {
+	Code    int
+	Message string
+	Reason  string
+	Hint    string
+	Data    json.RawMessage
+}
+
+// Error renders "message: reason (code)" plus the detail the server gave.
+func (e *Error) Error() string {
+	s := e.Message
+	var d struct {
+		Detail string `json:"detail"`
+	}
+	json.Unmarshal(e.Data, &d)
+	if e.Reason != "" {
+		s += " (" + e.Reason + ")"
+	}
+	if d.Detail != "" {
+		s += ": " + d.Detail
+	}
+	return s + " [" + strconv.Itoa(e.Code) + "]"
+}
+
+// Kind returns the error's kind.
+func (e *Error) Kind() errs.Kind { return errs.KindOfCode(e.Code) }
+
+func fromWire(we *jsonrpc.Error) *Error {
+	e := &Error{Code: we.Code, Message: we.Message, Data: we.Data}
+	var d struct {
+		Reason string `json:"reason"`
+		Hint   string `json:"hint"`
+	}
+	if json.Unmarshal(we.Data, &d) == nil {
+		e.Reason, e.Hint = d.Reason, d.Hint
+	}
+	return e
+}
+
+// Client is a connection to the router.
+type Client struct {
+	conn net.Conn
+	w    *jsonrpc.Writer
+	next atomic.Uint64
+
+	mu      sync.Mutex
+	pending map[uint64]chan *jsonrpc.Response
+	err     error // set when the connection is gone
+	notes   func(method string, params json.RawMessage)
+	// connErrors holds error responses with a null id (connection-level).
+	connErr *Error
+}
+
+// New returns a Client over conn.
+func New(conn net.Conn) *Client {
+	c := &Client{conn: conn, w: jsonrpc.NewWriter(conn, 0, 0), pending: map[uint64]chan *jsonrpc.Response{}}
+	c.w.KeepOpen()
+	go c.w.Run()
+	go c.readLoop()
+	return c
+}
+
+// Dial connects to the router at socket.
+func Dial(ctx context.Context, socket string) (*Client, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", socket)
+	if errors.Is(err, syscall.EACCES) {
+		return nil, errs.E("dial "+socket, errs.Unavailable, errs.Reason("permission_denied"),
+			errs.Hint("you may not open this socket: on an installed system, join the carapace-clients group (sudo usermod -aG carapace-clients $USER, then log in again); a dev stack is reachable only by the user who started it"), err)
+	}
+	if err != nil {
+		return nil, errs.E("dial "+socket, errs.Unavailable, errs.Reason("router_down"),
+			errs.Hint("is Carapace running? start it with `make run` (or `carapace dev`), or pass --socket / set GIMME_SOCKET"), err)
+	}
+	return New(conn), nil
+}
+
+// Socket picks the router socket: explicit (a --socket flag) if set, else
+// $GIMME_SOCKET, else the dev stack's socket if one exists, else the
+// system socket.
+func Socket(explicit string) string {
+	if explicit != "" {
+		return explicit
+	}
+	if s := os.Getenv("GIMME_SOCKET"); s != "" {
+		return s
+	}
+	if s := devSocket(); s != "" {
+		if _, err := os.Stat(s); err == nil {
+			return s
+		}
+	}
+	return SystemSocket
+}
+
+func devSocket() string {
+	if x := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(x) {
+		if s := filepath.Join(x, "carapace", "router.sock"); exists(s) {
+			return s
+		}
+	}
+	return filepath.Join(os.TempDir(), "carapace-"+strconv.Itoa(os.Geteuid()), "router.sock")
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// OnNotify sets the function that receives notifications from the router
+// (streamed command output). It runs on the reading goroutine.
+func (c *Client) OnNotify(f func(method string, params json.RawMessage)) {
+	c.mu.Lock()
+	c.notes = f
+	c.mu.Unlock()
+}
+
+// Close closes the connection; pending calls fail.
+func (c *Client) Close() error {
+	c.w.Close(false)
+	return c.conn.Close()
+}
+
+func marshalParams(params any) (json.RawMessage, error) {
+	switch p := params.(type) {
+	case nil:
+		return nil, nil
+	case json.RawMessage:
+		return p, nil
+	}
+	return json.Marshal(params)
+}
+
+// Call calls method with params (nil, a struct, a map, a slice or a
+// json.RawMessage) and decodes the result into result (nil to discard).
+// A JSON-RPC error comes back as an *Error.
+func (c *Client) Call(ctx context.Context, method string, params, result any) error {
+	p, err := marshalParams(params)
+	if err != nil {
+		return fmt.Errorf("call %s: params: %w", method, err)
+	}
+	id := c.next.Add(1)
+	ch := make(chan *jsonrpc.Response, 1)
+	if err := c.register(id, ch); err != nil {
+		return err
+	}
+	defer c.unregister(id)
+	req := jsonrpc.AppendRequest(nil, &jsonrpc.Request{ID: strconv.AppendUint(nil, id, 10), Method: method, Params: p})
+	// A failed send is not reported at once: the reader may still hold
+	// the router's reason for closing (a refusal at accept).
+	c.w.Send(req)
+	select {
+	case resp, ok := <-ch:
+		if !ok {
+			return c.connError(nil)
+		}
+		return decodeResponse(resp, result)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func decodeResponse(resp *jsonrpc.Response, result any) error {
+	if resp.Error != nil {
+		return fromWire(resp.Error)
+	}
+	if result == nil {
+		return nil
+	}
+	if raw, ok := result.(*json.RawMessage); ok {
+		*raw = append((*raw)[:0], resp.Result...)
+		return nil
+	}
+	return json.Unmarshal(resp.Result, result)
+}
+
+// Notify sends a notification: no id, no answer.
+func (c *Client) Notify(method string, params any) error {
+	p, err := marshalParams(params)
+	if err != nil {
+		return fmt.Errorf("notify %s: params: %w", method, err)
+	}
+	return c.w.Send(jsonrpc.AppendRequest(nil, &jsonrpc.Request{Method: method, Params: p}))
+}
+
+// BatchCall is one element of a batch.
+type BatchCall struct {
+	Method string
+	Params any
+	Result any  // where to decode the result (nil to discard)
+	Notify bool // send as a notification
+	Err    error
+}
+
+// Batch sends calls as one JSON-RPC batch and waits for every answer.
+// Each element's outcome is in its Err; Batch itself fails only when the
+// batch could not be sent or answered.
+func (c *Client) Batch(ctx context.Context, calls []*BatchCall) error {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	chans := map[uint64]chan *jsonrpc.Response{}
+	ids := make([]uint64, len(calls))
+	defer func() {
+		for id := range chans {
+			c.unregister(id)
+		}
+	}()
+	for i, bc := range calls {
+		p, err := marshalParams(bc.Params)
+		if err != nil {
+			return fmt.Errorf("batch %s: params: %w", bc.Method, err)
+		}
+		req := &jsonrpc.Request{Method: bc.Method, Params: p}
+		if !bc.Notify {
+			ids[i] = c.next.Add(1)
+			req.ID = strconv.AppendUint(nil, ids[i], 10)
+			ch := make(chan *jsonrpc.Response, 1)
+			if err := c.register(ids[i], ch); err != nil {
+				return err
+			}
+			chans[ids[i]] = ch
+		}
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(jsonrpc.AppendRequest(nil, req))
+	}
+	buf.WriteByte(']')
+	if err := c.w.Send(buf.Bytes()); err != nil {
+		return c.connError(err)
+	}
+	for i, bc := range calls {
+		if bc.Notify {
+			continue
+		}
+		select {
+		case resp, ok := <-chans[ids[i]]:
+			if !ok {
+				return c.connError(nil)
+			}
+			bc.Err = decodeResponse(resp, bc.Result)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (c *Client) register(id uint64, ch chan *jsonrpc.Response) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.connErrorLocked(nil)
+	}
+	c.pending[id] = ch
+	return nil
+}
+
+func (c *Client) unregister(id uint64) {
+	c.mu.Lock()
+	delete(c.pending, id)
+	c.mu.Unlock()
+}
+
+// connError explains why the connection is unusable.
+func (c *Client) connError(err error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.connErrorLocked(err)
+}
+
+func (c *Client) connErrorLocked(err error) error {
+	if c.connErr != nil {
+		return c.connErr
+	}
+	if err == nil {
+		err = c.err
+	}
+	if err == nil {
+		err = errors.New("connection closed")
+	}
+	return errs.E("router connection", errs.Unavailable, errs.Reason("connection_lost"),
+		errs.Hint("the router closed the connection; check that it is still running (`carapace status`)"), err)
+}
+
+// readLoop delivers responses until the connection ends.
+func (c *Client) readLoop() {
+	r := jsonrpc.NewReader(c.conn, 256<<20)
+	var err error
+	for {
+		var line []byte
+		line, err = r.Next()
+		if err != nil {
+			break
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) > 0 && line[0] == '[' {
+			var elems []json.RawMessage
+			if json.Unmarshal(line, &elems) == nil {
+				for _, e := range elems {
+					c.deliver(e)
+				}
+			}
+			continue
+		}
+		c.deliver(line)
+	}
+	c.mu.Lock()
+	c.err = err
+	pending := c.pending
+	c.pending = map[uint64]chan *jsonrpc.Response{}
+	c.mu.Unlock()
+	for _, ch := range pending {
+		close(ch)
+	}
+}
+
+func (c *Client) deliver(line []byte) {
+	resp, note, err := jsonrpc.ParseResponse(line)
+	if err != nil {
+		return
+	}
+	if note != nil {
+		c.mu.Lock()
+		f := c.notes
+		c.mu.Unlock()
+		if f != nil {
+			f(note.Method, note.Params)
+		}
+		return
+	}
+	id, perr := strconv.ParseUint(string(resp.ID), 10, 64)
+	if perr != nil {
+		if resp.Error != nil { // a connection-level error: remember it
+			c.mu.Lock()
+			c.connErr = fromWire(resp.Error)
+			c.mu.Unlock()
+		}
+		return
+	}
+	c.mu.Lock()
+	ch := c.pending[id]
+	delete(c.pending, id)
+	c.mu.Unlock()
+	if ch != nil {
+		ch <- resp
+	}
+}
+
+// Timeout is a convenience for a context with a deadline.
+func Timeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}

@@ -1,0 +1,193 @@
+// Package codeexec runs one command the way the code and shell services
+// need: in a new session and process group, with a deadline that kills the
+// whole group (and, through the sandbox helper, every descendant), stdin
+// fed from the request, stdout and stderr each captured up to a cap.
+package codeexec
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gimme-tools/carapace/core/errs"
+)
+
+// DefaultMaxOutput caps each of stdout and stderr (1 MiB).
+const DefaultMaxOutput = 1 << 20
+
+// Command is what to run.
+type Command struct {
+	Path string   // the program, resolved to an absolute path
+	Args []string // argv, Args[0] included
+	Dir  string
+	Env  []string
+	// Stdin is fed to the command, then closed; nil means /dev/null.
+	Stdin     []byte
+	Timeout   time.Duration // 0: no deadline
+	MaxOutput int           // per stream; 0: DefaultMaxOutput
+	// Grace is how long the command has after SIGTERM before SIGKILL
+	// (default 500ms).
+	Grace time.Duration
+	// OnOutput, if set, receives output as it arrives ("stdout"/"stderr"),
+	// within the cap.
+	OnOutput func(stream string, p []byte)
+}
+
+// Result is what happened.
+type Result struct {
+	Stdout     string `json:"stdout"`
+	Stderr     string `json:"stderr"`
+	ExitCode   int    `json:"exit_code"`
+	Signal     string `json:"signal,omitempty"`
+	TimedOut   bool   `json:"timed_out"`
+	Truncated  bool   `json:"truncated"`
+	DurationMS int64  `json:"duration_ms"`
+}
+
+// Run runs c and waits for it and its process group. It fails only when the
+// command cannot start; a non-zero exit, a signal or a timeout are results.
+func Run(ctx context.Context, c Command) (*Result, error) {
+	if c.MaxOutput <= 0 {
+		c.MaxOutput = DefaultMaxOutput
+	}
+	if c.Grace <= 0 {
+		c.Grace = 500 * time.Millisecond
+	}
+	cmd := exec.Command(c.Path)
+	cmd.Args = c.Args
+	cmd.Dir = c.Dir
+	cmd.Env = c.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if c.Stdin != nil {
+		cmd.Stdin = bytes.NewReader(c.Stdin)
+	}
+	stdout := &capWriter{max: c.MaxOutput, stream: "stdout", on: c.OnOutput}
+	stderr := &capWriter{max: c.MaxOutput, stream: "stderr", on: c.OnOutput}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// Descendants that keep the pipes open must not hold Wait forever.
+	cmd.WaitDelay = c.Grace + time.Second
+
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, startError(c, err)
+	}
+	pgid := cmd.Process.Pid
+	res := &Result{}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+
+	var timeout <-chan time.Time
+	if c.Timeout > 0 {
+		t := time.NewTimer(c.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var err error
+	select {
+	case err = <-waited:
+		// The leader is done; anything left in its group is a stray
+		// background process and goes with it.
+		killGroup(pgid, syscall.SIGKILL)
+	case <-timeout:
+		res.TimedOut = true
+		err = stop(pgid, waited, c.Grace)
+	case <-ctx.Done():
+		err = stop(pgid, waited, c.Grace)
+	}
+	res.DurationMS = time.Since(start).Milliseconds()
+	res.Stdout, res.Stderr = stdout.String(), stderr.String()
+	res.Truncated = stdout.truncated || stderr.truncated
+	fillStatus(res, cmd.ProcessState, err)
+	return res, nil
+}
+
+// stop ends the group: SIGTERM (the sandbox helper then sweeps every
+// descendant), SIGKILL after grace.
+func stop(pgid int, waited <-chan error, grace time.Duration) error {
+	killGroup(pgid, syscall.SIGTERM)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case err := <-waited:
+		killGroup(pgid, syscall.SIGKILL)
+		return err
+	case <-t.C:
+	}
+	killGroup(pgid, syscall.SIGKILL)
+	return <-waited
+}
+
+func killGroup(pgid int, sig syscall.Signal) {
+	if pgid > 0 {
+		syscall.Kill(-pgid, sig)
+	}
+}
+
+func fillStatus(res *Result, ps *os.ProcessState, err error) {
+	if ps == nil {
+		res.ExitCode = -1
+		return
+	}
+	res.ExitCode = ps.ExitCode()
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		res.Signal = signalName(ws.Signal())
+		res.ExitCode = 128 + int(ws.Signal())
+	}
+	_ = err // an *exec.ExitError or ErrWaitDelay: the status above says it all
+}
+
+func startError(c Command, err error) error {
+	hint := "check that the program exists and is executable inside the sandbox"
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+		hint = "no program " + c.Path + "; give an absolute path or one on the sandbox PATH"
+	}
+	if errors.Is(err, os.ErrNotExist) && c.Dir != "" {
+		if _, serr := os.Stat(c.Dir); serr != nil {
+			hint = "the working directory " + c.Dir + " does not exist"
+		}
+	}
+	return errs.E("start "+c.Path, errs.Failed, errs.Reason("start_failed"), errs.Hint(hint), err)
+}
+
+// capWriter keeps the first max bytes and counts the rest.
+type capWriter struct {
+	mu        sync.Mutex
+	buf       bytes.Buffer
+	max       int
+	truncated bool
+	stream    string
+	on        func(string, []byte)
+}
+
+func (w *capWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	room := w.max - w.buf.Len()
+	keep := p
+	if len(keep) > room {
+		keep = keep[:max(room, 0)]
+		w.truncated = true
+	}
+	w.buf.Write(keep)
+	if w.on != nil && len(keep) > 0 {
+		w.on(w.stream, keep)
+	}
+	return len(p), nil
+}
+
+func (w *capWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+var _ io.Writer = (*capWriter)(nil)

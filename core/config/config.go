@@ -1,0 +1,167 @@
+// Package config reads Carapace's two configuration files:
+//
+//   - the system file (/etc/gimme/carapace.yaml, or --config): who the
+//     owner is, where sockets and state live, limits, token issuers, the
+//     audit log, the WebSocket entry and the relay;
+//   - the owner file (~/.config/gimme/local.yaml), exactly the WebSpec
+//     shape: which services are enabled and what each may touch.
+//
+// Both are optional and default to safe values. Unknown keys and bad
+// values are errors that name the file, the line and the key.
+package config
+
+import (
+	"time"
+)
+
+// System is the system configuration.
+type System struct {
+	// Owner is the user the stack serves: a user name or a numeric uid.
+	// Empty means the user running the router (dev mode).
+	Owner string `yaml:"owner"`
+	// RuntimeDir holds the sockets (default /run/gimme; in dev the
+	// runtime dir flag).
+	RuntimeDir string `yaml:"runtime_dir"`
+	// StateDir holds the device key, the revocation list and the audit
+	// log (default /var/lib/carapace; in dev <runtime dir>/state).
+	StateDir string    `yaml:"state_dir"`
+	Limits   Limits    `yaml:"limits"`
+	Issuers  []Issuer  `yaml:"issuers"`
+	Tokens   Tokens    `yaml:"tokens"`
+	Audit    Audit     `yaml:"audit"`
+	Rate     RateLimit `yaml:"rate_limits"`
+	WS       WebSocket `yaml:"websocket"`
+	Relay    Relay     `yaml:"relay"`
+}
+
+// Limits bounds what one client can make the router do.
+type Limits struct {
+	MaxMessage   Size     `yaml:"max_message_bytes"`
+	MaxConns     int      `yaml:"max_connections"`
+	MaxInFlight  int      `yaml:"max_in_flight"`
+	MaxBatch     int      `yaml:"max_batch"`
+	IdleTimeout  Duration `yaml:"idle_timeout"`
+	WriteTimeout Duration `yaml:"write_timeout"`
+}
+
+// Issuer is a token issuer trusted besides this device.
+type Issuer struct {
+	Issuer   string `yaml:"issuer"`
+	JWKSFile string `yaml:"jwks_file"`
+}
+
+// Tokens configures owner-minted tokens.
+type Tokens struct {
+	MaxTTL Duration `yaml:"max_ttl"`
+}
+
+// Audit configures the audit log.
+type Audit struct {
+	Path    string `yaml:"path"`
+	MaxSize Size   `yaml:"max_size"`
+	// Fsync is "always" or "batch".
+	Fsync string `yaml:"fsync"`
+	// Disabled turns the audit log off (benchmarks only).
+	Disabled bool `yaml:"disabled"`
+}
+
+// RateLimit sets request and connection rates.
+type RateLimit struct {
+	PerUID         float64 `yaml:"per_uid"`          // requests per second per peer uid
+	PerSubject     float64 `yaml:"per_subject"`      // requests per second per token subject
+	Burst          int     `yaml:"burst"`            // burst for both
+	ConnsPerSecond float64 `yaml:"conns_per_second"` // new connections per second
+}
+
+// WebSocket configures the 127.0.0.1:7001 entry.
+type WebSocket struct {
+	Listen         string   `yaml:"listen"`
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// AllowNonLoopback must be set to listen on anything but loopback.
+	AllowNonLoopback bool `yaml:"i_understand_this_exposes_carapace_to_the_network"`
+}
+
+// Relay configures the outbound tunnel.
+type Relay struct {
+	URL string `yaml:"url"`
+}
+
+// Owner is the owner configuration (~/.config/gimme/local.yaml).
+type Owner struct {
+	Services Services `yaml:"services"`
+}
+
+// Services is the per-service part of the owner file.
+type Services struct {
+	File  FileService  `yaml:"file"`
+	Code  CodeService  `yaml:"code"`
+	Shell ShellService `yaml:"shell"`
+	App   AppService   `yaml:"app"`
+}
+
+// FileService configures the file service.
+type FileService struct {
+	Enabled  bool     `yaml:"enabled"`
+	Paths    []Folder `yaml:"paths"`
+	Deny     []string `yaml:"deny"`
+	MaxWrite Size     `yaml:"max_write_bytes"`
+}
+
+// Folder is an allowed folder: a plain path string in the WebSpec shape,
+// or {path: ~/Reference, mode: ro, deny: [...]}.
+type Folder struct {
+	Path     string   `yaml:"path"`
+	ReadOnly bool     `yaml:"-"`
+	Mode     string   `yaml:"mode"`
+	Deny     []string `yaml:"deny"`
+}
+
+// CodeService configures the code service.
+type CodeService struct {
+	Enabled      bool         `yaml:"enabled"`
+	ProjectRoots []string     `yaml:"project_roots"`
+	Network      []string     `yaml:"network"` // project roots whose commands may use the network
+	Timeout      Duration     `yaml:"timeout"`
+	MaxTimeout   Duration     `yaml:"max_timeout"`
+	MaxOutput    Size         `yaml:"max_output_bytes"`
+	Limits       CodeLimits   `yaml:"limits"`
+	Policy       []PolicyRule `yaml:"policy"`
+}
+
+// CodeLimits are rlimits for sandboxed commands (0: the default).
+type CodeLimits struct {
+	Processes int      `yaml:"processes"`
+	OpenFiles int      `yaml:"open_files"`
+	FileSize  Size     `yaml:"file_size"`
+	CPU       Duration `yaml:"cpu"`
+	Memory    Size     `yaml:"memory"`
+}
+
+// PolicyRule is one command-policy rule.
+type PolicyRule struct {
+	Match    []string `yaml:"match"`
+	Decision string   `yaml:"decision"`
+	Reason   string   `yaml:"reason"`
+}
+
+// ShellService configures the shell service.
+type ShellService struct {
+	Enabled         bool         `yaml:"enabled"`
+	ApprovalTimeout Duration     `yaml:"approval_timeout"`
+	Policy          []PolicyRule `yaml:"policy"`
+}
+
+// AppService configures the app service.
+type AppService struct {
+	Enabled     bool     `yaml:"enabled"`
+	AllowedApps []string `yaml:"allowed_apps"`
+}
+
+// Duration is a time.Duration written as "90s", "5m", "1h".
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Size is a byte count written as 1048576, "512KiB", "1MiB", "2GiB".
+type Size int64

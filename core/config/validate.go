@@ -1,0 +1,107 @@
+package config
+
+import (
+	"net"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+func (c *System) validate(path string) error {
+	if c.Owner != "" {
+		if _, err := strconv.Atoi(c.Owner); err != nil {
+			if _, err := user.Lookup(c.Owner); err != nil {
+				return fieldError(path, 0, "owner", "no user "+strconv.Quote(c.Owner)+" on this machine")
+			}
+		}
+	}
+	for _, d := range []struct{ key, v string }{{"runtime_dir", c.RuntimeDir}, {"state_dir", c.StateDir}, {"audit.path", c.Audit.Path}} {
+		if d.v != "" && !filepath.IsAbs(d.v) {
+			return fieldError(path, 0, d.key, "must be an absolute path")
+		}
+	}
+	for i, is := range c.Issuers {
+		if is.Issuer == "" || is.JWKSFile == "" {
+			return fieldError(path, 0, "issuers["+strconv.Itoa(i)+"]", "needs both issuer and jwks_file")
+		}
+		if !filepath.IsAbs(is.JWKSFile) {
+			return fieldError(path, 0, "issuers["+strconv.Itoa(i)+"].jwks_file", "must be an absolute path")
+		}
+	}
+	switch c.Audit.Fsync {
+	case "", "always", "batch":
+	default:
+		return fieldError(path, 0, "audit.fsync", "expected always or batch")
+	}
+	if l := c.WS.Listen; l != "" {
+		host, port, err := net.SplitHostPort(l)
+		if err != nil || port == "" {
+			return fieldError(path, 0, "websocket.listen", "expected host:port, e.g. 127.0.0.1:7001")
+		}
+		if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && !c.WS.AllowNonLoopback {
+			return fieldError(path, 0, "websocket.listen", "must be a loopback address (127.0.0.1, [::1], localhost)")
+		}
+	}
+	if u := c.Relay.URL; u != "" && !strings.HasPrefix(u, "wss://") && !strings.HasPrefix(u, "ws://127.0.0.1") && !strings.HasPrefix(u, "ws://localhost") && !strings.HasPrefix(u, "ws://[::1]") {
+		return fieldError(path, 0, "relay.url", "must be wss:// (ws:// only for loopback)")
+	}
+	return nil
+}
+
+func (c *Owner) validate(path string) error {
+	for i, f := range c.Services.File.Paths {
+		if !absOrHome(f.Path) {
+			return fieldError(path, 0, "services.file.paths["+strconv.Itoa(i)+"]", strconv.Quote(f.Path)+" must be absolute or start with ~/")
+		}
+	}
+	for i, r := range c.Services.Code.ProjectRoots {
+		if !absOrHome(r) {
+			return fieldError(path, 0, "services.code.project_roots["+strconv.Itoa(i)+"]", strconv.Quote(r)+" must be absolute or start with ~/")
+		}
+	}
+	for _, rules := range []struct {
+		key   string
+		rules []PolicyRule
+	}{{"services.code.policy", c.Services.Code.Policy}, {"services.shell.policy", c.Services.Shell.Policy}} {
+		for i, r := range rules.rules {
+			k := rules.key + "[" + strconv.Itoa(i) + "]"
+			if len(r.Match) == 0 {
+				return fieldError(path, 0, k+".match", "needs at least the program name")
+			}
+			switch r.Decision {
+			case "allow", "prompt", "forbidden":
+			default:
+				return fieldError(path, 0, k+".decision", "expected allow, prompt or forbidden")
+			}
+		}
+	}
+	return nil
+}
+
+func absOrHome(p string) bool {
+	return filepath.IsAbs(p) || p == "~" || strings.HasPrefix(p, "~/")
+}
+
+// ExpandHome replaces a leading "~" with home and cleans the result.
+func ExpandHome(p, home string) string {
+	switch {
+	case p == "~":
+		return filepath.Clean(home)
+	case strings.HasPrefix(p, "~/"):
+		return filepath.Join(home, p[2:])
+	}
+	return filepath.Clean(p)
+}
+
+func (c *Owner) expand(home string) {
+	for i := range c.Services.File.Paths {
+		c.Services.File.Paths[i].Path = ExpandHome(c.Services.File.Paths[i].Path, home)
+	}
+	for i := range c.Services.Code.ProjectRoots {
+		c.Services.Code.ProjectRoots[i] = ExpandHome(c.Services.Code.ProjectRoots[i], home)
+	}
+	for i := range c.Services.Code.Network {
+		c.Services.Code.Network[i] = ExpandHome(c.Services.Code.Network[i], home)
+	}
+}

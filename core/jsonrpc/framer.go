@@ -1,0 +1,117 @@
+package jsonrpc
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+)
+
+// DefaultMaxMessage is the default limit on one message (one line), 1 MiB.
+const DefaultMaxMessage = 1 << 20
+
+// ErrTooLarge is returned by Reader.Next for a line over the limit. The
+// reader has already skipped the rest of that line: the stream is
+// resynchronised at the next newline and the next call reads the next
+// message.
+var ErrTooLarge = errors.New("message too large")
+
+// Reader reads newline-delimited messages. A message is one line; a
+// trailing "\r" is dropped; blank lines are skipped. A final line without
+// a newline at end of stream is returned as a message too.
+type Reader struct {
+	r   *bufio.Reader
+	max int
+	buf []byte
+}
+
+// NewReader returns a Reader of messages of at most max bytes (not
+// counting the newline) from r.
+func NewReader(r io.Reader, max int) *Reader {
+	if max <= 0 {
+		max = DefaultMaxMessage
+	}
+	size := 64 << 10
+	if max < size {
+		size = max + 1
+	}
+	return &Reader{r: bufio.NewReaderSize(r, size), max: max}
+}
+
+// Next returns the next message. The slice is valid until the next call.
+// It returns io.EOF at a clean end of stream, ErrTooLarge for an oversized
+// line (after skipping it), and any read error otherwise.
+func (r *Reader) Next() ([]byte, error) {
+	for {
+		line, err := r.line()
+		if err != nil {
+			return nil, err
+		}
+		if len(bytes.TrimSpace(line)) > 0 {
+			return line, nil
+		}
+	}
+}
+
+func (r *Reader) line() ([]byte, error) {
+	r.buf = r.buf[:0]
+	for {
+		chunk, err := r.r.ReadSlice('\n')
+		n := len(r.buf) + len(chunk)
+		if err == nil {
+			n-- // the newline is not part of the message
+		}
+		if n > r.max {
+			if err == nil {
+				return nil, ErrTooLarge
+			}
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return nil, r.skipLine()
+			}
+			return nil, ErrTooLarge
+		}
+		switch {
+		case err == nil:
+			if len(r.buf) == 0 {
+				return trimEOL(chunk), nil
+			}
+			r.buf = append(r.buf, chunk...)
+			return trimEOL(r.buf), nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			r.buf = append(r.buf, chunk...)
+		case errors.Is(err, io.EOF):
+			r.buf = append(r.buf, chunk...)
+			if len(r.buf) == 0 {
+				return nil, io.EOF
+			}
+			return trimEOL(r.buf), nil
+		default:
+			return nil, err
+		}
+	}
+}
+
+// skipLine discards input through the next newline, without buffering it.
+// It returns ErrTooLarge once the newline is found, or the read error that
+// ended the stream first.
+func (r *Reader) skipLine() error {
+	r.buf = r.buf[:0]
+	for {
+		_, err := r.r.ReadSlice('\n')
+		switch {
+		case err == nil:
+			return ErrTooLarge
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			return ErrTooLarge
+		default:
+			return err
+		}
+	}
+}
+
+func trimEOL(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte{'\n'})
+	return bytes.TrimSuffix(b, []byte{'\r'})
+}

@@ -1,0 +1,189 @@
+// Package jsonrpc implements the JSON-RPC 2.0 message layer Carapace speaks
+// on every entry: parsing requests (single and batch) exactly as the
+// specification says (https://www.jsonrpc.org/specification, sections 4–7),
+// encoding responses and notifications, and reading newline-delimited
+// messages with a size limit.
+//
+// It is deliberately small and allocation-light: the router parses each
+// request once and forwards params and ids as raw JSON, never re-encoding
+// what it does not need to understand.
+package jsonrpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/gimme-tools/carapace/core/errs"
+)
+
+// Version is the only protocol version accepted in the "jsonrpc" member.
+const Version = "2.0"
+
+// nullID is the id used when a request's id could not be determined.
+var nullID = json.RawMessage("null")
+
+// Request is one parsed request or notification.
+type Request struct {
+	// ID is the raw id: a JSON string, number or null. It is nil for a
+	// notification (no "id" member at all); "null" is a request with a
+	// null id, which gets a response.
+	ID     json.RawMessage
+	Method string
+	// Params is the raw params: an object, an array, or nil when absent.
+	Params json.RawMessage
+	// Caller is Carapace's own member on the router-to-service hop: who
+	// the router forwarded the call for. Nil on every external entry.
+	Caller json.RawMessage
+	// Re ties a notification a service sends back to the router request
+	// it belongs to (streamed output). Nil elsewhere.
+	Re json.RawMessage
+}
+
+// IsNotification reports whether r has no id and so expects no response.
+func (r *Request) IsNotification() bool { return r.ID == nil }
+
+// Error is a JSON-RPC error object.
+type Error struct {
+	Code    int             `json:"code"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+// Error renders "message (code)".
+func (e *Error) Error() string { return e.Message + " (" + strconv.Itoa(e.Code) + ")" }
+
+// Response is one response: Result or Error is set, never both.
+type Response struct {
+	ID     json.RawMessage
+	Result json.RawMessage
+	Error  *Error
+}
+
+// ErrorFrom converts a Go error into a JSON-RPC error object: the code and
+// message come from its errs.Kind, data carries the reason, the hint and
+// the error's own text, plus any errs.Error Data members.
+func ErrorFrom(err error) *Error {
+	if e, ok := err.(*Error); ok {
+		return e
+	}
+	k := errs.KindOf(err)
+	data := errs.DataOf(err)
+	if data == nil {
+		data = map[string]any{}
+	}
+	if r := errs.ReasonOf(err); r != "" {
+		data["reason"] = r
+	}
+	if h := errs.HintOf(err); h != "" {
+		data["hint"] = h
+	}
+	if err != nil && detail(err) != "" {
+		data["detail"] = detail(err)
+	}
+	e := &Error{Code: k.Code(), Message: errs.KindOf(err).String()}
+	if k == errs.Other {
+		e.Message = errs.Internal.String()
+	}
+	if len(data) > 0 {
+		e.Data, _ = json.Marshal(data)
+	}
+	return e
+}
+
+// detail is the error's operations and root cause ("forward to code:
+// dial unix …: connection refused"), without the kind and reason that
+// code and data.reason already carry.
+func detail(err error) string {
+	var parts []string
+	for err != nil {
+		e, ok := err.(*errs.Error)
+		if !ok {
+			parts = append(parts, err.Error())
+			break
+		}
+		if e.Op != "" {
+			parts = append(parts, e.Op)
+		}
+		err = e.Err
+	}
+	return strings.Join(parts, ": ")
+}
+
+// NewError returns an error object for kind k with a reason and hint.
+func NewError(k errs.Kind, reason, hint string) *Error {
+	return ErrorFrom(errs.E(k, errs.Reason(reason), errs.Hint(hint)))
+}
+
+// AppendResponse appends the encoding of r to dst, with members in the
+// order jsonrpc, id, result|error, and returns the extended buffer.
+func AppendResponse(dst []byte, r *Response) []byte {
+	dst = append(dst, `{"jsonrpc":"2.0","id":`...)
+	if len(r.ID) == 0 {
+		dst = append(dst, nullID...)
+	} else {
+		dst = append(dst, r.ID...)
+	}
+	if r.Error != nil {
+		dst = append(dst, `,"error":`...)
+		b, _ := json.Marshal(r.Error)
+		dst = append(dst, b...)
+	} else {
+		dst = append(dst, `,"result":`...)
+		if len(r.Result) == 0 {
+			dst = append(dst, "null"...)
+		} else {
+			dst = append(dst, r.Result...)
+		}
+	}
+	return append(dst, '}')
+}
+
+// AppendRequest appends the encoding of r (a request, or a notification
+// when r.ID is nil) to dst.
+func AppendRequest(dst []byte, r *Request) []byte {
+	dst = append(dst, `{"jsonrpc":"2.0"`...)
+	if r.ID != nil {
+		dst = append(dst, `,"id":`...)
+		dst = append(dst, r.ID...)
+	}
+	dst = append(dst, `,"method":`...)
+	dst = strconv.AppendQuote(dst, r.Method)
+	if r.Params != nil {
+		dst = append(dst, `,"params":`...)
+		dst = append(dst, r.Params...)
+	}
+	if r.Caller != nil {
+		dst = append(dst, `,"caller":`...)
+		dst = append(dst, r.Caller...)
+	}
+	if r.Re != nil {
+		dst = append(dst, `,"re":`...)
+		dst = append(dst, r.Re...)
+	}
+	return append(dst, '}')
+}
+
+// Compact returns raw with insignificant whitespace removed, or raw itself
+// when it has none to remove or is not valid JSON.
+func Compact(raw json.RawMessage) json.RawMessage {
+	if !hasSpace(raw) {
+		return raw
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return raw
+	}
+	return b.Bytes()
+}
+
+func hasSpace(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,237 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/rpcserver"
+)
+
+// pool is a small set of connections to one service, over which the router
+// multiplexes every caller's requests. Each forwarded request gets a fresh
+// id on its connection; the answer is mapped back to the caller's own id.
+type pool struct {
+	name   string
+	socket string
+	size   int
+	dial   func(ctx context.Context, socket string) (net.Conn, error)
+
+	mu    sync.Mutex
+	conns []*bconn
+	next  uint32
+	dials sync.Mutex // one dial at a time
+}
+
+// bconn is one connection to a service.
+type bconn struct {
+	p    *pool
+	c    net.Conn
+	w    *jsonrpc.Writer
+	next atomic.Uint64
+
+	mu      sync.Mutex
+	pending map[uint64]*pend
+	dead    bool
+}
+
+// pend is a forwarded request waiting for its answer.
+type pend struct {
+	sess *rpcserver.Session
+	id   json.RawMessage // the caller's id
+	done func(*jsonrpc.Response)
+}
+
+// maxServiceMessage bounds one line from a service: larger than the client
+// limit, because results (command output, file chunks) are escaped JSON.
+const maxServiceMessage = 64 << 20
+
+// forward sends req to the service for sess; done receives the answer.
+func (p *pool) forward(sess *rpcserver.Session, req *jsonrpc.Request, caller json.RawMessage, done func(*jsonrpc.Response)) {
+	bc, err := p.get(sess.Context())
+	if err != nil {
+		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(err)})
+		return
+	}
+	bc.send(sess, req, caller, done)
+}
+
+func (p *pool) unavailable(err error) error {
+	return errs.E("forward to "+p.name, errs.Unavailable, errs.Reason("service_down"),
+		errs.Hint("the "+p.name+" service is not answering; `carapace status` shows its state, and it is restarted automatically in dev mode"), err)
+}
+
+// get returns a live connection, dialling a new one while the pool is
+// below its size.
+func (p *pool) get(ctx context.Context) (*bconn, error) {
+	p.mu.Lock()
+	if len(p.conns) >= p.size {
+		bc := p.conns[p.next%uint32(len(p.conns))]
+		p.next++
+		p.mu.Unlock()
+		return bc, nil
+	}
+	p.mu.Unlock()
+	p.dials.Lock()
+	defer p.dials.Unlock()
+	p.mu.Lock()
+	if len(p.conns) >= p.size { // another caller dialled meanwhile
+		bc := p.conns[p.next%uint32(len(p.conns))]
+		p.next++
+		p.mu.Unlock()
+		return bc, nil
+	}
+	p.mu.Unlock()
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := p.dial(dctx, p.socket)
+	if err != nil {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if len(p.conns) > 0 { // fall back on what we have
+			bc := p.conns[p.next%uint32(len(p.conns))]
+			p.next++
+			return bc, nil
+		}
+		return nil, p.unavailable(err)
+	}
+	bc := &bconn{p: p, c: c, w: jsonrpc.NewWriter(c, 30*time.Second, 0), pending: map[uint64]*pend{}}
+	go bc.w.Run()
+	go bc.readLoop()
+	p.mu.Lock()
+	p.conns = append(p.conns, bc)
+	p.mu.Unlock()
+	return bc, nil
+}
+
+// drop removes bc from the pool.
+func (p *pool) drop(bc *bconn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, c := range p.conns {
+		if c == bc {
+			p.conns = append(p.conns[:i], p.conns[i+1:]...)
+			return
+		}
+	}
+}
+
+// reset closes every connection (the service restarted).
+func (p *pool) reset() {
+	p.mu.Lock()
+	conns := p.conns
+	p.conns = nil
+	p.mu.Unlock()
+	for _, bc := range conns {
+		bc.c.Close()
+	}
+}
+
+func (bc *bconn) send(sess *rpcserver.Session, req *jsonrpc.Request, caller json.RawMessage, done func(*jsonrpc.Response)) {
+	fwd := jsonrpc.Request{Method: req.Method, Params: req.Params, Caller: caller}
+	notification := req.IsNotification()
+	var id uint64
+	if !notification {
+		id = bc.next.Add(1)
+		fwd.ID = strconv.AppendUint(nil, id, 10)
+		bc.mu.Lock()
+		if bc.dead {
+			bc.mu.Unlock()
+			done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(bc.p.unavailable(nil))})
+			return
+		}
+		bc.pending[id] = &pend{sess: sess, id: req.ID, done: done}
+		bc.mu.Unlock()
+	}
+	if err := bc.w.Send(jsonrpc.AppendRequest(nil, &fwd)); err != nil {
+		if !notification {
+			bc.take(id)
+		}
+		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(bc.p.unavailable(err))})
+		return
+	}
+	if notification {
+		done(nil)
+	}
+}
+
+func (bc *bconn) take(id uint64) *pend {
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
+	p := bc.pending[id]
+	delete(bc.pending, id)
+	return p
+}
+
+// readLoop delivers answers and streamed notifications until the service
+// connection ends; every request still pending then fails with -32007.
+func (bc *bconn) readLoop() {
+	r := jsonrpc.NewReader(bc.c, maxServiceMessage)
+	for {
+		line, err := r.Next()
+		if err != nil {
+			break
+		}
+		resp, note, err := jsonrpc.ParseResponse(line)
+		if err != nil {
+			continue
+		}
+		if note != nil {
+			bc.relayNote(note)
+			continue
+		}
+		id, err := strconv.ParseUint(string(resp.ID), 10, 64)
+		if err != nil {
+			continue
+		}
+		if p := bc.take(id); p != nil {
+			p.done(resp)
+		}
+	}
+	bc.fail()
+}
+
+// relayNote passes a service's notification (streamed output) to the
+// caller of the request it belongs to, with that caller's id in
+// params.request_id.
+func (bc *bconn) relayNote(note *jsonrpc.Request) {
+	id, err := strconv.ParseUint(string(note.Re), 10, 64)
+	if err != nil {
+		return
+	}
+	bc.mu.Lock()
+	p := bc.pending[id]
+	bc.mu.Unlock()
+	if p == nil || len(note.Params) < 2 || note.Params[0] != '{' {
+		return
+	}
+	params := make([]byte, 0, len(note.Params)+len(p.id)+16)
+	params = append(params, `{"request_id":`...)
+	params = append(params, p.id...)
+	if rest := note.Params[1:]; len(rest) > 1 {
+		params = append(params, ',')
+	}
+	params = append(params, note.Params[1:]...)
+	p.sess.Notify(note.Method, params)
+}
+
+func (bc *bconn) fail() {
+	bc.p.drop(bc)
+	bc.c.Close()
+	bc.w.Close(false)
+	bc.mu.Lock()
+	bc.dead = true
+	pending := bc.pending
+	bc.pending = map[uint64]*pend{}
+	bc.mu.Unlock()
+	for _, p := range pending {
+		p.done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(errs.E("forward to "+bc.p.name, errs.Unavailable,
+			errs.Reason("service_lost"), errs.Hint("the "+bc.p.name+" service went away while answering; retry the call")))})
+	}
+}

@@ -1,0 +1,213 @@
+// Package router is Carapace's router: it answers its own methods (ping,
+// echo, whoami, services), decides whether a caller may reach a service,
+// and forwards `<service>.<op>` requests to that service's process over a
+// pool of multiplexed connections.
+//
+// Identity is recorded once per connection (rpcserver.ConnInfo); the
+// permission check is the first thing done for every forwarded call
+// (Router.authorize).
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/rpcserver"
+	"github.com/gimme-tools/carapace/core/service"
+)
+
+// ServiceNames lists the capability services, in display order.
+var ServiceNames = []string{"file", "code", "shell", "app"}
+
+// Backend describes one service as the router reaches it.
+type Backend struct {
+	Name    string
+	Enabled bool
+	Socket  string // the service's Unix socket
+	// Why is shown when the service is not enabled.
+	Why string
+}
+
+// Status is a service's run state as reported by a supervisor.
+type Status struct {
+	Name     string `json:"name"`
+	Enabled  bool   `json:"enabled"`
+	Up       bool   `json:"up"`
+	Socket   string `json:"socket,omitempty"`
+	PID      int    `json:"pid,omitempty"`
+	Restarts int    `json:"restarts"`
+	Since    string `json:"since,omitempty"` // RFC 3339, when it last came up
+	Error    string `json:"error,omitempty"` // why it last went down
+}
+
+// Options configures a Router.
+type Options struct {
+	// OwnerUID is the uid the stack runs for. Until capability tokens
+	// apply, only the owner may call services.
+	OwnerUID int
+	Backends []Backend
+	// PoolSize is the number of connections per service (default 4).
+	PoolSize int
+	// Status reports services' run state; nil means "up if enabled".
+	Status func(name string) Status
+	// Dial connects to a service socket (default: a Unix dial).
+	Dial func(ctx context.Context, socket string) (net.Conn, error)
+	Log  *slog.Logger
+}
+
+// Router implements rpcserver.Dispatcher.
+type Router struct {
+	opts  Options
+	own   service.Table
+	pools map[string]*pool
+	back  map[string]Backend
+	self  selfInfo
+}
+
+type selfInfo struct {
+	user string
+	uid  int
+}
+
+// New returns a Router.
+func New(opts Options) *Router {
+	if opts.PoolSize <= 0 {
+		opts.PoolSize = 4
+	}
+	if opts.Dial == nil {
+		opts.Dial = func(ctx context.Context, socket string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		}
+	}
+	r := &Router{opts: opts, pools: map[string]*pool{}, back: map[string]Backend{}}
+	for _, b := range opts.Backends {
+		r.back[b.Name] = b
+		if b.Enabled {
+			r.pools[b.Name] = &pool{name: b.Name, socket: b.Socket, size: opts.PoolSize, dial: opts.Dial}
+		}
+	}
+	r.self.uid = os.Geteuid()
+	r.self.user = strconv.Itoa(r.self.uid)
+	if u, err := user.LookupId(r.self.user); err == nil {
+		r.self.user = u.Username
+	}
+	r.registerOwn()
+	return r
+}
+
+func (r *Router) log() *slog.Logger {
+	if r.opts.Log == nil {
+		return slog.Default()
+	}
+	return r.opts.Log
+}
+
+// aliases maps the original gateway's methods onto service methods.
+var aliases = map[string]string{
+	"execute": "code.execute",
+}
+
+// Dispatch implements rpcserver.Dispatcher.
+func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(*jsonrpc.Response)) {
+	if h, ok := r.own.Lookup(req.Method); ok {
+		go func() { done(r.runOwn(s, req, h)) }()
+		return
+	}
+	method := req.Method
+	if m, ok := aliases[method]; ok {
+		method = m
+	}
+	svc, _, ok := strings.Cut(method, ".")
+	if !ok {
+		done(&jsonrpc.Response{Error: rpcserver.MethodNotFound(req.Method)})
+		return
+	}
+	b, known := r.back[svc]
+	if !known {
+		done(&jsonrpc.Response{Error: rpcserver.MethodNotFound(req.Method)})
+		return
+	}
+	if !b.Enabled {
+		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(notEnabled(b))})
+		return
+	}
+	caller, err := r.authorize(s, svc, method)
+	if err != nil {
+		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(err)})
+		return
+	}
+	fwd := *req
+	fwd.Method = method
+	r.pools[svc].forward(s, &fwd, caller, done)
+}
+
+func notEnabled(b Backend) error {
+	hint := "enable it in ~/.config/gimme/local.yaml (services." + b.Name + ".enabled: true) and restart"
+	if b.Why != "" {
+		hint = b.Why
+	}
+	return errs.E(b.Name, errs.Unavailable, errs.Reason("not_enabled"), errs.Hint(hint))
+}
+
+// authorize decides whether the session may call method on svc and
+// returns the caller record forwarded with the call.
+//
+// For now the rule is the gateway's stopgap: only the owner (by peer
+// credentials) may call services. Capability tokens replace this function.
+func (r *Router) authorize(s *rpcserver.Session, svc, method string) (json.RawMessage, error) {
+	info := s.Info()
+	if info.Creds.UID != r.opts.OwnerUID {
+		return nil, errs.E(method, errs.Unauthorized, errs.Reason("not_owner"),
+			errs.Hint("only the owner (uid "+strconv.Itoa(r.opts.OwnerUID)+") may call services until capability tokens are configured"))
+	}
+	c := service.Caller{UID: info.Creds.UID, GID: info.Creds.GID, PID: info.Creds.PID, Owner: true, Via: info.Via}
+	b, err := json.Marshal(c)
+	return b, err
+}
+
+func (r *Router) runOwn(s *rpcserver.Session, req *jsonrpc.Request, h service.Handler) (resp *jsonrpc.Response) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log().Error("handler panicked", "method", req.Method, "panic", p)
+			resp = &jsonrpc.Response{Error: jsonrpc.NewError(errs.Internal, "internal", "")}
+		}
+	}()
+	ci := s.Info()
+	call := &service.Call{Method: req.Method, Params: req.Params,
+		Caller: service.Caller{UID: ci.Creds.UID, GID: ci.Creds.GID, PID: ci.Creds.PID, Via: ci.Via,
+			Owner: ci.Creds.UID == r.opts.OwnerUID}}
+	ctx := context.WithValue(s.Context(), sessionKey{}, s)
+	res, err := h(ctx, call)
+	if err != nil {
+		return &jsonrpc.Response{Error: jsonrpc.ErrorFrom(err)}
+	}
+	switch v := res.(type) {
+	case json.RawMessage:
+		return &jsonrpc.Response{Result: v}
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return &jsonrpc.Response{Error: jsonrpc.ErrorFrom(errs.E(req.Method, errs.Internal, err))}
+		}
+		return &jsonrpc.Response{Result: b}
+	}
+}
+
+type sessionKey struct{}
+
+// ServiceRestarted tells the router a service process was replaced, so its
+// pooled connections are dropped at once instead of on their next failure.
+func (r *Router) ServiceRestarted(name string) {
+	if p := r.pools[name]; p != nil {
+		p.reset()
+	}
+}

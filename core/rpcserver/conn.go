@@ -1,0 +1,132 @@
+package rpcserver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/peer"
+)
+
+var errSinkClosed = errors.New("rpcserver: connection closed")
+
+// serveConn runs one stream connection: identity at accept, then a read
+// loop feeding the session, with the idle timeout enforced between
+// messages. At end of input it waits for in-flight answers, flushes them,
+// and closes.
+func (s *Server) serveConn(c net.Conn) {
+	lim := s.limits()
+	creds, credErr := peer.FromConn(c)
+	via := s.Via
+	if via == "" {
+		via = "unix"
+	}
+	info := ConnInfo{Creds: creds, Via: via}
+	if credErr != nil {
+		info.Creds = peer.Creds{UID: -1, GID: -1}
+	}
+	sk := newStreamSink(c, lim)
+	sess := newSession(context.Background(), s, info, sk)
+	refuse := s.addSession(sess)
+	if refuse == nil && s.Accept != nil {
+		if credErr != nil {
+			refuse = errs.E("accept", errs.Forbidden, errs.Reason("peer_unknown"), credErr)
+		} else {
+			refuse = s.Accept(info)
+		}
+		if refuse != nil {
+			s.removeSession(sess)
+		}
+	}
+	if refuse != nil {
+		s.log().Warn("connection refused", "peer", info.Creds.String(), "err", refuse)
+		c.SetWriteDeadline(time.Now().Add(time.Second))
+		c.Write(append(jsonrpc.AppendResponse(nil, &jsonrpc.Response{Error: jsonrpc.ErrorFrom(refuse)}), '\n'))
+		c.Close()
+		return
+	}
+	go sk.loop(sess)
+	s.readLoop(c, sess, lim)
+}
+
+func (s *Server) readLoop(c net.Conn, sess *Session, lim Limits) {
+	r := jsonrpc.NewReader(c, lim.MaxMessage)
+	for {
+		c.SetReadDeadline(time.Now().Add(lim.IdleTimeout))
+		line, err := r.Next()
+		switch {
+		case err == nil:
+			sess.Handle(line)
+			continue
+		case errors.Is(err, jsonrpc.ErrTooLarge):
+			sess.sendError(nil, jsonrpc.NewError(errs.TooLarge, "message_too_large",
+				"a message may be at most "+itoa(lim.MaxMessage)+" bytes; the line was skipped"))
+			continue
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if sess.InFlight() > 0 {
+				continue // waiting on a slow answer is not idleness
+			}
+			sess.sendError(nil, jsonrpc.NewError(errs.Timeout, "idle_timeout",
+				"the connection was idle for "+lim.IdleTimeout.String()+"; reconnect to continue"))
+			sess.end(true)
+			return
+		case errors.Is(err, io.EOF):
+			// The peer finished sending (perhaps only half-closed): answer
+			// what it asked, then close.
+			waitPending(sess)
+			sess.end(true)
+			return
+		default:
+			sess.Close()
+			return
+		}
+	}
+}
+
+// waitPending waits until the session's in-flight requests are answered or
+// the session ends.
+func waitPending(sess *Session) {
+	done := make(chan struct{})
+	go func() { sess.pending.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-sess.ctx.Done():
+	}
+}
+
+func itoa(n int) string {
+	const digits = "0123456789"
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = digits[n%10]
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+// streamSink adapts a jsonrpc.Writer to the session's sink.
+type streamSink struct{ w *jsonrpc.Writer }
+
+func newStreamSink(c net.Conn, lim Limits) *streamSink {
+	return &streamSink{w: jsonrpc.NewWriter(c, lim.WriteTimeout, 8*lim.MaxMessage+1<<20)}
+}
+
+func (s *streamSink) send(msg []byte) error { return s.w.Send(msg) }
+func (s *streamSink) close(flush bool)      { s.w.Close(flush) }
+
+// loop runs the writer and ends the session when a write fails.
+func (s *streamSink) loop(sess *Session) {
+	if err := s.w.Run(); err != nil {
+		sess.Close()
+	}
+}

@@ -1,0 +1,245 @@
+// Package code is the code service: it runs commands for an agent inside a
+// configured project root, each in a new session and process group, with a
+// deadline and capped output. The OS sandbox around each command is
+// applied by core/sandbox's hook (a re-executed `carapace sandbox-exec`
+// helper) when the platform provides one.
+package code
+
+import (
+	"context"
+	"encoding/base64"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gimme-tools/carapace/core/codeexec"
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/service"
+)
+
+// Config configures the code service.
+type Config struct {
+	// ProjectRoots are the absolute directories commands may run in.
+	ProjectRoots []string
+	// DefaultTimeout applies when a call gives none (default 60s);
+	// MaxTimeout caps what a call may ask for (default 1h).
+	DefaultTimeout, MaxTimeout time.Duration
+	// MaxOutput caps each output stream (default 1 MiB).
+	MaxOutput int
+	// Path is the PATH commands see (default /usr/local/bin:/usr/bin:/bin).
+	Path string
+}
+
+// Service is the code service.
+type Service struct {
+	cfg Config
+}
+
+// New returns the code service.
+func New(cfg Config) *Service {
+	if cfg.DefaultTimeout <= 0 {
+		cfg.DefaultTimeout = 60 * time.Second
+	}
+	if cfg.MaxTimeout <= 0 {
+		cfg.MaxTimeout = time.Hour
+	}
+	if cfg.MaxOutput <= 0 {
+		cfg.MaxOutput = codeexec.DefaultMaxOutput
+	}
+	if cfg.Path == "" {
+		cfg.Path = "/usr/local/bin:/usr/bin:/bin"
+	}
+	for i, r := range cfg.ProjectRoots {
+		cfg.ProjectRoots[i] = filepath.Clean(r)
+	}
+	return &Service{cfg: cfg}
+}
+
+// Name implements service.Service.
+func (s *Service) Name() string { return "code" }
+
+// Methods implements service.Service.
+func (s *Service) Methods() map[string]service.Handler {
+	return map[string]service.Handler{
+		"code.execute": s.execute,
+		"code.info":    s.info,
+	}
+}
+
+// ExecuteParams are code.execute's params.
+type ExecuteParams struct {
+	Command   string            `json:"command"`
+	Args      []string          `json:"args"`
+	Cwd       string            `json:"cwd"`
+	Env       map[string]string `json:"env"`
+	Stdin     string            `json:"stdin"`
+	StdinB64  string            `json:"stdin_base64"`
+	TimeoutMS int64             `json:"timeout_ms"`
+	// Stream asks for output as code.output notifications while the
+	// command runs, besides the final result.
+	Stream bool `json:"stream"`
+}
+
+func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) {
+	const op = "code.execute"
+	var p ExecuteParams
+	if err := service.Decode(call.Params, &p); err != nil {
+		return nil, errs.E(op, err)
+	}
+	if p.Command == "" {
+		return nil, errs.E(op, errs.InvalidParams, errs.Reason("missing_command"),
+			errs.Hint(`give the program to run: {"command": "ls", "args": ["-la"]}`))
+	}
+	if strings.ContainsRune(p.Command, 0) || anyNUL(p.Args) {
+		return nil, errs.E(op, errs.InvalidParams, errs.Reason("nul_byte"), errs.Hint("arguments cannot contain NUL bytes"))
+	}
+	dir, cleanup, err := s.workdir(p.Cwd)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	defer cleanup()
+	path, err := s.lookPath(p.Command, dir)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	stdin, err := stdinBytes(p)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	timeout := s.cfg.DefaultTimeout
+	if p.TimeoutMS > 0 {
+		timeout = min(time.Duration(p.TimeoutMS)*time.Millisecond, s.cfg.MaxTimeout)
+	}
+	c := codeexec.Command{
+		Path: path, Args: append([]string{p.Command}, p.Args...), Dir: dir,
+		Env: s.env(dir, p.Env), Stdin: stdin, Timeout: timeout, MaxOutput: s.cfg.MaxOutput,
+	}
+	if p.Stream && call.Notify != nil {
+		c.OnOutput = func(stream string, b []byte) {
+			call.Notify("code.output", map[string]string{"stream": stream, "data": string(b)})
+		}
+	}
+	return codeexec.Run(ctx, c)
+}
+
+func anyNUL(ss []string) bool {
+	for _, s := range ss {
+		if strings.ContainsRune(s, 0) {
+			return true
+		}
+	}
+	return false
+}
+
+func stdinBytes(p ExecuteParams) ([]byte, error) {
+	switch {
+	case p.StdinB64 != "":
+		b, err := base64.StdEncoding.DecodeString(p.StdinB64)
+		if err != nil {
+			return nil, errs.E(errs.InvalidParams, errs.Reason("bad_stdin"), errs.Hint("stdin_base64 must be standard base64"), err)
+		}
+		return b, nil
+	case p.Stdin != "":
+		return []byte(p.Stdin), nil
+	}
+	return nil, nil
+}
+
+// workdir returns the directory to run in. A cwd must lie inside a
+// project root (compared after resolving symlinks, so a link inside a
+// root cannot lead out). With no cwd the command runs in a fresh scratch
+// directory that is removed afterwards.
+func (s *Service) workdir(cwd string) (string, func(), error) {
+	if cwd == "" {
+		d, err := os.MkdirTemp("", "carapace-scratch-")
+		if err != nil {
+			return "", nil, errs.E(errs.Failed, err)
+		}
+		return d, func() { os.RemoveAll(d) }, nil
+	}
+	if !filepath.IsAbs(cwd) {
+		return "", nil, errs.E(errs.InvalidParams, errs.Reason("relative_cwd"), errs.Hint("cwd must be an absolute path"))
+	}
+	real, err := filepath.EvalSymlinks(filepath.Clean(cwd))
+	if err != nil {
+		return "", nil, errs.E(errs.NotFound, errs.Reason("no_cwd"), errs.Hint("the working directory "+cwd+" does not exist"), err)
+	}
+	for _, root := range s.cfg.ProjectRoots {
+		rr, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			continue
+		}
+		if within(rr, real) {
+			return real, func() {}, nil
+		}
+	}
+	return "", nil, errs.E(errs.Forbidden, errs.Reason("outside_project_roots"),
+		errs.Hint("cwd "+cwd+" is not inside a project root; add it to services.code.project_roots in ~/.config/gimme/local.yaml"))
+}
+
+// within reports whether path is root or below it.
+func within(root, path string) bool {
+	if root == "/" {
+		return true
+	}
+	return path == root || strings.HasPrefix(path, root+string(filepath.Separator))
+}
+
+// lookPath resolves the program against the sandbox PATH (never the
+// daemon's own), or checks an explicit path.
+func (s *Service) lookPath(cmd, dir string) (string, error) {
+	if strings.Contains(cmd, "/") {
+		p := cmd
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		return p, nil
+	}
+	for _, d := range filepath.SplitList(s.cfg.Path) {
+		p := filepath.Join(d, cmd)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", errs.E(errs.NotFound, errs.Reason("no_program"),
+		errs.Hint("no program "+cmd+" on the sandbox PATH ("+s.cfg.Path+")"), exec.ErrNotFound)
+}
+
+// env builds the command's environment from scratch: nothing of the
+// daemon's own environment leaks in.
+func (s *Service) env(dir string, extra map[string]string) []string {
+	env := []string{"PATH=" + s.cfg.Path, "HOME=" + dir, "LANG=C.UTF-8", "TMPDIR=" + os.TempDir()}
+	for k, v := range extra {
+		if safeEnvName(k) {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// safeEnvName refuses variables that would carry secrets or change how the
+// sandbox itself behaves.
+func safeEnvName(k string) bool {
+	if k == "" || strings.ContainsAny(k, "=\x00") {
+		return false
+	}
+	u := strings.ToUpper(k)
+	for _, bad := range []string{"GIMME_", "LD_", "SSH_AUTH_SOCK", "CARAPACE_"} {
+		if strings.HasPrefix(u, bad) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) info(context.Context, *service.Call) (any, error) {
+	return map[string]any{
+		"project_roots":      s.cfg.ProjectRoots,
+		"default_timeout_ms": s.cfg.DefaultTimeout.Milliseconds(),
+		"max_timeout_ms":     s.cfg.MaxTimeout.Milliseconds(),
+		"max_output_bytes":   s.cfg.MaxOutput,
+		"path":               s.cfg.Path,
+	}, nil
+}

@@ -1,0 +1,88 @@
+// Package servicehost serves one capability service on its own socket, in
+// its own process. It accepts only the router as a peer (by uid, and in dev
+// mode by pid as well), refusing anyone else at accept, and turns each
+// forwarded request into a service.Call carrying the caller record the
+// router attached.
+package servicehost
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/rpcserver"
+	"github.com/gimme-tools/carapace/core/service"
+)
+
+// Options configures a Host.
+type Options struct {
+	// RouterUID is the only uid allowed to connect.
+	RouterUID int
+	// RouterPID, when non-zero, is the only pid allowed to connect (dev
+	// mode, where the router and the services share a uid).
+	RouterPID int
+	Limits    rpcserver.Limits
+	Log       *slog.Logger
+}
+
+// Host serves a Service.
+type Host struct {
+	srv *rpcserver.Server
+}
+
+// New returns a Host for svc.
+func New(svc service.Service, opts Options) *Host {
+	var t service.Table
+	for name, h := range svc.Methods() {
+		t.Register(name, h)
+	}
+	t.Register(svc.Name()+".ping", func(context.Context, *service.Call) (any, error) {
+		return json.RawMessage(`{"pong":true}`), nil
+	})
+	lim := opts.Limits
+	if lim.MaxMessage == 0 {
+		lim.MaxMessage = 64 << 20 // the router has already applied the client limit
+	}
+	srv := &rpcserver.Server{
+		Dispatcher: &rpcserver.Mux{Table: &t, Caller: callerFromRouter},
+		Limits:     lim,
+		Log:        opts.Log,
+		Accept:     onlyRouter(opts.RouterUID, opts.RouterPID),
+	}
+	return &Host{srv: srv}
+}
+
+// Serve serves on l until Close.
+func (h *Host) Serve(l net.Listener) error { return h.srv.Serve(l) }
+
+// Close stops serving.
+func (h *Host) Close() error { return h.srv.Close() }
+
+// onlyRouter refuses every peer but the router.
+func onlyRouter(uid, pid int) rpcserver.AcceptFunc {
+	return func(info rpcserver.ConnInfo) error {
+		if info.Creds.UID != uid || (pid != 0 && info.Creds.PID != pid) {
+			return errs.E("accept", errs.Forbidden, errs.Reason("not_router"),
+				errs.Hint("services accept only the router; connect to the router socket instead"),
+				fmt.Errorf("peer %s is not the router (uid %d)", info.Creds, uid))
+		}
+		return nil
+	}
+}
+
+// callerFromRouter decodes the caller record the router attached.
+func callerFromRouter(_ *rpcserver.Session, req *jsonrpc.Request) (service.Caller, error) {
+	var c service.Caller
+	if req.Caller == nil {
+		return c, errs.E(req.Method, errs.Unauthorized, errs.Reason("no_caller"),
+			errs.Hint("call services through the router"))
+	}
+	if err := json.Unmarshal(req.Caller, &c); err != nil {
+		return c, errs.E(req.Method, errs.InvalidRequest, errs.Reason("bad_caller"), err)
+	}
+	return c, nil
+}

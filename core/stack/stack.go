@@ -1,0 +1,206 @@
+// Package stack assembles a running Carapace from its configuration: the
+// router with its backends, and in dev mode the supervised service
+// children. cmd/carapace's `dev` and `serve router` are thin wrappers
+// around it.
+package stack
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/gimme-tools/carapace/core/config"
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/router"
+	"github.com/gimme-tools/carapace/core/rpcserver"
+	"github.com/gimme-tools/carapace/core/supervisor"
+	"github.com/gimme-tools/carapace/core/unixsock"
+)
+
+// Implemented lists the services this build can run as processes. A
+// service enabled in the owner file but not implemented answers -32007.
+var Implemented = map[string]bool{"code": true}
+
+// Settings is everything a stack needs, resolved from flags and files.
+type Settings struct {
+	System     *config.System
+	SystemPath string // for children: --config
+	Owner      *config.Owner
+	OwnerPath  string // for children: --owner-config
+	OwnerUID   int
+	RuntimeDir string
+	Log        *slog.Logger
+}
+
+// RouterSocket returns the router socket path in dir.
+func RouterSocket(dir string) string { return filepath.Join(dir, "router.sock") }
+
+// ServiceSocket returns a service's socket path in dir.
+func ServiceSocket(dir, name string) string { return filepath.Join(dir, name+".sock") }
+
+// Enabled reports whether the owner file enables a service.
+func Enabled(o *config.Owner, name string) bool {
+	switch name {
+	case "file":
+		return o.Services.File.Enabled
+	case "code":
+		return o.Services.Code.Enabled
+	case "shell":
+		return o.Services.Shell.Enabled
+	case "app":
+		return o.Services.App.Enabled
+	}
+	return false
+}
+
+// Backends returns the router's view of every service.
+func (st *Settings) Backends() []router.Backend {
+	var out []router.Backend
+	for _, n := range router.ServiceNames {
+		b := router.Backend{Name: n, Socket: ServiceSocket(st.RuntimeDir, n), Enabled: Enabled(st.Owner, n)}
+		if b.Enabled && !Implemented[n] {
+			b.Enabled = false
+			b.Why = "the " + n + " service is not in this build yet"
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// Limits converts the configured limits.
+func (st *Settings) Limits() rpcserver.Limits {
+	l := st.System.Limits
+	return rpcserver.Limits{
+		MaxMessage: int(l.MaxMessage), MaxConns: l.MaxConns, MaxInFlight: l.MaxInFlight,
+		MaxBatch: l.MaxBatch, IdleTimeout: l.IdleTimeout.D(), WriteTimeout: l.WriteTimeout.D(),
+	}
+}
+
+// Dev is a running dev stack.
+type Dev struct {
+	Socket string
+	sup    *supervisor.Supervisor
+	srv    *rpcserver.Server
+	l      net.Listener
+	done   chan error
+}
+
+// StartDev binds the router socket (failing if another stack is live
+// there), starts one child per enabled service and waits until all are
+// ready, then serves. exe is the carapace binary to re-execute.
+func StartDev(ctx context.Context, st *Settings, exe string) (*Dev, error) {
+	sock := RouterSocket(st.RuntimeDir)
+	l, err := unixsock.Listen(sock, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dev{Socket: sock, l: l, done: make(chan error, 1)}
+	d.sup = &supervisor.Supervisor{Log: st.Log}
+	r := router.New(router.Options{
+		OwnerUID: st.OwnerUID, Backends: st.Backends(), Status: d.sup.Status, Log: st.Log,
+	})
+	d.sup.OnRestart = r.ServiceRestarted
+	var children []supervisor.Child
+	for _, b := range st.Backends() {
+		if b.Enabled {
+			children = append(children, st.child(exe, b))
+		}
+	}
+	if err := d.sup.Start(ctx, children); err != nil {
+		d.sup.Stop(2 * time.Second)
+		l.Close()
+		return nil, err
+	}
+	d.srv = &rpcserver.Server{Dispatcher: r, Limits: st.Limits(), Log: st.Log}
+	go func() { d.done <- d.srv.Serve(l) }()
+	return d, nil
+}
+
+// child returns how to start service b as a child of this process.
+func (st *Settings) child(exe string, b router.Backend) supervisor.Child {
+	args := []string{exe, "serve", b.Name,
+		"--socket", b.Socket,
+		"--router-uid", strconv.Itoa(os.Geteuid()),
+		"--router-pid", strconv.Itoa(os.Getpid()),
+		"--owner-uid", strconv.Itoa(st.OwnerUID),
+	}
+	if st.SystemPath != "" {
+		args = append(args, "--config", st.SystemPath)
+	}
+	if st.OwnerPath != "" {
+		args = append(args, "--owner-config", st.OwnerPath)
+	}
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	if v := os.Getenv("CARAPACE_LOG"); v != "" {
+		env = append(env, "CARAPACE_LOG="+v)
+	}
+	return supervisor.Child{Name: b.Name, Path: exe, Args: args, Socket: b.Socket, Env: env}
+}
+
+// Stop stops serving and every child, and removes the sockets.
+func (d *Dev) Stop() {
+	d.srv.Close()
+	d.sup.Stop(5 * time.Second)
+	os.Remove(d.Socket)
+}
+
+// Done receives the router's serve error when it stops on its own.
+func (d *Dev) Done() <-chan error { return d.done }
+
+// DevRuntimeDir returns the default dev runtime directory:
+// $XDG_RUNTIME_DIR/carapace, else /tmp/carapace-$UID.
+func DevRuntimeDir() string {
+	if x := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(x) {
+		return filepath.Join(x, "carapace")
+	}
+	return filepath.Join(os.TempDir(), "carapace-"+strconv.Itoa(os.Geteuid()))
+}
+
+// PrepareRuntimeDir creates dir with mode 0700, or checks that an existing
+// one belongs to us and is private: a shared /tmp must not let another user
+// plant our sockets.
+func PrepareRuntimeDir(dir string) error {
+	op := "runtime dir " + dir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return errs.E(op, errs.Failed, errs.Hint("pass --runtime-dir with a directory you can create"), err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return errs.E(op, errs.Failed, err)
+	}
+	if !fi.IsDir() {
+		return errs.E(op, errs.Failed, errs.Hint("remove it or pass another --runtime-dir"), fmt.Errorf("not a directory"))
+	}
+	if uid, ok := ownerOf(fi); ok && uid != os.Geteuid() {
+		return errs.E(op, errs.Forbidden, errs.Reason("foreign_runtime_dir"),
+			errs.Hint("it belongs to uid "+strconv.Itoa(uid)+"; pass --runtime-dir with a directory of your own"))
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return errs.E(op, errs.Failed, err)
+		}
+	}
+	return nil
+}
+
+// OwnerUID resolves the configured owner (a name or a uid), defaulting to
+// the current user.
+func OwnerUID(owner string) (int, error) {
+	if owner == "" {
+		return os.Geteuid(), nil
+	}
+	if n, err := strconv.Atoi(owner); err == nil {
+		return n, nil
+	}
+	u, err := user.Lookup(owner)
+	if err != nil {
+		return 0, errs.E("owner "+owner, errs.NotFound, errs.Hint("set owner in the system config to an existing user"), err)
+	}
+	return strconv.Atoi(u.Uid)
+}
