@@ -40,7 +40,7 @@ func FuzzAllows(f *testing.F) {
 			return
 		}
 		s := Set{e}
-		if s.Allows(e.Verb, file, p) {
+		if s.Allows(e.Verb, e.Host, p) {
 			for _, seg := range strings.Split(p, "/") {
 				if seg == ".." {
 					t.Fatalf("%q allows %q with a .. segment", pattern, p)
@@ -51,10 +51,10 @@ func FuzzAllows(f *testing.F) {
 			return
 		}
 		dir := strings.TrimSuffix(e.Pattern, "/*")
-		if !s.Allows(e.Verb, file, dir+"/x/y") || !s.Allows(e.Verb, file, dir+"/") && dir != "" {
+		if !s.Allows(e.Verb, e.Host, dir+"/x/y") || !s.Allows(e.Verb, e.Host, dir+"/") && dir != "" {
 			t.Fatalf("%q refuses its own subtree", pattern)
 		}
-		if dir != "" && s.Allows(e.Verb, file, dir+"-old/x") {
+		if dir != "" && s.Allows(e.Verb, e.Host, dir+"-old/x") {
 			t.Fatalf("%q allows a look-alike sibling", pattern)
 		}
 	})

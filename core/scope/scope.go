@@ -121,6 +121,10 @@ func compile(verb, host, abs string, bad func(string, ...any) (Entry, error)) (E
 	if err != nil {
 		return bad("%s", err)
 	}
+	if len(segs) > 0 && segs[0] == "~" {
+		// Refused so that no canonical form reads two ways.
+		return bad("a path may not start with /~; write ~/ without a host")
+	}
 	for _, s := range segs {
 		if strings.Contains(s, "**") {
 			return bad("%q: use a final /* for a whole subtree; ** is not supported", s)
@@ -163,10 +167,6 @@ func expand(p, home string) (string, error) {
 	}
 	if !strings.HasPrefix(p, "/") {
 		return "", fmt.Errorf("path %q is not absolute", clip(p))
-	}
-	if p == "/~" || strings.HasPrefix(p, "/~/") {
-		// Refused so that no canonical form reads two ways.
-		return "", fmt.Errorf("a path may not start with /~; write ~/ without a host")
 	}
 	return p, nil
 }

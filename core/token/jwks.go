@@ -2,7 +2,6 @@ package token
 
 import (
 	"crypto"
-	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -11,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -206,10 +204,10 @@ func ecKey(xs, ys string) (*ecdsa.PublicKey, error) {
 	if err1 != nil || err2 != nil || len(x) != 32 || len(y) != 32 {
 		return nil, errors.New("x and y must be 32-byte base64url coordinates")
 	}
-	// Check the point is on the curve through crypto/ecdh's strict parser.
-	uncompressed := append(append([]byte{4}, x...), y...)
-	if _, err := ecdh.P256().NewPublicKey(uncompressed); err != nil {
+	// The parser refuses a point that is not on the curve.
+	k, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+	if err != nil {
 		return nil, fmt.Errorf("not a point on P-256: %w", err)
 	}
-	return &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}, nil
+	return k, nil
 }

@@ -36,10 +36,14 @@ type replayLine struct {
 // holding at most max jtis (0 for DefaultReplayMax). It loads path, drops
 // expired entries and rewrites it compactly.
 func NewReplayCache(path string, max int) (*ReplayCache, error) {
+	return newReplayCache(path, max, time.Now)
+}
+
+func newReplayCache(path string, max int, now func() time.Time) (*ReplayCache, error) {
 	if max <= 0 {
 		max = DefaultReplayMax
 	}
-	c := &ReplayCache{seen: map[string]time.Time{}, max: max, now: time.Now}
+	c := &ReplayCache{seen: map[string]time.Time{}, max: max, now: now}
 	if path == "" {
 		return c, nil
 	}

@@ -221,6 +221,9 @@ func classify(tok *jwt.Token, err error) error {
 	if errors.As(err, &e) {
 		return e
 	}
+	if errors.Is(err, jwt.ErrTokenMalformed) {
+		return fail(ReasonMalformed, "%w", err)
+	}
 	if tok != nil {
 		if alg, _ := tok.Header["alg"].(string); alg != algEdDSA && alg != algES256 {
 			return fail(ReasonAlgorithm, "algorithm %q is not allowed", clip(alg))
