@@ -22,7 +22,7 @@ func FuzzParse(f *testing.F) {
 		}
 		e2, err := Parse(e.String(), "", "")
 		if err != nil || e2.String() != e.String() {
-			t.Fatalf("canonical %q of %q reparses as %q, %v", e.String(), in, e2.String(), err)
+			t.Fatalf("canonical %.100q of %.100q reparses as %.100q, %.200v", e.String(), in, e2.String(), err)
 		}
 	})
 }

@@ -138,6 +138,9 @@ func compile(verb, host, abs string, bad func(string, ...any) (Entry, error)) (E
 	if e.subtree {
 		e.Pattern = strings.TrimSuffix(e.Pattern, "/") + "/*"
 	}
+	if len(e.String()) > MaxEntryLen {
+		return bad("longer than %d bytes once ~ is expanded", MaxEntryLen)
+	}
 	return e, nil
 }
 

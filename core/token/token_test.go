@@ -271,12 +271,8 @@ func TestOnceToken(t *testing.T) {
 	wantErr(t, "verify after expiry", err, errs.Unauthorized, ReasonExpired)
 
 	// A plain token can be used any number of times.
-	plain, err := f.v.Verify(handJWT(hdr("EdDSA", "ed1"), f.claims(), signEd(f.edKey)), "")
-	if err == nil {
-		t.Fatal("expired plain token accepted")
-	}
 	f.now = t0
-	plain, _ = f.v.Verify(handJWT(hdr("EdDSA", "ed1"), f.claims(), signEd(f.edKey)), "")
+	plain, _ := f.v.Verify(handJWT(hdr("EdDSA", "ed1"), f.claims(), signEd(f.edKey)), "")
 	for i := 0; i < 3; i++ {
 		if err := f.v.Consume(plain); err != nil {
 			t.Fatalf("plain token use %d: %v", i, err)
