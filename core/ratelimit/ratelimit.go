@@ -87,14 +87,20 @@ func New(l Limits) *Limiter {
 // Call admits one call from peer uid with a token for subject ("" when
 // the call carries none). It returns a RateLimited error with
 // data.retry_after_ms when either bucket is empty.
+//
+// A refused call takes no token from either bucket.
 func (l *Limiter) Call(uid int, subject string) error {
-	if ok, wait := l.uid.Allow(strconv.Itoa(uid)); !ok {
+	byUID, wait := l.uid.reserve(strconv.Itoa(uid))
+	if wait > 0 {
 		return limited("rate.call", fmt.Sprintf("peer uid %d", uid), wait)
 	}
 	if subject == "" {
 		return nil
 	}
-	if ok, wait := l.sub.Allow(subject); !ok {
+	if _, wait := l.sub.reserve(subject); wait > 0 {
+		if byUID != nil {
+			byUID.CancelAt(l.uid.now())
+		}
 		return limited("rate.call", fmt.Sprintf("token subject %q", subject), wait)
 	}
 	return nil
@@ -147,8 +153,16 @@ func NewKeyed(perSec float64, burst, max int, idle time.Duration, now func() tim
 // Allow takes a token from key's bucket. When none is left it reports
 // false and how long until one will be.
 func (k *Keyed) Allow(key string) (ok bool, retryAfter time.Duration) {
+	_, wait := k.reserve(key)
+	return wait == 0, wait
+}
+
+// reserve takes a token from key's bucket and returns the reservation (nil
+// when the limit is off), or, when the bucket is empty, takes nothing and
+// returns how long until a token will be there.
+func (k *Keyed) reserve(key string) (*rate.Reservation, time.Duration) {
 	if k.off {
-		return true, 0
+		return nil, 0
 	}
 	now := k.now()
 	k.mu.Lock()
@@ -162,13 +176,13 @@ func (k *Keyed) Allow(key string) (ok bool, retryAfter time.Duration) {
 	k.mu.Unlock()
 	res := b.lim.ReserveN(now, 1)
 	if !res.OK() {
-		return false, time.Second
+		return nil, time.Second
 	}
 	if d := res.DelayFrom(now); d > 0 {
 		res.CancelAt(now)
-		return false, d
+		return nil, d
 	}
-	return true, 0
+	return res, 0
 }
 
 // makeRoom drops idle keys when the table is full, and if that is not
