@@ -241,15 +241,25 @@ func (l *Log) syncLoop() {
 		case <-l.done:
 			return
 		case <-t.C:
-			l.mu.Lock()
-			if l.dirty && l.f != nil {
-				l.dirty = false
-				if err := l.f.Sync(); err != nil {
-					l.err = err
-				}
-			}
-			l.mu.Unlock()
+			l.syncDirty()
 		}
+	}
+}
+
+// syncDirty fsyncs outside the lock, so writers do not wait for the disk.
+// A file closed meanwhile (rotation, Close) was synced by its closer.
+func (l *Log) syncDirty() {
+	l.mu.Lock()
+	f, dirty := l.f, l.dirty
+	l.dirty = false
+	l.mu.Unlock()
+	if !dirty || f == nil {
+		return
+	}
+	if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
+		l.mu.Lock()
+		l.err = err
+		l.mu.Unlock()
 	}
 }
 
