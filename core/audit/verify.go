@@ -71,7 +71,11 @@ func (v *verifier) file(path string) error {
 	if err != nil {
 		return err
 	}
-	name := filepath.Base(path)
+	return v.data(filepath.Base(path), b)
+}
+
+// data checks the records in b, the contents of the file called name.
+func (v *verifier) data(name string, b []byte) error {
 	if len(b) > 0 && b[len(b)-1] != '\n' {
 		n := bytes.Count(b, []byte("\n")) + 1
 		return &Break{name, n, "the last line is incomplete (a crash mid-write, or a cut)"}
@@ -84,7 +88,7 @@ func (v *verifier) file(path string) error {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
 }

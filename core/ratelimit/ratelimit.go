@@ -117,7 +117,7 @@ func (l *Limiter) Conn() error {
 func limited(op, who string, wait time.Duration) error {
 	ms := max(wait.Milliseconds(), 1)
 	return errs.E(op, errs.RateLimited, errs.Reason("rate_limited"),
-		errs.Hint(fmt.Sprintf("too many requests; retry in %d ms (limits: limits in /etc/gimme/carapace.yaml)", ms)),
+		errs.Hint(fmt.Sprintf("too many requests; retry in %d ms (the limits are set under limits: in /etc/gimme/carapace.yaml)", ms)),
 		map[string]any{"retry_after_ms": ms},
 		fmt.Errorf("%s over its rate", who))
 }
