@@ -15,7 +15,7 @@ func fsError(op string, err error) error {
 	var e *errs.Error
 	switch {
 	case errors.As(err, &e):
-		return errs.E(op, err)
+		return err // made by this package, op included
 	case errors.Is(err, fsafe.ErrEscape):
 		return errs.E(op, errs.Forbidden, errs.Reason("symlink_escape"),
 			errs.Hint("the link leads outside the allowed folders; add its target's folder to "+pathsHint), err)

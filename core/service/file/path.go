@@ -89,6 +89,9 @@ func (s *Service) allowed(call *service.Call, op, verb, abs string) (target, err
 			return target{}, errs.E(op, errs.Forbidden, errs.Reason("scope"),
 				errs.Hint("the token's scope does not cover "+verb+" "+abs), err)
 		}
+		if errs.HintOf(err) == "" {
+			return target{}, errs.E(op, errs.Hint("the token's scope does not cover "+verb+" "+abs), err)
+		}
 		return target{}, errs.E(op, err)
 	}
 	t, ok := s.place(abs)
