@@ -129,7 +129,7 @@ func TestOpen(t *testing.T) {
 func TestCheckSeesEveryHop(t *testing.T) {
 	for _, walk := range []bool{false, true} {
 		defer ForceWalk(walk)()
-		rootDir, _ := tree(t, map[string]string{"l1": "l2", "l2": "sub/b.txt"})
+		rootDir, _ := tree(t, map[string]string{"l1": "l2", "l2": "sub/b.txt", "dirl": "sub"})
 		r, err := OpenRoot(rootDir)
 		if err != nil {
 			t.Fatal(err)
@@ -152,6 +152,16 @@ func TestCheckSeesEveryHop(t *testing.T) {
 		})
 		if err != deny {
 			t.Errorf("walk=%v: Open through a denied target = %v, want the Check's error", walk, err)
+		}
+		// Parent reports the whole path reached, the last name included.
+		seen = nil
+		d, _, err := r.Parent("dirl/x", func(rel string) error { seen = append(seen, rel); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Close()
+		if strings.Join(seen, ",") != "sub/x" {
+			t.Errorf("walk=%v: Parent's Check saw %q, want sub/x", walk, seen)
 		}
 		r.Close()
 	}

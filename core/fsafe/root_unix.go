@@ -98,14 +98,21 @@ func (r *Root) OpenDir(rel string, check Check) (*Dir, error) {
 // Parent opens the directory that holds rel, following symbolic links in
 // rel's directory part that stay inside the root, and returns it with rel's
 // last component. The last component itself is not looked at: the caller
-// acts on the name with the Dir's methods, which never follow it.
+// acts on the name with the Dir's methods, which never follow it. Check
+// sees each place a link leads with the last component appended.
 func (r *Root) Parent(rel string, check Check) (*Dir, string, error) {
 	if rel == "" || !IsValidRel(rel) {
 		return nil, "", ErrInvalid
 	}
 	dirRel, name := path.Split(rel)
 	dirRel = strings.TrimSuffix(dirRel, "/")
-	d, err := r.OpenDir(dirRel, check)
+	var full Check
+	if check != nil {
+		// The caller acts on name in the directory a link led to: check
+		// the whole path it reaches, not only the directory.
+		full = func(dir string) error { return check(strings.TrimPrefix(dir+"/"+name, "/")) }
+	}
+	d, err := r.OpenDir(dirRel, full)
 	if err != nil {
 		return nil, "", err
 	}

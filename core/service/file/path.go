@@ -159,13 +159,14 @@ func (s *Service) denyRule(abs string) string {
 }
 
 // matchComponents reports whether glob matches any run of consecutive
-// components.
+// components. Case is ignored: on a case-insensitive file system (macOS by
+// default) ".ENV" opens ".env".
 func matchComponents(glob string, comps []string) bool {
-	segs := strings.Split(strings.Trim(glob, "/"), "/")
+	segs := strings.Split(strings.ToLower(strings.Trim(glob, "/")), "/")
 	for i := 0; i+len(segs) <= len(comps); i++ {
 		ok := true
 		for j, g := range segs {
-			if m, _ := path.Match(g, comps[i+j]); !m {
+			if m, _ := path.Match(g, strings.ToLower(comps[i+j])); !m {
 				ok = false
 				break
 			}
