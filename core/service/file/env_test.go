@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gimme-tools/carapace/core/errs"
@@ -34,6 +35,7 @@ type env struct {
 	s                                     *Service
 	m                                     map[string]service.Handler
 	base, home, docs, ref, notes, outside string
+	mu                                    sync.Mutex
 	calls                                 []string // verb path, as authorize saw them
 	deny                                  func(verb, path string) bool
 }
@@ -73,6 +75,8 @@ func newEnv(t testing.TB) *env {
 		},
 	}
 	s, err := New(cfg, func(call *service.Call, verb, p string) error {
+		e.mu.Lock()
+		defer e.mu.Unlock()
 		e.calls = append(e.calls, verb+" "+p)
 		if e.deny != nil && e.deny(verb, p) {
 			return errs.E(errs.Forbidden, errs.Reason("scope"))

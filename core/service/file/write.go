@@ -32,6 +32,10 @@ type WriteResult struct {
 // behind, never a half-written file under the real name.
 const tempPrefix = ".carapace-write-"
 
+// testHookBeforeRename, when set by a test, runs between writing the
+// temporary file and renaming it into place.
+var testHookBeforeRename func()
+
 func (s *Service) write(ctx context.Context, call *service.Call) (any, error) {
 	const op = "file.write"
 	var p writeParams
@@ -161,6 +165,9 @@ func writeTemp(dir *fsafe.Dir, name string, data []byte, perm uint32, overwrite 
 	}
 	if err := f.Close(); err != nil {
 		return fsafe.Info{}, err
+	}
+	if testHookBeforeRename != nil {
+		testHookBeforeRename()
 	}
 	if err := fsafe.Rename(dir, tmp, dir, name, overwrite); err != nil {
 		return fsafe.Info{}, err
