@@ -84,7 +84,7 @@ func split(rel string) []string {
 // rootPath is the root's own absolute path, so an absolute target naming a
 // place inside the root is accepted too.
 func joinLink(rootPath string, done []string, target string) (string, bool) {
-	if target == "" {
+	if target == "" || strings.IndexByte(target, 0) >= 0 {
 		return "", false
 	}
 	if strings.HasPrefix(target, "/") {

@@ -58,7 +58,7 @@ const (
 	DefaultChunk    = 256 << 10 // bytes file.read returns without length
 	MaxChunk        = 512 << 10 // most bytes one file.read returns
 	DefaultMaxWrite = 1 << 30   // Config.MaxWrite when zero
-	maxListBytes    = 768 << 10 // encoded size at which file.list stops
+	maxListBytes    = 900 << 10 // encoded size at which file.list stops
 	maxPathLen      = 4096      // PATH_MAX
 	maxNameLen      = 255       // NAME_MAX
 )

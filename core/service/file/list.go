@@ -90,10 +90,26 @@ func (s *Service) list(ctx context.Context, call *service.Call) (any, error) {
 			continue // removed while listing
 		}
 		e := entryOf(info)
-		budget -= len(e.Name) + len(e.Mtime) + 64
+		budget -= entrySize(e)
 		res.Entries = append(res.Entries, e)
 	}
 	return res, nil
+}
+
+// entrySize returns an upper bound on e's JSON size in a list result.
+func entrySize(e Entry) int {
+	n := len(`{"name":"","type":"","size":,"mtime":""},`) + len(e.Type) + len(e.Mtime) + 20
+	for _, c := range []byte(e.Name) {
+		switch {
+		case c < 0x20 || c == '<' || c == '>' || c == '&':
+			n += 6
+		case c == '"' || c == '\\':
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 func checkGlob(op, glob string) error {

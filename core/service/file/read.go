@@ -61,6 +61,9 @@ func (s *Service) read(ctx context.Context, call *service.Call) (any, error) {
 		return nil, err
 	}
 	defer f.Close()
+	// Read what the file holds, not a whole chunk's worth, unless it has
+	// grown since the fstat; a read at or past the end returns no bytes.
+	n = max(0, min(n, info.Size-p.Offset+1))
 	buf := make([]byte, n)
 	got, err := f.ReadAt(buf, p.Offset)
 	if err != nil && !errors.Is(err, io.EOF) {
