@@ -186,11 +186,3 @@ func (s *Service) check(call *service.Call, op, verb string, t target) fsafe.Che
 		return err
 	}
 }
-
-// join returns t's folder-relative name for a child.
-func join(rel, name string) string {
-	if rel == "" {
-		return name
-	}
-	return rel + "/" + name
-}
