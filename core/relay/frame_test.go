@@ -64,11 +64,11 @@ func TestSessionOf(t *testing.T) {
 	for in, want := range map[string]string{
 		`{"session":"a","message":{"jsonrpc":"2.0","params":["xxxxxx`: "a",
 		` { "session" : "b" , "mess`:                                  "b",
-		`{"message":{},"session":"a"}`:                                 "",
-		`{"session":7,`:                                                "",
-		`{"session":"`:                                                 "",
-		`[{"session":"a"}]`:                                            "",
-		`{"session":""}`:                                               "",
+		`{"message":{},"session":"a"}`:                                "",
+		`{"session":7,`:                                               "",
+		`{"session":"`:                                                "",
+		`[{"session":"a"}]`:                                           "",
+		`{"session":""}`:                                              "",
 	} {
 		got, ok := sessionOf([]byte(in))
 		if got != want || ok != (want != "") {
