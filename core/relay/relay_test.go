@@ -66,6 +66,9 @@ func start(t testing.TB, d rpcserver.Dispatcher, set func(*Client)) *harness {
 	c := &Client{URL: r.url(), Assert: signer(r.url()), Server: srv,
 		MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(t.Output(), nil))}
+	if _, bench := t.(*testing.B); bench {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
 	if set != nil {
 		set(c)
 	}
