@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -105,13 +106,15 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	if err != nil {
 		return opError(op, err)
 	}
-	svc, err := buildService(name, st)
-	if err != nil {
-		return opError(op, err)
-	}
 	sock := f.socket
 	if sock == "" {
 		sock = stack.ServiceSocket(st.RuntimeDir, name)
+	}
+	// The service confines itself here, before it listens: from now on it
+	// can touch only what its job needs (and its socket's directory).
+	svc, err := buildService(name, st, filepath.Dir(sock))
+	if err != nil {
+		return opError(op, err)
 	}
 	mode, err := f.mode(0o600)
 	if err != nil {
@@ -130,12 +133,12 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 }
 
 // buildService constructs the named service from the owner config.
-func buildService(name string, st *stack.Settings) (service.Service, error) {
+func buildService(name string, st *stack.Settings, sockDir string) (service.Service, error) {
 	if !stack.Implemented[name] {
 		return nil, errs.E(errs.Unavailable, errs.Reason("not_enabled"),
 			errs.Hint("the "+name+" service is not in this build yet"))
 	}
-	return newService(name, st)
+	return newService(name, st, sockDir)
 }
 
 // serveRouter runs the router of an installed stack: services are separate
