@@ -17,7 +17,10 @@ import (
 
 // Account is a user as the plan needs it.
 type Account struct {
-	Name, UID, GID, Home string
+	Name string `json:"name"`
+	UID  string `json:"uid"`
+	GID  string `json:"gid"`
+	Home string `json:"home"`
 }
 
 // Facts is everything about the system a plan is made from. Gather reads
