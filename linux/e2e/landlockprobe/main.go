@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command landlockprobe shows that Landlock works where it runs: it
 // restricts itself to reading /usr, then tries to read argv[1] (outside)
 // and /usr/lib/os-release (inside). The end-to-end test runs it as a
