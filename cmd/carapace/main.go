@@ -31,8 +31,13 @@ func main() {
 }
 
 func run(args []string) int {
+	// sandbox-exec parses its own arguments (everything after -- is the
+	// command's) and must start fast: it bypasses the CLI machinery.
+	if len(args) > 0 && args[0] == "sandbox-exec" {
+		return sandboxExec(args[1:])
+	}
 	root := rootCommand()
-	if err := root.Parse(args); err != nil {
+	if err := root.Parse(intersperse(root, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
@@ -56,7 +61,7 @@ func rootCommand() *ffcli.Command {
 		FlagSet:    fs,
 		Subcommands: []*ffcli.Command{
 			devCmd(), serveCmd(), pingCmd(), echoCmd(), whoamiCmd(), statusCmd(),
-			callCmd(), execCmd(), versionCmd(),
+			callCmd(), execCmd(), policyCmd(), versionCmd(),
 		},
 		Exec: func(context.Context, []string) error { return flag.ErrHelp },
 	}

@@ -1,24 +1,87 @@
 package main
 
 import (
+	"os/exec"
+	"path/filepath"
+
+	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/policy"
+	"github.com/gimme-tools/carapace/core/sandbox"
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/service/code"
 	"github.com/gimme-tools/carapace/core/stack"
 )
 
-// newService builds a service's implementation from the settings.
+// sandboxPath is the PATH sandboxed commands see and policy rules resolve
+// programs against.
+const sandboxPath = "/usr/local/bin:/usr/bin:/bin"
+
+// newService builds a service's implementation from the settings and
+// confines the process to what that service needs, before it serves.
 func newService(name string, st *stack.Settings) (service.Service, error) {
 	switch name {
 	case "code":
 		c := st.Owner.Services.Code
+		pol, err := commandPolicy("code", c.Policy)
+		if err != nil {
+			return nil, err
+		}
+		if err := confine(sandbox.Profile{Exec: true}); err != nil {
+			return nil, err
+		}
 		return code.New(code.Config{
 			ProjectRoots:   c.ProjectRoots,
+			NetworkRoots:   c.Network,
 			DefaultTimeout: c.Timeout.D(),
 			MaxTimeout:     c.MaxTimeout.D(),
 			MaxOutput:      int(c.MaxOutput),
+			Path:           sandboxPath,
+			Limits: sandbox.Limits{
+				Procs: int64(c.Limits.Processes), OpenFiles: int64(c.Limits.OpenFiles),
+				FileSize: int64(c.Limits.FileSize), CPUSeconds: int64(c.Limits.CPU.D().Seconds()),
+				AddressSpace: int64(c.Limits.Memory),
+			},
+			SandboxOff: c.Sandbox == "off",
+			Policy:     pol,
 		}), nil
 	}
 	return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"),
 		errs.Hint("services are: file, code, shell, app"))
+}
+
+// commandPolicy builds the command policy for a service from its rules.
+func commandPolicy(svc string, rules []config.PolicyRule) (*policy.Policy, error) {
+	rs, err := policy.Config{Policy: rules}.Rules()
+	if err != nil {
+		return nil, errs.E("services."+svc+".policy", errs.InvalidParams, errs.Reason("bad_config"), err)
+	}
+	return policy.New(rs, policy.DefaultFor(svc), lookPathIn(sandboxPath))
+}
+
+// lookPathIn resolves a program against path, not the daemon's own PATH.
+func lookPathIn(path string) func(string) (string, error) {
+	return func(name string) (string, error) {
+		if filepath.IsAbs(name) {
+			return name, nil
+		}
+		for _, d := range filepath.SplitList(path) {
+			if p, err := exec.LookPath(filepath.Join(d, name)); err == nil {
+				return p, nil
+			}
+		}
+		return "", exec.ErrNotFound
+	}
+}
+
+// confine applies a service's self-confinement where the platform has it.
+func confine(p sandbox.Profile) error {
+	if sandbox.ConfineSelf == nil {
+		return nil // no platform sandbox: the README says what that means
+	}
+	if err := sandbox.ConfineSelf(p); err != nil {
+		return errs.E("confine", errs.Failed, errs.Reason("confine_failed"),
+			errs.Hint("the kernel refused the service's own sandbox; `carapace-installer doctor` checks Landlock and seccomp"), err)
+	}
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gimme-tools/carapace/core/errs"
@@ -85,6 +86,7 @@ type Client struct {
 // New returns a Client over conn.
 func New(conn net.Conn) *Client {
 	c := &Client{conn: conn, w: jsonrpc.NewWriter(conn, 0, 0), pending: map[uint64]chan *jsonrpc.Response{}}
+	c.w.KeepOpen()
 	go c.w.Run()
 	go c.readLoop()
 	return c
@@ -94,6 +96,10 @@ func New(conn net.Conn) *Client {
 func Dial(ctx context.Context, socket string) (*Client, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", socket)
+	if errors.Is(err, syscall.EACCES) {
+		return nil, errs.E("dial "+socket, errs.Unavailable, errs.Reason("permission_denied"),
+			errs.Hint("you may not open this socket: on an installed system, join the carapace-clients group (sudo usermod -aG carapace-clients $USER, then log in again); a dev stack is reachable only by the user who started it"), err)
+	}
 	if err != nil {
 		return nil, errs.E("dial "+socket, errs.Unavailable, errs.Reason("router_down"),
 			errs.Hint("is Carapace running? start it with `make run` (or `carapace dev`), or pass --socket / set GIMME_SOCKET"), err)
@@ -169,9 +175,9 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 	}
 	defer c.unregister(id)
 	req := jsonrpc.AppendRequest(nil, &jsonrpc.Request{ID: strconv.AppendUint(nil, id, 10), Method: method, Params: p})
-	if err := c.w.Send(req); err != nil {
-		return c.connError(err)
-	}
+	// A failed send is not reported at once: the reader may still hold
+	// the router's reason for closing (a refusal at accept).
+	c.w.Send(req)
 	select {
 	case resp, ok := <-ch:
 		if !ok {

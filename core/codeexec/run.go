@@ -110,10 +110,11 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 	return res, nil
 }
 
-// stop ends the group: SIGTERM (the sandbox helper then sweeps every
-// descendant), SIGKILL after grace.
+// stop ends the command: SIGTERM to the leader only (the sandbox helper,
+// a child subreaper, then kills every descendant, even those that left the
+// group, and exits), and SIGKILL to the whole group after grace.
 func stop(pgid int, waited <-chan error, grace time.Duration) error {
-	killGroup(pgid, syscall.SIGTERM)
+	syscall.Kill(pgid, syscall.SIGTERM)
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {

@@ -12,6 +12,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/gimme-tools/carapace/core/policy"
 )
 
 // System is the system configuration.
@@ -126,6 +128,9 @@ type CodeService struct {
 	MaxOutput    Size         `yaml:"max_output_bytes"`
 	Limits       CodeLimits   `yaml:"limits"`
 	Policy       []PolicyRule `yaml:"policy"`
+	// Sandbox is "on" (the default) or "off": off runs commands unconfined
+	// on platforms without a sandbox. It never weakens an available one.
+	Sandbox string `yaml:"sandbox"`
 }
 
 // CodeLimits are rlimits for sandboxed commands (0: the default).
@@ -137,12 +142,8 @@ type CodeLimits struct {
 	Memory    Size     `yaml:"memory"`
 }
 
-// PolicyRule is one command-policy rule.
-type PolicyRule struct {
-	Match    []string `yaml:"match"`
-	Decision string   `yaml:"decision"`
-	Reason   string   `yaml:"reason"`
-}
+// PolicyRule is one command-policy rule (core/policy's YAML shape).
+type PolicyRule = policy.RuleConfig
 
 // ShellService configures the shell service.
 type ShellService struct {

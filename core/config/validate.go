@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/gimme-tools/carapace/core/policy"
 	"net"
 	"os/user"
 	"path/filepath"
@@ -60,20 +61,17 @@ func (c *Owner) validate(path string) error {
 			return fieldError(path, 0, "services.code.project_roots["+strconv.Itoa(i)+"]", strconv.Quote(r)+" must be absolute or start with ~/")
 		}
 	}
+	switch c.Services.Code.Sandbox {
+	case "", "on", "off":
+	default:
+		return fieldError(path, 0, "services.code.sandbox", "expected on or off")
+	}
 	for _, rules := range []struct {
 		key   string
 		rules []PolicyRule
 	}{{"services.code.policy", c.Services.Code.Policy}, {"services.shell.policy", c.Services.Shell.Policy}} {
-		for i, r := range rules.rules {
-			k := rules.key + "[" + strconv.Itoa(i) + "]"
-			if len(r.Match) == 0 {
-				return fieldError(path, 0, k+".match", "needs at least the program name")
-			}
-			switch r.Decision {
-			case "allow", "prompt", "forbidden":
-			default:
-				return fieldError(path, 0, k+".decision", "expected allow, prompt or forbidden")
-			}
+		if _, err := (policy.Config{Policy: rules.rules}).Rules(); err != nil {
+			return fieldError(path, 0, rules.key, err.Error())
 		}
 	}
 	return nil

@@ -57,7 +57,11 @@ func (r *Reader) line() ([]byte, error) {
 	r.buf = r.buf[:0]
 	for {
 		chunk, err := r.r.ReadSlice('\n')
-		if len(r.buf)+len(chunk) > r.max+1 { // +1: the newline itself
+		n := len(r.buf) + len(chunk)
+		if err == nil {
+			n-- // the newline is not part of the message
+		}
+		if n > r.max {
 			if err == nil {
 				return nil, ErrTooLarge
 			}

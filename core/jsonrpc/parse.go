@@ -3,6 +3,7 @@ package jsonrpc
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 
 	"github.com/gimme-tools/carapace/core/errs"
 )
@@ -28,18 +29,17 @@ type Item struct {
 // specification answers with a single error response: invalid JSON
 // (-32700) and an empty batch (-32600). Errors inside a batch are returned
 // per element.
+//
+// The message does not alias line: the caller may reuse its buffer.
 func Parse(line []byte) (*Message, *Error) {
-	line = bytes.TrimSpace(line)
+	line = bytes.Clone(bytes.TrimSpace(line))
 	if len(line) == 0 || !json.Valid(line) {
 		return nil, &Error{Code: int(errs.Parse), Message: errs.Parse.String()}
 	}
 	if line[0] != '[' {
 		return &Message{Items: []Item{parseItem(line)}}, nil
 	}
-	var elems []json.RawMessage
-	if err := json.Unmarshal(line, &elems); err != nil {
-		return nil, &Error{Code: int(errs.Parse), Message: errs.Parse.String()}
-	}
+	elems := elements(line)
 	if len(elems) == 0 {
 		return nil, invalidRequest("empty batch")
 	}
@@ -61,35 +61,46 @@ func parseItem(raw json.RawMessage) Item {
 	if len(raw) == 0 || raw[0] != '{' {
 		return Item{Err: invalidRequest("a request must be a JSON object")}
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &members); err != nil {
-		return Item{Err: invalidRequest("a request must be a JSON object")}
-	}
+	var version, id, mraw, params, caller, re json.RawMessage
+	var hasID, hasParams bool
+	members(raw, func(k string, v []byte) bool {
+		switch k {
+		case "jsonrpc":
+			version = v
+		case "id":
+			id, hasID = v, true
+		case "method":
+			mraw = v
+		case "params":
+			params, hasParams = v, true
+		case "caller":
+			caller = v
+		case "re":
+			re = v
+		}
+		return true
+	})
 	var it Item
-	id, hasID := members["id"]
 	if hasID {
 		if !validID(id) {
 			return Item{Err: invalidRequest(`"id" must be a string, a number or null`)}
 		}
 		it.ID = Compact(id)
 	}
-	if v, ok := members["jsonrpc"]; !ok || string(v) != `"2.0"` {
+	if string(version) != `"2.0"` {
 		return Item{ID: it.ID, Err: invalidRequest(`"jsonrpc" must be exactly "2.0"`)}
 	}
-	mraw, ok := members["method"]
-	var method string
-	if !ok || len(mraw) == 0 || mraw[0] != '"' || json.Unmarshal(mraw, &method) != nil {
+	if len(mraw) == 0 || mraw[0] != '"' {
 		return Item{ID: it.ID, Err: invalidRequest(`"method" must be a string`)}
 	}
-	req := &Request{ID: it.ID, Method: method}
-	if p, ok := members["params"]; ok {
-		if len(p) == 0 || (p[0] != '{' && p[0] != '[') {
+	req := &Request{ID: it.ID, Method: decodeString(mraw)}
+	if hasParams {
+		if len(params) == 0 || (params[0] != '{' && params[0] != '[') {
 			return Item{ID: it.ID, Err: invalidRequest(`"params" must be an object or an array`)}
 		}
-		req.Params = Compact(p)
+		req.Params = Compact(params)
 	}
-	req.Caller = members["caller"]
-	req.Re = members["re"]
+	req.Caller, req.Re = caller, re
 	it.Req = req
 	return it
 }
@@ -108,23 +119,45 @@ func validID(raw json.RawMessage) bool {
 	return false
 }
 
-// ParseResponse parses one response line from a service: its raw id,
-// result or error. Used on the router-to-service hop, where the line may
-// also be a notification (Method set, with Re).
+// ParseResponse parses one line from a service: a response (its raw id,
+// result or error), or a notification (Method set, with Re naming the
+// router request it belongs to).
+//
+// The result does not alias line: the caller may reuse its buffer.
 func ParseResponse(line []byte) (resp *Response, note *Request, err error) {
-	var m struct {
-		ID     json.RawMessage `json:"id"`
-		Result json.RawMessage `json:"result"`
-		Error  *Error          `json:"error"`
-		Method string          `json:"method"`
-		Params json.RawMessage `json:"params"`
-		Re     json.RawMessage `json:"re"`
+	if !json.Valid(line) {
+		return nil, nil, errNotJSON
 	}
-	if err := json.Unmarshal(line, &m); err != nil {
-		return nil, nil, err
+	line = bytes.Clone(line)
+	var id, result, errObj, method, params, re json.RawMessage
+	members(line, func(k string, v []byte) bool {
+		switch k {
+		case "id":
+			id = v
+		case "result":
+			result = v
+		case "error":
+			errObj = v
+		case "method":
+			method = v
+		case "params":
+			params = v
+		case "re":
+			re = v
+		}
+		return true
+	})
+	if len(method) > 0 && method[0] == '"' {
+		return nil, &Request{Method: decodeString(method), Params: params, Re: re}, nil
 	}
-	if m.Method != "" {
-		return nil, &Request{Method: m.Method, Params: m.Params, Re: m.Re}, nil
+	resp = &Response{ID: id, Result: result}
+	if len(errObj) > 0 && errObj[0] == '{' {
+		resp.Error = new(Error)
+		if err := json.Unmarshal(errObj, resp.Error); err != nil {
+			return nil, nil, err
+		}
 	}
-	return &Response{ID: m.ID, Result: m.Result, Error: m.Error}, nil, nil
+	return resp, nil, nil
 }
+
+var errNotJSON = errors.New("jsonrpc: not valid JSON")

@@ -23,6 +23,7 @@ type Writer struct {
 	c        net.Conn
 	timeout  time.Duration
 	maxQueue int
+	keepOpen bool
 
 	mu      sync.Mutex
 	buf     []byte
@@ -41,6 +42,11 @@ func NewWriter(c net.Conn, timeout time.Duration, maxQueue int) *Writer {
 	return &Writer{c: c, timeout: timeout, maxQueue: maxQueue,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
+
+// KeepOpen makes a failed write leave the connection open, so a reader
+// can still drain what the peer sent before it closed (a client reading a
+// refusal). Call it before Run.
+func (w *Writer) KeepOpen() { w.keepOpen = true }
 
 // Send queues msg (without its newline).
 func (w *Writer) Send(msg []byte) error {
@@ -89,7 +95,9 @@ func (w *Writer) Run() error {
 				w.mu.Lock()
 				w.err = err
 				w.mu.Unlock()
-				w.c.Close()
+				if !w.keepOpen {
+					w.c.Close()
+				}
 				return err
 			}
 		}

@@ -20,6 +20,12 @@ type Creds struct {
 	UID int `json:"uid"`
 	GID int `json:"gid"`
 	PID int `json:"pid"`
+	// Confined reports that the peer runs under a seccomp filter or with
+	// no-new-privileges: a sandboxed command, never a person's own CLI.
+	// The router refuses such a peer the owner's powers even when its uid
+	// is the owner's (in dev mode the code service and its sandboxed
+	// commands run as the owner). Linux only; false where unknown.
+	Confined bool `json:"confined,omitempty"`
 }
 
 // String formats c for logs: "uid=501 gid=20 pid=1234".

@@ -17,6 +17,7 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
@@ -165,14 +166,33 @@ func notEnabled(b Backend) error {
 // credentials) may call services. Capability tokens replace this function.
 func (r *Router) authorize(s *rpcserver.Session, svc, method string) (json.RawMessage, error) {
 	info := s.Info()
-	if info.Creds.UID != r.opts.OwnerUID {
+	if !r.isOwner(info) {
 		return nil, errs.E(method, errs.Unauthorized, errs.Reason("not_owner"),
-			errs.Hint("only the owner (uid "+strconv.Itoa(r.opts.OwnerUID)+") may call services until capability tokens are configured"))
+			errs.Hint("only the owner (uid "+strconv.Itoa(r.opts.OwnerUID)+"), outside any sandbox, may call services until capability tokens are configured"))
 	}
-	c := service.Caller{UID: info.Creds.UID, GID: info.Creds.GID, PID: info.Creds.PID, Owner: true, Via: info.Via}
-	b, err := json.Marshal(c)
-	return b, err
+	st := s.State(newConnState).(*connState)
+	st.once.Do(func() {
+		c := service.Caller{UID: info.Creds.UID, GID: info.Creds.GID, PID: info.Creds.PID, Owner: true, Via: info.Via}
+		st.caller, st.err = json.Marshal(c)
+	})
+	return st.caller, st.err
 }
+
+// isOwner reports whether a peer is the owner: the owner's uid, over a
+// local socket, and not a sandboxed process (a command the code service
+// runs as the owner in dev mode must not inherit the owner's powers).
+func (r *Router) isOwner(info rpcserver.ConnInfo) bool {
+	return info.Creds.UID == r.opts.OwnerUID && !info.Creds.Confined && (info.Via == "unix" || info.Via == "xpc")
+}
+
+// connState is what the router keeps per connection.
+type connState struct {
+	once   sync.Once
+	caller json.RawMessage // the caller record, encoded once
+	err    error
+}
+
+func newConnState() any { return &connState{} }
 
 func (r *Router) runOwn(s *rpcserver.Session, req *jsonrpc.Request, h service.Handler) (resp *jsonrpc.Response) {
 	defer func() {
@@ -184,7 +204,7 @@ func (r *Router) runOwn(s *rpcserver.Session, req *jsonrpc.Request, h service.Ha
 	ci := s.Info()
 	call := &service.Call{Method: req.Method, Params: req.Params,
 		Caller: service.Caller{UID: ci.Creds.UID, GID: ci.Creds.GID, PID: ci.Creds.PID, Via: ci.Via,
-			Owner: ci.Creds.UID == r.opts.OwnerUID}}
+			Owner: r.isOwner(ci)}}
 	ctx := context.WithValue(s.Context(), sessionKey{}, s)
 	res, err := h(ctx, call)
 	if err != nil {

@@ -56,8 +56,16 @@ func (s *Server) serveConn(c net.Conn) {
 
 func (s *Server) readLoop(c net.Conn, sess *Session, lim Limits) {
 	r := jsonrpc.NewReader(c, lim.MaxMessage)
+	// The idle deadline is pushed forward at most every idleStep, not on
+	// every message: resetting a timer per request costs more than the
+	// precision is worth.
+	idleStep := min(lim.IdleTimeout/10, time.Second)
+	var setAt time.Time
 	for {
-		c.SetReadDeadline(time.Now().Add(lim.IdleTimeout))
+		if now := time.Now(); now.Sub(setAt) >= idleStep {
+			c.SetReadDeadline(now.Add(lim.IdleTimeout))
+			setAt = now
+		}
 		line, err := r.Next()
 		switch {
 		case err == nil:
@@ -69,7 +77,8 @@ func (s *Server) readLoop(c net.Conn, sess *Session, lim Limits) {
 			continue
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			if sess.InFlight() > 0 {
-				continue // waiting on a slow answer is not idleness
+				setAt = time.Time{} // waiting on a slow answer is not idleness
+				continue
 			}
 			sess.sendError(nil, jsonrpc.NewError(errs.Timeout, "idle_timeout",
 				"the connection was idle for "+lim.IdleTimeout.String()+"; reconnect to continue"))

@@ -8,9 +8,10 @@ package servicehost
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
+	"sync"
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
@@ -40,15 +41,24 @@ func New(svc service.Service, opts Options) *Host {
 	for name, h := range svc.Methods() {
 		t.Register(name, h)
 	}
+	// Every service answers <name>.ping and <name>.echo itself: health
+	// checks and the router-to-service benchmark need a call that does no
+	// work of its own.
 	t.Register(svc.Name()+".ping", func(context.Context, *service.Call) (any, error) {
 		return json.RawMessage(`{"pong":true}`), nil
+	})
+	t.Register(svc.Name()+".echo", func(_ context.Context, c *service.Call) (any, error) {
+		if c.Params == nil {
+			return json.RawMessage(`{}`), nil
+		}
+		return c.Params, nil
 	})
 	lim := opts.Limits
 	if lim.MaxMessage == 0 {
 		lim.MaxMessage = 64 << 20 // the router has already applied the client limit
 	}
 	srv := &rpcserver.Server{
-		Dispatcher: &rpcserver.Mux{Table: &t, Caller: callerFromRouter},
+		Dispatcher: &rpcserver.Mux{Table: &t, Caller: (&callerCache{}).decode},
 		Limits:     lim,
 		Log:        opts.Log,
 		Accept:     onlyRouter(opts.RouterUID, opts.RouterPID),
@@ -68,10 +78,37 @@ func onlyRouter(uid, pid int) rpcserver.AcceptFunc {
 		if info.Creds.UID != uid || (pid != 0 && info.Creds.PID != pid) {
 			return errs.E("accept", errs.Forbidden, errs.Reason("not_router"),
 				errs.Hint("services accept only the router; connect to the router socket instead"),
-				errs.E("peer "+info.Creds.String()+" is not the router (uid "+strconv.Itoa(uid)+")"))
+				fmt.Errorf("peer %s is not the router (uid %d)", info.Creds, uid))
 		}
 		return nil
 	}
+}
+
+// callerCache remembers decoded caller records: the router sends the same
+// bytes for every call of a connection, so most calls skip the decode.
+type callerCache struct {
+	mu sync.Mutex
+	m  map[string]service.Caller
+}
+
+func (cc *callerCache) decode(s *rpcserver.Session, req *jsonrpc.Request) (service.Caller, error) {
+	cc.mu.Lock()
+	c, ok := cc.m[string(req.Caller)]
+	cc.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	c, err := callerFromRouter(s, req)
+	if err != nil {
+		return c, err
+	}
+	cc.mu.Lock()
+	if cc.m == nil || len(cc.m) >= 1024 {
+		cc.m = map[string]service.Caller{}
+	}
+	cc.m[string(req.Caller)] = c
+	cc.mu.Unlock()
+	return c, nil
 }
 
 // callerFromRouter decodes the caller record the router attached.

@@ -16,6 +16,8 @@ import (
 
 	"github.com/gimme-tools/carapace/core/codeexec"
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/policy"
+	"github.com/gimme-tools/carapace/core/sandbox"
 	"github.com/gimme-tools/carapace/core/service"
 )
 
@@ -30,6 +32,16 @@ type Config struct {
 	MaxOutput int
 	// Path is the PATH commands see (default /usr/local/bin:/usr/bin:/bin).
 	Path string
+	// NetworkRoots are the project roots whose commands may use the
+	// network; everything else runs with sockets limited to AF_UNIX.
+	NetworkRoots []string
+	// Limits are the sandbox's resource limits (zero: the defaults).
+	Limits sandbox.Limits
+	// SandboxOff runs commands unconfined where no sandbox exists. Never
+	// the default.
+	SandboxOff bool
+	// Policy decides which commands may run; nil allows all.
+	Policy *policy.Policy
 }
 
 // Service is the code service.
@@ -104,6 +116,14 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
+	if err := s.checkPolicy(op, append([]string{path}, p.Args...)); err != nil {
+		return nil, err
+	}
+	argv, env, cleanTmp, err := s.sandboxed(append([]string{path}, p.Args...), dir, p.Env)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	defer cleanTmp()
 	stdin, err := stdinBytes(p)
 	if err != nil {
 		return nil, errs.E(op, err)
@@ -113,8 +133,8 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		timeout = min(time.Duration(p.TimeoutMS)*time.Millisecond, s.cfg.MaxTimeout)
 	}
 	c := codeexec.Command{
-		Path: path, Args: append([]string{p.Command}, p.Args...), Dir: dir,
-		Env: s.env(dir, p.Env), Stdin: stdin, Timeout: timeout, MaxOutput: s.cfg.MaxOutput,
+		Path: argv[0], Args: argv, Dir: dir, Env: env, Stdin: stdin,
+		Timeout: timeout, MaxOutput: s.cfg.MaxOutput, Grace: 2 * time.Second,
 	}
 	if p.Stream && call.Notify != nil {
 		c.OnOutput = func(stream string, b []byte) {
@@ -207,35 +227,11 @@ func (s *Service) lookPath(cmd, dir string) (string, error) {
 		errs.Hint("no program "+cmd+" on the sandbox PATH ("+s.cfg.Path+")"), exec.ErrNotFound)
 }
 
-// env builds the command's environment from scratch: nothing of the
-// daemon's own environment leaks in.
-func (s *Service) env(dir string, extra map[string]string) []string {
-	env := []string{"PATH=" + s.cfg.Path, "HOME=" + dir, "LANG=C.UTF-8", "TMPDIR=" + os.TempDir()}
-	for k, v := range extra {
-		if safeEnvName(k) {
-			env = append(env, k+"="+v)
-		}
-	}
-	return env
-}
-
-// safeEnvName refuses variables that would carry secrets or change how the
-// sandbox itself behaves.
-func safeEnvName(k string) bool {
-	if k == "" || strings.ContainsAny(k, "=\x00") {
-		return false
-	}
-	u := strings.ToUpper(k)
-	for _, bad := range []string{"GIMME_", "LD_", "SSH_AUTH_SOCK", "CARAPACE_"} {
-		if strings.HasPrefix(u, bad) {
-			return false
-		}
-	}
-	return true
-}
-
 func (s *Service) info(context.Context, *service.Call) (any, error) {
+	abi, ok := sandbox.Available()
 	return map[string]any{
+		"sandbox":            map[string]any{"available": ok, "landlock_abi": abi, "off": s.cfg.SandboxOff},
+		"network_roots":      s.cfg.NetworkRoots,
 		"project_roots":      s.cfg.ProjectRoots,
 		"default_timeout_ms": s.cfg.DefaultTimeout.Milliseconds(),
 		"max_timeout_ms":     s.cfg.MaxTimeout.Milliseconds(),

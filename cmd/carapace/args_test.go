@@ -1,0 +1,26 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestIntersperse(t *testing.T) {
+	root := rootCommand()
+	for _, tc := range []struct{ in, want string }{
+		{"call echo {} --json", "call --json echo {}"},
+		{"call --socket /s echo", "call --socket /s echo"},
+		{"call echo --socket /s", "call --socket /s echo"},
+		{"call echo --socket=/s", "call --socket=/s echo"},
+		{"exec --timeout-ms 5 -- ls --json", "exec --timeout-ms 5 -- ls --json"},
+		{"exec -- ls --json", "exec -- ls --json"},
+		{"serve code --socket /s", "serve --socket /s code"},
+		{"call echo --unknown", "call echo --unknown"},
+		{"nosuch --json", "nosuch --json"},
+	} {
+		got := strings.Join(intersperse(root, strings.Fields(tc.in)), " ")
+		if got != tc.want {
+			t.Errorf("intersperse(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

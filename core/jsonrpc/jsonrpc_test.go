@@ -1,0 +1,212 @@
+package jsonrpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+var parseSeeds = []string{
+	`{"jsonrpc":"2.0","id":1,"method":"ping","params":{}}`,
+	`{"jsonrpc":"2.0","id":"a","method":"echo","params":["x",1]}`,
+	`{"jsonrpc":"2.0","method":"note"}`,
+	`{"jsonrpc":"2.0","id":null,"method":"x"}`,
+	`[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"b"},1]`,
+	`[]`, `[1,2,3]`, `{"jsonrpc": "2.0", "method": 1, "params": "bar"}`,
+	`{"jsonrpc":"2.0","id":{},"method":"x"}`, `{"jsonrpc":"2.0","id":1,"method":"x","params":3}`,
+	`{"jsonrpc":"2.0","id":1,"method":"x","caller":{"uid":1}}`, `{`, ``, `null`, `"s"`,
+}
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		perr    int // code of a whole-message error
+		batch   bool
+		items   int
+		badItem []bool
+	}{
+		{in: parseSeeds[0], items: 1, badItem: []bool{false}},
+		{in: parseSeeds[4], batch: true, items: 3, badItem: []bool{false, false, true}},
+		{in: `[]`, perr: -32600},
+		{in: `{`, perr: -32700},
+		{in: ``, perr: -32700},
+		{in: `"s"`, items: 1, badItem: []bool{true}},
+		{in: `{"jsonrpc":"2.0","id":true,"method":"x"}`, items: 1, badItem: []bool{true}},
+	} {
+		m, perr := Parse([]byte(tc.in))
+		if tc.perr != 0 {
+			if perr == nil || perr.Code != tc.perr {
+				t.Errorf("Parse(%q) = %v, want error %d", tc.in, perr, tc.perr)
+			}
+			continue
+		}
+		if perr != nil || m.Batch != tc.batch || len(m.Items) != tc.items {
+			t.Errorf("Parse(%q) = %+v, %v", tc.in, m, perr)
+			continue
+		}
+		for i, bad := range tc.badItem {
+			if (m.Items[i].Err != nil) != bad {
+				t.Errorf("Parse(%q) item %d err = %v, want bad=%v", tc.in, i, m.Items[i].Err, bad)
+			}
+		}
+	}
+}
+
+func TestNotificationVersusNullID(t *testing.T) {
+	m, _ := Parse([]byte(`{"jsonrpc":"2.0","method":"x"}`))
+	if !m.Items[0].Req.IsNotification() {
+		t.Error("no id must be a notification")
+	}
+	m, _ = Parse([]byte(`{"jsonrpc":"2.0","method":"x","id":null}`))
+	if m.Items[0].Req.IsNotification() {
+		t.Error("a null id is a request, not a notification")
+	}
+}
+
+func TestAppendResponseOrder(t *testing.T) {
+	got := string(AppendResponse(nil, &Response{ID: json.RawMessage("1"), Result: json.RawMessage(`{"pong":true}`)}))
+	if want := `{"jsonrpc":"2.0","id":1,"result":{"pong":true}}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range parseSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		m, perr := Parse(line)
+		if perr != nil {
+			if m != nil {
+				t.Fatal("both message and error")
+			}
+			return
+		}
+		if len(m.Items) == 0 || (!m.Batch && len(m.Items) != 1) {
+			t.Fatalf("bad item count %d", len(m.Items))
+		}
+		for _, it := range m.Items {
+			if (it.Req == nil) == (it.Err == nil) {
+				t.Fatal("an item must be a request or an error")
+			}
+			var resp []byte
+			if it.Req != nil {
+				resp = AppendResponse(nil, &Response{ID: it.Req.ID, Result: it.Req.Params})
+				if !json.Valid(AppendRequest(nil, it.Req)) {
+					t.Fatalf("re-encoded request is not JSON: %s", AppendRequest(nil, it.Req))
+				}
+			} else {
+				resp = AppendResponse(nil, &Response{ID: it.ID, Error: it.Err})
+			}
+			if !json.Valid(resp) {
+				t.Fatalf("response is not JSON: %s", resp)
+			}
+		}
+	})
+}
+
+func readAll(r *Reader) (lines []string, tooLarge int, err error) {
+	for {
+		l, err := r.Next()
+		switch {
+		case errors.Is(err, ErrTooLarge):
+			tooLarge++
+		case err != nil:
+			return lines, tooLarge, err
+		default:
+			lines = append(lines, string(l))
+		}
+	}
+}
+
+func TestReader(t *testing.T) {
+	in := "a\r\n\nbb\n" + strings.Repeat("x", 100) + "\nccc\n" + strings.Repeat("y", 5000) + "\nlast"
+	lines, big, err := readAll(NewReader(strings.NewReader(in), 10))
+	if err != io.EOF {
+		t.Fatal(err)
+	}
+	if want := []string{"a", "bb", "ccc", "last"}; strings.Join(lines, ",") != strings.Join(want, ",") || big != 2 {
+		t.Fatalf("lines %q, too large %d", lines, big)
+	}
+	// Exactly at the limit is fine.
+	lines, big, _ = readAll(NewReader(strings.NewReader("0123456789\n"), 10))
+	if len(lines) != 1 || big != 0 {
+		t.Fatalf("line at the limit: %q %d", lines, big)
+	}
+}
+
+func FuzzFramer(f *testing.F) {
+	f.Add([]byte("a\nb\r\n\n"), 4)
+	f.Add([]byte(strings.Repeat("z", 300)+"\nq"), 16)
+	f.Fuzz(func(t *testing.T, data []byte, max int) {
+		if max <= 0 || max > 1<<16 {
+			max = 64
+		}
+		lines, _, err := readAll(NewReader(bytes.NewReader(data), max))
+		if err != io.EOF {
+			t.Fatalf("err %v", err)
+		}
+		for _, l := range lines {
+			if len(l) > max || strings.ContainsRune(l, '\n') || strings.TrimSpace(l) == "" {
+				t.Fatalf("bad line %q (max %d)", l, max)
+			}
+		}
+	})
+}
+
+// referenceItem is the straightforward decoding parseItem must agree with.
+func referenceItem(raw []byte) (ok bool, method string, id, params string) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return false, "", "", ""
+	}
+	if v, has := m["id"]; has && !validID(v) {
+		return false, "", "", ""
+	}
+	if string(m["jsonrpc"]) != `"2.0"` {
+		return false, "", "", ""
+	}
+	mr, has := m["method"]
+	if !has || len(mr) == 0 || mr[0] != '"' || json.Unmarshal(mr, &method) != nil {
+		return false, "", "", ""
+	}
+	if p, has := m["params"]; has {
+		if len(p) == 0 || (p[0] != '{' && p[0] != '[') {
+			return false, "", "", ""
+		}
+		params = string(Compact(p))
+	}
+	if v, has := m["id"]; has {
+		id = string(Compact(v))
+	}
+	return true, method, id, params
+}
+
+// FuzzParseMatchesReference checks the envelope scanner against
+// encoding/json on every input the fuzzer finds.
+func FuzzParseMatchesReference(f *testing.F) {
+	for _, s := range parseSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(`{"jsonrpc":"2.0","\u006dethod":"x","id":1,"method":"y"}`))
+	f.Add([]byte(`{"jsonrpc":"2.0","method":"a\"b","params":{"k":"}\""},"id":"i\\d"}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !json.Valid(raw) || len(bytes.TrimSpace(raw)) == 0 || bytes.TrimSpace(raw)[0] != '{' {
+			return
+		}
+		it := parseItem(raw)
+		ok, method, id, params := referenceItem(raw)
+		if ok != (it.Req != nil) {
+			t.Fatalf("%s: valid=%v, reference %v", raw, it.Req != nil, ok)
+		}
+		if !ok {
+			return
+		}
+		if it.Req.Method != method || string(it.Req.ID) != id || string(it.Req.Params) != params {
+			t.Fatalf("%s: got (%q %s %s), reference (%q %s %s)", raw, it.Req.Method, it.Req.ID, it.Req.Params, method, id, params)
+		}
+	})
+}

@@ -1,0 +1,262 @@
+package router_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gimme-tools/carapace/core/client"
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/router"
+	"github.com/gimme-tools/carapace/core/rpcserver"
+	"github.com/gimme-tools/carapace/core/service"
+	"github.com/gimme-tools/carapace/core/servicehost"
+)
+
+// testService stands in for a capability service.
+type testService struct{}
+
+func (testService) Name() string { return "code" }
+func (testService) Methods() map[string]service.Handler {
+	return map[string]service.Handler{
+		"code.params": func(_ context.Context, c *service.Call) (any, error) {
+			return map[string]any{"params": c.Params, "caller": c.Caller}, nil
+		},
+		"code.stream": func(_ context.Context, c *service.Call) (any, error) {
+			for i := 0; i < 3; i++ {
+				c.Notify("code.output", map[string]any{"n": i})
+			}
+			return "streamed", nil
+		},
+		"code.fail": func(context.Context, *service.Call) (any, error) {
+			return nil, errs.E("code.fail", errs.Forbidden, errs.Reason("outside_project_roots"), errs.Hint("add it"))
+		},
+	}
+}
+
+type stack struct {
+	dir, routerSock, codeSock string
+	host                      *servicehost.Host
+	srv                       *rpcserver.Server
+}
+
+func startStack(t *testing.T, withService bool) *stack {
+	t.Helper()
+	dir := t.TempDir()
+	st := &stack{dir: dir, routerSock: filepath.Join(dir, "router.sock"), codeSock: filepath.Join(dir, "code.sock")}
+	if withService {
+		st.startService(t)
+	}
+	r := router.New(router.Options{
+		OwnerUID: os.Geteuid(),
+		Backends: []router.Backend{{Name: "code", Enabled: true, Socket: st.codeSock}, {Name: "file", Enabled: false, Socket: filepath.Join(dir, "file.sock")}},
+	})
+	st.srv = &rpcserver.Server{Dispatcher: r}
+	l, err := net.Listen("unix", st.routerSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go st.srv.Serve(l)
+	t.Cleanup(func() { st.srv.Close() })
+	return st
+}
+
+func (st *stack) startService(t *testing.T) {
+	st.host = servicehost.New(testService{}, servicehost.Options{RouterUID: os.Geteuid(), RouterPID: os.Getpid()})
+	l, err := net.Listen("unix", st.codeSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go st.host.Serve(l)
+	t.Cleanup(func() { st.host.Close() })
+}
+
+func dial(t *testing.T, sock string) *client.Client {
+	t.Helper()
+	c, err := client.Dial(context.Background(), sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestForwardMultiplexesManyClients(t *testing.T) {
+	st := startStack(t, true)
+	var wg sync.WaitGroup
+	errc := make(chan error, 64)
+	for c := 0; c < 64; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl, err := client.Dial(context.Background(), st.routerSock)
+			if err != nil {
+				errc <- err
+				return
+			}
+			defer cl.Close()
+			for i := 0; i < 20; i++ {
+				var res struct {
+					Params struct{ C, I int }
+				}
+				if err := cl.Call(ctx(t), "code.params", map[string]int{"c": c, "i": i}, &res); err != nil {
+					errc <- err
+					return
+				}
+				if res.Params.C != c || res.Params.I != i {
+					errc <- fmt.Errorf("client %d call %d got %+v", c, i, res.Params)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+}
+
+func TestCallerRecordReachesService(t *testing.T) {
+	st := startStack(t, true)
+	var res struct{ Caller service.Caller }
+	if err := dial(t, st.routerSock).Call(ctx(t), "code.params", map[string]any{}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Caller.UID != os.Geteuid() || res.Caller.PID != os.Getpid() || !res.Caller.Owner || res.Caller.Via != "unix" {
+		t.Fatalf("caller %+v", res.Caller)
+	}
+}
+
+func TestServiceErrorsPassThrough(t *testing.T) {
+	st := startStack(t, true)
+	err := dial(t, st.routerSock).Call(ctx(t), "code.fail", nil, nil)
+	var ce *client.Error
+	if !errorsAs(err, &ce) || ce.Code != -32003 || ce.Reason != "outside_project_roots" || ce.Hint != "add it" {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestServiceDownIsUnavailable(t *testing.T) {
+	st := startStack(t, false)
+	err := dial(t, st.routerSock).Call(ctx(t), "code.params", nil, nil)
+	var ce *client.Error
+	if !errorsAs(err, &ce) || ce.Code != -32007 || ce.Reason != "service_down" || ce.Hint == "" {
+		t.Fatalf("got %v", err)
+	}
+	// Once the service is up, the same router reaches it.
+	st.startService(t)
+	if err := dial(t, st.routerSock).Call(ctx(t), "code.params", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDisabledAndUnknown(t *testing.T) {
+	st := startStack(t, true)
+	c := dial(t, st.routerSock)
+	for _, tc := range []struct {
+		method string
+		code   int
+	}{{"file.read", -32007}, {"nosuch.op", -32601}, {"nodot", -32601}, {"execute", 0}} {
+		err := c.Call(ctx(t), tc.method, map[string]any{}, nil)
+		var ce *client.Error
+		if tc.code == 0 {
+			// execute is an alias of code.execute, which the test service lacks.
+			if !errorsAs(err, &ce) || ce.Code != -32601 {
+				t.Errorf("%s: got %v", tc.method, err)
+			}
+			continue
+		}
+		if !errorsAs(err, &ce) || ce.Code != tc.code {
+			t.Errorf("%s: got %v, want %d", tc.method, err, tc.code)
+		}
+	}
+}
+
+func TestBatchMixesRouterAndService(t *testing.T) {
+	st := startStack(t, true)
+	calls := []*client.BatchCall{
+		{Method: "ping", Result: new(json.RawMessage)},
+		{Method: "code.params", Params: map[string]int{"x": 1}, Result: new(json.RawMessage)},
+		{Method: "code.params", Notify: true},
+		{Method: "nope"},
+	}
+	if err := dial(t, st.routerSock).Batch(ctx(t), calls); err != nil {
+		t.Fatal(err)
+	}
+	if calls[0].Err != nil || string(*calls[0].Result.(*json.RawMessage)) != `{"pong":true}` {
+		t.Errorf("ping: %v", calls[0].Err)
+	}
+	if calls[1].Err != nil || !strings.Contains(string(*calls[1].Result.(*json.RawMessage)), `"x":1`) {
+		t.Errorf("echo: %v", calls[1].Err)
+	}
+	if calls[3].Err == nil {
+		t.Error("nope: no error")
+	}
+}
+
+func TestStreamedNotificationsCarryCallerID(t *testing.T) {
+	st := startStack(t, true)
+	c := dial(t, st.routerSock)
+	var mu sync.Mutex
+	var notes []string
+	c.OnNotify(func(method string, params json.RawMessage) {
+		mu.Lock()
+		notes = append(notes, method+" "+string(params))
+		mu.Unlock()
+	})
+	if err := c.Call(ctx(t), "code.stream", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(notes) != 3 || notes[0] != `code.output {"request_id":1,"n":0}` {
+		t.Fatalf("notes %q", notes)
+	}
+}
+
+func TestServiceRefusesOtherPeers(t *testing.T) {
+	st := startStack(t, true)
+	// Same uid, but not the router's pid: refused at accept.
+	st.host.Close()
+	st.host = servicehost.New(testService{}, servicehost.Options{RouterUID: os.Geteuid(), RouterPID: os.Getpid() + 100000})
+	os.Remove(st.codeSock)
+	l, err := net.Listen("unix", st.codeSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go st.host.Serve(l)
+	err = dial(t, st.codeSock).Call(ctx(t), "code.params", nil, nil)
+	var ce *client.Error
+	if !errorsAs(err, &ce) || ce.Code != -32003 || ce.Reason != "not_router" {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func errorsAs(err error, target **client.Error) bool {
+	for err != nil {
+		if ce, ok := err.(*client.Error); ok {
+			*target = ce
+			return true
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return false
+		}
+		err = u.Unwrap()
+	}
+	return false
+}

@@ -1,0 +1,79 @@
+package token
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/scope"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Minter makes owner tokens signed with this device's key (EdDSA). It does
+// not decide what the owner may have: the router checks the audience, the
+// scope (scope.Set.Within) and the TTL against the configuration first.
+type Minter struct {
+	key  DeviceKey
+	home string
+	now  func() time.Time
+}
+
+// NewMinter returns a Minter signing with key; home expands "~" in scope
+// entries, which are stored in their canonical long form.
+func NewMinter(key DeviceKey, home string) *Minter {
+	return &Minter{key: key, home: home, now: time.Now}
+}
+
+// Mint returns a signed token for aud (a full audience) with the given
+// scope entries, valid from now for ttl, and its claims. once marks a
+// one-time token. subject names whom it is for ("owner", "agent:claude").
+// Every token gets a random jti, so any token can be revoked.
+func (m *Minter) Mint(aud string, scopes []string, ttl time.Duration, once bool, subject string) (string, Claims, error) {
+	bad := func(reason, hint string, err error) (string, Claims, error) {
+		return "", Claims{}, errs.E("token.mint", errs.InvalidParams, errs.Reason(reason), errs.Hint(hint), err)
+	}
+	if !ValidAudience(aud) {
+		return bad(ReasonAudience, "use one of file, code, shell, app", fmt.Errorf("unknown audience %q", aud))
+	}
+	if ttl < time.Second {
+		return bad("bad_ttl", "give a TTL of at least one second, e.g. --ttl 10m", fmt.Errorf("ttl %v", ttl))
+	}
+	set, err := scope.ParseSet(scopes, aud, m.home)
+	if err != nil {
+		return bad(ReasonScope, "write scope entries as VERB:path, e.g. GET:~/Documents/*", err)
+	}
+	jti, err := newJTI()
+	if err != nil {
+		return "", Claims{}, err
+	}
+	now := m.now().Truncate(time.Second)
+	c := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: DeviceIssuer(m.key.ID), Subject: subject, Audience: jwt.ClaimStrings{aud},
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)), IssuedAt: jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now), ID: jti,
+		},
+		Scope: set.Strings(), DeviceID: m.key.ID, Once: once,
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	t.Header["kid"] = m.key.ID
+	s, err := t.SignedString(m.key.Key)
+	if err != nil {
+		return "", Claims{}, fmt.Errorf("sign token: %w", err)
+	}
+	if len(s) > MaxTokenSize {
+		return bad(ReasonTooLarge, "use fewer scope entries", errors.New("token over 8 KiB"))
+	}
+	return s, c, nil
+}
+
+func newJTI() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("make jti: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}

@@ -1,0 +1,405 @@
+// Command bench measures Carapace's request path against baselines taken in
+// the same run on the same machine, and prints ratios:
+//
+//	(a) raw Unix-socket line echo             — the floor
+//	(b) client → proxy → JSON server, two processes, one back-end
+//	    connection per client                   — the floor for any router
+//	(c) echo answered by the router (carapace dev)
+//	(d) code.echo forwarded router → code service process
+//	(e) the same JSON echo served by creachadair/jrpc2 vs core/rpcserver,
+//	    each in its own process            — the framing decision
+//
+// plus the router's memory with 1,000 idle connections. Run it with
+// `make bench`; flags pick the load (-clients, -duration).
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/creachadair/jrpc2"
+	"github.com/creachadair/jrpc2/channel"
+	"github.com/creachadair/jrpc2/handler"
+
+	"github.com/gimme-tools/carapace/core/rpcserver"
+	"github.com/gimme-tools/carapace/core/service"
+)
+
+func main() {
+	mode := flag.String("mode", "", "internal: run as a helper process (echo, json, proxy, jrpc2, ours)")
+	sock := flag.String("socket", "", "internal: socket to listen on")
+	backend := flag.String("backend", "", "internal: proxy back-end socket")
+	clients := flag.Int("clients", 64, "concurrent clients")
+	duration := flag.Duration("duration", 3*time.Second, "measuring time per case")
+	carapace := flag.String("carapace", "bin/carapace", "the carapace binary")
+	idle := flag.Int("idle", 1000, "idle connections for the memory check")
+	flag.Parse()
+	if *mode != "" {
+		if err := serveHelper(*mode, *sock, *backend); err != nil {
+			fmt.Fprintln(os.Stderr, "bench helper:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*clients, *duration, *carapace, *idle); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// result is one case's figures.
+type result struct {
+	name     string
+	p50, p99 time.Duration
+	rps      float64
+}
+
+func run(clients int, d time.Duration, carapace string, idle int) error {
+	dir, err := os.MkdirTemp("", "carapace-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	self, _ := os.Executable()
+	req := `{"jsonrpc":"2.0","id":1,"method":"echo","params":{"msg":"hello"}}`
+
+	var results []result
+	measure := func(name, sock, line string) error {
+		r, err := load(sock, line, clients, d)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		r.name = name
+		results = append(results, r)
+		fmt.Fprintf(os.Stderr, "  %-44s p50 %8s  p99 %8s  %8.0f req/s\n", name, r.p50, r.p99, r.rps)
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "bench: %d clients, %s per case\n", clients, d)
+
+	// (a) raw echo
+	echoSock := filepath.Join(dir, "echo.sock")
+	stopA, err := helper(self, "echo", echoSock, "")
+	if err != nil {
+		return err
+	}
+	defer stopA()
+	if err := measure("(a) raw unix line echo", echoSock, req); err != nil {
+		return err
+	}
+	// (b) proxy chain
+	jsonSock, proxySock := filepath.Join(dir, "json.sock"), filepath.Join(dir, "proxy.sock")
+	stopJ, err := helper(self, "json", jsonSock, "")
+	if err != nil {
+		return err
+	}
+	defer stopJ()
+	stopP, err := helper(self, "proxy", proxySock, jsonSock)
+	if err != nil {
+		return err
+	}
+	defer stopP()
+	if err := measure("(b) client→proxy→json server (2 processes)", proxySock, req); err != nil {
+		return err
+	}
+	// (c), (d): a real dev stack
+	dev, routerSock, err := startDev(carapace, filepath.Join(dir, "dev"))
+	if err != nil {
+		return err
+	}
+	defer stopDev(dev)
+	if err := measure("(c) echo answered by the router", routerSock, req); err != nil {
+		return err
+	}
+	fwd := `{"jsonrpc":"2.0","id":1,"method":"code.echo","params":{"msg":"hello"}}`
+	if err := measure("(d) code.echo forwarded router→service", routerSock, fwd); err != nil {
+		return err
+	}
+	// (e) framing: jrpc2 vs ours
+	jSock, oSock := filepath.Join(dir, "jrpc2.sock"), filepath.Join(dir, "ours.sock")
+	stopJR, err := helper(self, "jrpc2", jSock, "")
+	if err != nil {
+		return err
+	}
+	defer stopJR()
+	stopO, err := helper(self, "ours", oSock, "")
+	if err != nil {
+		return err
+	}
+	defer stopO()
+	if err := measure("(e1) echo served by creachadair/jrpc2", jSock, req); err != nil {
+		return err
+	}
+	if err := measure("(e2) echo served by core/rpcserver", oSock, req); err != nil {
+		return err
+	}
+	mem, err := idleMemory(dev.Process.Pid, routerSock, idle)
+	if err != nil {
+		return err
+	}
+	report(results, mem, idle)
+	return nil
+}
+
+func report(rs []result, mem int64, idle int) {
+	by := map[string]result{}
+	for _, r := range rs {
+		by[r.name[:strings.Index(r.name, ")")+1]] = r
+	}
+	fmt.Println("| case | p50 | p99 | req/s |")
+	fmt.Println("|---|---|---|---|")
+	for _, r := range rs {
+		fmt.Printf("| %s | %s | %s | %.0f |\n", r.name, us(r.p50), us(r.p99), r.rps)
+	}
+	b, dd := by["(b)"], by["(d)"]
+	fmt.Println()
+	fmt.Printf("(d)/(b) p50 ratio: %.2f (target ≤ 1.25)\n", float64(dd.p50)/float64(b.p50))
+	fmt.Printf("(d)/(b) throughput ratio: %.2f (target ≥ 1.0)\n", dd.rps/b.rps)
+	fmt.Printf("(c)/(a) p50 ratio: %.2f\n", float64(by["(c)"].p50)/float64(by["(a)"].p50))
+	fmt.Printf("(e2)/(e1) throughput ratio (ours vs jrpc2): %.2f\n", by["(e2)"].rps/by["(e1)"].rps)
+	fmt.Printf("router memory with %d idle connections: %.1f MiB (target ≤ 64 MiB)\n", idle, float64(mem)/(1<<20))
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
+
+// load runs clients concurrent request/response loops for d and returns
+// the latency percentiles and throughput.
+func load(sock, line string, clients int, d time.Duration) (result, error) {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	errc := make(chan error, clients)
+	start := make(chan struct{})
+	for i := 0; i < clients; i++ {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			return result{}, err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			r := bufio.NewReader(c)
+			msg := []byte(line + "\n")
+			local := make([]time.Duration, 0, 4096)
+			<-start
+			end := time.Now().Add(d)
+			for time.Now().Before(end) {
+				t0 := time.Now()
+				if _, err := c.Write(msg); err != nil {
+					errc <- err
+					return
+				}
+				resp, err := r.ReadSlice('\n')
+				if err != nil {
+					errc <- err
+					return
+				}
+				if resp[0] != '{' || !strings.Contains(string(resp), "hello") {
+					errc <- fmt.Errorf("unexpected answer %s", resp)
+					return
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}()
+	}
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	elapsed := time.Since(t0)
+	select {
+	case err := <-errc:
+		return result{}, err
+	default:
+	}
+	if len(lat) == 0 {
+		return result{}, fmt.Errorf("no requests completed")
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return result{p50: lat[len(lat)/2], p99: lat[len(lat)*99/100], rps: float64(len(lat)) / elapsed.Seconds()}, nil
+}
+
+// idleMemory opens n idle connections to the router (each answered one
+// ping, so it is fully set up) and returns the growth of its RSS.
+func idleMemory(pid int, sock string, n int) (int64, error) {
+	before, err := rss(pid)
+	if err != nil {
+		return 0, err
+	}
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			return 0, fmt.Errorf("idle connection %d: %w", i, err)
+		}
+		conns = append(conns, c)
+		io.WriteString(c, `{"jsonrpc":"2.0","id":1,"method":"ping"}`+"\n")
+		if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+			return 0, err
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	after, err := rss(pid)
+	if err != nil {
+		return 0, err
+	}
+	// Report the whole RSS with the idle connections open: the target
+	// bounds the router's memory, not only its growth.
+	_ = before
+	return after, nil
+}
+
+func rss(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS for %d", pid)
+}
+
+func startDev(bin, dir string) (*exec.Cmd, string, error) {
+	home := filepath.Join(dir, "home")
+	os.MkdirAll(home, 0o700)
+	cmd := exec.Command(bin, "dev", "--runtime-dir", filepath.Join(dir, "run"))
+	cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "CARAPACE_LOG=warn"}
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, "", fmt.Errorf("start %s: %w (run `make build` first)", bin, err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "ready: ") {
+		cmd.Process.Kill()
+		return nil, "", fmt.Errorf("carapace dev did not get ready: %q %v", line, err)
+	}
+	return cmd, strings.TrimSpace(strings.TrimPrefix(line, "ready: ")), nil
+}
+
+func stopDev(cmd *exec.Cmd) {
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+}
+
+// helper starts this binary in a helper mode and waits for its socket.
+func helper(self, mode, sock, backend string) (func(), error) {
+	cmd := exec.Command(self, "-mode", mode, "-socket", sock, "-backend", backend)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	for i := 0; i < 200; i++ {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			return func() { cmd.Process.Kill(); cmd.Wait() }, nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	return nil, fmt.Errorf("helper %s did not start", mode)
+}
+
+func serveHelper(mode, sock, backend string) error {
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		return err
+	}
+	switch mode {
+	case "ours":
+		var t service.Table
+		t.Register("echo", func(_ context.Context, c *service.Call) (any, error) { return c.Params, nil })
+		srv := &rpcserver.Server{Dispatcher: &rpcserver.Mux{Table: &t}}
+		return srv.Serve(l)
+	}
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return err
+		}
+		switch mode {
+		case "echo":
+			go func() { io.Copy(c, c); c.Close() }()
+		case "json":
+			go serveJSON(c)
+		case "proxy":
+			go proxy(c, backend)
+		case "jrpc2":
+			srv := jrpc2.NewServer(handler.Map{"echo": func(_ context.Context, r *jrpc2.Request) (any, error) {
+				return json.RawMessage(r.ParamString()), nil
+			}}, nil)
+			srv.Start(channel.Line(c, c))
+		default:
+			return fmt.Errorf("unknown mode %q", mode)
+		}
+	}
+}
+
+// serveJSON is a minimal JSON-RPC echo server: parse, answer, one write per
+// response — what a naive service does.
+func serveJSON(c net.Conn) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return
+		}
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Params json.RawMessage `json:"params"`
+		}
+		if json.Unmarshal(line, &req) != nil {
+			return
+		}
+		out, _ := json.Marshal(struct {
+			V      string          `json:"jsonrpc"`
+			ID     json.RawMessage `json:"id"`
+			Result json.RawMessage `json:"result"`
+		}{"2.0", req.ID, req.Params})
+		if _, err := c.Write(append(out, '\n')); err != nil {
+			return
+		}
+	}
+}
+
+// proxy copies lines both ways over its own back-end connection.
+func proxy(c net.Conn, backend string) {
+	b, err := net.Dial("unix", backend)
+	if err != nil {
+		c.Close()
+		return
+	}
+	go func() { io.Copy(b, c); b.Close() }()
+	io.Copy(c, b)
+	c.Close()
+}

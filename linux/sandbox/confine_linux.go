@@ -1,0 +1,98 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/gimme-tools/carapace/core/sandbox"
+	"golang.org/x/sys/unix"
+)
+
+// confinedMarker is set in the environment of the image ConfineSelf
+// re-executes. It only says which half of ConfineSelf to run: the second
+// half checks that the Landlock domain is really in force, so setting the
+// marker by hand gains nothing.
+const confinedMarker = "CARAPACE_CONFINED"
+
+// goRuntimeFiles are what a Go service reads outside its own folders.
+var goRuntimeFiles = []string{
+	"/etc/localtime", "/usr/share/zoneinfo", "/etc/hosts", "/etc/resolv.conf",
+	"/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/proc/self",
+	"/sys/kernel/mm/transparent_hugepage", "/dev/null", "/dev/urandom",
+}
+
+// confineSelf implements sandbox.ConfineSelf.
+func confineSelf(p sandbox.Profile) error {
+	if !p.RestrictFS {
+		return confineSyscalls(p)
+	}
+	if os.Getenv(confinedMarker) == "" {
+		return confineAndReexec(p) // returns only on error
+	}
+	os.Unsetenv(confinedMarker)
+	// "/" is never in a profile: if it can be opened, no domain holds.
+	if fd, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		unix.Close(fd)
+		return errors.New("confine: re-executed without the Landlock domain in force")
+	}
+	return confineSyscalls(p)
+}
+
+// confineSyscalls sets no_new_privs and loads the service filter on every
+// thread.
+func confineSyscalls(p sandbox.Profile) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("confine: set no_new_privs: %w", err)
+	}
+	return loadFilter(filterOptions{network: p.Network, exec: p.Exec})
+}
+
+// confineAndReexec restricts this thread with p's Landlock rules and
+// execve's the same binary from it, so that every thread of the new image
+// inherits the domain.
+func confineAndReexec(p sandbox.Profile) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("confine: %w", err)
+	}
+	runtime.LockOSThread() // never unlocked: on success this thread execs
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("confine: set no_new_privs: %w", err)
+	}
+	if err := profileRuleset(p, exe, landlockABI()).restrictThread(); err != nil {
+		return fmt.Errorf("confine: %w", err)
+	}
+	env := []string{confinedMarker + "=1"}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, confinedMarker+"=") { // the first of duplicates wins
+			env = append(env, kv)
+		}
+	}
+	return fmt.Errorf("confine: re-execute %s: %w", exe, unix.Exec(exe, os.Args, env))
+}
+
+// profileRuleset turns a Profile into Landlock rules. The binary itself
+// (and the system libraries, for a dynamically linked build) stay
+// executable so the re-exec works; seccomp forbids execve afterwards when
+// the profile does.
+func profileRuleset(p sandbox.Profile, exe string, abi int) *ruleset {
+	rs := &ruleset{abi: abi, noNet: !p.Network}
+	add := func(paths []string, access uint64) {
+		for _, path := range paths {
+			rs.rules = append(rs.rules, rule{path: path, access: access})
+		}
+	}
+	add(p.ReadWrite, llRead|llWrite)
+	add(p.ReadOnly, llRead)
+	add(goRuntimeFiles, llRead)
+	add([]string{exe}, llRead|llExec)
+	add([]string{"/lib", "/lib64", "/usr/lib", "/usr/lib64"}, llRead|llExec)
+	return rs
+}

@@ -1,0 +1,29 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"testing"
+)
+
+// TestMain lets the test binary stand in for carapace: run with
+// "sandbox-exec …" it is the helper, with "probe NAME …" it is a program
+// the escape corpus runs inside the sandbox, with "confine …" a service
+// that confines itself.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "sandbox-exec":
+			os.Exit(ExecMain(os.Args[2:]))
+		case "probe":
+			os.Exit(probe(os.Args[2:]))
+		case "confine":
+			os.Exit(confineProbe(os.Args[2:]))
+		}
+	}
+	os.Exit(m.Run())
+}
+
+func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }

@@ -1,0 +1,159 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// supervise starts the second stage and stays its parent until every
+// descendant is gone.
+func supervise(inv invocation) int {
+	// Pdeathsig fires when the thread that forked dies; keep it alive.
+	runtime.LockOSThread()
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return fail("become a child subreaper: %v", err)
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	defer signal.Stop(sigs)
+
+	cg := newCgroup(inv.spec.Limits.Procs) // nil when none can be made
+	defer cg.remove()
+
+	child, err := startStage2(inv, cg)
+	if err != nil {
+		return fail("%v", err)
+	}
+	terminated := make(chan unix.Signal, 1)
+	go forward(sigs, child, terminated)
+
+	status := waitFor(child.pid)
+	child.close()
+	sweep(cg)
+	select {
+	case sig := <-terminated:
+		return 128 + int(sig)
+	default:
+	}
+	return exitStatus(status)
+}
+
+func fail(format string, args ...any) int {
+	fmt.Fprintf(os.Stderr, "carapace sandbox-exec: "+format+"\n", args...)
+	return exitConfine
+}
+
+// stage2 is the running second stage, later the command itself.
+type stage2 struct {
+	pid   int
+	pidfd int // -1 when the kernel has no pidfd_open (before 5.3)
+}
+
+// signal sends sig without the risk of hitting a recycled pid where the
+// kernel allows it.
+func (c *stage2) signal(sig unix.Signal) {
+	if c.pidfd >= 0 {
+		unix.PidfdSendSignal(c.pidfd, sig, nil, 0)
+		return
+	}
+	unix.Kill(c.pid, sig)
+}
+
+func (c *stage2) close() {
+	if c.pidfd >= 0 {
+		unix.Close(c.pidfd)
+	}
+}
+
+// startStage2 re-executes this binary as "sandbox-exec --stage2", in a
+// private mount namespace when there are read-only corners to mount, puts
+// it into cg, and lets it go.
+func startStage2(inv invocation, cg *cgroup) (*stage2, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable: %w", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	defer w.Close()
+	sys := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if len(existingPaths(inv.spec.Protected)) > 0 {
+		namespaceAttr(sys)
+	}
+	argv := append([]string{exe, "sandbox-exec", "--stage2", "--spec", inv.spec.Encode(), "--"}, inv.argv...)
+	pid, err := syscall.ForkExec(exe, argv, &syscall.ProcAttr{
+		Env:   os.Environ(),
+		Files: []uintptr{0, 1, 2, r.Fd()},
+		Sys:   sys,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the sandbox's second stage: %w (user namespaces may be disabled; see docs/sandbox.md)", err)
+	}
+	c := &stage2{pid: pid, pidfd: -1}
+	if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+		c.pidfd = fd
+	}
+	if err := cg.add(pid); err != nil {
+		c.signal(unix.SIGKILL)
+		waitFor(pid)
+		return nil, err
+	}
+	if _, err := w.Write([]byte{1}); err != nil {
+		return nil, fmt.Errorf("release the second stage: %w", err)
+	}
+	return c, nil
+}
+
+// forward passes SIGINT to the command and turns SIGTERM and SIGHUP into
+// SIGKILL for it (the sweep then takes the rest), recording which signal
+// ended the helper.
+func forward(sigs <-chan os.Signal, c *stage2, terminated chan<- unix.Signal) {
+	for s := range sigs {
+		sig := s.(unix.Signal)
+		if sig == unix.SIGINT {
+			c.signal(unix.SIGINT)
+			continue
+		}
+		select {
+		case terminated <- sig:
+		default:
+		}
+		c.signal(unix.SIGKILL)
+	}
+}
+
+// waitFor reaps children until pid exits, and returns its status. Other
+// children reaped meanwhile are orphans that reparented to this subreaper.
+func waitFor(pid int) unix.WaitStatus {
+	for {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || got == pid {
+			return ws
+		}
+	}
+}
+
+// exitStatus maps a wait status to a shell-style exit code.
+func exitStatus(ws unix.WaitStatus) int {
+	switch {
+	case ws.Exited():
+		return ws.ExitStatus()
+	case ws.Signaled():
+		return 128 + int(ws.Signal())
+	}
+	return exitConfine
+}
