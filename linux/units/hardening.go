@@ -85,8 +85,10 @@ func fileSvc() []Directive {
 // helper applies Landlock and seccomp to each command) and
 // MemoryDenyWriteExecute stays off: it would break every JIT (node,
 // java, pypy) the commands use. @resources stays for the commands'
-// rlimits. The owner drop-in turns the network on when a project root
-// asks for it.
+// rlimits. capset is given back after ~@privileged: the sandbox helper
+// clears its (already empty) capability sets, which it can only lower
+// under an empty bounding set and NoNewPrivileges. The owner drop-in turns
+// the network on when a project root asks for it.
 func code() []Directive {
 	d := system()
 	return append(d, kv(
@@ -94,6 +96,7 @@ func code() []Directive {
 		"PrivateNetwork", "yes",
 		"RestrictAddressFamilies", "AF_UNIX",
 		"SystemCallFilter", "~@privileged",
+		"SystemCallFilter", "capset",
 	)...)
 }
 
