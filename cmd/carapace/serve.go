@@ -22,6 +22,7 @@ import (
 	"github.com/gimme-tools/carapace/core/stack"
 	"github.com/gimme-tools/carapace/core/supervisor"
 	"github.com/gimme-tools/carapace/core/unixsock"
+	"github.com/gimme-tools/carapace/linux/sdlisten"
 )
 
 // serveFlags are `carapace serve`'s flags.
@@ -120,7 +121,7 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	if err != nil {
 		return err
 	}
-	l, err := unixsock.Listen(sock, mode)
+	l, err := sdlisten.Listen(name, sock, mode, unixsock.Listen)
 	if err != nil {
 		return opError(op, err)
 	}
@@ -157,7 +158,7 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
-	l, err := unixsock.Listen(sock, mode)
+	l, err := sdlisten.Listen("router", sock, mode, unixsock.Listen)
 	if err != nil {
 		return opError(op, err)
 	}
