@@ -98,7 +98,7 @@ check "code runs as _gimme_code" sh -c "nsenter -t $L -a ps -eo user:20,comm | g
 if supported file; then check "file runs as _gimme_file" sh -c "nsenter -t $L -a ps -eo user:20,comm | grep -E '^_gimme_file +carapace'"
 else skip "file runs as _gimme_file" "carapace serve file"; fi
 check "router.sock 0660 root:carapace-clients" sh -c "[ \"\$(nsenter -t $L -a stat -c '%a %U:%G' /run/gimme/router.sock)\" = '660 root:carapace-clients' ] && echo ok"
-check "code.sock 0660 root:_gimme" sh -c "[ \"\$(nsenter -t $L -a stat -c '%a %U:%G' /run/gimme/code.sock)\" = '660 root:_gimme' ] && echo ok"
+check "code.sock 0660 root:_gimme" sh -c "[ \"\$(nsenter -t $L -a stat -c '%a %U:%G' /run/gimme/code/code.sock)\" = '660 root:_gimme' ] && echo ok"
 
 # Who may connect.
 check "stranger refused at connect" sh -c "nsenter -t $L -a runuser -u mallory -- carapace whoami 2>&1 | grep -o 'connect: permission denied'"

@@ -1,6 +1,6 @@
 package units
 
-import "path/filepath"
+import "github.com/gimme-tools/carapace/core/stack"
 
 // Service is one Carapace process under systemd.
 type Service struct {
@@ -53,8 +53,15 @@ func (s Service) Instance(uid string) (service, socket string) {
 	return b + ".service", b + ".socket"
 }
 
-// Socket returns the socket path the router reaches the service at.
-func (s Service) Socket() string { return filepath.Join(RuntimeDir, s.Name+".sock") }
+// Socket returns the socket path the router reaches the service at: the
+// router's own at the top of the runtime directory, each service's in a
+// directory of its own (the same layout as the dev stack, core/stack).
+func (s Service) Socket() string {
+	if s.Name == "router" {
+		return stack.RouterSocket(RuntimeDir)
+	}
+	return stack.ServiceSocket(RuntimeDir, s.Name)
+}
 
 func (s Service) base() string {
 	if s.Template() {

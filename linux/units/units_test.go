@@ -132,7 +132,11 @@ func TestSockets(t *testing.T) {
 		if m := Get(sec, "Socket", "SocketMode"); len(m) != 1 || m[0] != "0660" {
 			t.Errorf("%s: SocketMode = %v, want 0660", s.Name, m)
 		}
-		if l := Get(sec, "Socket", "ListenStream"); len(l) != 1 || l[0] != "/run/gimme/"+s.Name+".sock" {
+		want = "/run/gimme/" + s.Name + "/" + s.Name + ".sock"
+		if s.Name == "router" {
+			want = "/run/gimme/router.sock"
+		}
+		if l := Get(sec, "Socket", "ListenStream"); len(l) != 1 || l[0] != want {
 			t.Errorf("%s: ListenStream = %v", s.Name, l)
 		}
 	}
