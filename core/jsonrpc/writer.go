@@ -61,6 +61,13 @@ func NewWriter(c net.Conn, timeout time.Duration, maxQueue int) *Writer {
 	return w
 }
 
+// Batch makes every write go through Run: senders never write
+// themselves, so messages sent close together share one write(2). Worth it
+// on a connection many goroutines feed at once (the router's connections
+// to a service), where a write per message would cost more than the
+// hand-off. Call it before Run.
+func (w *Writer) Batch() { w.raw = nil }
+
 // KeepOpen makes a failed write leave the connection open, so a reader
 // can still drain what the peer sent before it closed (a client reading a
 // refusal). Call it before Run.

@@ -94,12 +94,20 @@ func TestBrowserCannotReachEntry(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := strings.Count(logs.String(), "reason="+tt.refusal)
-			dom := runChromium(t, chromium, tt.page+"?ws="+tt.ws)
-			m := regexp.MustCompile(`<div id="result">(.*?)</div>`).FindStringSubmatch(dom)
-			if m == nil {
-				t.Fatalf("no #result in the page:\n%s", dom)
+			var got string
+			// A loaded machine can leave the page "pending" within the
+			// virtual-time budget; that proves nothing either way, so try
+			// again a few times before judging.
+			for try := 0; try < 3; try++ {
+				dom := runChromium(t, chromium, tt.page+"?ws="+tt.ws)
+				m := regexp.MustCompile(`<div id="result">(.*?)</div>`).FindStringSubmatch(dom)
+				if m == nil {
+					t.Fatalf("no #result in the page:\n%s", dom)
+				}
+				if got = html.UnescapeString(m[1]); got != "pending" {
+					break
+				}
 			}
-			got := html.UnescapeString(m[1])
 			t.Logf("page reported %q", got)
 			if !strings.HasPrefix(got, tt.want) {
 				t.Fatalf("page reported %q, want %q", got, tt.want)
