@@ -12,6 +12,7 @@ all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/carapace
+	$(GO) build -o bin/carapace-installer ./cmd/installer
 
 run: build
 	./$(BIN) dev $(ARGS)

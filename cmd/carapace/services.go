@@ -71,11 +71,30 @@ func newFileService(st *stack.Settings, sockDir string) (service.Service, error)
 	if err := os.MkdirAll(sockDir, 0o700); err != nil {
 		return nil, errs.E(errs.Failed, err)
 	}
+	// ConfineSelf re-executes us already confined: the re-executed image
+	// must still read what start-up reads.
+	ro = append(ro, startupFiles(st)...)
 	if err := confine(sandbox.Profile{RestrictFS: true, ReadWrite: append(rw, sockDir), ReadOnly: ro}); err != nil {
 		svc.Close()
 		return nil, err
 	}
 	return svc, nil
+}
+
+// startupFiles lists what `carapace serve` reads before it serves: both
+// config files, the user database, and systemd's credentials directory.
+func startupFiles(st *stack.Settings) []string {
+	var out []string
+	for _, p := range []string{st.SystemPath, st.OwnerPath, "/etc/passwd", "/etc/group",
+		"/etc/nsswitch.conf", os.Getenv("CREDENTIALS_DIRECTORY")} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // commandPolicy builds the command policy for a service from its rules.

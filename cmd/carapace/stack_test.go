@@ -61,6 +61,7 @@ func startDev(t *testing.T, ownerYAML string, cred *syscall.Credential) *devStac
 	d := &devStack{t: t, dir: filepath.Join(base, "run"), home: filepath.Join(base, "home"), stderr: &bytes.Buffer{}}
 	os.MkdirAll(filepath.Join(d.home, ".config", "gimme"), 0o755)
 	os.MkdirAll(filepath.Join(d.home, "Projects", "demo"), 0o755)
+	os.MkdirAll(filepath.Join(d.home, "Docs"), 0o755)
 	if ownerYAML != "" {
 		os.WriteFile(filepath.Join(d.home, ".config", "gimme", "local.yaml"), []byte(ownerYAML), 0o644)
 	}
@@ -438,5 +439,22 @@ func TestSandboxedCommandIsNotOwner(t *testing.T) {
 	}
 	if !strings.Contains(string(out), `"code":-32001`) || !strings.Contains(string(out), "not_owner") || !strings.Contains(string(out), `"owner":false`) {
 		t.Fatalf("sandboxed command got owner powers: %s", out)
+	}
+}
+
+// TestFileServiceWithOwnerFile: the file service confines itself (Landlock,
+// re-executed) and must still read the owner file it starts from; it then
+// serves its folder and nothing else.
+func TestFileServiceWithOwnerFile(t *testing.T) {
+	d := startDev(t, "services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: false}\n", nil)
+	docs := filepath.Join(d.home, "Docs")
+	os.WriteFile(filepath.Join(docs, "a.txt"), []byte("hello"), 0o644)
+	out, errOut, code := d.cli("call", "file.read", `{"path":"`+filepath.Join(docs, "a.txt")+`"}`)
+	if code != 0 || !strings.Contains(out, `"hello"`) {
+		t.Fatalf("file.read: %d %s %s\n%s", code, out, errOut, d.stderr)
+	}
+	_, errOut, code = d.cli("call", "file.read", `{"path":"/etc/hostname"}`)
+	if code != 1 || !strings.Contains(errOut, "outside_allowed") {
+		t.Fatalf("outside: %d %s", code, errOut)
 	}
 }
