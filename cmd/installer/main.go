@@ -1,7 +1,9 @@
 // Command carapace-installer installs Carapace on a Linux system with
 // systemd (a system user and a hardened unit per service, the owner's
 // folders opened by ACL), and removes it again. The Debian package's
-// maintainer scripts call it; so can a person.
+// maintainer scripts call it; so can a person. On macOS (or with --os
+// darwin) it plans the CLI-only launchd install: role accounts, then
+// `launchctl bootstrap` of each job.
 package main
 
 import (
@@ -11,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
@@ -60,6 +63,7 @@ func installCmd() *ffcli.Command {
 	owner := fs.String("owner", "", "the user Carapace serves (required)")
 	dry := fs.Bool("dry-run", false, "print every file and command, change nothing")
 	files := fs.Bool("show-files", false, "with --dry-run, print each file's content too")
+	target := fs.String("os", runtime.GOOS, "the system to plan for: linux or darwin (with --dry-run, plan the other one)")
 	return &ffcli.Command{
 		Name: "install", ShortUsage: "carapace-installer install --owner USER [--dry-run]",
 		ShortHelp: "install or update (idempotent; re-run after editing local.yaml)",
@@ -72,6 +76,13 @@ func installCmd() *ffcli.Command {
 				if err := needRoot("install"); err != nil {
 					return err
 				}
+			}
+			if *target == "darwin" {
+				steps, err := darwinPlan(*owner, false)
+				if err != nil {
+					return err
+				}
+				return carryOutDarwin(steps, *dry)
 			}
 			f, err := install.GatherOwner(*owner)
 			if err != nil {
@@ -86,6 +97,8 @@ func uninstallCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("uninstall", flag.ContinueOnError)
 	purge := fs.Bool("purge", false, "also remove the configuration, the device key and the audit log")
 	dry := fs.Bool("dry-run", false, "print every file and command, change nothing")
+	target := fs.String("os", runtime.GOOS, "the system to plan for: linux or darwin")
+	owner := fs.String("owner", "", "darwin: the owner whose GUI session runs the shell and app agents")
 	return &ffcli.Command{
 		Name: "uninstall", ShortUsage: "carapace-installer uninstall [--purge] [--dry-run]",
 		ShortHelp: "remove units, users, groups, sockets and ACLs",
@@ -95,6 +108,16 @@ func uninstallCmd() *ffcli.Command {
 				if err := needRoot("uninstall"); err != nil {
 					return err
 				}
+			}
+			if *target == "darwin" {
+				if *owner == "" {
+					return &hinted{errors.New("uninstall on macOS needs --owner"), "sudo carapace-installer uninstall --owner $USER"}
+				}
+				steps, err := darwinPlan(*owner, true)
+				if err != nil {
+					return err
+				}
+				return carryOutDarwin(steps, *dry)
 			}
 			return carryOut(install.UninstallPlan(install.Gather(), *purge), *dry, false)
 		},
