@@ -34,6 +34,7 @@ type serveFlags struct {
 	routerPID  int
 	ownerUID   int
 	runtimeDir string
+	mach       string
 }
 
 func serveCmd() *ffcli.Command {
@@ -46,6 +47,7 @@ func serveCmd() *ffcli.Command {
 	fs.IntVar(&f.routerPID, "router-pid", 0, "services: also require this peer pid (dev mode)")
 	fs.IntVar(&f.ownerUID, "owner-uid", -1, "the owner's uid (default: from the system config)")
 	fs.StringVar(&f.runtimeDir, "runtime-dir", "", "runtime directory (default: the config's runtime_dir, else /run/gimme)")
+	fs.StringVar(&f.mach, "mach-service", "", "macOS: listen on this launchd Mach service over XPC instead of a socket")
 	return &ffcli.Command{
 		Name:       "serve",
 		ShortUsage: "carapace serve router|file|code|shell|app [flags]",
@@ -121,7 +123,7 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	if err != nil {
 		return err
 	}
-	l, err := sdlisten.Listen(name, sock, mode, unixsock.Listen)
+	l, err := f.listen(name, sock, mode)
 	if err != nil {
 		return opError(op, err)
 	}
@@ -158,7 +160,7 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
-	l, err := sdlisten.Listen("router", sock, mode, unixsock.Listen)
+	l, err := f.listen("router", sock, mode)
 	if err != nil {
 		return opError(op, err)
 	}
@@ -167,9 +169,19 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 			os.Chown(sock, -1, gid)
 		}
 	}
-	r := router.New(router.Options{OwnerUID: st.OwnerUID, Backends: st.Backends(), Log: st.Log})
+	r := router.New(router.Options{OwnerUID: st.OwnerUID, Backends: st.Backends(), Log: st.Log, Dial: dialBackend})
 	srv := &rpcserver.Server{Dispatcher: r, Limits: st.Limits(), Log: st.Log}
 	return serveUntilDone(ctx, op, l, srv.Serve, srv.Close, st)
+}
+
+// listen returns the listener for name: the Mach service on macOS when
+// --mach-service is given, else systemd's socket when activated, else a
+// socket of our own.
+func (f *serveFlags) listen(name, sock string, mode os.FileMode) (net.Listener, error) {
+	if f.mach != "" {
+		return machListener(f.mach, name)
+	}
+	return sdlisten.Listen(name, sock, mode, unixsock.Listen)
 }
 
 // serveUntilDone serves on l, reports readiness (to a dev supervisor's
@@ -181,8 +193,9 @@ func serveUntilDone(ctx context.Context, op string, l net.Listener, serve func(n
 	st.Log.Info("serving", "op", op, "socket", l.Addr().String(), "pid", os.Getpid())
 	select {
 	case <-ctx.Done():
+		// Closing the listener unlinks a socket we made ourselves
+		// (unixsock); a socket systemd passed us stays: it is systemd's.
 		stop()
-		os.Remove(l.Addr().String())
 		return nil
 	case err := <-done:
 		return opError(op, err)

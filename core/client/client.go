@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -92,8 +93,29 @@ func New(conn net.Conn) *Client {
 	return c
 }
 
-// Dial connects to the router at socket.
+// XPCPrefix marks a router address that is a Mach service reached over
+// XPC (macOS): "xpc:com.gimme.local.router".
+const XPCPrefix = "xpc:"
+
+// DialXPC connects to a Mach service. The darwin build sets it (the XPC
+// bridge, which needs cgo, lives outside core); elsewhere it is nil.
+var DialXPC func(ctx context.Context, machService string) (net.Conn, error)
+
+// Dial connects to the router at socket: a Unix socket path, or
+// "xpc:<Mach service>" on macOS.
 func Dial(ctx context.Context, socket string) (*Client, error) {
+	if name, ok := strings.CutPrefix(socket, XPCPrefix); ok {
+		if DialXPC == nil {
+			return nil, errs.E("dial "+socket, errs.Unavailable, errs.Reason("no_xpc"),
+				errs.Hint("XPC exists only in the macOS build; pass --socket with a Unix socket path"))
+		}
+		conn, err := DialXPC(ctx, name)
+		if err != nil {
+			return nil, errs.E("dial "+socket, errs.Unavailable, errs.Reason("router_down"),
+				errs.Hint("is the router installed and approved in System Settings → Login Items? `carapace-installer doctor` checks"), err)
+		}
+		return New(conn), nil
+	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", socket)
 	if errors.Is(err, syscall.EACCES) {
