@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 
 	"github.com/gimme-tools/carapace/core/stack"
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -35,6 +36,14 @@ func devCmd() *ffcli.Command {
 }
 
 func runDev(ctx context.Context, cf *configFlags, runtimeDir string) error {
+	// CARAPACE_CPUPROFILE=FILE writes the router's CPU profile on exit: a
+	// development aid for `make bench`.
+	if p := os.Getenv("CARAPACE_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	st, err := cf.load(true)
 	if err != nil {
 		return opError("dev", err)

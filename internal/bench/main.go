@@ -47,6 +47,7 @@ func main() {
 	duration := flag.Duration("duration", 3*time.Second, "measuring time per case")
 	carapace := flag.String("carapace", "bin/carapace", "the carapace binary")
 	idle := flag.Int("idle", 1000, "idle connections for the memory check")
+	rounds := flag.Int("rounds", 3, "measure every case this many times, interleaved, and report the median")
 	flag.Parse()
 	if *mode != "" {
 		if err := serveHelper(*mode, *sock, *backend); err != nil {
@@ -55,7 +56,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*clients, *duration, *carapace, *idle); err != nil {
+	if err := run(*clients, *duration, *carapace, *idle, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -68,7 +69,7 @@ type result struct {
 	rps      float64
 }
 
-func run(clients int, d time.Duration, carapace string, idle int) error {
+func run(clients int, d time.Duration, carapace string, idle, rounds int) error {
 	dir, err := os.MkdirTemp("", "carapace-bench-")
 	if err != nil {
 		return err
@@ -77,18 +78,16 @@ func run(clients int, d time.Duration, carapace string, idle int) error {
 	self, _ := os.Executable()
 	req := `{"jsonrpc":"2.0","id":1,"method":"echo","params":{"msg":"hello"}}`
 
-	var results []result
+	// Cases are set up first, then measured in interleaved rounds (a b c
+	// d e a b c d e …) so that background load on a shared machine falls
+	// on every case alike; each case reports its median round.
+	type bcase struct{ name, sock, line string }
+	var cases []bcase
 	measure := func(name, sock, line string) error {
-		r, err := load(sock, line, clients, d)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		r.name = name
-		results = append(results, r)
-		fmt.Fprintf(os.Stderr, "  %-44s p50 %8s  p99 %8s  %8.0f req/s\n", name, r.p50, r.p99, r.rps)
+		cases = append(cases, bcase{name, sock, line})
 		return nil
 	}
-	fmt.Fprintf(os.Stderr, "bench: %d clients, %s per case\n", clients, d)
+	fmt.Fprintf(os.Stderr, "bench: %d clients, %s per case, %d rounds\n", clients, d, rounds)
 
 	// (a) raw echo
 	echoSock := filepath.Join(dir, "echo.sock")
@@ -146,6 +145,22 @@ func run(clients int, d time.Duration, carapace string, idle int) error {
 	if err := measure("(e2) echo served by core/rpcserver", oSock, req); err != nil {
 		return err
 	}
+	samples := make([][]result, len(cases))
+	for round := 0; round < rounds; round++ {
+		for i, c := range cases {
+			r, err := load(c.sock, c.line, clients, d)
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			r.name = c.name
+			samples[i] = append(samples[i], r)
+			fmt.Fprintf(os.Stderr, "  round %d %-44s p50 %8s  p99 %8s  %8.0f req/s\n", round+1, c.name, r.p50, r.p99, r.rps)
+		}
+	}
+	var results []result
+	for _, s := range samples {
+		results = append(results, median(s))
+	}
 	mem, err := idleMemory(dev.Process.Pid, routerSock, idle)
 	if err != nil {
 		return err
@@ -171,6 +186,12 @@ func report(rs []result, mem int64, idle int) {
 	fmt.Printf("(c)/(a) p50 ratio: %.2f\n", float64(by["(c)"].p50)/float64(by["(a)"].p50))
 	fmt.Printf("(e2)/(e1) throughput ratio (ours vs jrpc2): %.2f\n", by["(e2)"].rps/by["(e1)"].rps)
 	fmt.Printf("router memory with %d idle connections: %.1f MiB (target ≤ 64 MiB)\n", idle, float64(mem)/(1<<20))
+}
+
+// median returns the round with the median throughput.
+func median(rs []result) result {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].rps < rs[j].rps })
+	return rs[len(rs)/2]
 }
 
 func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
@@ -289,7 +310,8 @@ func startDev(bin, dir string) (*exec.Cmd, string, error) {
 	home := filepath.Join(dir, "home")
 	os.MkdirAll(home, 0o700)
 	cmd := exec.Command(bin, "dev", "--runtime-dir", filepath.Join(dir, "run"))
-	cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "CARAPACE_LOG=warn"}
+	cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "CARAPACE_LOG=warn",
+		"CARAPACE_CPUPROFILE=" + os.Getenv("CARAPACE_CPUPROFILE")}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
