@@ -15,11 +15,11 @@ import (
 	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/router"
-	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/servicehost"
 	"github.com/gimme-tools/carapace/core/stack"
 	"github.com/gimme-tools/carapace/core/supervisor"
+	"github.com/gimme-tools/carapace/core/token"
 	"github.com/gimme-tools/carapace/core/unixsock"
 )
 
@@ -32,6 +32,7 @@ type serveFlags struct {
 	routerPID  int
 	ownerUID   int
 	runtimeDir string
+	stateDir   string
 }
 
 func serveCmd() *ffcli.Command {
@@ -44,6 +45,7 @@ func serveCmd() *ffcli.Command {
 	fs.IntVar(&f.routerPID, "router-pid", 0, "services: also require this peer pid (dev mode)")
 	fs.IntVar(&f.ownerUID, "owner-uid", -1, "the owner's uid (default: from the system config)")
 	fs.StringVar(&f.runtimeDir, "runtime-dir", "", "runtime directory (default: the config's runtime_dir, else /run/gimme)")
+	fs.StringVar(&f.stateDir, "state-dir", "", "state directory: device key, revocations, audit log (default: the config's state_dir, else "+stack.DefaultStateDir+")")
 	return &ffcli.Command{
 		Name:       "serve",
 		ShortUsage: "carapace serve router|file|code|shell|app [flags]",
@@ -84,6 +86,7 @@ func (f *serveFlags) settings() (*stack.Settings, error) {
 	if st.RuntimeDir == "" {
 		st.RuntimeDir = "/run/gimme"
 	}
+	st.StateDirFlag = f.stateDir
 	return st, nil
 }
 
@@ -105,7 +108,11 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	if err != nil {
 		return opError(op, err)
 	}
-	svc, err := buildService(name, st)
+	auth, err := serviceAuthorizer(name, st)
+	if err != nil {
+		return opError(op, err)
+	}
+	svc, err := buildService(name, st, auth)
 	if err != nil {
 		return opError(op, err)
 	}
@@ -125,17 +132,30 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	if routerUID < 0 {
 		routerUID = uidOf("_gimme_router", os.Geteuid())
 	}
-	h := servicehost.New(svc, servicehost.Options{RouterUID: routerUID, RouterPID: f.routerPID, Log: st.Log})
+	h := servicehost.New(svc, servicehost.Options{RouterUID: routerUID, RouterPID: f.routerPID, Log: st.Log, Authorize: auth})
 	return serveUntilDone(ctx, op, l, h.Serve, h.Close, st)
 }
 
 // buildService constructs the named service from the owner config.
-func buildService(name string, st *stack.Settings) (service.Service, error) {
+func buildService(name string, st *stack.Settings, auth servicehost.Authorize) (service.Service, error) {
 	if !stack.Implemented[name] {
 		return nil, errs.E(errs.Unavailable, errs.Reason("not_enabled"),
 			errs.Hint("the "+name+" service is not in this build yet"))
 	}
-	return newService(name, st)
+	return newService(name, st, auth)
+}
+
+// serviceAuthorizer builds the service's own token check from the state
+// directory (the device's public key, the revocation list) and the
+// issuers, read-only.
+func serviceAuthorizer(name string, st *stack.Settings) (servicehost.Authorize, error) {
+	aud, err := token.AudienceFor(name)
+	if err != nil {
+		return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"), errs.Hint("services are: file, code, shell, app"), err)
+	}
+	return servicehost.NewAuthorizer(servicehost.AuthorizerConfig{
+		StateDir: st.StateDir(), Home: st.Home, Issuers: stack.Issuers(st.System), Audience: aud,
+	})
 }
 
 // serveRouter runs the router of an installed stack: services are separate
@@ -163,8 +183,16 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 			os.Chown(sock, -1, gid)
 		}
 	}
-	r := router.New(router.Options{OwnerUID: st.OwnerUID, Backends: st.Backends(), Log: st.Log})
-	srv := &rpcserver.Server{Dispatcher: r, Limits: st.Limits(), Log: st.Log}
+	z, err := stack.NewAuthz(st)
+	if err != nil {
+		l.Close()
+		return opError(op, err)
+	}
+	defer z.Close()
+	r := router.New(router.Options{OwnerUID: st.OwnerUID, Backends: st.Backends(), Log: st.Log, Auth: z.Auth})
+	srv := st.RouterServer(r, z)
+	stopHUP := reloadOnHUP(r, st.Log)
+	defer stopHUP()
 	return serveUntilDone(ctx, op, l, srv.Serve, srv.Close, st)
 }
 

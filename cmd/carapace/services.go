@@ -10,6 +10,7 @@ import (
 	"github.com/gimme-tools/carapace/core/sandbox"
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/service/code"
+	"github.com/gimme-tools/carapace/core/servicehost"
 	"github.com/gimme-tools/carapace/core/stack"
 )
 
@@ -19,7 +20,7 @@ const sandboxPath = "/usr/local/bin:/usr/bin:/bin"
 
 // newService builds a service's implementation from the settings and
 // confines the process to what that service needs, before it serves.
-func newService(name string, st *stack.Settings) (service.Service, error) {
+func newService(name string, st *stack.Settings, auth servicehost.Authorize) (service.Service, error) {
 	switch name {
 	case "code":
 		c := st.Owner.Services.Code
@@ -44,6 +45,7 @@ func newService(name string, st *stack.Settings) (service.Service, error) {
 			},
 			SandboxOff: c.Sandbox == "off",
 			Policy:     pol,
+			Authorize:  auth,
 		}), nil
 	}
 	return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"),
