@@ -179,10 +179,16 @@ func (r *Router) checkIssue(a *Auth, p *IssueParams) (string, time.Duration, err
 	}
 	if !req.Within(allowed) {
 		return aud, 0, errs.E(errs.Forbidden, errs.Reason("scope_too_wide"),
-			errs.Hint("the owner configuration allows at most: "+grantText(allowed)+" (widen it in ~/.config/gimme/local.yaml)"),
+			errs.Hint("the owner configuration allows at most: "+grantText(allowed)+" (widen "+configKey[svc]+" in ~/.config/gimme/local.yaml)"),
 			fmt.Errorf("%s is wider than the configuration allows", strings.Join(req.Strings(), ", ")))
 	}
 	return aud, ttl, nil
+}
+
+// configKey names the owner-config key that bounds each service's tokens.
+var configKey = map[string]string{
+	"file": "services.file.paths", "code": "services.code.project_roots",
+	"shell": "services.shell", "app": "services.app.allowed_apps",
 }
 
 func grantText(s scope.Set) string {
