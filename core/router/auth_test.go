@@ -1,7 +1,9 @@
 package router_test
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -275,5 +277,25 @@ func TestWhoamiAudiences(t *testing.T) {
 	}
 	if !strings.HasPrefix(who.DeviceID, "device-") || !who.Owner || strings.Join(who.Audiences, ",") != token.AudCode+","+token.AudFile {
 		t.Fatalf("whoami %+v", who)
+	}
+}
+
+// TestPipelinedAuth: a call sent right after auth, without waiting for its
+// answer, is decided with the new token.
+func TestPipelinedAuth(t *testing.T) {
+	st := startStack(t, true)
+	c, err := net.Dial("unix", st.routerSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, `{"jsonrpc":"2.0","id":1,"method":"auth","params":{"token":"`+st.token+`"}}`+"\n"+
+		`{"jsonrpc":"2.0","id":2,"method":"code.params","params":{}}`+"\n")
+	r := bufio.NewReader(c)
+	for i := 0; i < 2; i++ {
+		line, err := r.ReadString('\n')
+		if err != nil || strings.Contains(line, `"error"`) {
+			t.Fatalf("%q %v", line, err)
+		}
 	}
 }

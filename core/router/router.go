@@ -129,6 +129,13 @@ func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(
 		}
 	}
 	if h, ok := r.own.Lookup(req.Method); ok {
+		if req.Method == "auth" {
+			// Inline, on the reading goroutine: a call sent right after
+			// auth on the same connection (pipelined, without waiting
+			// for the answer) is then decided with the new token.
+			done(r.runOwn(s, req, h))
+			return
+		}
 		go func() { done(r.runOwn(s, req, h)) }()
 		return
 	}

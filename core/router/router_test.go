@@ -62,11 +62,11 @@ var testResources = map[string]router.ResourceFunc{
 	},
 }
 
-func startStack(t *testing.T, withService bool) *stack {
+func startStack(t testing.TB, withService bool) *stack {
 	return startStackWith(t, withService, os.Geteuid(), ratelimit.Limits{})
 }
 
-func startStackWith(t *testing.T, withService bool, ownerUID int, lim ratelimit.Limits) *stack {
+func startStackWith(t testing.TB, withService bool, ownerUID int, lim ratelimit.Limits) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	st := &stack{dir: dir, routerSock: filepath.Join(dir, "router.sock"), codeSock: filepath.Join(dir, "code.sock")}
@@ -91,7 +91,7 @@ func startStackWith(t *testing.T, withService bool, ownerUID int, lim ratelimit.
 
 // newAuth builds the router's authorisation in a fresh state directory:
 // the owner may mint code tokens for POST anywhere.
-func newAuth(t *testing.T, dir string, lim ratelimit.Limits) (*router.Auth, *token.Minter) {
+func newAuth(t testing.TB, dir string, lim ratelimit.Limits) (*router.Auth, *token.Minter) {
 	t.Helper()
 	key, _, err := token.LoadOrCreate(token.FileKeyStore{Dir: dir})
 	if err != nil {
@@ -122,7 +122,7 @@ func newAuth(t *testing.T, dir string, lim ratelimit.Limits) (*router.Auth, *tok
 	}, m
 }
 
-func (st *stack) mint(t *testing.T, aud string, scopes []string, once bool) string {
+func (st *stack) mint(t testing.TB, aud string, scopes []string, once bool) string {
 	t.Helper()
 	raw, _, err := st.minter.Mint(aud, scopes, time.Hour, once, "test")
 	if err != nil {
@@ -132,7 +132,7 @@ func (st *stack) mint(t *testing.T, aud string, scopes []string, once bool) stri
 }
 
 // authed dials the router and authenticates with tok.
-func authed(t *testing.T, sock, tok string) *client.Client {
+func authed(t testing.TB, sock, tok string) *client.Client {
 	t.Helper()
 	c := dial(t, sock)
 	if err := c.Call(ctx(t), "auth", map[string]string{"token": tok}, nil); err != nil {
@@ -141,7 +141,7 @@ func authed(t *testing.T, sock, tok string) *client.Client {
 	return c
 }
 
-func (st *stack) startService(t *testing.T) {
+func (st *stack) startService(t testing.TB) {
 	st.host = servicehost.New(testService{}, servicehost.Options{RouterUID: os.Geteuid(), RouterPID: os.Getpid()})
 	l, err := net.Listen("unix", st.codeSock)
 	if err != nil {
@@ -151,7 +151,7 @@ func (st *stack) startService(t *testing.T) {
 	t.Cleanup(func() { st.host.Close() })
 }
 
-func dial(t *testing.T, sock string) *client.Client {
+func dial(t testing.TB, sock string) *client.Client {
 	t.Helper()
 	c, err := client.Dial(context.Background(), sock)
 	if err != nil {
@@ -161,7 +161,7 @@ func dial(t *testing.T, sock string) *client.Client {
 	return c
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return c
