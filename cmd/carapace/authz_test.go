@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 const twoRoots = "services:\n  code: {enabled: true, project_roots: [~/Projects, ~/Code]}\n  file: {enabled: true, paths: [~/Documents]}\n"
@@ -195,4 +197,14 @@ func TestConfigCheckAndReload(t *testing.T) {
 	if _, errOut, code := d.cli("config", "reload"); code != 0 {
 		t.Errorf("config reload: %d %s", code, errOut)
 	}
+	// SIGHUP does the same, and the router keeps serving.
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(d.stderrText(), "reloaded issuer keys on SIGHUP") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload on SIGHUP:\n%s", d.stderrText())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mustCLI(t, d, "ping")
 }

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ type devStack struct {
 	dir    string
 	socket string
 	home   string
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 }
 
 // startDev runs `carapace dev` in a fresh runtime dir with a private HOME,
@@ -64,7 +65,7 @@ func startDevWith(t *testing.T, ownerYAML, systemYAML string, cred *syscall.Cred
 	base := t.TempDir()
 	os.Chmod(filepath.Dir(base), 0o755) // testing's per-test parent is 0700
 	os.Chmod(base, 0o755)
-	d := &devStack{t: t, dir: filepath.Join(base, "run"), home: filepath.Join(base, "home"), stderr: &bytes.Buffer{}}
+	d := &devStack{t: t, dir: filepath.Join(base, "run"), home: filepath.Join(base, "home"), stderr: &syncBuffer{}}
 	os.MkdirAll(filepath.Join(d.home, ".config", "gimme"), 0o755)
 	os.MkdirAll(filepath.Join(d.home, "Projects", "demo"), 0o755)
 	if ownerYAML != "" {
@@ -117,6 +118,26 @@ func startDevWith(t *testing.T, ownerYAML, systemYAML string, cred *syscall.Cred
 	}()
 	return d
 }
+
+// syncBuffer is a bytes.Buffer safe to read while the process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (d *devStack) stderrText() string { return d.stderr.String() }
 
 func (d *devStack) stop() {
 	if d.cmd.ProcessState != nil {
