@@ -6,7 +6,7 @@ BIN := bin/carapace
 PKGS := ./...
 STATICCHECK := $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
 
-.PHONY: all build run test test-short check fmt vet staticcheck cross bench fuzz deps tools
+.PHONY: all build run test test-short check fmt vet staticcheck cross bench bench-file fuzz deps tools
 
 all: build
 
@@ -50,15 +50,27 @@ check: tools
 	$(GO) vet $(PKGS)
 	$(STATICCHECK) $(PKGS)
 	$(MAKE) cross
+	$(MAKE) darwin-cgo-check
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
+# bench prints every benchmark as ratios against a baseline measured in the
+# same run: the gateway path (internal/bench), the sandbox, tokens, the
+# WebSocket entry and the file service.
 bench: deps build
 	$(GO) run ./internal/bench $(BENCHARGS)
+	$(MAKE) bench-sandbox bench-tokens websocket-bench bench-file
+
+bench-file:
+	$(GO) test ./core/service/file -run '^$$' -bench . -benchtime 3x
 
 FUZZTIME ?= 30s
-fuzz:
-	$(GO) test ./core/jsonrpc -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+fuzz: fuzz-tokens fuzz-sandbox websocket-fuzz
+	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonrpc -run '^$$' -fuzz FuzzParseMatchesReference -fuzztime $(FUZZTIME)
 	$(GO) test ./core/jsonrpc -run '^$$' -fuzz FuzzFramer -fuzztime $(FUZZTIME)
+	$(GO) test ./core/fsafe -run '^$$' -fuzz FuzzOpen -fuzztime $(FUZZTIME)
+	$(GO) test ./core/service/file -run '^$$' -fuzz FuzzPath -fuzztime $(FUZZTIME)
+	$(GO) test ./core/config -run '^$$' -fuzz FuzzConfigFiles -fuzztime $(FUZZTIME)
 
 # Each area adds its own targets here (bundle, deb, e2e-linux, …).
 -include mk/*.mk

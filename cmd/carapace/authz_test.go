@@ -155,7 +155,7 @@ func TestWhoamiTokenFields(t *testing.T) {
 // TestRateLimit: with a tiny per-uid limit the router refuses with -32005
 // and says when to retry.
 func TestRateLimit(t *testing.T) {
-	d := startDevWith(t, "", "rate_limits: {per_uid: 0.01, burst: 3}\n", nil)
+	d := startDevWith(t, "", "rate_limits: {per_uid: 0.01, burst: 3}\n", nil, nil)
 	c := session(t, d.socket)
 	var got string
 	for i := 0; i < 10; i++ {
@@ -207,4 +207,41 @@ func TestConfigCheckAndReload(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	mustCLI(t, d, "ping")
+}
+
+// TestFileToken is issue 4's "done when": an agent given a token for
+// GET:~/Documents/* can do exactly that and nothing else.
+func TestFileToken(t *testing.T) {
+	d := startDevWith(t, "services:\n  file: {enabled: true, paths: [~/Documents, ~/Documents-old]}\n", "", nil, func(home string) {
+		for _, dir := range []string{"Documents", "Documents-old"} {
+			os.MkdirAll(filepath.Join(home, dir), 0o755)
+			os.WriteFile(filepath.Join(home, dir, "a.txt"), []byte("hello from "+dir), 0o644)
+		}
+	})
+	tok := strings.TrimSpace(mustCLI(t, d, "token", "issue", "--aud", "file", "--scope", "GET:~/Documents/*", "--ttl", "10m"))
+	read := func(p string) string { return `{"path":"` + p + `"}` }
+	if out, errOut, code := d.agent(tok, "call", "file.read", read("~/Documents/a.txt")); code != 0 || !strings.Contains(out, "hello from Documents") {
+		t.Fatalf("read in scope: %d %q %q", code, out, errOut)
+	}
+	if out, errOut, code := d.agent(tok, "call", "file.list", read(filepath.Join(d.home, "Documents"))); code != 0 || !strings.Contains(out, "a.txt") {
+		t.Errorf("list in scope: %d %q %q", code, out, errOut)
+	}
+	for _, tc := range []struct{ name, method, params, want string }{
+		{"look-alike sibling", "file.read", read("~/Documents-old/a.txt"), "(scope)"},
+		{"climbing out", "file.read", read("~/Documents/../Documents-old/a.txt"), "(scope)"},
+		{"write", "file.write", `{"path":"~/Documents/b.txt","content":"x"}`, "(scope)"},
+		{"delete", "file.delete", read("~/Documents/a.txt"), "(scope)"},
+		{"no token", "file.read", read("~/Documents/a.txt"), "no_token"},
+	} {
+		tk := tok
+		if tc.name == "no token" {
+			tk = ""
+		}
+		if _, errOut, code := d.agent(tk, "call", tc.method, tc.params); code != 1 || !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "hint:") {
+			t.Errorf("%s: %d %s", tc.name, code, errOut)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(d.home, "Documents", "b.txt")); err == nil {
+		t.Error("a write outside the token's scope happened")
+	}
 }

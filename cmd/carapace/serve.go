@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -21,6 +22,7 @@ import (
 	"github.com/gimme-tools/carapace/core/supervisor"
 	"github.com/gimme-tools/carapace/core/token"
 	"github.com/gimme-tools/carapace/core/unixsock"
+	"github.com/gimme-tools/carapace/linux/sdlisten"
 )
 
 // serveFlags are `carapace serve`'s flags.
@@ -108,23 +110,27 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	if err != nil {
 		return opError(op, err)
 	}
+	sock := f.socket
+	if sock == "" {
+		sock = stack.ServiceSocket(st.RuntimeDir, name)
+	}
+	// The token check reads the device's public key and the issuers' keys
+	// now, before the service confines itself.
 	auth, err := serviceAuthorizer(name, st)
 	if err != nil {
 		return opError(op, err)
 	}
-	svc, err := buildService(name, st, auth)
+	// The service confines itself here, before it listens: from now on it
+	// can touch only what its job needs (and its socket's directory).
+	svc, err := buildService(name, st, filepath.Dir(sock), auth)
 	if err != nil {
 		return opError(op, err)
-	}
-	sock := f.socket
-	if sock == "" {
-		sock = stack.ServiceSocket(st.RuntimeDir, name)
 	}
 	mode, err := f.mode(0o600)
 	if err != nil {
 		return err
 	}
-	l, err := unixsock.Listen(sock, mode)
+	l, err := sdlisten.Listen(name, sock, mode, unixsock.Listen)
 	if err != nil {
 		return opError(op, err)
 	}
@@ -137,12 +143,12 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 }
 
 // buildService constructs the named service from the owner config.
-func buildService(name string, st *stack.Settings, auth servicehost.Authorize) (service.Service, error) {
+func buildService(name string, st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
 	if !stack.Implemented[name] {
 		return nil, errs.E(errs.Unavailable, errs.Reason("not_enabled"),
 			errs.Hint("the "+name+" service is not in this build yet"))
 	}
-	return newService(name, st, auth)
+	return newService(name, st, sockDir, auth)
 }
 
 // serviceAuthorizer builds the service's own token check from the state
@@ -154,7 +160,7 @@ func serviceAuthorizer(name string, st *stack.Settings) (servicehost.Authorize, 
 		return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"), errs.Hint("services are: file, code, shell, app"), err)
 	}
 	return servicehost.NewAuthorizer(servicehost.AuthorizerConfig{
-		StateDir: st.StateDir(), Home: st.Home, Issuers: stack.Issuers(st.System), Audience: aud,
+		StateDir: st.StateDir(), Home: st.OwnerHome, Issuers: stack.Issuers(st.System), Audience: aud,
 	})
 }
 
@@ -174,7 +180,7 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
-	l, err := unixsock.Listen(sock, mode)
+	l, err := sdlisten.Listen("router", sock, mode, unixsock.Listen)
 	if err != nil {
 		return opError(op, err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/gimme-tools/carapace/core/sandbox"
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/service/code"
+	"github.com/gimme-tools/carapace/core/service/file"
 	"github.com/gimme-tools/carapace/core/servicehost"
 	"github.com/gimme-tools/carapace/core/stack"
 )
@@ -20,8 +22,10 @@ const sandboxPath = "/usr/local/bin:/usr/bin:/bin"
 
 // newService builds a service's implementation from the settings and
 // confines the process to what that service needs, before it serves.
-func newService(name string, st *stack.Settings, auth servicehost.Authorize) (service.Service, error) {
+func newService(name string, st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
 	switch name {
+	case "file":
+		return newFileService(st, sockDir, auth)
 	case "code":
 		c := st.Owner.Services.Code
 		pol, err := commandPolicy("code", c.Policy)
@@ -50,6 +54,31 @@ func newService(name string, st *stack.Settings, auth servicehost.Authorize) (se
 	}
 	return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"),
 		errs.Hint("services are: file, code, shell, app"))
+}
+
+// newFileService opens the allowed folders, then confines the process to
+// them (Landlock: nothing else on disk but its socket's directory;
+// seccomp: no execve, no ptrace).
+func newFileService(st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
+	f := st.Owner.Services.File
+	var folders []file.Folder
+	for _, p := range f.Paths {
+		folders = append(folders, file.Folder{Path: p.Path, ReadOnly: p.ReadOnly, Deny: p.Deny})
+	}
+	svc, err := file.New(file.Config{Folders: folders, Deny: f.Deny, MaxWrite: int64(f.MaxWrite), Home: st.OwnerHome}, auth)
+	if err != nil {
+		return nil, err
+	}
+	rw, ro := svc.Paths()
+	if err := os.MkdirAll(sockDir, 0o700); err != nil {
+		return nil, errs.E(errs.Failed, err)
+	}
+	ro = append(ro, readAfterConfine(st)...)
+	if err := confine(sandbox.Profile{RestrictFS: true, ReadWrite: append(rw, sockDir), ReadOnly: ro}); err != nil {
+		svc.Close()
+		return nil, err
+	}
+	return svc, nil
 }
 
 // commandPolicy builds the command policy for a service from its rules.
@@ -86,4 +115,26 @@ func confine(p sandbox.Profile) error {
 			errs.Hint("the kernel refused the service's own sandbox; `carapace-installer doctor` checks Landlock and seccomp"), err)
 	}
 	return nil
+}
+
+// readAfterConfine lists what a confined service still reads: the
+// configuration files and the issuers' keys (the Linux sandbox re-executes
+// the service under its Landlock domain, which loads them again), and the
+// state directory (the device's public key; the revocation list, re-read
+// while serving). Only existing paths: Landlock cannot name a missing one.
+func readAfterConfine(st *stack.Settings) []string {
+	paths := []string{st.StateDir(), st.SystemPath, st.OwnerPath}
+	for _, is := range st.System.Issuers {
+		paths = append(paths, is.JWKSFile)
+	}
+	var out []string
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }

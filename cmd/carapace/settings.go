@@ -41,7 +41,7 @@ func (f *configFlags) load(systemOptional bool) (*stack.Settings, error) {
 		return nil, err
 	}
 	return &stack.Settings{System: sys, SystemPath: f.system, Owner: own, OwnerPath: ownerPath,
-		OwnerUID: uid, Home: home, Log: newLogger()}, nil
+		OwnerUID: uid, OwnerHome: home, Log: newLogger()}, nil
 }
 
 // xdgFor returns $XDG_CONFIG_HOME when the owner is the current user.

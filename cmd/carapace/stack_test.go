@@ -56,11 +56,12 @@ type devStack struct {
 // optionally with an owner config, and waits for its ready line.
 func startDev(t *testing.T, ownerYAML string, cred *syscall.Credential) *devStack {
 	t.Helper()
-	return startDevWith(t, ownerYAML, "", cred)
+	return startDevWith(t, ownerYAML, "", cred, nil)
 }
 
 // startDevWith is startDev with a system config file as well.
-func startDevWith(t *testing.T, ownerYAML, systemYAML string, cred *syscall.Credential) *devStack {
+// prep, if not nil, fills the home directory before the stack starts.
+func startDevWith(t *testing.T, ownerYAML, systemYAML string, cred *syscall.Credential, prep func(home string)) *devStack {
 	t.Helper()
 	base := t.TempDir()
 	os.Chmod(filepath.Dir(base), 0o755) // testing's per-test parent is 0700
@@ -70,6 +71,9 @@ func startDevWith(t *testing.T, ownerYAML, systemYAML string, cred *syscall.Cred
 	os.MkdirAll(filepath.Join(d.home, "Projects", "demo"), 0o755)
 	if ownerYAML != "" {
 		os.WriteFile(filepath.Join(d.home, ".config", "gimme", "local.yaml"), []byte(ownerYAML), 0o644)
+	}
+	if prep != nil {
+		prep(d.home)
 	}
 	if cred != nil {
 		chownTree(t, base, int(cred.Uid), int(cred.Gid))

@@ -49,7 +49,7 @@ func tokenInspectCmd() *ffcli.Command {
 				return opError("token inspect", err)
 			}
 			v, err := servicehost.ReadOnlyVerifier(servicehost.AuthorizerConfig{
-				StateDir: st.StateDir(), Home: st.Home, Issuers: stack.Issuers(st.System)})
+				StateDir: st.StateDir(), Home: st.OwnerHome, Issuers: stack.Issuers(st.System)})
 			if err != nil {
 				return opError("token inspect", err)
 			}

@@ -20,9 +20,11 @@ var ErrTooLarge = errors.New("message too large")
 // trailing "\r" is dropped; blank lines are skipped. A final line without
 // a newline at end of stream is returned as a message too.
 type Reader struct {
-	r   *bufio.Reader
-	max int
-	buf []byte
+	r       *bufio.Reader
+	max     int
+	buf     []byte
+	partial bool // buf holds the start of a line cut short by a read error
+	skip    bool // the rest of an oversized line is still to be skipped
 }
 
 // NewReader returns a Reader of messages of at most max bytes (not
@@ -40,7 +42,9 @@ func NewReader(r io.Reader, max int) *Reader {
 
 // Next returns the next message. The slice is valid until the next call.
 // It returns io.EOF at a clean end of stream, ErrTooLarge for an oversized
-// line (after skipping it), and any read error otherwise.
+// line (after skipping it), and any read error otherwise. After a read
+// error that can pass (a deadline), calling Next again continues the line
+// where it was cut: nothing already read is lost.
 func (r *Reader) Next() ([]byte, error) {
 	for {
 		line, err := r.line()
@@ -54,7 +58,15 @@ func (r *Reader) Next() ([]byte, error) {
 }
 
 func (r *Reader) line() ([]byte, error) {
-	r.buf = r.buf[:0]
+	if r.skip {
+		if err := r.skipLine(); !errors.Is(err, ErrTooLarge) {
+			return nil, err
+		}
+	}
+	if !r.partial {
+		r.buf = r.buf[:0]
+	}
+	r.partial = false
 	for {
 		chunk, err := r.r.ReadSlice('\n')
 		n := len(r.buf) + len(chunk)
@@ -62,12 +74,13 @@ func (r *Reader) line() ([]byte, error) {
 			n-- // the newline is not part of the message
 		}
 		if n > r.max {
-			if err == nil {
+			switch {
+			case err == nil, errors.Is(err, io.EOF):
 				return nil, ErrTooLarge
-			}
-			if errors.Is(err, bufio.ErrBufferFull) {
+			case errors.Is(err, bufio.ErrBufferFull):
 				return nil, r.skipLine()
 			}
+			r.skip = true // a passing error: skip the rest next time
 			return nil, ErrTooLarge
 		}
 		switch {
@@ -86,25 +99,27 @@ func (r *Reader) line() ([]byte, error) {
 			}
 			return trimEOL(r.buf), nil
 		default:
+			r.buf = append(r.buf, chunk...)
+			r.partial = true
 			return nil, err
 		}
 	}
 }
 
 // skipLine discards input through the next newline, without buffering it.
-// It returns ErrTooLarge once the newline is found, or the read error that
-// ended the stream first.
+// It returns ErrTooLarge once the newline is found (or at end of stream),
+// or a read error that cut it short; then the next call goes on skipping.
 func (r *Reader) skipLine() error {
 	r.buf = r.buf[:0]
+	r.skip = true
 	for {
 		_, err := r.r.ReadSlice('\n')
 		switch {
-		case err == nil:
+		case err == nil, errors.Is(err, io.EOF):
+			r.skip = false
 			return ErrTooLarge
 		case errors.Is(err, bufio.ErrBufferFull):
 			continue
-		case errors.Is(err, io.EOF):
-			return ErrTooLarge
 		default:
 			return err
 		}

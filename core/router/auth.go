@@ -93,8 +93,10 @@ func (r *Router) state(s *rpcserver.Session) *connState {
 func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json.RawMessage) (json.RawMessage, error) {
 	a := r.opts.Auth
 	if a == nil {
-		return nil, errs.E(method, errs.Unavailable, errs.Reason("no_authorizer"),
-			errs.Hint("the router was started without token verification; restart it with its state directory"))
+		// Without a verifier no token can be valid: every call is
+		// unauthenticated.
+		return nil, errs.E(method, errs.Unauthorized, errs.Reason("no_authorizer"),
+			errs.Hint("this router was started without token verification (no state directory), so no service call can be authorised"))
 	}
 	start := time.Now()
 	info := s.Info()
@@ -154,8 +156,9 @@ func (r *Router) allow(t *token.Verified, svc, method string, params json.RawMes
 		return errs.E(method, err)
 	}
 	names := make([]string, len(acc))
-	for i, x := range acc {
-		names[i] = x.Resource
+	for i := range acc {
+		acc[i].Resource = expandHome(acc[i].Resource, r.opts.Auth.Home)
+		names[i] = acc[i].Resource
 	}
 	rec.Resource = strings.Join(names, " ")
 	for _, x := range acc {
@@ -234,4 +237,12 @@ func (r *Router) ownerOnly(info rpcserver.ConnInfo, method string) error {
 			errs.Hint("only the owner (uid "+strconv.Itoa(r.opts.OwnerUID)+"), outside any sandbox, may do this; ask the owner for a token (`carapace token issue`)"))
 	}
 	return nil
+}
+
+// expandHome replaces a leading "~" with home, as the file service does.
+func expandHome(p, home string) string {
+	if home == "" || (p != "~" && !strings.HasPrefix(p, "~/")) {
+		return p
+	}
+	return filepath.Join(home, p[1:])
 }

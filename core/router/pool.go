@@ -102,6 +102,7 @@ func (p *pool) get(ctx context.Context) (*bconn, error) {
 		return nil, p.unavailable(err)
 	}
 	bc := &bconn{p: p, c: c, w: jsonrpc.NewWriter(c, 30*time.Second, 0), pending: map[uint64]*pend{}}
+	bc.w.Batch()
 	go bc.w.Run()
 	go bc.readLoop()
 	p.mu.Lock()

@@ -67,13 +67,15 @@ func codeResource(method string, params json.RawMessage) ([]Access, error) {
 // fileVerbs maps the file service's methods to the verb each needs on its
 // "path" param. file.move and file.copy are handled apart (two paths).
 var fileVerbs = map[string]string{
-	"file.read": scope.GET, "file.stat": scope.GET, "file.list": scope.GET, "file.open": scope.GET,
+	"file.read": scope.GET, "file.stat": scope.GET, "file.list": scope.GET, "file.search": scope.GET, "file.open": scope.GET,
 	"file.write": scope.PUT, "file.mkdir": scope.PUT, "file.append": scope.PUT,
 	"file.delete": scope.DELETE, "file.remove": scope.DELETE,
 }
 
-// fileResource: the "path" param; move needs PUT on both "from" and "to"
-// (DESIGN.md: PUT covers move), copy GET on "from" and PUT on "to".
+// fileResource: the "path" param; a move needs DELETE on "from" and PUT
+// on "to" (as the file service checks it), a copy GET on "from" and PUT on
+// "to". The file service also takes "~/…" paths: the router expands them
+// with the owner's home before matching.
 func fileResource(method string, params json.RawMessage) ([]Access, error) {
 	if untouched("file", method) {
 		return nil, nil
@@ -87,7 +89,7 @@ func fileResource(method string, params json.RawMessage) ([]Access, error) {
 		if p.From == "" || p.To == "" {
 			return nil, missing(method, "from and to")
 		}
-		from := scope.PUT
+		from := scope.DELETE
 		if method == "file.copy" {
 			from = scope.GET
 		}

@@ -31,6 +31,9 @@ func (s *Server) serveConn(c net.Conn) {
 		info.Creds = peer.Creds{UID: -1, GID: -1}
 	}
 	sk := newStreamSink(c, lim)
+	if s.BatchWrites {
+		sk.w.Batch()
+	}
 	sess := newSession(context.Background(), s, info, sk)
 	refuse := s.addSession(sess)
 	if refuse == nil && s.Accept != nil {

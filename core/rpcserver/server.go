@@ -86,6 +86,10 @@ type Server struct {
 	Log        *slog.Logger
 	// Via names the transport for ConnInfo ("unix" if empty).
 	Via string
+	// BatchWrites sends every response through the connection's writer
+	// goroutine (jsonrpc.Writer.Batch): right for a service, whose one
+	// peer, the router, multiplexes many callers over few connections.
+	BatchWrites bool
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}

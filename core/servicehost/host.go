@@ -73,6 +73,9 @@ func New(svc service.Service, opts Options) *Host {
 		Limits:     lim,
 		Log:        opts.Log,
 		Accept:     onlyRouter(opts.RouterUID, opts.RouterPID),
+		// The router multiplexes many callers over a few connections:
+		// answers ready together leave in one write.
+		BatchWrites: true,
 	}
 	return &Host{srv: srv}
 }

@@ -94,7 +94,7 @@ func NewAuthz(st *Settings) (*Authz, error) {
 	if z.rp, err = token.NewReplayCache(filepath.Join(dir, "replay.log"), 0); err != nil {
 		return nil, errs.E(op, errs.Failed, err)
 	}
-	v, err := token.NewVerifier(token.Config{Device: key.Public(), Issuers: keys, Home: st.Home, Revoked: rev, Replay: z.rp})
+	v, err := token.NewVerifier(token.Config{Device: key.Public(), Issuers: keys, Home: st.OwnerHome, Revoked: rev, Replay: z.rp})
 	if err != nil {
 		return nil, errs.E(op, errs.Failed, err)
 	}
@@ -103,8 +103,8 @@ func NewAuthz(st *Settings) (*Authz, error) {
 		return nil, err
 	}
 	z.Auth = &router.Auth{
-		Verifier: v, Minter: token.NewMinter(key, st.Home), Revoked: rev,
-		Limiter: ratelimit.New(RateLimits(st.System.Rate)), Grants: grants, Home: st.Home,
+		Verifier: v, Minter: token.NewMinter(key, st.OwnerHome), Revoked: rev,
+		Limiter: ratelimit.New(RateLimits(st.System.Rate)), Grants: grants, Home: st.OwnerHome,
 		MaxTTL: st.System.Tokens.MaxTTL.D(), Reload: z.reload(st),
 	}
 	if !st.System.Audit.Disabled {

@@ -25,7 +25,7 @@ import (
 
 // Implemented lists the services this build can run as processes. A
 // service enabled in the owner file but not implemented answers -32007.
-var Implemented = map[string]bool{"code": true}
+var Implemented = map[string]bool{"code": true, "file": true}
 
 // Settings is everything a stack needs, resolved from flags and files.
 type Settings struct {
@@ -34,7 +34,7 @@ type Settings struct {
 	Owner      *config.Owner
 	OwnerPath  string // for children: --owner-config
 	OwnerUID   int
-	Home       string // the owner's home directory
+	OwnerHome  string // what "~" stands for in the owner file
 	RuntimeDir string
 	// StateDirFlag overrides the state directory (--state-dir).
 	StateDirFlag string
@@ -53,8 +53,11 @@ func (st *Settings) log() *slog.Logger {
 // RouterSocket returns the router socket path in dir.
 func RouterSocket(dir string) string { return filepath.Join(dir, "router.sock") }
 
-// ServiceSocket returns a service's socket path in dir.
-func ServiceSocket(dir, name string) string { return filepath.Join(dir, name+".sock") }
+// ServiceSocket returns a service's socket path in dir: in a directory of
+// its own, so a service confined to that directory (the file service
+// under Landlock may create its socket there and nowhere else) cannot
+// touch the router's or another service's socket.
+func ServiceSocket(dir, name string) string { return filepath.Join(dir, name, name+".sock") }
 
 // Enabled reports whether the owner file enables a service.
 func Enabled(o *config.Owner, name string) bool {

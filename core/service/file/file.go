@@ -1,0 +1,195 @@
+// Package file is the file service: read, write, list, stat, mkdir, move,
+// delete and search inside the owner's allowed folders, and nowhere else.
+//
+// Every path is checked three ways before anything is opened: lexically
+// (absolute, cleaned, inside a configured folder, no deny-listed component,
+// not a write to a read-only folder), against the caller's token (the
+// authorize hook, with the verb and the cleaned absolute path), and by the
+// kernel, which resolves the name beneath the folder's directory descriptor
+// (package fsafe). A symbolic link is followed only inside the folder, and
+// the place it leads is checked the same three ways first.
+package file
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/gimme-tools/carapace/core/fsafe"
+	"github.com/gimme-tools/carapace/core/service"
+)
+
+// Config is the file service's configuration, as the owner's local.yaml
+// (services.file) describes it.
+type Config struct {
+	Folders []Folder // the allowed folders; services.file.paths
+	// Deny holds deny globs added to DefaultDeny, for every folder.
+	Deny []string
+	// MaxWrite is the largest file, in bytes, a write may leave behind
+	// (content for create and overwrite, old size plus content for append).
+	// Zero means DefaultMaxWrite.
+	MaxWrite int64
+	Home     string // what "~" stands for; the owner's home directory
+}
+
+// Folder is one allowed folder.
+type Folder struct {
+	Path     string   // absolute, or starting with "~/"
+	ReadOnly bool     // mode: ro
+	Deny     []string // deny globs for this folder only, added to the rest
+}
+
+// DefaultDeny lists the names refused even inside an allowed folder. Each
+// glob (path.Match syntax) is matched against every component of a path
+// below its folder; a glob with a slash against that many consecutive
+// components; a trailing slash is ignored (".ssh/" refuses a file or a
+// directory named .ssh and all it holds). They always apply.
+var DefaultDeny = []string{
+	".env", ".env.*", "*.pem", "*.key", "id_rsa*", "id_ed25519*", "id_ecdsa*",
+	".ssh/", ".gnupg/", ".aws/", ".netrc", ".git/config", ".git-credentials",
+	".npmrc", ".pypirc", ".docker/config.json", ".kube/config",
+}
+
+// Sizes. A chunk's base64 form (4/3 of it) plus the JSON envelope stays
+// under the router's default 1 MiB message limit.
+const (
+	DefaultChunk    = 256 << 10 // bytes file.read returns without length
+	MaxChunk        = 512 << 10 // most bytes one file.read returns
+	DefaultMaxWrite = 1 << 30   // Config.MaxWrite when zero
+	maxListBytes    = 900 << 10 // encoded size at which file.list stops
+	maxPathLen      = 4096      // PATH_MAX
+	maxNameLen      = 255       // NAME_MAX
+)
+
+// Service is the file service.
+type Service struct {
+	folders   []*folder // longest path first
+	deny      []string
+	maxWrite  int64
+	home      string
+	authorize func(call *service.Call, verb, resource string) error
+}
+
+type folder struct {
+	path    string
+	ro      bool
+	deny    []string
+	root    *fsafe.Root // nil when the folder could not be opened
+	openErr error
+}
+
+// New returns a file service for cfg. authorize is called first thing in
+// every method, with the verb ("GET", "PUT", "DELETE") and the cleaned
+// absolute path, and again for every place a symbolic link leads; a non-nil
+// error refuses the call. A nil authorize allows everything the
+// configuration allows.
+//
+// Folders that cannot be opened (missing, unreadable) are kept: calls under
+// them fail with a hint, and Paths leaves them out.
+func New(cfg Config, authorize func(call *service.Call, verb, resource string) error) (*Service, error) {
+	s := &Service{maxWrite: cfg.MaxWrite, home: cfg.Home, authorize: authorize}
+	if s.maxWrite <= 0 {
+		s.maxWrite = DefaultMaxWrite
+	}
+	if s.authorize == nil {
+		s.authorize = func(*service.Call, string, string) error { return nil }
+	}
+	s.deny = append(append([]string{}, DefaultDeny...), cfg.Deny...)
+	if err := checkGlobs(s.deny); err != nil {
+		return nil, fmt.Errorf("services.file.deny: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, fc := range cfg.Folders {
+		p, err := s.expand(fc.Path)
+		if err != nil {
+			return nil, fmt.Errorf("services.file.paths: %q: %w", fc.Path, err)
+		}
+		if seen[p] {
+			return nil, fmt.Errorf("services.file.paths: %q is listed twice", fc.Path)
+		}
+		seen[p] = true
+		if err := checkGlobs(fc.Deny); err != nil {
+			return nil, fmt.Errorf("services.file.paths: %q: deny: %w", fc.Path, err)
+		}
+		f := &folder{path: p, ro: fc.ReadOnly, deny: fc.Deny}
+		f.root, f.openErr = fsafe.OpenRoot(p)
+		s.folders = append(s.folders, f)
+	}
+	sort.SliceStable(s.folders, func(i, j int) bool { return len(s.folders[i].path) > len(s.folders[j].path) })
+	return s, nil
+}
+
+// expand turns a configured folder into a clean absolute path.
+func (s *Service) expand(p string) (string, error) {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if s.home == "" {
+			return "", errors.New("~ used but no home directory is known")
+		}
+		p = s.home + p[1:]
+	}
+	if !strings.HasPrefix(p, "/") {
+		return "", errors.New("not an absolute path or ~/…")
+	}
+	return path.Clean(p), nil
+}
+
+func checkGlobs(globs []string) error {
+	for _, g := range globs {
+		if strings.Trim(g, "/") == "" {
+			return fmt.Errorf("empty deny glob %q", g)
+		}
+		for seg := range strings.SplitSeq(strings.Trim(g, "/"), "/") {
+			if _, err := path.Match(seg, ""); err != nil {
+				return fmt.Errorf("deny glob %q: %w", g, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Name returns "file".
+func (s *Service) Name() string { return "file" }
+
+// Methods returns the file service's route table.
+func (s *Service) Methods() map[string]service.Handler {
+	var t service.Table
+	t.Register("file.delete", s.delete)
+	t.Register("file.list", s.list)
+	t.Register("file.mkdir", s.mkdir)
+	t.Register("file.move", s.move)
+	t.Register("file.read", s.read)
+	t.Register("file.search", s.search)
+	t.Register("file.stat", s.stat)
+	t.Register("file.write", s.write)
+	return t.Map()
+}
+
+// Paths returns the folders the service opened, read-write and read-only,
+// for the process's Landlock rules. The service needs nothing else from the
+// file system once it is running.
+func (s *Service) Paths() (rw, ro []string) {
+	for _, f := range s.folders {
+		switch {
+		case f.root == nil:
+		case f.ro:
+			ro = append(ro, f.path)
+		default:
+			rw = append(rw, f.path)
+		}
+	}
+	sort.Strings(rw)
+	sort.Strings(ro)
+	return rw, ro
+}
+
+// Close closes the folders' descriptors.
+func (s *Service) Close() error {
+	for _, f := range s.folders {
+		if f.root != nil {
+			f.root.Close()
+		}
+	}
+	return nil
+}

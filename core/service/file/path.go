@@ -1,0 +1,188 @@
+package file
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/fsafe"
+	"github.com/gimme-tools/carapace/core/service"
+)
+
+// Verbs, as capability scopes spell them.
+const (
+	verbGet    = "GET"
+	verbPut    = "PUT"
+	verbDelete = "DELETE"
+)
+
+const pathsHint = "services.file.paths"
+
+// target is a checked path: the folder it lies in and the name below it.
+type target struct {
+	abs string
+	f   *folder
+	rel string // "" for the folder itself
+}
+
+// cleanPath validates a caller's path and returns it absolute and cleaned.
+// "~" and "~/…" stand for the owner's home. Relative paths are refused: a
+// name that means different things depending on folder order is a trap.
+func (s *Service) cleanPath(op, p string) (string, error) {
+	bad := func(reason, msg, hint string) error {
+		return errs.E(op, errs.InvalidParams, errs.Reason(reason), errs.Hint(hint), fmt.Errorf("path %q: %s", trunc(p), msg))
+	}
+	switch {
+	case p == "":
+		return "", bad("empty_path", "empty", "pass an absolute path or one starting with ~/")
+	case strings.IndexByte(p, 0) >= 0:
+		return "", bad("bad_path", "contains a NUL byte", "remove the NUL byte from the path")
+	case !utf8.ValidString(p):
+		return "", bad("bad_path", "is not valid UTF-8", "paths must be UTF-8 text")
+	case len(p) > maxPathLen:
+		return "", bad("path_too_long", fmt.Sprintf("longer than %d bytes", maxPathLen), "use a shorter path")
+	}
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if s.home == "" {
+			return "", bad("bad_path", "~ is not known to this service", "use an absolute path")
+		}
+		p = s.home + p[1:]
+	} else if strings.HasPrefix(p, "~") {
+		return "", bad("bad_path", "~user is not supported", "use an absolute path or ~/…")
+	}
+	if !strings.HasPrefix(p, "/") {
+		return "", bad("relative_path", "is relative", "use an absolute path or one starting with ~/")
+	}
+	p = path.Clean(p)
+	for c := range strings.SplitSeq(p, "/") {
+		if len(c) > maxNameLen {
+			return "", bad("path_too_long", fmt.Sprintf("has a component longer than %d bytes", maxNameLen), "use shorter names")
+		}
+	}
+	return p, nil
+}
+
+func trunc(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}
+
+// resolve is the first line of every handler: it cleans p, asks the
+// authorize hook, and places the path in a folder.
+func (s *Service) resolve(call *service.Call, op, verb, p string) (target, error) {
+	abs, err := s.cleanPath(op, p)
+	if err != nil {
+		return target{}, err
+	}
+	return s.allowed(call, op, verb, abs)
+}
+
+// allowed authorizes abs for verb and places it: inside a folder, no
+// deny-listed component, no change to a read-only folder.
+func (s *Service) allowed(call *service.Call, op, verb, abs string) (target, error) {
+	if err := s.authorize(call, verb, abs); err != nil {
+		if errs.KindOf(err) == errs.Other {
+			return target{}, errs.E(op, errs.Forbidden, errs.Reason("scope"),
+				errs.Hint("the token's scope does not cover "+verb+" "+abs), err)
+		}
+		if errs.HintOf(err) == "" {
+			return target{}, errs.E(op, errs.Hint("the token's scope does not cover "+verb+" "+abs), err)
+		}
+		return target{}, errs.E(op, err)
+	}
+	t, ok := s.place(abs)
+	if !ok {
+		return target{}, errs.E(op, errs.Forbidden, errs.Reason("outside_allowed"),
+			errs.Hint("add the folder to "+pathsHint), fmt.Errorf("%s is outside the allowed folders", abs))
+	}
+	if rule := s.denyRule(abs); rule != "" {
+		return target{}, errs.E(op, errs.Forbidden, errs.Reason("denied_by_rule"), map[string]any{"rule": rule},
+			errs.Hint(fmt.Sprintf("%q matches the deny rule %q (services.file.deny or the folder's deny)", path.Base(abs), rule)),
+			fmt.Errorf("%s is deny-listed", abs))
+	}
+	if verb != verbGet && t.f.ro {
+		return target{}, errs.E(op, errs.Forbidden, errs.Reason("read_only"),
+			errs.Hint(t.f.path+" is read-only (mode: ro in "+pathsHint+")"), fmt.Errorf("%s is in a read-only folder", abs))
+	}
+	if t.f.root == nil {
+		return target{}, errs.E(op, errs.NotFound, errs.Reason("folder_unavailable"),
+			errs.Hint("create "+t.f.path+" and restart the file service, or remove it from "+pathsHint), t.f.openErr)
+	}
+	return t, nil
+}
+
+// place finds the most specific folder holding abs.
+func (s *Service) place(abs string) (target, bool) {
+	for _, f := range s.folders { // longest first
+		switch {
+		case abs == f.path:
+			return target{abs: abs, f: f}, true
+		case f.path == "/":
+			return target{abs: abs, f: f, rel: abs[1:]}, true
+		case strings.HasPrefix(abs, f.path+"/"):
+			return target{abs: abs, f: f, rel: abs[len(f.path)+1:]}, true
+		}
+	}
+	return target{}, false
+}
+
+// denyRule returns the deny glob abs matches, or "". Global rules and the
+// rules of every folder holding abs apply to the components below that
+// folder.
+func (s *Service) denyRule(abs string) string {
+	for _, f := range s.folders {
+		var rel string
+		switch {
+		case abs == f.path:
+			continue
+		case f.path == "/":
+			rel = abs[1:]
+		case strings.HasPrefix(abs, f.path+"/"):
+			rel = abs[len(f.path)+1:]
+		default:
+			continue
+		}
+		comps := strings.Split(rel, "/")
+		for _, rules := range [][]string{s.deny, f.deny} {
+			for _, g := range rules {
+				if matchComponents(g, comps) {
+					return g
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// matchComponents reports whether glob matches any run of consecutive
+// components. Case is ignored: on a case-insensitive file system (macOS by
+// default) ".ENV" opens ".env".
+func matchComponents(glob string, comps []string) bool {
+	segs := strings.Split(strings.ToLower(strings.Trim(glob, "/")), "/")
+	for i := 0; i+len(segs) <= len(comps); i++ {
+		ok := true
+		for j, g := range segs {
+			if m, _ := path.Match(g, strings.ToLower(comps[i+j])); !m {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// check returns the fsafe.Check for t: every place a link leads is
+// authorized and placed like the caller's own path.
+func (s *Service) check(call *service.Call, op, verb string, t target) fsafe.Check {
+	return func(rel string) error {
+		_, err := s.allowed(call, op, verb, path.Join(t.f.path, rel))
+		return err
+	}
+}

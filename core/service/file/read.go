@@ -1,0 +1,153 @@
+package file
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/fsafe"
+	"github.com/gimme-tools/carapace/core/service"
+)
+
+type readParams struct {
+	Path   string `json:"path"`
+	Offset int64  `json:"offset"`
+	Length int64  `json:"length"`
+}
+
+// ReadResult is file.read's result. Length is the number of file bytes in
+// Content; the next chunk starts at Offset+Length.
+type ReadResult struct {
+	Content  string `json:"content"`
+	Encoding string `json:"encoding"` // "utf-8" or "base64"
+	Offset   int64  `json:"offset"`
+	Length   int    `json:"length"`
+	Size     int64  `json:"size"`
+	Mtime    string `json:"mtime"`
+	EOF      bool   `json:"eof"`
+}
+
+// FormatMtime formats t as the service reports modification times: RFC 3339
+// in UTC with nanoseconds (trailing zeros dropped), so a value handed back
+// as if_mtime compares exactly.
+func FormatMtime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func (s *Service) read(ctx context.Context, call *service.Call) (any, error) {
+	const op = "file.read"
+	var p readParams
+	if err := service.Decode(call.Params, &p); err != nil {
+		return nil, errs.E(op, err)
+	}
+	t, err := s.resolve(call, op, verbGet, p.Path)
+	if err != nil {
+		return nil, err
+	}
+	if p.Offset < 0 || p.Length < 0 {
+		return nil, errs.E(op, errs.InvalidParams, errs.Reason("bad_range"), errs.Hint("offset and length must not be negative"))
+	}
+	n := p.Length
+	if n == 0 {
+		n = DefaultChunk
+	}
+	n = min(n, MaxChunk)
+	f, info, err := s.openContent(call, op, verbGet, t, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// Read what the file holds, not a whole chunk's worth, unless it has
+	// grown since the fstat; a read at or past the end returns no bytes.
+	n = max(0, min(n, info.Size-p.Offset+1))
+	buf := make([]byte, n)
+	got, err := f.ReadAt(buf, p.Offset)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fsError(op, err)
+	}
+	eof := p.Offset+int64(got) >= info.Size
+	buf = buf[:got]
+	res := &ReadResult{Offset: p.Offset, Size: info.Size, Mtime: FormatMtime(info.ModTime), EOF: eof}
+	res.Content, res.Encoding, res.Length = encode(buf, eof)
+	return res, nil
+}
+
+// openContent opens t's file for its content (read or append): a regular
+// file with one link only. A file with more than one hard link may be the
+// same inode as a file outside the folders, made by someone else; nothing
+// can tell which name is the "real" one, so its content is refused.
+func (s *Service) openContent(call *service.Call, op, verb string, t target, flag int) (*os.File, fsafe.Info, error) {
+	f, err := t.f.root.Open(t.rel, flag, s.check(call, op, verb, t))
+	if err != nil {
+		return nil, fsafe.Info{}, fsError(op, err)
+	}
+	info, err := fsafe.Stat(f)
+	if err != nil {
+		f.Close()
+		return nil, info, fsError(op, err)
+	}
+	switch {
+	case info.Mode.IsDir():
+		err = errs.E(op, errs.InvalidParams, errs.Reason("is_directory"), errs.Hint("use file.list for a directory"), fmt.Errorf("%s is a directory", t.abs))
+	case !info.Mode.IsRegular():
+		err = errs.E(op, errs.Forbidden, errs.Reason("not_regular"), errs.Hint("only regular files can be read or written"), fmt.Errorf("%s is a %v", t.abs, info.Mode.Type()))
+	case info.Nlink > 1:
+		err = errs.E(op, errs.Forbidden, errs.Reason("hard_link"), map[string]any{"nlink": info.Nlink},
+			errs.Hint("the file has other hard links, possibly outside the allowed folders; copy it to a new file to use it here"),
+			fmt.Errorf("%s has %d hard links", t.abs, info.Nlink))
+	}
+	if err != nil {
+		f.Close()
+		return nil, info, err
+	}
+	return f, info, nil
+}
+
+// encode returns b as UTF-8 text when it is text whose JSON form is no
+// larger than its base64 form, else as base64. A chunk cut inside a UTF-8
+// sequence gives back up to three bytes so it stays text; length is the
+// number of bytes encoded.
+func encode(b []byte, eof bool) (content, encoding string, length int) {
+	t := b
+	if !eof {
+		for i := 0; i < 3 && len(t) > 0 && !utf8.Valid(t); i++ {
+			t = t[:len(t)-1]
+		}
+		if !utf8.Valid(t) || (len(t) == 0 && len(b) > 0) {
+			t = b
+		}
+	}
+	if isText(t) {
+		return string(t), "utf-8", len(t)
+	}
+	return base64.StdEncoding.EncodeToString(b), "base64", len(b)
+}
+
+// isText reports whether b is valid UTF-8 without control characters other
+// than tab, newline, carriage return and form feed, and whether escaping it
+// for JSON (as encoding/json does, <>& included) costs no more than base64.
+func isText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	cost := 0
+	for _, c := range b {
+		switch {
+		case c == '\t' || c == '\n' || c == '\r' || c == '\f':
+			cost += 2
+		case c < 0x20 || c == 0x7f:
+			return false
+		case c == '"' || c == '\\':
+			cost += 2
+		case c == '<' || c == '>' || c == '&':
+			cost += 6
+		default:
+			cost++
+		}
+	}
+	return cost <= (len(b)+2)/3*4
+}

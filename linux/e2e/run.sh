@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# run.sh DEB PROBE — the Linux end-to-end test: boot a minimal Debian 12
+# under systemd-nspawn, install the .deb as apt would, check what issue 7
+# lists from inside the booted system, purge, and print a summary table.
+# Needs root, debootstrap and systemd-container (installed if missing).
+# See docs/linux.md and /work/shared/notes/linux-e2e.md for the traps.
+set -uo pipefail
+
+DEB=$(readlink -f "$1")
+PROBE=$(readlink -f "$2")
+HERE=$(cd "$(dirname "$0")" && pwd)
+START=$SECONDS
+[[ $(id -u) = 0 ]] || { echo "e2e-linux must run as root" >&2; exit 2; }
+command -v systemd-nspawn >/dev/null || apt-get install -y debootstrap systemd-container >&2
+
+TARBALL=$("$HERE/rootfs.sh") || exit 1
+WORK=$(mktemp -d /var/tmp/carapace-e2e.XXXXXX)
+ROOT=$WORK/root
+mkdir -p "$ROOT"
+tar -C "$ROOT" -xzf "$TARBALL"
+
+# The owner (ada, with folders and a secret outside them) and a stranger.
+chroot "$ROOT" useradd -m -u 1000 -s /bin/bash ada
+chroot "$ROOT" useradd -m -u 1001 -s /bin/bash mallory
+install -d -o 1000 -g 1000 -m 0700 "$ROOT/home/ada/Documents" "$ROOT/home/ada/Projects" "$ROOT/home/ada/Secret" "$ROOT/home/ada/.config/gimme"
+echo hello >"$ROOT/home/ada/Documents/hello.txt"
+echo secret >"$ROOT/home/ada/Secret/key.txt"
+install -m 0755 "$PROBE" "$ROOT/home/ada/Projects/landlockprobe"
+cat >"$ROOT/home/ada/.config/gimme/local.yaml" <<'YAML'
+services:
+  file:  { enabled: true, paths: [~/Documents] }
+  code:  { enabled: true, project_roots: [~/Projects] }
+  shell: { enabled: false }
+  app:   { enabled: false }
+YAML
+chown -R 1000:1000 "$ROOT/home/ada"
+chmod 0700 "$ROOT/home/ada"
+mkdir -p "$ROOT/opt/payload"
+cp "$DEB" "$ROOT/opt/payload/carapace.deb"
+
+systemd-nspawn -q -D "$ROOT" -M carapace-e2e --boot --register=no --keep-unit \
+	--console=pipe --private-network \
+	--system-call-filter="landlock_create_ruleset landlock_add_rule landlock_restrict_self" \
+	</dev/null >"$WORK/boot.log" 2>&1 &
+NSPAWN=$!
+cleanup() {
+	kill -TERM "$NSPAWN" 2>/dev/null
+	wait "$NSPAWN" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# The container's systemd: the first descendant of nspawn named systemd.
+L=""
+for _ in $(seq 200); do
+	for p in $(pgrep -P "$NSPAWN") $(pgrep -P "$(pgrep -P "$NSPAWN" | head -n1)" 2>/dev/null); do
+		[[ $(cat "/proc/$p/comm" 2>/dev/null) = systemd ]] && L=$p
+	done
+	[[ -n $L ]] && break
+	sleep 0.1
+done
+[[ -n $L ]] || { echo "container systemd never appeared"; cat "$WORK/boot.log"; exit 1; }
+inside() { nsenter -t "$L" -a -- "$@"; }
+state=""
+for _ in $(seq 300); do
+	state=$(inside systemctl is-system-running 2>/dev/null)
+	[[ $state = running || $state = degraded ]] && break
+	sleep 0.1
+done
+BOOTED=$((SECONDS - START))
+
+declare -a ROWS
+row() { ROWS+=("$(printf '%-44s %-8s %s' "$1" "$2" "$3")"); }
+check() { # check NAME DETAIL-CMD... : pass when the command succeeds
+	local name=$1; shift
+	local out
+	if out=$("$@" 2>&1); then row "$name" PASS "$(echo "$out" | tr '\n' ' ' | cut -c1-90)"
+	else row "$name" FAIL "$(echo "$out" | tr '\n' ' ' | cut -c1-90)"; fi
+}
+as() { local u=$1; shift; inside runuser -u "$u" -- "$@"; }
+skip() { row "$1" SKIP "skipped: not in this build ($2)"; }
+
+t0=$SECONDS
+check "apt install ./carapace.deb" inside env CARAPACE_OWNER=ada DEBIAN_FRONTEND=noninteractive apt-get install -y -q /opt/payload/carapace.deb
+INSTALL_S=$((SECONDS - t0))
+# supported NAME: the binary can serve NAME (see install.ProbeServices).
+# Output is captured first: grep -q closing a pipe early trips pipefail.
+supported() {
+	local out
+	out=$(inside carapace serve "$1" --config /dev/null --owner-config /dev/null --socket /dev/null/x 2>&1)
+	[[ -n $out && $out != *"not in this build"* ]]
+}
+has() { local out; out=$(inside carapace "$@" 2>&1); [[ $out == *"usage: carapace $1"* || $out == *"carapace $1 "* ]]; }
+
+# Users and sockets.
+check "router runs as _gimme_router" sh -c "nsenter -t $L -a ps -eo user:20,comm | grep -E '^_gimme_router +carapace'"
+check "code runs as _gimme_code" sh -c "nsenter -t $L -a ps -eo user:20,comm | grep -E '^_gimme_code +carapace'"
+if supported file; then check "file runs as _gimme_file" sh -c "nsenter -t $L -a ps -eo user:20,comm | grep -E '^_gimme_file +carapace'"
+else skip "file runs as _gimme_file" "carapace serve file"; fi
+check "router.sock 0660 root:carapace-clients" sh -c "[ \"\$(nsenter -t $L -a stat -c '%a %U:%G' /run/gimme/router.sock)\" = '660 root:carapace-clients' ] && echo ok"
+check "code.sock 0660 root:_gimme" sh -c "[ \"\$(nsenter -t $L -a stat -c '%a %U:%G' /run/gimme/code/code.sock)\" = '660 root:_gimme' ] && echo ok"
+
+# Who may connect.
+check "stranger refused at connect" sh -c "nsenter -t $L -a runuser -u mallory -- carapace whoami 2>&1 | grep -o 'connect: permission denied'"
+check "owner: carapace whoami" sh -c "nsenter -t $L -a runuser -u ada -- carapace whoami | grep 'the owner'"
+check "owner: carapace exec -- id (as _gimme_code)" sh -c "nsenter -t $L -a runuser -u ada -- carapace exec --cwd /home/ada/Projects -- id | grep _gimme_code"
+check "code cannot read ~/Secret" sh -c "nsenter -t $L -a runuser -u ada -- carapace exec --cwd /home/ada/Projects -- cat /home/ada/Secret/key.txt 2>&1 | grep -o 'No such file or directory'"
+check "Landlock inside the code unit" sh -c "nsenter -t $L -a runuser -u ada -- carapace exec --cwd /home/ada/Projects -- ./landlockprobe /home/ada/Projects/landlockprobe | grep 'permission denied; inside /usr: readable'"
+if has sandbox-exec; then
+	check "command runs in sandbox-exec (NoNewPrivs)" sh -c "nsenter -t $L -a runuser -u ada -- carapace exec --cwd /home/ada/Projects -- grep -E '^NoNewPrivs:.1' /proc/self/status"
+else skip "sandboxed command via sandbox-exec" "carapace sandbox-exec"; fi
+if has token --help; then
+	check "owner: token issue" as ada carapace token issue --help
+else skip "owner: token issue" "carapace token"; fi
+if supported file && has file --help; then
+	check "owner: read an allowed file" sh -c "nsenter -t $L -a runuser -u ada -- carapace file read /home/ada/Documents/hello.txt | grep hello"
+	check "file refuses ~/Secret" sh -c "! nsenter -t $L -a runuser -u ada -- carapace file read /home/ada/Secret/key.txt 2>&1 | grep -q secret"
+else
+	skip "owner: read an allowed file" "carapace file"
+	skip "file refuses outside folders" "carapace file"
+fi
+check "ACL only on configured folders" sh -c "nsenter -t $L -a getfacl -R -p /home/ada 2>/dev/null | awk '/^# file:/{f=\$3} /_gimme/{print f}' | sort -u | grep -v -E '^/home/ada/(Documents|Projects)' | grep . && exit 1; nsenter -t $L -a getfacl -p /home/ada/Projects | grep '^user:_gimme_code:rwx'"
+
+# Healing.
+heal() {
+	local unit=$1 before after
+	before=$(inside systemctl show -p MainPID --value "$unit")
+	inside systemctl kill -s KILL "$unit"
+	for _ in $(seq 100); do
+		after=$(inside systemctl show -p MainPID --value "$unit")
+		[[ $after != 0 && $after != "$before" ]] && inside systemctl is-active -q "$unit" && break
+		sleep 0.1
+	done
+	[[ $after != 0 && $after != "$before" ]] || return 1
+	inside runuser -u ada -- carapace exec --cwd /home/ada/Projects -- true && echo "pid $before -> $after, exec ok"
+}
+check "systemctl kill -s KILL carapace-code heals" heal carapace-code.service
+if supported file; then check "systemctl kill -s KILL carapace-file heals" heal carapace-file.service
+else skip "systemctl kill -s KILL carapace-file heals" "carapace serve file"; fi
+
+# Exposure, measured by the booted systemd.
+for u in carapace-router carapace-code carapace-file carapace-shell@1000 carapace-app@1000; do
+	target=15; [[ $u = *@* ]] && target=50
+	score=$(inside systemd-analyze security --no-pager "$u.service" 2>&1 | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+	if [[ -n $score ]] && (( ${score/./} <= target )); then row "exposure $u" PASS "$score (target $((target / 10)).$((target % 10)))"
+	else row "exposure $u" FAIL "${score:-none} (target $((target / 10)).$((target % 10)))"; fi
+done
+check "carapace-installer doctor" inside carapace-installer doctor
+
+# Purge leaves nothing.
+t0=$SECONDS
+check "apt purge carapace" inside env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q carapace
+PURGE_S=$((SECONDS - t0))
+leftovers() {
+	inside sh -c '
+		ls -d /usr/lib/systemd/system/carapace* /etc/systemd/system/carapace* /usr/lib/sysusers.d/carapace* \
+			/usr/lib/tmpfiles.d/carapace* /etc/gimme /var/lib/carapace /run/gimme /usr/bin/carapace 2>/dev/null
+		getent passwd _gimme_router _gimme_file _gimme_code
+		getent group _gimme carapace-clients _gimme_router _gimme_file _gimme_code
+		systemctl list-units --all --no-legend "carapace*"
+		getfacl -R -p /home/ada 2>/dev/null | grep -E "_gimme|user:[0-9]+:" 
+		find / -xdev \( -nouser -o -nogroup \) -print 2>/dev/null | head
+	' | grep . && return 1
+	echo "no unit, user, group, socket, ACL or file left"
+}
+check "purge leaves nothing" leftovers
+
+echo
+echo "Carapace Linux end-to-end ($(inside systemctl --version | head -n1), booted in ${BOOTED}s, install ${INSTALL_S}s, purge ${PURGE_S}s, total $((SECONDS - START))s)"
+printf '%-44s %-8s %s\n' CHECK RESULT DETAIL
+printf '%s\n' "${ROWS[@]}"
+! printf '%s\n' "${ROWS[@]}" | grep -qE '^.{44} FAIL'

@@ -1,0 +1,84 @@
+package units
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// Owner is what the per-owner drop-ins are made from: the owner's
+// configuration, resolved to absolute paths.
+type Owner struct {
+	Name string
+	UID  string
+	// Folders are the file service's folders.
+	Folders []Folder
+	// Roots are the code service's project roots.
+	Roots []string
+	// CodeNetwork is set when some project root may use the network.
+	CodeNetwork bool
+}
+
+// Folder is one folder the file service may reach.
+type Folder struct {
+	Path     string
+	ReadOnly bool
+}
+
+// DropIns returns the per-owner drop-ins: the file service's folders and
+// the code service's roots bind-mounted into their otherwise empty /home,
+// and the code service's network when the owner allows it.
+func DropIns(o Owner) []File {
+	var out []File
+	var file []Directive
+	for _, f := range o.Folders {
+		key := "BindPaths"
+		if f.ReadOnly {
+			key = "BindReadOnlyPaths"
+		}
+		// "-": a folder that does not exist (yet) is skipped, not fatal.
+		file = append(file, Directive{key, quote("-" + f.Path)})
+	}
+	if len(file) > 0 {
+		out = append(out, dropIn("file", file))
+	}
+	var code []Directive
+	for _, r := range o.Roots {
+		code = append(code, Directive{"BindPaths", quote("-" + r)})
+	}
+	if o.CodeNetwork {
+		code = append(code, kv(
+			"PrivateNetwork", "no",
+			"IPAddressDeny", "",
+			"RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6",
+		)...)
+	}
+	if len(code) > 0 {
+		out = append(out, dropIn("code", code))
+	}
+	return out
+}
+
+// DropInPath returns where the owner drop-in of service name lives.
+func DropInPath(name string) string {
+	s, _ := Lookup(name)
+	return filepath.Join(DropInRoot, s.Unit()+".d", DropInName)
+}
+
+func dropIn(name string, d []Directive) File {
+	return File{
+		Path:    DropInPath(name),
+		Mode:    0o644,
+		Content: Render(header, []Section{{Name: "Service", Directives: d}}),
+	}
+}
+
+// quote escapes a path for BindPaths=: backslash, quote and colon (the
+// source:destination separator) are escaped, "%" is doubled (unit
+// specifiers), and a path with blanks is quoted as one word.
+func quote(p string) string {
+	p = strings.NewReplacer(`\`, `\\`, `"`, `\"`, `:`, `\:`, "%", "%%").Replace(p)
+	if strings.ContainsAny(p, " \t") {
+		return `"` + p + `"`
+	}
+	return p
+}

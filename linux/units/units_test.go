@@ -1,0 +1,191 @@
+package units
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// writeRoot writes files under a fresh directory, as an installed root.
+func writeRoot(t *testing.T, files []File) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, f := range files {
+		p := filepath.Join(root, f.Path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.Content, f.Mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+var exposureRe = regexp.MustCompile(`Overall exposure level for \S+: ([0-9.]+)`)
+
+// exposure runs `systemd-analyze security --offline` on unit inside root
+// with the threshold set to target, and returns the score.
+func exposure(t *testing.T, root, unit string, target float64) (float64, error) {
+	t.Helper()
+	cmd := exec.Command("systemd-analyze", "security", "--offline=true", "--no-pager",
+		"--root="+root, "--threshold="+strconv.Itoa(int(target*10)), unit)
+	out, err := cmd.CombinedOutput()
+	m := exposureRe.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("systemd-analyze security %s printed no score:\n%s", unit, out)
+	}
+	score, perr := strconv.ParseFloat(string(m[1]), 64)
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	return score, err
+}
+
+func needAnalyze(t *testing.T) {
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		t.Skip("systemd-analyze is not installed; the e2e test scores the units on a booted systemd")
+	}
+}
+
+// TestExposure holds every unit to its target, bare and with the widest
+// owner drop-ins (folders, roots and the code service's network).
+func TestExposure(t *testing.T) {
+	needAnalyze(t)
+	wide := Owner{Name: "o", UID: "1000",
+		Folders:     []Folder{{Path: "/home/o/Documents"}, {Path: "/home/o/Ref", ReadOnly: true}},
+		Roots:       []string{"/home/o/Projects"},
+		CodeNetwork: true}
+	for _, variant := range []struct {
+		name  string
+		files []File
+	}{{"base", BaseFiles()}, {"owner", append(BaseFiles(), DropIns(wide)...)}} {
+		root := writeRoot(t, variant.files)
+		for _, s := range Services {
+			unit, _ := s.Instance("1000")
+			score, err := exposure(t, root, unit, s.Target)
+			t.Logf("%s %s: exposure %.1f (target %.1f)", variant.name, unit, score, s.Target)
+			if err != nil || score > s.Target {
+				t.Errorf("%s %s: exposure %.1f above the target %.1f (%v)", variant.name, unit, score, s.Target, err)
+			}
+		}
+	}
+}
+
+// TestSysusers checks that systemd-sysusers accepts the file and would
+// create exactly the users and groups DESIGN.md names.
+func TestSysusers(t *testing.T) {
+	if _, err := exec.LookPath("systemd-sysusers"); err != nil {
+		t.Skip("systemd-sysusers is not installed")
+	}
+	root := writeRoot(t, []File{{Path: "/etc/passwd", Mode: 0o644, Content: []byte("root:x:0:0::/root:/bin/sh\n")},
+		{Path: "/etc/group", Mode: 0o644, Content: []byte("root:x:0:\n")}})
+	cfg := filepath.Join(t.TempDir(), "carapace.conf")
+	if err := os.WriteFile(cfg, Sysusers(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("systemd-sysusers", "--root="+root, cfg).CombinedOutput()
+	if err != nil {
+		t.Fatalf("systemd-sysusers: %v\n%s", err, out)
+	}
+	passwd, _ := os.ReadFile(filepath.Join(root, "etc/passwd"))
+	group, _ := os.ReadFile(filepath.Join(root, "etc/group"))
+	for _, u := range []string{"_gimme_router", "_gimme_file", "_gimme_code"} {
+		line := findLine(string(passwd), u+":")
+		if line == "" || !strings.HasSuffix(line, ":/:/usr/sbin/nologin") {
+			t.Errorf("passwd entry for %s = %q, want a system user with home / and nologin", u, line)
+		}
+	}
+	if g := findLine(string(group), InternalGroup+":"); !strings.HasSuffix(g, ":_gimme_router") {
+		t.Errorf("group %s = %q, want only _gimme_router in it", InternalGroup, g)
+	}
+	if g := findLine(string(group), ClientsGroup+":"); g == "" || !strings.HasSuffix(g, ":") {
+		t.Errorf("group %s = %q, want it empty until the installer adds the owner", ClientsGroup, g)
+	}
+}
+
+func findLine(s, prefix string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
+}
+
+// TestSockets checks who may connect to each socket: the router's by the
+// clients group, the services' only by the internal group.
+func TestSockets(t *testing.T) {
+	for _, s := range Services {
+		sec := SocketSections(s)
+		want := InternalGroup
+		if s.Name == "router" {
+			want = ClientsGroup
+		}
+		if g := Get(sec, "Socket", "SocketGroup"); len(g) != 1 || g[0] != want {
+			t.Errorf("%s: SocketGroup = %v, want %s", s.Name, g, want)
+		}
+		if m := Get(sec, "Socket", "SocketMode"); len(m) != 1 || m[0] != "0660" {
+			t.Errorf("%s: SocketMode = %v, want 0660", s.Name, m)
+		}
+		want = "/run/gimme/" + s.Name + "/" + s.Name + ".sock"
+		if s.Name == "router" {
+			want = "/run/gimme/router.sock"
+		}
+		if l := Get(sec, "Socket", "ListenStream"); len(l) != 1 || l[0] != want {
+			t.Errorf("%s: ListenStream = %v", s.Name, l)
+		}
+	}
+}
+
+// TestExecRights checks that only the code service and the owner's
+// services may execute programs other than carapace itself.
+func TestExecRights(t *testing.T) {
+	for _, s := range Services {
+		sec := ServiceSections(s)
+		noExec := Get(sec, "Service", "NoExecPaths")
+		mayExec := s.Name == "code" || s.Template()
+		if mayExec == (len(noExec) > 0) {
+			t.Errorf("%s: NoExecPaths = %v; exec allowed should be %v", s.Name, noExec, mayExec)
+		}
+		filters := strings.Join(Get(sec, "Service", "SystemCallFilter"), " ")
+		for _, c := range strings.Fields(landlockCalls) {
+			if !strings.Contains(filters, c) {
+				t.Errorf("%s: SystemCallFilter lacks %s", s.Name, c)
+			}
+		}
+	}
+}
+
+func TestQuote(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"-/home/o/Documents", "-/home/o/Documents"},
+		{"-/home/o/My Code", `"-/home/o/My Code"`},
+		{"-/home/o/a:b", `-/home/o/a\:b`},
+		{"-/home/o/100%", "-/home/o/100%%"},
+		{`-/home/o/a"b\c`, `-/home/o/a\"b\\c`},
+	} {
+		if got := quote(c.in); got != c.want {
+			t.Errorf("quote(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestDropInsParse has systemd itself read the drop-ins: a folder with a
+// blank, a colon and a percent sign must reach BindPaths= intact.
+func TestDropInsParse(t *testing.T) {
+	needAnalyze(t)
+	odd := "/home/o/My Files: 100%"
+	root := writeRoot(t, append(BaseFiles(), DropIns(Owner{Folders: []Folder{{Path: odd}}})...))
+	out, err := exec.Command("systemd-analyze", "security", "--offline=true", "--root="+root, "carapace-file.service").CombinedOutput()
+	if err != nil && !exposureRe.Match(out) {
+		t.Fatalf("systemd-analyze: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "Failed to parse") || strings.Contains(string(out), "Invalid") {
+		t.Errorf("systemd could not parse the drop-in for %q:\n%s", odd, out)
+	}
+}
