@@ -24,8 +24,12 @@ func intersperse(root *ffcli.Command, args []string) []string {
 	if sub == nil || sub.FlagSet == nil {
 		return args
 	}
-	var flags, pos []string
 	rest := args[1:]
+	if len(rest) > 0 && len(sub.Subcommands) > 0 {
+		// `carapace token inspect TOKEN --json`: the same, one level down.
+		return append([]string{args[0]}, intersperse(sub, rest)...)
+	}
+	var flags, pos []string
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
 		if a == "--" {

@@ -17,20 +17,63 @@ import (
 
 // clientFlags are the flags every client subcommand takes.
 type clientFlags struct {
-	socket  string
-	json    bool
-	timeout time.Duration
+	socket    string
+	json      bool
+	timeout   time.Duration
+	token     string
+	tokenFile string
 }
 
 func (f *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.socket, "socket", "", "router socket (default: $GIMME_SOCKET, the dev stack's, then "+client.SystemSocket+")")
 	fs.BoolVar(&f.json, "json", false, "print machine-readable JSON")
 	fs.DurationVar(&f.timeout, "timeout", 0, "give up after this long (default: no limit)")
+	fs.StringVar(&f.token, "token", "", "capability token sent with auth on connect (default: $GIMME_TOKEN)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "read the capability token from this file")
 }
 
-// dial connects to the router chosen by the flags.
+// rawToken returns the token chosen by --token, --token-file or
+// $GIMME_TOKEN, in that order; "" when none.
+func (f *clientFlags) rawToken() (string, error) {
+	switch {
+	case f.token != "":
+		return f.token, nil
+	case f.tokenFile != "":
+		b, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return "", usage("give a file holding one token", "read --token-file: %v", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return strings.TrimSpace(os.Getenv("GIMME_TOKEN")), nil
+}
+
+// dial connects to the router chosen by the flags and, when a token is
+// given, authenticates with it.
 func (f *clientFlags) dial(ctx context.Context) (*client.Client, error) {
-	return client.Dial(ctx, client.Socket(f.socket))
+	tok, err := f.rawToken()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.Dial(ctx, client.Socket(f.socket))
+	if err != nil {
+		return nil, err
+	}
+	if tok != "" {
+		if err := authenticate(ctx, c, tok); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// authenticate sends auth with tok on c.
+func authenticate(ctx context.Context, c *client.Client, tok string) error {
+	if err := c.Call(ctx, "auth", map[string]string{"token": tok}, nil); err != nil {
+		return opError("auth", err)
+	}
+	return nil
 }
 
 func (f *clientFlags) context(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -66,6 +66,8 @@ func runDev(ctx context.Context, cf *configFlags, runtimeDir string) error {
 	if err != nil {
 		return opError("dev", err)
 	}
+	stopHUP := reloadOnHUP(d.Router, st.Log)
+	defer stopHUP()
 	fmt.Printf("ready: %s\n", d.Socket)
 	st.Log.Info("carapace dev is ready", "socket", d.Socket, "owner_uid", st.OwnerUID)
 	select {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,7 +14,10 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/gimme-tools/carapace/core/client"
 	"github.com/gimme-tools/carapace/core/codeexec"
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/service/code"
 )
 
 func execCmd() *ffcli.Command {
@@ -112,6 +116,9 @@ func runExec(ctx context.Context, f *clientFlags, params map[string]any, stream 
 			}
 		})
 	}
+	if err := f.ownerToken(ctx, c, params); err != nil {
+		return err
+	}
 	var res codeexec.Result
 	if err := c.Call(ctx, "code.execute", params, &res); err != nil {
 		return opError("exec", err)
@@ -139,4 +146,31 @@ func runExec(ctx context.Context, f *clientFlags, params map[string]any, stream 
 		return &exitCodeError{code: res.ExitCode & 0xff}
 	}
 	return nil
+}
+
+// ownerToken gives c, when no token was passed, a one-minute one-time
+// token for exactly this command's directory (or a scratch directory),
+// minted by the router for the owner: the owner never handles tokens for
+// their own commands. For anyone else the router refuses to mint and the
+// call goes on without a token, to be refused with a hint.
+func (f *clientFlags) ownerToken(ctx context.Context, c *client.Client, params map[string]any) error {
+	if tok, err := f.rawToken(); err != nil || tok != "" {
+		return err
+	}
+	res := code.ScratchResource
+	if d, ok := params["cwd"].(string); ok && d != "" {
+		res = d
+	}
+	var issued struct{ Token string }
+	err := c.Call(ctx, "token.issue", map[string]any{
+		"aud": "code", "scope": []string{"POST:" + res}, "ttl_seconds": 60, "once": true, "sub": "owner:cli",
+	}, &issued)
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Kind() == errs.Forbidden && (ce.Reason == "not_owner" || ce.Reason == "remote_entry") {
+		return nil
+	}
+	if err != nil {
+		return opError("exec: token.issue", err)
+	}
+	return authenticate(ctx, c, issued.Token)
 }

@@ -16,11 +16,11 @@ import (
 	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/router"
-	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/servicehost"
 	"github.com/gimme-tools/carapace/core/stack"
 	"github.com/gimme-tools/carapace/core/supervisor"
+	"github.com/gimme-tools/carapace/core/token"
 	"github.com/gimme-tools/carapace/core/unixsock"
 	"github.com/gimme-tools/carapace/linux/sdlisten"
 )
@@ -35,6 +35,7 @@ type serveFlags struct {
 	ownerUID   int
 	runtimeDir string
 	mach       string
+	stateDir   string
 }
 
 func serveCmd() *ffcli.Command {
@@ -48,6 +49,7 @@ func serveCmd() *ffcli.Command {
 	fs.IntVar(&f.ownerUID, "owner-uid", -1, "the owner's uid (default: from the system config)")
 	fs.StringVar(&f.runtimeDir, "runtime-dir", "", "runtime directory (default: the config's runtime_dir, else /run/gimme)")
 	fs.StringVar(&f.mach, "mach-service", "", "macOS: listen on this launchd Mach service over XPC instead of a socket")
+	fs.StringVar(&f.stateDir, "state-dir", "", "state directory: device key, revocations, audit log (default: the config's state_dir, else "+stack.DefaultStateDir+")")
 	return &ffcli.Command{
 		Name:       "serve",
 		ShortUsage: "carapace serve router|file|code|shell|app [flags]",
@@ -88,6 +90,7 @@ func (f *serveFlags) settings() (*stack.Settings, error) {
 	if st.RuntimeDir == "" {
 		st.RuntimeDir = "/run/gimme"
 	}
+	st.StateDirFlag = f.stateDir
 	return st, nil
 }
 
@@ -113,9 +116,15 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	if sock == "" {
 		sock = stack.ServiceSocket(st.RuntimeDir, name)
 	}
+	// The token check reads the device's public key and the issuers' keys
+	// now, before the service confines itself.
+	auth, err := serviceAuthorizer(name, st)
+	if err != nil {
+		return opError(op, err)
+	}
 	// The service confines itself here, before it listens: from now on it
 	// can touch only what its job needs (and its socket's directory).
-	svc, err := buildService(name, st, filepath.Dir(sock))
+	svc, err := buildService(name, st, filepath.Dir(sock), auth)
 	if err != nil {
 		return opError(op, err)
 	}
@@ -131,17 +140,30 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	if routerUID < 0 {
 		routerUID = uidOf("_gimme_router", os.Geteuid())
 	}
-	h := servicehost.New(svc, servicehost.Options{RouterUID: routerUID, RouterPID: f.routerPID, Log: st.Log})
+	h := servicehost.New(svc, servicehost.Options{RouterUID: routerUID, RouterPID: f.routerPID, Log: st.Log, Authorize: auth})
 	return serveUntilDone(ctx, op, l, h.Serve, h.Close, st)
 }
 
 // buildService constructs the named service from the owner config.
-func buildService(name string, st *stack.Settings, sockDir string) (service.Service, error) {
+func buildService(name string, st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
 	if !stack.Implemented[name] {
 		return nil, errs.E(errs.Unavailable, errs.Reason("not_enabled"),
 			errs.Hint("the "+name+" service is not in this build yet"))
 	}
-	return newService(name, st, sockDir)
+	return newService(name, st, sockDir, auth)
+}
+
+// serviceAuthorizer builds the service's own token check from the state
+// directory (the device's public key, the revocation list) and the
+// issuers, read-only.
+func serviceAuthorizer(name string, st *stack.Settings) (servicehost.Authorize, error) {
+	aud, err := token.AudienceFor(name)
+	if err != nil {
+		return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"), errs.Hint("services are: file, code, shell, app"), err)
+	}
+	return servicehost.NewAuthorizer(servicehost.AuthorizerConfig{
+		StateDir: st.StateDir(), Home: st.OwnerHome, Issuers: stack.Issuers(st.System), Audience: aud,
+	})
 }
 
 // serveRouter runs the router of an installed stack: services are separate
@@ -169,8 +191,16 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 			os.Chown(sock, -1, gid)
 		}
 	}
-	r := router.New(router.Options{OwnerUID: st.OwnerUID, Backends: st.Backends(), Log: st.Log, Dial: dialBackend})
-	srv := &rpcserver.Server{Dispatcher: r, Limits: st.Limits(), Log: st.Log}
+	z, err := stack.NewAuthz(st)
+	if err != nil {
+		l.Close()
+		return opError(op, err)
+	}
+	defer z.Close()
+	r := router.New(router.Options{OwnerUID: st.OwnerUID, Backends: st.Backends(), Log: st.Log, Auth: z.Auth, Dial: dialBackend})
+	srv := st.RouterServer(r, z)
+	stopHUP := reloadOnHUP(r, st.Log)
+	defer stopHUP()
 	return serveUntilDone(ctx, op, l, srv.Serve, srv.Close, st)
 }
 

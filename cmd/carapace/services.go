@@ -12,6 +12,7 @@ import (
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/service/code"
 	"github.com/gimme-tools/carapace/core/service/file"
+	"github.com/gimme-tools/carapace/core/servicehost"
 	"github.com/gimme-tools/carapace/core/stack"
 )
 
@@ -21,10 +22,10 @@ const sandboxPath = "/usr/local/bin:/usr/bin:/bin"
 
 // newService builds a service's implementation from the settings and
 // confines the process to what that service needs, before it serves.
-func newService(name string, st *stack.Settings, sockDir string) (service.Service, error) {
+func newService(name string, st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
 	switch name {
 	case "file":
-		return newFileService(st, sockDir)
+		return newFileService(st, sockDir, auth)
 	case "code":
 		c := st.Owner.Services.Code
 		pol, err := commandPolicy("code", c.Policy)
@@ -48,6 +49,7 @@ func newService(name string, st *stack.Settings, sockDir string) (service.Servic
 			},
 			SandboxOff: c.Sandbox == "off",
 			Policy:     pol,
+			Authorize:  auth,
 		}), nil
 	}
 	return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"),
@@ -57,13 +59,13 @@ func newService(name string, st *stack.Settings, sockDir string) (service.Servic
 // newFileService opens the allowed folders, then confines the process to
 // them (Landlock: nothing else on disk but its socket's directory;
 // seccomp: no execve, no ptrace).
-func newFileService(st *stack.Settings, sockDir string) (service.Service, error) {
+func newFileService(st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
 	f := st.Owner.Services.File
 	var folders []file.Folder
 	for _, p := range f.Paths {
 		folders = append(folders, file.Folder{Path: p.Path, ReadOnly: p.ReadOnly, Deny: p.Deny})
 	}
-	svc, err := file.New(file.Config{Folders: folders, Deny: f.Deny, MaxWrite: int64(f.MaxWrite), Home: st.OwnerHome}, nil)
+	svc, err := file.New(file.Config{Folders: folders, Deny: f.Deny, MaxWrite: int64(f.MaxWrite), Home: st.OwnerHome}, auth)
 	if err != nil {
 		return nil, err
 	}
@@ -73,28 +75,12 @@ func newFileService(st *stack.Settings, sockDir string) (service.Service, error)
 	}
 	// ConfineSelf re-executes us already confined: the re-executed image
 	// must still read what start-up reads.
-	ro = append(ro, startupFiles(st)...)
+	ro = append(ro, readAfterConfine(st)...)
 	if err := confine(sandbox.Profile{RestrictFS: true, ReadWrite: append(rw, sockDir), ReadOnly: ro}); err != nil {
 		svc.Close()
 		return nil, err
 	}
 	return svc, nil
-}
-
-// startupFiles lists what `carapace serve` reads before it serves: both
-// config files, the user database, and systemd's credentials directory.
-func startupFiles(st *stack.Settings) []string {
-	var out []string
-	for _, p := range []string{st.SystemPath, st.OwnerPath, "/etc/passwd", "/etc/group",
-		"/etc/nsswitch.conf", os.Getenv("CREDENTIALS_DIRECTORY")} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // commandPolicy builds the command policy for a service from its rules.
@@ -131,4 +117,35 @@ func confine(p sandbox.Profile) error {
 			errs.Hint("the kernel refused the service's own sandbox; `carapace-installer doctor` checks Landlock and seccomp"), err)
 	}
 	return nil
+}
+
+// readAfterConfine lists what a confined service still reads: the
+// configuration files and the issuers' keys (the Linux sandbox re-executes
+// the service under its Landlock domain, which loads them again), and the
+// state directory (the device's public key; the revocation list, re-read
+// while serving). Only existing paths: Landlock cannot name a missing one.
+func readAfterConfine(st *stack.Settings) []string {
+	// From the state directory only the public half of the device key and
+	// the revocation list: never device.key, which in dev mode has the
+	// same owner as this process. (A revocation list replaced after start
+	// is a new inode Landlock does not cover; the service then keeps the
+	// list it has, and the router, which checks first, sees the new one.)
+	paths := []string{
+		filepath.Join(st.StateDir(), "device.pub"), filepath.Join(st.StateDir(), "revoked.json"),
+		st.SystemPath, st.OwnerPath,
+		"/etc/passwd", "/etc/group", "/etc/nsswitch.conf", os.Getenv("CREDENTIALS_DIRECTORY"),
+	}
+	for _, is := range st.System.Issuers {
+		paths = append(paths, is.JWKSFile)
+	}
+	var out []string
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }

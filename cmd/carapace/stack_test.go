@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -48,27 +49,42 @@ type devStack struct {
 	dir    string
 	socket string
 	home   string
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 }
 
 // startDev runs `carapace dev` in a fresh runtime dir with a private HOME,
 // optionally with an owner config, and waits for its ready line.
 func startDev(t *testing.T, ownerYAML string, cred *syscall.Credential) *devStack {
 	t.Helper()
+	return startDevWith(t, ownerYAML, "", cred, nil)
+}
+
+// startDevWith is startDev with a system config file as well.
+// prep, if not nil, fills the home directory before the stack starts.
+func startDevWith(t *testing.T, ownerYAML, systemYAML string, cred *syscall.Credential, prep func(home string)) *devStack {
+	t.Helper()
 	base := t.TempDir()
 	os.Chmod(filepath.Dir(base), 0o755) // testing's per-test parent is 0700
 	os.Chmod(base, 0o755)
-	d := &devStack{t: t, dir: filepath.Join(base, "run"), home: filepath.Join(base, "home"), stderr: &bytes.Buffer{}}
+	d := &devStack{t: t, dir: filepath.Join(base, "run"), home: filepath.Join(base, "home"), stderr: &syncBuffer{}}
 	os.MkdirAll(filepath.Join(d.home, ".config", "gimme"), 0o755)
 	os.MkdirAll(filepath.Join(d.home, "Projects", "demo"), 0o755)
 	os.MkdirAll(filepath.Join(d.home, "Docs"), 0o755)
 	if ownerYAML != "" {
 		os.WriteFile(filepath.Join(d.home, ".config", "gimme", "local.yaml"), []byte(ownerYAML), 0o644)
 	}
+	if prep != nil {
+		prep(d.home)
+	}
 	if cred != nil {
 		chownTree(t, base, int(cred.Uid), int(cred.Gid))
 	}
 	d.cmd = exec.Command(binPath, "dev", "--runtime-dir", d.dir)
+	if systemYAML != "" {
+		sys := filepath.Join(base, "carapace.yaml")
+		os.WriteFile(sys, []byte(systemYAML), 0o644)
+		d.cmd.Args = append(d.cmd.Args, "--config", sys)
+	}
 	d.cmd.Env = []string{"HOME=" + d.home, "PATH=/usr/local/bin:/usr/bin:/bin"}
 	d.cmd.Stderr = d.stderr
 	if cred != nil {
@@ -108,6 +124,26 @@ func startDev(t *testing.T, ownerYAML string, cred *syscall.Credential) *devStac
 	return d
 }
 
+// syncBuffer is a bytes.Buffer safe to read while the process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (d *devStack) stderrText() string { return d.stderr.String() }
+
 func (d *devStack) stop() {
 	if d.cmd.ProcessState != nil {
 		return
@@ -146,6 +182,34 @@ func raw(t *testing.T, socket, line string) string {
 	got, err := r.ReadString('\n')
 	if err != nil {
 		t.Fatalf("%s: %v", line, err)
+	}
+	return strings.TrimSuffix(got, "\n")
+}
+
+// conn is one raw connection: send writes a line and reads the answer.
+type conn struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+func session(t *testing.T, socket string) *conn {
+	t.Helper()
+	c, err := net.Dial("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &conn{t: t, c: c, r: bufio.NewReader(c)}
+}
+
+func (c *conn) send(line string) string {
+	c.t.Helper()
+	c.c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c.c, line+"\n")
+	got, err := c.r.ReadString('\n')
+	if err != nil {
+		c.t.Fatalf("%s: %v", line, err)
 	}
 	return strings.TrimSuffix(got, "\n")
 }
@@ -209,13 +273,25 @@ func TestSeedExamples(t *testing.T) {
 	if !strings.HasPrefix(got, `{"jsonrpc":"2.0","id":4,"error":{"code":-32601,"message":"Method not found"`) {
 		t.Errorf("unknown method: %s", got)
 	}
+	// execute needs a code token (DESIGN.md): without one it is refused;
+	// the owner mints one and authenticates on the same connection.
+	got = raw(t, d.socket, `{"jsonrpc":"2.0","id":5,"method":"execute","params":{"command":"whoami","args":[]}}`)
+	if !strings.Contains(got, `"code":-32001`) || !strings.Contains(got, `"reason":"no_token"`) {
+		t.Errorf("execute without a token: %s", got)
+	}
+	c := session(t, d.socket)
+	var issued struct{ Result struct{ Token string } }
+	json.Unmarshal([]byte(c.send(`{"jsonrpc":"2.0","id":6,"method":"token.issue","params":{"aud":"code","scope":["POST:/.carapace/scratch"],"ttl_seconds":60}}`)), &issued)
+	if a := c.send(`{"jsonrpc":"2.0","id":7,"method":"auth","params":{"token":"` + issued.Result.Token + `"}}`); !strings.Contains(a, `"aud":"code.local.gimme.tools"`) {
+		t.Fatalf("auth: %s", a)
+	}
 	var ex struct {
 		Result struct {
 			Stdout, Stderr string
 			ExitCode       *int `json:"exit_code"`
 		}
 	}
-	json.Unmarshal([]byte(raw(t, d.socket, `{"jsonrpc":"2.0","id":5,"method":"execute","params":{"command":"whoami","args":[]}}`)), &ex)
+	json.Unmarshal([]byte(c.send(`{"jsonrpc":"2.0","id":5,"method":"execute","params":{"command":"whoami","args":[]}}`)), &ex)
 	if ex.Result.Stdout != currentUser(t)+"\n" || ex.Result.Stderr != "" || ex.Result.ExitCode == nil || *ex.Result.ExitCode != 0 {
 		t.Errorf("execute whoami: %+v", ex.Result)
 	}
@@ -264,8 +340,10 @@ func TestExecInProjectRoot(t *testing.T) {
 	if code != 0 || strings.TrimSpace(out) != proj {
 		t.Errorf("pwd in project: %d %q %q", code, out, errOut)
 	}
+	// The owner's CLI asks for a token for exactly that cwd: refused at
+	// minting, since the configuration does not allow it.
 	_, errOut, code = d.cli("exec", "--cwd", d.home, "--", "pwd")
-	if code != 1 || !strings.Contains(errOut, "outside_project_roots") || !strings.Contains(errOut, "services.code.project_roots") {
+	if code != 1 || !strings.Contains(errOut, "scope_too_wide") || !strings.Contains(errOut, "services.code.project_roots") {
 		t.Errorf("cwd outside roots: %d %q", code, errOut)
 	}
 }
@@ -359,6 +437,16 @@ func TestSecondDevRefused(t *testing.T) {
 	mustCLI(t, d, "ping") // the first is unharmed
 }
 
+// withSocket adds --socket to a command line, before any "--".
+func withSocket(args []string, socket string) []string {
+	for i, a := range args {
+		if a == "--" {
+			return append(append(append([]string{}, args[:i]...), "--socket", socket), args[i:]...)
+		}
+	}
+	return append(append([]string{}, args...), "--socket", socket)
+}
+
 // testUser creates (once) an ordinary user for the tests, or skips.
 func testUser(t *testing.T) *syscall.Credential {
 	t.Helper()
@@ -387,7 +475,7 @@ func TestOtherUserRefused(t *testing.T) {
 	cred := testUser(t)
 	d := startDev(t, "", nil)
 	run := func(args ...string) (string, int) {
-		cmd := exec.Command(binPath, append(args, "--socket", d.socket)...)
+		cmd := exec.Command(binPath, withSocket(args, d.socket)...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 		cmd.Env = []string{"HOME=/nonexistent"}
 		out, err := cmd.CombinedOutput()
@@ -404,8 +492,20 @@ func TestOtherUserRefused(t *testing.T) {
 	if out, code := run("ping"); code != 0 {
 		t.Fatalf("ping as other user: %d %s", code, out)
 	}
-	if out, code := run("call", "code.info"); code != 1 || !strings.Contains(out, "not_owner") || !strings.Contains(out, "-32001") {
+	if out, code := run("call", "code.info"); code != 1 || !strings.Contains(out, "no_token") || !strings.Contains(out, "-32001") {
 		t.Fatalf("service call as other user: %d %s", code, out)
+	}
+	if out, code := run("token", "issue", "--aud", "code", "--scope", "POST:/*", "--ttl", "1m"); code != 1 || !strings.Contains(out, "not_owner") || !strings.Contains(out, "-32003") {
+		t.Fatalf("other user minted: %d %s", code, out)
+	}
+	if out, code := run("exec", "--", "true"); code != 1 || !strings.Contains(out, "no_token") {
+		t.Fatalf("other user's exec: %d %s", code, out)
+	}
+	// Given a token by the owner, the other user can use it: peer identity
+	// decides who may mint, never what a call may touch.
+	tok := strings.TrimSpace(mustCLI(t, d, "token", "issue", "--aud", "code", "--scope", "POST:/.carapace/scratch", "--ttl", "1m"))
+	if out, code := run("exec", "--token", tok, "--", "echo", "hi"); code != 0 || !strings.HasSuffix(strings.TrimSpace(out), "\nhi") {
+		t.Fatalf("other user with a token: %d %s", code, out)
 	}
 }
 
@@ -431,13 +531,15 @@ func TestSandboxedCommandIsNotOwner(t *testing.T) {
 	}
 	d := startDev(t, "", nil)
 	cmd := exec.Command(binPath, "exec", "--stdin", "--socket", d.socket, "--", "socat", "-", "UNIX-CONNECT:"+d.socket)
-	cmd.Stdin = strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"code.info"}` + "\n" + `{"jsonrpc":"2.0","id":2,"method":"whoami"}` + "\n")
+	cmd.Stdin = strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"code.info"}` + "\n" + `{"jsonrpc":"2.0","id":2,"method":"whoami"}` + "\n" +
+		`{"jsonrpc":"2.0","id":3,"method":"token.issue","params":{"aud":"code","scope":["POST:/.carapace/scratch"],"ttl_seconds":60}}` + "\n")
 	cmd.Env = []string{"HOME=" + d.home}
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("exec socat: %v %s", err, out)
 	}
-	if !strings.Contains(string(out), `"code":-32001`) || !strings.Contains(string(out), "not_owner") || !strings.Contains(string(out), `"owner":false`) {
+	if !strings.Contains(string(out), `"code":-32001`) || !strings.Contains(string(out), "no_token") || !strings.Contains(string(out), `"owner":false`) ||
+		!strings.Contains(string(out), `"code":-32003`) || !strings.Contains(string(out), "not_owner") {
 		t.Fatalf("sandboxed command got owner powers: %s", out)
 	}
 }

@@ -9,10 +9,14 @@ import (
 
 // registerOwn fills the router's own route table. Keep it sorted.
 func (r *Router) registerOwn() {
+	r.own.Register("auth", r.authToken)
+	r.own.Register("config.reload", r.reload)
 	r.own.Register("echo", r.echo)
 	r.own.Register("ping", r.ping)
 	r.own.Register("rpc.methods", r.methods)
 	r.own.Register("services", r.services)
+	r.own.Register("token.issue", r.issue)
+	r.own.Register("token.revoke", r.revoke)
 	r.own.Register("whoami", r.whoami)
 }
 
@@ -29,24 +33,34 @@ func (r *Router) echo(_ context.Context, c *service.Call) (any, error) {
 	return c.Params, nil
 }
 
-// whoamiResult is whoami's answer: who the router runs as, and who the
-// caller is as the kernel reported at connect.
+// whoamiResult is whoami's answer: who the router runs as, this device,
+// who the caller is as the kernel reported at connect, and the audiences
+// the connection holds tokens for.
 type whoamiResult struct {
-	User      string `json:"user"`
-	UID       int    `json:"uid"`
-	CallerUID int    `json:"caller_uid"`
-	CallerGID int    `json:"caller_gid"`
-	CallerPID int    `json:"caller_pid"`
-	Owner     bool   `json:"owner"`
-	Via       string `json:"via"`
+	User      string   `json:"user"`
+	UID       int      `json:"uid"`
+	DeviceID  string   `json:"device_id,omitempty"`
+	CallerUID int      `json:"caller_uid"`
+	CallerGID int      `json:"caller_gid"`
+	CallerPID int      `json:"caller_pid"`
+	Owner     bool     `json:"owner"`
+	Via       string   `json:"via"`
+	Audiences []string `json:"audiences"`
 }
 
-func (r *Router) whoami(_ context.Context, c *service.Call) (any, error) {
-	return whoamiResult{
+func (r *Router) whoami(ctx context.Context, c *service.Call) (any, error) {
+	res := whoamiResult{
 		User: r.self.user, UID: r.self.uid,
 		CallerUID: c.Caller.UID, CallerGID: c.Caller.GID, CallerPID: c.Caller.PID,
-		Owner: c.Caller.Owner, Via: c.Caller.Via,
-	}, nil
+		Owner: c.Caller.Owner, Via: c.Caller.Via, Audiences: []string{},
+	}
+	if a := r.opts.Auth; a != nil {
+		res.DeviceID = a.Verifier.DeviceID()
+	}
+	if s := session(ctx); s != nil {
+		res.Audiences = r.state(s).audiences()
+	}
+	return res, nil
 }
 
 // services lists every service with its state.

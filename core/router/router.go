@@ -3,9 +3,10 @@
 // and forwards `<service>.<op>` requests to that service's process over a
 // pool of multiplexed connections.
 //
-// Identity is recorded once per connection (rpcserver.ConnInfo); the
-// permission check is the first thing done for every forwarded call
-// (Router.authorize).
+// Identity is recorded once per connection (rpcserver.ConnInfo), tokens
+// when the connection calls auth; the permission check is the first thing
+// done for every forwarded call (Router.authorize): a valid token for the
+// service's audience whose scope covers what the call touches.
 package router
 
 import (
@@ -17,7 +18,6 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
@@ -51,9 +51,12 @@ type Status struct {
 
 // Options configures a Router.
 type Options struct {
-	// OwnerUID is the uid the stack runs for. Until capability tokens
-	// apply, only the owner may call services.
+	// OwnerUID is the uid the stack runs for: the only peer that may mint
+	// tokens (token.issue) and reconfigure the router.
 	OwnerUID int
+	// Auth verifies tokens, audits and rate-limits; nil refuses every
+	// service call.
+	Auth     *Auth
 	Backends []Backend
 	// PoolSize is the number of connections per service (default 4).
 	PoolSize int
@@ -119,7 +122,20 @@ var aliases = map[string]string{
 
 // Dispatch implements rpcserver.Dispatcher.
 func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(*jsonrpc.Response)) {
+	if ownerOnlyMethod(req.Method) {
+		if err := r.ownerOnly(s.Info(), req.Method); err != nil {
+			done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(err)})
+			return
+		}
+	}
 	if h, ok := r.own.Lookup(req.Method); ok {
+		if req.Method == "auth" {
+			// Inline, on the reading goroutine: a call sent right after
+			// auth on the same connection (pipelined, without waiting
+			// for the answer) is then decided with the new token.
+			done(r.runOwn(s, req, h))
+			return
+		}
 		go func() { done(r.runOwn(s, req, h)) }()
 		return
 	}
@@ -141,7 +157,7 @@ func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(
 		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(notEnabled(b))})
 		return
 	}
-	caller, err := r.authorize(s, svc, method)
+	caller, err := r.authorize(s, svc, method, req.Params)
 	if err != nil {
 		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(err)})
 		return
@@ -159,40 +175,12 @@ func notEnabled(b Backend) error {
 	return errs.E(b.Name, errs.Unavailable, errs.Reason("not_enabled"), errs.Hint(hint))
 }
 
-// authorize decides whether the session may call method on svc and
-// returns the caller record forwarded with the call.
-//
-// For now the rule is the gateway's stopgap: only the owner (by peer
-// credentials) may call services. Capability tokens replace this function.
-func (r *Router) authorize(s *rpcserver.Session, svc, method string) (json.RawMessage, error) {
-	info := s.Info()
-	if !r.isOwner(info) {
-		return nil, errs.E(method, errs.Unauthorized, errs.Reason("not_owner"),
-			errs.Hint("only the owner (uid "+strconv.Itoa(r.opts.OwnerUID)+"), outside any sandbox, may call services until capability tokens are configured"))
-	}
-	st := s.State(newConnState).(*connState)
-	st.once.Do(func() {
-		c := service.Caller{UID: info.Creds.UID, GID: info.Creds.GID, PID: info.Creds.PID, Owner: true, Via: info.Via}
-		st.caller, st.err = json.Marshal(c)
-	})
-	return st.caller, st.err
-}
-
 // isOwner reports whether a peer is the owner: the owner's uid, over a
 // local socket, and not a sandboxed process (a command the code service
 // runs as the owner in dev mode must not inherit the owner's powers).
 func (r *Router) isOwner(info rpcserver.ConnInfo) bool {
 	return info.Creds.UID == r.opts.OwnerUID && !info.Creds.Confined && (info.Via == "unix" || info.Via == "xpc")
 }
-
-// connState is what the router keeps per connection.
-type connState struct {
-	once   sync.Once
-	caller json.RawMessage // the caller record, encoded once
-	err    error
-}
-
-func newConnState() any { return &connState{} }
 
 func (r *Router) runOwn(s *rpcserver.Session, req *jsonrpc.Request, h service.Handler) (resp *jsonrpc.Response) {
 	defer func() {

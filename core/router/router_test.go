@@ -12,12 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/client"
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/ratelimit"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/rpcserver"
+	"github.com/gimme-tools/carapace/core/scope"
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/servicehost"
+	"github.com/gimme-tools/carapace/core/token"
 )
 
 // testService stands in for a capability service.
@@ -45,30 +49,99 @@ type stack struct {
 	dir, routerSock, codeSock string
 	host                      *servicehost.Host
 	srv                       *rpcserver.Server
+	router                    *router.Router
+	auth                      *router.Auth
+	minter                    *token.Minter
+	token                     string // a code token for POST:/*
 }
 
-func startStack(t *testing.T, withService bool) *stack {
+// testResources scopes every method of the test service as POST on /work.
+var testResources = map[string]router.ResourceFunc{
+	"code": func(string, json.RawMessage) ([]router.Access, error) {
+		return []router.Access{{Verb: "POST", Resource: "/work"}}, nil
+	},
+}
+
+func startStack(t testing.TB, withService bool) *stack {
+	return startStackWith(t, withService, os.Geteuid(), ratelimit.Limits{})
+}
+
+func startStackWith(t testing.TB, withService bool, ownerUID int, lim ratelimit.Limits) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	st := &stack{dir: dir, routerSock: filepath.Join(dir, "router.sock"), codeSock: filepath.Join(dir, "code.sock")}
 	if withService {
 		st.startService(t)
 	}
-	r := router.New(router.Options{
-		OwnerUID: os.Geteuid(),
+	st.auth, st.minter = newAuth(t, filepath.Join(dir, "state"), lim)
+	st.router = router.New(router.Options{
+		OwnerUID: ownerUID, Auth: st.auth,
 		Backends: []router.Backend{{Name: "code", Enabled: true, Socket: st.codeSock}, {Name: "file", Enabled: false, Socket: filepath.Join(dir, "file.sock")}},
 	})
-	st.srv = &rpcserver.Server{Dispatcher: r}
+	st.srv = &rpcserver.Server{Dispatcher: st.router}
 	l, err := net.Listen("unix", st.routerSock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	go st.srv.Serve(l)
 	t.Cleanup(func() { st.srv.Close() })
+	st.token = st.mint(t, token.AudCode, []string{"POST:/*"}, false)
 	return st
 }
 
-func (st *stack) startService(t *testing.T) {
+// newAuth builds the router's authorisation in a fresh state directory:
+// the owner may mint code tokens for POST anywhere.
+func newAuth(t testing.TB, dir string, lim ratelimit.Limits) (*router.Auth, *token.Minter) {
+	t.Helper()
+	key, _, err := token.LoadOrCreate(token.FileKeyStore{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := token.OpenRevocations(filepath.Join(dir, "revoked.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := token.NewVerifier(token.Config{Device: key.Public(), Home: "/home/owner", Revoked: rev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alog, err := audit.Open(filepath.Join(dir, "audit"), audit.Options{Sync: audit.SyncNever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { alog.Close() })
+	all, err := scope.ParseSet([]string{"POST:/*"}, token.AudCode, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := token.NewMinter(key, "/home/owner")
+	return &router.Auth{
+		Verifier: v, Minter: m, Revoked: rev, Audit: alog, Limiter: ratelimit.New(lim),
+		Grants: map[string]scope.Set{token.AudCode: all}, Home: "/home/owner", MaxTTL: time.Hour,
+		Resources: testResources,
+	}, m
+}
+
+func (st *stack) mint(t testing.TB, aud string, scopes []string, once bool) string {
+	t.Helper()
+	raw, _, err := st.minter.Mint(aud, scopes, time.Hour, once, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// authed dials the router and authenticates with tok.
+func authed(t testing.TB, sock, tok string) *client.Client {
+	t.Helper()
+	c := dial(t, sock)
+	if err := c.Call(ctx(t), "auth", map[string]string{"token": tok}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (st *stack) startService(t testing.TB) {
 	st.host = servicehost.New(testService{}, servicehost.Options{RouterUID: os.Geteuid(), RouterPID: os.Getpid()})
 	l, err := net.Listen("unix", st.codeSock)
 	if err != nil {
@@ -78,7 +151,7 @@ func (st *stack) startService(t *testing.T) {
 	t.Cleanup(func() { st.host.Close() })
 }
 
-func dial(t *testing.T, sock string) *client.Client {
+func dial(t testing.TB, sock string) *client.Client {
 	t.Helper()
 	c, err := client.Dial(context.Background(), sock)
 	if err != nil {
@@ -88,7 +161,7 @@ func dial(t *testing.T, sock string) *client.Client {
 	return c
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return c
@@ -108,6 +181,10 @@ func TestForwardMultiplexesManyClients(t *testing.T) {
 				return
 			}
 			defer cl.Close()
+			if err := cl.Call(ctx(t), "auth", map[string]string{"token": st.token}, nil); err != nil {
+				errc <- err
+				return
+			}
 			for i := 0; i < 20; i++ {
 				var res struct {
 					Params struct{ C, I int }
@@ -133,17 +210,17 @@ func TestForwardMultiplexesManyClients(t *testing.T) {
 func TestCallerRecordReachesService(t *testing.T) {
 	st := startStack(t, true)
 	var res struct{ Caller service.Caller }
-	if err := dial(t, st.routerSock).Call(ctx(t), "code.params", map[string]any{}, &res); err != nil {
+	if err := authed(t, st.routerSock, st.token).Call(ctx(t), "code.params", map[string]any{}, &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Caller.UID != os.Geteuid() || res.Caller.PID != os.Getpid() || !res.Caller.Owner || res.Caller.Via != "unix" {
+	if res.Caller.UID != os.Geteuid() || res.Caller.PID != os.Getpid() || !res.Caller.Owner || res.Caller.Via != "unix" || res.Caller.Token != st.token {
 		t.Fatalf("caller %+v", res.Caller)
 	}
 }
 
 func TestServiceErrorsPassThrough(t *testing.T) {
 	st := startStack(t, true)
-	err := dial(t, st.routerSock).Call(ctx(t), "code.fail", nil, nil)
+	err := authed(t, st.routerSock, st.token).Call(ctx(t), "code.fail", nil, nil)
 	var ce *client.Error
 	if !errorsAs(err, &ce) || ce.Code != -32003 || ce.Reason != "outside_project_roots" || ce.Hint != "add it" {
 		t.Fatalf("got %v", err)
@@ -152,21 +229,21 @@ func TestServiceErrorsPassThrough(t *testing.T) {
 
 func TestServiceDownIsUnavailable(t *testing.T) {
 	st := startStack(t, false)
-	err := dial(t, st.routerSock).Call(ctx(t), "code.params", nil, nil)
+	err := authed(t, st.routerSock, st.token).Call(ctx(t), "code.params", nil, nil)
 	var ce *client.Error
 	if !errorsAs(err, &ce) || ce.Code != -32007 || ce.Reason != "service_down" || ce.Hint == "" {
 		t.Fatalf("got %v", err)
 	}
 	// Once the service is up, the same router reaches it.
 	st.startService(t)
-	if err := dial(t, st.routerSock).Call(ctx(t), "code.params", nil, nil); err != nil {
+	if err := authed(t, st.routerSock, st.token).Call(ctx(t), "code.params", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestDisabledAndUnknown(t *testing.T) {
 	st := startStack(t, true)
-	c := dial(t, st.routerSock)
+	c := authed(t, st.routerSock, st.token)
 	for _, tc := range []struct {
 		method string
 		code   int
@@ -194,7 +271,7 @@ func TestBatchMixesRouterAndService(t *testing.T) {
 		{Method: "code.params", Notify: true},
 		{Method: "nope"},
 	}
-	if err := dial(t, st.routerSock).Batch(ctx(t), calls); err != nil {
+	if err := authed(t, st.routerSock, st.token).Batch(ctx(t), calls); err != nil {
 		t.Fatal(err)
 	}
 	if calls[0].Err != nil || string(*calls[0].Result.(*json.RawMessage)) != `{"pong":true}` {
@@ -210,7 +287,7 @@ func TestBatchMixesRouterAndService(t *testing.T) {
 
 func TestStreamedNotificationsCarryCallerID(t *testing.T) {
 	st := startStack(t, true)
-	c := dial(t, st.routerSock)
+	c := authed(t, st.routerSock, st.token)
 	var mu sync.Mutex
 	var notes []string
 	c.OnNotify(func(method string, params json.RawMessage) {
@@ -218,12 +295,12 @@ func TestStreamedNotificationsCarryCallerID(t *testing.T) {
 		notes = append(notes, method+" "+string(params))
 		mu.Unlock()
 	})
-	if err := c.Call(ctx(t), "code.stream", nil, nil); err != nil {
+	if err := c.Call(ctx(t), "code.stream", nil, nil); err != nil { // id 2: auth was 1
 		t.Fatal(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(notes) != 3 || notes[0] != `code.output {"request_id":1,"n":0}` {
+	if len(notes) != 3 || notes[0] != `code.output {"request_id":2,"n":0}` {
 		t.Fatalf("notes %q", notes)
 	}
 }

@@ -28,6 +28,11 @@ type Options struct {
 	RouterPID int
 	Limits    rpcserver.Limits
 	Log       *slog.Logger
+	// Authorize, when set, is checked before every call (the token must
+	// be valid for the service's audience); a service also calls it with
+	// the verb and resource of what it is about to touch. Nil admits every
+	// call the router forwards (tests of the host alone).
+	Authorize Authorize
 }
 
 // Host serves a Service.
@@ -38,21 +43,27 @@ type Host struct {
 // New returns a Host for svc.
 func New(svc service.Service, opts Options) *Host {
 	var t service.Table
+	wrap := func(h service.Handler) service.Handler {
+		if opts.Authorize == nil {
+			return h
+		}
+		return guard(opts.Authorize, h)
+	}
 	for name, h := range svc.Methods() {
-		t.Register(name, h)
+		t.Register(name, wrap(h))
 	}
 	// Every service answers <name>.ping and <name>.echo itself: health
 	// checks and the router-to-service benchmark need a call that does no
 	// work of its own.
-	t.Register(svc.Name()+".ping", func(context.Context, *service.Call) (any, error) {
+	t.Register(svc.Name()+".ping", wrap(func(context.Context, *service.Call) (any, error) {
 		return json.RawMessage(`{"pong":true}`), nil
-	})
-	t.Register(svc.Name()+".echo", func(_ context.Context, c *service.Call) (any, error) {
+	}))
+	t.Register(svc.Name()+".echo", wrap(func(_ context.Context, c *service.Call) (any, error) {
 		if c.Params == nil {
 			return json.RawMessage(`{}`), nil
 		}
 		return c.Params, nil
-	})
+	}))
 	lim := opts.Limits
 	if lim.MaxMessage == 0 {
 		lim.MaxMessage = 64 << 20 // the router has already applied the client limit

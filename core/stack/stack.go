@@ -36,7 +36,18 @@ type Settings struct {
 	OwnerUID   int
 	OwnerHome  string // what "~" stands for in the owner file
 	RuntimeDir string
-	Log        *slog.Logger
+	// StateDirFlag overrides the state directory (--state-dir).
+	StateDirFlag string
+	// Dev is set for `carapace dev`: state lives in the runtime dir.
+	Dev bool
+	Log *slog.Logger
+}
+
+func (st *Settings) log() *slog.Logger {
+	if st.Log == nil {
+		return slog.Default()
+	}
+	return st.Log
 }
 
 // RouterSocket returns the router socket path in dir.
@@ -89,6 +100,8 @@ func (st *Settings) Limits() rpcserver.Limits {
 // Dev is a running dev stack.
 type Dev struct {
 	Socket string
+	Router *router.Router
+	authz  *Authz
 	sup    *supervisor.Supervisor
 	srv    *rpcserver.Server
 	l      net.Listener
@@ -104,11 +117,18 @@ func StartDev(ctx context.Context, st *Settings, exe string) (*Dev, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.Dev = true
 	d := &Dev{Socket: sock, l: l, done: make(chan error, 1)}
+	if d.authz, err = NewAuthz(st); err != nil {
+		l.Close()
+		return nil, err
+	}
 	d.sup = &supervisor.Supervisor{Log: st.Log}
 	r := router.New(router.Options{
 		OwnerUID: st.OwnerUID, Backends: st.Backends(), Status: d.sup.Status, Log: st.Log,
+		Auth: d.authz.Auth,
 	})
+	d.Router = r
 	d.sup.OnRestart = r.ServiceRestarted
 	var children []supervisor.Child
 	for _, b := range st.Backends() {
@@ -119,9 +139,10 @@ func StartDev(ctx context.Context, st *Settings, exe string) (*Dev, error) {
 	if err := d.sup.Start(ctx, children); err != nil {
 		d.sup.Stop(2 * time.Second)
 		l.Close()
+		d.authz.Close()
 		return nil, err
 	}
-	d.srv = &rpcserver.Server{Dispatcher: r, Limits: st.Limits(), Log: st.Log}
+	d.srv = st.RouterServer(r, d.authz)
 	go func() { d.done <- d.srv.Serve(l) }()
 	return d, nil
 }
@@ -133,6 +154,7 @@ func (st *Settings) child(exe string, b router.Backend) supervisor.Child {
 		"--router-uid", strconv.Itoa(os.Geteuid()),
 		"--router-pid", strconv.Itoa(os.Getpid()),
 		"--owner-uid", strconv.Itoa(st.OwnerUID),
+		"--state-dir", st.StateDir(),
 	}
 	if st.SystemPath != "" {
 		args = append(args, "--config", st.SystemPath)
@@ -151,7 +173,15 @@ func (st *Settings) child(exe string, b router.Backend) supervisor.Child {
 func (d *Dev) Stop() {
 	d.srv.Close()
 	d.sup.Stop(5 * time.Second)
+	d.authz.Close()
 	os.Remove(d.Socket)
+}
+
+// RouterServer returns the router's server: the configured limits, and
+// new connections rate-limited.
+func (st *Settings) RouterServer(r *router.Router, z *Authz) *rpcserver.Server {
+	return &rpcserver.Server{Dispatcher: r, Limits: st.Limits(), Log: st.Log,
+		Accept: func(rpcserver.ConnInfo) error { return z.Auth.Limiter.Conn() }}
 }
 
 // Done receives the router's serve error when it stops on its own.

@@ -42,6 +42,10 @@ type Config struct {
 	SandboxOff bool
 	// Policy decides which commands may run; nil allows all.
 	Policy *policy.Policy
+	// Authorize re-checks the forwarded token (servicehost.NewAuthorizer):
+	// POST on the working directory, or on ScratchResource. Nil refuses
+	// every command: the service never runs one unchecked.
+	Authorize func(call *service.Call, verb, resource string) error
 }
 
 // Service is the code service.
@@ -107,11 +111,21 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	if strings.ContainsRune(p.Command, 0) || anyNUL(p.Args) {
 		return nil, errs.E(op, errs.InvalidParams, errs.Reason("nul_byte"), errs.Hint("arguments cannot contain NUL bytes"))
 	}
-	dir, cleanup, err := s.workdir(p.Cwd)
+	if err := s.authorize(call, p.Cwd); err != nil {
+		return nil, err
+	}
+	dir, lexical, cleanup, err := s.workdir(p.Cwd)
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
 	defer cleanup()
+	if lexical != "" && lexical != filepath.Clean(p.Cwd) {
+		// The cwd leads elsewhere through a symlink: the token must
+		// cover where the command really runs, too.
+		if err := s.authorize(call, lexical); err != nil {
+			return nil, err
+		}
+	}
 	path, err := s.lookPath(p.Command, dir)
 	if err != nil {
 		return nil, errs.E(op, err)
@@ -167,24 +181,39 @@ func stdinBytes(p ExecuteParams) ([]byte, error) {
 	return nil, nil
 }
 
-// workdir returns the directory to run in. A cwd must lie inside a
-// project root (compared after resolving symlinks, so a link inside a
-// root cannot lead out). With no cwd the command runs in a fresh scratch
-// directory that is removed afterwards.
-func (s *Service) workdir(cwd string) (string, func(), error) {
+// authorize checks the forwarded token for POST on the working
+// directory, or on ScratchResource when there is none.
+func (s *Service) authorize(call *service.Call, cwd string) error {
+	if s.cfg.Authorize == nil {
+		return errs.E(call.Method, errs.Unavailable, errs.Reason("no_authorizer"),
+			errs.Hint("the code service was started without token verification"))
+	}
+	if cwd == "" {
+		cwd = ScratchResource
+	}
+	return s.cfg.Authorize(call, "POST", cwd)
+}
+
+// workdir returns the directory to run in and its lexical form: the same
+// directory named under its configured project root, symlinks inside the
+// root resolved, which is what a token's scope must cover. A cwd must lie
+// inside a project root (compared after resolving symlinks, so a link
+// inside a root cannot lead out). With no cwd the command runs in a fresh
+// scratch directory that is removed afterwards (lexical is "").
+func (s *Service) workdir(cwd string) (dir, lexical string, cleanup func(), err error) {
 	if cwd == "" {
 		d, err := os.MkdirTemp("", "carapace-scratch-")
 		if err != nil {
-			return "", nil, errs.E(errs.Failed, err)
+			return "", "", nil, errs.E(errs.Failed, err)
 		}
-		return d, func() { os.RemoveAll(d) }, nil
+		return d, "", func() { os.RemoveAll(d) }, nil
 	}
 	if !filepath.IsAbs(cwd) {
-		return "", nil, errs.E(errs.InvalidParams, errs.Reason("relative_cwd"), errs.Hint("cwd must be an absolute path"))
+		return "", "", nil, errs.E(errs.InvalidParams, errs.Reason("relative_cwd"), errs.Hint("cwd must be an absolute path"))
 	}
 	real, err := filepath.EvalSymlinks(filepath.Clean(cwd))
 	if err != nil {
-		return "", nil, errs.E(errs.NotFound, errs.Reason("no_cwd"), errs.Hint("the working directory "+cwd+" does not exist"), err)
+		return "", "", nil, errs.E(errs.NotFound, errs.Reason("no_cwd"), errs.Hint("the working directory "+cwd+" does not exist"), err)
 	}
 	for _, root := range s.cfg.ProjectRoots {
 		rr, err := filepath.EvalSymlinks(root)
@@ -192,10 +221,14 @@ func (s *Service) workdir(cwd string) (string, func(), error) {
 			continue
 		}
 		if within(rr, real) {
-			return real, func() {}, nil
+			rel, err := filepath.Rel(rr, real)
+			if err != nil {
+				continue
+			}
+			return real, filepath.Join(root, rel), func() {}, nil
 		}
 	}
-	return "", nil, errs.E(errs.Forbidden, errs.Reason("outside_project_roots"),
+	return "", "", nil, errs.E(errs.Forbidden, errs.Reason("outside_project_roots"),
 		errs.Hint("cwd "+cwd+" is not inside a project root; add it to services.code.project_roots in ~/.config/gimme/local.yaml"))
 }
 
@@ -239,3 +272,10 @@ func (s *Service) info(context.Context, *service.Call) (any, error) {
 		"path":               s.cfg.Path,
 	}, nil
 }
+
+// ScratchResource is the resource a command without a cwd touches, for
+// token scopes: it runs in a fresh, empty scratch directory, which no
+// project-root scope covers. "POST:code.local.gimme.tools/.carapace/scratch"
+// allows scratch commands only; "POST:code.local.gimme.tools/*" covers them
+// as it covers every directory.
+const ScratchResource = "/.carapace/scratch"

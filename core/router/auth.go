@@ -1,0 +1,248 @@
+package router
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gimme-tools/carapace/core/audit"
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/ratelimit"
+	"github.com/gimme-tools/carapace/core/rpcserver"
+	"github.com/gimme-tools/carapace/core/scope"
+	"github.com/gimme-tools/carapace/core/service"
+	"github.com/gimme-tools/carapace/core/token"
+)
+
+// Auth is what the router authorises with: the token verifier and minter,
+// the revocation list, the audit log, the rate limiter and what the owner
+// configuration lets the owner mint. core/stack builds it from the config.
+type Auth struct {
+	Verifier *token.Verifier
+	Minter   *token.Minter
+	Revoked  *token.Revocations
+	// Audit receives one record per decision; nil turns auditing off
+	// (audit.disabled, for benchmarks only).
+	Audit   *audit.Log
+	Limiter *ratelimit.Limiter
+	// Grants is, per audience, the widest scope the owner may mint; an
+	// audience missing from it belongs to a disabled service.
+	Grants map[string]scope.Set
+	Home   string        // the owner's home, for "~" in requested scopes
+	MaxTTL time.Duration // the longest token the owner may mint
+	// Reload re-reads the issuers' keys (config.reload, SIGHUP).
+	Reload func() error
+	// Resources says what each service's calls touch (default
+	// DefaultResources).
+	Resources map[string]ResourceFunc
+}
+
+// connState is what the router keeps per connection: its tokens, one per
+// audience, each with the caller record forwarded with its calls.
+type connState struct {
+	mu     sync.Mutex
+	tokens map[string]*held
+}
+
+// held is one token a connection holds.
+type held struct {
+	raw    string
+	caller json.RawMessage // service.Caller with this token, encoded once
+}
+
+func newConnState() any { return &connState{tokens: map[string]*held{}} }
+
+func (c *connState) get(aud string) *held {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tokens[aud]
+}
+
+func (c *connState) put(aud string, h *held) {
+	c.mu.Lock()
+	c.tokens[aud] = h
+	c.mu.Unlock()
+}
+
+// audiences returns the audiences the connection holds tokens for, sorted.
+func (c *connState) audiences() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.tokens))
+	for a := range c.tokens {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (r *Router) state(s *rpcserver.Session) *connState {
+	return s.State(newConnState).(*connState)
+}
+
+// authorize decides whether the session may make this call to svc, writes
+// the decision to the audit log, and returns the caller record (with the
+// token) to forward. The rule (DESIGN.md): every service call needs a
+// valid token for the service's audience whose scope covers what the call
+// touches; peer identity never widens it.
+func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json.RawMessage) (json.RawMessage, error) {
+	a := r.opts.Auth
+	if a == nil {
+		// Without a verifier no token can be valid: every call is
+		// unauthenticated.
+		return nil, errs.E(method, errs.Unauthorized, errs.Reason("no_authorizer"),
+			errs.Hint("this router was started without token verification (no state directory), so no service call can be authorised"))
+	}
+	start := time.Now()
+	info := s.Info()
+	rec := audit.Record{Via: info.Via, UID: info.Creds.UID, PID: info.Creds.PID, Method: method}
+	aud, err := token.AudienceFor(svc)
+	if err != nil {
+		return nil, r.deny(rec, start, errs.E(method, errs.Internal, err))
+	}
+	st := r.state(s)
+	h := st.get(aud)
+	if h == nil {
+		if err := a.Limiter.Call(info.Creds.UID, ""); err != nil {
+			return nil, err
+		}
+		return nil, r.deny(rec, start, noToken(method, aud, st.audiences()))
+	}
+	t, err := a.Verifier.Verify(h.raw, aud)
+	if err != nil {
+		if lerr := a.Limiter.Call(info.Creds.UID, ""); lerr != nil {
+			return nil, lerr
+		}
+		return nil, r.deny(rec, start, errs.E(method, err))
+	}
+	rec.Sub, rec.JTI, rec.Iss = t.Subject, t.ID, t.Issuer
+	if err := a.Limiter.Call(info.Creds.UID, t.Subject); err != nil {
+		return nil, err // not audited: a flood must not cost an fsync per call
+	}
+	if err := r.allow(t, svc, method, params, &rec); err != nil {
+		return nil, r.deny(rec, start, err)
+	}
+	if err := a.Verifier.Consume(t); err != nil {
+		return nil, r.deny(rec, start, errs.E(method, err))
+	}
+	rec.Decision = audit.Allow
+	rec.DurationUS = time.Since(start).Microseconds()
+	if a.Audit != nil {
+		if err := a.Audit.Write(rec); err != nil {
+			return nil, errs.E(method, errs.Unavailable, errs.Reason("audit_unavailable"),
+				errs.Hint("the audit log cannot be written (disk full? permissions?); calls are refused until it can"), err)
+		}
+	}
+	return h.caller, nil
+}
+
+// allow checks the token's scope against what the call touches.
+func (r *Router) allow(t *token.Verified, svc, method string, params json.RawMessage, rec *audit.Record) error {
+	res := r.opts.Auth.Resources
+	if res == nil {
+		res = DefaultResources
+	}
+	fn, ok := res[svc]
+	if !ok {
+		return errs.E(method, unscoped(method))
+	}
+	acc, err := fn(method, params)
+	if err != nil {
+		return errs.E(method, err)
+	}
+	names := make([]string, len(acc))
+	for i := range acc {
+		acc[i].Resource = expandHome(acc[i].Resource, r.opts.Auth.Home)
+		names[i] = acc[i].Resource
+	}
+	rec.Resource = strings.Join(names, " ")
+	for _, x := range acc {
+		if !filepath.IsAbs(x.Resource) {
+			return errs.E(method, errs.InvalidParams, errs.Reason("relative_path"),
+				errs.Hint("give absolute paths"), fmt.Errorf("%q is not absolute", x.Resource))
+		}
+		if err := t.Allow(x.Verb, x.Resource); err != nil {
+			return errs.E(method, err)
+		}
+	}
+	return nil
+}
+
+// deny writes a deny record for err and returns err. A deny record that
+// cannot be written is logged; the call is refused either way.
+func (r *Router) deny(rec audit.Record, start time.Time, err error) error {
+	a := r.opts.Auth
+	if a == nil || a.Audit == nil {
+		return err
+	}
+	rec.Decision = audit.Deny
+	rec.Reason = errs.ReasonOf(err)
+	if rec.Reason == "" {
+		rec.Reason = errs.KindOf(err).String()
+	}
+	rec.DurationUS = time.Since(start).Microseconds()
+	if werr := a.Audit.Write(rec); werr != nil {
+		r.log().Error("audit write failed", "method", rec.Method, "err", werr)
+	}
+	return err
+}
+
+// noToken explains a call made without a token for the service.
+func noToken(method, aud string, have []string) error {
+	svc := token.ServiceFor(aud)
+	issue := "carapace token issue --aud " + svc + " --scope '…' --ttl 1h"
+	if len(have) == 0 {
+		return errs.E(method, errs.Unauthorized, errs.Reason("no_token"),
+			errs.Hint("call auth {\"token\": …} with a token for "+aud+" first (CLI: --token, --token-file or $GIMME_TOKEN); the owner makes one with `"+issue+"`"),
+			fmt.Errorf("no token for %s on this connection", aud))
+	}
+	return errs.E(method, errs.Unauthorized, errs.Reason(token.ReasonAudience),
+		errs.Hint("this connection holds tokens for "+strings.Join(have, ", ")+" only; a token opens one service: auth with one for "+aud+" (`"+issue+"`)"),
+		fmt.Errorf("no token for %s on this connection", aud))
+}
+
+// callerRecord encodes the caller record forwarded with a token's calls.
+func (r *Router) callerRecord(info rpcserver.ConnInfo, raw string) (json.RawMessage, error) {
+	return json.Marshal(service.Caller{UID: info.Creds.UID, GID: info.Creds.GID, PID: info.Creds.PID,
+		Owner: r.isOwner(info), Via: info.Via, Token: raw})
+}
+
+// ownerOnlyMethod reports whether only the owner may call method: minting
+// and revoking tokens, approving, and changing the configuration.
+func ownerOnlyMethod(method string) bool {
+	for _, p := range []string{"token.", "approvals.", "config."} {
+		if strings.HasPrefix(method, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// ownerOnly refuses an owner-only method to anyone but the owner, and to
+// everyone over the WebSocket or the relay: nothing reachable from a
+// browser or the network may mint, approve or reconfigure. The refusal is
+// -32003 (forbidden), reason remote_entry or not_owner.
+func (r *Router) ownerOnly(info rpcserver.ConnInfo, method string) error {
+	if info.Via == "websocket" || info.Via == "relay" {
+		return errs.E(method, errs.Forbidden, errs.Reason("remote_entry"),
+			errs.Hint("token.*, approvals.* and config.* are answered only over the local Unix socket (or XPC), never over "+info.Via))
+	}
+	if !r.isOwner(info) {
+		return errs.E(method, errs.Forbidden, errs.Reason("not_owner"),
+			errs.Hint("only the owner (uid "+strconv.Itoa(r.opts.OwnerUID)+"), outside any sandbox, may do this; ask the owner for a token (`carapace token issue`)"))
+	}
+	return nil
+}
+
+// expandHome replaces a leading "~" with home, as the file service does.
+func expandHome(p, home string) string {
+	if home == "" || (p != "~" && !strings.HasPrefix(p, "~/")) {
+		return p
+	}
+	return filepath.Join(home, p[1:])
+}

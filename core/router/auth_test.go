@@ -1,0 +1,302 @@
+package router_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gimme-tools/carapace/core/audit"
+	"github.com/gimme-tools/carapace/core/client"
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/ratelimit"
+	"github.com/gimme-tools/carapace/core/router"
+	"github.com/gimme-tools/carapace/core/rpcserver"
+	"github.com/gimme-tools/carapace/core/scope"
+	"github.com/gimme-tools/carapace/core/service/code"
+	"github.com/gimme-tools/carapace/core/token"
+)
+
+func TestResourceFunctions(t *testing.T) {
+	for _, tc := range []struct {
+		svc, method, params string
+		want                string // "VERB resource; …", "" for none, "!reason" for an error
+	}{
+		{"code", "code.execute", `{"command":"ls","cwd":"/home/a/Projects/x"}`, "POST /home/a/Projects/x"},
+		{"code", "code.execute", `{"command":"ls"}`, "POST " + code.ScratchResource},
+		{"code", "code.execute", `{"command":"ls","cwd":""}`, "POST " + code.ScratchResource},
+		{"code", "code.execute", `["ls"]`, "!bad_params"},
+		{"code", "code.info", ``, ""},
+		{"code", "code.ping", `{}`, ""},
+		{"code", "code.secret", `{}`, "!unscoped_method"},
+		{"file", "file.read", `{"path":"/home/a/Documents/x"}`, "GET /home/a/Documents/x"},
+		{"file", "file.list", `{"path":"/home/a/Documents"}`, "GET /home/a/Documents"},
+		{"file", "file.write", `{"path":"/d/x","data":"hi"}`, "PUT /d/x"},
+		{"file", "file.delete", `{"path":"/d/x"}`, "DELETE /d/x"},
+		{"file", "file.move", `{"from":"/d/a","to":"/e/b"}`, "DELETE /d/a; PUT /e/b"},
+		{"file", "file.search", `{"path":"/d","query":"x"}`, "GET /d"},
+		{"file", "file.copy", `{"from":"/d/a","to":"/e/b"}`, "GET /d/a; PUT /e/b"},
+		{"file", "file.move", `{"from":"/d/a"}`, "!missing_param"},
+		{"file", "file.read", `{}`, "!missing_param"},
+		{"file", "file.chmod", `{"path":"/d"}`, "!unscoped_method"},
+		{"app", "app.activate", `{"app":"Terminal"}`, "POST /Terminal"},
+		{"app", "app.activate", `{"app":"../x"}`, "!missing_param"},
+		{"app", "app.list", `{}`, ""},
+		{"shell", "shell.execute", `{"command":"ls","cwd":"/home/a"}`, "POST /home/a"},
+		{"shell", "shell.execute", `{"command":"ls"}`, "!missing_param"},
+	} {
+		acc, err := router.DefaultResources[tc.svc](tc.method, json.RawMessage(tc.params))
+		var got string
+		if err != nil {
+			got = "!" + reasonOf(err)
+		} else {
+			var parts []string
+			for _, a := range acc {
+				parts = append(parts, a.Verb+" "+a.Resource)
+			}
+			got = strings.Join(parts, "; ")
+		}
+		if got != tc.want {
+			t.Errorf("%s %s: got %q, want %q", tc.method, tc.params, got, tc.want)
+		}
+	}
+}
+
+func reasonOf(err error) string { return errs.ReasonOf(err) }
+
+// serveVia serves the same router on a second socket whose connections
+// have the given Via, as the WebSocket and relay entries do.
+func serveVia(t *testing.T, st *stack, via string) string {
+	sock := filepath.Join(st.dir, via+".sock")
+	srv := &rpcserver.Server{Dispatcher: st.router, Via: via}
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return sock
+}
+
+func callErr(t *testing.T, c *client.Client, method string, params any) *client.Error {
+	t.Helper()
+	err := c.Call(ctx(t), method, params, nil)
+	var ce *client.Error
+	if !errorsAs(err, &ce) {
+		t.Fatalf("%s: got %v, want an error response", method, err)
+	}
+	return ce
+}
+
+// TestOwnerOnlyRefusedByVia: even the owner's uid cannot mint, revoke or
+// reload over the WebSocket or the relay (-32003, remote_entry); approvals
+// are refused the same way before any lookup.
+func TestOwnerOnlyRefusedByVia(t *testing.T) {
+	st := startStack(t, true)
+	issue := map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 60}
+	for _, via := range []string{"websocket", "relay"} {
+		c := dial(t, serveVia(t, st, via))
+		for _, m := range []string{"token.issue", "token.revoke", "config.reload", "approvals.approve", "config.anything"} {
+			ce := callErr(t, c, m, issue)
+			if ce.Code != -32003 || ce.Reason != "remote_entry" || ce.Hint == "" {
+				t.Errorf("%s over %s: %+v", m, via, ce)
+			}
+		}
+		var who struct{ Via string }
+		if err := c.Call(ctx(t), "whoami", nil, &who); err != nil || who.Via != via {
+			t.Errorf("whoami over %s: %v %+v", via, err, who)
+		}
+	}
+	// Over the Unix socket the owner may.
+	var res router.IssueResult
+	if err := dial(t, st.routerSock).Call(ctx(t), "token.issue", issue, &res); err != nil || res.Token == "" || res.JTI == "" {
+		t.Fatalf("issue over unix: %v %+v", err, res)
+	}
+}
+
+// TestTokenDecisions walks the refusals of a service call and checks each
+// decision is in an intact audit chain.
+func TestTokenDecisions(t *testing.T) {
+	st := startStack(t, true)
+	for _, tc := range []struct {
+		name   string
+		tok    string
+		code   int
+		reason string
+	}{
+		{"no token", "", -32001, "no_token"},
+		{"file token on code", st.mint(t, token.AudFile, []string{"GET:/*"}, false), -32001, "audience_mismatch"},
+		{"scope elsewhere", st.mint(t, token.AudCode, []string{"POST:/elsewhere/*"}, false), -32003, "scope"},
+		{"look-alike sibling", st.mint(t, token.AudCode, []string{"POST:/wor/*"}, false), -32003, "scope"},
+	} {
+		c := dial(t, st.routerSock)
+		if tc.tok != "" {
+			if err := c.Call(ctx(t), "auth", map[string]string{"token": tc.tok}, nil); err != nil {
+				t.Fatalf("%s: auth: %v", tc.name, err)
+			}
+		}
+		ce := callErr(t, c, "code.params", map[string]any{})
+		if ce.Code != tc.code || ce.Reason != tc.reason || ce.Hint == "" {
+			t.Errorf("%s: got %+v, want %d %s", tc.name, ce, tc.code, tc.reason)
+		}
+	}
+	// A one-time token: one call, then replayed.
+	c := authed(t, st.routerSock, st.mint(t, token.AudCode, []string{"POST:/work/*"}, true))
+	if err := c.Call(ctx(t), "code.params", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ce := callErr(t, c, "code.params", nil); ce.Code != -32001 || ce.Reason != "replayed" {
+		t.Errorf("second use of a one-time token: %+v", ce)
+	}
+	// Revoked while held: the next call is refused.
+	tok, claims, _ := st.minter.Mint(token.AudCode, []string{"POST:/*"}, 3600e9, false, "agent")
+	c = authed(t, st.routerSock, tok)
+	if err := c.Call(ctx(t), "code.params", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := dial(t, st.routerSock).Call(ctx(t), "token.revoke", map[string]any{"jti": claims.ID}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ce := callErr(t, c, "code.params", nil); ce.Code != -32001 || ce.Reason != "revoked" {
+		t.Errorf("revoked: %+v", ce)
+	}
+	rep, err := audit.Verify(filepath.Join(st.dir, "state", "audit"))
+	if err != nil {
+		t.Fatalf("audit chain: %v", err)
+	}
+	// 4 refusals, 3 auth, 2 allowed calls, 1 replayed, 1 revoke, 1 revoked (+ the stack's own mint is not audited: it used the Minter directly).
+	var denies, allows int
+	audit.Tail(ctx(t), filepath.Join(st.dir, "state", "audit"), 100, false, func(r audit.Record, _ []byte) error {
+		if r.Decision == audit.Deny {
+			denies++
+		} else {
+			allows++
+		}
+		if r.Method == "" || r.UID != os.Geteuid() || r.Via != "unix" {
+			t.Errorf("record %+v", r)
+		}
+		return nil
+	})
+	if denies != 6 || rep.Records != denies+allows {
+		t.Errorf("audit: %d records, %d deny, %d allow", rep.Records, denies, allows)
+	}
+}
+
+// TestIssueWithinConfig: the owner mints only within the configuration; a
+// non-owner never mints, but a token still works for it: peer identity
+// decides who may mint, never what a call may touch.
+func TestIssueWithinConfig(t *testing.T) {
+	st := startStack(t, true)
+	st.auth.Grants[token.AudCode], _ = scope.ParseSet([]string{"POST:/work/*"}, token.AudCode, "")
+	c := dial(t, st.routerSock)
+	for _, tc := range []struct {
+		params map[string]any
+		code   int
+		reason string
+	}{
+		{map[string]any{"aud": "code", "scope": []string{"POST:/*"}, "ttl_seconds": 60}, -32003, "scope_too_wide"},
+		{map[string]any{"aud": "code", "scope": []string{"POST:/work-old/*"}, "ttl_seconds": 60}, -32003, "scope_too_wide"},
+		{map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 7200}, -32003, "bad_ttl"},
+		{map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 0}, -32003, "bad_ttl"},
+		{map[string]any{"aud": "file", "scope": []string{"GET:/work/*"}, "ttl_seconds": 60}, -32003, "service_disabled"},
+		{map[string]any{"aud": "local.gimme.tools", "ttl_seconds": 60}, -32602, "audience_mismatch"},
+		{map[string]any{"aud": "code", "scope": []string{"FETCH:/work"}, "ttl_seconds": 60}, -32602, "bad_scope"},
+		{map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 60, "extra": 1}, -32602, ""},
+	} {
+		ce := callErr(t, c, "token.issue", tc.params)
+		if ce.Code != tc.code || (tc.reason != "" && ce.Reason != tc.reason) {
+			t.Errorf("%v: got %+v, want %d %s", tc.params, ce, tc.code, tc.reason)
+		}
+	}
+	var res router.IssueResult
+	if err := c.Call(ctx(t), "token.issue", map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 60, "sub": "agent:x"}, &res); err != nil {
+		t.Fatal(err)
+	}
+	// A router whose owner is someone else: we may not mint, but our token works.
+	other := startStackWith(t, true, os.Geteuid()+1, ratelimit.Limits{})
+	oc := dial(t, other.routerSock)
+	if ce := callErr(t, oc, "token.issue", map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 60}); ce.Code != -32003 || ce.Reason != "not_owner" {
+		t.Errorf("non-owner mint: %+v", ce)
+	}
+	if ce := callErr(t, oc, "code.params", nil); ce.Code != -32001 {
+		t.Errorf("non-owner without token: %+v", ce)
+	}
+	if err := authed(t, other.routerSock, other.token).Call(ctx(t), "code.params", nil, nil); err != nil {
+		t.Errorf("non-owner with a token: %v", err)
+	}
+}
+
+func TestAuditFailureFailsClosed(t *testing.T) {
+	st := startStack(t, true)
+	c := authed(t, st.routerSock, st.token)
+	st.auth.Audit.Close()
+	if ce := callErr(t, c, "code.params", nil); ce.Code != -32007 || ce.Reason != "audit_unavailable" {
+		t.Fatalf("got %+v", ce)
+	}
+}
+
+func TestRateLimited(t *testing.T) {
+	st := startStackWith(t, true, os.Geteuid(), ratelimit.Limits{PerUID: 0.001, PerUIDBurst: 2})
+	c := dial(t, st.routerSock)
+	if err := c.Call(ctx(t), "auth", map[string]string{"token": st.token}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Call(ctx(t), "code.params", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	ce := callErr(t, c, "code.params", nil)
+	var data struct {
+		RetryAfterMS int64 `json:"retry_after_ms"`
+	}
+	json.Unmarshal(ce.Data, &data)
+	if ce.Code != -32005 || ce.Reason != "rate_limited" || data.RetryAfterMS <= 0 {
+		t.Fatalf("got %+v", ce)
+	}
+	// ping is not rate limited
+	if err := c.Call(ctx(t), "ping", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWhoamiAudiences(t *testing.T) {
+	st := startStack(t, true)
+	c := authed(t, st.routerSock, st.token)
+	if err := c.Call(ctx(t), "auth", map[string]string{"token": st.mint(t, token.AudFile, []string{"GET:/*"}, false)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var who struct {
+		DeviceID  string `json:"device_id"`
+		Owner     bool
+		Audiences []string
+	}
+	if err := c.Call(ctx(t), "whoami", nil, &who); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(who.DeviceID, "device-") || !who.Owner || strings.Join(who.Audiences, ",") != token.AudCode+","+token.AudFile {
+		t.Fatalf("whoami %+v", who)
+	}
+}
+
+// TestPipelinedAuth: a call sent right after auth, without waiting for its
+// answer, is decided with the new token.
+func TestPipelinedAuth(t *testing.T) {
+	st := startStack(t, true)
+	c, err := net.Dial("unix", st.routerSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, `{"jsonrpc":"2.0","id":1,"method":"auth","params":{"token":"`+st.token+`"}}`+"\n"+
+		`{"jsonrpc":"2.0","id":2,"method":"code.params","params":{}}`+"\n")
+	r := bufio.NewReader(c)
+	for i := 0; i < 2; i++ {
+		line, err := r.ReadString('\n')
+		if err != nil || strings.Contains(line, `"error"`) {
+			t.Fatalf("%q %v", line, err)
+		}
+	}
+}

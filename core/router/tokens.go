@@ -1,0 +1,264 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gimme-tools/carapace/core/audit"
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/rpcserver"
+	"github.com/gimme-tools/carapace/core/scope"
+	"github.com/gimme-tools/carapace/core/service"
+	"github.com/gimme-tools/carapace/core/token"
+)
+
+// DefaultMaxTTL is the longest token the owner may mint when tokens.max_ttl
+// is not set.
+const DefaultMaxTTL = 24 * time.Hour
+
+func session(ctx context.Context) *rpcserver.Session {
+	s, _ := ctx.Value(sessionKey{}).(*rpcserver.Session)
+	return s
+}
+
+func (r *Router) auth0(op string) (*Auth, error) {
+	if r.opts.Auth == nil {
+		return nil, errs.E(op, errs.Unavailable, errs.Reason("no_authorizer"),
+			errs.Hint("the router was started without token verification"))
+	}
+	return r.opts.Auth, nil
+}
+
+// authResult is auth's answer: what the connection now holds.
+type authResult struct {
+	Aud   string   `json:"aud"`
+	Scope []string `json:"scope"`
+	Exp   int64    `json:"exp"`
+	Sub   string   `json:"sub,omitempty"`
+	Once  bool     `json:"once,omitempty"`
+}
+
+// authToken handles auth {"token"}: it verifies the token (for whatever
+// audience it names) and keeps it for the connection, replacing any token
+// it held for that audience. A one-time token is not used up by auth.
+func (r *Router) authToken(ctx context.Context, c *service.Call) (any, error) {
+	const op = "auth"
+	a, err := r.auth0(op)
+	if err != nil {
+		return nil, err
+	}
+	var p struct {
+		Token string `json:"token"`
+	}
+	if err := service.Decode(c.Params, &p); err != nil {
+		return nil, errs.E(op, err)
+	}
+	start := time.Now()
+	rec := audit.Record{Via: c.Caller.Via, UID: c.Caller.UID, PID: c.Caller.PID, Method: op}
+	if err := a.Limiter.Call(c.Caller.UID, ""); err != nil {
+		return nil, err
+	}
+	t, err := a.Verifier.Verify(p.Token, "")
+	if err != nil {
+		return nil, r.deny(rec, start, errs.E(op, err))
+	}
+	rec.Sub, rec.JTI, rec.Iss, rec.Resource = t.Subject, t.ID, t.Issuer, t.Audience
+	s := session(ctx)
+	caller, err := r.callerRecord(s.Info(), p.Token)
+	if err != nil {
+		return nil, errs.E(op, errs.Internal, err)
+	}
+	if err := r.allowed(rec, start); err != nil {
+		return nil, err
+	}
+	r.state(s).put(t.Audience, &held{raw: p.Token, caller: caller})
+	return authResult{Aud: t.Audience, Scope: t.Scope.Strings(), Exp: t.Expires.Unix(), Sub: t.Subject, Once: t.Once}, nil
+}
+
+// allowed writes an allow record; a record that cannot be written refuses
+// the operation it describes.
+func (r *Router) allowed(rec audit.Record, start time.Time) error {
+	a := r.opts.Auth
+	if a == nil || a.Audit == nil {
+		return nil
+	}
+	rec.Decision = audit.Allow
+	rec.DurationUS = time.Since(start).Microseconds()
+	if err := a.Audit.Write(rec); err != nil {
+		return errs.E(rec.Method, errs.Unavailable, errs.Reason("audit_unavailable"),
+			errs.Hint("the audit log cannot be written (disk full? permissions?); nothing is allowed until it can"), err)
+	}
+	return nil
+}
+
+// IssueParams are token.issue's params.
+type IssueParams struct {
+	Aud        string   `json:"aud"` // "file", "code", … or the full audience
+	Scope      []string `json:"scope"`
+	TTLSeconds int64    `json:"ttl_seconds"`
+	Once       bool     `json:"once"`
+	Sub        string   `json:"sub"` // whom it is for (default "owner")
+}
+
+// IssueResult is token.issue's answer.
+type IssueResult struct {
+	Token string   `json:"token"`
+	Exp   int64    `json:"exp"`
+	JTI   string   `json:"jti"`
+	Aud   string   `json:"aud"`
+	Scope []string `json:"scope"`
+}
+
+// issue handles token.issue for the owner (Dispatch has checked that):
+// a token no wider than the owner configuration allows, for an enabled
+// service, for at most the configured maximum TTL.
+func (r *Router) issue(_ context.Context, c *service.Call) (any, error) {
+	const op = "token.issue"
+	a, err := r.auth0(op)
+	if err != nil {
+		return nil, err
+	}
+	var p IssueParams
+	if err := service.Decode(c.Params, &p); err != nil {
+		return nil, errs.E(op, err)
+	}
+	start := time.Now()
+	rec := audit.Record{Via: c.Caller.Via, UID: c.Caller.UID, PID: c.Caller.PID, Method: op, Sub: p.Sub}
+	if err := a.Limiter.Call(c.Caller.UID, ""); err != nil {
+		return nil, err
+	}
+	aud, ttl, err := r.checkIssue(a, &p)
+	rec.Resource = aud
+	if err != nil {
+		return nil, r.deny(rec, start, errs.E(op, err))
+	}
+	if p.Sub == "" {
+		p.Sub = "owner"
+	}
+	raw, claims, err := a.Minter.Mint(aud, p.Scope, ttl, p.Once, p.Sub)
+	if err != nil {
+		return nil, r.deny(rec, start, errs.E(op, err))
+	}
+	rec.Sub, rec.JTI, rec.Iss = p.Sub, claims.ID, claims.Issuer
+	if err := r.allowed(rec, start); err != nil {
+		return nil, err
+	}
+	return IssueResult{Token: raw, Exp: claims.ExpiresAt.Unix(), JTI: claims.ID, Aud: aud, Scope: claims.Scope}, nil
+}
+
+// checkIssue returns the audience and TTL of a mint request, or why the
+// owner may not have it.
+func (r *Router) checkIssue(a *Auth, p *IssueParams) (string, time.Duration, error) {
+	aud, err := token.AudienceFor(p.Aud)
+	if err != nil || aud == token.AudRouter {
+		return "", 0, errs.E(errs.InvalidParams, errs.Reason(token.ReasonAudience),
+			errs.Hint("aud is one of file, code, shell, app"), fmt.Errorf("audience %q", p.Aud))
+	}
+	svc := token.ServiceFor(aud)
+	allowed, enabled := a.Grants[aud]
+	if !enabled {
+		return aud, 0, errs.E(errs.Forbidden, errs.Reason("service_disabled"),
+			errs.Hint("the "+svc+" service is disabled; enable it in ~/.config/gimme/local.yaml (services."+svc+".enabled: true)"))
+	}
+	maxTTL := a.MaxTTL
+	if maxTTL <= 0 {
+		maxTTL = DefaultMaxTTL
+	}
+	ttl := time.Duration(p.TTLSeconds) * time.Second
+	if p.TTLSeconds <= 0 || ttl > maxTTL {
+		return aud, 0, errs.E(errs.Forbidden, errs.Reason("bad_ttl"),
+			errs.Hint(fmt.Sprintf("give ttl_seconds from 1 to %d (tokens.max_ttl in the system config: %v)", int64(maxTTL/time.Second), maxTTL)),
+			fmt.Errorf("ttl %ds", p.TTLSeconds))
+	}
+	req, err := scope.ParseSet(p.Scope, aud, a.Home)
+	if err != nil {
+		return aud, 0, errs.E(errs.InvalidParams, errs.Reason("bad_scope"),
+			errs.Hint("write scope entries as VERB:path, e.g. GET:~/Documents/*"), err)
+	}
+	if !req.Within(allowed) {
+		return aud, 0, errs.E(errs.Forbidden, errs.Reason("scope_too_wide"),
+			errs.Hint("the owner configuration allows at most: "+grantText(allowed)+" (widen "+configKey[svc]+" in ~/.config/gimme/local.yaml)"),
+			fmt.Errorf("%s is wider than the configuration allows", strings.Join(req.Strings(), ", ")))
+	}
+	return aud, ttl, nil
+}
+
+// configKey names the owner-config key that bounds each service's tokens.
+var configKey = map[string]string{
+	"file": "services.file.paths", "code": "services.code.project_roots",
+	"shell": "services.shell", "app": "services.app.allowed_apps",
+}
+
+func grantText(s scope.Set) string {
+	if len(s) == 0 {
+		return "nothing"
+	}
+	t := strings.Join(s.Strings(), ", ")
+	if len(t) > 400 {
+		t = t[:400] + "…"
+	}
+	return t
+}
+
+// revoke handles token.revoke {"jti", "until"}: the token is refused from
+// now on, by the router and by the services, across restarts. until (unix
+// seconds, optional) is when the entry may be forgotten: the token's exp.
+func (r *Router) revoke(_ context.Context, c *service.Call) (any, error) {
+	const op = "token.revoke"
+	a, err := r.auth0(op)
+	if err != nil {
+		return nil, err
+	}
+	var p struct {
+		JTI   string `json:"jti"`
+		Until int64  `json:"until"`
+	}
+	if err := service.Decode(c.Params, &p); err != nil {
+		return nil, errs.E(op, err)
+	}
+	if p.JTI == "" || len(p.JTI) > token.MaxJTILen {
+		return nil, errs.E(op, errs.InvalidParams, errs.Reason("bad_jti"),
+			errs.Hint("give the token's jti (`carapace token inspect TOKEN` shows it)"))
+	}
+	start := time.Now()
+	rec := audit.Record{Via: c.Caller.Via, UID: c.Caller.UID, PID: c.Caller.PID, Method: op, JTI: p.JTI}
+	var until time.Time
+	if p.Until > 0 {
+		until = time.Unix(p.Until, 0).Add(token.DefaultLeeway)
+	}
+	if err := a.Revoked.Revoke(p.JTI, until); err != nil {
+		return nil, r.deny(rec, start, errs.E(op, errs.Failed, errs.Reason("revoke_failed"), err))
+	}
+	if err := r.allowed(rec, start); err != nil {
+		return nil, err
+	}
+	return map[string]any{"jti": p.JTI, "revoked": true}, nil
+}
+
+// reload handles config.reload: the issuers' keys are read again.
+func (r *Router) reload(context.Context, *service.Call) (any, error) {
+	const op = "config.reload"
+	if err := r.Reload(); err != nil {
+		return nil, errs.E(op, err)
+	}
+	return map[string]any{"reloaded": true}, nil
+}
+
+// Reload re-reads the issuers' keys (config.reload and SIGHUP). A bad file
+// keeps the keys it had, and the error names it.
+func (r *Router) Reload() error {
+	a, err := r.auth0("config.reload")
+	if err != nil {
+		return err
+	}
+	if a.Reload == nil {
+		return nil
+	}
+	if err := a.Reload(); err != nil {
+		return errs.E(errs.Failed, errs.Reason("reload_failed"),
+			errs.Hint("fix the file named above; the keys it held before are kept"), err)
+	}
+	return nil
+}

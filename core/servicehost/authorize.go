@@ -1,0 +1,90 @@
+package servicehost
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/service"
+	"github.com/gimme-tools/carapace/core/token"
+)
+
+// Authorize re-checks, inside a service, the token the router forwarded
+// with a call: signature, issuer, device, expiry, revocation, the service's
+// audience, and, when verb is not empty, that the scope covers verb on
+// resource (an absolute path). It returns nil or an error the service
+// returns as is (-32001 or -32003 with data.reason).
+type Authorize func(call *service.Call, verb, resource string) error
+
+// AuthorizerConfig says where a service finds what it needs to verify
+// tokens, read-only: the device's public key and the revocation list in
+// the state directory, and the issuers' JWKS files.
+type AuthorizerConfig struct {
+	StateDir string
+	Home     string // the owner's home, for "~" in issuer tokens' scopes
+	Issuers  []token.Issuer
+	Audience string // this service's audience, e.g. token.AudCode
+}
+
+// NewAuthorizer returns the Authorize of a service. The service never
+// holds the device's private key and never consumes one-time tokens (the
+// router did, for this very call).
+func NewAuthorizer(cfg AuthorizerConfig) (Authorize, error) {
+	v, err := ReadOnlyVerifier(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if !token.ValidAudience(cfg.Audience) {
+		return nil, errs.E("authorizer", errs.Internal, fmt.Errorf("unknown audience %q", cfg.Audience))
+	}
+	return func(call *service.Call, verb, resource string) error {
+		t, err := v.VerifyForwarded(call.Caller.Token, cfg.Audience)
+		if err != nil {
+			return errs.E(call.Method, err)
+		}
+		if verb == "" {
+			return nil
+		}
+		if err := t.Allow(verb, resource); err != nil {
+			return errs.E(call.Method, err)
+		}
+		return nil
+	}, nil
+}
+
+// ReadOnlyVerifier returns a verifier that needs no private key and
+// writes nothing: the device's public key and the revocation list from
+// the state directory, the issuers' keys. Its replay cache is its own (in
+// memory), so it cannot tell a used one-time token: use it with
+// VerifyForwarded or Inspect only.
+func ReadOnlyVerifier(cfg AuthorizerConfig) (*token.Verifier, error) {
+	op := "verifier"
+	pub, err := token.LoadPublic(cfg.StateDir)
+	if err != nil {
+		return nil, errs.E(op, errs.Unavailable, errs.Reason("no_device_key"),
+			errs.Hint("the router makes the device key at first start in "+cfg.StateDir+"; start the router first, or pass --state-dir"), err)
+	}
+	keys, _ := token.NewKeyring(cfg.Issuers) // an issuer whose file is bad has no keys: its tokens are refused
+	rev, err := token.OpenRevocations(filepath.Join(cfg.StateDir, "revoked.json"))
+	if err != nil {
+		return nil, errs.E(op, errs.Unavailable, errs.Reason("no_revocations"), err)
+	}
+	v, err := token.NewVerifier(token.Config{Device: pub, Issuers: keys, Home: cfg.Home, Revoked: rev})
+	if err != nil {
+		return nil, errs.E(op, errs.Failed, err)
+	}
+	return v, nil
+}
+
+// guard wraps h so that no call reaches it without a valid token for the
+// service's audience: defence in depth for methods that touch nothing and
+// so never call Authorize themselves.
+func guard(auth Authorize, h service.Handler) service.Handler {
+	return func(ctx context.Context, c *service.Call) (any, error) {
+		if err := auth(c, "", ""); err != nil {
+			return nil, err
+		}
+		return h(ctx, c)
+	}
+}

@@ -1,0 +1,222 @@
+package stack
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/gimme-tools/carapace/core/audit"
+	"github.com/gimme-tools/carapace/core/config"
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/ratelimit"
+	"github.com/gimme-tools/carapace/core/router"
+	"github.com/gimme-tools/carapace/core/scope"
+	"github.com/gimme-tools/carapace/core/service/code"
+	"github.com/gimme-tools/carapace/core/token"
+)
+
+// DefaultStateDir holds the device key, the revocation list, the replay
+// cache and the audit log of an installed stack.
+const DefaultStateDir = "/var/lib/carapace"
+
+// StateDir returns the state directory: --state-dir, else state_dir from
+// the system config, else <runtime dir>/state in dev, else
+// DefaultStateDir.
+func (st *Settings) StateDir() string {
+	switch {
+	case st.StateDirFlag != "":
+		return st.StateDirFlag
+	case st.System.StateDir != "":
+		return st.System.StateDir
+	case st.Dev:
+		return filepath.Join(st.RuntimeDir, "state")
+	}
+	return DefaultStateDir
+}
+
+// AuditDir returns the audit log's directory: audit.path, else
+// <state dir>/audit.
+func (st *Settings) AuditDir() string {
+	if st.System.Audit.Path != "" {
+		return st.System.Audit.Path
+	}
+	return filepath.Join(st.StateDir(), "audit")
+}
+
+// Issuers converts the configured issuers.
+func Issuers(sys *config.System) []token.Issuer {
+	out := make([]token.Issuer, len(sys.Issuers))
+	for i, is := range sys.Issuers {
+		out[i] = token.Issuer{Issuer: is.Issuer, JWKSFile: is.JWKSFile}
+	}
+	return out
+}
+
+// Authz is the router's authorisation machinery, built from the settings.
+type Authz struct {
+	Auth *router.Auth
+	keys *token.Keyring
+	rp   *token.ReplayCache
+}
+
+// Close syncs and closes the audit log and the replay cache.
+func (z *Authz) Close() {
+	if z.Auth.Audit != nil {
+		z.Auth.Audit.Close()
+	}
+	z.rp.Close()
+}
+
+// NewAuthz opens (creating at first start) the device key, the revocation
+// list, the replay cache and the audit log in the state directory, loads
+// the issuers' keys, and sets the limits and what the owner may mint.
+func NewAuthz(st *Settings) (*Authz, error) {
+	dir := st.StateDir()
+	op := "state dir " + dir
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, errs.E(op, errs.Failed, errs.Hint("set state_dir in the system config to a directory the router can create"), err)
+	}
+	key, created, err := token.LoadOrCreate(token.FileKeyStore{Dir: dir})
+	if err != nil {
+		return nil, errs.E(op, errs.Failed, errs.Reason("device_key"), errs.Hint("check "+filepath.Join(dir, "device.key")+": mode 0600, owned by the router's user"), err)
+	}
+	if created {
+		st.log().Info("made this device's key", "device_id", key.ID, "dir", dir)
+	}
+	keys, kerr := token.NewKeyring(Issuers(st.System))
+	if kerr != nil {
+		st.log().Warn("issuer keys", "err", kerr) // those issuers' tokens are refused until fixed
+	}
+	z := &Authz{keys: keys}
+	rev, err := token.OpenRevocations(filepath.Join(dir, "revoked.json"))
+	if err != nil {
+		return nil, errs.E(op, errs.Failed, err)
+	}
+	if z.rp, err = token.NewReplayCache(filepath.Join(dir, "replay.log"), 0); err != nil {
+		return nil, errs.E(op, errs.Failed, err)
+	}
+	v, err := token.NewVerifier(token.Config{Device: key.Public(), Issuers: keys, Home: st.OwnerHome, Revoked: rev, Replay: z.rp})
+	if err != nil {
+		return nil, errs.E(op, errs.Failed, err)
+	}
+	grants, err := Grants(st.Owner)
+	if err != nil {
+		return nil, err
+	}
+	z.Auth = &router.Auth{
+		Verifier: v, Minter: token.NewMinter(key, st.OwnerHome), Revoked: rev,
+		Limiter: ratelimit.New(RateLimits(st.System.Rate)), Grants: grants, Home: st.OwnerHome,
+		MaxTTL: st.System.Tokens.MaxTTL.D(), Reload: z.reload(st),
+	}
+	if !st.System.Audit.Disabled {
+		if z.Auth.Audit, err = openAudit(st); err != nil {
+			z.rp.Close()
+			return nil, err
+		}
+	}
+	return z, nil
+}
+
+// reload re-reads the system file's issuer list (when there is a file)
+// and every issuer's keys.
+func (z *Authz) reload(st *Settings) func() error {
+	return func() error {
+		if st.SystemPath == "" {
+			return z.keys.Reload()
+		}
+		sys, err := config.LoadSystem(st.SystemPath, true)
+		if err != nil {
+			return err
+		}
+		return z.keys.Set(Issuers(sys))
+	}
+}
+
+func openAudit(st *Settings) (*audit.Log, error) {
+	a := st.System.Audit
+	opt := audit.Options{MaxSize: int64(a.MaxSize)}
+	if a.Fsync == "always" {
+		opt.Sync = audit.SyncAlways
+	}
+	l, err := audit.Open(st.AuditDir(), opt)
+	if err != nil {
+		return nil, errs.E("audit log "+st.AuditDir(), errs.Unavailable, errs.Reason("audit_unavailable"),
+			errs.Hint("set audit.path in the system config to a directory the router can write"), err)
+	}
+	if l.TornBytes > 0 {
+		st.log().Warn("audit log: cut an incomplete last line (a crash mid-write)", "bytes", l.TornBytes)
+	}
+	return l, nil
+}
+
+// RateLimits converts rate_limits: 0 takes the default, a negative rate
+// turns a limit off.
+func RateLimits(r config.RateLimit) ratelimit.Limits {
+	return ratelimit.Limits{
+		PerUID: r.PerUID, PerUIDBurst: r.Burst,
+		PerSubject: r.PerSubject, SubjectBurst: r.Burst,
+		ConnsPerSec: r.ConnsPerSecond,
+	}
+}
+
+// Grants returns, per audience of an enabled service, the widest scope the
+// owner may mint: file: GET, PUT and DELETE under each folder (GET only
+// under a read-only one); code: POST under each project root, and scratch
+// commands; shell: POST anywhere (each command is approved anyway); app:
+// POST on each allowed app.
+func Grants(o *config.Owner) (map[string]scope.Set, error) {
+	g := map[string]scope.Set{}
+	s := o.Services
+	add := func(aud string, set scope.Set, err error) error {
+		if err != nil {
+			return errs.E("owner config", errs.InvalidParams, errs.Reason("bad_config"), err)
+		}
+		g[aud] = append(g[aud], set...)
+		return nil
+	}
+	if s.File.Enabled {
+		var rw, ro []string
+		for _, f := range s.File.Paths {
+			if f.ReadOnly {
+				ro = append(ro, f.Path)
+			} else {
+				rw = append(rw, f.Path)
+			}
+		}
+		set, err := scope.Subtrees(token.AudFile, []string{scope.GET, scope.PUT, scope.DELETE}, rw, "")
+		if err := add(token.AudFile, set, err); err != nil {
+			return nil, err
+		}
+		set, err = scope.Subtrees(token.AudFile, []string{scope.GET}, ro, "")
+		if err := add(token.AudFile, set, err); err != nil {
+			return nil, err
+		}
+	}
+	if s.Code.Enabled {
+		set, err := scope.Subtrees(token.AudCode, []string{scope.POST}, s.Code.ProjectRoots, "")
+		if err := add(token.AudCode, set, err); err != nil {
+			return nil, err
+		}
+		e, err := scope.Parse(scope.POST+":"+token.AudCode+code.ScratchResource, token.AudCode, "")
+		if err := add(token.AudCode, scope.Set{e}, err); err != nil {
+			return nil, err
+		}
+	}
+	if s.Shell.Enabled {
+		set, err := scope.Subtrees(token.AudShell, []string{scope.POST}, []string{"/"}, "")
+		if err := add(token.AudShell, set, err); err != nil {
+			return nil, err
+		}
+	}
+	if s.App.Enabled {
+		g[token.AudApp] = scope.Set{}
+		for _, app := range s.App.AllowedApps {
+			e, err := scope.Parse(scope.POST+":"+token.AudApp+"/"+app, token.AudApp, "")
+			if err != nil {
+				return nil, errs.E("owner config", errs.InvalidParams, errs.Reason("bad_config"),
+					errs.Hint("an app id in services.app.allowed_apps cannot contain / or *"), err)
+			}
+			g[token.AudApp] = append(g[token.AudApp], e)
+		}
+	}
+	return g, nil
+}
