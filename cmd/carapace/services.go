@@ -120,10 +120,10 @@ func confine(p sandbox.Profile) error {
 }
 
 // readAfterConfine lists what a confined service still reads: the
-// configuration files and the issuers' keys (the Linux sandbox re-executes
-// the service under its Landlock domain, which loads them again), and the
-// state directory (the device's public key; the revocation list, re-read
-// while serving). Only existing paths: Landlock cannot name a missing one.
+// configuration files, the user database and the issuers' keys (the Linux
+// sandbox re-executes the service under its Landlock domain, which loads
+// them again), the device's public key and the revocation list. Only
+// existing paths: Landlock cannot name a missing one.
 func readAfterConfine(st *stack.Settings) []string {
 	// From the state directory only the public half of the device key and
 	// the revocation list: never device.key, which in dev mode has the

@@ -551,12 +551,17 @@ func TestFileServiceWithOwnerFile(t *testing.T) {
 	d := startDev(t, "services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: false}\n", nil)
 	docs := filepath.Join(d.home, "Docs")
 	os.WriteFile(filepath.Join(docs, "a.txt"), []byte("hello"), 0o644)
-	out, errOut, code := d.cli("call", "file.read", `{"path":"`+filepath.Join(docs, "a.txt")+`"}`)
+	tok, errOut, code := d.cli("token", "issue", "--aud", "file", "--scope", "GET:~/Docs/*", "--ttl", "10m")
+	if code != 0 {
+		t.Fatalf("token issue: %d %s", code, errOut)
+	}
+	tok = strings.TrimSpace(tok)
+	out, errOut, code := d.cli("call", "--token", tok, "file.read", `{"path":"`+filepath.Join(docs, "a.txt")+`"}`)
 	if code != 0 || !strings.Contains(out, `"hello"`) {
 		t.Fatalf("file.read: %d %s %s\n%s", code, out, errOut, d.stderr)
 	}
-	_, errOut, code = d.cli("call", "file.read", `{"path":"/etc/hostname"}`)
-	if code != 1 || !strings.Contains(errOut, "outside_allowed") {
+	_, errOut, code = d.cli("call", "--token", tok, "file.read", `{"path":"/etc/hostname"}`)
+	if code != 1 || !strings.Contains(errOut, "scope") {
 		t.Fatalf("outside: %d %s", code, errOut)
 	}
 }

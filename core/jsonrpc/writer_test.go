@@ -35,16 +35,16 @@ func socketPair(t *testing.T) (client, server net.Conn) {
 // message must arrive whole, each sender's in order.
 func TestWriterKeepsMessagesWhole(t *testing.T) {
 	c, s := socketPair(t)
-	w := NewWriter(s, 10*time.Second, 0)
+	w := NewWriter(s, time.Minute, 0)
 	go w.Run()
-	const senders, each = 8, 200
+	const senders, each = 8, 60
 	var wg sync.WaitGroup
 	for g := 0; g < senders; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				pad := strings.Repeat("x", (i%7)*40000)
+				pad := strings.Repeat("x", (i%7)*30000)
 				if err := w.Send([]byte(fmt.Sprintf("%d %d %s", g, i, pad))); err != nil {
 					t.Error(err)
 					return
@@ -67,7 +67,7 @@ func TestWriterKeepsMessagesWhole(t *testing.T) {
 		if len(fields) == 3 {
 			pad = fields[2]
 		}
-		if i != next[g] || len(pad) != (i%7)*40000 {
+		if i != next[g] || len(pad) != (i%7)*30000 {
 			l := string(line)
 			k := strings.LastIndex(l, "xxx")
 			t.Fatalf("sender %d: got message %d (pad %d, line %d), want %d; around: %q", g, i, len(pad), len(l), next[g], l[max(0, k-20):min(len(l), k+60)])
