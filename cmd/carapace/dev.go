@@ -16,6 +16,7 @@ func devCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace dev", flag.ContinueOnError)
 	var cf configFlags
 	cf.register(fs, "")
+	websocket := fs.Bool("websocket", false, "also listen for WebSocket clients on "+stack.DefaultWebSocket+" (or the config's websocket.listen)")
 	runtimeDir := fs.String("runtime-dir", "", "directory for sockets and state (default: $XDG_RUNTIME_DIR/carapace, else /tmp/carapace-$UID)")
 	return &ffcli.Command{
 		Name:       "dev",
@@ -30,12 +31,12 @@ func devCmd() *ffcli.Command {
 			if len(args) > 0 {
 				return usage("carapace dev takes flags only", "unexpected argument %q", args[0])
 			}
-			return runDev(ctx, &cf, *runtimeDir)
+			return runDev(ctx, &cf, *runtimeDir, *websocket)
 		},
 	}
 }
 
-func runDev(ctx context.Context, cf *configFlags, runtimeDir string) error {
+func runDev(ctx context.Context, cf *configFlags, runtimeDir string, websocket bool) error {
 	// CARAPACE_CPUPROFILE=FILE writes the router's CPU profile on exit: a
 	// development aid for `make bench`.
 	if p := os.Getenv("CARAPACE_CPUPROFILE"); p != "" {
@@ -47,6 +48,9 @@ func runDev(ctx context.Context, cf *configFlags, runtimeDir string) error {
 	st, err := cf.load(true)
 	if err != nil {
 		return opError("dev", err)
+	}
+	if websocket && st.System.WS.Listen == "" {
+		st.System.WS.Listen = stack.DefaultWebSocket
 	}
 	if runtimeDir == "" {
 		runtimeDir = stack.DevRuntimeDir()

@@ -201,6 +201,12 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 	srv := st.RouterServer(r, z)
 	stopHUP := reloadOnHUP(r, st.Log)
 	defer stopHUP()
+	entries, err := stack.StartEntries(ctx, st, r, z)
+	if err != nil {
+		l.Close()
+		return opError(op, err)
+	}
+	defer entries.Close()
 	return serveUntilDone(ctx, op, l, srv.Serve, srv.Close, st)
 }
 

@@ -24,6 +24,20 @@ func statusCmd() *ffcli.Command {
 		Exec: func(ctx context.Context, args []string) error {
 			var res struct {
 				Services []router.Status `json:"services"`
+				Entries  struct {
+					WebSocket *struct {
+						Listen      string `json:"listen"`
+						Connections int    `json:"connections"`
+					} `json:"websocket,omitempty"`
+					Relay *struct {
+						URL       string `json:"url"`
+						Connected bool   `json:"connected"`
+						Since     string `json:"since"`
+						Redials   int    `json:"redials"`
+						Sessions  int    `json:"sessions"`
+						LastError string `json:"last_error,omitempty"`
+					} `json:"relay,omitempty"`
+				} `json:"entries"`
 			}
 			if err := f.call(ctx, "services", map[string]any{}, &res); err != nil {
 				return err
@@ -47,7 +61,24 @@ func statusCmd() *ffcli.Command {
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", s.Name, state, pid, s.Restarts, dash(s.Since), s.Error)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if ws := res.Entries.WebSocket; ws != nil {
+				fmt.Printf("\nwebsocket: listening on %s, %d connections\n", ws.Listen, ws.Connections)
+			}
+			if rl := res.Entries.Relay; rl != nil {
+				state := "disconnected"
+				if rl.Connected {
+					state = "connected"
+				}
+				fmt.Printf("relay: %s %s since %s, %d redials, %d sessions", rl.URL, state, rl.Since, rl.Redials, rl.Sessions)
+				if rl.LastError != "" {
+					fmt.Printf(" (last error: %s)", rl.LastError)
+				}
+				fmt.Println()
+			}
+			return nil
 		},
 	}
 }

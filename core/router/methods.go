@@ -84,8 +84,16 @@ func (r *Router) services(context.Context, *service.Call) (any, error) {
 		}
 		out = append(out, st)
 	}
-	return map[string]any{"services": out}, nil
+	res := map[string]any{"services": out}
+	if f, ok := r.entries.Load().(func() any); ok {
+		res["entries"] = f()
+	}
+	return res, nil
 }
+
+// SetEntries names the function that reports the network entries
+// (WebSocket, relay) in `services`.
+func (r *Router) SetEntries(f func() any) { r.entries.Store(f) }
 
 // methods lists the router's own methods and the services' prefixes.
 func (r *Router) methods(context.Context, *service.Call) (any, error) {

@@ -18,6 +18,7 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
@@ -69,11 +70,12 @@ type Options struct {
 
 // Router implements rpcserver.Dispatcher.
 type Router struct {
-	opts  Options
-	own   service.Table
-	pools map[string]*pool
-	back  map[string]Backend
-	self  selfInfo
+	opts    Options
+	entries atomic.Value // func() any: the network entries' status
+	own     service.Table
+	pools   map[string]*pool
+	back    map[string]Backend
+	self    selfInfo
 }
 
 type selfInfo struct {

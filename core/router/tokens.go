@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -75,6 +76,20 @@ func (r *Router) authToken(ctx context.Context, c *service.Call) (any, error) {
 	}
 	r.state(s).put(t.Audience, &held{raw: p.Token, caller: caller})
 	return authResult{Aud: t.Audience, Scope: t.Scope.Strings(), Exp: t.Expires.Unix(), Sub: t.Subject, Once: t.Once}, nil
+}
+
+// Authenticate holds raw for session s exactly as an `auth` call would: the
+// WebSocket entry's "Authorization: Bearer" header.
+func (r *Router) Authenticate(s *rpcserver.Session, raw string) error {
+	ci := s.Info()
+	params, err := json.Marshal(map[string]string{"token": raw})
+	if err != nil {
+		return err
+	}
+	call := &service.Call{Method: "auth", Params: params,
+		Caller: service.Caller{UID: ci.Creds.UID, GID: ci.Creds.GID, PID: ci.Creds.PID, Via: ci.Via}}
+	_, err = r.authToken(context.WithValue(s.Context(), sessionKey{}, s), call)
+	return err
 }
 
 // allowed writes an allow record; a record that cannot be written refuses

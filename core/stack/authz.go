@@ -54,6 +54,7 @@ func Issuers(sys *config.System) []token.Issuer {
 // Authz is the router's authorisation machinery, built from the settings.
 type Authz struct {
 	Auth *router.Auth
+	key  token.DeviceKey // signs the relay assertion
 	keys *token.Keyring
 	rp   *token.ReplayCache
 }
@@ -86,7 +87,7 @@ func NewAuthz(st *Settings) (*Authz, error) {
 	if kerr != nil {
 		st.log().Warn("issuer keys", "err", kerr) // those issuers' tokens are refused until fixed
 	}
-	z := &Authz{keys: keys}
+	z := &Authz{keys: keys, key: key}
 	rev, err := token.OpenRevocations(filepath.Join(dir, "revoked.json"))
 	if err != nil {
 		return nil, errs.E(op, errs.Failed, err)

@@ -99,13 +99,14 @@ func (st *Settings) Limits() rpcserver.Limits {
 
 // Dev is a running dev stack.
 type Dev struct {
-	Socket string
-	Router *router.Router
-	authz  *Authz
-	sup    *supervisor.Supervisor
-	srv    *rpcserver.Server
-	l      net.Listener
-	done   chan error
+	Socket  string
+	Router  *router.Router
+	authz   *Authz
+	sup     *supervisor.Supervisor
+	srv     *rpcserver.Server
+	l       net.Listener
+	done    chan error
+	entries *Entries
 }
 
 // StartDev binds the router socket (failing if another stack is live
@@ -144,6 +145,10 @@ func StartDev(ctx context.Context, st *Settings, exe string) (*Dev, error) {
 	}
 	d.srv = st.RouterServer(r, d.authz)
 	go func() { d.done <- d.srv.Serve(l) }()
+	if d.entries, err = StartEntries(ctx, st, r, d.authz); err != nil {
+		d.Stop()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -171,6 +176,7 @@ func (st *Settings) child(exe string, b router.Backend) supervisor.Child {
 
 // Stop stops serving and every child, and removes the sockets.
 func (d *Dev) Stop() {
+	d.entries.Close()
 	d.srv.Close()
 	d.sup.Stop(5 * time.Second)
 	d.authz.Close()

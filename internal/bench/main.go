@@ -81,11 +81,15 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int) error 
 	// Cases are set up first, then measured in interleaved rounds (a b c
 	// d e a b c d e …) so that background load on a shared machine falls
 	// on every case alike; each case reports its median round.
-	type bcase struct{ name, sock, line string }
+	type bcase struct{ name, sock, line, auth string }
 	var cases []bcase
 	measure := func(name, sock, line string) error {
-		cases = append(cases, bcase{name, sock, line})
+		cases = append(cases, bcase{name, sock, line, ""})
 		return nil
+	}
+	// measureAuth sends auth first on every connection: an authorised call.
+	measureAuth := func(name, sock, line, tok string) {
+		cases = append(cases, bcase{name, sock, line, `{"jsonrpc":"2.0","id":0,"method":"auth","params":{"token":"` + tok + `"}}`})
 	}
 	fmt.Fprintf(os.Stderr, "bench: %d clients, %s per case, %d rounds\n", clients, d, rounds)
 
@@ -114,8 +118,9 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int) error 
 	if err := measure("(b) client→proxy→json server (2 processes)", proxySock, req); err != nil {
 		return err
 	}
-	// (c), (d): a real dev stack
-	dev, routerSock, err := startDev(carapace, filepath.Join(dir, "dev"))
+	// (c), (d): a real dev stack, rate limits off (one uid runs flat out
+	// here); (d2): another with the audit log off too.
+	dev, routerSock, err := startDev(carapace, filepath.Join(dir, "dev"), "")
 	if err != nil {
 		return err
 	}
@@ -123,10 +128,22 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int) error 
 	if err := measure("(c) echo answered by the router", routerSock, req); err != nil {
 		return err
 	}
-	fwd := `{"jsonrpc":"2.0","id":1,"method":"code.echo","params":{"msg":"hello"}}`
-	if err := measure("(d) code.echo forwarded router→service", routerSock, fwd); err != nil {
+	tok, err := issueToken(routerSock)
+	if err != nil {
 		return err
 	}
+	fwd := `{"jsonrpc":"2.0","id":1,"method":"code.echo","params":{"msg":"hello"}}`
+	measureAuth("(d) code.echo forwarded router→service (token, audit on)", routerSock, fwd, tok)
+	dev2, routerSock2, err := startDev(carapace, filepath.Join(dir, "dev2"), "audit: {disabled: true}\n")
+	if err != nil {
+		return err
+	}
+	defer stopDev(dev2)
+	tok2, err := issueToken(routerSock2)
+	if err != nil {
+		return err
+	}
+	measureAuth("(d2) the same with the audit log off", routerSock2, fwd, tok2)
 	// (e) framing: jrpc2 vs ours
 	jSock, oSock := filepath.Join(dir, "jrpc2.sock"), filepath.Join(dir, "ours.sock")
 	stopJR, err := helper(self, "jrpc2", jSock, "")
@@ -148,7 +165,7 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int) error 
 	samples := make([][]result, len(cases))
 	for round := 0; round < rounds; round++ {
 		for i, c := range cases {
-			r, err := load(c.sock, c.line, clients, d)
+			r, err := load(c.sock, c.line, c.auth, clients, d)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
@@ -183,6 +200,8 @@ func report(rs []result, mem int64, idle int) {
 	fmt.Println()
 	fmt.Printf("(d)/(b) p50 ratio: %.2f (target ≤ 1.25)\n", float64(dd.p50)/float64(b.p50))
 	fmt.Printf("(d)/(b) throughput ratio: %.2f (target ≥ 1.0)\n", dd.rps/b.rps)
+	d2 := by["(d2)"]
+	fmt.Printf("audit log cost: (d) p50 %.2f× (d2) p50, throughput %.2f×\n", float64(dd.p50)/float64(d2.p50), dd.rps/d2.rps)
 	fmt.Printf("(c)/(a) p50 ratio: %.2f\n", float64(by["(c)"].p50)/float64(by["(a)"].p50))
 	fmt.Printf("(e2)/(e1) throughput ratio (ours vs jrpc2): %.2f\n", by["(e2)"].rps/by["(e1)"].rps)
 	fmt.Printf("router memory with %d idle connections: %.1f MiB (target ≤ 64 MiB)\n", idle, float64(mem)/(1<<20))
@@ -198,7 +217,7 @@ func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/floa
 
 // load runs clients concurrent request/response loops for d and returns
 // the latency percentiles and throughput.
-func load(sock, line string, clients int, d time.Duration) (result, error) {
+func load(sock, line, auth string, clients int, d time.Duration) (result, error) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	var wg sync.WaitGroup
@@ -214,6 +233,13 @@ func load(sock, line string, clients int, d time.Duration) (result, error) {
 			defer wg.Done()
 			defer c.Close()
 			r := bufio.NewReader(c)
+			if auth != "" {
+				io.WriteString(c, auth+"\n")
+				if resp, err := r.ReadString('\n'); err != nil || !strings.Contains(resp, `"result"`) {
+					errc <- fmt.Errorf("auth: %v %s", err, resp)
+					return
+				}
+			}
 			msg := []byte(line + "\n")
 			local := make([]time.Duration, 0, 4096)
 			<-start
@@ -306,10 +332,36 @@ func rss(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS for %d", pid)
 }
 
-func startDev(bin, dir string) (*exec.Cmd, string, error) {
+// issueToken asks the router, as the owner, for an hour's code token.
+func issueToken(sock string) (string, error) {
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	io.WriteString(c, `{"jsonrpc":"2.0","id":1,"method":"token.issue","params":{"aud":"code","scope":[],"ttl_seconds":3600,"sub":"bench"}}`+"\n")
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	var resp struct {
+		Result struct{ Token string }
+		Error  json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(line), &resp); err != nil || resp.Result.Token == "" {
+		return "", fmt.Errorf("token.issue: %s", line)
+	}
+	return resp.Result.Token, nil
+}
+
+// startDev runs `carapace dev` with rate limits off and extra system
+// config, and waits for its ready line.
+func startDev(bin, dir, extraConfig string) (*exec.Cmd, string, error) {
 	home := filepath.Join(dir, "home")
 	os.MkdirAll(home, 0o700)
-	cmd := exec.Command(bin, "dev", "--runtime-dir", filepath.Join(dir, "run"))
+	cfg := filepath.Join(dir, "carapace.yaml")
+	os.WriteFile(cfg, []byte("rate_limits: {per_uid: -1, per_subject: -1, conns_per_second: -1}\n"+extraConfig), 0o600)
+	cmd := exec.Command(bin, "dev", "--runtime-dir", filepath.Join(dir, "run"), "--config", cfg)
 	cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "CARAPACE_LOG=warn",
 		"CARAPACE_CPUPROFILE=" + os.Getenv("CARAPACE_CPUPROFILE")}
 	cmd.Stderr = os.Stderr
