@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,13 +107,18 @@ func TestWebSocketEntry(t *testing.T) {
 // handshake, then lets the test send session frames.
 type testRelay struct {
 	t     *testing.T
-	pub   ed25519.PublicKey
+	pub   atomic.Pointer[ed25519.PublicKey] // nil until the test has read it
 	conns chan *websocket.Conn
 }
 
 func (r *testRelay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	pub := r.pub.Load()
+	if pub == nil {
+		http.Error(w, "not paired yet", http.StatusServiceUnavailable)
+		return
+	}
 	raw := strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer ")
-	tok, err := jwt.Parse(raw, func(*jwt.Token) (any, error) { return r.pub, nil }, jwt.WithValidMethods([]string{"EdDSA"}))
+	tok, err := jwt.Parse(raw, func(*jwt.Token) (any, error) { return *pub, nil }, jwt.WithValidMethods([]string{"EdDSA"}))
 	if err != nil || !tok.Valid {
 		http.Error(w, "bad assertion", http.StatusUnauthorized)
 		return
@@ -140,7 +146,8 @@ func TestRelayTunnel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rl.pub = parseDevicePub(t, pubPEM)
+	pub := parseDevicePub(t, pubPEM)
+	rl.pub.Store(&pub)
 	tok := issue(t, d, "file", "GET:~/Docs/*")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
