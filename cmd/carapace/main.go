@@ -62,6 +62,7 @@ func rootCommand() *ffcli.Command {
 		Subcommands: []*ffcli.Command{
 			devCmd(), serveCmd(), pingCmd(), echoCmd(), whoamiCmd(), statusCmd(),
 			callCmd(), execCmd(), policyCmd(), versionCmd(),
+			approvalsCmd(), approveCmd(), denyCmd(), // issue 6
 		},
 		Exec: func(context.Context, []string) error { return flag.ErrHelp },
 	}

@@ -10,8 +10,10 @@ import (
 	"github.com/gimme-tools/carapace/core/policy"
 	"github.com/gimme-tools/carapace/core/sandbox"
 	"github.com/gimme-tools/carapace/core/service"
+	"github.com/gimme-tools/carapace/core/service/app"
 	"github.com/gimme-tools/carapace/core/service/code"
 	"github.com/gimme-tools/carapace/core/service/file"
+	"github.com/gimme-tools/carapace/core/service/shell"
 	"github.com/gimme-tools/carapace/core/stack"
 )
 
@@ -49,6 +51,24 @@ func newService(name string, st *stack.Settings, sockDir string) (service.Servic
 			SandboxOff: c.Sandbox == "off",
 			Policy:     pol,
 		}), nil
+	// shell and app (issue 6): run as the owner, no Landlock; see docs/shellapp.md.
+	case "shell":
+		c := st.Owner.Services.Shell
+		pol, err := commandPolicy("shell", c.Policy)
+		if err != nil {
+			return nil, err
+		}
+		// Approved commands run anywhere as the owner and may use the
+		// network; they inherit no-new-privs and the seccomp denylist.
+		if err := confine(sandbox.Profile{Exec: true, Network: true}); err != nil {
+			return nil, err
+		}
+		return shell.New(shell.Config{OwnerUID: st.OwnerUID, ApprovalTimeout: c.ApprovalTimeout.D(), Policy: pol, Log: st.Log})
+	case "app":
+		// Not confined: GUI apps (Electron, Chromium, Firefox, Flatpak)
+		// need user namespaces, which the seccomp denylist refuses.
+		// CheckFile stays nil (files refused) until the file rules are wired.
+		return app.New(app.Config{AllowedApps: st.Owner.Services.App.AllowedApps, Log: st.Log}), nil
 	}
 	return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"),
 		errs.Hint("services are: file, code, shell, app"))

@@ -25,7 +25,7 @@ import (
 
 // Implemented lists the services this build can run as processes. A
 // service enabled in the owner file but not implemented answers -32007.
-var Implemented = map[string]bool{"code": true, "file": true}
+var Implemented = map[string]bool{"code": true, "file": true, "shell": true, "app": true}
 
 // Settings is everything a stack needs, resolved from flags and files.
 type Settings struct {
