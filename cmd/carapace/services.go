@@ -10,8 +10,10 @@ import (
 	"github.com/gimme-tools/carapace/core/policy"
 	"github.com/gimme-tools/carapace/core/sandbox"
 	"github.com/gimme-tools/carapace/core/service"
+	"github.com/gimme-tools/carapace/core/service/app"
 	"github.com/gimme-tools/carapace/core/service/code"
 	"github.com/gimme-tools/carapace/core/service/file"
+	"github.com/gimme-tools/carapace/core/service/shell"
 	"github.com/gimme-tools/carapace/core/servicehost"
 	"github.com/gimme-tools/carapace/core/stack"
 )
@@ -51,9 +53,46 @@ func newService(name string, st *stack.Settings, sockDir string, auth servicehos
 			Policy:     pol,
 			Authorize:  auth,
 		}), nil
+	// shell and app (issue 6): run as the owner, no Landlock; see docs/shellapp.md.
+	case "shell":
+		c := st.Owner.Services.Shell
+		pol, err := commandPolicy("shell", c.Policy)
+		if err != nil {
+			return nil, err
+		}
+		// Approved commands run anywhere as the owner and may use the
+		// network; they inherit no-new-privs and the seccomp denylist.
+		if err := confine(sandbox.Profile{Exec: true, Network: true}); err != nil {
+			return nil, err
+		}
+		return shell.New(shell.Config{OwnerUID: st.OwnerUID, ApprovalTimeout: c.ApprovalTimeout.D(), Policy: pol, Log: st.Log})
+	case "app":
+		// Not confined: GUI apps (Electron, Chromium, Firefox, Flatpak)
+		// need user namespaces, which the seccomp denylist refuses.
+		// Files handed to an app must pass the file service's rules.
+		return app.New(app.Config{AllowedApps: st.Owner.Services.App.AllowedApps, Log: st.Log,
+			CheckFile: fileRules(st)}), nil
 	}
 	return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"),
 		errs.Hint("services are: file, code, shell, app"))
+}
+
+// fileRules returns the file service's read rules (folders, deny globs),
+// for app.open's files; with the file service disabled no file passes.
+func fileRules(st *stack.Settings) func(string) error {
+	f := st.Owner.Services.File
+	if !f.Enabled {
+		return nil
+	}
+	var folders []file.Folder
+	for _, p := range f.Paths {
+		folders = append(folders, file.Folder{Path: p.Path, ReadOnly: p.ReadOnly, Deny: p.Deny})
+	}
+	svc, err := file.New(file.Config{Folders: folders, Deny: f.Deny, Home: st.OwnerHome}, nil)
+	if err != nil {
+		return nil
+	}
+	return svc.Permits
 }
 
 // newFileService opens the allowed folders, then confines the process to

@@ -47,7 +47,7 @@ func TestResourceFunctions(t *testing.T) {
 		{"app", "app.activate", `{"app":"../x"}`, "!missing_param"},
 		{"app", "app.list", `{}`, ""},
 		{"shell", "shell.execute", `{"command":"ls","cwd":"/home/a"}`, "POST /home/a"},
-		{"shell", "shell.execute", `{"command":"ls"}`, "!missing_param"},
+		{"shell", "shell.execute", `{"command":"ls"}`, "POST ~"},
 	} {
 		acc, err := router.DefaultResources[tc.svc](tc.method, json.RawMessage(tc.params))
 		var got string

@@ -132,7 +132,8 @@ func appResource(method string, params json.RawMessage) ([]Access, error) {
 	return []Access{{scope.POST, "/" + p.App}}, nil
 }
 
-// shellResource: shell.execute is POST on its "cwd", which it needs.
+// shellResource: shell.execute is POST on its "cwd", the owner's home when
+// it gives none (where the shell service then runs it).
 func shellResource(method string, params json.RawMessage) ([]Access, error) {
 	if untouched("shell", method) {
 		return nil, nil
@@ -147,7 +148,7 @@ func shellResource(method string, params json.RawMessage) ([]Access, error) {
 		return nil, err
 	}
 	if p.Cwd == "" {
-		return nil, missing(method, "cwd")
+		p.Cwd = "~"
 	}
 	return []Access{{scope.POST, p.Cwd}}, nil
 }

@@ -130,6 +130,10 @@ func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(
 			return
 		}
 	}
+	if strings.HasPrefix(req.Method, "approvals.") {
+		r.forwardApproval(s, req, done)
+		return
+	}
 	if h, ok := r.own.Lookup(req.Method); ok {
 		if req.Method == "auth" {
 			// Inline, on the reading goroutine: a call sent right after
@@ -167,6 +171,34 @@ func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(
 	fwd := *req
 	fwd.Method = method
 	r.pools[svc].forward(s, &fwd, caller, done)
+}
+
+// forwardApproval passes the owner's approvals.list and approvals.decide
+// to the shell service, which keeps the queue. The owner check has already
+// run (ownerOnly: the owner's uid, over the Unix socket or XPC, not
+// sandboxed); the call carries no token, so nothing an agent holds can
+// reach it, and the shell service checks the same again.
+func (r *Router) forwardApproval(s *rpcserver.Session, req *jsonrpc.Request, done func(*jsonrpc.Response)) {
+	b, ok := r.back["shell"]
+	if !ok || !b.Enabled {
+		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(notEnabled(shellBackend(b)))})
+		return
+	}
+	caller, err := r.callerRecord(s.Info(), "")
+	if err != nil {
+		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(errs.E(req.Method, errs.Internal, err))})
+		return
+	}
+	fwd := *req
+	fwd.Method = "shell." + req.Method
+	r.pools["shell"].forward(s, &fwd, caller, done)
+}
+
+// shellBackend names the shell backend for a not-enabled error even when
+// the router has none configured.
+func shellBackend(b Backend) Backend {
+	b.Name = "shell"
+	return b
 }
 
 func notEnabled(b Backend) error {

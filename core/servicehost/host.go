@@ -40,6 +40,14 @@ type Host struct {
 	srv *rpcserver.Server
 }
 
+// OwnerCalls is implemented by a service with methods the router forwards
+// for the owner alone and without a token (the shell service's approvals
+// queue: a token must never be able to approve). The host does not
+// token-check those; the service checks the caller record itself.
+type OwnerCalls interface {
+	OwnerCall(method string) bool
+}
+
 // New returns a Host for svc.
 func New(svc service.Service, opts Options) *Host {
 	var t service.Table
@@ -49,7 +57,12 @@ func New(svc service.Service, opts Options) *Host {
 		}
 		return guard(opts.Authorize, h)
 	}
+	oc, _ := svc.(OwnerCalls)
 	for name, h := range svc.Methods() {
+		if oc != nil && oc.OwnerCall(name) {
+			t.Register(name, h) // no token: the service checks the caller itself
+			continue
+		}
 		t.Register(name, wrap(h))
 	}
 	// Every service answers <name>.ping and <name>.echo itself: health

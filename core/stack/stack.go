@@ -25,7 +25,7 @@ import (
 
 // Implemented lists the services this build can run as processes. A
 // service enabled in the owner file but not implemented answers -32007.
-var Implemented = map[string]bool{"code": true, "file": true}
+var Implemented = map[string]bool{"code": true, "file": true, "shell": true, "app": true}
 
 // Settings is everything a stack needs, resolved from flags and files.
 type Settings struct {
@@ -168,11 +168,23 @@ func (st *Settings) child(exe string, b router.Backend) supervisor.Child {
 		args = append(args, "--owner-config", st.OwnerPath)
 	}
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	if v := os.Getenv("CARAPACE_LOG"); v != "" {
-		env = append(env, "CARAPACE_LOG="+v)
+	keep := []string{"CARAPACE_LOG"}
+	if b.Name == "shell" || b.Name == "app" {
+		// They act in the owner's desktop session: notifications, GUI apps.
+		keep = append(keep, sessionEnv...)
+	}
+	for _, k := range keep {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
 	}
 	return supervisor.Child{Name: b.Name, Path: exe, Args: args, Socket: b.Socket, Env: env}
 }
+
+// sessionEnv names the desktop session's variables the shell and app
+// services need; the others get none of them.
+var sessionEnv = []string{"DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "XDG_RUNTIME_DIR",
+	"DBUS_SESSION_BUS_ADDRESS", "XDG_DATA_DIRS", "XDG_DATA_HOME", "XDG_CURRENT_DESKTOP", "SHELL", "USER", "LOGNAME"}
 
 // Stop stops serving and every child, and removes the sockets.
 func (d *Dev) Stop() {

@@ -2,7 +2,7 @@ package token
 
 import (
 	"crypto/rand"
-	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -75,5 +75,7 @@ func newJTI() (string, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("make jti: %w", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+	// Hex, not base64: a jti never starts with "-", so `carapace token
+	// revoke JTI` never reads it as a flag.
+	return hex.EncodeToString(b[:]), nil
 }

@@ -1,0 +1,102 @@
+package shell
+
+import (
+	"context"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gimme-tools/carapace/core/approval"
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/service"
+)
+
+// ownerOnly is the first line of the approval methods: they are answered
+// only for the owner (by peer credentials, as the router saw them) over a
+// local socket, and never for a call that carries a token — a token is
+// what an agent holds, and an agent must not approve its own commands.
+func ownerOnly(op string, c service.Caller) error {
+	const hint = "approvals are decided only by the owner, with `carapace approvals` on this machine"
+	switch {
+	case c.Via != "unix" && c.Via != "xpc":
+		return errs.E(op, errs.Forbidden, errs.Reason("remote_cannot_approve"), errs.Hint(hint))
+	case !c.Owner:
+		return errs.E(op, errs.Forbidden, errs.Reason("not_owner"), errs.Hint(hint))
+	case c.Token != "":
+		return errs.E(op, errs.Forbidden, errs.Reason("token_cannot_approve"),
+			errs.Hint(hint+", on a connection that holds no token"))
+	}
+	return nil
+}
+
+// ListResult is shell.approvals.list's result.
+type ListResult struct {
+	Pending           []approval.Pending `json:"pending"`
+	ApprovalTimeoutMS int64              `json:"approval_timeout_ms"`
+}
+
+func (s *Service) list(_ context.Context, call *service.Call) (any, error) {
+	const op = "shell.approvals.list"
+	if err := ownerOnly(op, call.Caller); err != nil {
+		return nil, err
+	}
+	if err := service.Decode(call.Params, &struct{}{}); err != nil {
+		return nil, errs.E(op, err)
+	}
+	return ListResult{Pending: s.queue.List(), ApprovalTimeoutMS: s.queue.Timeout().Milliseconds()}, nil
+}
+
+// DecideParams are shell.approvals.decide's params.
+type DecideParams struct {
+	ID    string `json:"id"`
+	Allow *bool  `json:"allow"`
+	// RememberMS, with allow, approves the same command line from the
+	// same directory without asking for this long.
+	RememberMS int64 `json:"remember_ms"`
+}
+
+// DecideResult is shell.approvals.decide's result.
+type DecideResult struct {
+	ID              string     `json:"id"`
+	Allowed         bool       `json:"allowed"`
+	RememberedUntil *time.Time `json:"remembered_until,omitempty"`
+}
+
+func (s *Service) decide(_ context.Context, call *service.Call) (any, error) {
+	const op = "shell.approvals.decide"
+	if err := ownerOnly(op, call.Caller); err != nil {
+		return nil, err
+	}
+	var p DecideParams
+	if err := service.Decode(call.Params, &p); err != nil {
+		return nil, errs.E(op, err)
+	}
+	if p.ID == "" || p.Allow == nil {
+		return nil, errs.E(op, errs.InvalidParams, errs.Reason("missing_params"),
+			errs.Hint(`give the request and the answer: {"id": "1a2b3c4d", "allow": true}`))
+	}
+	until, err := s.queue.Decide(p.ID, *p.Allow, time.Duration(p.RememberMS)*time.Millisecond)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	res := DecideResult{ID: p.ID, Allowed: *p.Allow}
+	if !until.IsZero() {
+		res.RememberedUntil = &until
+	}
+	return res, nil
+}
+
+// callerOf is who asked, as the owner is shown it. The token's sub and
+// iss are read without checking its signature: the router verified the
+// token before forwarding the call, and they are shown, never trusted.
+func callerOf(c service.Caller) approval.Caller {
+	out := approval.Caller{UID: c.UID, PID: c.PID, Via: c.Via}
+	if c.Token == "" {
+		return out
+	}
+	var claims jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(c.Token, &claims); err == nil {
+		out.Sub, out.Iss = claims.Subject, claims.Issuer
+	}
+	return out
+}

@@ -1,0 +1,227 @@
+// Package shell is the shell service: it runs a command line with the
+// owner's login shell, as the owner, without a sandbox — and therefore
+// only after the owner has approved that exact command line.
+//
+// shell.execute puts the command in an approval queue and waits; the
+// owner answers through shell.approvals.list and shell.approvals.decide,
+// which this service answers only for the owner over a local socket and
+// never on the strength of a token (see docs/shellapp.md).
+package shell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gimme-tools/carapace/core/approval"
+	"github.com/gimme-tools/carapace/core/codeexec"
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/policy"
+	"github.com/gimme-tools/carapace/core/service"
+)
+
+// MaxCommand caps a command line's length.
+const MaxCommand = 64 << 10
+
+// Config configures the shell service.
+type Config struct {
+	// OwnerUID is the owner; the service refuses to start as anyone else.
+	OwnerUID int
+	// Shell is the program that runs command lines with -c. Empty: the
+	// owner's login shell from the password database.
+	Shell string
+	// Home is the default working directory. Empty: the owner's home.
+	Home string
+	// ApprovalTimeout is how long a call waits for the owner (default 2m).
+	ApprovalTimeout time.Duration
+	// DefaultTimeout applies to a command when a call gives none (default
+	// 60s); MaxTimeout caps what a call may ask for (default 1h).
+	DefaultTimeout, MaxTimeout time.Duration
+	MaxOutput                  int // per stream; default 1 MiB
+	// Policy is consulted before asking: forbidden is refused outright.
+	// Allow and prompt both ask the owner. Nil forbids nothing.
+	Policy *policy.Policy
+	// Env is the environment commands start from (default os.Environ()),
+	// minus Carapace's own variables.
+	Env []string
+	Log *slog.Logger
+	// Notify is told of each new request; nil sends a desktop
+	// notification where one can be shown (notify-send).
+	Notify func(approval.Pending)
+}
+
+// Service is the shell service.
+type Service struct {
+	cfg   Config
+	queue *approval.Queue
+}
+
+// New returns the shell service. It fails when the process is not the
+// owner or the owner has no usable shell.
+func New(cfg Config) (*Service, error) {
+	if uid := os.Geteuid(); uid != cfg.OwnerUID {
+		return nil, errs.E("shell", errs.Unavailable, errs.Reason("not_owner_process"),
+			errs.Hint("the shell service must run as the owner (uid "+fmt.Sprint(cfg.OwnerUID)+"), not uid "+fmt.Sprint(uid)))
+	}
+	acct, err := lookupAccount(cfg.OwnerUID)
+	if err != nil && (cfg.Shell == "" || cfg.Home == "") {
+		return nil, errs.E("shell", errs.Unavailable, errs.Reason("no_account"),
+			errs.Hint("the owner's entry in the password database could not be read"), err)
+	}
+	if cfg.Shell == "" {
+		cfg.Shell = usableShell(acct.Shell)
+	}
+	if cfg.Home == "" {
+		cfg.Home = acct.Home
+	}
+	if cfg.DefaultTimeout <= 0 {
+		cfg.DefaultTimeout = 60 * time.Second
+	}
+	if cfg.MaxTimeout <= 0 {
+		cfg.MaxTimeout = time.Hour
+	}
+	if cfg.Env == nil {
+		cfg.Env = os.Environ()
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Notify == nil {
+		cfg.Notify = desktopNotify(cfg.Log)
+	}
+	cfg.Env = commandEnv(cfg.Env, acct, cfg.Shell)
+	q := approval.New(approval.Options{Timeout: cfg.ApprovalTimeout, Log: cfg.Log, Notify: cfg.Notify})
+	return &Service{cfg: cfg, queue: q}, nil
+}
+
+// Name implements service.Service.
+func (s *Service) Name() string { return "shell" }
+
+// Methods implements service.Service.
+func (s *Service) Methods() map[string]service.Handler {
+	return map[string]service.Handler{
+		"shell.execute":          s.execute,
+		"shell.info":             s.info,
+		"shell.approvals.list":   s.list,
+		"shell.approvals.decide": s.decide,
+	}
+}
+
+// OwnerCall implements servicehost.OwnerCalls: the approvals queue is
+// reached by the owner through the router's approvals.* methods, with no
+// token (list and decide check the caller themselves).
+func (s *Service) OwnerCall(method string) bool {
+	return method == "shell.approvals.list" || method == "shell.approvals.decide"
+}
+
+// ExecuteParams are shell.execute's params.
+type ExecuteParams struct {
+	Command   string `json:"command"`
+	Cwd       string `json:"cwd"`
+	TimeoutMS int64  `json:"timeout_ms"`
+}
+
+func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) {
+	const op = "shell.execute"
+	var p ExecuteParams
+	if err := service.Decode(call.Params, &p); err != nil {
+		return nil, errs.E(op, err)
+	}
+	if err := checkCommand(p.Command); err != nil {
+		return nil, errs.E(op, err)
+	}
+	dir, err := s.workdir(p.Cwd)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	verdict := s.checkPolicy(p.Command)
+	if err := verdict.Err(op); err != nil {
+		s.cfg.Log.Info("shell command forbidden", "command", p.Command, "cwd", dir, "reason", verdict.Reason)
+		return nil, err
+	}
+	r := approval.Request{Command: p.Command, Cwd: dir, Caller: callerOf(call.Caller),
+		Policy: verdict.Decision.String(), PolicyReason: verdict.Reason}
+	out, err := s.queue.Ask(ctx, r)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	if !out.Allowed {
+		return nil, errs.E(op, errs.Denied, errs.Reason("denied"),
+			errs.Hint("the owner refused this command (request "+out.ID+")"))
+	}
+	timeout := s.cfg.DefaultTimeout
+	if p.TimeoutMS > 0 {
+		timeout = min(time.Duration(p.TimeoutMS)*time.Millisecond, s.cfg.MaxTimeout)
+	}
+	res, err := codeexec.Run(ctx, codeexec.Command{
+		Path: s.cfg.Shell, Args: []string{s.cfg.Shell, "-c", p.Command}, Dir: dir,
+		Env: append(s.cfg.Env, "PWD="+dir), Timeout: timeout, MaxOutput: s.cfg.MaxOutput, Grace: 2 * time.Second,
+	})
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	s.cfg.Log.Info("shell command finished", "id", out.ID, "remembered", out.Remembered,
+		"command", p.Command, "exit_code", res.ExitCode, "timed_out", res.TimedOut)
+	return res, nil
+}
+
+func checkCommand(cmd string) error {
+	switch {
+	case strings.TrimSpace(cmd) == "":
+		return errs.E(errs.InvalidParams, errs.Reason("missing_command"),
+			errs.Hint(`give the command line to run: {"command": "ls -la | head"}`))
+	case strings.ContainsRune(cmd, 0):
+		return errs.E(errs.InvalidParams, errs.Reason("nul_byte"), errs.Hint("the command cannot contain NUL bytes"))
+	case len(cmd) > MaxCommand:
+		return errs.E(errs.TooLarge, errs.Reason("command_too_long"),
+			errs.Hint(fmt.Sprintf("a command line may be at most %d bytes; put a long script in a file", MaxCommand)))
+	}
+	return nil
+}
+
+// workdir returns the absolute, existing directory to run in: cwd, or the
+// owner's home.
+func (s *Service) workdir(cwd string) (string, error) {
+	if cwd == "" {
+		cwd = s.cfg.Home
+	}
+	if !filepath.IsAbs(cwd) {
+		return "", errs.E(errs.InvalidParams, errs.Reason("relative_cwd"), errs.Hint("cwd must be an absolute path"))
+	}
+	real, err := filepath.EvalSymlinks(filepath.Clean(cwd))
+	if err == nil {
+		var fi os.FileInfo
+		if fi, err = os.Stat(real); err == nil && !fi.IsDir() {
+			err = errors.New("not a directory")
+		}
+	}
+	if err != nil {
+		return "", errs.E(errs.NotFound, errs.Reason("no_cwd"), errs.Hint("the working directory "+cwd+" does not exist"), err)
+	}
+	return real, nil
+}
+
+// checkPolicy decides a command line as POSIX sh would read it, whatever
+// the owner's shell: the policy's splitter understands sh, and a rule on
+// "sudo" must hold under fish as well as under bash.
+func (s *Service) checkPolicy(cmd string) policy.Result {
+	if s.cfg.Policy == nil {
+		return policy.Result{Decision: policy.Prompt, Reason: "no command policy; every command asks the owner"}
+	}
+	return s.cfg.Policy.Check([]string{"sh", "-c", cmd})
+}
+
+func (s *Service) info(context.Context, *service.Call) (any, error) {
+	return map[string]any{
+		"shell":               s.cfg.Shell,
+		"home":                s.cfg.Home,
+		"approval_timeout_ms": s.queue.Timeout().Milliseconds(),
+		"default_timeout_ms":  s.cfg.DefaultTimeout.Milliseconds(),
+		"max_timeout_ms":      s.cfg.MaxTimeout.Milliseconds(),
+	}, nil
+}
