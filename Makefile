@@ -65,7 +65,7 @@ bench-file:
 	$(GO) test ./core/service/file -run '^$$' -bench . -benchtime 3x
 
 FUZZTIME ?= 30s
-fuzz: fuzz-tokens fuzz-sandbox websocket-fuzz
+fuzz: fuzz-tokens fuzz-sandbox websocket-fuzz fuzz-shellapp
 	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/jsonrpc -run '^$$' -fuzz FuzzParseMatchesReference -fuzztime $(FUZZTIME)
 	$(GO) test ./core/jsonrpc -run '^$$' -fuzz FuzzFramer -fuzztime $(FUZZTIME)
