@@ -85,6 +85,7 @@ func NewFDConn(c *net.UnixConn) *FDConn {
 // came with the bytes (close-on-exec).
 func (c *FDConn) Read(b []byte) (int, error) {
 	n, oobn, flags, _, err := c.ReadMsgUnix(b, c.oob)
+	n = max(n, 0) // a failed recvmsg may report -1
 	if oobn > 0 {
 		files, perr := parseRights(c.oob[:oobn])
 		c.mu.Lock()
