@@ -92,4 +92,3 @@ func TestOpenAttackCorpus(t *testing.T) {
 		})
 	}
 }
-
