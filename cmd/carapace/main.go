@@ -61,7 +61,7 @@ func rootCommand() *ffcli.Command {
 		FlagSet:    fs,
 		Subcommands: []*ffcli.Command{
 			devCmd(), serveCmd(), pingCmd(), echoCmd(), whoamiCmd(), statusCmd(),
-			callCmd(), execCmd(), policyCmd(), versionCmd(),
+			callCmd(), execCmd(), fileCmd(), policyCmd(), versionCmd(),
 		},
 		Exec: func(context.Context, []string) error { return flag.ErrHelp },
 	}

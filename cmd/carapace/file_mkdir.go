@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+)
+
+var fileMkdirVerb = fileVerb{
+	name:  "mkdir",
+	usage: "carapace file mkdir PATH [-p] [--json]",
+	help:  "make a directory",
+	flags: []string{"p"},
+	exec:  fileMkdir,
+}
+
+func fileMkdir(ctx context.Context, f *fileFlags, args []string) error {
+	if err := fileArgs("mkdir", args, 1, 1, "carapace file mkdir -p ~/Documents/a/b"); err != nil {
+		return err
+	}
+	p, err := remotePath(args[0])
+	if err != nil {
+		return err
+	}
+	var res struct {
+		Path string `json:"path"`
+	}
+	if err := f.fileCall(ctx, "file.mkdir", map[string]any{"path": p, "parents": f.parents}, &res); err != nil {
+		return err
+	}
+	return f.printPath(res.Path)
+}
+
+// printPath prints the path an operation touched (JSON with --json, else
+// only with -v).
+func (f *fileFlags) printPath(p string) error {
+	switch {
+	case f.json:
+		return printJSON(os.Stdout, map[string]string{"path": p})
+	case f.verbose:
+		fmt.Fprintln(os.Stderr, p)
+	}
+	return nil
+}
