@@ -48,16 +48,20 @@ var ErrNoFDPassing = errors.New("jsonrpc: this connection cannot pass descriptor
 var ErrFDOverflow = errors.New("jsonrpc: descriptors lost or never claimed")
 
 // WantsFD reports whether a result is an object whose "fd" member is true:
-// the response carries a descriptor.
+// the response carries a descriptor. It agrees with encoding/json (a key
+// may be escaped; of duplicate keys the last counts), so every receiver
+// pairs descriptors with the same messages.
 func WantsFD(result json.RawMessage) bool {
-	if !bytes.Contains(result, []byte(`"fd":true`)) || !json.Valid(result) {
+	if !bytes.Contains(result, []byte(`"fd"`)) && !bytes.Contains(result, []byte(`\u`)) {
+		return false // cannot name "fd": most results, without a full parse
+	}
+	if !json.Valid(result) {
 		return false
 	}
 	want := false
 	members(result, func(k string, v []byte) bool {
 		if k == "fd" {
 			want = string(v) == "true"
-			return false
 		}
 		return true
 	})

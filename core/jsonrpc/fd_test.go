@@ -212,3 +212,22 @@ func TestFDConnClosesUnclaimed(t *testing.T) {
 		t.Fatalf("open descriptors: %d before, %d after", before, after)
 	}
 }
+
+// FuzzWantsFD checks WantsFD against encoding/json: true exactly when the
+// input is a JSON object whose top-level "fd" member is true.
+func FuzzWantsFD(f *testing.F) {
+	for _, s := range []string{`{"size":3,"fd":true}`, `{"fd":false}`, `{"a":{"fd":true}}`,
+		`{"content":"\"fd\":true"}`, `{"fd":true`, `{"fd":true,"fd":false}`, `{"f\u0064":true}`, `{"fd" : true}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m map[string]json.RawMessage
+		want := false
+		if json.Unmarshal(b, &m) == nil && m != nil {
+			want = string(m["fd"]) == "true"
+		}
+		if got := WantsFD(b); got != want {
+			t.Fatalf("WantsFD(%q) = %v, encoding/json says %v", b, got, want)
+		}
+	})
+}
