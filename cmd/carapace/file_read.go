@@ -115,14 +115,14 @@ func readFD(ctx context.Context, c *client.Client, p string, out io.Writer, rep 
 }
 
 // copyFile copies with the kernel's help where it can (copy_file_range,
-// splice, sendfile: io.Copy between files), else with 1 MiB buffers.
+// splice, sendfile: io.Copy between files), else with 128 KiB buffers (as cat).
 func copyFile(out io.Writer, in *os.File) (int64, error) {
 	if o, ok := out.(*os.File); ok {
 		if st, err := o.Stat(); err == nil && st.Mode().IsRegular() {
 			return io.Copy(o, in)
 		}
 	}
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, 128<<10)
 	return io.CopyBuffer(struct{ io.Writer }{out}, struct{ io.Reader }{in}, buf)
 }
 
