@@ -149,28 +149,34 @@ func runExec(ctx context.Context, f *clientFlags, params map[string]any, stream 
 }
 
 // ownerToken gives c, when no token was passed, a one-minute one-time
-// token for exactly this command's directory (or a scratch directory),
-// minted by the router for the owner: the owner never handles tokens for
-// their own commands. For anyone else the router refuses to mint and the
-// call goes on without a token, to be refused with a hint.
+// token for exactly this command's directory (or a scratch directory).
 func (f *clientFlags) ownerToken(ctx context.Context, c *client.Client, params map[string]any) error {
-	if tok, err := f.rawToken(); err != nil || tok != "" {
-		return err
-	}
 	res := code.ScratchResource
 	if d, ok := params["cwd"].(string); ok && d != "" {
 		res = d
 	}
+	return f.selfMint(ctx, c, "exec", "code", []string{"POST:" + res}, true)
+}
+
+// selfMint gives c, when no token was passed, a one-minute token for
+// exactly scopes, minted by the router for the owner: the owner never
+// handles tokens for their own commands. For anyone else the router
+// refuses to mint and the call goes on without a token, to be refused with
+// a hint. once makes it a one-time token (one service call).
+func (f *clientFlags) selfMint(ctx context.Context, c *client.Client, op, aud string, scopes []string, once bool) error {
+	if tok, err := f.rawToken(); err != nil || tok != "" {
+		return err
+	}
 	var issued struct{ Token string }
 	err := c.Call(ctx, "token.issue", map[string]any{
-		"aud": "code", "scope": []string{"POST:" + res}, "ttl_seconds": 60, "once": true, "sub": "owner:cli",
+		"aud": aud, "scope": scopes, "ttl_seconds": 60, "once": once, "sub": "owner:cli",
 	}, &issued)
 	var ce *client.Error
 	if errors.As(err, &ce) && ce.Kind() == errs.Forbidden && (ce.Reason == "not_owner" || ce.Reason == "remote_entry") {
 		return nil
 	}
 	if err != nil {
-		return opError("exec: token.issue", err)
+		return opError(op+": token.issue", err)
 	}
 	return authenticate(ctx, c, issued.Token)
 }

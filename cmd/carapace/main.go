@@ -61,7 +61,7 @@ func rootCommand() *ffcli.Command {
 		FlagSet:    fs,
 		Subcommands: []*ffcli.Command{
 			devCmd(), serveCmd(), pingCmd(), echoCmd(), whoamiCmd(), statusCmd(),
-			callCmd(), execCmd(), tokenCmd(), auditCmd(), configCmd(), policyCmd(),
+			callCmd(), execCmd(), fileCmd(), tokenCmd(), auditCmd(), configCmd(), policyCmd(),
 			approvalsCmd(), approveCmd(), denyCmd(), doctorCmd(), versionCmd(),
 		},
 		Exec: func(context.Context, []string) error { return flag.ErrHelp },

@@ -73,6 +73,7 @@ func fromWire(we *jsonrpc.Error) *Error {
 // Client is a connection to the router.
 type Client struct {
 	conn net.Conn
+	fds  *jsonrpc.FDConn // conn, when it can receive descriptors
 	w    *jsonrpc.Writer
 	next atomic.Uint64
 
@@ -86,7 +87,12 @@ type Client struct {
 
 // New returns a Client over conn.
 func New(conn net.Conn) *Client {
-	c := &Client{conn: conn, w: jsonrpc.NewWriter(conn, 0, 0), pending: map[uint64]chan *jsonrpc.Response{}}
+	c := &Client{pending: map[uint64]chan *jsonrpc.Response{}}
+	if uc, ok := conn.(*net.UnixConn); ok {
+		c.fds = jsonrpc.NewFDConn(uc)
+		conn = c.fds
+	}
+	c.conn, c.w = conn, jsonrpc.NewWriter(conn, 0, 0)
 	c.w.KeepOpen()
 	go c.w.Run()
 	go c.readLoop()
@@ -186,16 +192,50 @@ func marshalParams(params any) (json.RawMessage, error) {
 // json.RawMessage) and decodes the result into result (nil to discard).
 // A JSON-RPC error comes back as an *Error.
 func (c *Client) Call(ctx context.Context, method string, params, result any) error {
+	resp, err := c.call(ctx, method, params)
+	if err != nil {
+		return err
+	}
+	if resp.File != nil { // not asked for: a plain Call never keeps one
+		resp.File.Close()
+	}
+	return decodeResponse(resp, result)
+}
+
+// CallFD calls a method that hands back a descriptor with its result
+// (file.open): it decodes the result into result and returns the
+// descriptor, which the caller must close. It fails with reason
+// "no_fd" when the answer carried none.
+func (c *Client) CallFD(ctx context.Context, method string, params, result any) (*os.File, error) {
+	resp, err := c.call(ctx, method, params)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeResponse(resp, result); err != nil {
+		if resp.File != nil {
+			resp.File.Close()
+		}
+		return nil, err
+	}
+	if resp.File == nil {
+		return nil, errs.E(method, errs.Internal, errs.Reason("no_fd"),
+			errs.Hint("the answer carried no descriptor; read with file.read in chunks instead"))
+	}
+	return resp.File, nil
+}
+
+// call sends one request and waits for its response.
+func (c *Client) call(ctx context.Context, method string, params any) (*jsonrpc.Response, error) {
 	p, err := marshalParams(params)
 	if err != nil {
-		return fmt.Errorf("call %s: params: %w", method, err)
+		return nil, fmt.Errorf("call %s: params: %w", method, err)
 	}
 	id := c.next.Add(1)
 	ch := make(chan *jsonrpc.Response, 1)
 	if err := c.register(id, ch); err != nil {
-		return err
+		return nil, err
 	}
-	defer c.unregister(id)
+	defer c.unregister(id, ch)
 	req := jsonrpc.AppendRequest(nil, &jsonrpc.Request{ID: strconv.AppendUint(nil, id, 10), Method: method, Params: p})
 	// A failed send is not reported at once: the reader may still hold
 	// the router's reason for closing (a refusal at accept).
@@ -203,11 +243,13 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 	select {
 	case resp, ok := <-ch:
 		if !ok {
-			return c.connError(nil)
+			return nil, c.connError(nil)
 		}
-		return decodeResponse(resp, result)
+		return resp, nil
 	case <-ctx.Done():
-		return ctx.Err()
+		// The answer may still come, with a descriptor: whoever takes
+		// the channel's value closes it (unregister).
+		return nil, ctx.Err()
 	}
 }
 
@@ -252,8 +294,8 @@ func (c *Client) Batch(ctx context.Context, calls []*BatchCall) error {
 	chans := map[uint64]chan *jsonrpc.Response{}
 	ids := make([]uint64, len(calls))
 	defer func() {
-		for id := range chans {
-			c.unregister(id)
+		for id, ch := range chans {
+			c.unregister(id, ch)
 		}
 	}()
 	for i, bc := range calls {
@@ -289,6 +331,9 @@ func (c *Client) Batch(ctx context.Context, calls []*BatchCall) error {
 			if !ok {
 				return c.connError(nil)
 			}
+			if resp.File != nil { // Batch does not hand descriptors out
+				resp.File.Close()
+			}
 			bc.Err = decodeResponse(resp, bc.Result)
 		case <-ctx.Done():
 			return ctx.Err()
@@ -307,10 +352,20 @@ func (c *Client) register(id uint64, ch chan *jsonrpc.Response) error {
 	return nil
 }
 
-func (c *Client) unregister(id uint64) {
+// unregister forgets id's channel. An answer delivered but not taken
+// (the caller gave up) has its descriptor closed: deliver sends under
+// c.mu, so after this nothing more arrives on ch.
+func (c *Client) unregister(id uint64, ch chan *jsonrpc.Response) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	delete(c.pending, id)
-	c.mu.Unlock()
+	select {
+	case resp, ok := <-ch:
+		if ok && resp.File != nil {
+			resp.File.Close()
+		}
+	default:
+	}
 }
 
 // connError explains why the connection is unusable.
@@ -389,12 +444,18 @@ func (c *Client) deliver(line []byte) {
 		}
 		return
 	}
+	if resp.Error == nil && jsonrpc.WantsFD(resp.Result) && c.fds != nil {
+		resp.File = c.fds.TakeFD()
+	}
 	c.mu.Lock()
 	ch := c.pending[id]
 	delete(c.pending, id)
-	c.mu.Unlock()
 	if ch != nil {
-		ch <- resp
+		ch <- resp // buffered: never blocks
+	}
+	c.mu.Unlock()
+	if ch == nil && resp.File != nil {
+		resp.File.Close()
 	}
 }
 

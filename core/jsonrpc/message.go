@@ -12,6 +12,7 @@ package jsonrpc
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"strconv"
 	"strings"
 
@@ -59,6 +60,11 @@ type Response struct {
 	ID     json.RawMessage
 	Result json.RawMessage
 	Error  *Error
+	// File is a descriptor that travels with the response on a Unix
+	// connection (SCM_RIGHTS, see Writer.SendFD); the result then says
+	// "fd": true. It is never encoded. Whoever holds a Response with a
+	// File owns it: it must be sent on or closed.
+	File *os.File
 }
 
 // ErrorFrom converts a Go error into a JSON-RPC error object: the code and

@@ -3,9 +3,12 @@ package jsonrpc
 import (
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrWriterClosed is returned by Writer.Send after Close or a failed write.
@@ -31,6 +34,7 @@ var ErrPeerNotReading = errors.New("jsonrpc: peer is not reading")
 type Writer struct {
 	c        net.Conn
 	raw      syscall.RawConn // nil when c cannot be written non-blockingly
+	uc       *net.UnixConn   // nil when c cannot pass descriptors
 	timeout  time.Duration
 	maxQueue int
 	keepOpen bool
@@ -45,6 +49,9 @@ type Writer struct {
 	flush   bool
 	wake    chan struct{}
 	done    chan struct{}
+	queued  int64     // bytes ever queued
+	written int64     // bytes ever written
+	fds     []fdBatch // descriptors not yet passed, in message order
 }
 
 // NewWriter returns a Writer for c. Each blocking write must finish within
@@ -57,6 +64,12 @@ func NewWriter(c net.Conn, timeout time.Duration, maxQueue int) *Writer {
 		if raw, err := sc.SyscallConn(); err == nil {
 			w.raw = raw
 		}
+	}
+	switch uc := c.(type) {
+	case *net.UnixConn:
+		w.uc = uc
+	case *FDConn:
+		w.uc = uc.UnixConn
 	}
 	return w
 }
@@ -74,20 +87,29 @@ func (w *Writer) Batch() { w.raw = nil }
 func (w *Writer) KeepOpen() { w.keepOpen = true }
 
 // Send writes msg (without its newline), or queues it.
-func (w *Writer) Send(msg []byte) error {
+func (w *Writer) Send(msg []byte) error { return w.send(msg, nil) }
+
+func (w *Writer) send(msg []byte, files []*os.File) error {
 	w.mu.Lock()
 	if w.err != nil || w.closing {
 		w.mu.Unlock()
+		closeAll(files)
 		return ErrWriterClosed
 	}
 	if w.maxQueue > 0 && len(w.buf)+len(msg) > w.maxQueue {
 		w.err = ErrPeerNotReading
+		w.closeFDsLocked()
 		w.mu.Unlock()
+		closeAll(files)
 		w.c.Close()
 		return ErrPeerNotReading
 	}
+	if files != nil {
+		w.fds = append(w.fds, fdBatch{at: w.queued, files: files})
+	}
 	w.buf = append(w.buf, msg...)
 	w.buf = append(w.buf, '\n')
+	w.queued += int64(len(msg) + 1)
 	if w.busy {
 		w.mu.Unlock()
 		return nil // the owner of the write side will write it
@@ -100,11 +122,11 @@ func (w *Writer) Send(msg []byte) error {
 		return nil
 	}
 	for tries := 0; tries < 4 && len(w.buf) > 0; tries++ {
-		out := w.buf
-		w.buf = w.spare[:0]
+		out, files, batches := w.takeLocked()
 		w.mu.Unlock()
-		n, err := w.tryWrite(out)
+		n, err := w.tryWrite(out, files)
 		w.mu.Lock()
+		w.wroteLocked(n, batches)
 		if err != nil {
 			w.failLocked(err)
 			w.mu.Unlock()
@@ -131,15 +153,50 @@ func (w *Writer) Send(msg []byte) error {
 	return nil
 }
 
-// tryWrite writes what the socket takes now, without waiting.
-func (w *Writer) tryWrite(b []byte) (int, error) {
+// takeLocked takes the queue for one write, with the descriptors that go
+// with it; the write may carry less than the whole queue when there are
+// more descriptors than one write may pass. w.mu is held.
+func (w *Writer) takeLocked() (out []byte, files []*os.File, batches int) {
+	out = w.buf
+	w.buf = w.spare[:0]
+	if len(w.fds) == 0 {
+		return out, nil, 0
+	}
+	files, batches, limit := w.fdPlan(out)
+	if limit < len(out) {
+		w.buf = append(w.buf, out[limit:]...)
+		out = out[:limit]
+	}
+	return out, files, batches
+}
+
+// wroteLocked records that n bytes of a write went out: its descriptors
+// went with the first of them. w.mu is held.
+func (w *Writer) wroteLocked(n, batches int) {
+	w.written += int64(n)
+	if n > 0 && batches > 0 {
+		w.passedLocked(batches)
+	}
+}
+
+// tryWrite writes what the socket takes now, without waiting; files go
+// with the first byte.
+func (w *Writer) tryWrite(b []byte, files []*os.File) (int, error) {
 	var n int
 	var werr error
+	ctl := oob(files)
 	err := w.raw.Write(func(fd uintptr) bool {
 		for n < len(b) {
-			m, e := syscall.Write(int(fd), b[n:])
+			var m int
+			var e error
+			if ctl != nil {
+				m, e = unix.SendmsgN(int(fd), b, ctl, nil, 0)
+			} else {
+				m, e = syscall.Write(int(fd), b[n:])
+			}
 			if m > 0 {
 				n += m
+				ctl = nil
 			}
 			switch {
 			case e == syscall.EINTR:
@@ -161,6 +218,21 @@ func (w *Writer) tryWrite(b []byte) (int, error) {
 	return n, err
 }
 
+// blockingWrite writes b whole, under the write deadline; files go with
+// the first byte.
+func (w *Writer) blockingWrite(b []byte, files []*os.File) (int, error) {
+	if len(files) == 0 {
+		return w.c.Write(b)
+	}
+	n, _, err := w.uc.WriteMsgUnix(b, oob(files), nil)
+	if err == nil && n < len(b) {
+		var m int
+		m, err = w.c.Write(b[n:])
+		n += m
+	}
+	return n, err
+}
+
 func (w *Writer) signal() {
 	select {
 	case w.wake <- struct{}{}:
@@ -172,6 +244,7 @@ func (w *Writer) signal() {
 // KeepOpen). w.mu is held.
 func (w *Writer) failLocked(err error) {
 	w.err = err
+	w.closeFDsLocked()
 	w.busy, w.runOwns = false, false
 	if !w.keepOpen {
 		w.c.Close()
@@ -184,6 +257,11 @@ func (w *Writer) failLocked(err error) {
 // connection and returns the error (nil after Close).
 func (w *Writer) Run() error {
 	defer close(w.done)
+	defer func() {
+		w.mu.Lock()
+		w.closeFDsLocked()
+		w.mu.Unlock()
+	}()
 	for {
 		<-w.wake
 		w.mu.Lock()
@@ -214,21 +292,22 @@ func (w *Writer) drainLocked() error {
 	for len(w.buf) > 0 {
 		if w.closing && !w.flush {
 			w.buf = w.buf[:0]
+			w.closeFDsLocked()
 			return nil
 		}
-		out := w.buf
-		w.buf = w.spare[:0]
+		out, files, batches := w.takeLocked()
 		w.mu.Unlock()
 		if w.timeout > 0 {
 			w.c.SetWriteDeadline(time.Now().Add(w.timeout))
 		}
-		_, err := w.c.Write(out)
+		n, err := w.blockingWrite(out, files)
 		w.mu.Lock()
-		w.spare = out[:0]
+		w.wroteLocked(n, batches)
 		if err != nil {
 			w.failLocked(err)
 			return err
 		}
+		w.spare = out[:0]
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,7 @@ type pool struct {
 type bconn struct {
 	p    *pool
 	c    net.Conn
+	fds  *jsonrpc.FDConn // c, when it can receive descriptors (file.open)
 	w    *jsonrpc.Writer
 	next atomic.Uint64
 
@@ -101,7 +103,12 @@ func (p *pool) get(ctx context.Context) (*bconn, error) {
 		}
 		return nil, p.unavailable(err)
 	}
-	bc := &bconn{p: p, c: c, w: jsonrpc.NewWriter(c, 30*time.Second, 0), pending: map[uint64]*pend{}}
+	bc := &bconn{p: p, pending: map[uint64]*pend{}}
+	if uc, ok := c.(*net.UnixConn); ok {
+		bc.fds = jsonrpc.NewFDConn(uc)
+		c = bc.fds
+	}
+	bc.c, bc.w = c, jsonrpc.NewWriter(c, 30*time.Second, 0)
 	bc.w.Batch()
 	go bc.w.Run()
 	go bc.readLoop()
@@ -192,10 +199,47 @@ func (bc *bconn) readLoop() {
 			continue
 		}
 		if p := bc.take(id); p != nil {
+			bc.attachFD(p, resp)
 			p.done(resp)
+		} else if resp.Error == nil && jsonrpc.WantsFD(resp.Result) {
+			bc.dropFD() // its caller is gone
 		}
 	}
 	bc.fail()
+}
+
+// attachFD gives a response that says "fd": true the next descriptor the
+// service passed (see jsonrpc's note on descriptor passing), if its
+// caller may receive one: a session on the local Unix socket. Anyone else
+// (WebSocket, relay, XPC) gets fd_not_allowed, and the descriptor is
+// closed here.
+func (bc *bconn) attachFD(p *pend, resp *jsonrpc.Response) {
+	if resp.Error != nil || !jsonrpc.WantsFD(resp.Result) {
+		return
+	}
+	var f *os.File
+	if bc.fds != nil {
+		f = bc.fds.TakeFD()
+	}
+	switch {
+	case f == nil:
+		resp.Result, resp.Error = nil, jsonrpc.ErrorFrom(errs.E("forward to "+bc.p.name, errs.Internal, errs.Reason("fd_missing"),
+			errs.Hint("the service announced a descriptor it did not pass; retry, or read with file.read in chunks")))
+	case !p.sess.CanPassFDs():
+		f.Close()
+		resp.Result, resp.Error = nil, rpcserver.FDNotAllowed()
+	default:
+		resp.File = f
+	}
+}
+
+// dropFD closes the descriptor of an answer nobody waits for.
+func (bc *bconn) dropFD() {
+	if bc.fds != nil {
+		if f := bc.fds.TakeFD(); f != nil {
+			f.Close()
+		}
+	}
 }
 
 // relayNote passes a service's notification (streamed output) to the

@@ -65,6 +65,9 @@ func (m *Mux) run(ctx context.Context, s *Session, req *jsonrpc.Request, h servi
 	if err != nil {
 		return &jsonrpc.Response{Error: jsonrpc.ErrorFrom(err)}
 	}
+	if fr, ok := res.(FileResult); ok {
+		return &jsonrpc.Response{Result: encodeResult(fr.Result()), File: fr.File()}
+	}
 	return &jsonrpc.Response{Result: encodeResult(res)}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -99,7 +100,16 @@ func (s *Session) Notify(method string, params json.RawMessage) error {
 func (s *Session) SendRaw(msg []byte) error { return s.sink.send(msg) }
 
 func (s *Session) sendResponse(r *jsonrpc.Response) {
-	if err := s.sink.send(jsonrpc.AppendResponse(nil, r)); err != nil {
+	s.fdOrRefuse(r)
+	var err error
+	if r.File != nil {
+		f := r.File
+		r.File = nil
+		err = s.sink.(fdSink).sendFD(jsonrpc.AppendResponse(nil, r), []*os.File{f})
+	} else {
+		err = s.sink.send(jsonrpc.AppendResponse(nil, r))
+	}
+	if err != nil {
 		s.Close()
 	}
 }
@@ -144,7 +154,9 @@ func (s *Session) Handle(line []byte) {
 		return
 	}
 	s.dispatch(it.Req, func(r *jsonrpc.Response) {
-		if !it.Req.IsNotification() {
+		if it.Req.IsNotification() {
+			closeFile(r)
+		} else {
 			s.sendResponse(r)
 		}
 		s.release()
@@ -185,6 +197,7 @@ func (s *Session) handleBatch(items []Item) {
 		}
 	}
 	b.out = make([][]byte, b.want)
+	b.files = make([]*os.File, b.want)
 	var left atomic.Int32
 	left.Store(int32(len(items)))
 	finish := func() {
@@ -200,9 +213,12 @@ func (s *Session) handleBatch(items []Item) {
 			b.out[slot] = jsonrpc.AppendResponse(nil, &jsonrpc.Response{ID: it.ID, Error: it.Err})
 			finish()
 		case slot < 0:
-			s.dispatch(it.Req, func(*jsonrpc.Response) { finish() })
+			s.dispatch(it.Req, func(r *jsonrpc.Response) { closeFile(r); finish() })
 		default:
 			s.dispatch(it.Req, func(r *jsonrpc.Response) {
+				s.fdOrRefuse(r)
+				b.files[slot] = r.File
+				r.File = nil
 				b.out[slot] = jsonrpc.AppendResponse(nil, r)
 				finish()
 			})
@@ -215,9 +231,10 @@ type Item = jsonrpc.Item
 
 // batch gathers a batch's responses.
 type batch struct {
-	s    *Session
-	want int
-	out  [][]byte
+	s     *Session
+	want  int
+	out   [][]byte
+	files []*os.File // descriptors, by slot, passed with the array in order
 }
 
 // flush sends the gathered responses as one array; a batch of only
@@ -239,7 +256,19 @@ func (b *batch) flush() {
 		msg = append(msg, o...)
 	}
 	msg = append(msg, ']')
-	if err := b.s.sink.send(msg); err != nil {
+	var files []*os.File
+	for _, f := range b.files {
+		if f != nil {
+			files = append(files, f)
+		}
+	}
+	var err error
+	if len(files) > 0 {
+		err = b.s.sink.(fdSink).sendFD(msg, files)
+	} else {
+		err = b.s.sink.send(msg)
+	}
+	if err != nil {
 		b.s.Close()
 	}
 }
@@ -250,6 +279,7 @@ func (s *Session) dispatch(req *jsonrpc.Request, reply func(*jsonrpc.Response)) 
 	var once atomic.Bool
 	done := func(r *jsonrpc.Response) {
 		if !once.CompareAndSwap(false, true) {
+			closeFile(r)
 			return
 		}
 		if r == nil {

@@ -159,6 +159,7 @@ func (s *Service) Methods() map[string]service.Handler {
 	t.Register("file.list", s.list)
 	t.Register("file.mkdir", s.mkdir)
 	t.Register("file.move", s.move)
+	t.Register("file.open", s.open)
 	t.Register("file.read", s.read)
 	t.Register("file.search", s.search)
 	t.Register("file.stat", s.stat)

@@ -1,0 +1,233 @@
+package jsonrpc
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// openFDs counts this process's open descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd to count descriptors:", err)
+	}
+	return len(ents)
+}
+
+func TestWantsFD(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"size":3,"fd":true}`:            true,
+		`{"fd":true}`:                     true,
+		`{"fd":false}`:                    false,
+		`{"a":{"fd":true}}`:               false,
+		`{"content":"\"fd\":true"}`:       false,
+		`{"fd":true`:                      false,
+		`["fd",true]`:                     false,
+		`{"x":"y","fd":true,"z":[1,2,3]}`: true,
+		`{"fd":"true"}`:                   false,
+		`null`:                            false,
+		``:                                false,
+	} {
+		if got := WantsFD(json.RawMessage(in)); got != want {
+			t.Errorf("WantsFD(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// TestSendFDPairsInOrder sends, from many goroutines at once, messages
+// with and without descriptors (some larger than the socket buffer, so
+// writes are partial and queued), in both write modes: every descriptor
+// must reach the message that says "fd": true for it, and none may be
+// left open on either side.
+func TestSendFDPairsInOrder(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batch=%v", batch), func(t *testing.T) {
+			dir := t.TempDir()
+			before := openFDs(t)
+			c, s := socketPair(t)
+			w := NewWriter(s, 0, 0) // no deadline: the race detector makes the reader slow
+			if batch {
+				w.Batch()
+			}
+			go w.Run()
+			const senders, each = 6, 40
+			var wg sync.WaitGroup
+			for g := 0; g < senders; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < each; i++ {
+						if err := sendOne(w, dir, g, i); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			fc := NewFDConn(c.(*net.UnixConn))
+			r := NewReader(fc, 1<<20)
+			got := 0
+			for n := 0; n < senders*each; n++ {
+				line, err := r.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var m struct {
+					FD  bool   `json:"fd"`
+					Tag string `json:"tag"`
+				}
+				if err := json.Unmarshal(line, &m); err != nil {
+					t.Fatalf("message %d: %v: %d bytes %.80q ... %q", n, err, len(line), line, line[max(0, len(line)-80):])
+				}
+				if WantsFD(line) != m.FD {
+					t.Fatalf("WantsFD disagrees on %.60s", line)
+				}
+				if !m.FD {
+					continue
+				}
+				f := fc.TakeFD()
+				if f == nil {
+					t.Fatalf("message %s says fd but none was queued", m.Tag)
+				}
+				b, err := io.ReadAll(f)
+				f.Close()
+				if err != nil || string(b) != m.Tag {
+					t.Fatalf("message %s got the descriptor of %q (%v)", m.Tag, b, err)
+				}
+				got++
+			}
+			wg.Wait()
+			if got == 0 || fc.Queued() != 0 {
+				t.Fatalf("%d descriptors delivered, %d left queued", got, fc.Queued())
+			}
+			w.Close(true)
+			<-w.Done()
+			fc.Close()
+			s.Close()
+			if after := openFDs(t); after != before {
+				t.Fatalf("open descriptors: %d before, %d after", before, after)
+			}
+		})
+	}
+}
+
+// sendOne sends message i of sender g: every third one with a descriptor
+// of a file holding its tag, some padded past the socket buffer.
+func sendOne(w *Writer, dir string, g, i int) error {
+	tag := fmt.Sprintf("%d-%d", g, i)
+	pad := strings.Repeat("x", (i%4)*80000)
+	if i%3 != 0 {
+		return w.Send(fmt.Appendf(nil, `{"fd":false,"tag":%q,"pad":%q}`, tag, pad))
+	}
+	p := filepath.Join(dir, tag)
+	if err := os.WriteFile(p, []byte(tag), 0o600); err != nil {
+		return err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	return w.SendFD(fmt.Appendf(nil, `{"fd":true,"tag":%q,"pad":%q}`, tag, pad), f)
+}
+
+// TestSendFDClosesOnFailure: descriptors handed to a writer that cannot
+// send them are closed, not leaked.
+func TestSendFDClosesOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	os.WriteFile(p, []byte("x"), 0o600)
+	before := openFDs(t)
+	c, s := socketPair(t)
+	w := NewWriter(s, time.Second, 0)
+	go w.Run()
+	w.Close(false)
+	<-w.Done()
+	f, _ := os.Open(p)
+	if err := w.SendFD([]byte(`{"fd":true}`), f); err == nil {
+		t.Fatal("SendFD on a closed writer succeeded")
+	}
+	// A connection that is not a Unix socket cannot pass descriptors.
+	a, b := net.Pipe()
+	pw := NewWriter(a, time.Second, 0)
+	f2, _ := os.Open(p)
+	if err := pw.SendFD([]byte(`{"fd":true}`), f2); err != ErrNoFDPassing {
+		t.Fatalf("SendFD over a pipe: %v, want ErrNoFDPassing", err)
+	}
+	a.Close()
+	b.Close()
+	// A peer that never reads: queued descriptors are closed with the writer.
+	w2 := NewWriter(c, 0, 0)
+	go w2.Run()
+	for i := 0; i < 20; i++ {
+		f, _ := os.Open(p)
+		w2.SendFD([]byte(strings.Repeat("y", 100000)), f)
+	}
+	w2.Close(false)
+	<-w2.Done()
+	s.Close()
+	if after := openFDs(t); after != before {
+		t.Fatalf("open descriptors: %d before, %d after", before, after)
+	}
+}
+
+// TestFDConnClosesUnclaimed: descriptors nobody took are closed with the
+// connection.
+func TestFDConnClosesUnclaimed(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	os.WriteFile(p, []byte("x"), 0o600)
+	before := openFDs(t)
+	c, s := socketPair(t)
+	w := NewWriter(s, time.Second, 0)
+	go w.Run()
+	for i := 0; i < 5; i++ {
+		f, _ := os.Open(p)
+		if err := w.SendFD([]byte(`{"fd":true}`), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fc := NewFDConn(c.(*net.UnixConn))
+	r := NewReader(fc, 1<<20)
+	for i := 0; i < 5; i++ {
+		if _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fc.Queued() != 5 {
+		t.Fatalf("queued %d descriptors, want 5", fc.Queued())
+	}
+	w.Close(true)
+	<-w.Done()
+	fc.Close()
+	if after := openFDs(t); after != before {
+		t.Fatalf("open descriptors: %d before, %d after", before, after)
+	}
+}
+
+// FuzzWantsFD checks WantsFD against encoding/json: true exactly when the
+// input is a JSON object whose top-level "fd" member is true.
+func FuzzWantsFD(f *testing.F) {
+	for _, s := range []string{`{"size":3,"fd":true}`, `{"fd":false}`, `{"a":{"fd":true}}`,
+		`{"content":"\"fd\":true"}`, `{"fd":true`, `{"fd":true,"fd":false}`, `{"f\u0064":true}`, `{"fd" : true}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m map[string]json.RawMessage
+		want := false
+		if json.Unmarshal(b, &m) == nil && m != nil {
+			want = string(m["fd"]) == "true"
+		}
+		if got := WantsFD(b); got != want {
+			t.Fatalf("WantsFD(%q) = %v, encoding/json says %v", b, got, want)
+		}
+	})
+}
