@@ -114,7 +114,7 @@ if has sandbox-exec; then
 	check "command runs in sandbox-exec (NoNewPrivs)" sh -c "nsenter -t $L -a runuser -u ada -- carapace exec --cwd /home/ada/Projects -- grep -E '^NoNewPrivs:.1' /proc/self/status"
 else skip "sandboxed command via sandbox-exec" "carapace sandbox-exec"; fi
 if has token --help; then
-	check "owner: token issue" as ada carapace token issue --help
+	check "owner: token issue" sh -c "nsenter -t $L -a runuser -u ada -- carapace token issue --aud file --scope 'GET:~/Documents/*' --ttl 5m 2>/dev/null | grep -E '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$'"
 else skip "owner: token issue" "carapace token"; fi
 if supported file && has file --help; then
 	check "owner: read an allowed file" sh -c "nsenter -t $L -a runuser -u ada -- carapace file read /home/ada/Documents/hello.txt | grep hello"

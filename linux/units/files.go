@@ -25,12 +25,14 @@ func Sysusers() []byte {
 
 // Tmpfiles returns the tmpfiles.d file: the socket directory, readable by
 // all (the sockets' own modes decide who connects), and the router's
-// private state directory (device key, revocation list, audit log).
+// state directory, 0711: no one else may list it, but the services, which
+// re-verify every token, may open device.pub and revoked.json (0644) by
+// name; device.key (0600) and the audit log (0700) stay the router's.
 func Tmpfiles() []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n", header)
 	fmt.Fprintf(&b, "d %s 0755 root root -\n", RuntimeDir)
-	fmt.Fprintf(&b, "d %s 0700 _gimme_router _gimme_router -\n", StateDir)
+	fmt.Fprintf(&b, "d %s 0711 _gimme_router _gimme_router -\n", StateDir)
 	return []byte(b.String())
 }
 

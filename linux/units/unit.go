@@ -79,7 +79,7 @@ func identity(s Service) []Directive {
 	}
 	d := kv("User", s.User, "Group", s.User)
 	if s.Name == "router" {
-		d = append(d, kv("SupplementaryGroups", InternalGroup, "StateDirectory", filepath.Base(StateDir), "StateDirectoryMode", "0700")...)
+		d = append(d, kv("SupplementaryGroups", InternalGroup, "StateDirectory", filepath.Base(StateDir), "StateDirectoryMode", "0711")...)
 	}
 	return d
 }
