@@ -70,13 +70,18 @@ func (z *Authz) Close() {
 // NewAuthz opens (creating at first start) the device key, the revocation
 // list, the replay cache and the audit log in the state directory, loads
 // the issuers' keys, and sets the limits and what the owner may mint.
+// NewKeyStore returns where the device key lives for a state directory:
+// a 0600 file by default; the macOS build sets the Keychain (device.pub
+// still goes to dir, for the services).
+var NewKeyStore = func(dir string) token.KeyStore { return token.FileKeyStore{Dir: dir} }
+
 func NewAuthz(st *Settings) (*Authz, error) {
 	dir := st.StateDir()
 	op := "state dir " + dir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, errs.E(op, errs.Failed, errs.Hint("set state_dir in the system config to a directory the router can create"), err)
 	}
-	key, created, err := token.LoadOrCreate(token.FileKeyStore{Dir: dir})
+	key, created, err := token.LoadOrCreate(NewKeyStore(dir))
 	if err != nil {
 		return nil, errs.E(op, errs.Failed, errs.Reason("device_key"), errs.Hint("check "+filepath.Join(dir, "device.key")+": mode 0600, owned by the router's user"), err)
 	}
