@@ -14,10 +14,10 @@ import (
 // platform provides (the macOS Keychain), and device.pub, which services
 // read, as a file in PubDir.
 type BlobKeyStore struct {
-	Get    func() ([]byte, error) // the blob, or an error wrapping NotFound
-	Put    func([]byte) error
+	Get      func() ([]byte, error) // the blob, or an error wrapping NotFound
+	Put      func([]byte) error
 	NotFound error // what Get returns when there is no blob yet
-	PubDir string
+	PubDir   string
 }
 
 // Load implements KeyStore.
