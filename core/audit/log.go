@@ -61,6 +61,19 @@ type Log struct {
 	// dirty is set when an allow record has not been fsynced yet.
 	dirty bool
 	err   error // the last background sync error, reported by the next Write
+
+	// Group commit: records are chained and queued under mu; one writer
+	// at a time (the leader) writes everything queued in one write(2),
+	// and every Write returns only once its own record is in the file, or
+	// with the error that kept it out.
+	cond        *sync.Cond
+	pending     []byte // queued lines, not yet written
+	spare       []byte
+	flushing    bool   // a leader is writing, outside mu
+	flushedSeq  uint64 // the last record written to the file
+	flushedPrev string // its hash
+	epoch       uint64 // bumped when a write fails: queued records are void
+	failErr     error  // why the last epoch ended
 	done  chan struct{}
 	wg    sync.WaitGroup
 	// TornBytes is how many bytes of an incomplete last line (a crash
@@ -85,9 +98,11 @@ func Open(dir string, opt Options) (*Log, error) {
 		return nil, unwritable(dir, err)
 	}
 	l := &Log{dir: dir, opt: opt, prev: Genesis, done: make(chan struct{})}
+	l.cond = sync.NewCond(&l.mu)
 	if err := l.openActive(); err != nil {
 		return nil, err
 	}
+	l.flushedSeq, l.flushedPrev = l.seq, l.prev
 	if opt.Sync == SyncDeny {
 		l.wg.Add(1)
 		go l.syncLoop()
@@ -193,29 +208,87 @@ func (l *Log) Write(r Record) error {
 	if err != nil {
 		return fmt.Errorf("audit: encode record: %w", err)
 	}
-	if l.size > 0 && l.size+int64(len(line))+1 > l.opt.MaxSize {
+	if l.size+int64(len(l.pending)) > 0 && l.size+int64(len(l.pending)+len(line))+1 > l.opt.MaxSize {
+		// Rotation needs the queue written first, into the old file.
+		if err := l.drainLocked(); err != nil {
+			return err
+		}
 		if err := l.rotate(); err != nil {
 			return err
 		}
+		r.Seq, r.Prev = l.seq+1, l.prev
+		if line, err = json.Marshal(r); err != nil {
+			return fmt.Errorf("audit: encode record: %w", err)
+		}
 	}
-	if err := l.append(line); err != nil {
+	l.pending = append(append(l.pending, line...), '\n')
+	l.seq, l.prev = r.Seq, hashLine(line)
+	if err := l.waitWritten(r.Seq); err != nil {
 		return err
 	}
-	l.seq, l.prev = r.Seq, hashLine(line)
 	return l.syncFor(r.Decision)
 }
 
-// append writes line and its newline in one write; on failure it cuts the
-// file back so no torn line is left behind.
-func (l *Log) append(line []byte) error {
-	n, err := l.f.Write(append(line, '\n'))
+// waitWritten returns once record seq is in the file: it leads a write of
+// everything queued when no write is under way, else waits for the
+// leader. A failed write voids the records queued with it (they were never
+// written and their chain is rolled back); each of their Writes fails.
+func (l *Log) waitWritten(seq uint64) error {
+	ep := l.epoch
+	for l.flushedSeq < seq && l.epoch == ep {
+		if l.flushing {
+			l.cond.Wait()
+			continue
+		}
+		l.flushOnce()
+	}
+	if l.epoch != ep {
+		return l.failErr
+	}
+	return nil
+}
+
+// flushOnce writes what is queued, releasing mu around the write(2).
+// mu is held; no other write is under way.
+func (l *Log) flushOnce() {
+	f, buf := l.f, l.pending
+	lastSeq, lastPrev := l.seq, l.prev
+	l.pending = l.spare[:0]
+	l.flushing = true
+	l.mu.Unlock()
+	n, err := f.Write(buf)
+	l.mu.Lock()
+	l.flushing = false
+	l.spare = buf[:0]
 	if err != nil {
 		if n > 0 {
-			l.f.Truncate(l.size)
+			f.Truncate(l.size) // leave no torn line
 		}
-		return unwritable(l.f.Name(), err)
+		l.seq, l.prev = l.flushedSeq, l.flushedPrev
+		l.pending = l.pending[:0]
+		l.epoch++
+		l.failErr = unwritable(f.Name(), err)
+	} else {
+		l.size += int64(n)
+		l.flushedSeq, l.flushedPrev = lastSeq, lastPrev
 	}
-	l.size += int64(n)
+	l.cond.Broadcast()
+}
+
+// drainLocked writes until nothing is queued (others may queue while a
+// write is under way) and no write is under way.
+func (l *Log) drainLocked() error {
+	ep := l.epoch
+	for l.flushing || len(l.pending) > 0 {
+		if l.flushing {
+			l.cond.Wait()
+			continue
+		}
+		l.flushOnce()
+	}
+	if l.epoch != ep {
+		return l.failErr
+	}
 	return nil
 }
 
@@ -271,6 +344,7 @@ func (l *Log) Close() error {
 		return nil
 	}
 	close(l.done)
+	l.drainLocked()
 	err := l.f.Sync()
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
