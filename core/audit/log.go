@@ -74,8 +74,8 @@ type Log struct {
 	flushedPrev string // its hash
 	epoch       uint64 // bumped when a write fails: queued records are void
 	failErr     error  // why the last epoch ended
-	done  chan struct{}
-	wg    sync.WaitGroup
+	done        chan struct{}
+	wg          sync.WaitGroup
 	// TornBytes is how many bytes of an incomplete last line (a crash
 	// mid-write) Open cut off the active file.
 	TornBytes int64
