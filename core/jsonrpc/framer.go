@@ -130,3 +130,18 @@ func trimEOL(b []byte) []byte {
 	b = bytes.TrimSuffix(b, []byte{'\n'})
 	return bytes.TrimSuffix(b, []byte{'\r'})
 }
+
+// ReadMessage reads a whole message-framed message (a WebSocket frame, a
+// relay frame) from r, up to max bytes. A longer one returns its first
+// max bytes and ErrTooLarge, with the rest left unread: the caller closes
+// the connection, or drains r to go on.
+func ReadMessage(r io.Reader, max int) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, int64(max)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > max {
+		return b[:max], ErrTooLarge
+	}
+	return b, nil
+}

@@ -77,7 +77,7 @@ func (t *tunnel) serve(ctx context.Context) error {
 		}
 		b, err := readFrame(r, t.maxMsg+envelope)
 		switch {
-		case errors.Is(err, errTooLarge):
+		case errors.Is(err, jsonrpc.ErrTooLarge):
 			t.tooLarge(b)
 			continue
 		case err != nil:
@@ -90,22 +90,17 @@ func (t *tunnel) serve(ctx context.Context) error {
 	}
 }
 
-var errTooLarge = errors.New("frame too large")
-
 // readFrame reads one frame of at most max bytes. A larger one is read to
-// its end and discarded; its first max bytes are returned with errTooLarge.
+// its end and discarded; its first max bytes are returned with
+// jsonrpc.ErrTooLarge, and the tunnel goes on.
 func readFrame(r io.Reader, max int) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, int64(max)+1))
-	if err != nil {
-		return nil, err
+	b, err := jsonrpc.ReadMessage(r, max)
+	if errors.Is(err, jsonrpc.ErrTooLarge) {
+		if _, derr := io.Copy(io.Discard, r); derr != nil {
+			return nil, derr
+		}
 	}
-	if len(b) <= max {
-		return b, nil
-	}
-	if _, err := io.Copy(io.Discard, r); err != nil {
-		return nil, err
-	}
-	return b[:max], errTooLarge
+	return b, err
 }
 
 // handle routes one frame to its session. A malformed frame is logged and

@@ -17,7 +17,6 @@ package wsentry
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -131,7 +130,7 @@ func (e *Entry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve runs one upgraded connection as one rpcserver session.
 func (e *Entry) serve(conn *websocket.Conn, remote, token string) {
 	maxMsg, idle, write, ping := e.limits()
-	conn.SetReadLimit(-1) // enforced by readMessage, with a clearer close reason
+	conn.SetReadLimit(-1) // enforced by jsonrpc.ReadMessage, with a clearer close reason
 	c := &wsConn{conn: conn, write: write}
 	info := rpcserver.ConnInfo{Creds: NoOwner, Via: Via, Remote: remote}
 	sess, err := e.Server.NewSession(context.Background(), info, c.send)
@@ -186,8 +185,8 @@ func (c *wsConn) readLoop(sess *rpcserver.Session, maxMsg int, idle time.Duratio
 				"binary frames are not accepted: send each JSON-RPC message as a text frame")
 			return
 		}
-		msg, err := readMessage(r, maxMsg)
-		if errors.Is(err, errTooLarge) {
+		msg, err := jsonrpc.ReadMessage(r, maxMsg)
+		if errors.Is(err, jsonrpc.ErrTooLarge) {
 			c.conn.Close(websocket.StatusMessageTooBig,
 				"a message may be at most "+strconv.Itoa(maxMsg)+" bytes; use file.open for large files")
 			return
@@ -198,20 +197,6 @@ func (c *wsConn) readLoop(sess *rpcserver.Session, maxMsg int, idle time.Duratio
 		c.idle.Reset(idle)
 		sess.Handle(msg)
 	}
-}
-
-var errTooLarge = errors.New("message too large")
-
-// readMessage reads r whole, failing with errTooLarge past max bytes.
-func readMessage(r io.Reader, max int) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, int64(max)+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > max {
-		return nil, errTooLarge
-	}
-	return b, nil
 }
 
 // keepalive pings the peer until ctx ends; a peer that does not answer is
