@@ -40,6 +40,6 @@ func openMacApp(id string, files []string) error {
 	if len(files) == 0 {
 		return macapp.OpenApp(id)
 	}
-	args := append([]string{"-b", id, "--"}, files...)
+	args := append([]string{"-b", id}, files...) // files are clean absolute paths: never an option
 	return exec.Command("/usr/bin/open", args...).Run()
 }
