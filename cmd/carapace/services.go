@@ -34,6 +34,16 @@ func newService(name string, st *stack.Settings, sockDir string, auth servicehos
 		if err != nil {
 			return nil, err
 		}
+		// As root, RLIMIT_NPROC binds nothing: the service joins a pids
+		// cgroup once, which every command is born in (cheaper than moving
+		// each command into one of its own; the commands share the bound).
+		procs := int64(c.Limits.Processes)
+		if procs <= 0 {
+			procs = sandbox.DefaultLimits.Procs
+		}
+		if os.Geteuid() == 0 {
+			serviceCgroup(4 * procs)
+		}
 		if err := confine(sandbox.Profile{Exec: true}); err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@
 package sandbox
 
 import (
+	"os"
 	"os/exec"
 	"testing"
 	"time"
@@ -15,6 +16,11 @@ import (
 //
 //	go test ./linux/sandbox -run '^$' -bench StartTrue -benchtime 200x
 func BenchmarkStartTrue(b *testing.B) {
+	// As the code service does (as root): one pids cgroup for the whole
+	// service, which commands inherit at fork, instead of moving each one.
+	if os.Geteuid() == 0 && ServiceCgroup(4096) {
+		b.Log("running inside a service pids cgroup, as the code service does as root")
+	}
 	bx := newBenchBox(b)
 	noGit := *bx
 	noGit.spec.Protected = nil

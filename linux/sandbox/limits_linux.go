@@ -86,7 +86,8 @@ func dropCapabilities() error {
 		return fmt.Errorf("capget: %w", err)
 	}
 	if data[0].Effective&(1<<unix.CAP_SETPCAP) != 0 {
-		for c := 0; c <= lastCap(); c++ {
+		last := lastCap() // read once, not once per capability
+		for c := 0; c <= last; c++ {
 			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
 				return fmt.Errorf("drop capability %d: %w", c, err)
 			}
