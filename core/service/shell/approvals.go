@@ -1,7 +1,9 @@
 package shell
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -53,6 +55,37 @@ type DecideParams struct {
 	// RememberMS, with allow, approves the same command line from the
 	// same directory without asking for this long.
 	RememberMS int64 `json:"remember_ms"`
+	// Remember is the same as a number of milliseconds, a duration string
+	// ("10m"), or true for DefaultRemember.
+	Remember json.RawMessage `json:"remember"`
+}
+
+// DefaultRemember is how long `remember: true` approves a command again.
+const DefaultRemember = 10 * time.Minute
+
+// rememberFor reads remember_ms and remember.
+func (p DecideParams) rememberFor() (time.Duration, error) {
+	d := time.Duration(p.RememberMS) * time.Millisecond
+	raw := bytes.TrimSpace(p.Remember)
+	if len(raw) == 0 || string(raw) == "null" || string(raw) == "false" {
+		return d, nil
+	}
+	var b bool
+	if json.Unmarshal(raw, &b) == nil {
+		return DefaultRemember, nil
+	}
+	var ms int64
+	if json.Unmarshal(raw, &ms) == nil && ms >= 0 {
+		return time.Duration(ms) * time.Millisecond, nil
+	}
+	var str string
+	if json.Unmarshal(raw, &str) == nil {
+		if v, err := time.ParseDuration(str); err == nil && v >= 0 {
+			return v, nil
+		}
+	}
+	return 0, errs.E(errs.InvalidParams, errs.Reason("bad_remember"),
+		errs.Hint(`remember is true, a number of milliseconds, or a duration such as "10m"`))
 }
 
 // DecideResult is shell.approvals.decide's result.
@@ -75,7 +108,11 @@ func (s *Service) decide(_ context.Context, call *service.Call) (any, error) {
 		return nil, errs.E(op, errs.InvalidParams, errs.Reason("missing_params"),
 			errs.Hint(`give the request and the answer: {"id": "1a2b3c4d", "allow": true}`))
 	}
-	until, err := s.queue.Decide(p.ID, *p.Allow, time.Duration(p.RememberMS)*time.Millisecond)
+	remember, err := p.rememberFor()
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	until, err := s.queue.Decide(p.ID, *p.Allow, remember)
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
