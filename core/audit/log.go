@@ -68,6 +68,7 @@ type Log struct {
 	// with the error that kept it out.
 	cond        *sync.Cond
 	pending     []byte // queued lines, not yet written
+	scratch     []byte // the record being encoded
 	spare       []byte
 	flushing    bool   // a leader is writing, outside mu
 	flushedSeq  uint64 // the last record written to the file
@@ -204,10 +205,8 @@ func (l *Log) Write(r Record) error {
 		return unwritable(l.dir, err)
 	}
 	r.Seq, r.Prev = l.seq+1, l.prev
-	line, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("audit: encode record: %w", err)
-	}
+	line := appendRecord(l.scratch[:0], &r)
+	l.scratch = line
 	if l.size+int64(len(l.pending)) > 0 && l.size+int64(len(l.pending)+len(line))+1 > l.opt.MaxSize {
 		// Rotation needs the queue written first, into the old file.
 		if err := l.drainLocked(); err != nil {
@@ -217,9 +216,8 @@ func (l *Log) Write(r Record) error {
 			return err
 		}
 		r.Seq, r.Prev = l.seq+1, l.prev
-		if line, err = json.Marshal(r); err != nil {
-			return fmt.Errorf("audit: encode record: %w", err)
-		}
+		line = appendRecord(l.scratch[:0], &r)
+		l.scratch = line
 	}
 	l.pending = append(append(l.pending, line...), '\n')
 	l.seq, l.prev = r.Seq, hashLine(line)
