@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 
 	"github.com/gimme-tools/carapace/core/stack"
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -37,14 +38,7 @@ func devCmd() *ffcli.Command {
 }
 
 func runDev(ctx context.Context, cf *configFlags, runtimeDir string, websocket bool) error {
-	// CARAPACE_CPUPROFILE=FILE writes the router's CPU profile on exit: a
-	// development aid for `make bench`.
-	if p := os.Getenv("CARAPACE_CPUPROFILE"); p != "" {
-		if f, err := os.Create(p); err == nil {
-			pprof.StartCPUProfile(f)
-			defer func() { pprof.StopCPUProfile(); f.Close() }()
-		}
-	}
+	defer cpuProfile("")()
 	st, err := cf.load(true)
 	if err != nil {
 		return opError("dev", err)
@@ -84,4 +78,20 @@ func runDev(ctx context.Context, cf *configFlags, runtimeDir string, websocket b
 		return opError("dev", err)
 	}
 	return nil
+}
+
+// cpuProfile writes a CPU profile to $CARAPACE_CPUPROFILE+suffix until the
+// returned function runs: a development aid for `make bench` (the dev
+// router, and each service with its name as the suffix).
+func cpuProfile(suffix string) func() {
+	p := os.Getenv("CARAPACE_CPUPROFILE")
+	if p == "" {
+		return func() {}
+	}
+	f, err := os.Create(p + suffix + "." + strconv.Itoa(os.Getpid()))
+	if err != nil {
+		return func() {}
+	}
+	pprof.StartCPUProfile(f)
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }

@@ -108,6 +108,7 @@ func (f *serveFlags) mode(def os.FileMode) (os.FileMode, error) {
 // serveService runs one capability service until ctx ends.
 func serveService(ctx context.Context, f *serveFlags, name string) error {
 	op := "serve " + name
+	defer cpuProfile("." + name)()
 	st, err := f.settings()
 	if err != nil {
 		return opError(op, err)
