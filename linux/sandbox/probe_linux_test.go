@@ -75,6 +75,9 @@ func probe(args []string) int {
 		report(unix.Unshare(unix.CLONE_NEWUSER))
 	case "status":
 		printStatus()
+	case "parent":
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(os.Getppid()) + "/cmdline")
+		say("%s", strings.ReplaceAll(string(b), "\x00", " "))
 	case "env":
 		for _, kv := range os.Environ() {
 			say("%s", kv)

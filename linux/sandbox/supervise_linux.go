@@ -27,7 +27,19 @@ func supervise(inv invocation) int {
 	cg := newCgroup(inv.spec.Limits.Procs) // nil when none can be made
 	defer cg.remove()
 
-	child, err := startStage2(inv, cg)
+	var child *stage2
+	var err error
+	released := make(chan struct{})
+	defer close(released)
+	if oneStage(inv.spec, cg) {
+		child, err = startOneStage(inv, released)
+		if err != nil && notFound(err) {
+			fmt.Fprintf(os.Stderr, "carapace sandbox-exec: %v\n", err)
+			return exitNotFound
+		}
+	} else {
+		child, err = startStage2(inv, cg)
+	}
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -1,0 +1,93 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gimme-tools/carapace/core/sandbox"
+)
+
+// oneStage reports whether the command can be started straight from this
+// process, without re-executing a second stage: when no read-only mounts
+// are needed (a mount namespace cannot be entered by a multi-threaded
+// process) and no per-command cgroup must be joined before the command
+// runs (the code service's own cgroup, inherited at fork, bounds it).
+func oneStage(spec sandbox.Spec, cg *cgroup) bool {
+	return cg == nil && len(existingPaths(spec.Protected)) == 0
+}
+
+// startOneStage confines one locked thread of this process — rlimits (the
+// process's), no-new-privileges, capabilities, Landlock (that thread's
+// domain) and seccomp — and forks the command from it, so the command
+// inherits exactly that confinement; the supervisor's other threads keep
+// what a supervisor needs. One Go start is saved (~5 ms). The thread stays
+// until done is closed: the command's parent-death signal is tied to it.
+func startOneStage(inv invocation, done <-chan struct{}) (*stage2, error) {
+	path, err := lookPath(inv.argv[0], os.Getenv("PATH"))
+	if err != nil {
+		return nil, err
+	}
+	type started struct {
+		pid int
+		err error
+	}
+	res := make(chan started, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		pid, err := confineThreadAndFork(inv.spec, path, inv.argv)
+		res <- started{pid, err}
+		if err == nil {
+			<-done
+		}
+	}()
+	s := <-res
+	if s.err != nil {
+		return nil, s.err
+	}
+	c := &stage2{pid: s.pid, pidfd: -1}
+	if fd, err := unix.PidfdOpen(s.pid, 0); err == nil {
+		c.pidfd = fd
+	}
+	return c, nil
+}
+
+// confineThreadAndFork is confineAndExec's order of steps, on the calling
+// (locked) thread, ending in a fork and exec instead of an exec.
+func confineThreadAndFork(spec sandbox.Spec, path string, argv []string) (int, error) {
+	if err := setLimits(spec.Limits); err != nil {
+		return 0, err
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return 0, fmt.Errorf("set no_new_privs: %w", err)
+	}
+	if err := dropCapabilities(); err != nil {
+		return 0, err
+	}
+	if err := commandRuleset(spec, landlockABI()).restrictThread(); err != nil {
+		return 0, err
+	}
+	if err := loadFilter(filterOptions{network: spec.Network, exec: true}); err != nil {
+		return 0, err
+	}
+	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
+		Env:   scrubEnv(os.Environ()),
+		Files: []uintptr{0, 1, 2},
+		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("start %s: %w", path, err)
+	}
+	return pid, nil
+}
+
+// notFound reports whether err means the command does not exist.
+func notFound(err error) bool {
+	return errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOENT)
+}
