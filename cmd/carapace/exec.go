@@ -121,6 +121,11 @@ func runExec(ctx context.Context, f *clientFlags, params map[string]any, stream 
 	}
 	var res codeexec.Result
 	if err := c.Call(ctx, "code.execute", params, &res); err != nil {
+		var ce *client.Error
+		if errors.As(err, &ce) && (ce.Reason == "start_failed" || ce.Reason == "no_program") {
+			report(opError("exec", err))
+			return &exitCodeError{code: exitCannotRun}
+		}
 		return opError("exec", err)
 	}
 	if f.json {

@@ -565,3 +565,11 @@ func TestFileServiceWithOwnerFile(t *testing.T) {
 		t.Fatalf("outside: %d %s", code, errOut)
 	}
 }
+
+func TestExecCannotRun(t *testing.T) {
+	d := startDev(t, "", nil)
+	_, errOut, code := d.cli("exec", "--", "no-such-program-anywhere")
+	if code != 125 || !strings.Contains(errOut, "no_program") || !strings.Contains(errOut, "hint:") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
