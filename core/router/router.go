@@ -117,6 +117,10 @@ func (r *Router) log() *slog.Logger {
 	return r.opts.Log
 }
 
+// inlineOwn are the router's own methods answered on the connection's
+// reading goroutine: quick, and nothing that waits on a disk or a service.
+var inlineOwn = map[string]bool{"auth": true, "echo": true, "ping": true, "rpc.methods": true, "services": true, "whoami": true}
+
 // aliases maps the original gateway's methods onto service methods.
 var aliases = map[string]string{
 	"execute": "code.execute",
@@ -135,10 +139,13 @@ func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(
 		return
 	}
 	if h, ok := r.own.Lookup(req.Method); ok {
-		if req.Method == "auth" {
-			// Inline, on the reading goroutine: a call sent right after
-			// auth on the same connection (pipelined, without waiting
-			// for the answer) is then decided with the new token.
+		if inlineOwn[req.Method] {
+			// Inline, on the reading goroutine. For auth: a call sent
+			// right after it on the same connection (pipelined, without
+			// waiting for the answer) is then decided with the new token.
+			// For the cheap methods: a client pipelining thousands of
+			// pings is answered in order and never runs into the
+			// in-flight limit, which is for work that takes time.
 			done(r.runOwn(s, req, h))
 			return
 		}

@@ -1,6 +1,7 @@
 package router_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -336,4 +337,35 @@ func errorsAs(err error, target **client.Error) bool {
 		err = u.Unwrap()
 	}
 	return false
+}
+
+// TestPipelinedPingsAllAnswered: a client writing many pings without
+// reading gets every answer, in order; the in-flight limit is for slow
+// work, not for the router's own quick methods.
+func TestPipelinedPingsAllAnswered(t *testing.T) {
+	st := startStack(t, false)
+	c, err := net.Dial("unix", st.routerSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const n = 2000
+	go func() {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, `{"jsonrpc":"2.0","id":%d,"method":"ping"}`+"\n", i)
+		}
+		c.Write([]byte(b.String()))
+	}()
+	r := bufio.NewReader(c)
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for i := 0; i < n; i++ {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		if want := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"result":{"pong":true}}`+"\n", i); line != want {
+			t.Fatalf("answer %d: %s", i, line)
+		}
+	}
 }
