@@ -27,15 +27,11 @@ func auditTailCmd() *ffcli.Command {
 		FlagSet:    fs,
 		Exec: func(ctx context.Context, args []string) error {
 			const op = "audit tail"
-			path := *dir
-			if path == "" {
-				st, err := sf.settings()
-				if err != nil {
-					return opError(op, err)
-				}
-				path = st.AuditDir()
+			path, err := sf.auditDir(*dir)
+			if err != nil {
+				return opError(op, err)
 			}
-			err := audit.Tail(ctx, path, *n, *follow, func(r audit.Record, line []byte) error {
+			err = audit.Tail(ctx, path, *n, *follow, func(r audit.Record, line []byte) error {
 				if *asJSON {
 					_, err := fmt.Fprintf(os.Stdout, "%s\n", line)
 					return err

@@ -26,13 +26,9 @@ func auditVerifyCmd() *ffcli.Command {
 		FlagSet:    fs,
 		Exec: func(ctx context.Context, args []string) error {
 			const op = "audit verify"
-			path := *dir
-			if path == "" {
-				st, err := sf.settings()
-				if err != nil {
-					return opError(op, err)
-				}
-				path = st.AuditDir()
+			path, err := sf.auditDir(*dir)
+			if err != nil {
+				return opError(op, err)
 			}
 			rep, err := audit.Verify(path)
 			var br *audit.Break

@@ -41,3 +41,16 @@ func (f *stateFlags) settings() (*stack.Settings, error) {
 	}
 	return st, nil
 }
+
+// auditDir returns the audit log to read: explicit when given (--dir),
+// else the configured one.
+func (f *stateFlags) auditDir(explicit string) (string, error) {
+	if explicit != "" {
+		return explicit, nil
+	}
+	st, err := f.settings()
+	if err != nil {
+		return "", err
+	}
+	return st.AuditDir(), nil
+}

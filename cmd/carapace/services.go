@@ -87,6 +87,17 @@ func newService(name string, st *stack.Settings, sockDir string, auth servicehos
 		errs.Hint("services are: file, code, shell, app"))
 }
 
+// fileConfig maps the owner file's services.file onto the file service's
+// configuration.
+func fileConfig(st *stack.Settings) file.Config {
+	f := st.Owner.Services.File
+	var folders []file.Folder
+	for _, p := range f.Paths {
+		folders = append(folders, file.Folder{Path: p.Path, ReadOnly: p.ReadOnly, Deny: p.Deny})
+	}
+	return file.Config{Folders: folders, Deny: f.Deny, MaxWrite: int64(f.MaxWrite), Home: st.OwnerHome}
+}
+
 // fileRules returns the file service's read rules (folders, deny globs),
 // for app.open's files; with the file service disabled no file passes.
 func fileRules(st *stack.Settings) func(string) error {
@@ -94,11 +105,7 @@ func fileRules(st *stack.Settings) func(string) error {
 	if !f.Enabled {
 		return nil
 	}
-	var folders []file.Folder
-	for _, p := range f.Paths {
-		folders = append(folders, file.Folder{Path: p.Path, ReadOnly: p.ReadOnly, Deny: p.Deny})
-	}
-	svc, err := file.New(file.Config{Folders: folders, Deny: f.Deny, Home: st.OwnerHome}, nil)
+	svc, err := file.New(fileConfig(st), nil)
 	if err != nil {
 		return nil
 	}
@@ -109,12 +116,7 @@ func fileRules(st *stack.Settings) func(string) error {
 // them (Landlock: nothing else on disk but its socket's directory;
 // seccomp: no execve, no ptrace).
 func newFileService(st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
-	f := st.Owner.Services.File
-	var folders []file.Folder
-	for _, p := range f.Paths {
-		folders = append(folders, file.Folder{Path: p.Path, ReadOnly: p.ReadOnly, Deny: p.Deny})
-	}
-	svc, err := file.New(file.Config{Folders: folders, Deny: f.Deny, MaxWrite: int64(f.MaxWrite), Home: st.OwnerHome}, auth)
+	svc, err := file.New(fileConfig(st), auth)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/gimme-tools/carapace/core/jsonrpc"
 	"github.com/gimme-tools/carapace/core/peer"
 	"github.com/gimme-tools/carapace/core/rpcserver"
+	"github.com/gimme-tools/carapace/core/wsentry"
 )
 
 // NoOwner is the peer identity of every relay session: no uid, so nothing
@@ -231,21 +232,7 @@ func (t *tunnel) send(frame []byte) error {
 // keepalive pings the relay until ctx ends; a relay that does not answer
 // is dropped, and Run redials.
 func (t *tunnel) keepalive(ctx context.Context) {
-	tick := time.NewTicker(t.ping)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		pctx, cancel := context.WithTimeout(ctx, t.write)
-		err := t.conn.Ping(pctx)
-		cancel()
-		if err != nil && ctx.Err() == nil {
-			t.c.log().Warn("relay did not answer a ping", "err", err)
-			t.conn.CloseNow()
-			return
-		}
+	if err := wsentry.Keepalive(ctx, t.conn, t.ping, t.write); err != nil {
+		t.c.log().Warn("relay did not answer a ping", "err", err)
 	}
 }

@@ -45,23 +45,29 @@ func untouched(svc, method string) bool {
 // or, without a cwd, in a fresh scratch directory: POST on
 // code.ScratchResource, which "POST:code.local.gimme.tools/*" covers as it
 // covers everything, and "POST:/.carapace/scratch" covers alone.
-func codeResource(method string, params json.RawMessage) ([]Access, error) {
-	if untouched("code", method) {
-		return nil, nil
+var codeResource = executeIn("code", code.ScratchResource)
+
+// executeIn is the resource function of a service whose one acting method
+// is <svc>.execute: POST on its "cwd", or on def when it gives none.
+func executeIn(svc, def string) ResourceFunc {
+	return func(method string, params json.RawMessage) ([]Access, error) {
+		if untouched(svc, method) {
+			return nil, nil
+		}
+		if method != svc+".execute" {
+			return nil, unscoped(method)
+		}
+		var p struct {
+			Cwd string `json:"cwd"`
+		}
+		if err := decodeLoose(params, &p); err != nil {
+			return nil, err
+		}
+		if p.Cwd == "" {
+			p.Cwd = def
+		}
+		return []Access{{scope.POST, p.Cwd}}, nil
 	}
-	if method != "code.execute" {
-		return nil, unscoped(method)
-	}
-	var p struct {
-		Cwd string `json:"cwd"`
-	}
-	if err := decodeLoose(params, &p); err != nil {
-		return nil, err
-	}
-	if p.Cwd == "" {
-		return []Access{{scope.POST, code.ScratchResource}}, nil
-	}
-	return []Access{{scope.POST, p.Cwd}}, nil
 }
 
 // fileVerbs maps the file service's methods to the verb each needs on its
@@ -134,24 +140,7 @@ func appResource(method string, params json.RawMessage) ([]Access, error) {
 
 // shellResource: shell.execute is POST on its "cwd", the owner's home when
 // it gives none (where the shell service then runs it).
-func shellResource(method string, params json.RawMessage) ([]Access, error) {
-	if untouched("shell", method) {
-		return nil, nil
-	}
-	if method != "shell.execute" {
-		return nil, unscoped(method)
-	}
-	var p struct {
-		Cwd string `json:"cwd"`
-	}
-	if err := decodeLoose(params, &p); err != nil {
-		return nil, err
-	}
-	if p.Cwd == "" {
-		p.Cwd = "~"
-	}
-	return []Access{{scope.POST, p.Cwd}}, nil
-}
+var shellResource = executeIn("shell", "~")
 
 // decodeLoose reads the members the router needs from named params,
 // ignoring the rest: the service decodes strictly. Both use encoding/json,

@@ -202,20 +202,27 @@ func (c *wsConn) readLoop(sess *rpcserver.Session, maxMsg int, idle time.Duratio
 // keepalive pings the peer until ctx ends; a peer that does not answer is
 // dropped, which ends the read loop.
 func (c *wsConn) keepalive(ctx context.Context, every time.Duration) {
+	Keepalive(ctx, c.conn, every, c.write)
+}
+
+// Keepalive pings conn every interval until ctx ends (it then returns
+// nil). A ping not answered within timeout closes conn and is returned:
+// the peer is gone, and whoever reads from conn sees it end.
+func Keepalive(ctx context.Context, conn *websocket.Conn, every, timeout time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
-		pctx, cancel := context.WithTimeout(ctx, c.write)
-		err := c.conn.Ping(pctx)
+		pctx, cancel := context.WithTimeout(ctx, timeout)
+		err := conn.Ping(pctx)
 		cancel()
 		if err != nil && ctx.Err() == nil {
-			c.conn.CloseNow()
-			return
+			conn.CloseNow()
+			return err
 		}
 	}
 }
