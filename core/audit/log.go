@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -249,10 +250,16 @@ func (l *Log) waitWritten(seq uint64) error {
 // flushOnce writes what is queued, releasing mu around the write(2).
 // mu is held; no other write is under way.
 func (l *Log) flushOnce() {
+	// Group commit: the leader first lets the goroutines that are ready
+	// to run now (other calls being decided) queue their records, so
+	// that under load one write(2) carries many.
+	l.flushing = true
+	l.mu.Unlock()
+	runtime.Gosched()
+	l.mu.Lock()
 	f, buf := l.f, l.pending
 	lastSeq, lastPrev := l.seq, l.prev
 	l.pending = l.spare[:0]
-	l.flushing = true
 	l.mu.Unlock()
 	n, err := f.Write(buf)
 	l.mu.Lock()

@@ -210,3 +210,43 @@ func FuzzParseMatchesReference(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseTrusted checks that ParseTrusted never panics on any input,
+// and reads valid JSON exactly as Parse does.
+func FuzzParseTrusted(f *testing.F) {
+	for _, s := range parseSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"a","caller":{"token":"x.y.z"},"params":{"k":[1,{"q":"\\"}]}}`))
+	f.Add([]byte(`{"a"`))
+	f.Add([]byte(`{"a":`))
+	f.Add([]byte(`["\`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		tm, terr := ParseTrusted(line)
+		if !json.Valid(line) {
+			return
+		}
+		m, perr := Parse(line)
+		if (perr == nil) != (terr == nil) {
+			if len(bytes.TrimSpace(line)) > 0 && bytes.TrimSpace(line)[0] != '{' && bytes.TrimSpace(line)[0] != '[' {
+				return // a scalar: Parse answers -32600 per item, ParseTrusted -32700; both refuse it
+			}
+			t.Fatalf("%s: Parse err %v, ParseTrusted err %v", line, perr, terr)
+		}
+		if perr != nil {
+			return
+		}
+		if len(m.Items) != len(tm.Items) || m.Batch != tm.Batch {
+			t.Fatalf("%s: %d items vs %d", line, len(m.Items), len(tm.Items))
+		}
+		for i := range m.Items {
+			a, b := m.Items[i], tm.Items[i]
+			if (a.Req == nil) != (b.Req == nil) || string(a.ID) != string(b.ID) {
+				t.Fatalf("%s: item %d differs", line, i)
+			}
+			if a.Req != nil && (a.Req.Method != b.Req.Method || string(a.Req.Params) != string(b.Req.Params) || string(a.Req.Caller) != string(b.Req.Caller)) {
+				t.Fatalf("%s: item %d differs: %+v vs %+v", line, i, a.Req, b.Req)
+			}
+		}
+	})
+}

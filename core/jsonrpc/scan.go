@@ -22,9 +22,13 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// skipValue returns the index just past the value starting at b[i]. b must
-// be valid JSON from i on.
+// skipValue returns the index just past the value starting at b[i], at
+// most len(b). On valid JSON it is exact; on anything else (ParseTrusted's
+// input is not re-validated) it returns some index, never panics.
 func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return len(b)
+	}
 	switch b[i] {
 	case '"':
 		return skipString(b, i)
@@ -47,7 +51,11 @@ func skipValue(b []byte, i int) int {
 		}
 		return i
 	default: // number, true, false, null
+		start := i
 		for i < len(b) && !isSpace(b[i]) && b[i] != ',' && b[i] != '}' && b[i] != ']' {
+			i++
+		}
+		if i == start { // not a value (invalid input): step over it
 			i++
 		}
 		return i
@@ -64,7 +72,7 @@ func skipString(b []byte, i int) int {
 			return i + 1
 		}
 	}
-	return i
+	return len(b)
 }
 
 // members calls fn with each member of the object b (valid JSON, starting
@@ -80,6 +88,9 @@ func members(b []byte, fn func(key string, val []byte) bool) {
 		end := skipString(b, i)
 		key := decodeString(b[i:end])
 		i = skipSpace(b, end)
+		if i >= len(b) {
+			return
+		}
 		i = skipSpace(b, i+1) // the ':'
 		vend := skipValue(b, i)
 		if !fn(key, b[i:vend]) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -264,6 +265,12 @@ func (w *Writer) Run() error {
 	}()
 	for {
 		<-w.wake
+		if w.raw == nil {
+			// Batch mode: let the goroutines that are ready to run now
+			// (callers whose requests just arrived) queue theirs before
+			// this write takes the queue.
+			runtime.Gosched()
+		}
 		w.mu.Lock()
 		if w.err != nil {
 			err := w.err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
@@ -17,6 +18,9 @@ type Mux struct {
 	// Caller fills a call's Caller from the session and the request. When
 	// nil, the Caller carries the session's peer credentials only.
 	Caller func(s *Session, req *jsonrpc.Request) (service.Caller, error)
+
+	once    sync.Once
+	workers *workers
 }
 
 // Dispatch implements Dispatcher.
@@ -26,9 +30,10 @@ func (m *Mux) Dispatch(s *Session, req *jsonrpc.Request, done func(*jsonrpc.Resp
 		done(&jsonrpc.Response{Error: methodNotFound(req.Method)})
 		return
 	}
-	go func() {
+	m.once.Do(func() { m.workers = newWorkers() })
+	m.workers.run(func() {
 		done(m.run(s.Context(), s, req, h))
-	}()
+	})
 }
 
 func methodNotFound(method string) *jsonrpc.Error {

@@ -90,6 +90,11 @@ type Server struct {
 	// goroutine (jsonrpc.Writer.Batch): right for a service, whose one
 	// peer, the router, multiplexes many callers over few connections.
 	BatchWrites bool
+	// TrustedPeer skips the full JSON validation of each message
+	// (jsonrpc.ParseTrusted): right for a service, whose one peer, the
+	// router, has already validated what the client sent and encoded the
+	// forwarded request itself. Accept must admit only that peer.
+	TrustedPeer bool
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}

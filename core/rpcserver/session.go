@@ -124,7 +124,11 @@ func (s *Session) sendError(id json.RawMessage, e *jsonrpc.Error) {
 // in one array, in the order of its elements. A batch counts as one
 // request against the in-flight limit.
 func (s *Session) Handle(line []byte) {
-	msg, perr := jsonrpc.Parse(line)
+	parse := jsonrpc.Parse
+	if s.srv.TrustedPeer {
+		parse = jsonrpc.ParseTrusted
+	}
+	msg, perr := parse(line)
 	if perr != nil {
 		s.sendError(nil, perr)
 		return

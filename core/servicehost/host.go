@@ -89,6 +89,7 @@ func New(svc service.Service, opts Options) *Host {
 		// The router multiplexes many callers over a few connections:
 		// answers ready together leave in one write.
 		BatchWrites: true,
+		TrustedPeer: true, // Accept admits the router only
 	}
 	return &Host{srv: srv}
 }

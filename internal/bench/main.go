@@ -50,6 +50,7 @@ func main() {
 	carapace := flag.String("carapace", "bin/carapace", "the carapace binary")
 	idle := flag.Int("idle", 1000, "idle connections for the memory check")
 	rounds := flag.Int("rounds", 3, "measure every case this many times, interleaved, and report the median")
+	only := flag.String("only", "", "measure only the cases whose letters are listed (\"bd\": (b) and (d)), for profiling")
 	flag.Parse()
 	if *mode != "" {
 		if err := serveHelper(*mode, *sock, *backend); err != nil {
@@ -58,7 +59,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*clients, *duration, *carapace, *idle, *rounds); err != nil {
+	if err := run(*clients, *duration, *carapace, *idle, *rounds, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -69,9 +70,13 @@ type result struct {
 	name     string
 	p50, p99 time.Duration
 	rps      float64
+	// cpu and sys are the server-side processes' CPU time and system
+	// calls per request (from /proc), when the case names its processes.
+	cpu time.Duration
+	sys float64
 }
 
-func run(clients int, d time.Duration, carapace string, idle, rounds int) error {
+func run(clients int, d time.Duration, carapace string, idle, rounds int, only string) error {
 	dir, err := os.MkdirTemp("", "carapace-bench-")
 	if err != nil {
 		return err
@@ -83,41 +88,44 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int) error 
 	// Cases are set up first, then measured in interleaved rounds (a b c
 	// d e a b c d e …) so that background load on a shared machine falls
 	// on every case alike; each case reports its median round.
-	type bcase struct{ name, sock, line, auth string }
+	type bcase struct {
+		name, sock, line, auth string
+		pids                   []int // the server side, for CPU and syscalls per request
+	}
 	var cases []bcase
-	measure := func(name, sock, line string) error {
-		cases = append(cases, bcase{name, sock, line, ""})
+	measure := func(name, sock, line string, pids ...int) error {
+		cases = append(cases, bcase{name, sock, line, "", pids})
 		return nil
 	}
 	// measureAuth sends auth first on every connection: an authorised call.
-	measureAuth := func(name, sock, line, tok string) {
-		cases = append(cases, bcase{name, sock, line, `{"jsonrpc":"2.0","id":0,"method":"auth","params":{"token":"` + tok + `"}}`})
+	measureAuth := func(name, sock, line, tok string, pids ...int) {
+		cases = append(cases, bcase{name, sock, line, `{"jsonrpc":"2.0","id":0,"method":"auth","params":{"token":"` + tok + `"}}`, pids})
 	}
 	fmt.Fprintf(os.Stderr, "bench: %d clients, %s per case, %d rounds\n", clients, d, rounds)
 
 	// (a) raw echo
 	echoSock := filepath.Join(dir, "echo.sock")
-	stopA, err := helper(self, "echo", echoSock, "")
+	stopA, pidA, err := helper(self, "echo", echoSock, "")
 	if err != nil {
 		return err
 	}
 	defer stopA()
-	if err := measure("(a) raw unix line echo", echoSock, req); err != nil {
+	if err := measure("(a) raw unix line echo", echoSock, req, pidA); err != nil {
 		return err
 	}
 	// (b) proxy chain
 	jsonSock, proxySock := filepath.Join(dir, "json.sock"), filepath.Join(dir, "proxy.sock")
-	stopJ, err := helper(self, "json", jsonSock, "")
+	stopJ, pidJ, err := helper(self, "json", jsonSock, "")
 	if err != nil {
 		return err
 	}
 	defer stopJ()
-	stopP, err := helper(self, "proxy", proxySock, jsonSock)
+	stopP, pidP, err := helper(self, "proxy", proxySock, jsonSock)
 	if err != nil {
 		return err
 	}
 	defer stopP()
-	if err := measure("(b) client→proxy→json server (2 processes)", proxySock, req); err != nil {
+	if err := measure("(b) client→proxy→json server (2 processes)", proxySock, req, pidP, pidJ); err != nil {
 		return err
 	}
 	// (c), (d): a real dev stack, rate limits off (one uid runs flat out
@@ -127,7 +135,7 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int) error 
 		return err
 	}
 	defer stopDev(dev)
-	if err := measure("(c) echo answered by the router", routerSock, req); err != nil {
+	if err := measure("(c) echo answered by the router", routerSock, req, dev.Process.Pid); err != nil {
 		return err
 	}
 	tok, err := issueToken(routerSock)
@@ -135,7 +143,11 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int) error 
 		return err
 	}
 	fwd := `{"jsonrpc":"2.0","id":1,"method":"code.echo","params":{"msg":"hello"}}`
-	measureAuth("(d) code.echo forwarded router→service (token, audit on)", routerSock, fwd, tok)
+	codePid, err := servicePid(routerSock, "code")
+	if err != nil {
+		return err
+	}
+	measureAuth("(d) code.echo forwarded router→service (token, audit on)", routerSock, fwd, tok, dev.Process.Pid, codePid)
 	dev2, routerSock2, err := startDev(carapace, filepath.Join(dir, "dev2"), "audit: {disabled: true}\n")
 	if err != nil {
 		return err
@@ -145,40 +157,57 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int) error 
 	if err != nil {
 		return err
 	}
-	measureAuth("(d2) the same with the audit log off", routerSock2, fwd, tok2)
+	codePid2, err := servicePid(routerSock2, "code")
+	if err != nil {
+		return err
+	}
+	measureAuth("(d2) the same with the audit log off", routerSock2, fwd, tok2, dev2.Process.Pid, codePid2)
 	// (e) framing: jrpc2 vs ours
 	jSock, oSock := filepath.Join(dir, "jrpc2.sock"), filepath.Join(dir, "ours.sock")
-	stopJR, err := helper(self, "jrpc2", jSock, "")
+	stopJR, pidJR, err := helper(self, "jrpc2", jSock, "")
 	if err != nil {
 		return err
 	}
 	defer stopJR()
-	stopO, err := helper(self, "ours", oSock, "")
+	stopO, pidO, err := helper(self, "ours", oSock, "")
 	if err != nil {
 		return err
 	}
 	defer stopO()
-	if err := measure("(e1) echo served by creachadair/jrpc2", jSock, req); err != nil {
+	if err := measure("(e1) echo served by creachadair/jrpc2", jSock, req, pidJR); err != nil {
 		return err
 	}
-	if err := measure("(e2) echo served by core/rpcserver", oSock, req); err != nil {
+	if err := measure("(e2) echo served by core/rpcserver", oSock, req, pidO); err != nil {
 		return err
 	}
 	samples := make([][]result, len(cases))
 	for round := 0; round < rounds; round++ {
 		for i, c := range cases {
-			r, err := load(c.sock, c.line, c.auth, clients, d)
+			if only != "" && !strings.ContainsAny(c.name[1:2], only) {
+				continue
+			}
+			before := procStats(c.pids)
+			r, n, err := load(c.sock, c.line, c.auth, clients, d)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
+			after := procStats(c.pids)
 			r.name = c.name
+			r.cpu = time.Duration(float64(after.cpu-before.cpu) / float64(n))
+			r.sys = float64(after.sys-before.sys) / float64(n)
 			samples[i] = append(samples[i], r)
-			fmt.Fprintf(os.Stderr, "  round %d %-44s p50 %8s  p99 %8s  %8.0f req/s\n", round+1, c.name, r.p50, r.p99, r.rps)
+			fmt.Fprintf(os.Stderr, "  round %d %-44s p50 %8s  p99 %8s  %8.0f req/s  server %5.1f µs CPU %4.1f syscalls /req\n",
+				round+1, c.name, r.p50, r.p99, r.rps, float64(r.cpu)/1e3, r.sys)
 		}
 	}
 	var results []result
 	for _, s := range samples {
-		results = append(results, median(s))
+		if len(s) > 0 {
+			results = append(results, median(s))
+		}
+	}
+	if only != "" {
+		return nil
 	}
 	mem, err := idleMemory(dev.Process.Pid, routerSock, idle)
 	if err != nil {
@@ -258,10 +287,10 @@ func report(rs []result, mem int64, idle int) {
 	for _, r := range rs {
 		by[r.name[:strings.Index(r.name, ")")+1]] = r
 	}
-	fmt.Println("| case | p50 | p99 | req/s |")
-	fmt.Println("|---|---|---|---|")
+	fmt.Println("| case | p50 | p99 | req/s | server CPU /req | server syscalls /req |")
+	fmt.Println("|---|---|---|---|---|---|")
 	for _, r := range rs {
-		fmt.Printf("| %s | %s | %s | %.0f |\n", r.name, us(r.p50), us(r.p99), r.rps)
+		fmt.Printf("| %s | %s | %s | %.0f | %.1f µs | %.1f |\n", r.name, us(r.p50), us(r.p99), r.rps, float64(r.cpu)/1e3, r.sys)
 	}
 	b, dd := by["(b)"], by["(d)"]
 	fmt.Println()
@@ -283,8 +312,8 @@ func median(rs []result) result {
 func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
 
 // load runs clients concurrent request/response loops for d and returns
-// the latency percentiles and throughput.
-func load(sock, line, auth string, clients int, d time.Duration) (result, error) {
+// the latency percentiles and throughput, and how many requests completed.
+func load(sock, line, auth string, clients int, d time.Duration) (result, int, error) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	var wg sync.WaitGroup
@@ -293,7 +322,7 @@ func load(sock, line, auth string, clients int, d time.Duration) (result, error)
 	for i := 0; i < clients; i++ {
 		c, err := net.Dial("unix", sock)
 		if err != nil {
-			return result{}, err
+			return result{}, 0, err
 		}
 		wg.Add(1)
 		go func() {
@@ -339,14 +368,14 @@ func load(sock, line, auth string, clients int, d time.Duration) (result, error)
 	elapsed := time.Since(t0)
 	select {
 	case err := <-errc:
-		return result{}, err
+		return result{}, 0, err
 	default:
 	}
 	if len(lat) == 0 {
-		return result{}, fmt.Errorf("no requests completed")
+		return result{}, 0, fmt.Errorf("no requests completed")
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	return result{p50: lat[len(lat)/2], p99: lat[len(lat)*99/100], rps: float64(len(lat)) / elapsed.Seconds()}, nil
+	return result{p50: lat[len(lat)/2], p99: lat[len(lat)*99/100], rps: float64(len(lat)) / elapsed.Seconds()}, len(lat), nil
 }
 
 // idleMemory opens n idle connections to the router (each answered one
@@ -453,21 +482,21 @@ func stopDev(cmd *exec.Cmd) {
 }
 
 // helper starts this binary in a helper mode and waits for its socket.
-func helper(self, mode, sock, backend string) (func(), error) {
+func helper(self, mode, sock, backend string) (func(), int, error) {
 	cmd := exec.Command(self, "-mode", mode, "-socket", sock, "-backend", backend)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for i := 0; i < 200; i++ {
 		if c, err := net.Dial("unix", sock); err == nil {
 			c.Close()
-			return func() { cmd.Process.Kill(); cmd.Wait() }, nil
+			return func() { cmd.Process.Kill(); cmd.Wait() }, cmd.Process.Pid, nil
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	cmd.Process.Kill()
-	return nil, fmt.Errorf("helper %s did not start", mode)
+	return nil, 0, fmt.Errorf("helper %s did not start", mode)
 }
 
 func serveHelper(mode, sock, backend string) error {
@@ -543,4 +572,65 @@ func proxy(c net.Conn, backend string) {
 	go func() { io.Copy(b, c); b.Close() }()
 	io.Copy(c, b)
 	c.Close()
+}
+
+// pstat is CPU time and system calls, summed over processes.
+type pstat struct {
+	cpu time.Duration
+	sys int64
+}
+
+// procStats reads the CPU time (utime+stime from /proc/PID/stat, clock
+// ticks of 10 ms) and the read and write system calls (syscr+syscw from
+// /proc/PID/io) of pids, every thread included.
+func procStats(pids []int) pstat {
+	var s pstat
+	for _, pid := range pids {
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil {
+			f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+			ut, _ := strconv.ParseInt(f[11], 10, 64)
+			st, _ := strconv.ParseInt(f[12], 10, 64)
+			s.cpu += time.Duration(ut+st) * 10 * time.Millisecond
+		}
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io"); err == nil {
+			for _, l := range strings.Split(string(b), "\n") {
+				if k, v, ok := strings.Cut(l, ": "); ok && (k == "syscr" || k == "syscw") {
+					n, _ := strconv.ParseInt(v, 10, 64)
+					s.sys += n
+				}
+			}
+		}
+	}
+	return s
+}
+
+// servicePid asks the router for a service's process id.
+func servicePid(sock, name string) (int, error) {
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	io.WriteString(c, `{"jsonrpc":"2.0","id":1,"method":"services"}`+"\n")
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return 0, err
+	}
+	var resp struct {
+		Result struct {
+			Services []struct {
+				Name string
+				PID  int `json:"pid"`
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(line), &resp); err != nil {
+		return 0, fmt.Errorf("services: %s", line)
+	}
+	for _, s := range resp.Result.Services {
+		if s.Name == name && s.PID > 0 {
+			return s.PID, nil
+		}
+	}
+	return 0, fmt.Errorf("services: no %s process in %s", name, line)
 }
