@@ -53,6 +53,24 @@ type connState struct {
 type held struct {
 	raw    string
 	caller json.RawMessage // service.Caller with this token, encoded once
+	t      *token.Verified // raw, verified at auth
+	gen    uint64          // the issuers' key generation t was verified at
+}
+
+// verify checks the held token for one call to aud: only what can have
+// changed since auth (expiry, audience, revocation, a one-time token's
+// use: token.Verifier.Recheck), or the whole of Verify once the issuers'
+// keys were reloaded.
+func (h *held) verify(v *token.Verifier, aud string) (*token.Verified, error) {
+	if h.t != nil {
+		if stale, err := v.Recheck(h.t, h.gen, aud); !stale {
+			if err != nil {
+				return nil, err
+			}
+			return h.t, nil
+		}
+	}
+	return v.Verify(h.raw, aud)
 }
 
 func newConnState() any { return &connState{tokens: map[string]*held{}} }
@@ -113,7 +131,7 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 		}
 		return nil, r.deny(rec, start, noToken(method, aud, st.audiences()))
 	}
-	t, err := a.Verifier.Verify(h.raw, aud)
+	t, err := h.verify(a.Verifier, aud)
 	if err != nil {
 		if lerr := a.Limiter.Call(info.Creds.UID, ""); lerr != nil {
 			return nil, lerr

@@ -61,6 +61,7 @@ func (r *Router) authToken(ctx context.Context, c *service.Call) (any, error) {
 	if err := a.Limiter.Call(c.Caller.UID, ""); err != nil {
 		return nil, err
 	}
+	gen := a.Verifier.Generation() // before Verify: a reload meanwhile makes the result stale
 	t, err := a.Verifier.Verify(p.Token, "")
 	if err != nil {
 		return nil, r.deny(rec, start, errs.E(op, err))
@@ -74,7 +75,7 @@ func (r *Router) authToken(ctx context.Context, c *service.Call) (any, error) {
 	if err := r.allowed(rec, start); err != nil {
 		return nil, err
 	}
-	r.state(s).put(t.Audience, &held{raw: p.Token, caller: caller})
+	r.state(s).put(t.Audience, &held{raw: p.Token, caller: caller, t: t, gen: gen})
 	return authResult{Aud: t.Audience, Scope: t.Scope.Strings(), Exp: t.Expires.Unix(), Sub: t.Subject, Once: t.Once}, nil
 }
 

@@ -416,3 +416,50 @@ func TestAudienceFor(t *testing.T) {
 		t.Error("ServiceFor accepted an unknown audience")
 	}
 }
+
+// TestRecheck: a held token is rechecked on every call for everything that
+// can change after its signature was checked, and goes stale (so the
+// caller verifies afresh) when the issuers' keys are reloaded.
+func TestRecheck(t *testing.T) {
+	f := newFixture(t)
+	raw := handJWT(hdr("EdDSA", "ed1"), with(f.claims(), "jti", "held-1"), signEd(f.edKey))
+	gen := f.v.Generation()
+	held, err := f.v.Verify(raw, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stale, err := f.v.Recheck(held, gen, AudFile); stale || err != nil {
+		t.Fatalf("fresh held token: stale %v, %v", stale, err)
+	}
+	_, err = f.v.Recheck(held, gen, AudCode)
+	wantErr(t, "held, wrong audience", err, errs.Unauthorized, ReasonAudience)
+	if err := f.revoked.Revoke("held-1", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.v.Recheck(held, gen, AudFile)
+	wantErr(t, "held, revoked", err, errs.Unauthorized, ReasonRevoked)
+	f.now = t0.Add(time.Hour + DefaultLeeway)
+	_, err = f.v.Recheck(held, gen, AudFile)
+	wantErr(t, "held, expired", err, errs.Unauthorized, ReasonExpired)
+	f.now = t0
+	// One-time: usable until consumed, then replayed.
+	once := handJWT(hdr("EdDSA", "ed1"), with(f.claims(), "jti", "once-1", "once", true), signEd(f.edKey))
+	ot, err := f.v.Verify(once, AudFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.v.Consume(ot); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.v.Recheck(ot, gen, AudFile)
+	wantErr(t, "held one-time token, used", err, errs.Unauthorized, ReasonReplayed)
+	// A reload makes every held result stale, whatever it says.
+	_, newKey, _ := ed25519.GenerateKey(rand.Reader)
+	writeJWKS(t, f.jwks, map[string]any{"ed2": newKey.Public()})
+	if err := f.keys.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if stale, err := f.v.Recheck(held, gen, AudFile); !stale || err != nil {
+		t.Errorf("after a reload: stale %v, %v; want stale", stale, err)
+	}
+}

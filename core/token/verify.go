@@ -101,6 +101,25 @@ func (v *Verifier) Verify(raw, aud string) (*Verified, error) {
 	return v.verify(raw, aud, true, true)
 }
 
+// Generation identifies the issuers' keys now loaded; it changes when
+// they are reloaded. A Verified obtained at one generation may be
+// rechecked with Recheck while the generation stays the same.
+func (v *Verifier) Generation() uint64 { return v.issuers.generation() }
+
+// Recheck runs on t, a result of Verify at key generation gen, every
+// check of Verify that can change after the signature was checked: expiry
+// and not-before against the clock, the audience, revocation and, for a
+// one-time token, that it is not used yet. A connection that holds a token
+// calls it for each request instead of Verify, skipping the hash and the
+// cache lookup of the raw text. It returns stale true, and checks nothing,
+// when the keys were reloaded since gen: call Verify again then.
+func (v *Verifier) Recheck(t *Verified, gen uint64, aud string) (stale bool, err error) {
+	if gen != v.issuers.generation() {
+		return true, nil
+	}
+	return false, v.check(t, aud, true)
+}
+
 // VerifyForwarded is Verify for a service re-checking the token the router
 // forwarded with a call. The router has consumed a one-time token for this
 // very call, so a used one-time token is accepted here; everything else is
