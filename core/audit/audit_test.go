@@ -321,3 +321,62 @@ func TestTail(t *testing.T) {
 	}
 	l.Close()
 }
+
+// TestQueueFlush: queued records are in the file once Flush returns, the
+// chain is the same as with Write, and a record voided by a failed write
+// makes the Flush of its range fail, never quietly succeed.
+func TestQueueFlush(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(dir, Options{Sync: SyncNever})
+	var ts Tickets
+	if _, _, ok := ts.Take(); ok {
+		t.Fatal("empty Tickets gave a range")
+	}
+	for i := 0; i < 5; i++ {
+		tk, err := l.Queue(rec(i, Allow))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts.Add(tk)
+	}
+	lo, hi, ok := ts.Take()
+	if !ok || lo.seq != 1 || hi.seq != 5 {
+		t.Fatalf("range %v %v %v", lo, hi, ok)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, ActiveName)); len(b) != 0 {
+		t.Fatalf("queued records written before Flush: %d bytes", len(b))
+	}
+	if err := l.Flush(lo, hi); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustVerify(t, dir); r.Records != 5 {
+		t.Fatalf("after Flush: %+v", r)
+	}
+	// A queued record voided by a failed write (another caller's Write).
+	tk, _ := l.Queue(rec(6, Allow))
+	ts.Add(tk)
+	good := l.f
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full to simulate a full disk")
+	}
+	l.f = full
+	if err := l.Write(rec(7, Deny)); errs.ReasonOf(err) != "audit_unavailable" {
+		t.Fatalf("write to a full disk: %v", err)
+	}
+	l.f = good
+	full.Close()
+	lo, hi, _ = ts.Take()
+	if err := l.Flush(lo, hi); errs.ReasonOf(err) != "audit_unavailable" {
+		t.Errorf("Flush of a voided record: %v", err)
+	}
+	// The next calls go ahead; the chain has no gap.
+	tk, _ = l.Queue(rec(8, Allow))
+	if err := l.Flush(tk, tk); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if r := mustVerify(t, dir); r.Records != 6 {
+		t.Errorf("final chain: %+v", r)
+	}
+}

@@ -191,41 +191,132 @@ func (l *Log) lastRotatedLine() ([]byte, error) {
 // could not be written or synced as the policy requires: a full disk or an
 // unwritable log fails closed.
 func (l *Log) Write(r Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seq, err := l.queueLocked(&r)
+	if err != nil {
+		return err
+	}
+	if err := l.waitWritten(seq); err != nil {
+		return err
+	}
+	return l.syncFor(r.Decision)
+}
+
+// Ticket identifies a queued record: its seq within the epoch it was
+// queued in (a failed write voids the records queued with it, and their
+// seqs are reused in the next epoch).
+type Ticket struct{ epoch, seq uint64 }
+
+// Queue chains r and queues it without waiting for it to be written, and
+// returns its Ticket. The caller must not act on the decision r records
+// before Flush has returned nil for a range that includes the ticket: the
+// router queues the record of an allowed call, and its connection to the
+// service flushes the log just before the write that carries the call, so
+// one write(2) carries the records of every call in that batch and no
+// caller waits. Queue is for allow records; a deny goes through Write
+// (SyncDeny fsyncs it).
+func (l *Log) Queue(r Record) (Ticket, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seq, err := l.queueLocked(&r)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if l.opt.Sync == SyncDeny {
+		l.dirty = true
+	}
+	return Ticket{l.epoch, seq}, nil
+}
+
+// Flush returns once the records of every ticket in [oldest, newest]
+// (as Tickets.Take returns them) are in the file (and, with SyncAlways,
+// on the disk), or with the error that kept one out: then the calls they
+// record must not go ahead. A range that reaches back before a failed
+// write fails too, even if its oldest records had been written: after a
+// failure, being refused once more is the safe mistake.
+func (l *Log) Flush(oldest, newest Ticket) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if oldest.epoch != l.epoch || newest.epoch != l.epoch {
+		if l.failErr != nil {
+			return l.failErr
+		}
+		return unwritable(l.dir, errors.New("queued records were lost"))
+	}
+	if err := l.waitWritten(newest.seq); err != nil {
+		return err
+	}
+	if l.opt.Sync == SyncAlways {
+		return l.syncFor(Allow)
+	}
+	return nil
+}
+
+// Tickets gathers the tickets of calls queued for one write: Add as each
+// call is queued, Take just before the write (then Flush the range).
+type Tickets struct {
+	mu             sync.Mutex
+	has            bool
+	oldest, newest Ticket
+}
+
+// Add records t.
+func (ts *Tickets) Add(t Ticket) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if !ts.has || t.epoch < ts.oldest.epoch || (t.epoch == ts.oldest.epoch && t.seq < ts.oldest.seq) {
+		ts.oldest = t
+	}
+	if !ts.has || t.epoch > ts.newest.epoch || (t.epoch == ts.newest.epoch && t.seq > ts.newest.seq) {
+		ts.newest = t
+	}
+	ts.has = true
+}
+
+// Take returns the range added since the last Take, and whether there
+// was anything.
+func (ts *Tickets) Take() (oldest, newest Ticket, ok bool) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	oldest, newest, ok = ts.oldest, ts.newest, ts.has
+	ts.has = false
+	return
+}
+
+// queueLocked fills r's Seq, Prev and (if zero) Time, chains it and
+// queues its line; it returns r's seq. mu is held.
+func (l *Log) queueLocked(r *Record) (uint64, error) {
 	if r.Time.IsZero() {
 		r.Time = time.Now()
 	}
 	r.Time = r.Time.UTC()
 	r.clean()
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.f == nil {
-		return unwritable(l.dir, errors.New("log is closed"))
+		return 0, unwritable(l.dir, errors.New("log is closed"))
 	}
 	if err := l.err; err != nil {
 		l.err = nil
-		return unwritable(l.dir, err)
+		return 0, unwritable(l.dir, err)
 	}
 	r.Seq, r.Prev = l.seq+1, l.prev
-	line := appendRecord(l.scratch[:0], &r)
+	line := appendRecord(l.scratch[:0], r)
 	l.scratch = line
 	if l.size+int64(len(l.pending)) > 0 && l.size+int64(len(l.pending)+len(line))+1 > l.opt.MaxSize {
 		// Rotation needs the queue written first, into the old file.
 		if err := l.drainLocked(); err != nil {
-			return err
+			return 0, err
 		}
 		if err := l.rotate(); err != nil {
-			return err
+			return 0, err
 		}
 		r.Seq, r.Prev = l.seq+1, l.prev
-		line = appendRecord(l.scratch[:0], &r)
+		line = appendRecord(l.scratch[:0], r)
 		l.scratch = line
 	}
 	l.pending = append(append(l.pending, line...), '\n')
 	l.seq, l.prev = r.Seq, hashLine(line)
-	if err := l.waitWritten(r.Seq); err != nil {
-		return err
-	}
-	return l.syncFor(r.Decision)
+	return r.Seq, nil
 }
 
 // waitWritten returns once record seq is in the file: it leads a write of

@@ -64,12 +64,21 @@ func skipValue(b []byte, i int) int {
 
 // skipString returns the index just past the string starting at b[i].
 func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
+	for i++; i < len(b); {
+		q := bytes.IndexByte(b[i:], '"') // long strings (tokens) are scanned a word at a time
+		if q < 0 {
+			return len(b)
+		}
+		i += q
+		// The quote ends the string unless an odd run of backslashes
+		// escapes it.
+		esc := 0
+		for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
+			esc++
+		}
+		i++
+		if esc%2 == 0 {
+			return i
 		}
 	}
 	return len(b)

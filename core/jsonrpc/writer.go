@@ -53,6 +53,7 @@ type Writer struct {
 	queued  int64     // bytes ever queued
 	written int64     // bytes ever written
 	fds     []fdBatch // descriptors not yet passed, in message order
+	before  func() error
 }
 
 // NewWriter returns a Writer for c. Each blocking write must finish within
@@ -81,6 +82,14 @@ func NewWriter(c net.Conn, timeout time.Duration, maxQueue int) *Writer {
 // to a service), where a write per message would cost more than the
 // hand-off. Call it before Run.
 func (w *Writer) Batch() { w.raw = nil }
+
+// BeforeWrite makes Run call f after it takes queued messages and before
+// it writes them. If f fails, those messages are not written and the
+// Writer fails as on a write error (the connection is closed). The router
+// flushes the audit log there: a call reaches its service only after its
+// record is in the file. Only in Batch mode, where Run does every write;
+// call it before Run.
+func (w *Writer) BeforeWrite(f func() error) { w.before = f }
 
 // KeepOpen makes a failed write leave the connection open, so a reader
 // can still drain what the peer sent before it closed (a client reading a
@@ -304,6 +313,14 @@ func (w *Writer) drainLocked() error {
 		}
 		out, files, batches := w.takeLocked()
 		w.mu.Unlock()
+		if w.before != nil {
+			if err := w.before(); err != nil {
+				w.mu.Lock() // failLocked closes the descriptors still queued
+
+				w.failLocked(err)
+				return err
+			}
+		}
 		if w.timeout > 0 {
 			w.c.SetWriteDeadline(time.Now().Add(w.timeout))
 		}

@@ -108,12 +108,12 @@ func (r *Router) state(s *rpcserver.Session) *connState {
 // token) to forward. The rule (DESIGN.md): every service call needs a
 // valid token for the service's audience whose scope covers what the call
 // touches; peer identity never widens it.
-func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json.RawMessage) (json.RawMessage, error) {
+func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json.RawMessage) (grant, error) {
 	a := r.opts.Auth
 	if a == nil {
 		// Without a verifier no token can be valid: every call is
 		// unauthenticated.
-		return nil, errs.E(method, errs.Unauthorized, errs.Reason("no_authorizer"),
+		return grant{}, errs.E(method, errs.Unauthorized, errs.Reason("no_authorizer"),
 			errs.Hint("this router was started without token verification (no state directory), so no service call can be authorised"))
 	}
 	start := time.Now()
@@ -121,42 +121,55 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 	rec := audit.Record{Via: info.Via, UID: info.Creds.UID, PID: info.Creds.PID, Method: method}
 	aud, err := token.AudienceFor(svc)
 	if err != nil {
-		return nil, r.deny(rec, start, errs.E(method, errs.Internal, err))
+		return grant{}, r.deny(rec, start, errs.E(method, errs.Internal, err))
 	}
 	st := r.state(s)
 	h := st.get(aud)
 	if h == nil {
 		if err := a.Limiter.Call(info.Creds.UID, ""); err != nil {
-			return nil, err
+			return grant{}, err
 		}
-		return nil, r.deny(rec, start, noToken(method, aud, st.audiences()))
+		return grant{}, r.deny(rec, start, noToken(method, aud, st.audiences()))
 	}
 	t, err := h.verify(a.Verifier, aud)
 	if err != nil {
 		if lerr := a.Limiter.Call(info.Creds.UID, ""); lerr != nil {
-			return nil, lerr
+			return grant{}, lerr
 		}
-		return nil, r.deny(rec, start, errs.E(method, err))
+		return grant{}, r.deny(rec, start, errs.E(method, err))
 	}
 	rec.Sub, rec.JTI, rec.Iss = t.Subject, t.ID, t.Issuer
 	if err := a.Limiter.Call(info.Creds.UID, t.Subject); err != nil {
-		return nil, err // not audited: a flood must not cost an fsync per call
+		return grant{}, err // not audited: a flood must not cost an fsync per call
 	}
 	if err := r.allow(t, svc, method, params, &rec); err != nil {
-		return nil, r.deny(rec, start, err)
+		return grant{}, r.deny(rec, start, err)
 	}
 	if err := a.Verifier.Consume(t); err != nil {
-		return nil, r.deny(rec, start, errs.E(method, err))
+		return grant{}, r.deny(rec, start, errs.E(method, err))
 	}
 	rec.Decision = audit.Allow
 	rec.DurationUS = time.Since(start).Microseconds()
+	g := grant{caller: h.caller}
 	if a.Audit != nil {
-		if err := a.Audit.Write(rec); err != nil {
-			return nil, errs.E(method, errs.Unavailable, errs.Reason("audit_unavailable"),
+		// Queued, not waited for: the service connection writes the
+		// log just before the write that carries this call (bconn.send).
+		if g.ticket, err = a.Audit.Queue(rec); err != nil {
+			return grant{}, errs.E(method, errs.Unavailable, errs.Reason("audit_unavailable"),
 				errs.Hint("the audit log cannot be written (disk full? permissions?); calls are refused until it can"), err)
 		}
+		g.log = a.Audit
 	}
-	return h.caller, nil
+	return g, nil
+}
+
+// grant is what an allowed call is forwarded with: the caller record (with
+// the token) and, with auditing on, the ticket of its queued audit record,
+// which must be written before the call reaches the service.
+type grant struct {
+	caller json.RawMessage
+	log    *audit.Log
+	ticket audit.Ticket
 }
 
 // allow checks the token's scope against what the call touches.

@@ -3,11 +3,13 @@ package router_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gimme-tools/carapace/core/audit"
@@ -236,6 +238,46 @@ func TestAuditFailureFailsClosed(t *testing.T) {
 	st.auth.Audit.Close()
 	if ce := callErr(t, c, "code.params", nil); ce.Code != -32007 || ce.Reason != "audit_unavailable" {
 		t.Fatalf("got %+v", ce)
+	}
+}
+
+// TestAuditedBeforeForwarded: an allowed call's record is queued, not
+// waited for, but it is in the file before the call reaches the service,
+// for every one of many concurrent calls.
+func TestAuditedBeforeForwarded(t *testing.T) {
+	st := startStack(t, true)
+	logPath := filepath.Join(st.dir, "state", "audit", audit.ActiveName)
+	var wg sync.WaitGroup
+	errc := make(chan error, 200)
+	for conn := 0; conn < 8; conn++ {
+		c := authed(t, st.routerSock, st.token)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var inner sync.WaitGroup
+			for i := 0; i < 25; i++ {
+				n := conn*100 + i
+				inner.Add(1)
+				go func() {
+					defer inner.Done()
+					var seen bool
+					if err := c.Call(ctx(t), "code.audited", map[string]any{"log": logPath, "n": n}, &seen); err != nil {
+						errc <- err
+					} else if !seen {
+						errc <- fmt.Errorf("call %d reached the service before its audit record was written", n)
+					}
+				}()
+			}
+			inner.Wait()
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+	if _, err := audit.Verify(filepath.Join(st.dir, "state", "audit")); err != nil {
+		t.Errorf("audit chain: %v", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
 	"github.com/gimme-tools/carapace/core/rpcserver"
@@ -41,6 +42,12 @@ type bconn struct {
 	mu      sync.Mutex
 	pending map[uint64]*pend
 	dead    bool
+	cause   error      // why the connection failed, when it was not the service's doing
+	audit   *audit.Log // the log the queued records below are in
+
+	// tickets are the audit records of calls queued for the next write:
+	// flushAudit writes them to the log before that write.
+	tickets audit.Tickets
 }
 
 // pend is a forwarded request waiting for its answer.
@@ -55,13 +62,13 @@ type pend struct {
 const maxServiceMessage = 64 << 20
 
 // forward sends req to the service for sess; done receives the answer.
-func (p *pool) forward(sess *rpcserver.Session, req *jsonrpc.Request, caller json.RawMessage, done func(*jsonrpc.Response)) {
+func (p *pool) forward(sess *rpcserver.Session, req *jsonrpc.Request, g grant, done func(*jsonrpc.Response)) {
 	bc, err := p.get(sess.Context())
 	if err != nil {
 		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(err)})
 		return
 	}
-	bc.send(sess, req, caller, done)
+	bc.send(sess, req, g, done)
 }
 
 func (p *pool) unavailable(err error) error {
@@ -110,6 +117,7 @@ func (p *pool) get(ctx context.Context) (*bconn, error) {
 	}
 	bc.c, bc.w = c, jsonrpc.NewWriter(c, 30*time.Second, 0)
 	bc.w.Batch()
+	bc.w.BeforeWrite(bc.flushAudit)
 	go bc.w.Run()
 	go bc.readLoop()
 	p.mu.Lock()
@@ -141,22 +149,30 @@ func (p *pool) reset() {
 	}
 }
 
-func (bc *bconn) send(sess *rpcserver.Session, req *jsonrpc.Request, caller json.RawMessage, done func(*jsonrpc.Response)) {
-	fwd := jsonrpc.Request{Method: req.Method, Params: req.Params, Caller: caller}
+func (bc *bconn) send(sess *rpcserver.Session, req *jsonrpc.Request, g grant, done func(*jsonrpc.Response)) {
+	fwd := jsonrpc.Request{Method: req.Method, Params: req.Params, Caller: g.caller}
 	notification := req.IsNotification()
 	var id uint64
 	if !notification {
 		id = bc.next.Add(1)
 		fwd.ID = strconv.AppendUint(nil, id, 10)
-		bc.mu.Lock()
-		if bc.dead {
-			bc.mu.Unlock()
-			done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(bc.p.unavailable(nil))})
-			return
-		}
-		bc.pending[id] = &pend{sess: sess, id: req.ID, done: done}
-		bc.mu.Unlock()
 	}
+	bc.mu.Lock()
+	if bc.dead {
+		bc.mu.Unlock()
+		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(bc.p.unavailable(nil))})
+		return
+	}
+	if !notification {
+		bc.pending[id] = &pend{sess: sess, id: req.ID, done: done}
+	}
+	if g.log != nil {
+		// Before the message is queued: the write that carries it
+		// flushes at least this record first.
+		bc.audit = g.log
+		bc.tickets.Add(g.ticket)
+	}
+	bc.mu.Unlock()
 	if err := bc.w.Send(jsonrpc.AppendRequest(nil, &fwd)); err != nil {
 		if !notification {
 			bc.take(id)
@@ -167,6 +183,29 @@ func (bc *bconn) send(sess *rpcserver.Session, req *jsonrpc.Request, caller json
 	if notification {
 		done(nil)
 	}
+}
+
+// flushAudit runs before each write to the service: the audit records of
+// the calls in it are written first, or the write does not happen and
+// the connection fails with the log's error (fail closed).
+func (bc *bconn) flushAudit() error {
+	bc.mu.Lock()
+	log := bc.audit
+	bc.mu.Unlock()
+	if log == nil {
+		return nil
+	}
+	oldest, newest, ok := bc.tickets.Take()
+	if !ok {
+		return nil
+	}
+	if err := log.Flush(oldest, newest); err != nil {
+		bc.mu.Lock()
+		bc.cause = err
+		bc.mu.Unlock()
+		return err
+	}
+	return nil
 }
 
 func (bc *bconn) take(id uint64) *pend {
@@ -274,9 +313,14 @@ func (bc *bconn) fail() {
 	bc.dead = true
 	pending := bc.pending
 	bc.pending = map[uint64]*pend{}
+	cause := bc.cause
 	bc.mu.Unlock()
+	err := errs.E("forward to "+bc.p.name, errs.Unavailable,
+		errs.Reason("service_lost"), errs.Hint("the "+bc.p.name+" service went away while answering; retry the call"))
+	if cause != nil {
+		err = errs.E("forward to "+bc.p.name, cause) // the audit log failed: kind, reason and hint are its
+	}
 	for _, p := range pending {
-		p.done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(errs.E("forward to "+bc.p.name, errs.Unavailable,
-			errs.Reason("service_lost"), errs.Hint("the "+bc.p.name+" service went away while answering; retry the call")))})
+		p.done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(err)})
 	}
 }

@@ -170,14 +170,14 @@ func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(
 		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(notEnabled(b))})
 		return
 	}
-	caller, err := r.authorize(s, svc, method, req.Params)
+	g, err := r.authorize(s, svc, method, req.Params)
 	if err != nil {
 		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(err)})
 		return
 	}
 	fwd := *req
 	fwd.Method = method
-	r.pools[svc].forward(s, &fwd, caller, done)
+	r.pools[svc].forward(s, &fwd, g, done)
 }
 
 // forwardApproval passes the owner's approvals.list and approvals.decide
@@ -198,7 +198,7 @@ func (r *Router) forwardApproval(s *rpcserver.Session, req *jsonrpc.Request, don
 	}
 	fwd := *req
 	fwd.Method = "shell." + req.Method
-	r.pools["shell"].forward(s, &fwd, caller, done)
+	r.pools["shell"].forward(s, &fwd, grant{caller: caller}, done)
 }
 
 // shellBackend names the shell backend for a not-enabled error even when

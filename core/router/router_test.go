@@ -2,12 +2,14 @@ package router_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +42,20 @@ func (testService) Methods() map[string]service.Handler {
 			}
 			return "streamed", nil
 		},
+		// code.audited answers whether the call's own audit record is
+		// already in the log file when the service sees the call.
+		"code.audited": func(_ context.Context, c *service.Call) (any, error) {
+			var p struct {
+				Log string `json:"log"`
+				N   int    `json:"n"`
+			}
+			json.Unmarshal(c.Params, &p)
+			b, err := os.ReadFile(p.Log)
+			if err != nil {
+				return nil, err
+			}
+			return bytes.Contains(b, []byte(`"resource":"/work/audited-`+strconv.Itoa(p.N)+`"`)), nil
+		},
 		"code.fail": func(context.Context, *service.Call) (any, error) {
 			return nil, errs.E("code.fail", errs.Forbidden, errs.Reason("outside_project_roots"), errs.Hint("add it"))
 		},
@@ -58,7 +74,12 @@ type stack struct {
 
 // testResources scopes every method of the test service as POST on /work.
 var testResources = map[string]router.ResourceFunc{
-	"code": func(string, json.RawMessage) ([]router.Access, error) {
+	"code": func(method string, params json.RawMessage) ([]router.Access, error) {
+		if method == "code.audited" { // a resource of its own per call, to find its record
+			var p struct{ N int }
+			json.Unmarshal(params, &p)
+			return []router.Access{{Verb: "POST", Resource: "/work/audited-" + strconv.Itoa(p.N)}}, nil
+		}
 		return []router.Access{{Verb: "POST", Resource: "/work"}}, nil
 	},
 }

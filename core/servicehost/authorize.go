@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/service"
@@ -38,8 +39,9 @@ func NewAuthorizer(cfg AuthorizerConfig) (Authorize, error) {
 	if !token.ValidAudience(cfg.Audience) {
 		return nil, errs.E("authorizer", errs.Internal, fmt.Errorf("unknown audience %q", cfg.Audience))
 	}
+	seen := &verified{v: v}
 	return func(call *service.Call, verb, resource string) error {
-		t, err := v.VerifyForwarded(call.Caller.Token, cfg.Audience)
+		t, err := seen.verify(call.Caller.Token, cfg.Audience)
 		if err != nil {
 			return errs.E(call.Method, err)
 		}
@@ -51,6 +53,50 @@ func NewAuthorizer(cfg AuthorizerConfig) (Authorize, error) {
 		}
 		return nil
 	}, nil
+}
+
+// verified remembers the tokens a service has verified, by their raw
+// text: the router forwards the same token with every call of a
+// connection, and each call then re-runs only the checks that can change
+// (token.Verifier.RecheckForwarded), not the hash and lookup of
+// VerifyForwarded's cache. At most maxVerified tokens are kept.
+type verified struct {
+	v  *token.Verifier
+	mu sync.Mutex
+	m  map[string]verifiedAt
+}
+
+type verifiedAt struct {
+	t   *token.Verified
+	gen uint64
+}
+
+const maxVerified = 1024
+
+func (s *verified) verify(raw, aud string) (*token.Verified, error) {
+	s.mu.Lock()
+	e, ok := s.m[raw]
+	s.mu.Unlock()
+	if ok {
+		if stale, err := s.v.RecheckForwarded(e.t, e.gen, aud); !stale {
+			if err != nil {
+				return nil, err
+			}
+			return e.t, nil
+		}
+	}
+	gen := s.v.Generation()
+	t, err := s.v.VerifyForwarded(raw, aud)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.m == nil || len(s.m) >= maxVerified {
+		s.m = map[string]verifiedAt{}
+	}
+	s.m[raw] = verifiedAt{t, gen}
+	s.mu.Unlock()
+	return t, nil
 }
 
 // ReadOnlyVerifier returns a verifier that needs no private key and

@@ -120,6 +120,15 @@ func (v *Verifier) Recheck(t *Verified, gen uint64, aud string) (stale bool, err
 	return false, v.check(t, aud, true)
 }
 
+// RecheckForwarded is Recheck for a service, with VerifyForwarded's rule
+// for one-time tokens (the router consumed it for this very call).
+func (v *Verifier) RecheckForwarded(t *Verified, gen uint64, aud string) (stale bool, err error) {
+	if gen != v.issuers.generation() {
+		return true, nil
+	}
+	return false, v.check(t, aud, false)
+}
+
 // VerifyForwarded is Verify for a service re-checking the token the router
 // forwarded with a call. The router has consumed a one-time token for this
 // very call, so a used one-time token is accepted here; everything else is
