@@ -86,8 +86,16 @@ func TestAgentToken(t *testing.T) {
 	if _, errOut, code := d.agent(once, "exec", "--cwd", proj, "--", "true"); code != 1 || !strings.Contains(errOut, "replayed") {
 		t.Errorf("once, second use: %d %s", code, errOut)
 	}
+	// The owner's inspect asks the router, which knows it was used; a
+	// local check cannot, and says so.
+	if out, errOut, code := d.cli("token", "inspect", once); code != 1 || !strings.Contains(errOut, "replayed") {
+		t.Errorf("inspect a used one-time token: %d %q %q", code, out, errOut)
+	}
+	if out, errOut, code := d.cli("token", "inspect", "--local", once); code != 0 || !strings.Contains(out, "checked here, not by the router") {
+		t.Errorf("inspect --local a used one-time token: %d %q %q", code, out, errOut)
+	}
 	// Inspect, revoke, inspect again.
-	if out, errOut, code := d.cli("token", "inspect", tok); code != 0 || !strings.Contains(out, "agent:test") || !strings.Contains(out, "accepted: yes") {
+	if out, errOut, code := d.cli("token", "inspect", tok); code != 0 || !strings.Contains(out, "agent:test") || !strings.Contains(out, "accepted: yes (checked by the router)") {
 		t.Errorf("inspect: %d %q %q", code, out, errOut)
 	}
 	mustCLI(t, d, "token", "revoke", issued.JTI)

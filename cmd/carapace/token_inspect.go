@@ -13,9 +13,11 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/gimme-tools/carapace/core/client"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/servicehost"
 	"github.com/gimme-tools/carapace/core/stack"
+	"github.com/gimme-tools/carapace/core/token"
 )
 
 func tokenInspectCmd() *ffcli.Command {
@@ -23,14 +25,16 @@ func tokenInspectCmd() *ffcli.Command {
 	var sf stateFlags
 	sf.register(fs)
 	asJSON := fs.Bool("json", false, "print machine-readable JSON")
+	local := fs.Bool("local", false, "check here, from the state directory, without asking the router")
 	return &ffcli.Command{
 		Name:       "inspect",
 		ShortUsage: "carapace token inspect TOKEN|-",
 		ShortHelp:  "show a token's claims and whether it would be accepted now, and if not why",
-		LongHelp: "Checks the token here, with the device's public key, the issuers' keys and\n" +
-			"the revocation list from the state directory. It cannot see the router's\n" +
-			"replay cache: a used one-time token still shows as accepted. Exit status 1\n" +
-			"when the token would be refused.",
+		LongHelp: "Asks the router (token.inspect, the owner only), which knows every check,\n" +
+			"one-time tokens already used included. When no router answers (or with\n" +
+			"--local) it checks here, with the device's public key, the issuers' keys and\n" +
+			"the revocation list from the state directory, and cannot tell whether a\n" +
+			"one-time token was used. Exit status 1 when the token would be refused.",
 		FlagSet: fs,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) != 1 {
@@ -44,16 +48,11 @@ func tokenInspectCmd() *ffcli.Command {
 				}
 				raw = string(b)
 			}
-			st, err := sf.settings()
+			raw = strings.TrimSpace(raw)
+			rep, byRouter, err := inspectToken(ctx, raw, *local, &sf)
 			if err != nil {
 				return opError("token inspect", err)
 			}
-			v, err := servicehost.ReadOnlyVerifier(servicehost.AuthorizerConfig{
-				StateDir: st.StateDir(), Home: st.OwnerHome, Issuers: stack.Issuers(st.System)})
-			if err != nil {
-				return opError("token inspect", err)
-			}
-			rep := v.Inspect(strings.TrimSpace(raw))
 			if *asJSON {
 				if err := printJSON(os.Stdout, rep); err != nil {
 					return err
@@ -65,11 +64,44 @@ func tokenInspectCmd() *ffcli.Command {
 				return opError("token inspect", errs.E(errs.Unauthorized, errs.Reason(rep.Reason), errs.Hint(rep.Hint), errors.New("it would be refused now")))
 			}
 			if !*asJSON {
-				fmt.Println("accepted: yes (a one-time token's use is known to the router only)")
+				if byRouter {
+					fmt.Println("accepted: yes (checked by the router)")
+				} else {
+					fmt.Println("accepted: yes (checked here, not by the router: a one-time token's use is known to the router only)")
+				}
 			}
 			return nil
 		},
 	}
+}
+
+// inspectToken asks the router, or, when none answers or local is set,
+// checks raw here from the state directory.
+func inspectToken(ctx context.Context, raw string, local bool, sf *stateFlags) (rep token.Report, byRouter bool, err error) {
+	if !local {
+		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if c, derr := client.Dial(dctx, client.Socket(sf.socket)); derr == nil {
+			defer c.Close()
+			err := c.Call(ctx, "token.inspect", map[string]string{"token": raw}, &rep)
+			var ce *client.Error
+			if err == nil || !errors.As(err, &ce) || ce.Code != int(errs.Forbidden) {
+				return rep, err == nil, err
+			}
+			// Not the owner (an agent checking its own token): only the
+			// owner may ask the router; check here instead.
+		}
+	}
+	st, err := sf.settings()
+	if err != nil {
+		return rep, false, err
+	}
+	v, err := servicehost.ReadOnlyVerifier(servicehost.AuthorizerConfig{
+		StateDir: st.StateDir(), Home: st.OwnerHome, Issuers: stack.Issuers(st.System)})
+	if err != nil {
+		return rep, false, err
+	}
+	return v.Inspect(raw), false, nil
 }
 
 func printClaims(header, claims map[string]any) {

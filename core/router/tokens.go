@@ -278,3 +278,22 @@ func (r *Router) Reload() error {
 	}
 	return nil
 }
+
+// inspect answers token.inspect {"token"} for the owner: the claims and
+// whether the router would accept the token now, and if not why. Unlike a
+// check made outside the router (carapace token inspect without a running
+// stack), it knows the one-time tokens already used. It consumes nothing.
+func (r *Router) inspect(_ context.Context, c *service.Call) (any, error) {
+	const op = "token.inspect"
+	a, err := r.auth0(op)
+	if err != nil {
+		return nil, err
+	}
+	var p struct {
+		Token string `json:"token"`
+	}
+	if err := service.Decode(c.Params, &p); err != nil {
+		return nil, errs.E(op, err)
+	}
+	return a.Verifier.Inspect(strings.TrimSpace(p.Token)), nil
+}

@@ -101,7 +101,8 @@ func (s *verified) verify(raw, aud string) (*token.Verified, error) {
 
 // ReadOnlyVerifier returns a verifier that needs no private key and
 // writes nothing: the device's public key and the revocation list from
-// the state directory, the issuers' keys. Its replay cache is its own (in
+// the state directory, the issuers' keys (their files followed: re-read
+// within token.RefreshInterval of a change). Its replay cache is its own (in
 // memory), so it cannot tell a used one-time token: use it with
 // VerifyForwarded or Inspect only.
 func ReadOnlyVerifier(cfg AuthorizerConfig) (*token.Verifier, error) {
@@ -112,6 +113,7 @@ func ReadOnlyVerifier(cfg AuthorizerConfig) (*token.Verifier, error) {
 			errs.Hint("the router makes the device key at first start in "+cfg.StateDir+"; start the router first, or pass --state-dir"), err)
 	}
 	keys, _ := token.NewKeyring(cfg.Issuers) // an issuer whose file is bad has no keys: its tokens are refused
+	keys.Follow(token.RefreshInterval)       // the owner's key rotations reach the service without a restart
 	rev, err := token.OpenRevocations(filepath.Join(cfg.StateDir, "revoked.json"))
 	if err != nil {
 		return nil, errs.E(op, errs.Unavailable, errs.Reason("no_revocations"), err)

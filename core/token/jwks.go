@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gimme-tools/carapace/core/errs"
 )
@@ -34,6 +36,12 @@ type Keyring struct {
 	issuers []Issuer
 	keys    map[string]map[string]crypto.PublicKey // iss → kid → key
 	gen     atomic.Uint64                          // bumped on every change
+
+	// Following the files (Follow): the next time to look, and what
+	// the files looked like at the last look.
+	interval time.Duration
+	next     atomic.Int64
+	stamps   []fileStamp
 }
 
 // NewKeyring loads each issuer's JWKS file. The keyring is usable even
@@ -98,7 +106,55 @@ func (k *Keyring) generation() uint64 {
 	if k == nil {
 		return 0
 	}
+	if k.interval > 0 {
+		k.refresh()
+	}
 	return k.gen.Load()
+}
+
+// Follow makes the keyring re-read the issuers' JWKS files when they
+// change, looking at most once per interval (on the next verification
+// after it). The services' verifiers follow the files, so a key the
+// owner rotates in (or out) reaches them without a restart; the router
+// reloads on SIGHUP and config.reload. Call it once, before use.
+func (k *Keyring) Follow(interval time.Duration) {
+	k.mu.Lock()
+	k.stamps = statFiles(k.issuers)
+	k.mu.Unlock()
+	k.interval = interval
+	k.next.Store(time.Now().Add(interval).UnixNano())
+}
+
+// refresh reloads the files if the interval has passed and any changed.
+// One caller at a time looks; the others go on with the keys they have.
+func (k *Keyring) refresh() {
+	now := time.Now().UnixNano()
+	next := k.next.Load()
+	if now < next || !k.next.CompareAndSwap(next, now+int64(k.interval)) {
+		return
+	}
+	k.mu.RLock()
+	iss, old := k.issuers, k.stamps
+	k.mu.RUnlock()
+	stamps := statFiles(iss)
+	if slices.Equal(stamps, old) {
+		return
+	}
+	k.Set(iss) // a bad file keeps its issuer's keys, as Reload does
+	k.mu.Lock()
+	k.stamps = stamps
+	k.mu.Unlock()
+}
+
+// statFiles returns what each issuer's file looks like now.
+func statFiles(issuers []Issuer) []fileStamp {
+	out := make([]fileStamp, len(issuers))
+	for i, is := range issuers {
+		if fi, err := os.Stat(is.JWKSFile); err == nil {
+			out[i] = fileStamp{fi.ModTime(), fi.Size()}
+		}
+	}
+	return out
 }
 
 // LoadJWKS reads a JWKS file (RFC 7517) and returns its signing keys by

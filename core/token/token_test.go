@@ -463,3 +463,32 @@ func TestRecheck(t *testing.T) {
 		t.Errorf("after a reload: stale %v, %v; want stale", stale, err)
 	}
 }
+
+// TestKeyringFollow: a followed keyring picks up a rotated JWKS file on
+// its own, and a cached token signed with the rotated-out key is refused.
+func TestKeyringFollow(t *testing.T) {
+	f := newFixture(t)
+	f.keys.Follow(time.Millisecond)
+	raw := handJWT(hdr("EdDSA", "ed1"), f.claims(), signEd(f.edKey))
+	if _, err := f.v.Verify(raw, AudFile); err != nil {
+		t.Fatal(err)
+	}
+	_, newKey, _ := ed25519.GenerateKey(rand.Reader)
+	writeJWKS(t, f.jwks, map[string]any{"ed2": newKey.Public()})
+	later := time.Now().Add(time.Minute) // a different mtime, whatever the clock's resolution
+	os.Chtimes(f.jwks, later, later)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := f.v.Verify(raw, AudFile)
+		if errs.ReasonOf(err) == ReasonBadSignature {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rotated-out key still accepted: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := f.v.Verify(handJWT(hdr("EdDSA", "ed2"), f.claims(), signEd(newKey)), AudFile); err != nil {
+		t.Errorf("new key after following: %v", err)
+	}
+}
