@@ -57,6 +57,13 @@ type Profile struct {
 	Exec bool
 	// Network allows sockets other than AF_UNIX.
 	Network bool
+	// Namespaces allows a private mount namespace (and, for an ordinary
+	// user, a user namespace) and mount(2) in it: what the sandbox
+	// helper's children inherit and need to mount .git/hooks and
+	// .git/config read-only. The code service needs it; without it every
+	// command in a project with .git fails with exit 126. The command's
+	// own filter refuses both again.
+	Namespaces bool
 }
 
 // ConfineSelf confines the calling process for the rest of its life: no
