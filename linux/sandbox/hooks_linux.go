@@ -11,6 +11,7 @@ import (
 
 func init() {
 	sandbox.Wrap = wrap
+	sandbox.Warm = warmArgv
 	sandbox.SetAvailable(available)
 	sandbox.ConfineSelf = confineSelf
 }
