@@ -24,4 +24,5 @@ bench-sandbox:
 fuzz-sandbox:
 	$(GO) test ./core/policy -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
 	$(GO) test ./core/policy -run '^$$' -fuzz FuzzParseConfig -fuzztime $(FUZZTIME)
-	$(GO) test ./core/sandbox -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./core/sandbox -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/sandbox -run '^$$' -fuzz FuzzDecodeRequest -fuzztime $(FUZZTIME)
