@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -37,6 +38,12 @@ type Command struct {
 	// OnOutput, if set, receives output as it arrives ("stdout"/"stderr"),
 	// within the cap.
 	OnOutput func(stream string, p []byte)
+	// Pool, if set, runs the command in a helper taken from it, which
+	// reads Request (core/sandbox.Request: the helper's arguments, Env,
+	// Dir and whether there is Stdin) instead of being started with them;
+	// Path then only names the command in errors.
+	Pool    *Pool
+	Request []byte
 }
 
 // Result is what happened.
@@ -59,27 +66,15 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 	if c.Grace <= 0 {
 		c.Grace = 500 * time.Millisecond
 	}
-	cmd := exec.Command(c.Path)
-	cmd.Args = c.Args
-	cmd.Dir = c.Dir
-	cmd.Env = c.Env
-	if cmd.Env == nil {
-		cmd.Env = []string{}
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if c.Stdin != nil {
-		cmd.Stdin = bytes.NewReader(c.Stdin)
-	}
 	stdout := &capWriter{max: c.MaxOutput, stream: "stdout", on: c.OnOutput}
 	stderr := &capWriter{max: c.MaxOutput, stream: "stderr", on: c.OnOutput}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	// Descendants that keep the pipes open must not hold Wait forever.
-	cmd.WaitDelay = c.Grace + time.Second
-
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	cmd, err := c.start(stdout, stderr)
+	if err != nil {
 		return nil, startError(c, err)
 	}
+	// Descendants that keep the pipes open must not hold Wait forever.
+	cmd.WaitDelay = c.Grace + time.Second
 	pgid := cmd.Process.Pid
 	res := &Result{}
 	waited := make(chan error, 1)
@@ -91,7 +86,6 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 		defer t.Stop()
 		timeout = t.C
 	}
-	var err error
 	select {
 	case err = <-waited:
 		// The leader is done; anything left in its group is a stray
@@ -108,6 +102,47 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 	res.Truncated = stdout.truncated || stderr.truncated
 	fillStatus(res, cmd.ProcessState, err)
 	return res, nil
+}
+
+// start starts the command, in its own session, writing to stdout and
+// stderr: a new process, or a warm helper from c.Pool.
+func (c Command) start(stdout, stderr io.Writer) (*exec.Cmd, error) {
+	if c.Pool != nil {
+		return c.startWarm(stdout, stderr)
+	}
+	cmd := exec.Command(c.Path)
+	cmd.Args = c.Args
+	cmd.Dir = c.Dir
+	cmd.Env = c.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if c.Stdin != nil {
+		cmd.Stdin = bytes.NewReader(c.Stdin)
+	}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	return cmd, cmd.Start()
+}
+
+// startWarm hands c.Request to a helper from c.Pool. A helper that died
+// while it waited is replaced once.
+func (c Command) startWarm(stdout, stderr io.Writer) (*exec.Cmd, error) {
+	for try := 0; ; try++ {
+		w, err := c.Pool.take()
+		if err != nil {
+			return nil, err
+		}
+		if err := w.send(c.Request, stdout, stderr); err != nil {
+			go w.discard()
+			if try == 0 {
+				continue
+			}
+			return nil, fmt.Errorf("%w: %v", errHelperGone, err)
+		}
+		go w.feed(c.Stdin)
+		return w.cmd, nil
+	}
 }
 
 // stop ends the command: SIGTERM to the leader only (the sandbox helper,

@@ -6,10 +6,12 @@ import "errors"
 // by the platform package in init; a nil Wrap means there is no sandbox on
 // this platform (use Command, which reports that as an error).
 //
-// On Linux the result is [carapace, "sandbox-exec", "--spec", spec.Encode(),
+// On Linux the result is [helper, "sandbox-exec", "--spec", spec.Encode(),
 // "--", argv...]: a helper that applies rlimits, no-new-privileges,
 // Landlock and seccomp, runs argv as its child, and kills every descendant
-// when argv exits or the helper receives SIGTERM.
+// when argv exits or the helper receives SIGTERM. The helper is the slim
+// carapace-sandbox binary when it lies next to the running executable
+// (it starts several times faster), else the running executable itself.
 var Wrap func(spec Spec, argv []string) (newArgv []string, err error)
 
 // available reports the sandbox's strength; set by the platform package.
@@ -55,6 +57,13 @@ type Profile struct {
 	Exec bool
 	// Network allows sockets other than AF_UNIX.
 	Network bool
+	// Namespaces allows a private mount namespace (and, for an ordinary
+	// user, a user namespace) and mount(2) in it: what the sandbox
+	// helper's children inherit and need to mount .git/hooks and
+	// .git/config read-only. The code service needs it; without it every
+	// command in a project with .git fails with exit 126. The command's
+	// own filter refuses both again.
+	Namespaces bool
 }
 
 // ConfineSelf confines the calling process for the rest of its life: no

@@ -214,7 +214,10 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 		return err
 	}
 	report(results, mem, idle)
-	return fileRead(carapace, routerSock, filepath.Join(dir, "dev", "home", "Documents"))
+	if err := fileRead(carapace, routerSock, filepath.Join(dir, "dev", "home", "Documents")); err != nil {
+		return err
+	}
+	return execBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench"))
 }
 
 // fileRead times reading a 100 MiB file (in the page cache) to /dev/null

@@ -19,7 +19,7 @@ func TestPackage(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "stand-in")
 	os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755)
-	path, err := build(options{carapace: bin, installer: bin, out: dir, version: "1.2.3", arch: "amd64"})
+	path, err := build(options{carapace: bin, sandbox: bin, installer: bin, out: dir, version: "1.2.3", arch: "amd64"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestPackage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dpkg-deb -c: %v\n%s", err, out)
 	}
-	want := []string{units.Binary, units.InstallerBinary}
+	want := []string{units.Binary, SandboxBinary, units.InstallerBinary}
 	for _, f := range units.BaseFiles() {
 		want = append(want, f.Path)
 	}

@@ -1,5 +1,5 @@
 // Command deb builds the Carapace Debian package with nfpm: the carapace
-// binary, carapace-installer, the units and sysusers/tmpfiles files from
+// binary, the carapace-sandbox helper beside it, carapace-installer, the units and sysusers/tmpfiles files from
 // linux/units, and maintainer scripts that call the installer.
 //
 //	go run ./linux/deb -carapace bin/carapace -installer bin/carapace-installer -out dist
@@ -22,11 +22,15 @@ import (
 func main() {
 	var o options
 	flag.StringVar(&o.carapace, "carapace", "bin/carapace", "the carapace binary (linux, static)")
+	flag.StringVar(&o.sandbox, "sandbox", "", "the carapace-sandbox helper (default: next to -carapace)")
 	flag.StringVar(&o.installer, "installer", "bin/carapace-installer", "the carapace-installer binary")
 	flag.StringVar(&o.out, "out", "dist", "directory to write the .deb into")
 	flag.StringVar(&o.version, "version", "0.1.0", "package version")
 	flag.StringVar(&o.arch, "arch", runtime.GOARCH, "Debian architecture (amd64, arm64)")
 	flag.Parse()
+	if o.sandbox == "" {
+		o.sandbox = filepath.Join(filepath.Dir(o.carapace), "carapace-sandbox")
+	}
 	path, err := build(o)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "deb: %v\n", err)
@@ -36,7 +40,7 @@ func main() {
 }
 
 type options struct {
-	carapace, installer, out, version, arch string
+	carapace, sandbox, installer, out, version, arch string
 }
 
 // build writes the package into o.out and returns its path.
@@ -48,6 +52,9 @@ func build(o options) (string, error) {
 	defer os.RemoveAll(stage)
 	contents := files.Contents{
 		bin(o.carapace, units.Binary),
+		// The code service starts commands through the slim helper when
+		// it lies next to carapace (linux/sandbox, docs/sandbox.md).
+		bin(o.sandbox, SandboxBinary),
 		bin(o.installer, units.InstallerBinary),
 	}
 	for _, f := range units.BaseFiles() {
@@ -84,6 +91,9 @@ func build(o options) (string, error) {
 	})
 	return write(info, o.out)
 }
+
+// SandboxBinary is where the slim sandbox helper goes: beside carapace.
+var SandboxBinary = filepath.Join(filepath.Dir(units.Binary), "carapace-sandbox")
 
 func bin(src, dst string) *files.Content {
 	return &files.Content{Source: src, Destination: dst,

@@ -70,3 +70,52 @@ func TestConfineSelfRefusesAForgedMarker(t *testing.T) {
 		t.Fatalf("a forged marker was believed:\n%s", out)
 	}
 }
+
+// codeServiceProbe is a stand-in code service: it confines itself as the
+// code service does (exec allowed; namespaces allowed when args[0] is
+// "ns"), then runs the helper command line args[1:] and prints its output
+// and exit code.
+func codeServiceProbe(args []string) int {
+	if err := confineSelf(sandbox.Profile{Exec: true, Namespaces: args[0] == "ns"}); err != nil {
+		say("confine failed: %v", err)
+		return 1
+	}
+	cmd := exec.Command(args[1], args[2:]...)
+	cmd.Env = os.Environ()
+	out, err := cmd.CombinedOutput()
+	say("%s", strings.TrimSpace(string(out)))
+	say("exit %d", exitCode(err))
+	return 0
+}
+
+// TestConfinedCodeServiceProtectsGit runs the helper's two-stage path
+// (.git protected in a mount namespace) from a process confined like the
+// code service: the helper inherits the service's seccomp filter, which
+// must let the mount namespace through (Profile.Namespaces) while the
+// command's own filter still refuses namespaces and mounts.
+func TestConfinedCodeServiceProtectsGit(t *testing.T) {
+	b := newBox(t)
+	run := func(ns string, probe ...string) string {
+		t.Helper()
+		helper := b.command(append([]string{b.bin, "probe"}, probe...)...)
+		cmd := exec.Command(b.bin, append([]string{"codesvc", ns}, helper.Args...)...)
+		cmd.Dir, cmd.Env = helper.Dir, helper.Env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("code service stand-in: %v\n%s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	hooks := filepath.Join(b.project, ".git", "hooks", "x")
+	expect(t, "write .git/hooks/x", run("ns", "write", hooks), "denied EROFS\nexit 0")
+	expect(t, "unshare in the command", run("ns", "unshare"), "denied EPERM\nexit 0")
+	expect(t, "write in the project", run("ns", "write", filepath.Join(b.project, "ok")), "ok\nexit 0")
+	// Without Namespaces the helper refuses to run rather than leave
+	// .git writable.
+	if out := run("nons", "write", hooks); !strings.HasSuffix(out, "exit 126") {
+		t.Errorf("without Profile.Namespaces: %q, want exit 126", out)
+	}
+	if _, err := os.Stat(hooks); err == nil {
+		t.Error(".git/hooks/x was written")
+	}
+}

@@ -65,7 +65,9 @@ func parseArgs(args []string) (invocation, error) {
 }
 
 // ExecMain runs "carapace sandbox-exec [--spec S] -- CMD ARGS…"; args are
-// the words after "sandbox-exec". It returns the exit code to exit with:
+// the words after "sandbox-exec". With the single argument "--warm" it
+// first waits for those words, and the command's environment, directory
+// and stdin, on descriptor 3 (see core/sandbox.Warm). It returns the exit code to exit with:
 // the command's own, 128+n when a signal n ended it (or SIGTERM ended the
 // helper), 126 when the sandbox could not be set up, 127 when the command
 // does not exist, 2 on a usage error.
@@ -79,6 +81,13 @@ func ExecMain(args []string) int {
 	// The helper allocates next to nothing; a collection would only cost
 	// start-up time (on a small VM, waking the GC workers took ~15 ms).
 	debug.SetGCPercent(-1)
+	if len(args) == 1 && args[0] == "--warm" {
+		inv, code := warmStart()
+		if code != 0 {
+			return code
+		}
+		return supervise(inv)
+	}
 	inv, err := parseArgs(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "carapace sandbox-exec: %v\nusage: carapace sandbox-exec --spec SPEC -- COMMAND [ARGS…]\n", err)

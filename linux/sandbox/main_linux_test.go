@@ -21,6 +21,8 @@ func TestMain(m *testing.M) {
 			os.Exit(probe(os.Args[2:]))
 		case "confine":
 			os.Exit(confineProbe(os.Args[2:]))
+		case "codesvc":
+			os.Exit(codeServiceProbe(os.Args[2:]))
 		}
 	}
 	os.Exit(m.Run())

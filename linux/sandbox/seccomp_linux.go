@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"fmt"
+	"slices"
 	"unsafe"
 
 	seccomp "github.com/elastic/go-seccomp-bpf"
@@ -48,6 +49,10 @@ const cloneNamespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP | unix.CLONE
 type filterOptions struct {
 	network bool // allow sockets of every family
 	exec    bool // allow execve and execveat
+	// mountNS allows what the helper's two-stage path needs to protect
+	// .git: clone with CLONE_NEWNS and CLONE_NEWUSER, and mount. The
+	// command's own filter refuses both again.
+	mountNS bool
 }
 
 // policy returns the seccomp policy for o on the running architecture.
@@ -58,6 +63,11 @@ func policy(o filterOptions) (*seccomp.Policy, *arch.Info, error) {
 		return nil, nil, fmt.Errorf("seccomp: %w", err)
 	}
 	names := append([]string(nil), deniedSyscalls...)
+	cloneRefused := uint64(cloneNamespaceFlags)
+	if o.mountNS {
+		names = slices.DeleteFunc(names, func(n string) bool { return n == "mount" })
+		cloneRefused &^= unix.CLONE_NEWNS | unix.CLONE_NEWUSER
+	}
 	if !o.exec {
 		names = append(names, "execve", "execveat")
 	}
@@ -69,7 +79,7 @@ func policy(o filterOptions) (*seccomp.Policy, *arch.Info, error) {
 	}
 	conds := []seccomp.NameWithConditions{
 		{Name: "clone", Conditions: []seccomp.Condition{
-			{Argument: 0, Operation: seccomp.BitsSet, Value: cloneNamespaceFlags}}},
+			{Argument: 0, Operation: seccomp.BitsSet, Value: cloneRefused}}},
 		// personality(2) may query (0xffffffff) or set the default
 		// (PER_LINUX); anything else (ADDR_NO_RANDOMIZE, …) is refused.
 		{Name: "personality", Conditions: []seccomp.Condition{

@@ -2,7 +2,8 @@
 // configured project root, each in a new session and process group, with a
 // deadline and capped output. The OS sandbox around each command is
 // applied by core/sandbox's hook (a re-executed `carapace sandbox-exec`
-// helper) when the platform provides one.
+// helper) when the platform provides one; where it can, the service keeps
+// one helper started ahead of the next command (core/sandbox.Warm).
 package code
 
 import (
@@ -51,6 +52,9 @@ type Config struct {
 // Service is the code service.
 type Service struct {
 	cfg Config
+	// pool keeps a sandbox helper started ahead of the next command
+	// (core/sandbox.Warm), where the platform has one.
+	pool *codeexec.Pool
 }
 
 // New returns the code service.
@@ -70,7 +74,23 @@ func New(cfg Config) *Service {
 	for i, r := range cfg.ProjectRoots {
 		cfg.ProjectRoots[i] = filepath.Clean(r)
 	}
-	return &Service{cfg: cfg}
+	s := &Service{cfg: cfg}
+	if _, ok := sandbox.Available(); ok && sandbox.Warm != nil {
+		if argv, err := sandbox.Warm(); err == nil {
+			s.pool = codeexec.NewPool(argv)
+		}
+	}
+	return s
+}
+
+// Close kills the sandbox helper kept waiting for the next command.
+// Commands already running are not touched. (A waiting helper also exits
+// by itself when the service's process ends.)
+func (s *Service) Close() error {
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return nil
 }
 
 // Name implements service.Service.
@@ -149,6 +169,11 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	c := codeexec.Command{
 		Path: argv[0], Args: argv, Dir: dir, Env: env, Stdin: stdin,
 		Timeout: timeout, MaxOutput: s.cfg.MaxOutput, Grace: 2 * time.Second,
+	}
+	if s.pool != nil && len(argv) > 2 && argv[1] == "sandbox-exec" {
+		// A warm helper takes the same words, and the rest, as a request.
+		c.Pool = s.pool
+		c.Request = sandbox.Request{Args: argv[2:], Env: env, Dir: dir, Stdin: stdin != nil}.Encode()
 	}
 	if p.Stream && call.Notify != nil {
 		c.OnOutput = func(stream string, b []byte) {

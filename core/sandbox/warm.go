@@ -1,0 +1,76 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Warm returns the command line of a helper that is started before its
+// command is known (a "warm" helper): it waits for one Request on
+// descriptor 3, then behaves exactly like the helper Wrap names. It is set
+// by the platform package; nil means no warm start on this platform.
+//
+// On Linux it is [helper, "sandbox-exec", "--warm"]. The caller starts it
+// in a new session with its own stdin, stdout and stderr and the read end
+// of a pipe as descriptor 3, and an empty environment; when a command
+// comes it writes the encoded Request and closes the pipe. A helper whose
+// pipe is closed without a request exits at once (status 2), so a warm
+// helper never outlives the process that started it by more than that.
+var Warm func() (argv []string, err error)
+
+// Request is what a warm helper reads: the words Wrap would have put
+// after "sandbox-exec", and the environment, working directory and stdin
+// the helper would otherwise have been started with.
+type Request struct {
+	Args []string `json:"args"` // --spec S -- CMD ARGS…
+	Env  []string `json:"env"`
+	Dir  string   `json:"dir"`
+	// Stdin reports whether the command reads the helper's stdin pipe;
+	// false gives it /dev/null, as an unstarted exec.Cmd would.
+	Stdin bool `json:"stdin"`
+}
+
+// maxRequest bounds an encoded Request: a Spec's bound plus the command
+// line and environment a kernel would accept.
+const maxRequest = maxEncoded + 4<<20
+
+// Encode returns r as one JSON document.
+func (r Request) Encode() []byte {
+	b, _ := json.Marshal(r) // strings and slices only: cannot fail
+	return b
+}
+
+// DecodeRequest parses what Encode wrote, strictly: no unknown fields,
+// no trailing data, no NUL bytes, an absolute directory and NAME=value
+// environment entries. Args are checked by the helper's own parser.
+func DecodeRequest(b []byte) (Request, error) {
+	var r Request
+	if len(b) > maxRequest {
+		return r, fmt.Errorf("sandbox request: %d bytes, more than %d", len(b), maxRequest)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return Request{}, fmt.Errorf("sandbox request: %w", err)
+	}
+	if dec.More() {
+		return Request{}, errors.New("sandbox request: trailing data")
+	}
+	if !strings.HasPrefix(r.Dir, "/") || strings.ContainsRune(r.Dir, 0) {
+		return Request{}, fmt.Errorf("sandbox request: directory %q is not absolute", r.Dir)
+	}
+	for _, kv := range r.Env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsRune(kv, 0) {
+			return Request{}, fmt.Errorf("sandbox request: bad environment entry %q", kv)
+		}
+	}
+	for _, a := range r.Args {
+		if strings.ContainsRune(a, 0) {
+			return Request{}, errors.New("sandbox request: NUL byte in an argument")
+		}
+	}
+	return r, nil
+}

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// execRuns is how many times each single-command case runs (interleaved);
+// execRounds how many times the 100-in-parallel cases run.
+const (
+	execRuns     = 40
+	execRounds   = 5
+	execParallel = 100
+)
+
+// bwrapArgv is the bubblewrap baseline issue 6 names.
+var bwrapArgv = []string{"bwrap", "--ro-bind", "/", "/", "--unshare-all", "/bin/true"}
+
+// execBench times `true` run four ways, interleaved, and prints the medians
+// and the ratios to bubblewrap: a plain fork/exec; bwrap with every
+// namespace; and code.execute through the router (an open, authorised
+// connection; the call's answer read back), in a project with .git (the
+// helper's two-stage path: .git/hooks and .git/config mounted read-only in a
+// mount namespace) and in one without (one stage). Then 100 of each at once,
+// wall time. project must lie inside one of the dev stack's code project
+// roots; carapace is unused here (the calls go over routerSock) but names
+// the binary whose helper the code service starts.
+func execBench(carapace, routerSock, project string) error {
+	withGit, noGit := filepath.Join(project, "with-git"), filepath.Join(project, "no-git")
+	for _, d := range []string{filepath.Join(withGit, ".git", "hooks"), noGit} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(withGit, ".git", "config"), []byte("[core]\n"), 0o644); err != nil {
+		return err
+	}
+	tok, err := issueCodeToken(routerSock, project)
+	if err != nil {
+		return err
+	}
+	_, bwrapErr := exec.LookPath("bwrap")
+	if bwrapErr != nil {
+		fmt.Fprintln(os.Stderr, "bench: bubblewrap is not installed (make deps): its cases are skipped")
+	}
+	helper := "carapace sandbox-exec"
+	if _, err := os.Stat(filepath.Join(filepath.Dir(carapace), "carapace-sandbox")); err == nil {
+		helper = "carapace-sandbox"
+	}
+	fmt.Fprintf(os.Stderr, "bench: `true` %d× each, interleaved; code service helper: %s\n", execRuns, helper)
+
+	conns := make([]*codeConn, execParallel)
+	for i := range conns {
+		if conns[i], err = dialCode(routerSock, tok); err != nil {
+			return err
+		}
+		defer conns[i].Close()
+	}
+	cases := []execCase{
+		{name: "plain fork/exec of /bin/true", run: func(int) error { return exec.Command("/bin/true").Run() }},
+		{name: "bwrap --ro-bind / / --unshare-all", skip: bwrapErr != nil, run: func(int) error { return exec.Command(bwrapArgv[0], bwrapArgv[1:]...).Run() }},
+		{name: "code.execute via router, no .git (one stage)", run: func(i int) error { return conns[i].execute(noGit) }},
+		{name: "code.execute via router, .git protected (two stages)", run: func(i int) error { return conns[i].execute(withGit) }},
+	}
+	// One call of each first: a cold page cache is not what we measure.
+	for _, c := range cases {
+		if !c.skip {
+			if err := c.run(0); err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+		}
+	}
+	if err := timeSingles(cases); err != nil {
+		return err
+	}
+	if err := timeParallel(cases); err != nil {
+		return err
+	}
+	reportExec(cases, helper)
+	return nil
+}
+
+// execCase is one way of running `true`; run(i) runs it once on lane i
+// (the connection to use for router calls).
+type execCase struct {
+	name     string
+	skip     bool
+	run      func(lane int) error
+	single   []time.Duration // one run each
+	parallel []time.Duration // wall time of execParallel at once
+}
+
+// timeSingles runs every case execRuns times, interleaved, one at a time.
+func timeSingles(cases []execCase) error {
+	for r := 0; r < execRuns; r++ {
+		for i := range cases {
+			c := &cases[i]
+			if c.skip {
+				continue
+			}
+			t0 := time.Now()
+			if err := c.run(0); err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			c.single = append(c.single, time.Since(t0))
+		}
+	}
+	return nil
+}
+
+// timeParallel starts execParallel runs of each case at once and records
+// how long the last took to finish, execRounds times, interleaved.
+func timeParallel(cases []execCase) error {
+	for r := 0; r < execRounds; r++ {
+		for i := range cases {
+			c := &cases[i]
+			if c.skip {
+				continue
+			}
+			errc := make(chan error, execParallel)
+			var wg sync.WaitGroup
+			t0 := time.Now()
+			for lane := 0; lane < execParallel; lane++ {
+				wg.Add(1)
+				go func() { defer wg.Done(); errc <- c.run(lane) }()
+			}
+			wg.Wait()
+			c.parallel = append(c.parallel, time.Since(t0))
+			close(errc)
+			for err := range errc {
+				if err != nil {
+					return fmt.Errorf("%s, %d at once: %w", c.name, execParallel, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func medianDur(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func reportExec(cases []execCase, helper string) {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
+	bw := cases[1]
+	fmt.Println()
+	fmt.Printf("| `true`, helper %s | median of %d | × plain | × bwrap | %d at once, wall (median of %d) | × bwrap |\n", helper, execRuns, execParallel, execRounds)
+	fmt.Println("|---|---|---|---|---|---|")
+	for _, c := range cases {
+		if c.skip {
+			fmt.Printf("| %s | skipped | | | | |\n", c.name)
+			continue
+		}
+		s, p := medianDur(c.single), medianDur(c.parallel)
+		fmt.Printf("| %s | %s | %.2f | %s | %s | %s |\n", c.name, ms(s),
+			float64(s)/float64(medianDur(cases[0].single)), ratio(s, medianDur(bw.single)), ms(p), ratio(p, medianDur(bw.parallel)))
+	}
+	if bw.skip {
+		return
+	}
+	fmt.Printf("sandboxed true via router / bwrap: one stage %s, two stages %s, %d at once (two stages) %s (target ≤ 1.0)\n",
+		ratio(medianDur(cases[2].single), medianDur(bw.single)), ratio(medianDur(cases[3].single), medianDur(bw.single)),
+		execParallel, ratio(medianDur(cases[3].parallel), medianDur(bw.parallel)))
+}
+
+func ratio(a, b time.Duration) string {
+	if a == 0 || b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", float64(a)/float64(b))
+}
+
+// issueCodeToken asks the router, as the owner, for an hour's code token
+// allowing POST on project and below.
+func issueCodeToken(sock, project string) (string, error) {
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	req, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "token.issue",
+		"params": map[string]any{"aud": "code", "scope": []string{"POST:" + project + "/*"}, "ttl_seconds": 3600, "sub": "bench"}})
+	if _, err := c.Write(append(req, '\n')); err != nil {
+		return "", err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	var resp struct{ Result struct{ Token string } }
+	if err := json.Unmarshal([]byte(line), &resp); err != nil || resp.Result.Token == "" {
+		return "", fmt.Errorf("token.issue for %s: %s (is it inside services.code.project_roots?)", project, line)
+	}
+	return resp.Result.Token, nil
+}
+
+// codeConn is a connection to the router that has sent its token.
+type codeConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func dialCode(sock, tok string) (*codeConn, error) {
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		return nil, err
+	}
+	cc := &codeConn{Conn: c, r: bufio.NewReader(c)}
+	io.WriteString(c, `{"jsonrpc":"2.0","id":0,"method":"auth","params":{"token":"`+tok+`"}}`+"\n")
+	if line, err := cc.r.ReadString('\n'); err != nil || !strings.Contains(line, `"result"`) {
+		c.Close()
+		return nil, fmt.Errorf("auth: %v %s", err, line)
+	}
+	return cc, nil
+}
+
+// execute runs `true` in cwd with code.execute and checks it exited 0.
+func (c *codeConn) execute(cwd string) error {
+	req, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "code.execute",
+		"params": map[string]any{"command": "true", "cwd": cwd}})
+	if _, err := c.Write(append(req, '\n')); err != nil {
+		return err
+	}
+	line, err := c.r.ReadString('\n')
+	if err != nil {
+		return err
+	}
+	var resp struct {
+		Result *struct {
+			ExitCode int    `json:"exit_code"`
+			Stderr   string `json:"stderr"`
+		}
+		Error json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(line), &resp); err != nil {
+		return fmt.Errorf("code.execute: %w: %s", err, line)
+	}
+	if resp.Result == nil {
+		return fmt.Errorf("code.execute: %s", line)
+	}
+	if resp.Result.ExitCode != 0 {
+		return errors.New("code.execute true: exit " + fmt.Sprint(resp.Result.ExitCode) + ": " + resp.Result.Stderr)
+	}
+	return nil
+}
