@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/user"
@@ -128,6 +129,9 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	svc, err := buildService(name, st, filepath.Dir(sock), auth)
 	if err != nil {
 		return opError(op, err)
+	}
+	if c, ok := svc.(io.Closer); ok {
+		defer c.Close() // the code service's waiting sandbox helper, the file service's folders
 	}
 	mode, err := f.mode(0o600)
 	if err != nil {

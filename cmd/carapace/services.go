@@ -44,7 +44,7 @@ func newService(name string, st *stack.Settings, sockDir string, auth servicehos
 		if os.Geteuid() == 0 {
 			serviceCgroup(4 * procs)
 		}
-		if err := confine(sandbox.Profile{Exec: true}); err != nil {
+		if err := confine(sandbox.Profile{Exec: true, Namespaces: true}); err != nil { // the helper protects .git in a mount namespace
 			return nil, err
 		}
 		return code.New(code.Config{

@@ -110,6 +110,7 @@ check "owner: carapace whoami" sh -c "nsenter -t $L -a runuser -u ada -- carapac
 check "owner: carapace exec -- id (as _gimme_code)" sh -c "nsenter -t $L -a runuser -u ada -- carapace exec --cwd /home/ada/Projects -- id | grep _gimme_code"
 check "code cannot read ~/Secret" sh -c "nsenter -t $L -a runuser -u ada -- carapace exec --cwd /home/ada/Projects -- cat /home/ada/Secret/key.txt 2>&1 | grep -o 'No such file or directory'"
 check "Landlock inside the code unit" sh -c "nsenter -t $L -a runuser -u ada -- carapace exec --cwd /home/ada/Projects -- ./landlockprobe /home/ada/Projects/landlockprobe | grep 'permission denied; inside /usr: readable'"
+check ".git/hooks read-only in the code unit" sh -c "nsenter -t $L -a runuser -u ada -- sh -c 'mkdir -p /home/ada/Projects/gitproj/.git/hooks && echo [core] > /home/ada/Projects/gitproj/.git/config' && nsenter -t $L -a runuser -u ada -- carapace exec --cwd /home/ada/Projects/gitproj -- sh -c 'touch made-here && echo x > .git/hooks/pre-commit' 2>&1 | grep -o 'Read-only file system'"
 if has sandbox-exec; then
 	check "command runs in sandbox-exec (NoNewPrivs)" sh -c "nsenter -t $L -a runuser -u ada -- carapace exec --cwd /home/ada/Projects -- grep -E '^NoNewPrivs:.1' /proc/self/status"
 else skip "sandboxed command via sandbox-exec" "carapace sandbox-exec"; fi

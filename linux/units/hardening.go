@@ -32,6 +32,15 @@ func hardening(s Service) []Directive {
 	case "file":
 		return append(d, fileSvc()...)
 	case "code":
+		// The sandbox helper protects a project's .git (hooks, config)
+		// with read-only bind mounts in a user and mount namespace of its
+		// own: those two namespace types and mount(2) are let through,
+		// and the command's own seccomp filter refuses them again.
+		for i := range d {
+			if d[i].Key == "RestrictNamespaces" {
+				d[i].Value = "user mnt"
+			}
+		}
 		return append(d, code()...)
 	}
 	return append(d, owner()...)
@@ -81,6 +90,10 @@ func fileSvc() []Directive {
 	)...)
 }
 
+// CodeNetworkTarget bounds the code unit's exposure once the owner turns
+// its network on (services.code.network): 1.0 above the unit's own 1.1.
+const CodeNetworkTarget = 2.1
+
 // code runs the agent's commands, so exec stays allowed (its sandbox
 // helper applies Landlock and seccomp to each command) and
 // MemoryDenyWriteExecute stays off: it would break every JIT (node,
@@ -96,7 +109,7 @@ func code() []Directive {
 		"PrivateNetwork", "yes",
 		"RestrictAddressFamilies", "AF_UNIX",
 		"SystemCallFilter", "~@privileged",
-		"SystemCallFilter", "capset",
+		"SystemCallFilter", "capset @mount",
 	)...)
 }
 

@@ -35,6 +35,9 @@ func exposure(t *testing.T, root, unit string, target float64) (float64, error) 
 	cmd := exec.Command("systemd-analyze", "security", "--offline=true", "--no-pager",
 		"--root="+root, "--threshold="+strconv.Itoa(int(target*10)), unit)
 	out, err := cmd.CombinedOutput()
+	if os.Getenv("EXPOSURE_DUMP") != "" {
+		t.Logf("%s", out)
+	}
 	m := exposureRe.FindSubmatch(out)
 	if m == nil {
 		t.Fatalf("systemd-analyze security %s printed no score:\n%s", unit, out)
@@ -67,10 +70,17 @@ func TestExposure(t *testing.T) {
 		root := writeRoot(t, variant.files)
 		for _, s := range Services {
 			unit, _ := s.Instance("1000")
-			score, err := exposure(t, root, unit, s.Target)
-			t.Logf("%s %s: exposure %.1f (target %.1f)", variant.name, unit, score, s.Target)
-			if err != nil || score > s.Target {
-				t.Errorf("%s %s: exposure %.1f above the target %.1f (%v)", variant.name, unit, score, s.Target, err)
+			target := s.Target
+			if variant.name == "owner" && s.Name == "code" {
+				// The owner turned the code service's network on (+1.0:
+				// PrivateNetwork, AF_INET, IPAddressDeny): the installed
+				// default, without it, is held to the 1.5 target above.
+				target = CodeNetworkTarget
+			}
+			score, err := exposure(t, root, unit, target)
+			t.Logf("%s %s: exposure %.1f (target %.1f)", variant.name, unit, score, target)
+			if err != nil || score > target {
+				t.Errorf("%s %s: exposure %.1f above the target %.1f (%v)", variant.name, unit, score, target, err)
 			}
 		}
 	}
