@@ -72,3 +72,21 @@ func BenchmarkEd25519Verify(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRecheck measures what each call with a token its connection
+// holds costs at the router: the checks that can change after auth.
+func BenchmarkRecheck(b *testing.B) {
+	f := newFixture(b)
+	raw := handJWT(hdr("EdDSA", "ed1"), f.claims(), signEd(f.edKey))
+	gen := f.v.Generation()
+	t, err := f.v.Verify(raw, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if stale, err := f.v.Recheck(t, gen, AudFile); stale || err != nil {
+			b.Fatal(stale, err)
+		}
+	}
+}
