@@ -59,8 +59,8 @@ func WantsFD(result json.RawMessage) bool {
 		return false
 	}
 	want := false
-	members(result, func(k string, v []byte) bool {
-		if k == "fd" {
+	members(result, func(k []byte, v []byte) bool {
+		if string(k) == "fd" {
 			want = string(v) == "true"
 		}
 		return true

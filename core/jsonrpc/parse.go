@@ -85,8 +85,8 @@ func parseItem(raw json.RawMessage) Item {
 	}
 	var version, id, mraw, params, caller, re json.RawMessage
 	var hasID, hasParams bool
-	members(raw, func(k string, v []byte) bool {
-		switch k {
+	members(raw, func(k []byte, v []byte) bool {
+		switch string(k) {
 		case "jsonrpc":
 			version = v
 		case "id":
@@ -157,8 +157,8 @@ func ParseResponse(line []byte) (resp *Response, note *Request, err error) {
 	}
 	line = bytes.Clone(line)
 	var id, result, errObj, method, params, re json.RawMessage
-	members(line, func(k string, v []byte) bool {
-		switch k {
+	members(line, func(k []byte, v []byte) bool {
+		switch string(k) {
 		case "id":
 			id = v
 		case "result":

@@ -86,8 +86,9 @@ func skipString(b []byte, i int) int {
 
 // members calls fn with each member of the object b (valid JSON, starting
 // with '{'), the key decoded and the value raw. It stops when fn returns
-// false.
-func members(b []byte, fn func(key string, val []byte) bool) {
+// false. The key is only valid during the call (it may alias b): compare
+// it with a switch on string(key), which does not allocate.
+func members(b []byte, fn func(key []byte, val []byte) bool) {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return
@@ -95,7 +96,7 @@ func members(b []byte, fn func(key string, val []byte) bool) {
 	i = skipSpace(b, i+1)
 	for i < len(b) && b[i] == '"' {
 		end := skipString(b, i)
-		key := decodeString(b[i:end])
+		key := keyBytes(b[i:end])
 		i = skipSpace(b, end)
 		if i >= len(b) {
 			return
@@ -141,4 +142,14 @@ func decodeString(raw []byte) string {
 	var s string
 	json.Unmarshal(raw, &s)
 	return s
+}
+
+// keyBytes decodes a raw JSON string token used as a member name: the
+// bytes between the quotes when they need no decoding (every key the
+// protocol knows), else decodeString's result.
+func keyBytes(raw []byte) []byte {
+	if len(raw) >= 2 && raw[len(raw)-1] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return raw[1 : len(raw)-1]
+	}
+	return []byte(decodeString(raw))
 }

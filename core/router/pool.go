@@ -57,6 +57,10 @@ type pend struct {
 	done func(*jsonrpc.Response)
 }
 
+// encBufs are encoding buffers for forwarded requests, reused: a request
+// with its caller record is ~1 KiB, encoded once per call.
+var encBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
 // maxServiceMessage bounds one line from a service: larger than the client
 // limit, because results (command output, file chunks) are escaped JSON.
 const maxServiceMessage = 64 << 20
@@ -173,7 +177,13 @@ func (bc *bconn) send(sess *rpcserver.Session, req *jsonrpc.Request, g grant, do
 		bc.tickets.Add(g.ticket)
 	}
 	bc.mu.Unlock()
-	if err := bc.w.Send(jsonrpc.AppendRequest(nil, &fwd)); err != nil {
+	enc := encBufs.Get().(*[]byte)
+	*enc = jsonrpc.AppendRequest((*enc)[:0], &fwd)
+	err := bc.w.Send(*enc)   // Send copies it into the writer's queue
+	if cap(*enc) <= 64<<10 { // a large request's buffer is left to the collector
+		encBufs.Put(enc)
+	}
+	if err != nil {
 		if !notification {
 			bc.take(id)
 		}

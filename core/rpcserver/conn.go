@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/gimme-tools/carapace/core/errs"
@@ -134,7 +135,22 @@ func newStreamSink(c net.Conn, lim Limits) *streamSink {
 }
 
 func (s *streamSink) send(msg []byte) error { return s.w.Send(msg) }
-func (s *streamSink) close(flush bool)      { s.w.Close(flush) }
+
+// respBufs are encoding buffers for responses on stream connections: the
+// Writer copies what it is sent, so the buffer is reused at once.
+var respBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// sendResponse encodes r into a reused buffer and sends it.
+func (s *streamSink) sendResponse(r *jsonrpc.Response) error {
+	b := respBufs.Get().(*[]byte)
+	*b = jsonrpc.AppendResponse((*b)[:0], r)
+	err := s.w.Send(*b)
+	if cap(*b) <= 64<<10 { // a large answer's buffer is left to the collector
+		respBufs.Put(b)
+	}
+	return err
+}
+func (s *streamSink) close(flush bool) { s.w.Close(flush) }
 
 // loop runs the writer and ends the session when a write fails.
 func (s *streamSink) loop(sess *Session) {

@@ -106,6 +106,8 @@ func (s *Session) sendResponse(r *jsonrpc.Response) {
 		f := r.File
 		r.File = nil
 		err = s.sink.(fdSink).sendFD(jsonrpc.AppendResponse(nil, r), []*os.File{f})
+	} else if ss, ok := s.sink.(*streamSink); ok {
+		err = ss.sendResponse(r)
 	} else {
 		err = s.sink.send(jsonrpc.AppendResponse(nil, r))
 	}

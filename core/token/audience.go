@@ -35,8 +35,14 @@ func AudienceFor(service string) (string, error) {
 	switch service {
 	case "", "router":
 		return AudRouter, nil
-	case "file", "code", "shell", "app":
-		return service + "." + AudRouter, nil
+	case "file":
+		return AudFile, nil
+	case "code":
+		return AudCode, nil
+	case "shell":
+		return AudShell, nil
+	case "app":
+		return AudApp, nil
 	}
 	if ValidAudience(service) {
 		return service, nil
