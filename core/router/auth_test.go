@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -341,4 +342,53 @@ func TestPipelinedAuth(t *testing.T) {
 			t.Fatalf("%q %v", line, err)
 		}
 	}
+}
+
+// TestAuditFullDiskFailsClosed: when the disk fills, the write that would
+// carry a call's audit record fails on the service connection, and the
+// call is refused with audit_unavailable instead of going ahead.
+func TestAuditFullDiskFailsClosed(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs for a full disk")
+	}
+	st := startStack(t, true)
+	fs := filepath.Join(t.TempDir(), "small")
+	os.MkdirAll(fs, 0o700)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", fs).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", fs).Run() })
+	alog, err := audit.Open(filepath.Join(fs, "audit"), audit.Options{Sync: audit.SyncNever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alog.Close()
+	st.auth.Audit = alog
+	c := authed(t, st.routerSock, st.token)
+	if err := c.Call(ctx(t), "code.params", nil, nil); err != nil {
+		t.Fatalf("before the disk fills: %v", err)
+	}
+	filler, _ := os.Create(filepath.Join(fs, "filler"))
+	chunk := make([]byte, 4096)
+	for {
+		if _, err := filler.Write(chunk); err != nil {
+			break
+		}
+	}
+	filler.Close()
+	for i := 0; i < 100; i++ { // the log's last page may still take a few records
+		err := c.Call(ctx(t), "code.params", nil, nil)
+		if err == nil {
+			continue
+		}
+		var ce *client.Error
+		if !errorsAs(err, &ce) {
+			t.Fatalf("call on a full disk: %v, want an error response", err)
+		}
+		if ce.Code != -32007 || ce.Reason != "audit_unavailable" || ce.Hint == "" {
+			t.Fatalf("call on a full disk: %+v", ce)
+		}
+		return
+	}
+	t.Fatal("100 calls went ahead on a full disk")
 }
