@@ -99,3 +99,33 @@ func BenchmarkFlushOf16(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkQueueParallel is BenchmarkQueue from many goroutines at once,
+// as the router's sessions queue records: what the log's lock costs.
+func BenchmarkQueueParallel(b *testing.B) {
+	l, err := Open(b.TempDir(), Options{Sync: SyncNever})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	var ts Tickets
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		r := rec(1, Allow)
+		n := 0
+		for pb.Next() {
+			t, err := l.Queue(r)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			ts.Add(t)
+			if n++; n%64 == 0 {
+				lo, hi, ok := ts.Take()
+				if ok {
+					l.Flush(lo, hi)
+				}
+			}
+		}
+	})
+}

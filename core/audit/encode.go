@@ -11,8 +11,25 @@ import (
 // encoding/json gives (a differential test keeps them equal), without the
 // reflection, which was the largest cost of a record.
 func appendRecord(b []byte, r *Record) []byte {
+	return appendLine(b, r.Seq, appendBody(nil, r), r.Prev)
+}
+
+// appendLine assembles a record from its chain members and its body: seq
+// comes first and prev last, so the body (everything between) can be
+// encoded before the record's place in the chain is known, outside the
+// log's lock.
+func appendLine(b []byte, seq uint64, body []byte, prev string) []byte {
 	b = append(b, `{"seq":`...)
-	b = strconv.AppendUint(b, r.Seq, 10)
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, body...)
+	b = append(b, `,"prev":`...)
+	b = appendString(b, prev)
+	return append(b, '}')
+}
+
+// appendBody encodes r's members from time to duration_us, each with its
+// leading comma.
+func appendBody(b []byte, r *Record) []byte {
 	b = append(b, `,"time":"`...)
 	b = r.Time.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
@@ -33,10 +50,7 @@ func appendRecord(b []byte, r *Record) []byte {
 	b = appendString(b, r.Decision)
 	b = appendOpt(b, "reason", r.Reason)
 	b = append(b, `,"duration_us":`...)
-	b = strconv.AppendInt(b, r.DurationUS, 10)
-	b = append(b, `,"prev":`...)
-	b = appendString(b, r.Prev)
-	return append(b, '}')
+	return strconv.AppendInt(b, r.DurationUS, 10)
 }
 
 func appendOpt(b []byte, key, v string) []byte {

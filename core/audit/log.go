@@ -191,9 +191,11 @@ func (l *Log) lastRotatedLine() ([]byte, error) {
 // could not be written or synced as the policy requires: a full disk or an
 // unwritable log fails closed.
 func (l *Log) Write(r Record) error {
+	body := prepare(&r)
+	defer bodies.Put(body)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	seq, err := l.queueLocked(&r)
+	seq, err := l.queueLocked(&r, *body)
 	if err != nil {
 		return err
 	}
@@ -217,9 +219,11 @@ type Ticket struct{ epoch, seq uint64 }
 // caller waits. Queue is for allow records; a deny goes through Write
 // (SyncDeny fsyncs it).
 func (l *Log) Queue(r Record) (Ticket, error) {
+	body := prepare(&r)
+	defer bodies.Put(body)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	seq, err := l.queueLocked(&r)
+	seq, err := l.queueLocked(&r, *body)
 	if err != nil {
 		return Ticket{}, err
 	}
@@ -284,14 +288,27 @@ func (ts *Tickets) Take() (oldest, newest Ticket, ok bool) {
 	return
 }
 
-// queueLocked fills r's Seq, Prev and (if zero) Time, chains it and
-// queues its line; it returns r's seq. mu is held.
-func (l *Log) queueLocked(r *Record) (uint64, error) {
+// bodies are the buffers records' bodies are encoded into, outside the
+// lock.
+var bodies = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// prepare fills r's Time (if zero), clips its fields and encodes its
+// body (appendBody) into a buffer from bodies: the work of a record that
+// needs no lock.
+func prepare(r *Record) *[]byte {
 	if r.Time.IsZero() {
 		r.Time = time.Now()
 	}
 	r.Time = r.Time.UTC()
 	r.clean()
+	b := bodies.Get().(*[]byte)
+	*b = appendBody((*b)[:0], r)
+	return b
+}
+
+// queueLocked fills r's Seq and Prev, chains it (body is its prepared
+// body) and queues its line; it returns r's seq. mu is held.
+func (l *Log) queueLocked(r *Record, body []byte) (uint64, error) {
 	if l.f == nil {
 		return 0, unwritable(l.dir, errors.New("log is closed"))
 	}
@@ -300,7 +317,7 @@ func (l *Log) queueLocked(r *Record) (uint64, error) {
 		return 0, unwritable(l.dir, err)
 	}
 	r.Seq, r.Prev = l.seq+1, l.prev
-	line := appendRecord(l.scratch[:0], r)
+	line := appendLine(l.scratch[:0], r.Seq, body, r.Prev)
 	l.scratch = line
 	if l.size+int64(len(l.pending)) > 0 && l.size+int64(len(l.pending)+len(line))+1 > l.opt.MaxSize {
 		// Rotation needs the queue written first, into the old file.
@@ -311,7 +328,7 @@ func (l *Log) queueLocked(r *Record) (uint64, error) {
 			return 0, err
 		}
 		r.Seq, r.Prev = l.seq+1, l.prev
-		line = appendRecord(l.scratch[:0], r)
+		line = appendLine(l.scratch[:0], r.Seq, body, r.Prev)
 		l.scratch = line
 	}
 	l.pending = append(append(l.pending, line...), '\n')
