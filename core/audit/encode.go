@@ -6,16 +6,10 @@ import (
 	"unicode/utf8"
 )
 
-// appendRecord encodes r as one JSON object, members in the order of the
-// Record struct and with its omitempty rules: the same text
-// encoding/json gives (a differential test keeps them equal), without the
-// reflection, which was the largest cost of a record.
-func appendRecord(b []byte, r *Record) []byte {
-	return appendLine(b, r.Seq, appendBody(nil, r), r.Prev)
-}
-
-// appendLine assembles a record from its chain members and its body: seq
-// comes first and prev last, so the body (everything between) can be
+// appendLine assembles a record from its chain members and its body: the
+// same text encoding/json gives for a Record (FuzzAppendRecord keeps them
+// equal), without the reflection, which was the largest cost of a record.
+// seq comes first and prev last, so the body (everything between) can be
 // encoded before the record's place in the chain is known, outside the
 // log's lock.
 func appendLine(b []byte, seq uint64, body []byte, prev string) []byte {

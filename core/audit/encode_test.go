@@ -25,3 +25,8 @@ func FuzzAppendRecord(f *testing.F) {
 		}
 	})
 }
+
+// appendRecord encodes a whole record, as the log does in two steps.
+func appendRecord(b []byte, r *Record) []byte {
+	return appendLine(b, r.Seq, appendBody(nil, r), r.Prev)
+}

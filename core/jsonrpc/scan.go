@@ -136,20 +136,28 @@ func elements(b []byte) []json.RawMessage {
 // escapes is the common case and is copied directly; anything else goes
 // through encoding/json, which replaces invalid UTF-8 with U+FFFD.
 func decodeString(raw []byte) string {
-	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-		return string(raw[1 : len(raw)-1])
+	if b, ok := unquoted(raw); ok {
+		return string(b)
 	}
 	var s string
 	json.Unmarshal(raw, &s)
 	return s
 }
 
-// keyBytes decodes a raw JSON string token used as a member name: the
-// bytes between the quotes when they need no decoding (every key the
-// protocol knows), else decodeString's result.
+// keyBytes decodes a raw JSON string token used as a member name without
+// copying it when it needs no decoding (every key the protocol knows).
 func keyBytes(raw []byte) []byte {
-	if len(raw) >= 2 && raw[len(raw)-1] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-		return raw[1 : len(raw)-1]
+	if b, ok := unquoted(raw); ok {
+		return b
 	}
 	return []byte(decodeString(raw))
+}
+
+// unquoted returns the bytes between raw's quotes when they are the
+// string itself: valid UTF-8 without escapes.
+func unquoted(raw []byte) ([]byte, bool) {
+	if len(raw) >= 2 && raw[len(raw)-1] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return raw[1 : len(raw)-1], true
+	}
+	return nil, false
 }

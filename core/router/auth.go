@@ -51,26 +51,8 @@ type connState struct {
 
 // held is one token a connection holds.
 type held struct {
-	raw    string
-	caller json.RawMessage // service.Caller with this token, encoded once
-	t      *token.Verified // raw, verified at auth
-	gen    uint64          // the issuers' key generation t was verified at
-}
-
-// verify checks the held token for one call to aud: only what can have
-// changed since auth (expiry, audience, revocation, a one-time token's
-// use: token.Verifier.Recheck), or the whole of Verify once the issuers'
-// keys were reloaded.
-func (h *held) verify(v *token.Verifier, aud string) (*token.Verified, error) {
-	if h.t != nil {
-		if stale, err := v.Recheck(h.t, h.gen, aud); !stale {
-			if err != nil {
-				return nil, err
-			}
-			return h.t, nil
-		}
-	}
-	return v.Verify(h.raw, aud)
+	token.Held                 // verified at auth, rechecked per call
+	caller     json.RawMessage // service.Caller with this token, encoded once
 }
 
 func newConnState() any { return &connState{tokens: map[string]*held{}} }
@@ -131,13 +113,14 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 		}
 		return grant{}, r.deny(rec, start, noToken(method, aud, st.audiences()))
 	}
-	t, err := h.verify(a.Verifier, aud)
+	checked, err := a.Verifier.CheckHeld(h.Held, aud)
 	if err != nil {
 		if lerr := a.Limiter.Call(info.Creds.UID, ""); lerr != nil {
 			return grant{}, lerr
 		}
 		return grant{}, r.deny(rec, start, errs.E(method, err))
 	}
+	t := checked.T
 	rec.Sub, rec.JTI, rec.Iss = t.Subject, t.ID, t.Issuer
 	if err := a.Limiter.Call(info.Creds.UID, t.Subject); err != nil {
 		return grant{}, err // not audited: a flood must not cost an fsync per call

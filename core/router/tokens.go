@@ -61,11 +61,11 @@ func (r *Router) authToken(ctx context.Context, c *service.Call) (any, error) {
 	if err := a.Limiter.Call(c.Caller.UID, ""); err != nil {
 		return nil, err
 	}
-	gen := a.Verifier.Generation() // before Verify: a reload meanwhile makes the result stale
-	t, err := a.Verifier.Verify(p.Token, "")
+	h, err := a.Verifier.CheckHeld(token.Held{Raw: p.Token}, "")
 	if err != nil {
 		return nil, r.deny(rec, start, errs.E(op, err))
 	}
+	t := h.T
 	rec.Sub, rec.JTI, rec.Iss, rec.Resource = t.Subject, t.ID, t.Issuer, t.Audience
 	s := session(ctx)
 	caller, err := r.callerRecord(s.Info(), p.Token)
@@ -75,7 +75,7 @@ func (r *Router) authToken(ctx context.Context, c *service.Call) (any, error) {
 	if err := r.allowed(rec, start); err != nil {
 		return nil, err
 	}
-	r.state(s).put(t.Audience, &held{raw: p.Token, caller: caller, t: t, gen: gen})
+	r.state(s).put(t.Audience, &held{Held: h, caller: caller})
 	return authResult{Aud: t.Audience, Scope: t.Scope.Strings(), Exp: t.Expires.Unix(), Sub: t.Subject, Once: t.Once}, nil
 }
 

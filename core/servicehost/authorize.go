@@ -57,46 +57,36 @@ func NewAuthorizer(cfg AuthorizerConfig) (Authorize, error) {
 
 // verified remembers the tokens a service has verified, by their raw
 // text: the router forwards the same token with every call of a
-// connection, and each call then re-runs only the checks that can change
-// (token.Verifier.RecheckForwarded), not the hash and lookup of
-// VerifyForwarded's cache. At most maxVerified tokens are kept.
+// connection, and each later call re-runs only the checks that can change
+// (token.Verifier.CheckHeldForwarded). At most maxVerified are kept.
 type verified struct {
 	v  *token.Verifier
 	mu sync.Mutex
-	m  map[string]verifiedAt
-}
-
-type verifiedAt struct {
-	t   *token.Verified
-	gen uint64
+	m  map[string]token.Held
 }
 
 const maxVerified = 1024
 
 func (s *verified) verify(raw, aud string) (*token.Verified, error) {
 	s.mu.Lock()
-	e, ok := s.m[raw]
+	h, ok := s.m[raw]
 	s.mu.Unlock()
-	if ok {
-		if stale, err := s.v.RecheckForwarded(e.t, e.gen, aud); !stale {
-			if err != nil {
-				return nil, err
-			}
-			return e.t, nil
-		}
+	if !ok {
+		h = token.Held{Raw: raw}
 	}
-	gen := s.v.Generation()
-	t, err := s.v.VerifyForwarded(raw, aud)
+	checked, err := s.v.CheckHeldForwarded(h, aud)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	if s.m == nil || len(s.m) >= maxVerified {
-		s.m = map[string]verifiedAt{}
+	if checked != h {
+		s.mu.Lock()
+		if s.m == nil || len(s.m) >= maxVerified {
+			s.m = map[string]token.Held{}
+		}
+		s.m[raw] = checked
+		s.mu.Unlock()
 	}
-	s.m[raw] = verifiedAt{t, gen}
-	s.mu.Unlock()
-	return t, nil
+	return checked.T, nil
 }
 
 // ReadOnlyVerifier returns a verifier that needs no private key and

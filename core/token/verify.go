@@ -129,6 +129,45 @@ func (v *Verifier) RecheckForwarded(t *Verified, gen uint64, aud string) (stale 
 	return false, v.check(t, aud, false)
 }
 
+// Held is a token seen again and again — a connection's token at the
+// router, the token forwarded with each call at a service — with the
+// result of its last verification and the key generation that result is
+// good for.
+type Held struct {
+	Raw string
+	T   *Verified // nil until verified
+	Gen uint64
+}
+
+// CheckHeld is Verify for a held token: when h was verified at the keys
+// now loaded, only Recheck runs; otherwise h.Raw is verified afresh. It
+// returns h as it now stands (a caller that keeps it may store it).
+func (v *Verifier) CheckHeld(h Held, aud string) (Held, error) {
+	return v.checkHeld(h, aud, v.Recheck, v.Verify)
+}
+
+// CheckHeldForwarded is CheckHeld with VerifyForwarded's rules, for a
+// service.
+func (v *Verifier) CheckHeldForwarded(h Held, aud string) (Held, error) {
+	return v.checkHeld(h, aud, v.RecheckForwarded, v.VerifyForwarded)
+}
+
+func (v *Verifier) checkHeld(h Held, aud string,
+	recheck func(*Verified, uint64, string) (bool, error),
+	verify func(string, string) (*Verified, error)) (Held, error) {
+	if h.T != nil {
+		if stale, err := recheck(h.T, h.Gen, aud); !stale {
+			return h, err
+		}
+	}
+	gen := v.Generation() // before verifying: a reload meanwhile makes the result stale
+	t, err := verify(h.Raw, aud)
+	if err != nil {
+		return Held{Raw: h.Raw}, err
+	}
+	return Held{Raw: h.Raw, T: t, Gen: gen}, nil
+}
+
 // VerifyForwarded is Verify for a service re-checking the token the router
 // forwarded with a call. The router has consumed a one-time token for this
 // very call, so a used one-time token is accepted here; everything else is
