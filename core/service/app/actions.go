@@ -150,13 +150,18 @@ func (s *Service) start(t target, argv []string) (int, error) {
 	return pid, nil
 }
 
-func (s *Service) activate(_ context.Context, call *service.Call) (any, error) {
-	const op = "app.activate"
+// target decodes a call's {"app"} and resolves it against the allowed apps.
+func (s *Service) target(op string, call *service.Call) (target, error) {
 	var p AppParams
 	if err := service.Decode(call.Params, &p); err != nil {
-		return nil, errs.E(op, err)
+		return target{}, errs.E(op, err)
 	}
-	t, err := s.resolve(op, p.App)
+	return s.resolve(op, p.App)
+}
+
+func (s *Service) activate(_ context.Context, call *service.Call) (any, error) {
+	const op = "app.activate"
+	t, err := s.target(op, call)
 	if err != nil {
 		return nil, err
 	}
@@ -179,11 +184,7 @@ func (s *Service) activate(_ context.Context, call *service.Call) (any, error) {
 
 func (s *Service) quit(_ context.Context, call *service.Call) (any, error) {
 	const op = "app.quit"
-	var p AppParams
-	if err := service.Decode(call.Params, &p); err != nil {
-		return nil, errs.E(op, err)
-	}
-	t, err := s.resolve(op, p.App)
+	t, err := s.target(op, call)
 	if err != nil {
 		return nil, err
 	}
