@@ -10,10 +10,10 @@ import (
 // DefaultMaxMessage is the default limit on one message (one line), 1 MiB.
 const DefaultMaxMessage = 1 << 20
 
-// ErrTooLarge is returned by Reader.Next for a line over the limit. The
-// reader has already skipped the rest of that line: the stream is
-// resynchronised at the next newline and the next call reads the next
-// message.
+// ErrTooLarge is returned by Reader.Next for a line over the limit, as
+// soon as the limit is passed. The next call skips the rest of that line
+// (without buffering it) and reads the next message: the stream is
+// resynchronised at the next newline.
 var ErrTooLarge = errors.New("message too large")
 
 // Reader reads newline-delimited messages. A message is one line; a
@@ -77,10 +77,11 @@ func (r *Reader) line() ([]byte, error) {
 			switch {
 			case err == nil, errors.Is(err, io.EOF):
 				return nil, ErrTooLarge
-			case errors.Is(err, bufio.ErrBufferFull):
-				return nil, r.skipLine()
 			}
-			r.skip = true // a passing error: skip the rest next time
+			// Report it now; the rest of the line is skipped by the
+			// next call (which may have to wait for it).
+			r.buf = r.buf[:0]
+			r.skip = true
 			return nil, ErrTooLarge
 		}
 		switch {

@@ -3,6 +3,7 @@ package jsonrpc
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -73,5 +74,54 @@ func TestReaderSurvivesDeadlines(t *testing.T) {
 	}
 	if strings.Join(got, "|") != "first line|last" || tooLarge != 1 {
 		t.Fatalf("got %q, %d too large", got, tooLarge)
+	}
+}
+
+// chunkReader returns its chunks one per read; an empty chunk is a
+// passing error.
+type chunkReader struct{ chunks []string }
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.chunks) == 0 {
+		return 0, io.EOF
+	}
+	s := c.chunks[0]
+	if s == "" {
+		c.chunks = c.chunks[1:]
+		return 0, passing{}
+	}
+	n := copy(p, s)
+	if n == len(s) {
+		c.chunks = c.chunks[1:]
+	} else {
+		c.chunks[0] = s[n:]
+	}
+	return n, nil
+}
+
+// TestTooLargeReportedBeforeDeadline: a line that fills the buffer is
+// reported at once, even when a deadline then interrupts the skipping of
+// its rest (it used to be skipped silently, with no error for its sender).
+func TestTooLargeReportedBeforeDeadline(t *testing.T) {
+	r := NewReader(&chunkReader{chunks: []string{strings.Repeat("z", 64), "", "zz\nnext\n"}}, 20)
+	var seen []string
+	for {
+		l, err := r.Next()
+		switch {
+		case err == nil:
+			seen = append(seen, string(l))
+			continue
+		case err == ErrTooLarge:
+			seen = append(seen, "too large")
+			continue
+		}
+		if _, ok := err.(passing); ok {
+			seen = append(seen, "deadline")
+			continue
+		}
+		break
+	}
+	if got := strings.Join(seen, "|"); got != "too large|deadline|next" {
+		t.Fatalf("got %s, want too large|deadline|next", got)
 	}
 }
