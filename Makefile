@@ -58,6 +58,7 @@ check: tools
 # same run: the gateway path (internal/bench), the sandbox, tokens, the
 # WebSocket entry and the file service.
 bench: deps build
+	@command -v perf >/dev/null || apt-get install -y -q linux-perf >/dev/null 2>&1 || echo "bench: no perf; system calls counted from /proc/PID/io (reads and writes only)"
 	$(GO) run ./internal/bench $(BENCHARGS)
 	$(MAKE) bench-sandbox bench-tokens websocket-bench bench-file
 

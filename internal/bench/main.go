@@ -101,7 +101,7 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 	measureAuth := func(name, sock, line, tok string, pids ...int) {
 		cases = append(cases, bcase{name, sock, line, `{"jsonrpc":"2.0","id":0,"method":"auth","params":{"token":"` + tok + `"}}`, pids})
 	}
-	fmt.Fprintf(os.Stderr, "bench: %d clients, %s per case, %d rounds\n", clients, d, rounds)
+	fmt.Fprintf(os.Stderr, "bench: %d clients, %s per case, %d rounds; syscalls: %s\n", clients, d, rounds, syscallsHow())
 
 	// (a) raw echo
 	echoSock := filepath.Join(dir, "echo.sock")
@@ -162,6 +162,22 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 		return err
 	}
 	measureAuth("(d2) the same with the audit log off", routerSock2, fwd, tok2, dev2.Process.Pid, codePid2)
+	if b := os.Getenv("XBIN2"); b != "" {
+		dev3, routerSock3, err := startDev(b, filepath.Join(dir, "dev3"), "")
+		if err != nil {
+			return err
+		}
+		defer stopDev(dev3)
+		tok3, err := issueToken(routerSock3)
+		if err != nil {
+			return err
+		}
+		codePid3, err := servicePid(routerSock3, "code")
+		if err != nil {
+			return err
+		}
+		measureAuth("(d3) XBIN2", routerSock3, fwd, tok3, dev3.Process.Pid, codePid3)
+	}
 	// (e) framing: jrpc2 vs ours
 	jSock, oSock := filepath.Join(dir, "jrpc2.sock"), filepath.Join(dir, "ours.sock")
 	stopJR, pidJR, err := helper(self, "jrpc2", jSock, "")
@@ -187,14 +203,16 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 				continue
 			}
 			before := procStats(c.pids)
+			sc := countSyscalls(c.pids)
 			r, n, err := load(c.sock, c.line, c.auth, clients, d)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
+			calls := sc.stop()
 			after := procStats(c.pids)
 			r.name = c.name
 			r.cpu = time.Duration(float64(after.cpu-before.cpu) / float64(n))
-			r.sys = float64(after.sys-before.sys) / float64(n)
+			r.sys = float64(calls) / float64(n)
 			samples[i] = append(samples[i], r)
 			fmt.Fprintf(os.Stderr, "  round %d %-44s p50 %8s  p99 %8s  %8.0f req/s  server %5.1f µs CPU %4.1f syscalls /req\n",
 				round+1, c.name, r.p50, r.p99, r.rps, float64(r.cpu)/1e3, r.sys)
