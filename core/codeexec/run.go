@@ -97,6 +97,9 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 	case <-ctx.Done():
 		err = stop(pgid, waited, c.Grace)
 	}
+	if c.Pool != nil {
+		c.Pool.refill() // now that the command no longer needs the CPU
+	}
 	res.DurationMS = time.Since(start).Milliseconds()
 	res.Stdout, res.Stderr = stdout.String(), stderr.String()
 	res.Truncated = stdout.truncated || stderr.truncated

@@ -9,20 +9,35 @@ import (
 	"syscall"
 )
 
-// Pool keeps one helper process started ahead of need, so that a command
-// does not wait for the helper's own start (a Go binary: milliseconds).
-// The helper (core/sandbox.Warm) runs in a new session with stdin, stdout
+// Pool keeps helper processes started ahead of need, so that a command
+// does not wait for its helper's own start (a Go binary: milliseconds).
+// A helper (core/sandbox.Warm) runs in a new session with stdin, stdout
 // and stderr pipes the pool holds, and blocks reading one request from
-// descriptor 3; Run hands it the request, and the pool starts the next
-// helper in the background. A Pool is safe for concurrent use: each Run
-// takes its own helper, starting one on the spot when none is waiting.
+// descriptor 3; Run hands it the request. A Pool is safe for concurrent
+// use: each Run takes a helper of its own, the oldest waiting one, or
+// one started on the spot when none is waiting. Helpers are replaced in
+// the background once a command has finished, so that the next start
+// does not compete for the CPU with the command it would serve.
 type Pool struct {
 	argv []string
+	opts PoolOptions
 
 	mu      sync.Mutex
-	waiting *warm // started, not yet taken; nil while none is
-	filling bool
+	idle    []*warm // started, not yet taken, oldest first
+	filling int     // starts under way
 	closed  bool
+	plain   bool // a start with opts.Attr failed where one without worked
+}
+
+// PoolOptions configure a Pool.
+type PoolOptions struct {
+	// Size is how many helpers are kept waiting; 0 means 1.
+	Size int
+	// Attr, when set, returns the process attributes each helper is
+	// started with (Setsid is added). When a start with them fails and
+	// one without succeeds, the pool starts helpers without them from
+	// then on.
+	Attr func() *syscall.SysProcAttr
 }
 
 // warm is one started helper waiting for its request.
@@ -33,74 +48,108 @@ type warm struct {
 	stdout, stderr *lateWriter
 }
 
-// NewPool returns a pool of helpers started as argv, and starts the first.
-func NewPool(argv []string) *Pool {
-	p := &Pool{argv: argv}
+// NewPool returns a pool of helpers started as argv, and starts them.
+func NewPool(argv []string, o PoolOptions) *Pool {
+	if o.Size <= 0 {
+		o.Size = 1
+	}
+	p := &Pool{argv: argv, opts: o}
 	p.refill()
 	return p
 }
 
-// Close kills the waiting helper, if any; later Runs start helpers on the
+// Close kills the waiting helpers; later Runs start helpers on the
 // spot. It does not touch helpers already running commands.
 func (p *Pool) Close() {
 	p.mu.Lock()
-	w := p.waiting
-	p.waiting, p.closed = nil, true
+	idle := p.idle
+	p.idle, p.closed = nil, true
 	p.mu.Unlock()
-	if w != nil {
+	for _, w := range idle {
 		w.discard()
 	}
 }
 
-// take returns the waiting helper, or a new one, and has the next started.
+// take returns the oldest waiting helper (the likeliest to have finished
+// starting), or a new one.
 func (p *Pool) take() (*warm, error) {
 	p.mu.Lock()
-	w := p.waiting
-	p.waiting = nil
+	var w *warm
+	if len(p.idle) > 0 {
+		w = p.idle[0]
+		p.idle = p.idle[1:]
+	}
 	p.mu.Unlock()
-	p.refill()
 	if w != nil {
 		return w, nil
 	}
-	return startWarm(p.argv)
+	return p.start()
 }
 
-// refill starts a helper in the background unless one is waiting or
-// starting, or the pool is closed.
+// refill starts helpers in the background until Size are waiting or
+// starting, unless the pool is closed.
 func (p *Pool) refill() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || p.filling || p.waiting != nil {
-		return
+	for ; !p.closed && len(p.idle)+p.filling < p.opts.Size; p.filling++ {
+		go func() {
+			w, err := p.start()
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.filling--
+			if err != nil {
+				return // the next take starts one itself and reports the error
+			}
+			if p.closed || len(p.idle) >= p.opts.Size {
+				go w.discard()
+				return
+			}
+			p.idle = append(p.idle, w)
+		}()
 	}
-	p.filling = true
-	go func() {
-		w, err := startWarm(p.argv)
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.filling = false
-		if err != nil {
-			return // the next take starts one itself and reports the error
-		}
-		if p.closed || p.waiting != nil {
-			go w.discard()
-			return
-		}
-		p.waiting = w
-	}()
+}
+
+// start starts one helper, with the pool's attributes unless they have
+// failed before.
+func (p *Pool) start() (*warm, error) {
+	p.mu.Lock()
+	attr := p.opts.Attr
+	if p.plain {
+		attr = nil
+	}
+	p.mu.Unlock()
+	if attr == nil {
+		return startWarm(p.argv, nil)
+	}
+	w, err := startWarm(p.argv, attr())
+	if err == nil {
+		return w, nil
+	}
+	w, perr := startWarm(p.argv, nil)
+	if perr != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.plain = true
+	p.mu.Unlock()
+	return w, nil
 }
 
 // startWarm starts one helper: a new session, an empty environment, "/"
 // as its directory, pipes on 0, 1, 2 and the request pipe on 3.
-func startWarm(argv []string) (*warm, error) {
+func startWarm(argv []string, sys *syscall.SysProcAttr) (*warm, error) {
 	r, ctl, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
+	if sys == nil {
+		sys = &syscall.SysProcAttr{}
+	}
+	sys.Setsid = true
 	cmd := exec.Command(argv[0])
 	cmd.Args, cmd.Env, cmd.Dir = argv, []string{}, "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = sys
 	cmd.ExtraFiles = []*os.File{r}
 	w := &warm{cmd: cmd, ctl: ctl, stdout: &lateWriter{}, stderr: &lateWriter{}}
 	cmd.Stdout, cmd.Stderr = w.stdout, w.stderr

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,26 +47,36 @@ func fakeWarmHelper() int {
 
 func newTestPool(t *testing.T) *Pool {
 	t.Helper()
-	p := NewPool([]string{os.Args[0], "warm-helper"})
+	p := NewPool([]string{os.Args[0], "warm-helper"}, PoolOptions{})
 	t.Cleanup(p.Close)
 	return p
 }
 
-// waitingPid waits (up to 10 s) for the pool's helper to be started and
-// returns its pid.
+// waitingPid waits (up to 10 s) for the pool's oldest helper to be
+// started and returns its pid.
 func waitingPid(t *testing.T, p *Pool) int {
+	t.Helper()
+	return waitingPids(t, p, 1)[0]
+}
+
+// waitingPids waits (up to 10 s) for n helpers to be waiting in p and
+// returns their pids, oldest first.
+func waitingPids(t *testing.T, p *Pool, n int) []int {
 	t.Helper()
 	for i := 0; i < 1000; i++ {
 		p.mu.Lock()
-		w := p.waiting
+		var pids []int
+		for _, w := range p.idle {
+			pids = append(pids, w.cmd.Process.Pid)
+		}
 		p.mu.Unlock()
-		if w != nil {
-			return w.cmd.Process.Pid
+		if len(pids) >= n {
+			return pids
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatal("the pool started no helper")
-	return 0
+	t.Fatalf("the pool did not get %d helpers waiting", n)
+	return nil
 }
 
 // warmRun runs script with sh in dir through p.
@@ -177,13 +188,90 @@ func TestWarmTimeoutKillsTheGroup(t *testing.T) {
 }
 
 func TestWarmHelperExitsWithoutARequest(t *testing.T) {
-	w, err := startWarm([]string{os.Args[0], "warm-helper"})
+	w, err := startWarm([]string{os.Args[0], "warm-helper"}, nil)
 	must(t, err)
 	w.ctl.Close()
 	w.stdin.Close()
 	err = w.cmd.Wait()
 	if w.cmd.ProcessState == nil || w.cmd.ProcessState.ExitCode() != 2 {
 		t.Fatalf("helper without a request: %v", err)
+	}
+}
+
+// TestPoolKeepsSizeHelpers checks that a pool of three keeps three
+// helpers waiting, hands out the oldest first, and tops up to three again
+// once a command has finished.
+func TestPoolKeepsSizeHelpers(t *testing.T) {
+	p := NewPool([]string{os.Args[0], "warm-helper"}, PoolOptions{Size: 3})
+	t.Cleanup(p.Close)
+	pids := waitingPids(t, p, 3)
+	time.Sleep(50 * time.Millisecond)
+	p.mu.Lock()
+	n := len(p.idle)
+	p.mu.Unlock()
+	if n != 3 {
+		t.Fatalf("%d helpers waiting, want 3", n)
+	}
+	res := warmRun(t, p, "/", nil, nil, "echo $$")
+	if res.Stdout != strconv.Itoa(pids[0])+"\n" {
+		t.Fatalf("ran in %q, want the oldest helper %d", res.Stdout, pids[0])
+	}
+	after := waitingPids(t, p, 3)
+	if slices.Contains(after, pids[0]) {
+		t.Fatalf("the used helper %d is still listed as waiting: %v", pids[0], after)
+	}
+	p.Close()
+	for _, pid := range after {
+		for i := 0; i < 500 && syscall.Kill(pid, 0) == nil && !zombie(pid); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if syscall.Kill(pid, 0) == nil && !zombie(pid) {
+			t.Errorf("waiting helper %d survived Close", pid)
+		}
+	}
+}
+
+// TestPoolAttrFallback starts helpers with attributes that cannot work
+// (a chroot into a missing directory, as a kernel without user namespaces
+// refuses the clone): the pool must start them without, and keep doing so.
+func TestPoolAttrFallback(t *testing.T) {
+	calls := 0
+	var mu sync.Mutex
+	attr := func() *syscall.SysProcAttr {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		return &syscall.SysProcAttr{Chroot: filepath.Join(t.TempDir(), "missing")}
+	}
+	p := NewPool([]string{os.Args[0], "warm-helper"}, PoolOptions{Attr: attr})
+	t.Cleanup(p.Close)
+	waitingPid(t, p)
+	for i := 0; i < 3; i++ {
+		if res := warmRun(t, p, "/", nil, nil, "exit 5"); res.ExitCode != 5 {
+			t.Fatalf("run %d: %+v", i, res)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 1 {
+		t.Fatalf("attributes asked for %d times; want once, then no more after the failure", calls)
+	}
+}
+
+// TestPoolAttrUsed starts helpers in a mount namespace of their own, as
+// the code service does, and checks that the command runs in it.
+func TestPoolAttrUsed(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a mount namespace without a user namespace needs root")
+	}
+	attr := func() *syscall.SysProcAttr { return &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS} }
+	p := NewPool([]string{os.Args[0], "warm-helper"}, PoolOptions{Attr: attr})
+	t.Cleanup(p.Close)
+	mine, err := os.Readlink("/proc/self/ns/mnt")
+	must(t, err)
+	res := warmRun(t, p, "/", nil, nil, "readlink /proc/self/ns/mnt")
+	if got := strings.TrimSpace(res.Stdout); got == "" || got == mine {
+		t.Fatalf("command's mount namespace %q, the test's %q: want another", got, mine)
 	}
 }
 

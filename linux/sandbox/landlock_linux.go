@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -46,8 +47,10 @@ var fsRightsByABI = []uint64{
 }
 
 // landlockABI returns the kernel's Landlock ABI version, or 0 when Landlock
-// is missing or disabled.
-func landlockABI() int {
+// is missing or disabled. The kernel is asked once.
+var landlockABI = sync.OnceValue(queryLandlockABI)
+
+func queryLandlockABI() int {
 	v, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION)
 	if errno != 0 {
 		return 0

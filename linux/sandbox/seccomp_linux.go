@@ -5,6 +5,7 @@ package sandbox
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"unsafe"
 
 	seccomp "github.com/elastic/go-seccomp-bpf"
@@ -129,17 +130,44 @@ func assemble(o filterOptions) ([]bpf.RawInstruction, error) {
 	return raw, nil
 }
 
-// loadFilter installs the filter for o on every thread of the process
-// (SECCOMP_FILTER_FLAG_TSYNC). The calling thread must have no_new_privs
-// set; TSYNC gives it to the other threads too.
-func loadFilter(o filterOptions) error {
+// filters caches the programs compileFilter made: a warm helper builds
+// its command's filter before the request comes (warmUp), and the
+// program depends only on filterOptions.
+var filters struct {
+	sync.Mutex
+	m map[filterOptions][]unix.SockFilter
+}
+
+// compileFilter returns the program for o as the kernel takes it, built
+// once per variant.
+func compileFilter(o filterOptions) ([]unix.SockFilter, error) {
+	filters.Lock()
+	defer filters.Unlock()
+	if f, ok := filters.m[o]; ok {
+		return f, nil
+	}
 	raw, err := assemble(o)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	filter := make([]unix.SockFilter, len(raw))
 	for i, r := range raw {
 		filter[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
+	}
+	if filters.m == nil {
+		filters.m = make(map[filterOptions][]unix.SockFilter)
+	}
+	filters.m[o] = filter
+	return filter, nil
+}
+
+// loadFilter installs the filter for o on every thread of the process
+// (SECCOMP_FILTER_FLAG_TSYNC). The calling thread must have no_new_privs
+// set; TSYNC gives it to the other threads too.
+func loadFilter(o filterOptions) error {
+	filter, err := compileFilter(o)
+	if err != nil {
+		return err
 	}
 	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
 	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,

@@ -6,26 +6,97 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/gimme-tools/carapace/core/sandbox"
 	"golang.org/x/sys/unix"
 )
 
-// warmArgv implements sandbox.Warm.
-func warmArgv() ([]string, error) {
+// warmStart implements sandbox.Warm: the helper, and a mount namespace of
+// its own to start it in (with a user namespace mapping the service's
+// uid and gid to themselves when not root), so that it can protect .git
+// itself instead of re-executing a second stage.
+func warmHelper() (sandbox.WarmStart, error) {
 	exe, err := helperPath()
 	if err != nil {
-		return nil, err
+		return sandbox.WarmStart{}, err
 	}
-	return []string{exe, "sandbox-exec", "--warm"}, nil
+	return sandbox.WarmStart{
+		Argv: []string{exe, "sandbox-exec", "--warm"},
+		Attr: func() *syscall.SysProcAttr {
+			sys := &syscall.SysProcAttr{}
+			namespaceAttr(sys)
+			return sys
+		},
+	}, nil
 }
 
-// warmStart is "sandbox-exec --warm": it blocks until one sandbox.Request
+// warmMain is "sandbox-exec --warm": it does what does not depend on the
+// command (warmUp), then waits for the request and runs it.
+func warmMain() int {
+	s, err := newSupervisor()
+	if err != nil {
+		return fail("%v", err)
+	}
+	s.ownMounts, s.ppid = ownMountNamespace()
+	warmUp()
+	inv, code := readRequest()
+	if code != 0 {
+		return code
+	}
+	return s.run(inv)
+}
+
+// warmUp does ahead of the request the work every command needs: the
+// kernel's Landlock ABI and last capability, whether the helper runs in
+// a service's pids cgroup, and the command's seccomp program for the
+// usual case (no network).
+func warmUp() {
+	landlockABI()
+	lastCap()
+	helperInServiceCgroup()
+	compileFilter(filterOptions{exec: true})
+}
+
+// ownMountNamespace reports whether this process has a mount namespace
+// other than its parent's and, if so, cuts mount propagation from it
+// back out (every mount becomes a slave). Only then may the helper mount
+// anything itself: in its parent's namespace a mount would change the
+// service's view, or as root the whole machine's. It also returns the
+// parent checked against; a helper whose parent changed (reparented)
+// does not trust the answer.
+func ownMountNamespace() (bool, int) {
+	ppid := os.Getppid()
+	self, err := nsID("/proc/self/ns/mnt")
+	if err != nil {
+		return false, ppid
+	}
+	parent, err := nsID("/proc/" + strconv.Itoa(ppid) + "/ns/mnt")
+	if err != nil || parent == self {
+		return false, ppid
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return false, ppid
+	}
+	return true, ppid
+}
+
+// nsID identifies the namespace a /proc/*/ns link names.
+func nsID(link string) ([2]uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(link, &st); err != nil {
+		return [2]uint64{}, err
+	}
+	return [2]uint64{st.Dev, st.Ino}, nil
+}
+
+// readRequest is the waiting half of "sandbox-exec --warm": it blocks until one sandbox.Request
 // arrives on descriptor 3 (the pipe closing without one ends it with
 // exitUsage), takes the request's working directory, environment and
 // stdin, and returns the invocation to supervise.
-func warmStart() (invocation, int) {
+func readRequest() (invocation, int) {
 	ctl := os.NewFile(3, "sandbox-request")
 	if ctl == nil {
 		return invocation{}, fail("started --warm without a request pipe")
