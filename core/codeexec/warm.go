@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Pool keeps helper processes started ahead of need, so that a command
@@ -44,8 +45,11 @@ type PoolOptions struct {
 type warm struct {
 	cmd            *exec.Cmd
 	ctl            *os.File // write end of the helper's descriptor 3
+	status         *os.File // read end of its descriptor 4: see wait
 	stdin          io.WriteCloser
 	stdout, stderr *lateWriter
+	outputs        [2]*os.File    // read ends of its stdout and stderr
+	copied         sync.WaitGroup // the copies from outputs
 }
 
 // NewPool returns a pool of helpers started as argv, and starts them.
@@ -136,32 +140,122 @@ func (p *Pool) start() (*warm, error) {
 }
 
 // startWarm starts one helper: a new session, an empty environment, "/"
-// as its directory, pipes on 0, 1, 2 and the request pipe on 3.
-func startWarm(argv []string, sys *syscall.SysProcAttr) (*warm, error) {
-	r, ctl, err := os.Pipe()
-	if err != nil {
-		return nil, err
+// as its directory, pipes on 0, 1 and 2, the request pipe on 3 and the
+// status pipe on 4.
+func startWarm(argv []string, sys *syscall.SysProcAttr) (w *warm, err error) {
+	var ends []*os.File // the helper's ends, closed here once it has them
+	defer func() {
+		for _, f := range ends {
+			f.Close()
+		}
+		if err != nil && w != nil {
+			w.closeAll()
+		}
+	}()
+	w = &warm{stdout: &lateWriter{}, stderr: &lateWriter{}}
+	pipe := func(mine **os.File, theirsRead bool) (*os.File, error) {
+		r, wr, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		if theirsRead {
+			*mine = wr
+			ends = append(ends, r)
+			return r, nil
+		}
+		*mine = r
+		ends = append(ends, wr)
+		return wr, nil
 	}
-	defer r.Close()
+	req, err := pipe(&w.ctl, true)
+	if err != nil {
+		return w, err
+	}
+	status, err := pipe(&w.status, false)
+	if err != nil {
+		return w, err
+	}
+	stdout, err := pipe(&w.outputs[0], false)
+	if err != nil {
+		return w, err
+	}
+	stderr, err := pipe(&w.outputs[1], false)
+	if err != nil {
+		return w, err
+	}
 	if sys == nil {
 		sys = &syscall.SysProcAttr{}
 	}
 	sys.Setsid = true
-	cmd := exec.Command(argv[0])
-	cmd.Args, cmd.Env, cmd.Dir = argv, []string{}, "/"
-	cmd.SysProcAttr = sys
-	cmd.ExtraFiles = []*os.File{r}
-	w := &warm{cmd: cmd, ctl: ctl, stdout: &lateWriter{}, stderr: &lateWriter{}}
-	cmd.Stdout, cmd.Stderr = w.stdout, w.stderr
-	if w.stdin, err = cmd.StdinPipe(); err != nil {
-		ctl.Close()
-		return nil, err
+	w.cmd = exec.Command(argv[0])
+	w.cmd.Args, w.cmd.Env, w.cmd.Dir = argv, []string{}, "/"
+	w.cmd.SysProcAttr = sys
+	w.cmd.ExtraFiles = []*os.File{req, status}
+	w.cmd.Stdout, w.cmd.Stderr = stdout, stderr
+	if w.stdin, err = w.cmd.StdinPipe(); err != nil {
+		return w, err
 	}
-	if err := cmd.Start(); err != nil {
-		ctl.Close()
-		return nil, err
+	if err := w.cmd.Start(); err != nil {
+		return w, err
 	}
+	w.copied.Add(2)
+	go w.copyOut(w.stdout, w.outputs[0])
+	go w.copyOut(w.stderr, w.outputs[1])
 	return w, nil
+}
+
+func (w *warm) copyOut(to io.Writer, from *os.File) {
+	defer w.copied.Done()
+	io.Copy(to, from)
+}
+
+// closeAll closes the pool's ends of a helper that did not start.
+func (w *warm) closeAll() {
+	for _, f := range []*os.File{w.ctl, w.status, w.outputs[0], w.outputs[1]} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// wait returns how the helper ended. A helper reports its exit code on
+// descriptor 4 just before it exits, after closing its output: the code
+// is then taken from there and the helper is reaped in the background,
+// without waiting for a Go process's exit (most of a millisecond). One
+// that did not report (killed) is waited for. Either way the output is
+// read to its end first, for at most delay: no descendant should outlive
+// the helper's sweep, but one that kept a pipe open must not hold the
+// answer.
+func (w *warm) wait(delay time.Duration) exitInfo {
+	var b [1]byte
+	n, _ := io.ReadFull(w.status, b[:])
+	w.status.Close()
+	if n == 1 {
+		w.drain(delay)
+		go w.cmd.Wait()
+		return exitInfo{code: int(b[0])}
+	}
+	w.cmd.Wait()
+	w.drain(delay)
+	return exitOf(w.cmd.ProcessState)
+}
+
+// drain waits up to delay for both outputs to reach their end, then
+// closes them.
+func (w *warm) drain(delay time.Duration) {
+	done := make(chan struct{})
+	go func() { w.copied.Wait(); close(done) }()
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		w.outputs[0].Close()
+		w.outputs[1].Close()
+		<-done
+	}
+	w.outputs[0].Close()
+	w.outputs[1].Close()
 }
 
 // send gives the helper its request and its output's destinations. An
@@ -176,11 +270,15 @@ func (w *warm) send(req []byte, stdout, stderr io.Writer) error {
 	return err
 }
 
-// discard kills an unused helper and reaps it.
+// discard kills an unused helper, reaps it and closes its pipes.
 func (w *warm) discard() {
 	w.ctl.Close()
 	w.cmd.Process.Kill()
 	w.cmd.Wait()
+	w.status.Close()
+	w.copied.Wait()
+	w.outputs[0].Close()
+	w.outputs[1].Close()
 }
 
 // feed writes stdin to the helper and closes the pipe (the helper gives

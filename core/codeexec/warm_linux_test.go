@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -23,10 +24,14 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "warm-helper" {
 		os.Exit(fakeWarmHelper())
 	}
+	if len(os.Args) > 2 && os.Args[1] == "warm-helper-report" {
+		os.Exit(fakeReportingHelper(os.Args[2]))
+	}
 	os.Exit(m.Run())
 }
 
 func fakeWarmHelper() int {
+	syscall.CloseOnExec(4) // the status pipe: the command must not hold it
 	b, _ := io.ReadAll(os.NewFile(3, "request"))
 	if len(b) == 0 {
 		return 2
@@ -43,6 +48,32 @@ func fakeWarmHelper() int {
 	argv := req.Args[1:] // after "--"
 	syscall.Exec(argv[0], argv, req.Env)
 	return 127
+}
+
+// fakeReportingHelper is a warm helper that reports its exit code on
+// descriptor 4, as the real one does, and then lingers until linger (a
+// FIFO) is opened for writing; it exits with the code plus one, so a
+// test can tell which of the two the pool used.
+func fakeReportingHelper(linger string) int {
+	syscall.CloseOnExec(4)
+	b, _ := io.ReadAll(os.NewFile(3, "request"))
+	req, err := sandbox.DecodeRequest(b)
+	if err != nil {
+		return 126
+	}
+	argv := req.Args[1:] // after "--"
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = req.Dir, req.Env, os.Stdout, os.Stderr
+	cmd.Run()
+	code := cmd.ProcessState.ExitCode()
+	null, _ := syscall.Open("/dev/null", syscall.O_WRONLY, 0)
+	syscall.Dup3(null, 1, 0)
+	syscall.Dup3(null, 2, 0)
+	os.NewFile(4, "status").Write([]byte{byte(code)})
+	if f, err := os.Open(linger); err == nil {
+		io.ReadAll(f)
+	}
+	return code + 1
 }
 
 func newTestPool(t *testing.T) *Pool {
@@ -195,6 +226,30 @@ func TestWarmHelperExitsWithoutARequest(t *testing.T) {
 	err = w.cmd.Wait()
 	if w.cmd.ProcessState == nil || w.cmd.ProcessState.ExitCode() != 2 {
 		t.Fatalf("helper without a request: %v", err)
+	}
+}
+
+// TestReportedExitCode checks that the pool answers with the exit code a
+// helper reports on descriptor 4, with all the command's output, without
+// waiting for the helper to exit: this one lingers after reporting, until
+// the group kill that follows every command (a status of 137 or 8 would
+// mean the exit was waited for), and is reaped in the background.
+func TestReportedExitCode(t *testing.T) {
+	linger := filepath.Join(t.TempDir(), "linger")
+	must(t, syscall.Mkfifo(linger, 0o600))
+	p := NewPool([]string{os.Args[0], "warm-helper-report", linger}, PoolOptions{})
+	t.Cleanup(p.Close)
+	pid := waitingPid(t, p)
+	res := warmRun(t, p, "/", []string{"PATH=/usr/bin:/bin"}, nil, "seq 20000; echo err >&2; exit 7")
+	if res.ExitCode != 7 || res.Signal != "" || !strings.HasSuffix(res.Stdout, "\n20000\n") || res.Stderr != "err\n" {
+		t.Fatalf("got exit %d %q, stderr %q, stdout ending %q; want the reported 7 and all the output",
+			res.ExitCode, res.Signal, res.Stderr, res.Stdout[max(0, len(res.Stdout)-20):])
+	}
+	for i := 0; i < 1000 && syscall.Kill(pid, 0) == nil; i++ {
+		time.Sleep(10 * time.Millisecond) // reaped in the background
+	}
+	if syscall.Kill(pid, 0) == nil {
+		t.Fatal("the helper was not reaped")
 	}
 }
 

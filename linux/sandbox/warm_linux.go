@@ -36,17 +36,35 @@ func warmHelper() (sandbox.WarmStart, error) {
 // warmMain is "sandbox-exec --warm": it does what does not depend on the
 // command (warmUp), then waits for the request and runs it.
 func warmMain() int {
+	status := statusPipe() // first, before anything opens a descriptor
 	s, err := newSupervisor()
 	if err != nil {
 		return fail("%v", err)
 	}
+	s.status = status
 	s.ownMounts, s.ppid = ownMountNamespace()
 	warmUp()
 	inv, code := readRequest()
-	if code != 0 {
-		return code
+	if code == 0 {
+		code = s.run(inv)
 	}
-	return s.run(inv)
+	s.report(code)
+	return code
+}
+
+// statusPipe returns descriptor 4 when it is the write end of a pipe, as
+// the code service passes it (core/codeexec), else nil: a helper started
+// without one must not write into whatever else has that number.
+func statusPipe() *os.File {
+	var st unix.Stat_t
+	if unix.Fstat(4, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return nil
+	}
+	if fl, err := unix.FcntlInt(4, unix.F_GETFL, 0); err != nil || fl&unix.O_ACCMODE != unix.O_WRONLY {
+		return nil
+	}
+	unix.CloseOnExec(4)
+	return os.NewFile(4, "sandbox-status")
 }
 
 // warmUp does ahead of the request the work every command needs: the

@@ -114,3 +114,13 @@ func TestWarmHelperOwnMounts(t *testing.T) {
 	expect(t, "no .git: write outside", run("write", filepath.Join(b.outside, "x")), "denied EACCES")
 	expect(t, "no .git: write in the project", run("write", filepath.Join(p, "ok2")), "ok")
 }
+
+// TestOwnMountNamespaceIsNotTheParents checks the guard in front of every
+// mount a warm helper makes itself: a process in its parent's mount
+// namespace (this test, started by go test) must not count as having its
+// own.
+func TestOwnMountNamespaceIsNotTheParents(t *testing.T) {
+	if ok, _ := ownMountNamespace(); ok {
+		t.Fatal("the test process, in its parent's mount namespace, was taken for a helper with its own")
+	}
+}
