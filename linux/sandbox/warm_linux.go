@@ -76,6 +76,19 @@ func warmUp() {
 	lastCap()
 	helperInServiceCgroup()
 	compileFilter(filterOptions{exec: true})
+	primeDecoders()
+}
+
+// primeDecoders decodes, once, a request shaped like the code service's:
+// in a fresh process the first JSON decode runs on code and data not yet
+// paged in (priming saved ~0.1 ms of the request's time here). Nothing of it
+// is kept.
+func primeDecoders() {
+	spec := sandbox.ForProject("/nonexistent/project", "/nonexistent/tmp")
+	req := sandbox.Request{Args: []string{"--spec", spec.Encode(), "--", "/bin/true"}, Env: []string{"PATH=/bin"}, Dir: "/"}
+	if r, err := sandbox.DecodeRequest(req.Encode()); err == nil {
+		parseArgs(r.Args)
+	}
 }
 
 // ownMountNamespace reports whether this process has a mount namespace
