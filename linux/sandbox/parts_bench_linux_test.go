@@ -32,7 +32,7 @@ func onThrowawayThread(b *testing.B, f func() error) {
 // BenchmarkAssembleFilter is the seccomp program's build, per command.
 func BenchmarkAssembleFilter(b *testing.B) {
 	for i := 0; i < b.N; i++ {
-		if _, err := assemble(filterOptions{exec: true}); err != nil {
+		if _, err := assemble(filterOptions{exec: true}, "amd64"); err != nil {
 			b.Fatal(err)
 		}
 	}
