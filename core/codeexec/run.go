@@ -155,14 +155,20 @@ func (c Command) start(stdout, stderr io.Writer) (*proc, error) {
 }
 
 // startWarm hands c.Request to a helper from c.Pool. A helper that died
-// while it waited is replaced once.
+// while it waited is replaced once: one found dead before the request is
+// written, or whose request pipe is closed.
 func (c Command) startWarm(stdout, stderr io.Writer) (*warm, error) {
 	for try := 0; ; try++ {
 		w, err := c.Pool.take()
 		if err != nil {
 			return nil, err
 		}
-		if err := w.send(c.Request, stdout, stderr); err != nil {
+		if exited(w.cmd.Process.Pid) {
+			err = errHelperGone
+		} else {
+			err = w.send(c.Request, stdout, stderr)
+		}
+		if err != nil {
 			go w.discard()
 			if try == 0 {
 				continue

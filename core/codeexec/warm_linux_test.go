@@ -141,7 +141,9 @@ func TestDeadWarmHelperIsReplaced(t *testing.T) {
 	p := newTestPool(t)
 	pid := waitingPid(t, p)
 	must(t, syscall.Kill(pid, syscall.SIGKILL))
-	for i := 0; i < 1000 && !zombie(pid); i++ { // dead, not yet reaped
+	// Dead and reapable (every thread gone), not yet reaped: a Go
+	// process's leader shows as a zombie while its other threads exit.
+	for i := 0; i < 1000 && !exited(pid); i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
 	res := warmRun(t, p, "/", nil, nil, "echo $$")
