@@ -61,7 +61,7 @@ func confineThreadAndFork(spec sandbox.Spec, path string, argv []string) (int, e
 	if err := dropCapabilities(); err != nil {
 		return 0, err
 	}
-	if err := commandRuleset(spec, landlockABI()).restrictThread(); err != nil {
+	if err := restrictCommand(spec); err != nil {
 		return 0, err
 	}
 	if err := loadFilter(filterOptions{network: spec.Network, exec: true}); err != nil {

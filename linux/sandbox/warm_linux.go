@@ -69,14 +69,28 @@ func statusPipe() *os.File {
 
 // warmUp does ahead of the request the work every command needs: the
 // kernel's Landlock ABI and last capability, whether the helper runs in
-// a service's pids cgroup, and the command's seccomp program for the
-// usual case (no network).
+// a service's pids cgroup and, unless the request is already waiting, the
+// shared Landlock rules (prepared_linux.go) and a first decode.
 func warmUp() {
 	landlockABI()
 	lastCap()
 	helperInServiceCgroup()
-	compileFilter(filterOptions{exec: true})
+	if requestWaiting() {
+		return
+	}
+	if abi := landlockABI(); abi >= 1 {
+		prepared, _ = prepareRuleset(sharedRules(), abi) // nil on error: built per request
+	}
 	primeDecoders()
+}
+
+// requestWaiting reports whether the request is already there to read: a
+// helper started on the spot for a waiting command (a burst larger than
+// the pool) would only spend CPU time priming what it is about to run.
+func requestWaiting() bool {
+	fds := []unix.PollFd{{Fd: 3, Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0
 }
 
 // primeDecoders decodes, once, a request shaped like the code service's:
