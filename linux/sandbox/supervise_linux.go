@@ -111,7 +111,7 @@ func (s *supervisor) start(inv invocation, cg *cgroup, released <-chan struct{})
 	if cg != nil || (len(protected) > 0 && !mountHere) {
 		return startStage2(inv, cg)
 	}
-	if err := protect(protected); err != nil {
+	if err := bindReadOnly(protected); err != nil { // propagation was cut at warm-up (ownMountNamespace)
 		return nil, fmt.Errorf("protect read-only paths: %w", err)
 	}
 	return startOneStage(inv, released)
