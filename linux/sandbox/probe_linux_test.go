@@ -78,6 +78,9 @@ func probe(args []string) int {
 	case "parent":
 		b, _ := os.ReadFile("/proc/" + strconv.Itoa(os.Getppid()) + "/cmdline")
 		say("%s", strings.ReplaceAll(string(b), "\x00", " "))
+	case "mntns":
+		ns, err := os.Readlink("/proc/self/ns/mnt")
+		say("%s%v", ns, errOrEmpty(err))
 	case "env":
 		for _, kv := range os.Environ() {
 			say("%s", kv)
@@ -141,4 +144,11 @@ func spawn(n int) int {
 		started++
 	}
 	return started
+}
+
+func errOrEmpty(err error) string {
+	if err != nil {
+		return " " + err.Error()
+	}
+	return ""
 }

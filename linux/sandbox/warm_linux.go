@@ -112,6 +112,12 @@ func primeDecoders() {
 // service's view, or as root the whole machine's. It also returns the
 // parent checked against; a helper whose parent changed (reparented)
 // does not trust the answer.
+//
+// Root (or anyone in its parent's user namespace) compares the two
+// namespaces. From a user namespace of its own the parent's links cannot
+// be read (the kernel refuses them across user namespaces); there the
+// helper's mount namespace must belong to its own user namespace, which
+// a mount namespace it shared with its parent never does.
 func ownMountNamespace() (bool, int) {
 	ppid := os.Getppid()
 	self, err := nsID("/proc/self/ns/mnt")
@@ -119,13 +125,46 @@ func ownMountNamespace() (bool, int) {
 		return false, ppid
 	}
 	parent, err := nsID("/proc/" + strconv.Itoa(ppid) + "/ns/mnt")
-	if err != nil || parent == self {
+	switch {
+	case err == nil && parent == self:
+		return false, ppid
+	case err == nil: // another mount namespace than the parent's
+	case !ownsMountNamespace():
 		return false, ppid
 	}
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return false, ppid
 	}
 	return true, ppid
+}
+
+// nsGetUserns is NS_GET_USERNS (linux/nsfs.h): the user namespace that
+// owns a namespace.
+const nsGetUserns = 0xb701
+
+// ownsMountNamespace reports whether this process runs in a user
+// namespace other than the initial one that owns its mount namespace: a
+// user and a mount namespace made together for it.
+func ownsMountNamespace() bool {
+	if m, err := os.ReadFile("/proc/self/uid_map"); err != nil || strings.Join(strings.Fields(string(m)), " ") == "0 0 4294967295" {
+		return false // the initial user namespace, or unknown
+	}
+	mnt, err := unix.Open("/proc/self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(mnt)
+	owner, err := unix.IoctlRetInt(mnt, nsGetUserns)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(owner)
+	var st unix.Stat_t
+	if unix.Fstat(owner, &st) != nil {
+		return false
+	}
+	mine, err := nsID("/proc/self/ns/user")
+	return err == nil && mine == [2]uint64{st.Dev, st.Ino}
 }
 
 // nsID identifies the namespace a /proc/*/ns link names.

@@ -3,15 +3,20 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gimme-tools/carapace/core/codeexec"
 	"github.com/gimme-tools/carapace/core/sandbox"
+	"golang.org/x/sys/unix"
 )
 
 // standInServiceCgroup makes, as root, a pids cgroup named like the code
@@ -62,8 +67,17 @@ func TestWarmHelperOwnMounts(t *testing.T) {
 		must(t, err)
 		return strings.TrimSpace(res.Stdout + res.Stderr)
 	}
-	if p := run("parent"); strings.Contains(p, "--stage2") || !strings.Contains(p, "sandbox-exec") {
-		t.Fatalf("not the one-stage path: the command's parent is %q", p)
+	// One stage: the command shares the mount namespace of the helper
+	// that ran it (a second stage would have had one of its own), and
+	// that is not the test's.
+	wrapped, err := wrap(b.spec, []string{b.bin, "probe", "mntns"})
+	must(t, err)
+	req := sandbox.Request{Args: wrapped[2:], Env: b.spec.Env(os.Environ(), nil), Dir: b.project}
+	helperNS, got := runOneWarm(t, argv, ws.Attr(), req)
+	mine, err := os.Readlink("/proc/self/ns/mnt")
+	must(t, err)
+	if got != helperNS || helperNS == mine {
+		t.Fatalf("mount namespaces: the command's %q, its helper's %q, the test's %q; want the first two alike, not the third", got, helperNS, mine)
 	}
 	p := b.project
 	expect(t, "write .git/hooks/x", run("write", filepath.Join(p, ".git", "hooks", "x")), "denied EROFS")
@@ -123,4 +137,61 @@ func TestOwnMountNamespaceIsNotTheParents(t *testing.T) {
 	if ok, _ := ownMountNamespace(); ok {
 		t.Fatal("the test process, in its parent's mount namespace, was taken for a helper with its own")
 	}
+}
+
+// runOneWarm starts one warm helper as argv with attr, reads its mount
+// namespace while it waits, hands it req and returns that namespace and
+// the command's output, trimmed.
+func runOneWarm(t *testing.T, argv []string, attr *syscall.SysProcAttr, req sandbox.Request) (helperNS, out string) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	must(t, err)
+	defer w.Close()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	attr.Setsid = true
+	cmd.SysProcAttr, cmd.Env, cmd.Dir = attr, []string{}, "/"
+	cmd.ExtraFiles = []*os.File{r}
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	must(t, cmd.Start())
+	r.Close()
+	// The shell that joins the stand-in cgroup execs the helper: wait
+	// until it has, so the namespace read is the helper's.
+	for i := 0; i < 1000; i++ {
+		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline"); bytes.Contains(b, []byte("--warm")) && !bytes.HasPrefix(b, []byte("/bin/sh")) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	helperNS, err = os.Readlink("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/mnt")
+	must(t, err)
+	_, err = w.Write(req.Encode())
+	must(t, err)
+	w.Close()
+	cmd.Wait()
+	return helperNS, strings.TrimSpace(buf.String())
+}
+
+// TestOwnsMountNamespace starts the test binary in a user namespace alone
+// (its mount namespace is still its parent's: it must not mount there)
+// and in a user and a mount namespace made together (it may).
+func TestOwnsMountNamespace(t *testing.T) {
+	run := func(flags uintptr) string {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], "ownsmnt")
+		uid, gid := os.Getuid(), os.Getgid()
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}}
+		if flags&syscall.CLONE_NEWNS != 0 {
+			cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN}
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Skipf("cannot start a process in a user namespace here: %v %s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	expect(t, "user namespace alone (owns, may mount)", run(syscall.CLONE_NEWUSER), "false false")
+	expect(t, "user and mount namespace (owns, may mount)", run(syscall.CLONE_NEWUSER|syscall.CLONE_NEWNS), "true true")
 }
