@@ -69,17 +69,12 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 	stdout := &capWriter{max: c.MaxOutput, stream: "stdout", on: c.OnOutput}
 	stderr := &capWriter{max: c.MaxOutput, stream: "stderr", on: c.OnOutput}
 	start := time.Now()
-	cmd, err := c.start(stdout, stderr)
+	p, err := c.start(stdout, stderr)
 	if err != nil {
 		return nil, startError(c, err)
 	}
-	// Descendants that keep the pipes open must not hold Wait forever.
-	cmd.WaitDelay = c.Grace + time.Second
-	pgid := cmd.Process.Pid
+	pgid := p.pid
 	res := &Result{}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-
 	var timeout <-chan time.Time
 	if c.Timeout > 0 {
 		t := time.NewTimer(c.Timeout)
@@ -87,28 +82,56 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 		timeout = t.C
 	}
 	select {
-	case err = <-waited:
+	case <-p.done:
 		// The leader is done; anything left in its group is a stray
 		// background process and goes with it.
 		killGroup(pgid, syscall.SIGKILL)
 	case <-timeout:
 		res.TimedOut = true
-		err = stop(pgid, waited, c.Grace)
+		stop(pgid, p.done, c.Grace)
 	case <-ctx.Done():
-		err = stop(pgid, waited, c.Grace)
+		stop(pgid, p.done, c.Grace)
+	}
+	if c.Pool != nil {
+		c.Pool.refill() // now that the command no longer needs the CPU
 	}
 	res.DurationMS = time.Since(start).Milliseconds()
 	res.Stdout, res.Stderr = stdout.String(), stderr.String()
 	res.Truncated = stdout.truncated || stderr.truncated
-	fillStatus(res, cmd.ProcessState, err)
+	res.ExitCode, res.Signal = p.exit.code, p.exit.signal
 	return res, nil
+}
+
+// proc is a started command: its process group leader, and done, closed
+// once it has finished and its output has been read, when exit holds its
+// status.
+type proc struct {
+	pid  int
+	done chan struct{}
+	exit exitInfo
+}
+
+// exitInfo is how a command ended: a shell-style code (128+n for signal
+// n) and the signal's name.
+type exitInfo struct {
+	code   int
+	signal string
 }
 
 // start starts the command, in its own session, writing to stdout and
 // stderr: a new process, or a warm helper from c.Pool.
-func (c Command) start(stdout, stderr io.Writer) (*exec.Cmd, error) {
+func (c Command) start(stdout, stderr io.Writer) (*proc, error) {
+	// Descendants that keep the pipes open must not hold the answer
+	// forever.
+	delay := c.Grace + time.Second
 	if c.Pool != nil {
-		return c.startWarm(stdout, stderr)
+		w, err := c.startWarm(stdout, stderr)
+		if err != nil {
+			return nil, err
+		}
+		p := &proc{pid: w.cmd.Process.Pid, done: make(chan struct{})}
+		go func() { p.exit = w.wait(delay); close(p.done) }()
+		return p, nil
 	}
 	cmd := exec.Command(c.Path)
 	cmd.Args = c.Args
@@ -122,18 +145,30 @@ func (c Command) start(stdout, stderr io.Writer) (*exec.Cmd, error) {
 		cmd.Stdin = bytes.NewReader(c.Stdin)
 	}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	return cmd, cmd.Start()
+	cmd.WaitDelay = delay
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{pid: cmd.Process.Pid, done: make(chan struct{})}
+	go func() { cmd.Wait(); p.exit = exitOf(cmd.ProcessState); close(p.done) }()
+	return p, nil
 }
 
 // startWarm hands c.Request to a helper from c.Pool. A helper that died
-// while it waited is replaced once.
-func (c Command) startWarm(stdout, stderr io.Writer) (*exec.Cmd, error) {
+// while it waited is replaced once: one found dead before the request is
+// written, or whose request pipe is closed.
+func (c Command) startWarm(stdout, stderr io.Writer) (*warm, error) {
 	for try := 0; ; try++ {
 		w, err := c.Pool.take()
 		if err != nil {
 			return nil, err
 		}
-		if err := w.send(c.Request, stdout, stderr); err != nil {
+		if exited(w.cmd.Process.Pid) {
+			err = errHelperGone
+		} else {
+			err = w.send(c.Request, stdout, stderr)
+		}
+		if err != nil {
 			go w.discard()
 			if try == 0 {
 				continue
@@ -141,25 +176,25 @@ func (c Command) startWarm(stdout, stderr io.Writer) (*exec.Cmd, error) {
 			return nil, fmt.Errorf("%w: %v", errHelperGone, err)
 		}
 		go w.feed(c.Stdin)
-		return w.cmd, nil
+		return w, nil
 	}
 }
 
 // stop ends the command: SIGTERM to the leader only (the sandbox helper,
 // a child subreaper, then kills every descendant, even those that left the
 // group, and exits), and SIGKILL to the whole group after grace.
-func stop(pgid int, waited <-chan error, grace time.Duration) error {
+func stop(pgid int, done <-chan struct{}, grace time.Duration) {
 	syscall.Kill(pgid, syscall.SIGTERM)
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
-	case err := <-waited:
+	case <-done:
 		killGroup(pgid, syscall.SIGKILL)
-		return err
+		return
 	case <-t.C:
 	}
 	killGroup(pgid, syscall.SIGKILL)
-	return <-waited
+	<-done
 }
 
 func killGroup(pgid int, sig syscall.Signal) {
@@ -168,17 +203,15 @@ func killGroup(pgid int, sig syscall.Signal) {
 	}
 }
 
-func fillStatus(res *Result, ps *os.ProcessState, err error) {
+// exitOf returns how a process that was waited for ended.
+func exitOf(ps *os.ProcessState) exitInfo {
 	if ps == nil {
-		res.ExitCode = -1
-		return
+		return exitInfo{code: -1}
 	}
-	res.ExitCode = ps.ExitCode()
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		res.Signal = signalName(ws.Signal())
-		res.ExitCode = 128 + int(ws.Signal())
+		return exitInfo{code: 128 + int(ws.Signal()), signal: signalName(ws.Signal())}
 	}
-	_ = err // an *exec.ExitError or ErrWaitDelay: the status above says it all
+	return exitInfo{code: ps.ExitCode()}
 }
 
 func startError(c Command, err error) error {

@@ -7,112 +7,255 @@ import (
 	"os/exec"
 	"sync"
 	"syscall"
+	"time"
 )
 
-// Pool keeps one helper process started ahead of need, so that a command
-// does not wait for the helper's own start (a Go binary: milliseconds).
-// The helper (core/sandbox.Warm) runs in a new session with stdin, stdout
+// Pool keeps helper processes started ahead of need, so that a command
+// does not wait for its helper's own start (a Go binary: milliseconds).
+// A helper (core/sandbox.Warm) runs in a new session with stdin, stdout
 // and stderr pipes the pool holds, and blocks reading one request from
-// descriptor 3; Run hands it the request, and the pool starts the next
-// helper in the background. A Pool is safe for concurrent use: each Run
-// takes its own helper, starting one on the spot when none is waiting.
+// descriptor 3; Run hands it the request. A Pool is safe for concurrent
+// use: each Run takes a helper of its own, the oldest waiting one, or
+// one started on the spot when none is waiting. Helpers are replaced in
+// the background once a command has finished, so that the next start
+// does not compete for the CPU with the command it would serve.
 type Pool struct {
 	argv []string
+	opts PoolOptions
 
 	mu      sync.Mutex
-	waiting *warm // started, not yet taken; nil while none is
-	filling bool
+	idle    []*warm // started, not yet taken, oldest first
+	filling int     // starts under way
 	closed  bool
+	plain   bool // a start with opts.Attr failed where one without worked
+}
+
+// PoolOptions configure a Pool.
+type PoolOptions struct {
+	// Size is how many helpers are kept waiting; 0 means 1.
+	Size int
+	// Attr, when set, returns the process attributes each helper is
+	// started with (Setsid is added). When a start with them fails and
+	// one without succeeds, the pool starts helpers without them from
+	// then on.
+	Attr func() *syscall.SysProcAttr
 }
 
 // warm is one started helper waiting for its request.
 type warm struct {
 	cmd            *exec.Cmd
 	ctl            *os.File // write end of the helper's descriptor 3
+	status         *os.File // read end of its descriptor 4: see wait
 	stdin          io.WriteCloser
 	stdout, stderr *lateWriter
+	outputs        [2]*os.File    // read ends of its stdout and stderr
+	copied         sync.WaitGroup // the copies from outputs
 }
 
-// NewPool returns a pool of helpers started as argv, and starts the first.
-func NewPool(argv []string) *Pool {
-	p := &Pool{argv: argv}
+// NewPool returns a pool of helpers started as argv, and starts them.
+func NewPool(argv []string, o PoolOptions) *Pool {
+	if o.Size <= 0 {
+		o.Size = 1
+	}
+	p := &Pool{argv: argv, opts: o}
 	p.refill()
 	return p
 }
 
-// Close kills the waiting helper, if any; later Runs start helpers on the
+// Close kills the waiting helpers; later Runs start helpers on the
 // spot. It does not touch helpers already running commands.
 func (p *Pool) Close() {
 	p.mu.Lock()
-	w := p.waiting
-	p.waiting, p.closed = nil, true
+	idle := p.idle
+	p.idle, p.closed = nil, true
 	p.mu.Unlock()
-	if w != nil {
+	for _, w := range idle {
 		w.discard()
 	}
 }
 
-// take returns the waiting helper, or a new one, and has the next started.
+// take returns the oldest waiting helper (the likeliest to have finished
+// starting), or a new one.
 func (p *Pool) take() (*warm, error) {
 	p.mu.Lock()
-	w := p.waiting
-	p.waiting = nil
+	var w *warm
+	if len(p.idle) > 0 {
+		w = p.idle[0]
+		p.idle = p.idle[1:]
+	}
 	p.mu.Unlock()
-	p.refill()
 	if w != nil {
 		return w, nil
 	}
-	return startWarm(p.argv)
+	return p.start()
 }
 
-// refill starts a helper in the background unless one is waiting or
-// starting, or the pool is closed.
+// refill starts helpers in the background until Size are waiting or
+// starting, unless the pool is closed.
 func (p *Pool) refill() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || p.filling || p.waiting != nil {
-		return
+	for ; !p.closed && len(p.idle)+p.filling < p.opts.Size; p.filling++ {
+		go func() {
+			w, err := p.start()
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.filling--
+			if err != nil {
+				return // the next take starts one itself and reports the error
+			}
+			if p.closed || len(p.idle) >= p.opts.Size {
+				go w.discard()
+				return
+			}
+			p.idle = append(p.idle, w)
+		}()
 	}
-	p.filling = true
-	go func() {
-		w, err := startWarm(p.argv)
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.filling = false
-		if err != nil {
-			return // the next take starts one itself and reports the error
-		}
-		if p.closed || p.waiting != nil {
-			go w.discard()
-			return
-		}
-		p.waiting = w
-	}()
+}
+
+// start starts one helper, with the pool's attributes unless they have
+// failed before.
+func (p *Pool) start() (*warm, error) {
+	p.mu.Lock()
+	attr := p.opts.Attr
+	if p.plain {
+		attr = nil
+	}
+	p.mu.Unlock()
+	if attr == nil {
+		return startWarm(p.argv, nil)
+	}
+	w, err := startWarm(p.argv, attr())
+	if err == nil {
+		return w, nil
+	}
+	w, perr := startWarm(p.argv, nil)
+	if perr != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.plain = true
+	p.mu.Unlock()
+	return w, nil
 }
 
 // startWarm starts one helper: a new session, an empty environment, "/"
-// as its directory, pipes on 0, 1, 2 and the request pipe on 3.
-func startWarm(argv []string) (*warm, error) {
-	r, ctl, err := os.Pipe()
+// as its directory, pipes on 0, 1 and 2, the request pipe on 3 and the
+// status pipe on 4.
+func startWarm(argv []string, sys *syscall.SysProcAttr) (w *warm, err error) {
+	var ends []*os.File // the helper's ends, closed here once it has them
+	defer func() {
+		for _, f := range ends {
+			f.Close()
+		}
+		if err != nil && w != nil {
+			w.closeAll()
+		}
+	}()
+	w = &warm{stdout: &lateWriter{}, stderr: &lateWriter{}}
+	pipe := func(mine **os.File, theirsRead bool) (*os.File, error) {
+		r, wr, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		if theirsRead {
+			*mine = wr
+			ends = append(ends, r)
+			return r, nil
+		}
+		*mine = r
+		ends = append(ends, wr)
+		return wr, nil
+	}
+	req, err := pipe(&w.ctl, true)
 	if err != nil {
-		return nil, err
+		return w, err
 	}
-	defer r.Close()
-	cmd := exec.Command(argv[0])
-	cmd.Args, cmd.Env, cmd.Dir = argv, []string{}, "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.ExtraFiles = []*os.File{r}
-	w := &warm{cmd: cmd, ctl: ctl, stdout: &lateWriter{}, stderr: &lateWriter{}}
-	cmd.Stdout, cmd.Stderr = w.stdout, w.stderr
-	if w.stdin, err = cmd.StdinPipe(); err != nil {
-		ctl.Close()
-		return nil, err
+	status, err := pipe(&w.status, false)
+	if err != nil {
+		return w, err
 	}
-	if err := cmd.Start(); err != nil {
-		ctl.Close()
-		return nil, err
+	stdout, err := pipe(&w.outputs[0], false)
+	if err != nil {
+		return w, err
 	}
+	stderr, err := pipe(&w.outputs[1], false)
+	if err != nil {
+		return w, err
+	}
+	if sys == nil {
+		sys = &syscall.SysProcAttr{}
+	}
+	sys.Setsid = true
+	w.cmd = exec.Command(argv[0])
+	w.cmd.Args, w.cmd.Env, w.cmd.Dir = argv, []string{}, "/"
+	w.cmd.SysProcAttr = sys
+	w.cmd.ExtraFiles = []*os.File{req, status}
+	w.cmd.Stdout, w.cmd.Stderr = stdout, stderr
+	if w.stdin, err = w.cmd.StdinPipe(); err != nil {
+		return w, err
+	}
+	if err := w.cmd.Start(); err != nil {
+		return w, err
+	}
+	w.copied.Add(2)
+	go w.copyOut(w.stdout, w.outputs[0])
+	go w.copyOut(w.stderr, w.outputs[1])
 	return w, nil
+}
+
+func (w *warm) copyOut(to io.Writer, from *os.File) {
+	defer w.copied.Done()
+	io.Copy(to, from)
+}
+
+// closeAll closes the pool's ends of a helper that did not start.
+func (w *warm) closeAll() {
+	for _, f := range []*os.File{w.ctl, w.status, w.outputs[0], w.outputs[1]} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// wait returns how the helper ended. A helper reports its exit code on
+// descriptor 4 just before it exits, after closing its output: the code
+// is then taken from there and the helper is reaped in the background,
+// without waiting for a Go process's exit (most of a millisecond). One
+// that did not report (killed) is waited for. Either way the output is
+// read to its end first, for at most delay: no descendant should outlive
+// the helper's sweep, but one that kept a pipe open must not hold the
+// answer.
+func (w *warm) wait(delay time.Duration) exitInfo {
+	var b [1]byte
+	n, _ := io.ReadFull(w.status, b[:])
+	w.status.Close()
+	if n == 1 {
+		w.drain(delay)
+		go w.cmd.Wait()
+		return exitInfo{code: int(b[0])}
+	}
+	w.cmd.Wait()
+	w.drain(delay)
+	return exitOf(w.cmd.ProcessState)
+}
+
+// drain waits up to delay for both outputs to reach their end, then
+// closes them.
+func (w *warm) drain(delay time.Duration) {
+	done := make(chan struct{})
+	go func() { w.copied.Wait(); close(done) }()
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		w.outputs[0].Close()
+		w.outputs[1].Close()
+		<-done
+	}
+	w.outputs[0].Close()
+	w.outputs[1].Close()
 }
 
 // send gives the helper its request and its output's destinations. An
@@ -127,11 +270,15 @@ func (w *warm) send(req []byte, stdout, stderr io.Writer) error {
 	return err
 }
 
-// discard kills an unused helper and reaps it.
+// discard kills an unused helper, reaps it and closes its pipes.
 func (w *warm) discard() {
 	w.ctl.Close()
 	w.cmd.Process.Kill()
 	w.cmd.Wait()
+	w.status.Close()
+	w.copied.Wait()
+	w.outputs[0].Close()
+	w.outputs[1].Close()
 }
 
 // feed writes stdin to the helper and closes the pipe (the helper gives

@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,10 +24,14 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "warm-helper" {
 		os.Exit(fakeWarmHelper())
 	}
+	if len(os.Args) > 2 && os.Args[1] == "warm-helper-report" {
+		os.Exit(fakeReportingHelper(os.Args[2]))
+	}
 	os.Exit(m.Run())
 }
 
 func fakeWarmHelper() int {
+	syscall.CloseOnExec(4) // the status pipe: the command must not hold it
 	b, _ := io.ReadAll(os.NewFile(3, "request"))
 	if len(b) == 0 {
 		return 2
@@ -44,28 +50,64 @@ func fakeWarmHelper() int {
 	return 127
 }
 
+// fakeReportingHelper is a warm helper that reports its exit code on
+// descriptor 4, as the real one does, and then lingers until linger (a
+// FIFO) is opened for writing; it exits with the code plus one, so a
+// test can tell which of the two the pool used.
+func fakeReportingHelper(linger string) int {
+	syscall.CloseOnExec(4)
+	b, _ := io.ReadAll(os.NewFile(3, "request"))
+	req, err := sandbox.DecodeRequest(b)
+	if err != nil {
+		return 126
+	}
+	argv := req.Args[1:] // after "--"
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = req.Dir, req.Env, os.Stdout, os.Stderr
+	cmd.Run()
+	code := cmd.ProcessState.ExitCode()
+	null, _ := syscall.Open("/dev/null", syscall.O_WRONLY, 0)
+	syscall.Dup3(null, 1, 0)
+	syscall.Dup3(null, 2, 0)
+	os.NewFile(4, "status").Write([]byte{byte(code)})
+	if f, err := os.Open(linger); err == nil {
+		io.ReadAll(f)
+	}
+	return code + 1
+}
+
 func newTestPool(t *testing.T) *Pool {
 	t.Helper()
-	p := NewPool([]string{os.Args[0], "warm-helper"})
+	p := NewPool([]string{os.Args[0], "warm-helper"}, PoolOptions{})
 	t.Cleanup(p.Close)
 	return p
 }
 
-// waitingPid waits (up to 10 s) for the pool's helper to be started and
-// returns its pid.
+// waitingPid waits (up to 10 s) for the pool's oldest helper to be
+// started and returns its pid.
 func waitingPid(t *testing.T, p *Pool) int {
+	t.Helper()
+	return waitingPids(t, p, 1)[0]
+}
+
+// waitingPids waits (up to 10 s) for n helpers to be waiting in p and
+// returns their pids, oldest first.
+func waitingPids(t *testing.T, p *Pool, n int) []int {
 	t.Helper()
 	for i := 0; i < 1000; i++ {
 		p.mu.Lock()
-		w := p.waiting
+		var pids []int
+		for _, w := range p.idle {
+			pids = append(pids, w.cmd.Process.Pid)
+		}
 		p.mu.Unlock()
-		if w != nil {
-			return w.cmd.Process.Pid
+		if len(pids) >= n {
+			return pids
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatal("the pool started no helper")
-	return 0
+	t.Fatalf("the pool did not get %d helpers waiting", n)
+	return nil
 }
 
 // warmRun runs script with sh in dir through p.
@@ -99,7 +141,9 @@ func TestDeadWarmHelperIsReplaced(t *testing.T) {
 	p := newTestPool(t)
 	pid := waitingPid(t, p)
 	must(t, syscall.Kill(pid, syscall.SIGKILL))
-	for i := 0; i < 1000 && !zombie(pid); i++ { // dead, not yet reaped
+	// Dead and reapable (every thread gone), not yet reaped: a Go
+	// process's leader shows as a zombie while its other threads exit.
+	for i := 0; i < 1000 && !exited(pid); i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
 	res := warmRun(t, p, "/", nil, nil, "echo $$")
@@ -177,13 +221,114 @@ func TestWarmTimeoutKillsTheGroup(t *testing.T) {
 }
 
 func TestWarmHelperExitsWithoutARequest(t *testing.T) {
-	w, err := startWarm([]string{os.Args[0], "warm-helper"})
+	w, err := startWarm([]string{os.Args[0], "warm-helper"}, nil)
 	must(t, err)
 	w.ctl.Close()
 	w.stdin.Close()
 	err = w.cmd.Wait()
 	if w.cmd.ProcessState == nil || w.cmd.ProcessState.ExitCode() != 2 {
 		t.Fatalf("helper without a request: %v", err)
+	}
+}
+
+// TestReportedExitCode checks that the pool answers with the exit code a
+// helper reports on descriptor 4, with all the command's output, without
+// waiting for the helper to exit: this one lingers after reporting, until
+// the group kill that follows every command (a status of 137 or 8 would
+// mean the exit was waited for), and is reaped in the background.
+func TestReportedExitCode(t *testing.T) {
+	linger := filepath.Join(t.TempDir(), "linger")
+	must(t, syscall.Mkfifo(linger, 0o600))
+	p := NewPool([]string{os.Args[0], "warm-helper-report", linger}, PoolOptions{})
+	t.Cleanup(p.Close)
+	pid := waitingPid(t, p)
+	res := warmRun(t, p, "/", []string{"PATH=/usr/bin:/bin"}, nil, "seq 20000; echo err >&2; exit 7")
+	if res.ExitCode != 7 || res.Signal != "" || !strings.HasSuffix(res.Stdout, "\n20000\n") || res.Stderr != "err\n" {
+		t.Fatalf("got exit %d %q, stderr %q, stdout ending %q; want the reported 7 and all the output",
+			res.ExitCode, res.Signal, res.Stderr, res.Stdout[max(0, len(res.Stdout)-20):])
+	}
+	for i := 0; i < 1000 && syscall.Kill(pid, 0) == nil; i++ {
+		time.Sleep(10 * time.Millisecond) // reaped in the background
+	}
+	if syscall.Kill(pid, 0) == nil {
+		t.Fatal("the helper was not reaped")
+	}
+}
+
+// TestPoolKeepsSizeHelpers checks that a pool of three keeps three
+// helpers waiting, hands out the oldest first, and tops up to three again
+// once a command has finished.
+func TestPoolKeepsSizeHelpers(t *testing.T) {
+	p := NewPool([]string{os.Args[0], "warm-helper"}, PoolOptions{Size: 3})
+	t.Cleanup(p.Close)
+	pids := waitingPids(t, p, 3)
+	time.Sleep(50 * time.Millisecond)
+	p.mu.Lock()
+	n := len(p.idle)
+	p.mu.Unlock()
+	if n != 3 {
+		t.Fatalf("%d helpers waiting, want 3", n)
+	}
+	res := warmRun(t, p, "/", nil, nil, "echo $$")
+	if res.Stdout != strconv.Itoa(pids[0])+"\n" {
+		t.Fatalf("ran in %q, want the oldest helper %d", res.Stdout, pids[0])
+	}
+	after := waitingPids(t, p, 3)
+	if slices.Contains(after, pids[0]) {
+		t.Fatalf("the used helper %d is still listed as waiting: %v", pids[0], after)
+	}
+	p.Close()
+	for _, pid := range after {
+		for i := 0; i < 500 && syscall.Kill(pid, 0) == nil && !zombie(pid); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if syscall.Kill(pid, 0) == nil && !zombie(pid) {
+			t.Errorf("waiting helper %d survived Close", pid)
+		}
+	}
+}
+
+// TestPoolAttrFallback starts helpers with attributes that cannot work
+// (a chroot into a missing directory, as a kernel without user namespaces
+// refuses the clone): the pool must start them without, and keep doing so.
+func TestPoolAttrFallback(t *testing.T) {
+	calls := 0
+	var mu sync.Mutex
+	attr := func() *syscall.SysProcAttr {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		return &syscall.SysProcAttr{Chroot: filepath.Join(t.TempDir(), "missing")}
+	}
+	p := NewPool([]string{os.Args[0], "warm-helper"}, PoolOptions{Attr: attr})
+	t.Cleanup(p.Close)
+	waitingPid(t, p)
+	for i := 0; i < 3; i++ {
+		if res := warmRun(t, p, "/", nil, nil, "exit 5"); res.ExitCode != 5 {
+			t.Fatalf("run %d: %+v", i, res)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 1 {
+		t.Fatalf("attributes asked for %d times; want once, then no more after the failure", calls)
+	}
+}
+
+// TestPoolAttrUsed starts helpers in a mount namespace of their own, as
+// the code service does, and checks that the command runs in it.
+func TestPoolAttrUsed(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a mount namespace without a user namespace needs root")
+	}
+	attr := func() *syscall.SysProcAttr { return &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS} }
+	p := NewPool([]string{os.Args[0], "warm-helper"}, PoolOptions{Attr: attr})
+	t.Cleanup(p.Close)
+	mine, err := os.Readlink("/proc/self/ns/mnt")
+	must(t, err)
+	res := warmRun(t, p, "/", nil, nil, "readlink /proc/self/ns/mnt")
+	if got := strings.TrimSpace(res.Stdout); got == "" || got == mine {
+		t.Fatalf("command's mount namespace %q, the test's %q: want another", got, mine)
 	}
 }
 

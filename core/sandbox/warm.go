@@ -6,20 +6,33 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 )
 
-// Warm returns the command line of a helper that is started before its
-// command is known (a "warm" helper): it waits for one Request on
-// descriptor 3, then behaves exactly like the helper Wrap names. It is set
-// by the platform package; nil means no warm start on this platform.
+// Warm returns how to start a helper before its command is known (a
+// "warm" helper): it waits for one Request on descriptor 3, then behaves
+// exactly like the helper Wrap names. It is set by the platform package;
+// nil means no warm start on this platform.
 //
-// On Linux it is [helper, "sandbox-exec", "--warm"]. The caller starts it
-// in a new session with its own stdin, stdout and stderr and the read end
-// of a pipe as descriptor 3, and an empty environment; when a command
+// On Linux Argv is [helper, "sandbox-exec", "--warm"]. The caller starts
+// it in a new session with its own stdin, stdout and stderr and the read
+// end of a pipe as descriptor 3, and an empty environment; when a command
 // comes it writes the encoded Request and closes the pipe. A helper whose
 // pipe is closed without a request exits at once (status 2), so a warm
 // helper never outlives the process that started it by more than that.
-var Warm func() (argv []string, err error)
+var Warm func() (WarmStart, error)
+
+// WarmStart is how to start a warm helper.
+type WarmStart struct {
+	Argv []string
+	// Attr, when set, returns the process attributes to start the helper
+	// with (the caller adds Setsid): on Linux a mount namespace of its
+	// own, and a user namespace when not root, in which the helper
+	// mounts .git/hooks and .git/config read-only itself. Where starting
+	// with them fails (user namespaces turned off), start it without:
+	// the helper then falls back to a second stage for such commands.
+	Attr func() *syscall.SysProcAttr
+}
 
 // Request is what a warm helper reads: the words Wrap would have put
 // after "sandbox-exec", and the environment, working directory and stdin

@@ -30,10 +30,10 @@ var bwrapArgv = []string{"bwrap", "--ro-bind", "/", "/", "--unshare-all", "/bin/
 // execBench times `true` run four ways, interleaved, and prints the medians
 // and the ratios to bubblewrap: a plain fork/exec; bwrap with every
 // namespace; and code.execute through the router (an open, authorised
-// connection; the call's answer read back), in a project with .git (the
-// helper's two-stage path: .git/hooks and .git/config mounted read-only in a
-// mount namespace) and in one without (one stage). Then 100 of each at once,
-// wall time. project must lie inside one of the dev stack's code project
+// connection; the call's answer read back), in a project with .git
+// (.git/hooks and .git/config mounted read-only in the warm helper's own
+// mount namespace) and in one without. Then 100 of each at once, wall
+// time. project must lie inside one of the dev stack's code project
 // roots; carapace is unused here (the calls go over routerSock) but names
 // the binary whose helper the code service starts.
 func execBench(carapace, routerSock, project string) error {
@@ -70,8 +70,8 @@ func execBench(carapace, routerSock, project string) error {
 	cases := []execCase{
 		{name: "plain fork/exec of /bin/true", run: func(int) error { return exec.Command("/bin/true").Run() }},
 		{name: "bwrap --ro-bind / / --unshare-all", skip: bwrapErr != nil, run: func(int) error { return exec.Command(bwrapArgv[0], bwrapArgv[1:]...).Run() }},
-		{name: "code.execute via router, no .git (one stage)", run: func(i int) error { return conns[i].execute(noGit) }},
-		{name: "code.execute via router, .git protected (two stages)", run: func(i int) error { return conns[i].execute(withGit) }},
+		{name: "code.execute via router, no .git", run: func(i int) error { return conns[i].execute(noGit) }},
+		{name: "code.execute via router, .git protected (read-only mounts)", run: func(i int) error { return conns[i].execute(withGit) }},
 	}
 	// One call of each first: a cold page cache is not what we measure.
 	for _, c := range cases {
@@ -175,7 +175,7 @@ func reportExec(cases []execCase, helper string) {
 	if bw.skip {
 		return
 	}
-	fmt.Printf("sandboxed true via router / bwrap: one stage %s, two stages %s, %d at once (two stages) %s (target ≤ 1.0)\n",
+	fmt.Printf("sandboxed true via router / bwrap: no .git %s, .git protected %s, %d at once (.git protected) %s (target ≤ 1.0)\n",
 		ratio(medianDur(cases[2].single), medianDur(bw.single)), ratio(medianDur(cases[3].single), medianDur(bw.single)),
 		execParallel, ratio(medianDur(cases[3].parallel), medianDur(bw.parallel)))
 }

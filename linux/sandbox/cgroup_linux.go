@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // cgroup is a pids cgroup made for one sandboxed command. It bounds the
@@ -21,7 +22,7 @@ type cgroup struct{ dir string }
 // with pids.max = max. It returns nil when that is not possible: an
 // ordinary user without a delegated cgroup relies on RLIMIT_NPROC.
 func newCgroup(max int64) *cgroup {
-	if max <= 0 || inServiceCgroup() {
+	if max <= 0 || helperInServiceCgroup() {
 		return nil
 	}
 	for _, base := range pidsCgroupDirs() {
@@ -107,6 +108,11 @@ func (c *cgroup) remove() {
 		os.Remove(c.dir)
 	}
 }
+
+// helperInServiceCgroup is inServiceCgroup for the helper, asked once:
+// a helper does not change cgroups, and a warm one asks before its
+// request comes (warmUp).
+var helperInServiceCgroup = sync.OnceValue(inServiceCgroup)
 
 // serviceCgroupPrefix names the pids cgroup a service puts itself in
 // (ServiceCgroup); commands it starts are born inside it.

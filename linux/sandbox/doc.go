@@ -1,6 +1,7 @@
 // Package sandbox is Carapace's Linux sandbox: Landlock, seccomp,
 // no-new-privileges, rlimits and a child-subreaper supervisor, in pure Go
-// over golang.org/x/sys/unix and elastic/go-seccomp-bpf.
+// over golang.org/x/sys/unix; its seccomp programs are assembled with
+// elastic/go-seccomp-bpf ahead of time (seccomp_policy_linux_test.go).
 //
 // Importing it sets core/sandbox's hooks (Wrap, Available, ConfineSelf).
 // ExecMain is the body of "carapace sandbox-exec"; see docs/sandbox.md for

@@ -82,11 +82,7 @@ func ExecMain(args []string) int {
 	// start-up time (on a small VM, waking the GC workers took ~15 ms).
 	debug.SetGCPercent(-1)
 	if len(args) == 1 && args[0] == "--warm" {
-		inv, code := warmStart()
-		if code != 0 {
-			return code
-		}
-		return supervise(inv)
+		return warmMain()
 	}
 	inv, err := parseArgs(args)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 
 func init() {
 	sandbox.Wrap = wrap
-	sandbox.Warm = warmArgv
+	sandbox.Warm = warmHelper
 	sandbox.SetAvailable(available)
 	sandbox.ConfineSelf = confineSelf
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -46,8 +47,10 @@ var fsRightsByABI = []uint64{
 }
 
 // landlockABI returns the kernel's Landlock ABI version, or 0 when Landlock
-// is missing or disabled.
-func landlockABI() int {
+// is missing or disabled. The kernel is asked once.
+var landlockABI = sync.OnceValue(queryLandlockABI)
+
+func queryLandlockABI() int {
 	v, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION)
 	if errno != 0 {
 		return 0
@@ -87,8 +90,27 @@ func (r *ruleset) handledFS() uint64 {
 // the goroutine to its thread and set no_new_privs. Threads other than the
 // caller stay unrestricted; callers execve next.
 func (r *ruleset) restrictThread() error {
+	fd, attr, err := r.create()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	for _, ru := range r.rules {
+		if err := addPathRule(fd, ru.path, ru.access&attr.fs); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				r.skipped = append(r.skipped, ru.path)
+				continue
+			}
+			return err
+		}
+	}
+	return restrictSelf(fd)
+}
+
+// create makes an empty ruleset handling what r restricts.
+func (r *ruleset) create() (int, rulesetAttr, error) {
 	if r.abi < 1 {
-		return errors.New("landlock is not available in this kernel (needs Linux 5.13+ with landlock in the lsm= list)")
+		return -1, rulesetAttr{}, errors.New("landlock is not available in this kernel (needs Linux 5.13+ with landlock in the lsm= list)")
 	}
 	attr := rulesetAttr{fs: r.handledFS()}
 	if r.noNet && r.abi >= 4 {
@@ -103,19 +125,14 @@ func (r *ruleset) restrictThread() error {
 	size := unsafe.Sizeof(attr)
 	fd, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), size, 0)
 	if errno != 0 {
-		return fmt.Errorf("landlock_create_ruleset: %w", errno)
+		return -1, attr, fmt.Errorf("landlock_create_ruleset: %w", errno)
 	}
-	defer unix.Close(int(fd))
-	for _, ru := range r.rules {
-		if err := addPathRule(int(fd), ru.path, ru.access&attr.fs); err != nil {
-			if errors.Is(err, unix.ENOENT) {
-				r.skipped = append(r.skipped, ru.path)
-				continue
-			}
-			return err
-		}
-	}
-	if _, _, errno := unix.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, fd, 0, 0); errno != 0 {
+	return int(fd), attr, nil
+}
+
+// restrictSelf puts the calling thread under the ruleset fd.
+func restrictSelf(fd int) error {
+	if _, _, errno := unix.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(fd), 0, 0); errno != 0 {
 		return fmt.Errorf("landlock_restrict_self: %w", errno)
 	}
 	return nil
@@ -124,28 +141,42 @@ func (r *ruleset) restrictThread() error {
 // addPathRule adds a path-beneath rule for path, trimming access to what a
 // non-directory accepts when path is a file.
 func addPathRule(rulesetFD int, path string, access uint64) error {
+	id, err := addPathRuleID(rulesetFD, path, access)
+	if err == nil && id.absent {
+		return fmt.Errorf("landlock rule %s: %w", path, unix.ENOENT)
+	}
+	return err
+}
+
+// addPathRuleID is addPathRule that also returns what path named: a
+// missing path is no error, but reported as absent.
+func addPathRuleID(rulesetFD int, path string, access uint64) (pathID, error) {
 	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return pathID{absent: true}, nil
+	}
 	if err != nil {
-		return fmt.Errorf("landlock rule %s: %w", path, err)
+		return pathID{}, fmt.Errorf("landlock rule %s: %w", path, err)
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("landlock rule %s: %w", path, err)
+		return pathID{}, fmt.Errorf("landlock rule %s: %w", path, err)
 	}
+	id := pathID{dev: st.Dev, ino: st.Ino}
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		access &= llFileOnly
 	}
 	if access == 0 {
-		return nil
+		return id, nil
 	}
 	attr := unix.LandlockPathBeneathAttr{Allowed_access: access, Parent_fd: int32(fd)}
 	_, _, errno := unix.Syscall6(unix.SYS_LANDLOCK_ADD_RULE, uintptr(rulesetFD),
 		unix.LANDLOCK_RULE_PATH_BENEATH, uintptr(unsafe.Pointer(&attr)), 0, 0, 0)
 	if errno != 0 {
-		return fmt.Errorf("landlock rule %s: %w", path, errno)
+		return id, fmt.Errorf("landlock rule %s: %w", path, errno)
 	}
-	return nil
+	return id, nil
 }
 
 // exists reports whether path can be looked up.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"github.com/gimme-tools/carapace/core/sandbox"
@@ -76,9 +77,10 @@ func processesOf(uid int) int {
 	return n
 }
 
-// dropCapabilities empties the calling thread's ambient and inheritable
-// capability sets and, where it holds CAP_SETPCAP (root), the bounding set,
-// so that whatever it execs, even as uid 0, starts with no capabilities.
+// dropCapabilities empties the calling thread's capability sets (ambient,
+// inheritable, permitted, effective) and, where it holds CAP_SETPCAP
+// (root), the bounding set, so that whatever it execs, even as uid 0,
+// starts with no capabilities.
 func dropCapabilities() error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
@@ -96,14 +98,20 @@ func dropCapabilities() error {
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
 		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
-	data[0].Inheritable, data[1].Inheritable = 0, 0
+	// The thread keeps nothing either: a helper in a user namespace of
+	// its own holds CAP_SYS_ADMIN there, and under no_new_privs a program
+	// with file capabilities would keep what its parent had.
+	data = [2]unix.CapUserData{}
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("capset: %w", err)
 	}
 	return nil
 }
 
-func lastCap() int {
+// lastCap is the highest capability number this kernel knows, read once.
+var lastCap = sync.OnceValue(readLastCap)
+
+func readLastCap() int {
 	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
 	if err == nil {
 		if n, err := strconv.Atoi(string(trimNL(b))); err == nil {

@@ -21,6 +21,10 @@ func TestMain(m *testing.M) {
 			os.Exit(probe(os.Args[2:]))
 		case "confine":
 			os.Exit(confineProbe(os.Args[2:]))
+		case "ownsmnt":
+			ok, _ := ownMountNamespace()
+			fmt.Println(ownsMountNamespace(), ok)
+			os.Exit(0)
 		case "codesvc":
 			os.Exit(codeServiceProbe(os.Args[2:]))
 		}

@@ -78,6 +78,9 @@ func probe(args []string) int {
 	case "parent":
 		b, _ := os.ReadFile("/proc/" + strconv.Itoa(os.Getppid()) + "/cmdline")
 		say("%s", strings.ReplaceAll(string(b), "\x00", " "))
+	case "mntns":
+		ns, err := os.Readlink("/proc/self/ns/mnt")
+		say("%s%v", ns, errOrEmpty(err))
 	case "env":
 		for _, kv := range os.Environ() {
 			say("%s", kv)
@@ -123,7 +126,7 @@ func printStatus() {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "NoNewPrivs:") || strings.HasPrefix(line, "Seccomp:") || strings.HasPrefix(line, "CapEff:") {
+		if strings.HasPrefix(line, "NoNewPrivs:") || strings.HasPrefix(line, "Seccomp:") || strings.HasPrefix(line, "CapEff:") || strings.HasPrefix(line, "CapPrm:") {
 			say("%s", strings.Join(strings.Fields(line), " "))
 		}
 	}
@@ -141,4 +144,11 @@ func spawn(n int) int {
 		started++
 	}
 	return started
+}
+
+func errOrEmpty(err error) string {
+	if err != nil {
+		return " " + err.Error()
+	}
+	return ""
 }

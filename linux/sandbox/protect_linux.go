@@ -39,6 +39,12 @@ func protect(ps []string) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
 	}
+	return bindReadOnly(ps)
+}
+
+// bindReadOnly bind-mounts each path in ps read-only onto itself, in a
+// mount namespace whose mounts no longer propagate back out.
+func bindReadOnly(ps []string) error {
 	for _, p := range ps {
 		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("bind %s: %w", p, err)

@@ -36,9 +36,7 @@ func TestDeniedNamesExist(t *testing.T) {
 // program by running the BPF on a fake seccomp_data of another
 // architecture (i386 socket through int 0x80).
 func TestForeignArchIsKilled(t *testing.T) {
-	raw, err := assemble(filterOptions{})
-	must(t, err)
-	vm, err := bpf.NewVM(disassemble(t, raw))
+	vm, err := bpf.NewVM(disassemble(t, filterRaw(t, filterOptions{})))
 	must(t, err)
 	run := func(auditArch uint32, nr uint32, arg0 uint64) uint32 {
 		// struct seccomp_data: nr, arch, instruction_pointer, args[6].

@@ -14,15 +14,6 @@ import (
 	"github.com/gimme-tools/carapace/core/sandbox"
 )
 
-// oneStage reports whether the command can be started straight from this
-// process, without re-executing a second stage: when no read-only mounts
-// are needed (a mount namespace cannot be entered by a multi-threaded
-// process) and no per-command cgroup must be joined before the command
-// runs (the code service's own cgroup, inherited at fork, bounds it).
-func oneStage(spec sandbox.Spec, cg *cgroup) bool {
-	return cg == nil && len(existingPaths(spec.Protected)) == 0
-}
-
 // startOneStage confines one locked thread of this process — rlimits (the
 // process's), no-new-privileges, capabilities, Landlock (that thread's
 // domain) and seccomp — and forks the command from it, so the command
@@ -70,7 +61,7 @@ func confineThreadAndFork(spec sandbox.Spec, path string, argv []string) (int, e
 	if err := dropCapabilities(); err != nil {
 		return 0, err
 	}
-	if err := commandRuleset(spec, landlockABI()).restrictThread(); err != nil {
+	if err := restrictCommand(spec); err != nil {
 		return 0, err
 	}
 	if err := loadFilter(filterOptions{network: spec.Network, exec: true}); err != nil {

@@ -12,39 +12,63 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// supervise starts the second stage and stays its parent until every
-// descendant is gone.
-func supervise(inv invocation) int {
-	// Pdeathsig fires when the thread that forked dies; keep it alive.
+// supervisor is a helper's set-up that does not depend on its command:
+// a warm helper makes it while it waits for its request.
+type supervisor struct {
+	sigs chan os.Signal
+	// ownMounts is set when the helper runs in a mount namespace of its
+	// own (the code service started it in one: core/sandbox.WarmStart),
+	// with mount propagation back out already cut: it can then mount the
+	// command's read-only corners itself and start the command in one
+	// stage, with no second Go start.
+	ownMounts bool
+	ppid      int // the parent ownMounts was checked against
+	// status, when set, is where report writes the exit code before the
+	// helper exits (a warm helper's descriptor 4).
+	status *os.File
+}
+
+// newSupervisor locks the calling goroutine to its thread (the command's
+// parent-death signal fires when the thread that forked it dies), makes
+// the process a child subreaper and catches the signals forward passes on.
+func newSupervisor() (*supervisor, error) {
 	runtime.LockOSThread()
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		return fail("become a child subreaper: %v", err)
+		return nil, fmt.Errorf("become a child subreaper: %w", err)
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
-	defer signal.Stop(sigs)
+	s := &supervisor{sigs: make(chan os.Signal, 4)}
+	signal.Notify(s.sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	return s, nil
+}
 
+// supervise starts the command and stays its parent until every
+// descendant is gone. The signals stay caught until the helper exits.
+func supervise(inv invocation) int {
+	s, err := newSupervisor()
+	if err != nil {
+		return fail("%v", err)
+	}
+	return s.run(inv)
+}
+
+// run starts the command (in one stage where it can, see start) and
+// returns the helper's exit code once every descendant is gone.
+func (s *supervisor) run(inv invocation) int {
 	cg := newCgroup(inv.spec.Limits.Procs) // nil when none can be made
 	defer cg.remove()
 
-	var child *stage2
-	var err error
 	released := make(chan struct{})
 	defer close(released)
-	if oneStage(inv.spec, cg) {
-		child, err = startOneStage(inv, released)
-		if err != nil && notFound(err) {
-			fmt.Fprintf(os.Stderr, "carapace sandbox-exec: %v\n", err)
-			return exitNotFound
-		}
-	} else {
-		child, err = startStage2(inv, cg)
+	child, err := s.start(inv, cg, released)
+	if err != nil && notFound(err) {
+		fmt.Fprintf(os.Stderr, "carapace sandbox-exec: %v\n", err)
+		return exitNotFound
 	}
 	if err != nil {
 		return fail("%v", err)
 	}
 	terminated := make(chan unix.Signal, 1)
-	go forward(sigs, child, terminated)
+	go forward(s.sigs, child, terminated)
 
 	status := waitFor(child.pid)
 	child.close()
@@ -55,6 +79,42 @@ func supervise(inv invocation) int {
 	default:
 	}
 	return exitStatus(status)
+}
+
+// report tells the service the exit code the helper is about to exit
+// with, so that it can answer without waiting for the exit itself (the
+// teardown of a Go process and its namespaces: most of a millisecond
+// here). Standard output and error are closed first — every process that
+// could write to them is gone — so the service has all the output when
+// the code arrives. Without a status descriptor it does nothing.
+func (s *supervisor) report(code int) {
+	if s.status == nil {
+		return
+	}
+	if null, err := unix.Open("/dev/null", unix.O_WRONLY|unix.O_CLOEXEC, 0); err == nil {
+		unix.Dup3(null, 1, 0)
+		unix.Dup3(null, 2, 0)
+		unix.Close(null)
+	}
+	s.status.Write([]byte{byte(code)})
+	s.status.Close()
+}
+
+// start starts the command in one stage — forked from a confined thread
+// of this process — unless a per-command cgroup must be joined first, or
+// read-only corners must be mounted and this process has no mount
+// namespace of its own to mount them in: then a second stage of the
+// helper is re-executed in new namespaces to do it.
+func (s *supervisor) start(inv invocation, cg *cgroup, released <-chan struct{}) (*stage2, error) {
+	protected := existingPaths(inv.spec.Protected)
+	mountHere := s.ownMounts && os.Getppid() == s.ppid
+	if cg != nil || (len(protected) > 0 && !mountHere) {
+		return startStage2(inv, cg)
+	}
+	if err := bindReadOnly(protected); err != nil { // propagation was cut at warm-up (ownMountNamespace)
+		return nil, fmt.Errorf("protect read-only paths: %w", err)
+	}
+	return startOneStage(inv, released)
 }
 
 func fail(format string, args ...any) int {

@@ -19,7 +19,7 @@ import (
 // same as for a helper started with them.
 func TestWarmHelper(t *testing.T) {
 	b := newBox(t)
-	pool := codeexec.NewPool([]string{b.bin, "sandbox-exec", "--warm"})
+	pool := codeexec.NewPool([]string{b.bin, "sandbox-exec", "--warm"}, codeexec.PoolOptions{})
 	defer pool.Close()
 	run := func(probe ...string) string {
 		t.Helper()

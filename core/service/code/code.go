@@ -43,16 +43,27 @@ type Config struct {
 	SandboxOff bool
 	// Policy decides which commands may run; nil allows all.
 	Policy *policy.Policy
+	// WarmHelpers is how many sandbox helpers are kept started ahead of
+	// the next commands (core/sandbox.Warm), so that that many commands
+	// arriving together do not each wait for a helper's start. Each
+	// waiting helper holds about 3 MB of memory. 0 means
+	// DefaultWarmHelpers; -1 turns warm helpers off.
+	WarmHelpers int
 	// Authorize re-checks the forwarded token (servicehost.NewAuthorizer):
 	// POST on the working directory, or on ScratchResource. Nil refuses
 	// every command: the service never runs one unchecked.
 	Authorize func(call *service.Call, verb, resource string) error
 }
 
+// DefaultWarmHelpers is how many helpers wait by default: two cover a
+// command and the one right behind it; a burst beyond that starts the
+// rest on the spot (docs/sandbox.md has the measurements).
+const DefaultWarmHelpers = 2
+
 // Service is the code service.
 type Service struct {
 	cfg Config
-	// pool keeps a sandbox helper started ahead of the next command
+	// pool keeps sandbox helpers started ahead of the next commands
 	// (core/sandbox.Warm), where the platform has one.
 	pool *codeexec.Pool
 }
@@ -74,16 +85,19 @@ func New(cfg Config) *Service {
 	for i, r := range cfg.ProjectRoots {
 		cfg.ProjectRoots[i] = filepath.Clean(r)
 	}
+	if cfg.WarmHelpers == 0 {
+		cfg.WarmHelpers = DefaultWarmHelpers
+	}
 	s := &Service{cfg: cfg}
-	if _, ok := sandbox.Available(); ok && sandbox.Warm != nil {
-		if argv, err := sandbox.Warm(); err == nil {
-			s.pool = codeexec.NewPool(argv)
+	if _, ok := sandbox.Available(); ok && sandbox.Warm != nil && cfg.WarmHelpers > 0 {
+		if ws, err := sandbox.Warm(); err == nil {
+			s.pool = codeexec.NewPool(ws.Argv, codeexec.PoolOptions{Size: cfg.WarmHelpers, Attr: ws.Attr})
 		}
 	}
 	return s
 }
 
-// Close kills the sandbox helper kept waiting for the next command.
+// Close kills the sandbox helpers kept waiting for the next commands.
 // Commands already running are not touched. (A waiting helper also exits
 // by itself when the service's process ends.)
 func (s *Service) Close() error {

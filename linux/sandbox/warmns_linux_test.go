@@ -1,0 +1,197 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gimme-tools/carapace/core/codeexec"
+	"github.com/gimme-tools/carapace/core/sandbox"
+	"golang.org/x/sys/unix"
+)
+
+// standInServiceCgroup makes, as root, a pids cgroup named like the code
+// service's (ServiceCgroup), so that helpers born in it take the one-stage
+// path as they do under the service. It returns "" for an ordinary user,
+// who has no per-command cgroup anyway, and skips when root has no
+// writable pids hierarchy.
+func standInServiceCgroup(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return ""
+	}
+	for _, base := range pidsCgroupDirs() {
+		dir := filepath.Join(base, serviceCgroupPrefix+"test-"+strconv.Itoa(os.Getpid()))
+		if os.Mkdir(dir, 0o700) == nil && os.WriteFile(filepath.Join(dir, "pids.max"), []byte("64"), 0) == nil {
+			t.Cleanup(func() { os.Remove(dir) })
+			return dir
+		}
+	}
+	t.Skip("no writable pids cgroup to stand in for the service's")
+	return ""
+}
+
+// TestWarmHelperOwnMounts runs the escape corpus through warm helpers
+// started as the code service starts them (sandbox.Warm's Attr: a mount
+// namespace of their own, and a user namespace when not root): the helper
+// mounts .git/hooks and .git/config read-only itself and forks the command
+// from a confined thread, with no second stage. The mounts must not show
+// in the test's own mount namespace.
+func TestWarmHelperOwnMounts(t *testing.T) {
+	b := newBox(t)
+	cg := standInServiceCgroup(t)
+	ws, err := warmHelper()
+	must(t, err)
+	argv := []string{b.bin, "sandbox-exec", "--warm"}
+	if cg != "" { // join the stand-in service cgroup, then become the helper
+		argv = append([]string{"/bin/sh", "-c", `echo $$ > "$0/cgroup.procs" && shift && exec "$@"`, cg, "--"}, argv...)
+	}
+	pool := codeexec.NewPool(argv, codeexec.PoolOptions{Size: 2, Attr: ws.Attr})
+	defer pool.Close()
+	run := func(probe ...string) string {
+		t.Helper()
+		wrapped, err := wrap(b.spec, append([]string{b.bin, "probe"}, probe...))
+		must(t, err)
+		env := append(b.spec.Env(os.Environ(), nil), "SSH_AUTH_SOCK=/run/agent.sock", "GIMME_X=leak")
+		req := sandbox.Request{Args: wrapped[2:], Env: env, Dir: b.project}
+		res, err := codeexec.Run(context.Background(), codeexec.Command{Path: b.bin, Pool: pool, Request: req.Encode()})
+		must(t, err)
+		return strings.TrimSpace(res.Stdout + res.Stderr)
+	}
+	// One stage: the command shares the mount namespace of the helper
+	// that ran it (a second stage would have had one of its own), and
+	// that is not the test's.
+	wrapped, err := wrap(b.spec, []string{b.bin, "probe", "mntns"})
+	must(t, err)
+	req := sandbox.Request{Args: wrapped[2:], Env: b.spec.Env(os.Environ(), nil), Dir: b.project}
+	helperNS, got := runOneWarm(t, argv, ws.Attr(), req)
+	mine, err := os.Readlink("/proc/self/ns/mnt")
+	must(t, err)
+	if got != helperNS || helperNS == mine {
+		t.Fatalf("mount namespaces: the command's %q, its helper's %q, the test's %q; want the first two alike, not the third", got, helperNS, mine)
+	}
+	p := b.project
+	expect(t, "write .git/hooks/x", run("write", filepath.Join(p, ".git", "hooks", "x")), "denied EROFS")
+	expect(t, "write .git/config", run("write", filepath.Join(p, ".git", "config")), "denied EROFS")
+	expect(t, "move .git/hooks away", run("rename", filepath.Join(p, ".git", "hooks"), filepath.Join(p, "h")), "denied EBUSY")
+	expect(t, "delete .git/config", run("remove", filepath.Join(p, ".git", "config")), "denied EBUSY")
+	expect(t, "read .git/config", run("read", filepath.Join(p, ".git", "config")), "ok")
+	expect(t, "read ~/.ssh/id_rsa", run("read", filepath.Join(b.home, ".ssh", "id_rsa")), "denied EACCES")
+	expect(t, "write outside", run("write", filepath.Join(b.outside, "x")), "denied EACCES")
+	expect(t, "write in the project", run("write", filepath.Join(p, "ok")), "ok")
+	addr, seen := listener(t)
+	expect(t, "tcp to a loopback listener", run("tcp", addr), "denied EPERM")
+	expect(t, "ptrace the test process", run("ptrace", strconv.Itoa(os.Getpid())), "denied EPERM")
+	expect(t, "signal the test process", run("kill", strconv.Itoa(os.Getpid())), "denied EPERM")
+	expect(t, "unshare", run("unshare"), "denied EPERM")
+	if seen.Load() != 0 {
+		t.Fatal("the listener saw a connection from the sandbox")
+	}
+	status := run("status")
+	for _, want := range []string{"NoNewPrivs: 1", "Seccomp: 2", "CapEff: 0000000000000000", "CapPrm: 0000000000000000"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("/proc/self/status lacks %q:\n%s", want, status)
+		}
+	}
+	if env := run("env"); strings.Contains(env, "SSH_AUTH_SOCK") || strings.Contains(env, "GIMME_X") {
+		t.Errorf("environment leaks:\n%s", env)
+	}
+	out := run("spawn", "500")
+	for _, line := range strings.Split(out, "\n") {
+		if s, ok := strings.CutPrefix(line, "started "); ok {
+			if n, _ := strconv.Atoi(s); n == 0 || n >= 500 {
+				t.Fatalf("fork bomb started %s processes:\n%s", s, out)
+			}
+		}
+	}
+	if n := countProcs("sleep\x001000"); n != 0 {
+		t.Fatalf("%d of the bomb's children outlived the helper", n)
+	}
+	// The read-only mounts lived in the helpers' namespaces only.
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	must(t, err)
+	if strings.Contains(string(mi), filepath.Join(p, ".git")) {
+		t.Fatalf("a helper's mount leaked into the test's namespace:\n%s", mi)
+	}
+	must(t, os.WriteFile(filepath.Join(p, ".git", "hooks", "x"), nil, 0o644))
+	// A command with no .git to protect, through the same kind of helper.
+	must(t, os.RemoveAll(filepath.Join(p, ".git")))
+	expect(t, "no .git: write outside", run("write", filepath.Join(b.outside, "x")), "denied EACCES")
+	expect(t, "no .git: write in the project", run("write", filepath.Join(p, "ok2")), "ok")
+}
+
+// TestOwnMountNamespaceIsNotTheParents checks the guard in front of every
+// mount a warm helper makes itself: a process in its parent's mount
+// namespace (this test, started by go test) must not count as having its
+// own.
+func TestOwnMountNamespaceIsNotTheParents(t *testing.T) {
+	if ok, _ := ownMountNamespace(); ok {
+		t.Fatal("the test process, in its parent's mount namespace, was taken for a helper with its own")
+	}
+}
+
+// runOneWarm starts one warm helper as argv with attr, reads its mount
+// namespace while it waits, hands it req and returns that namespace and
+// the command's output, trimmed.
+func runOneWarm(t *testing.T, argv []string, attr *syscall.SysProcAttr, req sandbox.Request) (helperNS, out string) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	must(t, err)
+	defer w.Close()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	attr.Setsid = true
+	cmd.SysProcAttr, cmd.Env, cmd.Dir = attr, []string{}, "/"
+	cmd.ExtraFiles = []*os.File{r}
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	must(t, cmd.Start())
+	r.Close()
+	// The shell that joins the stand-in cgroup execs the helper: wait
+	// until it has, so the namespace read is the helper's.
+	for i := 0; i < 1000; i++ {
+		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline"); bytes.Contains(b, []byte("--warm")) && !bytes.HasPrefix(b, []byte("/bin/sh")) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	helperNS, err = os.Readlink("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/mnt")
+	must(t, err)
+	_, err = w.Write(req.Encode())
+	must(t, err)
+	w.Close()
+	cmd.Wait()
+	return helperNS, strings.TrimSpace(buf.String())
+}
+
+// TestOwnsMountNamespace starts the test binary in a user namespace alone
+// (its mount namespace is still its parent's: it must not mount there)
+// and in a user and a mount namespace made together (it may).
+func TestOwnsMountNamespace(t *testing.T) {
+	run := func(flags uintptr) string {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], "ownsmnt")
+		uid, gid := os.Getuid(), os.Getgid()
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}}
+		if flags&syscall.CLONE_NEWNS != 0 {
+			cmd.SysProcAttr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN}
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Skipf("cannot start a process in a user namespace here: %v %s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	expect(t, "user namespace alone (owns, may mount)", run(syscall.CLONE_NEWUSER), "false false")
+	expect(t, "user and mount namespace (owns, may mount)", run(syscall.CLONE_NEWUSER|syscall.CLONE_NEWNS), "true true")
+}
