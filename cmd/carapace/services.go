@@ -59,9 +59,10 @@ func newService(name string, st *stack.Settings, sockDir string, auth servicehos
 				FileSize: int64(c.Limits.FileSize), CPUSeconds: int64(c.Limits.CPU.D().Seconds()),
 				AddressSpace: int64(c.Limits.Memory),
 			},
-			SandboxOff: c.Sandbox == "off",
-			Policy:     pol,
-			Authorize:  auth,
+			SandboxOff:  c.Sandbox == "off",
+			WarmHelpers: c.WarmHelpers,
+			Policy:      pol,
+			Authorize:   auth,
 		}), nil
 	// shell and app (issue 6): run as the owner, no Landlock; see docs/shellapp.md.
 	case "shell":

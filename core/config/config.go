@@ -131,6 +131,9 @@ type CodeService struct {
 	// Sandbox is "on" (the default) or "off": off runs commands unconfined
 	// on platforms without a sandbox. It never weakens an available one.
 	Sandbox string `yaml:"sandbox"`
+	// WarmHelpers is how many sandbox helpers wait, started, for the next
+	// commands (0: the default, 2; -1: none, each command starts its own).
+	WarmHelpers int `yaml:"warm_helpers"`
 }
 
 // CodeLimits are rlimits for sandboxed commands (0: the default).

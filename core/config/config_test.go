@@ -27,6 +27,7 @@ services:
   code:
     enabled: true
     project_roots: [~/Projects, /srv/code]
+    warm_helpers: 4
   shell:
     enabled: false
   app:
@@ -43,6 +44,9 @@ services:
 	}
 	if r := c.Services.Code.ProjectRoots; r[0] != "/home/al/Projects" || r[1] != "/srv/code" {
 		t.Errorf("roots %v", r)
+	}
+	if c.Services.Code.WarmHelpers != 4 {
+		t.Errorf("warm_helpers %d", c.Services.Code.WarmHelpers)
 	}
 	if c.Services.Shell.Enabled || len(c.Services.App.AllowedApps) != 3 {
 		t.Errorf("shell/app %+v", c.Services)
@@ -68,6 +72,7 @@ func TestErrorsNameFileLineKey(t *testing.T) {
 		{true, "services:\n  file:\n    paths:\n      - {path: ~/x, mode: rx}\n", []string{"local.yaml:4", "mode"}},
 		{true, "services:\n  code:\n    project_roots: [relative/dir]\n", []string{"services.code.project_roots[0]", "absolute"}},
 		{true, "services:\n  code:\n    timeout: soon\n", []string{"local.yaml:3", "duration"}},
+		{true, "services:\n  code:\n    warm_helpers: -5\n", []string{"services.code.warm_helpers"}},
 		{true, "services:\n  code:\n    policy:\n      - {match: [git], decision: maybe}\n", []string{"services.code.policy"}},
 		{false, "limits:\n  max_message_bytes: lots\n", []string{"carapace.yaml:2", "size"}},
 		{false, "websocket:\n  listen: 0.0.0.0:7001\n", []string{"websocket.listen", "loopback"}},

@@ -61,6 +61,9 @@ func (c *Owner) validate(path string) error {
 			return fieldError(path, 0, "services.code.project_roots["+strconv.Itoa(i)+"]", strconv.Quote(r)+" must be absolute or start with ~/")
 		}
 	}
+	if n := c.Services.Code.WarmHelpers; n < -1 || n > 64 {
+		return fieldError(path, 0, "services.code.warm_helpers", "expected -1 (none), 0 (the default, 2) or up to 64")
+	}
 	switch c.Services.Code.Sandbox {
 	case "", "on", "off":
 	default:
