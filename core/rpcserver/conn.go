@@ -31,8 +31,7 @@ func (s *Server) serveConn(c net.Conn) {
 	if credErr != nil {
 		info.Creds = peer.Creds{UID: -1, GID: -1}
 	}
-	lc := jsonrpc.NewLoopConn(c) // read, written and closed through lc
-	sk := newStreamSink(lc, lim)
+	sk := newStreamSink(c, lim)
 	if s.BatchWrites {
 		sk.w.Batch()
 	}
@@ -56,48 +55,50 @@ func (s *Server) serveConn(c net.Conn) {
 		return
 	}
 	go sk.loop(sess)
-	s.readLoop(lc, sess, lim)
+	s.readLoop(c, sess, lim)
 }
 
-func (s *Server) readLoop(c *jsonrpc.LoopConn, sess *Session, lim Limits) {
+func (s *Server) readLoop(c net.Conn, sess *Session, lim Limits) {
+	r := jsonrpc.NewReader(c, lim.MaxMessage)
 	// The idle deadline is pushed forward at most every idleStep, not on
 	// every message: resetting a timer per request costs more than the
 	// precision is worth.
 	idleStep := min(lim.IdleTimeout/10, time.Second)
-	setAt := time.Now()
-	c.SetReadDeadline(setAt.Add(lim.IdleTimeout))
-	c.ReadLoop(lim.MaxMessage, func(line []byte, err error) bool {
+	var setAt time.Time
+	for {
+		if now := time.Now(); now.Sub(setAt) >= idleStep {
+			c.SetReadDeadline(now.Add(lim.IdleTimeout))
+			setAt = now
+		}
+		line, err := r.Next()
 		switch {
 		case err == nil:
 			sess.Handle(line)
+			continue
 		case errors.Is(err, jsonrpc.ErrTooLarge):
 			sess.sendError(nil, jsonrpc.NewError(errs.TooLarge, "message_too_large",
 				"a message may be at most "+itoa(lim.MaxMessage)+" bytes; the line was skipped"))
+			continue
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			if sess.InFlight() > 0 {
 				setAt = time.Time{} // waiting on a slow answer is not idleness
-				break
+				continue
 			}
 			sess.sendError(nil, jsonrpc.NewError(errs.Timeout, "idle_timeout",
 				"the connection was idle for "+lim.IdleTimeout.String()+"; reconnect to continue"))
 			sess.end(true)
-			return true
+			return
 		case errors.Is(err, io.EOF):
 			// The peer finished sending (perhaps only half-closed): answer
 			// what it asked, then close.
 			waitPending(sess)
 			sess.end(true)
-			return true
+			return
 		default:
 			sess.Close()
-			return true
+			return
 		}
-		if now := time.Now(); now.Sub(setAt) >= idleStep {
-			c.SetReadDeadline(now.Add(lim.IdleTimeout))
-			setAt = now
-		}
-		return false
-	})
+	}
 }
 
 // waitPending waits until the session's in-flight requests are answered or

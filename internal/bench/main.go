@@ -49,6 +49,7 @@ func main() {
 	duration := flag.Duration("duration", 3*time.Second, "measuring time per case")
 	carapace := flag.String("carapace", "bin/carapace", "the carapace binary")
 	idle := flag.Int("idle", 1000, "idle connections for the memory check")
+	baseline = flag.String("baseline", "", "another carapace binary (a build before a change): (d') measures (d) against it in the same rounds")
 	rounds := flag.Int("rounds", 3, "measure every case this many times, interleaved, and report the median")
 	only := flag.String("only", "", "measure only the cases whose letters are listed (\"bd\": (b) and (d); \"x\": the sandbox start-up table), for profiling")
 	flag.Parse()
@@ -75,6 +76,9 @@ type result struct {
 	cpu time.Duration
 	sys float64
 }
+
+// baseline is the -baseline binary, if any.
+var baseline *string
 
 func run(clients int, d time.Duration, carapace string, idle, rounds int, only string) error {
 	dir, err := os.MkdirTemp("", "carapace-bench-")
@@ -162,7 +166,8 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 		return err
 	}
 	measureAuth("(d2) the same with the audit log off", routerSock2, fwd, tok2, dev2.Process.Pid, codePid2)
-	if b := os.Getenv("XBIN2"); b != "" {
+	if *baseline != "" {
+		b := *baseline
 		dev3, routerSock3, err := startDev(b, filepath.Join(dir, "dev3"), "")
 		if err != nil {
 			return err
@@ -176,7 +181,7 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 		if err != nil {
 			return err
 		}
-		measureAuth("(d3) XBIN2", routerSock3, fwd, tok3, dev3.Process.Pid, codePid3)
+		measureAuth("(d') (d) served by -baseline "+filepath.Base(b), routerSock3, fwd, tok3, dev3.Process.Pid, codePid3)
 	}
 	// (e) framing: jrpc2 vs ours
 	jSock, oSock := filepath.Join(dir, "jrpc2.sock"), filepath.Join(dir, "ours.sock")
