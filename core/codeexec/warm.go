@@ -188,7 +188,12 @@ func startWarm(argv []string, sys *syscall.SysProcAttr) (w *warm, err error) {
 	}
 	sys.Setsid = true
 	w.cmd = exec.Command(argv[0])
-	w.cmd.Args, w.cmd.Env, w.cmd.Dir = argv, []string{}, "/"
+	// GOMAXPROCS=1: the helper runs one command; a Go program told its
+	// processor count skips sizing itself from the CPU set and cgroup
+	// limits and starts fewer threads (1.37 ms of CPU to start instead of
+	// 1.87 ms here, what a burst of commands is bound by). The helper
+	// replaces its whole environment with the request's.
+	w.cmd.Args, w.cmd.Env, w.cmd.Dir = argv, []string{"GOMAXPROCS=1"}, "/"
 	w.cmd.SysProcAttr = sys
 	w.cmd.ExtraFiles = []*os.File{req, status}
 	w.cmd.Stdout, w.cmd.Stderr = stdout, stderr
