@@ -168,7 +168,7 @@ func (st *Settings) child(exe string, b router.Backend) supervisor.Child {
 		args = append(args, "--owner-config", st.OwnerPath)
 	}
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	keep := []string{"CARAPACE_LOG", "CARAPACE_CPUPROFILE"}
+	keep := []string{"CARAPACE_LOG", "CARAPACE_CPUPROFILE", "GOMAXPROCS"}
 	if b.Name == "shell" || b.Name == "app" {
 		// They act in the owner's desktop session: notifications, GUI apps.
 		keep = append(keep, sessionEnv...)
