@@ -69,7 +69,6 @@ type Log struct {
 	// with the error that kept it out.
 	cond        *sync.Cond
 	pending     []byte // queued lines, not yet written
-	scratch     []byte // the record being encoded
 	spare       []byte
 	flushing    bool   // a leader is writing, outside mu
 	flushedSeq  uint64 // the last record written to the file
@@ -195,11 +194,11 @@ func (l *Log) Write(r Record) error {
 	defer bodies.Put(body)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	seq, err := l.queueLocked(&r, *body)
+	seq, err := l.queueLocked(*body)
 	if err != nil {
 		return err
 	}
-	if err := l.waitWritten(seq); err != nil {
+	if err := l.waitWritten(seq, true); err != nil {
 		return err
 	}
 	return l.syncFor(r.Decision)
@@ -223,7 +222,7 @@ func (l *Log) Queue(r Record) (Ticket, error) {
 	defer bodies.Put(body)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	seq, err := l.queueLocked(&r, *body)
+	seq, err := l.queueLocked(*body)
 	if err != nil {
 		return Ticket{}, err
 	}
@@ -248,7 +247,9 @@ func (l *Log) Flush(oldest, newest Ticket) error {
 		}
 		return unwritable(l.dir, errors.New("queued records were lost"))
 	}
-	if err := l.waitWritten(newest.seq); err != nil {
+	// The caller gathered its batch already (a service connection's
+	// writer, just before its write): no need to yield for more.
+	if err := l.waitWritten(newest.seq, false); err != nil {
 		return err
 	}
 	if l.opt.Sync == SyncAlways {
@@ -306,9 +307,9 @@ func prepare(r *Record) *[]byte {
 	return b
 }
 
-// queueLocked fills r's Seq and Prev, chains it (body is its prepared
-// body) and queues its line; it returns r's seq. mu is held.
-func (l *Log) queueLocked(r *Record, body []byte) (uint64, error) {
+// queueLocked chains a record (body is its prepared body: appendBody)
+// and queues its line; it returns the record's seq. mu is held.
+func (l *Log) queueLocked(body []byte) (uint64, error) {
 	if l.f == nil {
 		return 0, unwritable(l.dir, errors.New("log is closed"))
 	}
@@ -316,38 +317,41 @@ func (l *Log) queueLocked(r *Record, body []byte) (uint64, error) {
 		l.err = nil
 		return 0, unwritable(l.dir, err)
 	}
-	r.Seq, r.Prev = l.seq+1, l.prev
-	line := appendLine(l.scratch[:0], r.Seq, body, r.Prev)
-	l.scratch = line
-	if l.size+int64(len(l.pending)) > 0 && l.size+int64(len(l.pending)+len(line))+1 > l.opt.MaxSize {
-		// Rotation needs the queue written first, into the old file.
-		if err := l.drainLocked(); err != nil {
-			return 0, err
+	// The line is assembled in place at the end of the queue.
+	start := len(l.pending)
+	l.pending = appendLine(l.pending, l.seq+1, body, l.prev)
+	if start > 0 || l.size > 0 {
+		if l.size+int64(len(l.pending))+1 > l.opt.MaxSize {
+			// Rotation needs the queue written first, into the old file.
+			l.pending = l.pending[:start]
+			if err := l.drainLocked(); err != nil {
+				return 0, err
+			}
+			if err := l.rotate(); err != nil {
+				return 0, err
+			}
+			start = len(l.pending)
+			l.pending = appendLine(l.pending, l.seq+1, body, l.prev)
 		}
-		if err := l.rotate(); err != nil {
-			return 0, err
-		}
-		r.Seq, r.Prev = l.seq+1, l.prev
-		line = appendLine(l.scratch[:0], r.Seq, body, r.Prev)
-		l.scratch = line
 	}
-	l.pending = append(append(l.pending, line...), '\n')
-	l.seq, l.prev = r.Seq, hashLine(line)
-	return r.Seq, nil
+	l.seq, l.prev = l.seq+1, hashLine(l.pending[start:])
+	l.pending = append(l.pending, '\n')
+	return l.seq, nil
 }
 
 // waitWritten returns once record seq is in the file: it leads a write of
 // everything queued when no write is under way, else waits for the
 // leader. A failed write voids the records queued with it (they were never
 // written and their chain is rolled back); each of their Writes fails.
-func (l *Log) waitWritten(seq uint64) error {
+// gather makes a leader yield first so that more records join its write.
+func (l *Log) waitWritten(seq uint64, gather bool) error {
 	ep := l.epoch
 	for l.flushedSeq < seq && l.epoch == ep {
 		if l.flushing {
 			l.cond.Wait()
 			continue
 		}
-		l.flushOnce()
+		l.flushOnce(gather)
 	}
 	if l.epoch != ep {
 		return l.failErr
@@ -357,14 +361,16 @@ func (l *Log) waitWritten(seq uint64) error {
 
 // flushOnce writes what is queued, releasing mu around the write(2).
 // mu is held; no other write is under way.
-func (l *Log) flushOnce() {
-	// Group commit: the leader first lets the goroutines that are ready
-	// to run now (other calls being decided) queue their records, so
-	// that under load one write(2) carries many.
+func (l *Log) flushOnce(gather bool) {
 	l.flushing = true
-	l.mu.Unlock()
-	runtime.Gosched()
-	l.mu.Lock()
+	if gather {
+		// Group commit: the leader first lets the goroutines that are
+		// ready to run now (other calls being decided) queue their
+		// records, so that under load one write(2) carries many.
+		l.mu.Unlock()
+		runtime.Gosched()
+		l.mu.Lock()
+	}
 	f, buf := l.f, l.pending
 	lastSeq, lastPrev := l.seq, l.prev
 	l.pending = l.spare[:0]
@@ -397,7 +403,7 @@ func (l *Log) drainLocked() error {
 			l.cond.Wait()
 			continue
 		}
-		l.flushOnce()
+		l.flushOnce(false)
 	}
 	if l.epoch != ep {
 		return l.failErr

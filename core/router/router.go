@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"os/user"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -59,7 +60,8 @@ type Options struct {
 	// service call.
 	Auth     *Auth
 	Backends []Backend
-	// PoolSize is the number of connections per service (default 4).
+	// PoolSize is the number of connections per service (default
+	// DefaultPoolSize).
 	PoolSize int
 	// Status reports services' run state; nil means "up if enabled".
 	Status func(name string) Status
@@ -83,10 +85,20 @@ type selfInfo struct {
 	uid  int
 }
 
+// DefaultPoolSize returns the default number of connections to each
+// service: one per two processors, at least one. Each connection is read
+// by one goroutine at each end, and calls are spread over the connections,
+// so connections beyond what can run in parallel only split the batches
+// that share one write(2), one read and one audit write: on two processors
+// one connection instead of four cut a forwarded call's server CPU from
+// ~27 µs to ~25 µs and its system calls from 4.8 to 4.2 (make bench,
+// -baseline).
+func DefaultPoolSize() int { return max(1, runtime.GOMAXPROCS(0)/2) }
+
 // New returns a Router.
 func New(opts Options) *Router {
 	if opts.PoolSize <= 0 {
-		opts.PoolSize = 4
+		opts.PoolSize = DefaultPoolSize()
 	}
 	if opts.Dial == nil {
 		opts.Dial = func(ctx context.Context, socket string) (net.Conn, error) {
