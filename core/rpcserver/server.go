@@ -35,8 +35,8 @@ type Limits struct {
 	WriteTimeout time.Duration // give up on a peer that does not read; default 10s
 }
 
-// withDefaults returns l with zero fields set to the defaults.
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with zero fields set to the defaults.
+func (l Limits) WithDefaults() Limits {
 	if l.MaxMessage <= 0 {
 		l.MaxMessage = jsonrpc.DefaultMaxMessage
 	}
@@ -110,7 +110,7 @@ func (s *Server) log() *slog.Logger {
 	return s.Log
 }
 
-func (s *Server) limits() Limits { return s.Limits.withDefaults() }
+func (s *Server) limits() Limits { return s.Limits.WithDefaults() }
 
 // ErrServerClosed is returned by Serve after Close.
 var ErrServerClosed = errors.New("rpcserver: server closed")

@@ -77,10 +77,13 @@ func New(svc service.Service, opts Options) *Host {
 		}
 		return c.Params, nil
 	}))
-	lim := opts.Limits
-	if lim.MaxMessage == 0 {
-		lim.MaxMessage = 64 << 20 // the router has already applied the client limit
-	}
+	lim := opts.Limits.WithDefaults()
+	// The router has already applied the callers' limits, and multiplexes
+	// every caller over a few connections: one of them may carry a whole
+	// message the router admitted, and as many calls at once as the router
+	// admits in all (each of its connections, each with its own limit).
+	lim.MaxMessage = 64 << 20
+	lim.MaxInFlight = RouterInFlight(opts.Limits)
 	srv := &rpcserver.Server{
 		Dispatcher: &rpcserver.Mux{Table: &t, Caller: (&callerCache{}).decode},
 		Limits:     lim,
@@ -92,6 +95,15 @@ func New(svc service.Service, opts Options) *Host {
 		TrustedPeer: true, // Accept admits the router only
 	}
 	return &Host{srv: srv}
+}
+
+// RouterInFlight is how many calls one router connection may have in
+// flight at a service: every call the router admits under lim (its
+// connections times their in-flight limit), so a service never refuses
+// what the router let through.
+func RouterInFlight(lim rpcserver.Limits) int {
+	lim = lim.WithDefaults()
+	return lim.MaxConns * lim.MaxInFlight
 }
 
 // Serve serves on l until Close.
