@@ -100,7 +100,7 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 	}
 	start := time.Now()
 	info := s.Info()
-	rec := audit.Record{Via: info.Via, UID: info.Creds.UID, PID: info.Creds.PID, Method: method}
+	rec := audit.Record{Time: start, Via: info.Via, UID: info.Creds.UID, PID: info.Creds.PID, Method: method}
 	aud, err := token.AudienceFor(svc)
 	if err != nil {
 		return grant{}, r.deny(rec, start, errs.E(method, errs.Internal, err))
