@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -11,8 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gimme-tools/carapace/core/codeexec"
+	"github.com/gimme-tools/carapace/core/sandbox"
 )
 
 // probe runs one escape attempt inside the sandbox and prints one line:
@@ -151,4 +156,50 @@ func errOrEmpty(err error) string {
 		return " " + err.Error()
 	}
 	return ""
+}
+
+// expectConfined checks what a command shows on every path: the given
+// /proc/self/status lines, no leaked variables (the service's
+// SSH_AUTH_SOCK and GIMME_X, and the warm helper's own GOMAXPROCS=1 unless
+// the test runs with one), and a fork bomb bounded and gone with its
+// helper.
+func expectConfined(t *testing.T, run func(probe ...string) string, status ...string) {
+	t.Helper()
+	st := run("status")
+	for _, want := range status {
+		if !strings.Contains(st, want) {
+			t.Errorf("/proc/self/status lacks %q:\n%s", want, st)
+		}
+	}
+	if env := run("env"); strings.Contains(env, "SSH_AUTH_SOCK") || strings.Contains(env, "GIMME_X") ||
+		os.Getenv("GOMAXPROCS") == "" && strings.Contains(env, "GOMAXPROCS") {
+		t.Errorf("environment leaks:\n%s", env)
+	}
+	out := run("spawn", "500")
+	for _, line := range strings.Split(out, "\n") {
+		if s, ok := strings.CutPrefix(line, "started "); ok {
+			if n, _ := strconv.Atoi(s); n == 0 || n >= 500 {
+				t.Fatalf("fork bomb started %s processes:\n%s", s, out)
+			}
+		}
+	}
+	if n := countProcs("sleep\x001000"); n != 0 {
+		t.Fatalf("%d of the bomb's children outlived the helper", n)
+	}
+}
+
+// warmRunner runs probes in b through pool's warm helpers, as the code
+// service does: the request carries the spec, command, environment (with
+// variables that must not get through) and directory.
+func warmRunner(t *testing.T, b *box, pool *codeexec.Pool) func(probe ...string) string {
+	return func(probe ...string) string {
+		t.Helper()
+		wrapped, err := wrap(b.spec, append([]string{b.bin, "probe"}, probe...))
+		must(t, err)
+		env := append(b.spec.Env(os.Environ(), nil), "SSH_AUTH_SOCK=/run/agent.sock", "GIMME_X=leak")
+		req := sandbox.Request{Args: wrapped[2:], Env: env, Dir: b.project}
+		res, err := codeexec.Run(context.Background(), codeexec.Command{Path: b.bin, Pool: pool, Request: req.Encode()})
+		must(t, err)
+		return strings.TrimSpace(res.Stdout + res.Stderr)
+	}
 }

@@ -4,7 +4,6 @@ package sandbox
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,16 +56,7 @@ func TestWarmHelperOwnMounts(t *testing.T) {
 	}
 	pool := codeexec.NewPool(argv, codeexec.PoolOptions{Size: 2, Attr: ws.Attr})
 	defer pool.Close()
-	run := func(probe ...string) string {
-		t.Helper()
-		wrapped, err := wrap(b.spec, append([]string{b.bin, "probe"}, probe...))
-		must(t, err)
-		env := append(b.spec.Env(os.Environ(), nil), "SSH_AUTH_SOCK=/run/agent.sock", "GIMME_X=leak")
-		req := sandbox.Request{Args: wrapped[2:], Env: env, Dir: b.project}
-		res, err := codeexec.Run(context.Background(), codeexec.Command{Path: b.bin, Pool: pool, Request: req.Encode()})
-		must(t, err)
-		return strings.TrimSpace(res.Stdout + res.Stderr)
-	}
+	run := warmRunner(t, b, pool)
 	// One stage: the command shares the mount namespace of the helper
 	// that ran it (a second stage would have had one of its own), and
 	// that is not the test's.
@@ -96,26 +86,7 @@ func TestWarmHelperOwnMounts(t *testing.T) {
 	if seen.Load() != 0 {
 		t.Fatal("the listener saw a connection from the sandbox")
 	}
-	status := run("status")
-	for _, want := range []string{"NoNewPrivs: 1", "Seccomp: 2", "CapEff: 0000000000000000", "CapPrm: 0000000000000000"} {
-		if !strings.Contains(status, want) {
-			t.Errorf("/proc/self/status lacks %q:\n%s", want, status)
-		}
-	}
-	if env := run("env"); strings.Contains(env, "SSH_AUTH_SOCK") || strings.Contains(env, "GIMME_X") {
-		t.Errorf("environment leaks:\n%s", env)
-	}
-	out := run("spawn", "500")
-	for _, line := range strings.Split(out, "\n") {
-		if s, ok := strings.CutPrefix(line, "started "); ok {
-			if n, _ := strconv.Atoi(s); n == 0 || n >= 500 {
-				t.Fatalf("fork bomb started %s processes:\n%s", s, out)
-			}
-		}
-	}
-	if n := countProcs("sleep\x001000"); n != 0 {
-		t.Fatalf("%d of the bomb's children outlived the helper", n)
-	}
+	expectConfined(t, run, "NoNewPrivs: 1", "Seccomp: 2", "CapEff: 0000000000000000", "CapPrm: 0000000000000000")
 	// The read-only mounts lived in the helpers' namespaces only.
 	mi, err := os.ReadFile("/proc/self/mountinfo")
 	must(t, err)
