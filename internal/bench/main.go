@@ -152,36 +152,37 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 		return err
 	}
 	measureAuth("(d) code.echo forwarded router→service (token, audit on)", routerSock, fwd, tok, dev.Process.Pid, codePid)
-	dev2, routerSock2, err := startDev(carapace, filepath.Join(dir, "dev2"), "audit: {disabled: true}\n")
-	if err != nil {
+	var stops []func()
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
+	// forwarded measures code.echo through another dev stack of bin.
+	forwarded := func(name, bin, sub, extraConfig string) error {
+		d, sock, err := startDev(bin, filepath.Join(dir, sub), extraConfig)
+		if err != nil {
+			return err
+		}
+		stops = append(stops, func() { stopDev(d) })
+		tok, err := issueToken(sock)
+		if err != nil {
+			return err
+		}
+		pid, err := servicePid(sock, "code")
+		if err != nil {
+			return err
+		}
+		measureAuth(name, sock, fwd, tok, d.Process.Pid, pid)
+		return nil
+	}
+	if err := forwarded("(d2) the same with the audit log off", carapace, "dev2", "audit: {disabled: true}\n"); err != nil {
 		return err
 	}
-	defer stopDev(dev2)
-	tok2, err := issueToken(routerSock2)
-	if err != nil {
-		return err
-	}
-	codePid2, err := servicePid(routerSock2, "code")
-	if err != nil {
-		return err
-	}
-	measureAuth("(d2) the same with the audit log off", routerSock2, fwd, tok2, dev2.Process.Pid, codePid2)
 	if *baseline != "" {
-		b := *baseline
-		dev3, routerSock3, err := startDev(b, filepath.Join(dir, "dev3"), "")
-		if err != nil {
+		if err := forwarded("(d') (d) served by -baseline "+filepath.Base(*baseline), *baseline, "dev3", ""); err != nil {
 			return err
 		}
-		defer stopDev(dev3)
-		tok3, err := issueToken(routerSock3)
-		if err != nil {
-			return err
-		}
-		codePid3, err := servicePid(routerSock3, "code")
-		if err != nil {
-			return err
-		}
-		measureAuth("(d') (d) served by -baseline "+filepath.Base(b), routerSock3, fwd, tok3, dev3.Process.Pid, codePid3)
 	}
 	// (e) framing: jrpc2 vs ours
 	jSock, oSock := filepath.Join(dir, "jrpc2.sock"), filepath.Join(dir, "ours.sock")
