@@ -175,7 +175,7 @@ func reportExec(cases []execCase, helper string) {
 	if bw.skip {
 		return
 	}
-	fmt.Printf("sandboxed true via router / bwrap: no .git %s, .git protected %s, %d at once (.git protected) %s (target ≤ 1.0)\n",
+	fmt.Printf("sandboxed true via router / bwrap: no .git %s, .git protected %s (target ≤ 1.0); %d at once (.git protected) %s (reported)\n",
 		ratio(medianDur(cases[2].single), medianDur(bw.single)), ratio(medianDur(cases[3].single), medianDur(bw.single)),
 		execParallel, ratio(medianDur(cases[3].parallel), medianDur(bw.parallel)))
 }
