@@ -69,6 +69,7 @@ FUZZTIME ?= 30s
 fuzz: fuzz-tokens fuzz-sandbox websocket-fuzz fuzz-shellapp
 	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/jsonrpc -run '^$$' -fuzz FuzzParseMatchesReference -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonrpc -run '^$$' -fuzz FuzzFramerInterrupted -fuzztime $(FUZZTIME)
 	$(GO) test ./core/jsonrpc -run '^$$' -fuzz FuzzFramer -fuzztime $(FUZZTIME)
 	$(GO) test ./core/fsafe -run '^$$' -fuzz FuzzOpen -fuzztime $(FUZZTIME)
 	$(GO) test ./core/service/file -run '^$$' -fuzz FuzzPath -fuzztime $(FUZZTIME)

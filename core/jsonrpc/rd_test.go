@@ -125,3 +125,57 @@ func TestTooLargeReportedBeforeDeadline(t *testing.T) {
 		t.Fatalf("got %s, want too large|deadline|next", got)
 	}
 }
+
+// FuzzFramerInterrupted: a stream cut into arbitrary reads, with passing
+// errors (deadlines) between some of them, gives exactly the messages and
+// the too-large reports of the same stream read whole.
+func FuzzFramerInterrupted(f *testing.F) {
+	f.Add([]byte("a\nb\r\n\n"), 4, []byte{1, 0, 2})
+	f.Add([]byte(strings.Repeat("z", 300)+"\nq\n"), 16, []byte{64, 0, 0, 3, 200})
+	f.Add([]byte("{\"x\":1}\n"+strings.Repeat("y", 40)+"\nlast"), 20, []byte{21, 0, 5})
+	f.Fuzz(func(t *testing.T, data []byte, max int, cuts []byte) {
+		if max <= 0 || max > 1<<16 {
+			max = 64
+		}
+		want := events(NewReader(bytes.NewReader(data), max))
+		var chunks []string
+		rest := string(data)
+		for i := 0; len(rest) > 0; i++ {
+			n := len(rest)
+			if i < len(cuts) {
+				if cuts[i] == 0 {
+					chunks = append(chunks, "") // a deadline here
+					continue
+				}
+				n = min(n, int(cuts[i]))
+			}
+			chunks = append(chunks, rest[:n])
+			rest = rest[n:]
+		}
+		got := events(NewReader(&chunkReader{chunks: chunks}, max))
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Fatalf("interrupted %q\nwhole       %q", got, want)
+		}
+	})
+}
+
+// events reads r to the end: each message, and "too large" for each
+// oversized one; deadlines are skipped.
+func events(r *Reader) []string {
+	var out []string
+	for {
+		l, err := r.Next()
+		switch {
+		case err == nil:
+			out = append(out, string(l))
+			continue
+		case err == ErrTooLarge:
+			out = append(out, "too large")
+			continue
+		}
+		if _, ok := err.(passing); ok {
+			continue
+		}
+		return out
+	}
+}
