@@ -72,6 +72,8 @@ func NewWriter(c net.Conn, timeout time.Duration, maxQueue int) *Writer {
 		w.uc = uc
 	case *FDConn:
 		w.uc = uc.UnixConn
+	case *LoopConn:
+		w.uc, _ = uc.Conn.(*net.UnixConn)
 	}
 	return w
 }

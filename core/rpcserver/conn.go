@@ -31,7 +31,8 @@ func (s *Server) serveConn(c net.Conn) {
 	if credErr != nil {
 		info.Creds = peer.Creds{UID: -1, GID: -1}
 	}
-	sk := newStreamSink(c, lim)
+	lc := jsonrpc.NewLoopConn(c) // read, written and closed through lc
+	sk := newStreamSink(lc, lim)
 	if s.BatchWrites {
 		sk.w.Batch()
 	}
@@ -51,54 +52,52 @@ func (s *Server) serveConn(c net.Conn) {
 		s.log().Warn("connection refused", "peer", info.Creds.String(), "err", refuse)
 		c.SetWriteDeadline(time.Now().Add(time.Second))
 		c.Write(append(jsonrpc.AppendResponse(nil, &jsonrpc.Response{Error: jsonrpc.ErrorFrom(refuse)}), '\n'))
-		c.Close()
+		lc.Close()
 		return
 	}
 	go sk.loop(sess)
-	s.readLoop(c, sess, lim)
+	s.readLoop(lc, sess, lim)
 }
 
-func (s *Server) readLoop(c net.Conn, sess *Session, lim Limits) {
-	r := jsonrpc.NewReader(c, lim.MaxMessage)
+func (s *Server) readLoop(c *jsonrpc.LoopConn, sess *Session, lim Limits) {
 	// The idle deadline is pushed forward at most every idleStep, not on
 	// every message: resetting a timer per request costs more than the
 	// precision is worth.
 	idleStep := min(lim.IdleTimeout/10, time.Second)
-	var setAt time.Time
-	for {
-		if now := time.Now(); now.Sub(setAt) >= idleStep {
-			c.SetReadDeadline(now.Add(lim.IdleTimeout))
-			setAt = now
-		}
-		line, err := r.Next()
+	setAt := time.Now()
+	c.SetReadDeadline(setAt.Add(lim.IdleTimeout))
+	c.ReadLoop(lim.MaxMessage, func(line []byte, err error) bool {
 		switch {
 		case err == nil:
 			sess.Handle(line)
-			continue
 		case errors.Is(err, jsonrpc.ErrTooLarge):
 			sess.sendError(nil, jsonrpc.NewError(errs.TooLarge, "message_too_large",
 				"a message may be at most "+itoa(lim.MaxMessage)+" bytes; the line was skipped"))
-			continue
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			if sess.InFlight() > 0 {
 				setAt = time.Time{} // waiting on a slow answer is not idleness
-				continue
+				break
 			}
 			sess.sendError(nil, jsonrpc.NewError(errs.Timeout, "idle_timeout",
 				"the connection was idle for "+lim.IdleTimeout.String()+"; reconnect to continue"))
 			sess.end(true)
-			return
+			return true
 		case errors.Is(err, io.EOF):
 			// The peer finished sending (perhaps only half-closed): answer
 			// what it asked, then close.
 			waitPending(sess)
 			sess.end(true)
-			return
+			return true
 		default:
 			sess.Close()
-			return
+			return true
 		}
-	}
+		if now := time.Now(); now.Sub(setAt) >= idleStep {
+			c.SetReadDeadline(now.Add(lim.IdleTimeout))
+			setAt = now
+		}
+		return false
+	})
 }
 
 // waitPending waits until the session's in-flight requests are answered or
