@@ -190,11 +190,8 @@ func (l *Log) lastRotatedLine() ([]byte, error) {
 // could not be written or synced as the policy requires: a full disk or an
 // unwritable log fails closed.
 func (l *Log) Write(r Record) error {
-	body := prepare(&r)
-	defer bodies.Put(body)
-	l.mu.Lock()
+	seq, err := l.lockAndQueue(&r)
 	defer l.mu.Unlock()
-	seq, err := l.queueLocked(*body)
 	if err != nil {
 		return err
 	}
@@ -218,11 +215,8 @@ type Ticket struct{ epoch, seq uint64 }
 // caller waits. Queue is for allow records; a deny goes through Write
 // (SyncDeny fsyncs it).
 func (l *Log) Queue(r Record) (Ticket, error) {
-	body := prepare(&r)
-	defer bodies.Put(body)
-	l.mu.Lock()
+	seq, err := l.lockAndQueue(&r)
 	defer l.mu.Unlock()
-	seq, err := l.queueLocked(*body)
 	if err != nil {
 		return Ticket{}, err
 	}
@@ -305,6 +299,15 @@ func prepare(r *Record) *[]byte {
 	b := bodies.Get().(*[]byte)
 	*b = appendBody((*b)[:0], r)
 	return b
+}
+
+// lockAndQueue prepares r outside the lock, then takes l.mu (the caller
+// releases it) and queues r's line; it returns r's seq.
+func (l *Log) lockAndQueue(r *Record) (uint64, error) {
+	body := prepare(r)
+	defer bodies.Put(body)
+	l.mu.Lock()
+	return l.queueLocked(*body)
 }
 
 // queueLocked chains a record (body is its prepared body: appendBody)

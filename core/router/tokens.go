@@ -32,6 +32,22 @@ func (r *Router) auth0(op string) (*Auth, error) {
 	return r.opts.Auth, nil
 }
 
+// tokenParam is the start of a call whose params are {"token"}: the
+// verifier, and the token as sent.
+func (r *Router) tokenParam(op string, c *service.Call) (*Auth, string, error) {
+	a, err := r.auth0(op)
+	if err != nil {
+		return nil, "", err
+	}
+	var p struct {
+		Token string `json:"token"`
+	}
+	if err := service.Decode(c.Params, &p); err != nil {
+		return nil, "", errs.E(op, err)
+	}
+	return a, p.Token, nil
+}
+
 // authResult is auth's answer: what the connection now holds.
 type authResult struct {
 	Aud   string   `json:"aud"`
@@ -46,29 +62,23 @@ type authResult struct {
 // it held for that audience. A one-time token is not used up by auth.
 func (r *Router) authToken(ctx context.Context, c *service.Call) (any, error) {
 	const op = "auth"
-	a, err := r.auth0(op)
+	a, tok, err := r.tokenParam(op, c)
 	if err != nil {
 		return nil, err
-	}
-	var p struct {
-		Token string `json:"token"`
-	}
-	if err := service.Decode(c.Params, &p); err != nil {
-		return nil, errs.E(op, err)
 	}
 	start := time.Now()
 	rec := audit.Record{Via: c.Caller.Via, UID: c.Caller.UID, PID: c.Caller.PID, Method: op}
 	if err := a.Limiter.Call(c.Caller.UID, ""); err != nil {
 		return nil, err
 	}
-	h, err := a.Verifier.CheckHeld(token.Held{Raw: p.Token}, "")
+	h, err := a.Verifier.CheckHeld(token.Held{Raw: tok}, "")
 	if err != nil {
 		return nil, r.deny(rec, start, errs.E(op, err))
 	}
 	t := h.T
 	rec.Sub, rec.JTI, rec.Iss, rec.Resource = t.Subject, t.ID, t.Issuer, t.Audience
 	s := session(ctx)
-	caller, err := r.callerRecord(s.Info(), p.Token)
+	caller, err := r.callerRecord(s.Info(), tok)
 	if err != nil {
 		return nil, errs.E(op, errs.Internal, err)
 	}
@@ -285,15 +295,9 @@ func (r *Router) Reload() error {
 // stack), it knows the one-time tokens already used. It consumes nothing.
 func (r *Router) inspect(_ context.Context, c *service.Call) (any, error) {
 	const op = "token.inspect"
-	a, err := r.auth0(op)
+	a, tok, err := r.tokenParam(op, c)
 	if err != nil {
 		return nil, err
 	}
-	var p struct {
-		Token string `json:"token"`
-	}
-	if err := service.Decode(c.Params, &p); err != nil {
-		return nil, errs.E(op, err)
-	}
-	return a.Verifier.Inspect(strings.TrimSpace(p.Token)), nil
+	return a.Verifier.Inspect(strings.TrimSpace(tok)), nil
 }
