@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -109,6 +110,9 @@ func (f *serveFlags) mode(def os.FileMode) (os.FileMode, error) {
 // serveService runs one capability service until ctx ends.
 func serveService(ctx context.Context, f *serveFlags, name string) error {
 	op := "serve " + name
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		runtime.GOMAXPROCS(stack.ServiceProcs(name, runtime.GOMAXPROCS(0)))
+	}
 	defer cpuProfile("." + name)()
 	st, err := f.settings()
 	if err != nil {

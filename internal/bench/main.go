@@ -5,7 +5,8 @@
 //	(b) client → proxy → JSON server, two processes, one back-end
 //	    connection per client                   — the floor for any router
 //	(c) echo answered by the router (carapace dev)
-//	(d) code.echo forwarded router → code service process
+//	(d) file.echo forwarded router → file service process
+//	    ((d3): code.echo, to the code service)
 //	(e) the same JSON echo served by creachadair/jrpc2 vs core/rpcserver,
 //	    each in its own process            — the framing decision
 //	(f) reading a 100 MiB file with `carapace file read` (descriptor
@@ -142,38 +143,53 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 	if err := measure("(c) echo answered by the router", routerSock, req, dev.Process.Pid); err != nil {
 		return err
 	}
-	tok, err := issueToken(routerSock)
+	// (d) forwards to the file service: the hop of the many small calls
+	// an agent makes (list, stat, read). (d3) forwards the same echo to
+	// the code service, which keeps more processors (it starts processes:
+	// see stack.ServiceProcs).
+	tok, err := issueToken(routerSock, "file")
 	if err != nil {
 		return err
 	}
-	fwd := `{"jsonrpc":"2.0","id":1,"method":"code.echo","params":{"msg":"hello"}}`
+	fwd := func(svc string) string {
+		return `{"jsonrpc":"2.0","id":1,"method":"` + svc + `.echo","params":{"msg":"hello"}}`
+	}
+	filePid, err := servicePid(routerSock, "file")
+	if err != nil {
+		return err
+	}
+	measureAuth("(d) file.echo forwarded router→service (token, audit on)", routerSock, fwd("file"), tok, dev.Process.Pid, filePid)
+	codeTok, err := issueToken(routerSock, "code")
+	if err != nil {
+		return err
+	}
 	codePid, err := servicePid(routerSock, "code")
 	if err != nil {
 		return err
 	}
-	measureAuth("(d) code.echo forwarded router→service (token, audit on)", routerSock, fwd, tok, dev.Process.Pid, codePid)
+	measureAuth("(d3) code.echo forwarded router→service (token, audit on)", routerSock, fwd("code"), codeTok, dev.Process.Pid, codePid)
 	var stops []func()
 	defer func() {
 		for _, stop := range stops {
 			stop()
 		}
 	}()
-	// forwarded measures code.echo through another dev stack of bin.
+	// forwarded measures file.echo through another dev stack of bin.
 	forwarded := func(name, bin, sub, extraConfig string) error {
 		d, sock, err := startDev(bin, filepath.Join(dir, sub), extraConfig)
 		if err != nil {
 			return err
 		}
 		stops = append(stops, func() { stopDev(d) })
-		tok, err := issueToken(sock)
+		tok, err := issueToken(sock, "file")
 		if err != nil {
 			return err
 		}
-		pid, err := servicePid(sock, "code")
+		pid, err := servicePid(sock, "file")
 		if err != nil {
 			return err
 		}
-		measureAuth(name, sock, fwd, tok, d.Process.Pid, pid)
+		measureAuth(name, sock, fwd("file"), tok, d.Process.Pid, pid)
 		return nil
 	}
 	if err := forwarded("(d2) the same with the audit log off", carapace, "dev2", "audit: {disabled: true}\n"); err != nil {
@@ -328,6 +344,8 @@ func report(rs []result, mem int64, idle int) {
 	fmt.Printf("(d)/(b) throughput ratio: %.2f (target ≥ 1.0)\n", dd.rps/b.rps)
 	d2 := by["(d2)"]
 	fmt.Printf("audit log cost: (d) p50 %.2f× (d2) p50, throughput %.2f×\n", float64(dd.p50)/float64(d2.p50), dd.rps/d2.rps)
+	d3 := by["(d3)"]
+	fmt.Printf("(d3)/(b), the code service's hop: p50 %.2f, throughput %.2f\n", float64(d3.p50)/float64(b.p50), d3.rps/b.rps)
 	fmt.Printf("(c)/(a) p50 ratio: %.2f\n", float64(by["(c)"].p50)/float64(by["(a)"].p50))
 	fmt.Printf("(e2)/(e1) throughput ratio (ours vs jrpc2): %.2f\n", by["(e2)"].rps/by["(e1)"].rps)
 	fmt.Printf("router memory with %d idle connections: %.1f MiB (target ≤ 64 MiB)\n", idle, float64(mem)/(1<<20))
@@ -458,14 +476,15 @@ func rss(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS for %d", pid)
 }
 
-// issueToken asks the router, as the owner, for an hour's code token.
-func issueToken(sock string) (string, error) {
+// issueToken asks the router, as the owner, for an hour's token for the
+// service svc.
+func issueToken(sock, svc string) (string, error) {
 	c, err := net.Dial("unix", sock)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
-	io.WriteString(c, `{"jsonrpc":"2.0","id":1,"method":"token.issue","params":{"aud":"code","scope":[],"ttl_seconds":3600,"sub":"bench"}}`+"\n")
+	io.WriteString(c, `{"jsonrpc":"2.0","id":1,"method":"token.issue","params":{"aud":"`+svc+`","scope":[],"ttl_seconds":3600,"sub":"bench"}}`+"\n")
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
 		return "", err

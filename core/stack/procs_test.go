@@ -1,0 +1,18 @@
+package stack
+
+import "testing"
+
+func TestServiceProcs(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		def, out int
+	}{
+		{"file", 1, 1}, {"file", 2, 1}, {"file", 4, 1}, {"file", 8, 2}, {"file", 64, 16},
+		// Services that start processes keep the runtime's default.
+		{"code", 2, 2}, {"shell", 8, 8}, {"app", 1, 1},
+	} {
+		if got := ServiceProcs(c.name, c.def); got != c.out {
+			t.Errorf("ServiceProcs(%q, %d) = %d, want %d", c.name, c.def, got, c.out)
+		}
+	}
+}
