@@ -16,9 +16,9 @@ func appendLine(b []byte, seq uint64, body []byte, prev string) []byte {
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendUint(b, seq, 10)
 	b = append(b, body...)
-	b = append(b, `,"prev":`...)
-	b = appendString(b, prev)
-	return append(b, '}')
+	b = append(b, `,"prev":"`...)
+	b = append(b, prev...) // hex (hashLine) or Genesis: nothing to escape
+	return append(b, '"', '}')
 }
 
 // appendBody encodes r's members from time to duration_us, each with its

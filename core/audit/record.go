@@ -72,5 +72,7 @@ func clip(s string, n int) string {
 // hashLine returns the link to a record line (without its newline).
 func hashLine(line []byte) string {
 	h := sha256.Sum256(line)
-	return hex.EncodeToString(h[:])
+	var x [2 * sha256.Size]byte
+	hex.Encode(x[:], h[:])
+	return string(x[:])
 }

@@ -93,7 +93,7 @@ func (r *Revocations) Revoke(jti string, until time.Time) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.refreshLocked(true); err != nil {
+	if err := r.refreshLocked(true, r.now()); err != nil {
 		return err
 	}
 	r.m[jti] = until
@@ -138,13 +138,13 @@ func (r *Revocations) Revoked(jti string) bool {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	_ = r.refreshLocked(false)
+	now := r.now() // one clock read serves the refresh and the check: this runs on every call
+	_ = r.refreshLocked(false, now)
 	until, ok := r.m[jti]
-	return ok && (until.IsZero() || r.now().Before(until))
+	return ok && (until.IsZero() || now.Before(until))
 }
 
-func (r *Revocations) refreshLocked(force bool) error {
-	now := r.now()
+func (r *Revocations) refreshLocked(force bool, now time.Time) error {
 	if !force && now.Sub(r.checked) < RefreshInterval {
 		return nil
 	}
