@@ -17,6 +17,15 @@ func TestIntersperse(t *testing.T) {
 		{"serve code --socket /s", "serve --socket /s code"},
 		{"call echo --unknown", "call echo --unknown"},
 		{"nosuch --json", "nosuch --json"},
+		// Flags before the subcommand, as global flags go in other CLIs.
+		{"--socket /s exec -- id", "exec --socket /s -- id"},
+		{"--socket=/s --json status", "status --socket=/s --json"},
+		{"--json ping", "ping --json"},
+		{"--json call echo {} --socket /s", "call --json --socket /s echo {}"},
+		{"--socket /s token inspect T", "token inspect --socket /s T"},
+		{"--socket /s", "--socket /s"},
+		{"--socket /s nosuch", "--socket /s nosuch"},
+		{"-- ping", "-- ping"},
 	} {
 		got := strings.Join(intersperse(root, strings.Fields(tc.in)), " ")
 		if got != tc.want {
