@@ -11,8 +11,9 @@ var startsNoProcesses = map[string]bool{"file": true}
 //
 // A service that starts no processes gets a quarter of def, at least one.
 // Its calls are small and the router does most of the work of each: on two
-// processors, file.echo forwarded by the router costs ~2 µs less server
-// CPU at one processor than at two (18.9 against 20.7 µs, make bench),
+// processors, an echo forwarded by the router cost ~2 µs less server CPU
+// with the services at one processor than at two (18.9 against 20.7 µs,
+// make bench with -baseline, measured on the code service's echo),
 // because a second idle processor in every service is woken, spins, and
 // steals work at each burst of calls. A service that starts processes
 // (code, shell, app) keeps def: the runtime forks while holding its

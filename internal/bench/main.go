@@ -143,31 +143,31 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 	if err := measure("(c) echo answered by the router", routerSock, req, dev.Process.Pid); err != nil {
 		return err
 	}
+	// echoThrough measures svc.echo forwarded by the router at sock (of
+	// the dev stack devPid), with a token for svc on every connection.
+	echoThrough := func(name, sock string, devPid int, svc string) error {
+		tok, err := issueToken(sock, svc)
+		if err != nil {
+			return err
+		}
+		pid, err := servicePid(sock, svc)
+		if err != nil {
+			return err
+		}
+		line := `{"jsonrpc":"2.0","id":1,"method":"` + svc + `.echo","params":{"msg":"hello"}}`
+		measureAuth(name, sock, line, tok, devPid, pid)
+		return nil
+	}
 	// (d) forwards to the file service: the hop of the many small calls
 	// an agent makes (list, stat, read). (d3) forwards the same echo to
 	// the code service, which keeps more processors (it starts processes:
 	// see stack.ServiceProcs).
-	tok, err := issueToken(routerSock, "file")
-	if err != nil {
+	if err := echoThrough("(d) file.echo forwarded router→service (token, audit on)", routerSock, dev.Process.Pid, "file"); err != nil {
 		return err
 	}
-	fwd := func(svc string) string {
-		return `{"jsonrpc":"2.0","id":1,"method":"` + svc + `.echo","params":{"msg":"hello"}}`
-	}
-	filePid, err := servicePid(routerSock, "file")
-	if err != nil {
+	if err := echoThrough("(d3) code.echo forwarded router→service (token, audit on)", routerSock, dev.Process.Pid, "code"); err != nil {
 		return err
 	}
-	measureAuth("(d) file.echo forwarded router→service (token, audit on)", routerSock, fwd("file"), tok, dev.Process.Pid, filePid)
-	codeTok, err := issueToken(routerSock, "code")
-	if err != nil {
-		return err
-	}
-	codePid, err := servicePid(routerSock, "code")
-	if err != nil {
-		return err
-	}
-	measureAuth("(d3) code.echo forwarded router→service (token, audit on)", routerSock, fwd("code"), codeTok, dev.Process.Pid, codePid)
 	var stops []func()
 	defer func() {
 		for _, stop := range stops {
@@ -181,16 +181,7 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 			return err
 		}
 		stops = append(stops, func() { stopDev(d) })
-		tok, err := issueToken(sock, "file")
-		if err != nil {
-			return err
-		}
-		pid, err := servicePid(sock, "file")
-		if err != nil {
-			return err
-		}
-		measureAuth(name, sock, fwd("file"), tok, d.Process.Pid, pid)
-		return nil
+		return echoThrough(name, sock, d.Process.Pid, "file")
 	}
 	if err := forwarded("(d2) the same with the audit log off", carapace, "dev2", "audit: {disabled: true}\n"); err != nil {
 		return err
