@@ -1,6 +1,7 @@
 package token
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -14,11 +15,70 @@ import (
 //
 // A one-time token carries "once": true and must carry a jti; the router
 // accepts it for one service call and remembers its jti until it expires.
+//
+// sub is the principal the holder acts for: "owner" in every token this
+// device mints (the owner is the only one who mints), an account id in a
+// cloud issuer's. agent is the name of the program holding the token
+// ("claude"), given at issue; approvals and audit records show it, so a
+// request made with an agent's token is never labelled "owner".
 type Claims struct {
 	jwt.RegisteredClaims
 	Scope    []string `json:"scope,omitempty"`
 	DeviceID string   `json:"device_id"`
 	Once     bool     `json:"once,omitempty"`
+	Agent    string   `json:"agent,omitempty"`
+}
+
+// UnmarshalJSON decodes c after checking that exp, nbf and iat, when
+// present, are JSON numbers. RFC 7519 §2 defines a NumericDate as a
+// number; the jwt library also takes a string holding one ("exp":
+// "1760000000"), which a conforming issuer never writes, so such a token
+// is malformed here.
+func (c *Claims) UnmarshalJSON(b []byte) error {
+	var dates struct {
+		Exp json.RawMessage `json:"exp"`
+		Nbf json.RawMessage `json:"nbf"`
+		Iat json.RawMessage `json:"iat"`
+	}
+	if err := json.Unmarshal(b, &dates); err != nil {
+		return err
+	}
+	for _, d := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"exp", dates.Exp}, {"nbf", dates.Nbf}, {"iat", dates.Iat}} {
+		if d.raw != nil && !isJSONNumber(d.raw) {
+			return fmt.Errorf("%s is %s, not a NumericDate (a JSON number of seconds)", d.name, clip(string(d.raw)))
+		}
+	}
+	type plain Claims // without this method
+	return json.Unmarshal(b, (*plain)(c))
+}
+
+// isJSONNumber reports whether raw (one JSON value) is a number: it
+// starts with a digit or a minus sign; encoding/json has checked the rest.
+func isJSONNumber(raw json.RawMessage) bool {
+	return len(raw) > 0 && (raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9'))
+}
+
+// MaxAgentLen bounds an agent name.
+const MaxAgentLen = 64
+
+// CheckAgent reports whether name may be a token's agent claim: empty, or
+// at most MaxAgentLen bytes of letters, digits and . _ - : @ — a name
+// printed in the owner's terminal and in the audit log must not carry
+// control characters or spaces that could pass for another field.
+func CheckAgent(name string) error {
+	if len(name) > MaxAgentLen {
+		return fmt.Errorf("agent name is %d bytes, over %d", len(name), MaxAgentLen)
+	}
+	for _, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-:@", r)
+		if !ok {
+			return fmt.Errorf("agent name %q: only letters, digits and . _ - : @", name)
+		}
+	}
+	return nil
 }
 
 // MaxJTILen bounds a jti; the replay cache and revocation list hold them.
@@ -31,6 +91,7 @@ const MaxJTILen = 128
 type Verified struct {
 	Issuer    string
 	Subject   string
+	Agent     string // the agent claim; "" when the token has none
 	Audience  string
 	ID        string // jti; "" when the token has none
 	DeviceID  string
@@ -82,12 +143,15 @@ func (v *Verifier) verified(c *Claims) (*Verified, error) {
 	if c.Once && c.ID == "" {
 		return nil, fail(ReasonMalformed, "a one-time token (once: true) must carry a jti")
 	}
+	if err := CheckAgent(c.Agent); err != nil {
+		return nil, fail(ReasonMalformed, "%w", err)
+	}
 	set, err := scope.ParseSet(c.Scope, aud, v.home)
 	if err != nil {
 		return nil, fail(ReasonMalformed, "%w", err)
 	}
 	t := &Verified{
-		Issuer: c.Issuer, Subject: c.Subject, Audience: aud, ID: c.ID,
+		Issuer: c.Issuer, Subject: c.Subject, Agent: c.Agent, Audience: aud, ID: c.ID,
 		DeviceID: c.DeviceID, Once: c.Once, Scope: set,
 		Owner: c.Issuer == v.ownIssuer,
 	}

@@ -29,14 +29,24 @@ func NewMinter(key DeviceKey, home string) *Minter {
 
 // Mint returns a signed token for aud (a full audience) with the given
 // scope entries, valid from now for ttl, and its claims. once marks a
-// one-time token. subject names whom it is for ("owner", "agent:claude").
+// one-time token. subject is the principal the holder acts for ("owner").
 // Every token gets a random jti, so any token can be revoked.
 func (m *Minter) Mint(aud string, scopes []string, ttl time.Duration, once bool, subject string) (string, Claims, error) {
+	return m.MintNamed(aud, scopes, ttl, once, subject, "")
+}
+
+// MintNamed is Mint with the agent claim: the name of the program the
+// owner hands the token to ("claude"), shown in approvals and in every
+// audit record of its calls. Empty leaves the claim out.
+func (m *Minter) MintNamed(aud string, scopes []string, ttl time.Duration, once bool, subject, agent string) (string, Claims, error) {
 	bad := func(reason, hint string, err error) (string, Claims, error) {
 		return "", Claims{}, errs.E("token.mint", errs.InvalidParams, errs.Reason(reason), errs.Hint(hint), err)
 	}
 	if !ValidAudience(aud) {
 		return bad(ReasonAudience, "use one of file, code, shell, app", fmt.Errorf("unknown audience %q", aud))
+	}
+	if err := CheckAgent(agent); err != nil {
+		return bad("bad_name", "give a short name such as claude or codex: letters, digits, '.', '_', '-', ':', '@', at most 64", err)
 	}
 	if ttl < time.Second {
 		return bad("bad_ttl", "give a TTL of at least one second, e.g. --ttl 10m", fmt.Errorf("ttl %v", ttl))
@@ -56,7 +66,7 @@ func (m *Minter) Mint(aud string, scopes []string, ttl time.Duration, once bool,
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)), IssuedAt: jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now), ID: jti,
 		},
-		Scope: set.Strings(), DeviceID: m.key.ID, Once: once,
+		Scope: set.Strings(), DeviceID: m.key.ID, Once: once, Agent: agent,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
 	t.Header["kid"] = m.key.ID

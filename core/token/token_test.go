@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -197,6 +198,17 @@ func TestTokenMatrix(t *testing.T) {
 		{"once without jti", handJWT(hdr("EdDSA", "ed1"), with(c, "once", true, "jti", nil), ed), AudFile, errs.Unauthorized, ReasonMalformed},
 		{"bad scope entry", handJWT(hdr("EdDSA", "ed1"), with(c, "scope", []string{"GET:~/../etc/*"}), ed), AudFile, errs.Unauthorized, ReasonMalformed},
 		{"scope not a list", handJWT(hdr("EdDSA", "ed1"), with(c, "scope", "GET:/*"), ed), AudFile, errs.Unauthorized, ReasonMalformed},
+		// RFC 7519 §2: a NumericDate is a JSON number, never a string.
+		{"exp a string", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", strconv.FormatInt(t0.Add(time.Hour).Unix(), 10)), ed), AudFile, errs.Unauthorized, ReasonMalformed},
+		{"exp a far-future string", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", "99999999999"), ed), AudFile, errs.Unauthorized, ReasonMalformed},
+		{"nbf a string", handJWT(hdr("EdDSA", "ed1"), with(c, "nbf", strconv.FormatInt(t0.Unix(), 10)), ed), AudFile, errs.Unauthorized, ReasonMalformed},
+		{"iat a string", handJWT(hdr("EdDSA", "ed1"), with(c, "iat", strconv.FormatInt(t0.Unix(), 10)), ed), AudFile, errs.Unauthorized, ReasonMalformed},
+		{"exp true", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", true), ed), AudFile, errs.Unauthorized, ReasonMalformed},
+		{"exp a list", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", []int64{t0.Add(time.Hour).Unix()}), ed), AudFile, errs.Unauthorized, ReasonMalformed},
+		{"exp fractional", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", float64(t0.Add(time.Hour).Unix())+0.5), ed), AudFile, 0, ""},
+		{"agent claim", handJWT(hdr("EdDSA", "ed1"), with(c, "agent", "claude"), ed), AudFile, 0, ""},
+		{"agent with a newline", handJWT(hdr("EdDSA", "ed1"), with(c, "agent", "claude\nowner"), ed), AudFile, errs.Unauthorized, ReasonMalformed},
+		{"agent too long", handJWT(hdr("EdDSA", "ed1"), with(c, "agent", strings.Repeat("a", MaxAgentLen+1)), ed), AudFile, errs.Unauthorized, ReasonMalformed},
 	}
 	for _, tt := range cases {
 		_, err := f.v.Verify(tt.raw, tt.aud)
