@@ -83,14 +83,17 @@ func age(ms int64) string {
 	return (time.Duration(ms) * time.Millisecond).Truncate(time.Second).String()
 }
 
-// who names the requester: the token's subject and issuer if it had one,
-// and always the peer's uid and pid.
+// who names the requester: the token's agent (else its subject) and
+// issuer if it had one, and always the peer's uid and pid.
 func who(c approval.Caller) string {
 	peer := fmt.Sprintf("uid %d pid %d", c.UID, c.PID)
-	if c.Sub == "" {
+	s := c.Agent
+	if s == "" {
+		s = c.Sub
+	}
+	if s == "" {
 		return peer
 	}
-	s := c.Sub
 	if c.Iss != "" {
 		s += " (" + c.Iss + ")"
 	}

@@ -50,12 +50,27 @@ func auditTailCmd() *ffcli.Command {
 // auditLine renders a record for people.
 func auditLine(r audit.Record) string {
 	who := fmt.Sprintf("uid %d", r.UID)
+	if r.Agent != "" {
+		who += " agent " + r.Agent
+	}
 	if r.Sub != "" {
 		who += " sub " + r.Sub
 	}
-	s := fmt.Sprintf("%s #%d %-5s %s %s via %s", r.Time.Local().Format(time.DateTime), r.Seq, r.Decision, r.Method, who, r.Via)
+	s := fmt.Sprintf("%s #%d %-6s %s %s via %s", r.Time.Local().Format(time.DateTime), r.Seq, r.Decision, r.Method, who, r.Via)
 	if r.Resource != "" {
 		s += " on " + r.Resource
+	}
+	if r.By != "" {
+		s += " by " + r.By
+	}
+	if r.Approval != "" {
+		s += " approval " + r.Approval
+	}
+	if r.Ref != 0 {
+		s += fmt.Sprintf(" (of #%d)", r.Ref)
+	}
+	if r.Repeat != 0 {
+		s += fmt.Sprintf(" (+%d not written)", r.Repeat)
 	}
 	if r.Reason != "" {
 		s += " (" + r.Reason + ")"

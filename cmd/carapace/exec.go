@@ -174,7 +174,7 @@ func (f *clientFlags) selfMint(ctx context.Context, c *client.Client, op, aud st
 	}
 	var issued struct{ Token string }
 	err := c.Call(ctx, "token.issue", map[string]any{
-		"aud": aud, "scope": scopes, "ttl_seconds": 60, "once": once, "sub": "owner:cli",
+		"aud": aud, "scope": scopes, "ttl_seconds": 60, "once": once, "sub": "owner", "name": "carapace-cli",
 	}, &issued)
 	var ce *client.Error
 	if errors.As(err, &ce) && ce.Kind() == errs.Forbidden && (ce.Reason == "not_owner" || ce.Reason == "remote_entry") {

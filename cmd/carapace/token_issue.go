@@ -21,14 +21,17 @@ func tokenIssueCmd() *ffcli.Command {
 	fs.Var(&scopes, "scope", "a scope entry, VERB:path (repeatable), e.g. 'GET:~/Documents/*'")
 	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid (at most tokens.max_ttl)")
 	once := fs.Bool("once", false, "a one-time token: good for one service call")
-	sub := fs.String("sub", "", "whom the token is for, e.g. agent:claude (default: owner)")
+	name := fs.String("name", "", "the agent the token is for, e.g. claude: shown in approvals and the audit log (default: <aud>-agent)")
+	sub := fs.String("sub", "", "the principal the agent acts for (default: owner)")
 	return &ffcli.Command{
 		Name:       "issue",
-		ShortUsage: "carapace token issue --aud SERVICE --scope VERB:PATH [--ttl 1h] [--once] [--json]",
+		ShortUsage: "carapace token issue --aud SERVICE --scope VERB:PATH [--name AGENT] [--ttl 1h] [--once] [--json]",
 		ShortHelp:  "mint a token (owner only) and print it on stdout",
 		LongHelp: "Asks the router for a token no wider than the owner configuration allows.\n" +
 			"Only the owner, over the local socket, may mint. Hand the printed token\n" +
-			"to an agent: it passes it with --token, --token-file or $GIMME_TOKEN.",
+			"to an agent: it passes it with --token, --token-file or $GIMME_TOKEN.\n" +
+			"--name names the agent in the token (the agent claim); approvals and\n" +
+			"every audit record of its calls show that name.",
 		FlagSet: fs,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) > 0 {
@@ -37,7 +40,7 @@ func tokenIssueCmd() *ffcli.Command {
 			if *aud == "" {
 				return usage("for example: carapace token issue --aud file --scope 'GET:~/Documents/*' --ttl 1h", "--aud is required")
 			}
-			p := router.IssueParams{Aud: *aud, Scope: scopes, TTLSeconds: int64(ttl.Seconds()), Once: *once, Sub: *sub}
+			p := router.IssueParams{Aud: *aud, Scope: scopes, TTLSeconds: int64(ttl.Seconds()), Once: *once, Sub: *sub, Name: *name}
 			var res router.IssueResult
 			if err := f.call(ctx, "token.issue", p, &res); err != nil {
 				return err
@@ -46,7 +49,7 @@ func tokenIssueCmd() *ffcli.Command {
 				return printJSON(os.Stdout, res)
 			}
 			fmt.Println(res.Token)
-			fmt.Fprintf(os.Stderr, "carapace: token for %s, jti %s, expires %s\n", res.Aud, res.JTI, time.Unix(res.Exp, 0).Format(time.RFC3339))
+			fmt.Fprintf(os.Stderr, "carapace: token for %s, agent %s, jti %s, expires %s\n", res.Aud, res.Agent, res.JTI, time.Unix(res.Exp, 0).Format(time.RFC3339))
 			return nil
 		},
 	}

@@ -36,9 +36,11 @@ type Caller struct {
 	UID int    `json:"uid"`
 	PID int    `json:"pid"`
 	Via string `json:"via,omitempty"`
-	// Sub and Iss come from the capability token the call carried, if any.
-	Sub string `json:"sub,omitempty"`
-	Iss string `json:"iss,omitempty"`
+	// Sub, Agent and Iss come from the capability token the call carried,
+	// if any: whom the holder acts for, the holder's name, the issuer.
+	Sub   string `json:"sub,omitempty"`
+	Agent string `json:"agent,omitempty"`
+	Iss   string `json:"iss,omitempty"`
 }
 
 // Request is what the owner is asked to approve.
@@ -67,9 +69,16 @@ type Pending struct {
 type Outcome struct {
 	Allowed bool
 	// Remembered is true when an earlier remembered decision approved it
-	// without asking.
+	// without asking; ID is then that decision's request.
 	Remembered bool
 	ID         string
+}
+
+// grant is a remembered approval: until when, and the request the owner
+// approved.
+type grant struct {
+	until time.Time
+	id    string
 }
 
 // Options configures a Queue.
@@ -90,7 +99,7 @@ type Queue struct {
 	opts     Options
 	mu       sync.Mutex
 	pending  map[string]*entry
-	remember map[string]time.Time // key → until
+	remember map[string]grant // key → the remembered approval
 }
 
 type entry struct {
@@ -118,7 +127,7 @@ func New(opts Options) *Queue {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Queue{opts: opts, pending: map[string]*entry{}, remember: map[string]time.Time{}}
+	return &Queue{opts: opts, pending: map[string]*entry{}, remember: map[string]grant{}}
 }
 
 // Timeout is how long Ask waits for a decision.
@@ -131,8 +140,11 @@ func (q *Queue) Timeout() time.Duration { return q.opts.Timeout }
 // first; and a -32005 error when too many requests are waiting.
 func (q *Queue) Ask(ctx context.Context, r Request) (Outcome, error) {
 	e, remembered, err := q.enqueue(r)
-	if err != nil || remembered {
-		return Outcome{Allowed: remembered, Remembered: remembered}, err
+	if err != nil {
+		return Outcome{}, err
+	}
+	if remembered != "" {
+		return Outcome{Allowed: true, Remembered: true, ID: remembered}, nil
 	}
 	if q.opts.Notify != nil {
 		q.opts.Notify(e.p)
@@ -157,34 +169,35 @@ func (q *Queue) Ask(ctx context.Context, r Request) (Outcome, error) {
 	}
 }
 
-// enqueue adds r, or reports that a remembered decision covers it.
-func (q *Queue) enqueue(r Request) (*entry, bool, error) {
+// enqueue adds r, or returns the id of the remembered approval that
+// covers it.
+func (q *Queue) enqueue(r Request) (*entry, string, error) {
 	now := q.opts.Now()
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if until, ok := q.remember[r.key()]; ok {
-		if now.Before(until) {
-			q.opts.Log.Info("approval remembered", "command", r.Command, "cwd", r.Cwd,
-				"caller_uid", r.Caller.UID, "caller_pid", r.Caller.PID, "sub", r.Caller.Sub, "until", until)
-			return nil, true, nil
+	if g, ok := q.remember[r.key()]; ok {
+		if now.Before(g.until) {
+			q.opts.Log.Info("approval remembered", "id", g.id, "command", r.Command, "cwd", r.Cwd,
+				"caller_uid", r.Caller.UID, "caller_pid", r.Caller.PID, "sub", r.Caller.Sub, "agent", r.Caller.Agent, "until", g.until)
+			return nil, g.id, nil
 		}
 		delete(q.remember, r.key())
 	}
 	if len(q.pending) >= q.opts.MaxPending {
-		return nil, false, errs.E(errs.RateLimited, errs.Reason("too_many_pending"),
+		return nil, "", errs.E(errs.RateLimited, errs.Reason("too_many_pending"),
 			errs.Hint("the owner already has requests waiting; wait for them to be decided"))
 	}
 	id, err := q.newID()
 	if err != nil {
-		return nil, false, errs.E(errs.Internal, err)
+		return nil, "", errs.E(errs.Internal, err)
 	}
 	e := &entry{p: Pending{ID: id, Request: r, RequestedAt: now}, deadline: now.Add(q.opts.Timeout),
 		decided: make(chan decision, 1)}
 	q.pending[id] = e
 	q.opts.Log.Info("approval requested", "id", id, "command", r.Command, "cwd", r.Cwd,
 		"caller_uid", r.Caller.UID, "caller_pid", r.Caller.PID, "via", r.Caller.Via, "sub", r.Caller.Sub,
-		"policy", r.Policy)
-	return e, false, nil
+		"agent", r.Caller.Agent, "policy", r.Policy)
+	return e, "", nil
 }
 
 // newID returns an unused 8-hex-digit id. Called with q.mu held.
@@ -258,7 +271,7 @@ func (q *Queue) Decide(id string, allow bool, remember time.Duration) (time.Time
 	var until time.Time
 	if allow && remember > 0 {
 		until = q.opts.Now().Add(remember)
-		q.remember[e.p.key()] = until
+		q.remember[e.p.key()] = grant{until: until, id: id}
 	}
 	q.opts.Log.Info("approval decided", "id", id, "allow", allow, "command", e.p.Command, "cwd", e.p.Cwd,
 		"remember", remember, "caller_uid", e.p.Caller.UID, "sub", e.p.Caller.Sub)

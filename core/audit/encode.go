@@ -35,6 +35,7 @@ func appendBody(b []byte, r *Record) []byte {
 		b = strconv.AppendInt(b, int64(r.PID), 10)
 	}
 	b = appendOpt(b, "sub", r.Sub)
+	b = appendOpt(b, "agent", r.Agent)
 	b = appendOpt(b, "jti", r.JTI)
 	b = appendOpt(b, "iss", r.Iss)
 	b = append(b, `,"method":`...)
@@ -42,7 +43,17 @@ func appendBody(b []byte, r *Record) []byte {
 	b = appendOpt(b, "resource", r.Resource)
 	b = append(b, `,"decision":`...)
 	b = appendString(b, r.Decision)
+	b = appendOpt(b, "by", r.By)
 	b = appendOpt(b, "reason", r.Reason)
+	b = appendOpt(b, "approval", r.Approval)
+	if r.Ref != 0 {
+		b = append(b, `,"ref":`...)
+		b = strconv.AppendUint(b, r.Ref, 10)
+	}
+	if r.Repeat != 0 {
+		b = append(b, `,"repeat":`...)
+		b = strconv.AppendInt(b, int64(r.Repeat), 10)
+	}
 	b = append(b, `,"duration_us":`...)
 	return strconv.AppendInt(b, r.DurationUS, 10)
 }

@@ -30,3 +30,23 @@ func FuzzAppendRecord(f *testing.F) {
 func appendRecord(b []byte, r *Record) []byte {
 	return appendLine(b, r.Seq, appendBody(nil, r), r.Prev)
 }
+
+// FuzzAppendDecision does the same for the members of a decision after
+// the router's (by, agent, approval, ref, repeat).
+func FuzzAppendDecision(f *testing.F) {
+	f.Add(uint64(1), "claude", "deny", "owner", "denied", "1a2b3c4d", uint64(9), 3)
+	f.Add(uint64(2), "", "prompt", "policy", "", "", uint64(0), 0)
+	f.Add(uint64(3), "a\x00<b>", "allow", "\xff", "\u2028", "&", uint64(1<<63), -1)
+	f.Fuzz(func(t *testing.T, seq uint64, agent, decision, by, reason, approval string, ref uint64, repeat int) {
+		r := Record{Seq: seq, Time: time.Unix(1763990000, 5).UTC(), Via: "unix", UID: 1000, PID: 42, Sub: "owner", Agent: agent,
+			Method: "shell.execute", Decision: decision, By: by, Reason: reason, Approval: approval, Ref: ref, Repeat: repeat,
+			DurationUS: 7, Prev: Genesis}
+		want, err := json.Marshal(r)
+		if err != nil {
+			return
+		}
+		if got := appendRecord(nil, &r); string(got) != string(want) {
+			t.Fatalf("\n got %s\nwant %s", got, want)
+		}
+	})
+}

@@ -206,6 +206,9 @@ func (l *Log) Write(r Record) error {
 // seqs are reused in the next epoch).
 type Ticket struct{ epoch, seq uint64 }
 
+// Seq is the seq the queued record has in the log once it is written.
+func (t Ticket) Seq() uint64 { return t.seq }
+
 // Queue chains r and queues it without waiting for it to be written, and
 // returns its Ticket. The caller must not act on the decision r records
 // before Flush has returned nil for a range that includes the ticket: the

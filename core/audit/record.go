@@ -2,9 +2,15 @@
 // authorisation decision, hash-chained so that an edit or a cut is
 // detectable, rotated by size without breaking the chain.
 //
-// A record holds who asked (peer uid/pid, token sub/jti/iss), what
-// (method, resource), the decision and its reason, and how long it took.
-// It never holds a token, file content or command output.
+// A record holds who asked (peer uid/pid, token sub/agent/jti/iss), what
+// (method, resource), the decision, who made it and why, and how long it
+// took. It never holds a token, file content or command output.
+//
+// Every decision is its own record: the router's (token, scope, rate
+// limit), a service's own refusal, the command policy's verdict, the
+// owner's approval or denial, a remembered grant, a time-out. The records
+// that follow a forwarded call's router record carry its seq in ref, so
+// a call's last record is its final outcome.
 //
 // The chain: each record's "prev" is the hex SHA-256 of the previous
 // record's line (its exact bytes, without the newline). The first record
@@ -23,10 +29,24 @@ import (
 // Genesis is the prev of the first record of a log.
 const Genesis = "0000000000000000000000000000000000000000000000000000000000000000"
 
-// The decisions.
+// The decisions. Prompt is the command policy's "ask the owner": a
+// record with it is always followed, under the same ref, by the
+// owner's (or a time-out's) allow or deny.
 const (
-	Allow = "allow"
-	Deny  = "deny"
+	Allow  = "allow"
+	Deny   = "deny"
+	Prompt = "prompt"
+)
+
+// Who decided (Record.By).
+const (
+	ByRouter     = "router"     // token, scope, rate limit: before the service sees the call
+	ByService    = "service"    // the service's own check (its token re-check, a path refused)
+	ByPolicy     = "policy"     // the command policy (a rule or its default)
+	ByOwner      = "owner"      // the owner, with carapace approve/deny (approvals.decide)
+	ByRemembered = "remembered" // an earlier approval the owner asked to remember
+	ByTimeout    = "timeout"    // nobody decided within the approval time-out
+	ByCaller     = "caller"     // the caller went away before the owner decided
 )
 
 // Record is one decision.
@@ -37,12 +57,17 @@ type Record struct {
 	UID        int       `json:"uid"`
 	PID        int       `json:"pid,omitempty"`
 	Sub        string    `json:"sub,omitempty"`
+	Agent      string    `json:"agent,omitempty"` // the token's agent claim: who holds it
 	JTI        string    `json:"jti,omitempty"`
 	Iss        string    `json:"iss,omitempty"`
 	Method     string    `json:"method"`
 	Resource   string    `json:"resource,omitempty"` // the path, working directory or app id
-	Decision   string    `json:"decision"`           // Allow or Deny
+	Decision   string    `json:"decision"`           // Allow, Deny or Prompt
+	By         string    `json:"by,omitempty"`       // who decided: ByRouter, ByOwner, …
 	Reason     string    `json:"reason,omitempty"`
+	Approval   string    `json:"approval,omitempty"` // the approval request's id
+	Ref        uint64    `json:"ref,omitempty"`      // the seq of the call's router record
+	Repeat     int       `json:"repeat,omitempty"`   // refusals folded into this one (rate limit)
 	DurationUS int64     `json:"duration_us"`
 	Prev       string    `json:"prev"`
 }
@@ -56,7 +81,7 @@ const (
 
 // clean bounds the free-text fields.
 func (r *Record) clean() {
-	for _, p := range []*string{&r.Via, &r.Sub, &r.JTI, &r.Iss, &r.Method, &r.Reason} {
+	for _, p := range []*string{&r.Via, &r.Sub, &r.Agent, &r.JTI, &r.Iss, &r.Method, &r.By, &r.Reason, &r.Approval} {
 		*p = clip(*p, maxShort)
 	}
 	r.Resource = clip(r.Resource, maxResource)

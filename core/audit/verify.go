@@ -100,8 +100,8 @@ func (v *verifier) line(line []byte) string {
 	if err := json.Unmarshal(line, &r); err != nil {
 		return "not a record: " + err.Error()
 	}
-	if r.Decision != Allow && r.Decision != Deny {
-		return fmt.Sprintf("decision %q is neither allow nor deny", r.Decision)
+	if r.Decision != Allow && r.Decision != Deny && r.Decision != Prompt {
+		return fmt.Sprintf("decision %q is not allow, deny or prompt", r.Decision)
 	}
 	switch {
 	case v.prev == "" && r.Seq == 1 && r.Prev != Genesis:

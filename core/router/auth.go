@@ -100,7 +100,7 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 	}
 	start := time.Now()
 	info := s.Info()
-	rec := audit.Record{Time: start, Via: info.Via, UID: info.Creds.UID, PID: info.Creds.PID, Method: method}
+	rec := audit.Record{Time: start, Via: info.Via, UID: info.Creds.UID, PID: info.Creds.PID, Method: method, By: audit.ByRouter}
 	aud, err := token.AudienceFor(svc)
 	if err != nil {
 		return grant{}, r.deny(rec, start, errs.E(method, errs.Internal, err))
@@ -109,21 +109,21 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 	h := st.get(aud)
 	if h == nil {
 		if err := a.Limiter.Call(info.Creds.UID, ""); err != nil {
-			return grant{}, err
+			return grant{}, r.limited(rec, start, err)
 		}
 		return grant{}, r.deny(rec, start, noToken(method, aud, st.audiences()))
 	}
 	checked, err := a.Verifier.CheckHeld(h.Held, aud)
 	if err != nil {
 		if lerr := a.Limiter.Call(info.Creds.UID, ""); lerr != nil {
-			return grant{}, lerr
+			return grant{}, r.limited(rec, start, lerr)
 		}
 		return grant{}, r.deny(rec, start, errs.E(method, err))
 	}
 	t := checked.T
-	rec.Sub, rec.JTI, rec.Iss = t.Subject, t.ID, t.Issuer
-	if err := a.Limiter.Call(info.Creds.UID, t.Subject); err != nil {
-		return grant{}, err // not audited: a flood must not cost an fsync per call
+	rec.Sub, rec.Agent, rec.JTI, rec.Iss = t.Subject, t.Agent, t.ID, t.Issuer
+	if err := a.Limiter.Call(info.Creds.UID, limitKey(t)); err != nil {
+		return grant{}, r.limited(rec, start, err)
 	}
 	if err := r.allow(t, svc, method, params, &rec); err != nil {
 		return grant{}, r.deny(rec, start, err)
@@ -141,18 +141,25 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 			return grant{}, errs.E(method, errs.Unavailable, errs.Reason("audit_unavailable"),
 				errs.Hint("the audit log cannot be written (disk full? permissions?); calls are refused until it can"), err)
 		}
-		g.log = a.Audit
+		g.log, g.queued = a.Audit, true
+		// What the service decides next is recorded under this record.
+		g.rec = rec
+		g.rec.Ref = g.ticket.Seq()
 	}
 	return g, nil
 }
 
 // grant is what an allowed call is forwarded with: the caller record (with
-// the token) and, with auditing on, the ticket of its queued audit record,
-// which must be written before the call reaches the service.
+// the token) and, with auditing on, the log, the ticket of the call's
+// queued audit record (queued: it must be written before the call reaches
+// the service) and the record the service's own decisions are written
+// from (rec: who, what, and ref, the router record's seq).
 type grant struct {
 	caller json.RawMessage
 	log    *audit.Log
 	ticket audit.Ticket
+	queued bool
+	rec    audit.Record
 }
 
 // allow checks the token's scope against what the call touches.
@@ -195,6 +202,9 @@ func (r *Router) deny(rec audit.Record, start time.Time, err error) error {
 		return err
 	}
 	rec.Decision = audit.Deny
+	if rec.By == "" {
+		rec.By = audit.ByRouter
+	}
 	rec.Reason = errs.ReasonOf(err)
 	if rec.Reason == "" {
 		rec.Reason = errs.KindOf(err).String()
@@ -204,6 +214,70 @@ func (r *Router) deny(rec audit.Record, start time.Time, err error) error {
 		r.log().Error("audit write failed", "method", rec.Method, "err", werr)
 	}
 	return err
+}
+
+// limitKey is whom a token's calls are rate-limited as, besides the peer
+// uid: its agent, or its subject when it names none (every token this
+// device mints has sub "owner"; each agent gets its own budget).
+func limitKey(t *token.Verified) string {
+	if t.Agent != "" {
+		return "agent:" + t.Agent
+	}
+	return t.Subject
+}
+
+// limited records a rate-limit refusal and returns err. A flood must not
+// cost an fsync per call: at most one record a second for each caller (uid
+// and token sub), which counts in repeat the refusals not written since
+// that caller's previous one.
+func (r *Router) limited(rec audit.Record, start time.Time, err error) error {
+	a := r.opts.Auth
+	if a == nil || a.Audit == nil {
+		return err
+	}
+	n, write := r.limits.note(strconv.Itoa(rec.UID)+"\x00"+rec.Agent+"\x00"+rec.Sub, start)
+	if !write {
+		return err
+	}
+	rec.Repeat = n
+	return r.deny(rec, start, err)
+}
+
+// limitLog remembers, per caller, when its last rate-limit record was
+// written and how many refusals were not written since.
+type limitLog struct {
+	mu   sync.Mutex
+	last map[string]*limitEntry
+}
+
+type limitEntry struct {
+	at      time.Time
+	skipped int
+}
+
+// maxLimitKeys bounds limitLog; when full it starts again (a caller then
+// gets one record early, never one too few).
+const maxLimitKeys = 4096
+
+// note reports whether a refusal of key at now is to be written, and how
+// many of key's refusals were skipped since its last record.
+func (l *limitLog) note(key string, now time.Time) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.last[key]
+	if e != nil && now.Sub(e.at) < time.Second {
+		e.skipped++
+		return 0, false
+	}
+	skipped := 0
+	if e != nil {
+		skipped = e.skipped
+	}
+	if l.last == nil || len(l.last) >= maxLimitKeys {
+		l.last = map[string]*limitEntry{}
+	}
+	l.last[key] = &limitEntry{at: now}
+	return skipped, true
 }
 
 // noToken explains a call made without a token for the service.

@@ -109,9 +109,14 @@ func TestOwnerOnlyRefusedByVia(t *testing.T) {
 				t.Errorf("%s over %s: %+v", m, via, ce)
 			}
 		}
-		var who struct{ Via string }
-		if err := c.Call(ctx(t), "whoami", nil, &who); err != nil || who.Via != via {
-			t.Errorf("whoami over %s: %v %+v", via, err, who)
+		// Without a token only ping, echo and auth answer remotely.
+		for _, m := range []string{"whoami", "services", "rpc.methods"} {
+			if ce := callErr(t, c, m, nil); ce.Code != -32001 || ce.Reason != "token_required" || ce.Hint == "" {
+				t.Errorf("%s over %s without a token: %+v", m, via, ce)
+			}
+		}
+		if err := c.Call(ctx(t), "ping", nil, nil); err != nil {
+			t.Errorf("ping over %s: %v", via, err)
 		}
 	}
 	// Over the Unix socket the owner may.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
+	"github.com/gimme-tools/carapace/core/token"
 )
 
 // registerOwn fills the router's own route table. Keep it sorted.
@@ -49,7 +52,45 @@ type whoamiResult struct {
 	Audiences []string `json:"audiences"`
 }
 
+// remoteWhoami is whoami's answer over the WebSocket and the relay, where
+// the caller may be any local user or a web page: what its tokens give
+// it, nothing about the owner, this machine or its processes.
+type remoteWhoami struct {
+	Via       string   `json:"via"`
+	Owner     bool     `json:"owner"` // always false: nothing remote is the owner
+	Audiences []string `json:"audiences"`
+}
+
+// remoteFree are the router methods a WebSocket or relay caller may call
+// without a token: liveness, and auth, which is how it presents one.
+var remoteFree = map[string]bool{"auth": true, "echo": true, "ping": true}
+
+// isRemote reports whether via is an entry any local user or web page can
+// reach.
+func isRemote(via string) bool { return via == "websocket" || via == "relay" }
+
+// remoteOwn refuses the router's methods other than ping, echo and auth to
+// a WebSocket or relay connection that holds no token: whoami, services
+// and rpc.methods would tell any local user or web page the owner's name,
+// uid, device id, the services' pids and sockets.
+func (r *Router) remoteOwn(s *rpcserver.Session, method string) error {
+	if !isRemote(s.Info().Via) || remoteFree[method] || len(r.state(s).audiences()) > 0 {
+		return nil
+	}
+	return errs.E(method, errs.Unauthorized, errs.Reason("token_required"),
+		errs.Hint("over the WebSocket and the relay only ping, echo and auth answer without a token; "+
+			"present one (Authorization: Bearer, or auth {\"token\": …}) from `carapace token issue`, "+
+			"or run `carapace "+method+"` on the machine itself"))
+}
+
 func (r *Router) whoami(ctx context.Context, c *service.Call) (any, error) {
+	if isRemote(c.Caller.Via) {
+		res := remoteWhoami{Via: c.Caller.Via, Audiences: []string{}}
+		if s := session(ctx); s != nil {
+			res.Audiences = r.state(s).audiences()
+		}
+		return res, nil
+	}
 	res := whoamiResult{
 		User: r.self.user, UID: r.self.uid,
 		CallerUID: c.Caller.UID, CallerGID: c.Caller.GID, CallerPID: c.Caller.PID,
@@ -64,8 +105,34 @@ func (r *Router) whoami(ctx context.Context, c *service.Call) (any, error) {
 	return res, nil
 }
 
-// services lists every service with its state.
-func (r *Router) services(context.Context, *service.Call) (any, error) {
+// remoteService is a service as a WebSocket or relay caller sees it: one
+// its tokens open, and whether it is up — no pid, socket or error text.
+type remoteService struct {
+	Name string `json:"name"`
+	Up   bool   `json:"up"`
+}
+
+// services lists every service with its state; a remote caller gets only
+// the services its tokens open (remoteService).
+func (r *Router) services(ctx context.Context, c *service.Call) (any, error) {
+	if isRemote(c.Caller.Via) {
+		out := []remoteService{}
+		if s := session(ctx); s != nil {
+			for _, aud := range r.state(s).audiences() {
+				name := token.ServiceFor(aud)
+				b, ok := r.back[name]
+				if !ok {
+					continue
+				}
+				up := b.Enabled
+				if r.opts.Status != nil && b.Enabled {
+					up = r.opts.Status(name).Up
+				}
+				out = append(out, remoteService{Name: name, Up: up})
+			}
+		}
+		return map[string]any{"services": out}, nil
+	}
 	out := make([]Status, 0, len(ServiceNames))
 	for _, name := range ServiceNames {
 		b, ok := r.back[name]

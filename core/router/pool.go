@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
 	"github.com/gimme-tools/carapace/core/rpcserver"
+	"github.com/gimme-tools/carapace/core/service"
 )
 
 // pool is a small set of connections to one service, over which the router
@@ -55,7 +57,21 @@ type pend struct {
 	sess *rpcserver.Session
 	id   json.RawMessage // the caller's id
 	done func(*jsonrpc.Response)
+	// With auditing on: the log and the record the service's decisions
+	// about this call are written from (who, what, ref).
+	log *audit.Log
+	rec audit.Record
+	// notes counts the decisions the service reported; denied is set
+	// when one was a deny (then the error answer needs no record of its
+	// own). Both under bconn.mu.
+	notes  int
+	denied bool
 }
+
+// maxDecisions bounds the decisions a service may report about one call:
+// the shell service reports at most two (the policy's, then the owner's,
+// a remembered grant's or a time-out's).
+const maxDecisions = 4
 
 // encBufs are encoding buffers for forwarded requests, reused: a request
 // with its caller record is ~1 KiB, encoded once per call.
@@ -168,9 +184,13 @@ func (bc *bconn) send(sess *rpcserver.Session, req *jsonrpc.Request, g grant, do
 		return
 	}
 	if !notification {
-		bc.pending[id] = &pend{sess: sess, id: req.ID, done: done}
+		p := &pend{sess: sess, id: req.ID, done: done}
+		if g.log != nil {
+			p.log, p.rec = g.log, g.rec
+		}
+		bc.pending[id] = p
 	}
-	if g.log != nil {
+	if g.queued {
 		// Before the message is queued: the write that carries it
 		// flushes at least this record first.
 		bc.audit = g.log
@@ -240,7 +260,11 @@ func (bc *bconn) readLoop() {
 			continue
 		}
 		if note != nil {
-			bc.relayNote(note)
+			if note.Method == service.DecisionNote {
+				bc.decision(note)
+			} else {
+				bc.relayNote(note)
+			}
 			continue
 		}
 		id, err := strconv.ParseUint(string(resp.ID), 10, 64)
@@ -249,6 +273,7 @@ func (bc *bconn) readLoop() {
 		}
 		if p := bc.take(id); p != nil {
 			bc.attachFD(p, resp)
+			bc.p.refused(p, resp)
 			p.done(resp)
 		} else if resp.Error == nil && jsonrpc.WantsFD(resp.Result) {
 			bc.dropFD() // its caller is gone
@@ -288,6 +313,80 @@ func (bc *bconn) dropFD() {
 		if f := bc.fds.TakeFD(); f != nil {
 			f.Close()
 		}
+	}
+}
+
+// decision writes a decision the service reported about a pending call
+// (service.DecisionNote) as an audit record: the call's who and what from
+// the router's own record, the decision, who made it and why from the
+// service. It is written before anything after it on this connection,
+// the call's answer included, reaches its caller.
+func (bc *bconn) decision(note *jsonrpc.Request) {
+	id, err := strconv.ParseUint(string(note.Re), 10, 64)
+	if err != nil {
+		return
+	}
+	var d service.Decision
+	if json.Unmarshal(note.Params, &d) != nil || !validDecision(d.Decision) {
+		return
+	}
+	bc.mu.Lock()
+	p := bc.pending[id]
+	if p == nil || p.log == nil || p.notes >= maxDecisions {
+		bc.mu.Unlock()
+		return
+	}
+	p.notes++
+	p.denied = p.denied || d.Decision == audit.Deny
+	rec := p.rec
+	bc.mu.Unlock()
+	if d.By == "" {
+		d.By = audit.ByService
+	}
+	rec.Decision, rec.By, rec.Reason, rec.Approval = d.Decision, d.By, d.Reason, d.Approval
+	bc.p.write(p.log, rec)
+}
+
+func validDecision(d string) bool {
+	return d == audit.Allow || d == audit.Deny || d == audit.Prompt
+}
+
+// refusalKinds are the answers that are a service's refusal: its own
+// token check, a path outside what it serves, the owner's no, a cap.
+var refusalKinds = map[int]bool{
+	int(errs.Unauthorized): true, int(errs.Forbidden): true, int(errs.Denied): true, int(errs.RateLimited): true,
+}
+
+// refused writes a deny record, by the service, for an answer that refuses
+// the call, unless the service already reported a deny for it. A call the
+// service accepted and that then failed (not found, an I/O error) keeps
+// its allow record: the log records decisions, not results.
+func (p *pool) refused(pd *pend, resp *jsonrpc.Response) {
+	if resp.Error == nil || pd.log == nil || !refusalKinds[resp.Error.Code] {
+		return
+	}
+	pd.rec.Decision, pd.rec.By = audit.Deny, audit.ByService
+	var data struct {
+		Reason string `json:"reason"`
+	}
+	if json.Unmarshal(resp.Error.Data, &data) != nil || data.Reason == "" {
+		data.Reason = errs.Kind(resp.Error.Code).String()
+	}
+	pd.rec.Reason = data.Reason
+	if !pd.denied {
+		p.write(pd.log, pd.rec)
+	}
+}
+
+// write writes a record of a service's decision. Its call has already
+// been allowed by the router and acted on, or is refused anyway, so a
+// record that cannot be written is logged and the answer goes on.
+func (p *pool) write(log *audit.Log, rec audit.Record) {
+	start := rec.Time
+	rec.Time = time.Now()
+	rec.DurationUS = rec.Time.Sub(start).Microseconds()
+	if err := log.Write(rec); err != nil {
+		slog.Error("audit write failed", "method", rec.Method, "err", err)
 	}
 }
 

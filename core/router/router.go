@@ -20,7 +20,9 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
+	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
 	"github.com/gimme-tools/carapace/core/rpcserver"
@@ -78,6 +80,7 @@ type Router struct {
 	pools   map[string]*pool
 	back    map[string]Backend
 	self    selfInfo
+	limits  limitLog // rate-limit refusals written to the audit log
 }
 
 type selfInfo struct {
@@ -142,7 +145,7 @@ var aliases = map[string]string{
 func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(*jsonrpc.Response)) {
 	if ownerOnlyMethod(req.Method) {
 		if err := r.ownerOnly(s.Info(), req.Method); err != nil {
-			done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(err)})
+			done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(r.refuse(s, req.Method, err))})
 			return
 		}
 	}
@@ -151,6 +154,10 @@ func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(
 		return
 	}
 	if h, ok := r.own.Lookup(req.Method); ok {
+		if err := r.remoteOwn(s, req.Method); err != nil {
+			done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(r.refuse(s, req.Method, err))})
+			return
+		}
 		if inlineOwn[req.Method] {
 			// Inline, on the reading goroutine. For auth: a call sent
 			// right after it on the same connection (pipelined, without
@@ -203,14 +210,41 @@ func (r *Router) forwardApproval(s *rpcserver.Session, req *jsonrpc.Request, don
 		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(notEnabled(shellBackend(b)))})
 		return
 	}
-	caller, err := r.callerRecord(s.Info(), "")
+	info := s.Info()
+	caller, err := r.callerRecord(info, "")
 	if err != nil {
 		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(errs.E(req.Method, errs.Internal, err))})
 		return
 	}
 	fwd := *req
 	fwd.Method = "shell." + req.Method
-	r.pools["shell"].forward(s, &fwd, grant{caller: caller}, done)
+	g := grant{caller: caller}
+	if a := r.opts.Auth; a != nil && a.Audit != nil {
+		// The owner's decision is the shell service's to report (a
+		// DecisionNote), written from this record: the owner's uid, pid
+		// and entry.
+		g.log = a.Audit
+		g.rec = audit.Record{Time: time.Now(), Via: info.Via, UID: info.Creds.UID, PID: info.Creds.PID, Method: req.Method}
+	}
+	r.pools["shell"].forward(s, &fwd, g, done)
+}
+
+// refuse records the router's refusal of one of its own methods (an
+// owner-only method called by someone else, a remote caller without a
+// token) and returns err. The rate limiter runs first, so a flood of
+// refused calls costs at most one record a second per caller.
+func (r *Router) refuse(s *rpcserver.Session, method string, err error) error {
+	a := r.opts.Auth
+	if a == nil {
+		return err
+	}
+	start := time.Now()
+	info := s.Info()
+	rec := audit.Record{Time: start, Via: info.Via, UID: info.Creds.UID, PID: info.Creds.PID, Method: method, By: audit.ByRouter}
+	if lerr := a.Limiter.Call(info.Creds.UID, ""); lerr != nil {
+		return r.limited(rec, start, lerr)
+	}
+	return r.deny(rec, start, err)
 }
 
 // shellBackend names the shell backend for a not-enabled error even when

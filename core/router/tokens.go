@@ -54,6 +54,7 @@ type authResult struct {
 	Scope []string `json:"scope"`
 	Exp   int64    `json:"exp"`
 	Sub   string   `json:"sub,omitempty"`
+	Agent string   `json:"agent,omitempty"`
 	Once  bool     `json:"once,omitempty"`
 }
 
@@ -76,7 +77,7 @@ func (r *Router) authToken(ctx context.Context, c *service.Call) (any, error) {
 		return nil, r.deny(rec, start, errs.E(op, err))
 	}
 	t := h.T
-	rec.Sub, rec.JTI, rec.Iss, rec.Resource = t.Subject, t.ID, t.Issuer, t.Audience
+	rec.Sub, rec.Agent, rec.JTI, rec.Iss, rec.Resource = t.Subject, t.Agent, t.ID, t.Issuer, t.Audience
 	s := session(ctx)
 	caller, err := r.callerRecord(s.Info(), tok)
 	if err != nil {
@@ -86,7 +87,7 @@ func (r *Router) authToken(ctx context.Context, c *service.Call) (any, error) {
 		return nil, err
 	}
 	r.state(s).put(t.Audience, &held{Held: h, caller: caller})
-	return authResult{Aud: t.Audience, Scope: t.Scope.Strings(), Exp: t.Expires.Unix(), Sub: t.Subject, Once: t.Once}, nil
+	return authResult{Aud: t.Audience, Scope: t.Scope.Strings(), Exp: t.Expires.Unix(), Sub: t.Subject, Agent: t.Agent, Once: t.Once}, nil
 }
 
 // Authenticate holds raw for session s exactly as an `auth` call would: the
@@ -110,7 +111,7 @@ func (r *Router) allowed(rec audit.Record, start time.Time) error {
 	if a == nil || a.Audit == nil {
 		return nil
 	}
-	rec.Decision = audit.Allow
+	rec.Decision, rec.By = audit.Allow, audit.ByRouter
 	rec.DurationUS = time.Since(start).Microseconds()
 	if err := a.Audit.Write(rec); err != nil {
 		return errs.E(rec.Method, errs.Unavailable, errs.Reason("audit_unavailable"),
@@ -125,12 +126,17 @@ type IssueParams struct {
 	Scope      []string `json:"scope"`
 	TTLSeconds int64    `json:"ttl_seconds"`
 	Once       bool     `json:"once"`
-	Sub        string   `json:"sub"` // whom it is for (default "owner")
+	Sub        string   `json:"sub"` // whom the holder acts for (default "owner")
+	// Name is the agent claim: the program the token is for ("claude");
+	// default "<service>-agent". It names the caller in approvals and in
+	// every audit record of the token's calls.
+	Name string `json:"name"`
 }
 
 // IssueResult is token.issue's answer.
 type IssueResult struct {
 	Token string   `json:"token"`
+	Agent string   `json:"agent"`
 	Exp   int64    `json:"exp"`
 	JTI   string   `json:"jti"`
 	Aud   string   `json:"aud"`
@@ -163,7 +169,11 @@ func (r *Router) issue(_ context.Context, c *service.Call) (any, error) {
 	if p.Sub == "" {
 		p.Sub = "owner"
 	}
-	raw, claims, err := a.Minter.Mint(aud, p.Scope, ttl, p.Once, p.Sub)
+	if p.Name == "" {
+		p.Name = token.ServiceFor(aud) + "-agent"
+	}
+	rec.Agent = p.Name
+	raw, claims, err := a.Minter.MintNamed(aud, p.Scope, ttl, p.Once, p.Sub, p.Name)
 	if err != nil {
 		return nil, r.deny(rec, start, errs.E(op, err))
 	}
@@ -171,7 +181,7 @@ func (r *Router) issue(_ context.Context, c *service.Call) (any, error) {
 	if err := r.allowed(rec, start); err != nil {
 		return nil, err
 	}
-	return IssueResult{Token: raw, Exp: claims.ExpiresAt.Unix(), JTI: claims.ID, Aud: aud, Scope: claims.Scope}, nil
+	return IssueResult{Token: raw, Agent: claims.Agent, Exp: claims.ExpiresAt.Unix(), JTI: claims.ID, Aud: aud, Scope: claims.Scope}, nil
 }
 
 // checkIssue returns the audience and TTL of a mint request, or why the

@@ -93,3 +93,35 @@ func (t *Table) Map() map[string]Handler { return t.m }
 func Decode(params json.RawMessage, v any) error {
 	return decodeParams(params, v)
 }
+
+// DecisionNote is the method of the notification a service sends the
+// router, tied to the call it is handling, for each decision it makes
+// about that call besides answering it (the command policy's verdict, the
+// owner's approval or denial, a remembered grant, a time-out). The router
+// writes each as its own audit record, after the record of its own
+// decision, and never passes the notification on to the caller.
+const DecisionNote = "carapace.decision"
+
+// Decision is a DecisionNote's params. Decision is "allow", "deny" or
+// "prompt"; By names who decided ("policy", "owner", "remembered",
+// "timeout", "caller", "service"). Who called, with which token, and on
+// what, the router fills in from the call itself: a service cannot
+// change them.
+type Decision struct {
+	Decision string `json:"decision"`
+	By       string `json:"by"`
+	Reason   string `json:"reason,omitempty"`
+	Approval string `json:"approval,omitempty"`
+}
+
+// Decide tells the router about a decision on call (DecisionNote). It does
+// nothing when the call cannot carry notifications (it was itself a
+// notification, or did not come through the router). A decision that
+// cannot be sent is returned as an error; the caller should refuse what it
+// was about to allow rather than act unrecorded.
+func Decide(call *Call, d Decision) error {
+	if call == nil || call.Notify == nil {
+		return nil
+	}
+	return call.Notify(DecisionNote, d)
+}

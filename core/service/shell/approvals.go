@@ -9,6 +9,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gimme-tools/carapace/core/approval"
+	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/service"
 )
@@ -116,6 +117,17 @@ func (s *Service) decide(_ context.Context, call *service.Call) (any, error) {
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
+	// The owner's decision, recorded as the owner's own act (the router
+	// writes it with the owner's uid, pid and entry); the request's own
+	// records carry the same approval id.
+	verdict, reason := audit.Deny, "denied"
+	if *p.Allow {
+		verdict, reason = audit.Allow, "approved"
+		if remember > 0 {
+			reason = "approved, remembered for " + remember.String()
+		}
+	}
+	decide(call, verdict, audit.ByOwner, reason, p.ID)
 	res := DecideResult{ID: p.ID, Allowed: *p.Allow}
 	if !until.IsZero() {
 		res.RememberedUntil = &until
@@ -131,9 +143,12 @@ func callerOf(c service.Caller) approval.Caller {
 	if c.Token == "" {
 		return out
 	}
-	var claims jwt.RegisteredClaims
+	var claims struct {
+		jwt.RegisteredClaims
+		Agent string `json:"agent"`
+	}
 	if _, _, err := jwt.NewParser().ParseUnverified(c.Token, &claims); err == nil {
-		out.Sub, out.Iss = claims.Subject, claims.Issuer
+		out.Sub, out.Agent, out.Iss = claims.Subject, claims.Agent, claims.Issuer
 	}
 	return out
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/approval"
+	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/codeexec"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/policy"
@@ -142,15 +143,25 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	verdict := s.checkPolicy(p.Command)
 	if err := verdict.Err(op); err != nil {
 		s.cfg.Log.Info("shell command forbidden", "command", p.Command, "cwd", dir, "reason", verdict.Reason)
+		decide(call, audit.Deny, audit.ByPolicy, verdict.Reason, "")
 		return nil, err
 	}
+	// Allow and prompt both ask the owner here: the record says so.
+	decide(call, audit.Prompt, audit.ByPolicy, policyReason(verdict), "")
 	r := approval.Request{Command: p.Command, Cwd: dir, Caller: callerOf(call.Caller),
 		Policy: verdict.Decision.String(), PolicyReason: verdict.Reason}
 	out, err := s.queue.Ask(ctx, r)
 	if err != nil {
+		decide(call, audit.Deny, askRefusedBy(err), errs.ReasonOf(err), out.ID)
 		return nil, errs.E(op, err)
 	}
-	if !out.Allowed {
+	switch {
+	case out.Remembered:
+		decide(call, audit.Allow, audit.ByRemembered, "approved earlier, remembered", out.ID)
+	case out.Allowed:
+		decide(call, audit.Allow, audit.ByOwner, "approved", out.ID)
+	default:
+		decide(call, audit.Deny, audit.ByOwner, "denied", out.ID)
 		return nil, errs.E(op, errs.Denied, errs.Reason("denied"),
 			errs.Hint("the owner refused this command (request "+out.ID+")"))
 	}
@@ -168,6 +179,37 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	s.cfg.Log.Info("shell command finished", "id", out.ID, "remembered", out.Remembered,
 		"command", p.Command, "exit_code", res.ExitCode, "timed_out", res.TimedOut)
 	return res, nil
+}
+
+// decide reports a decision about call to the router, which writes it to
+// the audit log (service.DecisionNote). A note that cannot be sent means
+// the router connection is gone, and the answer with it; it is logged.
+func decide(call *service.Call, decision, by, reason, approvalID string) {
+	d := service.Decision{Decision: decision, By: by, Reason: reason, Approval: approvalID}
+	if err := service.Decide(call, d); err != nil {
+		slog.Warn("shell: decision not reported", "decision", decision, "by", by, "err", err)
+	}
+}
+
+// policyReason is the policy record's reason: the policy's own, and for
+// an allow, that the shell service asks the owner anyway.
+func policyReason(v policy.Result) string {
+	if v.Decision == policy.Allow {
+		return "policy allows (" + v.Reason + "); the shell service asks the owner for every command"
+	}
+	return v.Reason
+}
+
+// askRefusedBy names who ended a request that was not decided: the
+// approval time-out, the caller leaving, or the queue's cap.
+func askRefusedBy(err error) string {
+	switch errs.ReasonOf(err) {
+	case "approval_timeout":
+		return audit.ByTimeout
+	case "caller_gone":
+		return audit.ByCaller
+	}
+	return audit.ByService
 }
 
 func checkCommand(cmd string) error {
