@@ -129,7 +129,8 @@ func ownerDecision(t *testing.T, recs []audit.Record, id string) audit.Record {
 }
 
 func TestAuditRecordsEveryDecision(t *testing.T) {
-	d := startDevWith(t, "services:\n  file: {enabled: true, paths: [~/Docs]}\n  shell: {enabled: true, approval_timeout: 10s}\n",
+	d := startDevWith(t, "services:\n  file: {enabled: true, paths: [~/Docs]}\n"+
+		"  shell: {enabled: true, approval_timeout: 10s, policy: [{match: [python3], decision: allow}]}\n",
 		"rate_limits: {per_uid: 100000, per_subject: 1, burst: 50}\n", nil, func(home string) {
 			os.WriteFile(filepath.Join(home, "Docs", "a.txt"), []byte("hello"), 0o644)
 			os.WriteFile(filepath.Join(home, "Projects", "secret.txt"), []byte("no"), 0o644)
@@ -187,6 +188,25 @@ func TestAuditRecordsEveryDecision(t *testing.T) {
 	if r := <-res; !strings.Contains(r.err, "-32006") {
 		t.Fatalf("denied run: %+v", r)
 	}
+	// Inline code asks as a prompt even where the owner allows the
+	// interpreter: the policy cannot read the program.
+	res = d.agentShell("inline-agent", "python3 -c 'print(1)'")
+	inl := d.waitPending(t, "python3 -c 'print(1)'")
+	var l struct {
+		Pending []struct {
+			ID, Policy   string
+			PolicyReason string `json:"policy_reason"`
+		}
+	}
+	out, _, _ := d.cli("approvals", "--json")
+	json.Unmarshal([]byte(out), &l)
+	for _, p := range l.Pending {
+		if p.ID == inl && (p.Policy != "prompt" || !strings.Contains(p.PolicyReason, "cannot read")) {
+			t.Errorf("python3 -c listed as %s (%s), want prompt for inline code", p.Policy, p.PolicyReason)
+		}
+	}
+	d.cli("deny", inl)
+	<-res
 	// The remembered grant approves the same command again, unasked.
 	if r := <-d.agentShell("remembered-agent", "echo yes-run"); r.code != 0 {
 		t.Fatalf("remembered run: %+v", r)
@@ -232,6 +252,9 @@ func TestAuditRecordsEveryDecision(t *testing.T) {
 	callTrail(t, recs, "denied-agent", "shell.execute").want(t, "denied", "allow/router", "prompt/policy", "deny/owner")
 	callTrail(t, recs, "remembered-agent", "shell.execute").want(t, "remembered", "allow/router", "prompt/policy", "allow/remembered")
 	callTrail(t, recs, "waiting-agent", "shell.execute").want(t, "timed out", "allow/router", "prompt/policy", "deny/timeout")
+	if tr := callTrail(t, recs, "inline-agent", "shell.execute"); !strings.Contains(tr[1].Reason, "cannot read") {
+		t.Errorf("the policy record of python3 -c: %+v", tr[1])
+	}
 
 	if tr := callTrail(t, recs, "approved-agent", "shell.execute"); tr[2].Approval != yes {
 		t.Errorf("the owner's approval record names %q, want %s", tr[2].Approval, yes)

@@ -141,7 +141,7 @@ func commandPolicy(svc string, rules []config.PolicyRule) (*policy.Policy, error
 	if err != nil {
 		return nil, errs.E("services."+svc+".policy", errs.InvalidParams, errs.Reason("bad_config"), err)
 	}
-	return policy.New(rs, policy.DefaultFor(svc), lookPathIn(sandboxPath))
+	return policy.New(append(policy.DefaultRules(svc), rs...), policy.DefaultFor(svc), lookPathIn(sandboxPath))
 }
 
 // lookPathIn resolves a program against path, not the daemon's own PATH.

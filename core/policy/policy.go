@@ -97,6 +97,15 @@ func DefaultFor(service string) Decision {
 	return Prompt
 }
 
+// DefaultRules returns the rules a service's policy has besides Builtin
+// and the owner's: for the shell service, InlineCode; none for code.
+func DefaultRules(service string) []Rule {
+	if service == "shell" {
+		return InlineCode()
+	}
+	return nil
+}
+
 // New returns a policy with rules (the owner's), the default decision def,
 // and lookPath to resolve a program name (exec.LookPath, or a test's
 // fake; nil leaves names unresolved).
