@@ -9,7 +9,13 @@
 // arguments in order, each as a path.Match glob ("push", "--force*").
 // Every matching rule counts and the strictest decision wins (forbidden >
 // prompt > allow); with no match the policy's default decides. A small
-// built-in list (Builtin) is always consulted and cannot be overridden.
+// built-in list (Builtin) is always consulted and cannot be overridden;
+// a service may add its own defaults (DefaultRules: the shell service's
+// InlineCode, which asks about python -c and the like).
+//
+// The policy is a convenience layer on top of the sandbox and the owner's
+// approvals, not a boundary: it reads command lines heuristically, and a
+// program it does not recognise runs as its default says.
 //
 // Wrappers that run another command (env, nice, timeout, xargs, …) are
 // looked through, and a shell's -c string is split into its simple
