@@ -122,7 +122,7 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 	}
 	t := checked.T
 	rec.Sub, rec.Agent, rec.JTI, rec.Iss = t.Subject, t.Agent, t.ID, t.Issuer
-	if err := a.Limiter.Call(info.Creds.UID, limitKey(t)); err != nil {
+	if err := a.Limiter.Call(info.Creds.UID, t.Holder); err != nil {
 		return grant{}, r.limited(rec, start, err)
 	}
 	if err := r.allow(t, svc, method, params, &rec); err != nil {
@@ -214,16 +214,6 @@ func (r *Router) deny(rec audit.Record, start time.Time, err error) error {
 		r.log().Error("audit write failed", "method", rec.Method, "err", werr)
 	}
 	return err
-}
-
-// limitKey is whom a token's calls are rate-limited as, besides the peer
-// uid: its agent, or its subject when it names none (every token this
-// device mints has sub "owner"; each agent gets its own budget).
-func limitKey(t *token.Verified) string {
-	if t.Agent != "" {
-		return "agent:" + t.Agent
-	}
-	return t.Subject
 }
 
 // limited records a rate-limit refusal and returns err. A flood must not

@@ -92,6 +92,10 @@ type Verified struct {
 	Issuer    string
 	Subject   string
 	Agent     string // the agent claim; "" when the token has none
+	// Holder is whom the token's calls count as (rate limits): "agent:"
+	// and its agent, else its subject. Made once, when the token is
+	// verified, so that per-call code does not build it.
+	Holder string
 	Audience  string
 	ID        string // jti; "" when the token has none
 	DeviceID  string
@@ -154,6 +158,10 @@ func (v *Verifier) verified(c *Claims) (*Verified, error) {
 		Issuer: c.Issuer, Subject: c.Subject, Agent: c.Agent, Audience: aud, ID: c.ID,
 		DeviceID: c.DeviceID, Once: c.Once, Scope: set,
 		Owner: c.Issuer == v.ownIssuer,
+	}
+	t.Holder = t.Subject
+	if t.Agent != "" {
+		t.Holder = "agent:" + t.Agent
 	}
 	t.Expires = c.ExpiresAt.Time
 	if c.NotBefore != nil {
