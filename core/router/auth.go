@@ -143,8 +143,7 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 		}
 		g.log, g.queued = a.Audit, true
 		// What the service decides next is recorded under this record.
-		g.rec = rec
-		g.rec.Ref = g.ticket.Seq()
+		g.call = callRecord{t: t, method: method, resource: rec.Resource, start: start, ref: g.ticket.Seq()}
 	}
 	return g, nil
 }
@@ -152,14 +151,37 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 // grant is what an allowed call is forwarded with: the caller record (with
 // the token) and, with auditing on, the log, the ticket of the call's
 // queued audit record (queued: it must be written before the call reaches
-// the service) and the record the service's own decisions are written
-// from (rec: who, what, and ref, the router record's seq).
+// the service) and what the service's own decisions about the call are
+// recorded with (call).
 type grant struct {
 	caller json.RawMessage
 	log    *audit.Log
 	ticket audit.Ticket
 	queued bool
-	rec    audit.Record
+	call   callRecord
+}
+
+// callRecord is what a record of a service's decision takes from the call
+// it is about: the token, what was called on what, when, and the seq of
+// the router's record (ref). Who called over which entry comes from the
+// session. Kept small: every forwarded call carries one.
+type callRecord struct {
+	t                *token.Verified // nil: a call without a token (approvals.*)
+	method, resource string
+	start            time.Time
+	ref              uint64
+}
+
+// record returns the audit record of a decision about the call, for the
+// caller of session s, without the decision.
+func (c *callRecord) record(s *rpcserver.Session) audit.Record {
+	info := s.Info()
+	r := audit.Record{Time: c.start, Via: info.Via, UID: info.Creds.UID, PID: info.Creds.PID,
+		Method: c.method, Resource: c.resource, Ref: c.ref}
+	if c.t != nil {
+		r.Sub, r.Agent, r.JTI, r.Iss = c.t.Subject, c.t.Agent, c.t.ID, c.t.Issuer
+	}
+	return r
 }
 
 // allow checks the token's scope against what the call touches.

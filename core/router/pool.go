@@ -57,10 +57,10 @@ type pend struct {
 	sess *rpcserver.Session
 	id   json.RawMessage // the caller's id
 	done func(*jsonrpc.Response)
-	// With auditing on: the log and the record the service's decisions
-	// about this call are written from (who, what, ref).
-	log *audit.Log
-	rec audit.Record
+	// With auditing on: the log and what the service's decisions about
+	// this call are recorded with.
+	log  *audit.Log
+	call callRecord
 	// notes counts the decisions the service reported; denied is set
 	// when one was a deny (then the error answer needs no record of its
 	// own). Both under bconn.mu.
@@ -186,7 +186,7 @@ func (bc *bconn) send(sess *rpcserver.Session, req *jsonrpc.Request, g grant, do
 	if !notification {
 		p := &pend{sess: sess, id: req.ID, done: done}
 		if g.log != nil {
-			p.log, p.rec = g.log, g.rec
+			p.log, p.call = g.log, g.call
 		}
 		bc.pending[id] = p
 	}
@@ -338,8 +338,8 @@ func (bc *bconn) decision(note *jsonrpc.Request) {
 	}
 	p.notes++
 	p.denied = p.denied || d.Decision == audit.Deny
-	rec := p.rec
 	bc.mu.Unlock()
+	rec := p.call.record(p.sess)
 	if d.By == "" {
 		d.By = audit.ByService
 	}
@@ -365,17 +365,19 @@ func (p *pool) refused(pd *pend, resp *jsonrpc.Response) {
 	if resp.Error == nil || pd.log == nil || !refusalKinds[resp.Error.Code] {
 		return
 	}
-	pd.rec.Decision, pd.rec.By = audit.Deny, audit.ByService
+	if pd.denied {
+		return
+	}
+	rec := pd.call.record(pd.sess)
+	rec.Decision, rec.By = audit.Deny, audit.ByService
 	var data struct {
 		Reason string `json:"reason"`
 	}
 	if json.Unmarshal(resp.Error.Data, &data) != nil || data.Reason == "" {
 		data.Reason = errs.Kind(resp.Error.Code).String()
 	}
-	pd.rec.Reason = data.Reason
-	if !pd.denied {
-		p.write(pd.log, pd.rec)
-	}
+	rec.Reason = data.Reason
+	p.write(pd.log, rec)
 }
 
 // write writes a record of a service's decision. Its call has already

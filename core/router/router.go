@@ -224,7 +224,7 @@ func (r *Router) forwardApproval(s *rpcserver.Session, req *jsonrpc.Request, don
 		// DecisionNote), written from this record: the owner's uid, pid
 		// and entry.
 		g.log = a.Audit
-		g.rec = audit.Record{Time: time.Now(), Via: info.Via, UID: info.Creds.UID, PID: info.Creds.PID, Method: req.Method}
+		g.call = callRecord{method: req.Method, start: time.Now()}
 	}
 	r.pools["shell"].forward(s, &fwd, g, done)
 }

@@ -89,13 +89,13 @@ const MaxJTILen = 128
 // A *Verified may be shared between goroutines and connections; do not
 // modify it.
 type Verified struct {
-	Issuer    string
-	Subject   string
-	Agent     string // the agent claim; "" when the token has none
+	Issuer  string
+	Subject string
+	Agent   string // the agent claim; "" when the token has none
 	// Holder is whom the token's calls count as (rate limits): "agent:"
 	// and its agent, else its subject. Made once, when the token is
 	// verified, so that per-call code does not build it.
-	Holder string
+	Holder    string
 	Audience  string
 	ID        string // jti; "" when the token has none
 	DeviceID  string
