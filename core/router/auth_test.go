@@ -9,9 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/client"
@@ -396,4 +398,95 @@ func TestAuditFullDiskFailsClosed(t *testing.T) {
 		return
 	}
 	t.Fatal("100 calls went ahead on a full disk")
+}
+
+// TestServiceDecisionsRecorded: a service's decisions reach the log under
+// the call's router record, with who called and on what taken from the
+// router, at most maxDecisions of them; a refusal in the answer with no
+// decision reported is recorded as the service's; the notifications never
+// reach the caller; rate-limit refusals are recorded at most once a second
+// per caller.
+func TestServiceDecisionsRecorded(t *testing.T) {
+	st := startStackWith(t, true, os.Geteuid(), ratelimit.Limits{PerSubject: 0.001, SubjectBurst: 5})
+	tok, _, err := st.minter.MintNamed(token.AudCode, []string{"POST:/*"}, time.Hour, false, "owner", "claude")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := session(t, st.routerSock)
+	c.send(`{"jsonrpc":"2.0","id":0,"method":"auth","params":{"token":"` + tok + `"}}`)
+	if got := c.send(`{"jsonrpc":"2.0","id":1,"method":"code.decides"}`); !strings.Contains(got, `"id":1`) || !strings.Contains(got, "-32006") {
+		t.Fatalf("code.decides answered %s (a decision notification reached the caller?)", got)
+	}
+	if got := c.send(`{"jsonrpc":"2.0","id":2,"method":"code.fail"}`); !strings.Contains(got, "-32003") {
+		t.Fatalf("code.fail: %s", got)
+	}
+	for i := 3; i < 40; i++ {
+		c.send(`{"jsonrpc":"2.0","id":` + strconv.Itoa(i) + `,"method":"code.params"}`)
+	}
+	var recs []audit.Record
+	audit.Tail(ctx(t), filepath.Join(st.dir, "state", "audit"), 1000, false, func(r audit.Record, _ []byte) error {
+		recs = append(recs, r)
+		return nil
+	})
+	refOf := map[string]uint64{}
+	var notes, fails, limits int
+	for _, r := range recs {
+		if r.Agent != "claude" || r.UID != os.Geteuid() || r.Sub != "owner" {
+			t.Errorf("a record without the caller: %+v", r)
+		}
+		switch {
+		case r.Ref == 0 && r.By == audit.ByRouter && r.Decision == audit.Allow:
+			refOf[r.Method] = r.Seq
+		case r.Method == "code.decides" && r.Ref != 0:
+			notes++
+			if r.Ref != refOf["code.decides"] || r.By != audit.ByOwner || r.Decision != audit.Deny || r.Approval != "a1" || r.Resource != "/work" {
+				t.Errorf("decision record %+v", r)
+			}
+		case r.Method == "code.fail" && r.Ref != 0:
+			fails++
+			if r.Ref != refOf["code.fail"] || r.By != audit.ByService || r.Decision != audit.Deny || r.Reason != "outside_project_roots" {
+				t.Errorf("refusal record %+v", r)
+			}
+		case r.Reason == "rate_limited":
+			limits++
+		}
+	}
+	if notes != 4 || fails != 1 {
+		t.Errorf("%d decision records (want 4), %d refusal records (want 1)", notes, fails)
+	}
+	if limits < 1 || limits > 3 {
+		t.Errorf("%d rate-limit records for 37 refused calls", limits)
+	}
+}
+
+// rawConn is one raw connection to the router: send writes a line and
+// returns the next line read, so a notification sent to the caller before
+// its answer would be seen.
+type rawConn struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+func session(t *testing.T, sock string) *rawConn {
+	t.Helper()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawConn{t: t, c: c, r: bufio.NewReader(c)}
+}
+
+func (c *rawConn) send(line string) string {
+	c.t.Helper()
+	c.c.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := c.c.Write([]byte(line + "\n")); err != nil {
+		c.t.Fatal(err)
+	}
+	got, err := c.r.ReadString('\n')
+	if err != nil {
+		c.t.Fatalf("%s: %v", line, err)
+	}
+	return got
 }

@@ -56,6 +56,15 @@ func (testService) Methods() map[string]service.Handler {
 			}
 			return bytes.Contains(b, []byte(`"resource":"/work/audited-`+strconv.Itoa(p.N)+`"`)), nil
 		},
+		// code.decides reports more decisions than the router takes, one
+		// of them not a decision at all, then refuses.
+		"code.decides": func(_ context.Context, c *service.Call) (any, error) {
+			service.Decide(c, service.Decision{Decision: "maybe", By: "owner"})
+			for i := 0; i < 10; i++ {
+				service.Decide(c, service.Decision{Decision: audit.Deny, By: audit.ByOwner, Reason: "n" + strconv.Itoa(i), Approval: "a1"})
+			}
+			return nil, errs.E("code.decides", errs.Denied, errs.Reason("denied"), errs.Hint("no"))
+		},
 		"code.fail": func(context.Context, *service.Call) (any, error) {
 			return nil, errs.E("code.fail", errs.Forbidden, errs.Reason("outside_project_roots"), errs.Hint("add it"))
 		},
