@@ -162,3 +162,29 @@ func TestHugeTokensCostNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestMintNamed: the agent claim is signed into the token and read back;
+// a name that could pass for another field in a terminal or a log line is
+// refused.
+func TestMintNamed(t *testing.T) {
+	f := newFixture(t)
+	m := NewMinter(f.device, testHome)
+	m.now = f.clock
+	raw, c, err := m.MintNamed(AudShell, []string{"POST:~/*"}, time.Minute, false, "owner", "claude")
+	if err != nil || c.Agent != "claude" {
+		t.Fatalf("MintNamed: %v %+v", err, c)
+	}
+	tok, err := f.v.Verify(raw, AudShell)
+	if err != nil || tok.Agent != "claude" || tok.Subject != "owner" || tok.Holder != "agent:claude" {
+		t.Fatalf("verified %+v, %v", tok, err)
+	}
+	plain, _, _ := m.Mint(AudShell, nil, time.Minute, false, "owner")
+	if tok, err := f.v.Verify(plain, AudShell); err != nil || tok.Agent != "" || tok.Holder != "owner" {
+		t.Fatalf("a token without a name: %+v, %v", tok, err)
+	}
+	for _, name := range []string{"claude code", "a\nb", "owner\x1b[2K", strings.Repeat("x", MaxAgentLen+1), "né"} {
+		if _, _, err := m.MintNamed(AudShell, nil, time.Minute, false, "owner", name); errs.KindOf(err) != errs.InvalidParams || errs.ReasonOf(err) != "bad_name" {
+			t.Errorf("MintNamed(%q) = %v, want bad_name", name, err)
+		}
+	}
+}
