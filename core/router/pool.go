@@ -172,8 +172,12 @@ func (p *pool) reset() {
 func (bc *bconn) send(sess *rpcserver.Session, req *jsonrpc.Request, g grant, done func(*jsonrpc.Response)) {
 	fwd := jsonrpc.Request{Method: req.Method, Params: req.Params, Caller: g.caller}
 	notification := req.IsNotification()
+	// A caller's notification is forwarded with an id of its own when it
+	// is audited, so that the service's decisions about it can be tied to
+	// it (service.DecisionNote); its answer is dropped.
+	tracked := !notification || g.log != nil
 	var id uint64
-	if !notification {
+	if tracked {
 		id = bc.next.Add(1)
 		fwd.ID = strconv.AppendUint(nil, id, 10)
 	}
@@ -183,8 +187,11 @@ func (bc *bconn) send(sess *rpcserver.Session, req *jsonrpc.Request, g grant, do
 		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(bc.p.unavailable(nil))})
 		return
 	}
-	if !notification {
+	if tracked {
 		p := &pend{sess: sess, id: req.ID, done: done}
+		if notification {
+			p.done = dropAnswer
+		}
 		if g.log != nil {
 			p.log, p.call = g.log, g.call
 		}
@@ -204,7 +211,7 @@ func (bc *bconn) send(sess *rpcserver.Session, req *jsonrpc.Request, g grant, do
 		encBufs.Put(enc)
 	}
 	if err != nil {
-		if !notification {
+		if tracked {
 			bc.take(id)
 		}
 		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(bc.p.unavailable(err))})
@@ -212,6 +219,14 @@ func (bc *bconn) send(sess *rpcserver.Session, req *jsonrpc.Request, g grant, do
 	}
 	if notification {
 		done(nil)
+	}
+}
+
+// dropAnswer receives the answer to a caller's notification, which
+// nobody waits for; a descriptor that came with it is closed.
+func dropAnswer(resp *jsonrpc.Response) {
+	if resp != nil && resp.File != nil {
+		resp.File.Close()
 	}
 }
 
@@ -403,8 +418,8 @@ func (bc *bconn) relayNote(note *jsonrpc.Request) {
 	bc.mu.Lock()
 	p := bc.pending[id]
 	bc.mu.Unlock()
-	if p == nil || len(note.Params) < 2 || note.Params[0] != '{' {
-		return
+	if p == nil || p.id == nil || len(note.Params) < 2 || note.Params[0] != '{' {
+		return // p.id nil: the caller sent a notification, and gets none back
 	}
 	params := make([]byte, 0, len(note.Params)+len(p.id)+16)
 	params = append(params, `{"request_id":`...)
