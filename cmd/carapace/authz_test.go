@@ -133,7 +133,7 @@ func TestAgentToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	edited := strings.Replace(string(b), `"decision":"deny","reason":"scope"`, `"decision":"allow","reason":"scope"`, 1)
+	edited := strings.Replace(string(b), `"decision":"deny","by":"router","reason":"scope"`, `"decision":"allow","by":"router","reason":"scope"`, 1)
 	if edited == string(b) {
 		t.Fatal("no scope refusal to edit")
 	}
