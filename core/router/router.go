@@ -7,6 +7,11 @@
 // when the connection calls auth; the permission check is the first thing
 // done for every forwarded call (Router.authorize): a valid token for the
 // service's audience whose scope covers what the call touches.
+//
+// The router alone writes the audit log: its own decisions, and the
+// services' — a refusal in an answer, and each service.DecisionNote a
+// service sends about a call (the command policy's verdict, the owner's
+// approval) — each as its own record under the call's router record.
 package router
 
 import (
