@@ -36,7 +36,7 @@ func approveCmd() *ffcli.Command {
 
 // decide answers request id and prints what happened.
 func decide(ctx context.Context, f *clientFlags, id string, allow bool, remember time.Duration) error {
-	params := map[string]any{"id": id, "allow": allow}
+	params := map[string]any{"id": id, "allow": allow, "channel": "cli"}
 	if remember > 0 {
 		params["remember_ms"] = remember.Milliseconds()
 	}

@@ -264,7 +264,7 @@ func TestAuditRecordsEveryDecision(t *testing.T) {
 	}
 	for id, want := range map[string]string{yes: audit.Allow, no: audit.Deny} {
 		r := ownerDecision(t, recs, id)
-		if r.Decision != want || r.By != audit.ByOwner || r.UID != os.Geteuid() || r.Via != "unix" || r.PID == 0 || r.Agent != "" {
+		if r.Decision != want || r.By != audit.ByOwner || r.UID != os.Geteuid() || r.Via != "unix" || r.PID == 0 || r.Agent != "" || !strings.HasSuffix(r.Reason, " via cli") {
 			t.Errorf("the owner's decision on %s: %+v", id, r)
 		}
 	}

@@ -59,6 +59,24 @@ type DecideParams struct {
 	// Remember is the same as a number of milliseconds, a duration string
 	// ("10m"), or true for DefaultRemember.
 	Remember json.RawMessage `json:"remember"`
+	// Channel names how the owner answered ("cli", "notification",
+	// "menubar"): recorded with the decision, never checked — only the
+	// owner can call decide at all.
+	Channel string `json:"channel"`
+}
+
+// validChannel reports whether c may be recorded as a decision's channel:
+// a short lower-case word.
+func validChannel(c string) bool {
+	if len(c) > 32 {
+		return false
+	}
+	for _, r := range c {
+		if (r < 'a' || r > 'z') && r != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // DefaultRemember is how long `remember: true` approves a command again.
@@ -113,6 +131,10 @@ func (s *Service) decide(_ context.Context, call *service.Call) (any, error) {
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
+	if !validChannel(p.Channel) {
+		return nil, errs.E(op, errs.InvalidParams, errs.Reason("bad_channel"),
+			errs.Hint(`channel is a short lower-case word naming how the owner answered, e.g. "cli"`))
+	}
 	until, err := s.queue.Decide(p.ID, *p.Allow, remember)
 	if err != nil {
 		return nil, errs.E(op, err)
@@ -126,6 +148,9 @@ func (s *Service) decide(_ context.Context, call *service.Call) (any, error) {
 		if remember > 0 {
 			reason = "approved, remembered for " + remember.String()
 		}
+	}
+	if p.Channel != "" {
+		reason += " via " + p.Channel
 	}
 	decide(call, verdict, audit.ByOwner, reason, p.ID)
 	res := DecideResult{ID: p.ID, Allowed: *p.Allow}
