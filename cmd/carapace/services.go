@@ -60,6 +60,7 @@ func newService(name string, st *stack.Settings, sockDir string, auth servicehos
 				AddressSpace: int64(c.Limits.Memory),
 			},
 			SandboxOff:  c.Sandbox == "off",
+			Protect:     st.OwnPaths(),
 			WarmHelpers: c.WarmHelpers,
 			Policy:      pol,
 			Authorize:   auth,
