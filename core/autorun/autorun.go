@@ -51,14 +51,10 @@ var Names = []string{
 	".config/gimme",
 }
 
-// Globs returns Names as the file service's deny globs (a trailing slash:
-// the entry and everything below it).
+// Globs returns Names as the file service's deny globs: each matches
+// its components anywhere in a path, so the entry and all below it.
 func Globs() []string {
-	out := make([]string, len(Names))
-	for i, n := range Names {
-		out[i] = n + "/"
-	}
-	return out
+	return append([]string(nil), Names...)
 }
 
 // Skip are directories Find does not descend into: package trees the

@@ -120,7 +120,7 @@ func TestDiffFindsWhatACommandLeft(t *testing.T) {
 
 func TestGlobsCoverNames(t *testing.T) {
 	g := Globs()
-	if len(g) != len(Names) || g[0] != ".git/" {
+	if len(g) != len(Names) || g[0] != ".git" {
 		t.Fatalf("Globs() = %q", g)
 	}
 }
