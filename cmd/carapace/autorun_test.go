@@ -34,7 +34,12 @@ func plantCorpus(t *testing.T, cred *syscall.Credential) {
 		projects = filepath.Join(home, "Projects")
 		gitAs(t, nil, home, "init", "-q", filepath.Join(projects, "proj1"))
 		gitAs(t, nil, home, "init", "-q", "--separate-git-dir", filepath.Join(projects, "proj2.git"), filepath.Join(projects, "proj2"))
+		gitAs(t, nil, home, "init", "-q", filepath.Join(projects, "proj3"))
+		gitAs(t, nil, home, "-C", filepath.Join(projects, "proj3"), "config", "core.hooksPath", "tools/hooks")
+		gitAs(t, nil, home, "init", "-q", filepath.Join(projects, "proj4"))
+		gitAs(t, nil, home, "-C", filepath.Join(projects, "proj4"), "config", "core.hooksPath", "hooks-to-come")
 		writeFiles(t, projects, map[string]string{
+			"proj3/tools/hooks/pre-commit": "#!/bin/sh\nexit 0\n",
 			"proj1/.git/hooks/pre-commit": "#!/bin/sh\nexit 0\n",
 			"proj1/.envrc":                "export A=1\n",
 			"proj1/.vscode/tasks.json":    "{}\n",
@@ -51,7 +56,7 @@ func plantCorpus(t *testing.T, cred *syscall.Credential) {
 	snapshot := func() map[string]string {
 		m := map[string]string{}
 		for _, f := range []string{"proj1/.git/hooks/pre-commit", "proj1/.git/config", "proj1/.envrc", "proj1/.vscode/tasks.json",
-			"proj2/.git", "proj2.git/config", "proj2.git/hooks/pre-commit"} {
+			"proj2/.git", "proj2.git/config", "proj2.git/hooks/pre-commit", "proj3/tools/hooks/pre-commit"} {
 			b, err := os.ReadFile(filepath.Join(projects, f))
 			if err != nil {
 				t.Fatalf("%s: %v", f, err)
@@ -70,6 +75,7 @@ func plantCorpus(t *testing.T, cred *syscall.Credential) {
 		"echo 'touch " + pwned + "' >> proj2.git/hooks/pre-commit",
 		"git config -f proj2.git/config core.fsmonitor 'touch " + pwned + "'",
 		"echo 'gitdir: /tmp/elsewhere' > proj2/.git",
+		"echo 'touch " + pwned + "' >> proj3/tools/hooks/pre-commit",
 		"echo 'touch " + pwned + "' >> proj1/.envrc",
 		"echo '{\"tasks\":[]}' > proj1/.vscode/tasks.json",
 	} {
@@ -84,11 +90,12 @@ func plantCorpus(t *testing.T, cred *syscall.Credential) {
 	// What a command creates: a nested repository with core.fsmonitor, a
 	// repository's missing parts, new direnv and agent files.
 	out, code := exec("git init -q proj1/sub/new && git -C proj1/sub/new config core.fsmonitor 'touch " + pwned + "'" +
-		" && mkdir -p proj1/.claude && echo '{}' > proj1/.claude/settings.json && echo x > proj2/.envrc")
+		" && mkdir -p proj1/.claude && echo '{}' > proj1/.claude/settings.json && echo x > proj2/.envrc" +
+		" && mkdir proj4/hooks-to-come && echo 'touch " + pwned + "' > proj4/hooks-to-come/pre-commit")
 	if code != 0 {
 		t.Fatalf("creating files: %d\n%s", code, out)
 	}
-	for _, gone := range []string{"proj1/sub/new/.git", "proj1/.claude", "proj2/.envrc"} {
+	for _, gone := range []string{"proj1/sub/new/.git", "proj1/.claude", "proj2/.envrc", "proj4/hooks-to-come"} {
 		if _, err := os.Lstat(filepath.Join(projects, gone)); err == nil {
 			t.Errorf("%s was left in place", gone)
 		}

@@ -108,7 +108,7 @@ func TestDiffFindsWhatACommandLeft(t *testing.T) {
 	if !reflect.DeepEqual(rel(root, got), want) {
 		t.Fatalf("Diff = %q, want %q", rel(root, got), want)
 	}
-	moved, err := Quarantine(got, "1")
+	moved, err := Quarantine(root, got, "1")
 	if err != nil || len(moved) != len(got) {
 		t.Fatalf("Quarantine: %v %v", moved, err)
 	}
@@ -122,5 +122,29 @@ func TestGlobsCoverNames(t *testing.T) {
 	g := Globs()
 	if len(g) != len(Names) || g[0] != ".git" {
 		t.Fatalf("Globs() = %q", g)
+	}
+}
+
+// TestQuarantineFollowsNoLink: a directory on the way swapped for a link
+// after the walk (to the owner's real repository elsewhere) fails the
+// rename; nothing outside the root moves.
+func TestQuarantineFollowsNoLink(t *testing.T) {
+	root := tree(t, "proj/x/.git/config: [core]")
+	outside := tree(t, "real/.git/config: [core]")
+	left := []string{filepath.Join(root, "proj/x/.git")}
+	os.RemoveAll(filepath.Join(root, "proj/x"))
+	must(t, os.Symlink(filepath.Join(outside, "real"), filepath.Join(root, "proj/x")))
+	if moved, err := Quarantine(root, left, "1"); err == nil || len(moved) != 0 {
+		t.Fatalf("Quarantine through a link: %v %v", moved, err)
+	}
+	if _, err := os.Stat(filepath.Join(outside, "real/.git/config")); err != nil {
+		t.Fatalf("the repository outside moved: %v", err)
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

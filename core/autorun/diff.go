@@ -1,6 +1,10 @@
 package autorun
 
 import (
+	"fmt"
+	"strings"
+
+	"github.com/gimme-tools/carapace/core/fsafe"
 	"io/fs"
 	"os"
 	"sort"
@@ -50,21 +54,44 @@ func same(a, b fs.FileInfo) bool {
 	return os.SameFile(a, b) && a.Mode().Type() == b.Mode().Type() && (a.IsDir() || ctime(a) == ctime(b))
 }
 
-// Quarantine renames each path to "<name>.carapace-quarantine-<stamp>"
-// beside it, where no tool looks for it by name, and returns the new
-// names. It goes on past a failure and returns the first error.
-func Quarantine(paths []string, stamp string) ([]string, error) {
+// Quarantine renames each path (inside root) to
+// "<name>.carapace-quarantine-<stamp>" beside it, where no tool looks
+// for it by name, and returns the new names. Each name is resolved
+// beneath root with no symbolic link followed (core/fsafe): a directory
+// swapped for a link since the walk fails the rename rather than move a
+// file elsewhere. It goes on past a failure and returns the first error.
+func Quarantine(root string, paths []string, stamp string) ([]string, error) {
+	r, err := fsafe.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	noLinks := func(rel string) error { return fmt.Errorf("%s: %w", rel, fsafe.ErrEscape) }
 	var out []string
 	var first error
 	for _, p := range paths {
-		q := p + ".carapace-quarantine-" + stamp
-		if err := os.Rename(p, q); err != nil {
-			if first == nil {
-				first = err
-			}
-			continue
+		err := rename(r, root, p, stamp, noLinks)
+		if err == nil {
+			out = append(out, p+".carapace-quarantine-"+stamp)
+		} else if first == nil {
+			first = err
 		}
-		out = append(out, q)
 	}
 	return out, first
+}
+
+func rename(r *fsafe.Root, root, p, stamp string, check fsafe.Check) error {
+	rel, ok := strings.CutPrefix(p, root+"/")
+	if !ok || !fsafe.IsValidRel(rel) {
+		return fmt.Errorf("quarantine %s: not below %s", p, root)
+	}
+	d, name, err := r.Parent(rel, check)
+	if err != nil {
+		return fmt.Errorf("quarantine %s: %w", p, err)
+	}
+	defer d.Close()
+	if err := fsafe.Rename(d, name, d, name+".carapace-quarantine-"+stamp, false); err != nil {
+		return fmt.Errorf("quarantine %s: %w", p, err)
+	}
+	return d.Sync()
 }

@@ -92,7 +92,7 @@ func (s *Service) quarantine(op, dir string, before *autorun.Found, res *codeexe
 	if len(left) == 0 {
 		return nil
 	}
-	moved, err := autorun.Quarantine(left, strconv.FormatInt(time.Now().Unix(), 10))
+	moved, err := autorun.Quarantine(dir, left, strconv.FormatInt(time.Now().Unix(), 10))
 	res.Quarantined = moved
 	for _, q := range moved {
 		res.Stderr += "carapace: quarantined " + q + ": a sandboxed command may not leave files your tools run (docs/sandbox.md)\n"
