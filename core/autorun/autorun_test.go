@@ -1,9 +1,11 @@
 package autorun
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -146,5 +148,15 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestFindRefusesTooManyToProtect(t *testing.T) {
+	root := t.TempDir()
+	for i := 0; i <= MaxProtect; i++ {
+		must(t, os.MkdirAll(filepath.Join(root, "d"+strconv.Itoa(i), ".vscode"), 0o755))
+	}
+	if _, err := Find(root); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Find with %d to protect: %v", MaxProtect+1, err)
 	}
 }

@@ -42,7 +42,7 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([
 	found, err := autorun.Find(dir)
 	if errors.Is(err, autorun.ErrTooLarge) {
 		return nil, nil, nil, nil, errs.E(errs.Failed, errs.Reason("tree_too_large"),
-			errs.Hint("the working directory holds too many files (node_modules aside) to check for git hooks and other files your tools run; run the command in a smaller directory"), err)
+			errs.Hint("the working directory holds too many files or repositories (node_modules aside) to protect their git hooks and the other files your tools run; run the command in a smaller directory, e.g. one project"), err)
 	}
 	if err != nil {
 		return nil, nil, nil, nil, errs.E(errs.Failed, errs.Reason("sandbox_setup"), err)
