@@ -160,3 +160,20 @@ func TestFindRefusesTooManyToProtect(t *testing.T) {
 		t.Fatalf("Find with %d to protect: %v", MaxProtect+1, err)
 	}
 }
+
+// TestDiffQuarantinesTooDeep: a repository hidden deeper than the walk
+// goes is not missed: the directory the walk stops at is new, so it is
+// quarantined whole.
+func TestDiffQuarantinesTooDeep(t *testing.T) {
+	root := t.TempDir()
+	before, err := Find(root)
+	must(t, err)
+	deep := root + strings.Repeat("/d", maxDepth+3)
+	must(t, os.MkdirAll(deep+"/.git", 0o755))
+	after, err := Find(root)
+	must(t, err)
+	d := Diff(before, after)
+	if len(d) != 1 || !strings.HasPrefix(deep, d[0]+"/") {
+		t.Fatalf("Diff = %q", d)
+	}
+}

@@ -40,7 +40,8 @@ type Found struct {
 	// included config files), never the objects and refs a commit
 	// writes. Symbolic links are replaced by their targets inside Root.
 	Protect []string
-	// Unreadable are directories the walk could not list.
+	// Unreadable are directories the walk could not list, or did not:
+	// deeper than maxDepth.
 	Unreadable map[string]bool
 	read       int
 }
@@ -77,12 +78,14 @@ func Find(root string) (*Found, error) {
 	return f, nil
 }
 
-// maxDepth bounds the walk's recursion.
+// maxDepth bounds the walk's recursion. A directory deeper than that
+// counts as unreadable: a new one is quarantined whole (Diff).
 const maxDepth = 256
 
 func (f *Found) walk(dir string, depth int) error {
 	if depth > maxDepth {
-		return fmt.Errorf("find executed paths: %s is more than %d levels deep", dir, maxDepth)
+		f.Unreadable[dir] = true
+		return nil
 	}
 	d, err := os.Open(dir)
 	if err != nil {
