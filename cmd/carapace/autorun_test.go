@@ -40,10 +40,10 @@ func plantCorpus(t *testing.T, cred *syscall.Credential) {
 		gitAs(t, nil, home, "-C", filepath.Join(projects, "proj4"), "config", "core.hooksPath", "hooks-to-come")
 		writeFiles(t, projects, map[string]string{
 			"proj3/tools/hooks/pre-commit": "#!/bin/sh\nexit 0\n",
-			"proj1/.git/hooks/pre-commit": "#!/bin/sh\nexit 0\n",
-			"proj1/.envrc":                "export A=1\n",
-			"proj1/.vscode/tasks.json":    "{}\n",
-			"proj2.git/hooks/pre-commit":  "#!/bin/sh\nexit 0\n",
+			"proj1/.git/hooks/pre-commit":  "#!/bin/sh\nexit 0\n",
+			"proj1/.envrc":                 "export A=1\n",
+			"proj1/.vscode/tasks.json":     "{}\n",
+			"proj2.git/hooks/pre-commit":   "#!/bin/sh\nexit 0\n",
 		})
 	}
 	d := startDevWith(t, "services:\n  code: {enabled: true, project_roots: [~/Projects]}\n", "", cred, prep)
