@@ -326,3 +326,23 @@ func configTargets(config, worktree string) []string {
 	}
 	return out
 }
+
+// RepoTargets returns what the repository whose work tree is dir makes
+// git read or run outside its git directory: its core.hooksPath and
+// included config files (configTargets), a .git file's gitdir: followed.
+// It returns nil when dir holds no repository.
+func RepoTargets(dir string) []string {
+	g := dir + "/.git"
+	info, err := os.Lstat(g)
+	switch {
+	case err != nil:
+		return nil
+	case info.Mode().IsRegular():
+		if g = gitdirOf(g); g == "" {
+			return nil
+		}
+	case !info.IsDir():
+		return nil
+	}
+	return configTargets(g+"/config", dir)
+}

@@ -154,7 +154,31 @@ func (s *Service) denyWriteRule(abs string) string {
 			return p
 		}
 	}
-	return s.matchRule(abs, s.denyWrite, func(f *folder) []string { return f.denyWrite })
+	if rule := s.matchRule(abs, s.denyWrite, func(f *folder) []string { return f.denyWrite }); rule != "" {
+		return rule
+	}
+	if t, ok := s.place(abs); ok {
+		return hooksPathRule(t.f.path, abs)
+	}
+	return ""
+}
+
+// hooksPathRule returns the core.hooksPath or included config file of a
+// repository in folder holding abs (in abs's directory or above, up to
+// the folder: the service sees nothing above it) that abs lies in or
+// holds, or "": git runs hooks from a hooksPath wherever it points.
+func hooksPathRule(folder, abs string) string {
+	for dir := path.Dir(abs); autorun.Within(folder, dir); dir = path.Dir(dir) {
+		for _, t := range autorun.RepoTargets(dir) {
+			if autorun.Within(t, abs) || autorun.Within(abs, t) {
+				return t + " (core.hooksPath or include.path of " + dir + ")"
+			}
+		}
+		if dir == folder {
+			break
+		}
+	}
+	return ""
 }
 
 // matchRule returns the glob of global, or of a folder's own (of), that
