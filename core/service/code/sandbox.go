@@ -53,7 +53,7 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([
 	}
 	cleanup := func() { os.RemoveAll(tmp) }
 	spec := sandbox.ForProject(dir, tmp)
-	spec.Protected = append(spec.Protected, found.Protect...)
+	spec.Protected = append([]string(nil), found.Protect...) // ForProject's <dir>/.git corners among them
 	for _, p := range s.cfg.Protect {
 		if autorun.Within(dir, p) {
 			spec.Protected = append(spec.Protected, p)
