@@ -34,6 +34,7 @@ func plantCorpus(t *testing.T, cred *syscall.Credential) {
 		projects = filepath.Join(home, "Projects")
 		gitAs(t, nil, home, "init", "-q", filepath.Join(projects, "proj1"))
 		gitAs(t, nil, home, "init", "-q", "--separate-git-dir", filepath.Join(projects, "proj2.git"), filepath.Join(projects, "proj2"))
+		gitAs(t, nil, home, "init", "-q", filepath.Join(projects, "proj5"))
 		gitAs(t, nil, home, "init", "-q", filepath.Join(projects, "proj3"))
 		gitAs(t, nil, home, "-C", filepath.Join(projects, "proj3"), "config", "core.hooksPath", "tools/hooks")
 		gitAs(t, nil, home, "init", "-q", filepath.Join(projects, "proj4"))
@@ -48,7 +49,7 @@ func plantCorpus(t *testing.T, cred *syscall.Credential) {
 	}
 	d := startDevWith(t, "services:\n  code: {enabled: true, project_roots: [~/Projects]}\n", "", cred, prep)
 	pwned := filepath.Join(d.home, "PWNED")
-	exec := func(script string) (string, int) {
+	run := func(script string) (string, int) {
 		t.Helper()
 		out, errOut, code := d.cliAs(cred, "exec", "--cwd", projects, "--", "/bin/sh", "-c", script)
 		return out + errOut, code
@@ -79,7 +80,7 @@ func plantCorpus(t *testing.T, cred *syscall.Credential) {
 		"echo 'touch " + pwned + "' >> proj1/.envrc",
 		"echo '{\"tasks\":[]}' > proj1/.vscode/tasks.json",
 	} {
-		if out, code := exec(attack); code == 0 {
+		if out, code := run(attack); code == 0 {
 			t.Errorf("%q succeeded:\n%s", attack, out)
 		}
 	}
@@ -89,12 +90,28 @@ func plantCorpus(t *testing.T, cred *syscall.Credential) {
 
 	// What a command creates: a nested repository with core.fsmonitor, a
 	// repository's missing parts, new direnv and agent files.
-	out, code := exec("git init -q proj1/sub/new && git -C proj1/sub/new config core.fsmonitor 'touch " + pwned + "'" +
+	out, code := run("git init -q proj1/sub/new && git -C proj1/sub/new config core.fsmonitor 'touch " + pwned + "'" +
 		" && mkdir -p proj1/.claude && echo '{}' > proj1/.claude/settings.json && echo x > proj2/.envrc" +
 		" && mkdir proj4/hooks-to-come && echo 'touch " + pwned + "' > proj4/hooks-to-come/pre-commit")
 	if code != 0 {
 		t.Fatalf("creating files: %d\n%s", code, out)
 	}
+	// A repository swapped whole: its .git moved aside (mount points
+	// inside a directory do not stop renaming the directory) and a new
+	// one made in its place.
+	out5, code := run("mv proj5/.git proj5/.git-old && git init -q proj5 && git -C proj5 config core.fsmonitor 'touch " + pwned + "'")
+	if code != 0 {
+		t.Fatalf("swapping proj5/.git: %d\n%s", code, out5)
+	}
+	if _, err := os.Lstat(filepath.Join(projects, "proj5", ".git")); err == nil {
+		t.Error("the swapped-in proj5/.git was left in place")
+	}
+	owner := exec.Command("git", "-C", filepath.Join(projects, "proj5"), "status")
+	owner.Env = []string{"HOME=" + d.home, "PATH=/usr/bin:/bin", "GIT_CONFIG_NOSYSTEM=1"}
+	if cred != nil {
+		owner.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
+	owner.Run() // no repository there any more: an error, and nothing run
 	for _, gone := range []string{"proj1/sub/new/.git", "proj1/.claude", "proj2/.envrc", "proj4/hooks-to-come"} {
 		if _, err := os.Lstat(filepath.Join(projects, gone)); err == nil {
 			t.Errorf("%s was left in place", gone)
