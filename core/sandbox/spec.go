@@ -32,9 +32,11 @@ type Spec struct {
 	// ReadWrite are directories that may be read, written, and executed
 	// from: the project root and the private temporary directory.
 	ReadWrite []string `json:"read_write,omitempty"`
-	// Protected are paths inside ReadWrite that stay read-only, such as
-	// <project>/.git/hooks and <project>/.git/config: a command that could
-	// write them could make the owner's next git command run its code.
+	// Protected are paths inside ReadWrite that stay read-only: the
+	// files the owner's tools run (core/autorun.Find lists them for every
+	// repository under the project, with shell, editor and agent files),
+	// which a command that could write them would turn into code run as
+	// the owner by the next `git status` or new shell.
 	Protected []string `json:"protected,omitempty"`
 	// Home and TmpDir become HOME and TMPDIR (Env). Both should lie in
 	// ReadWrite; Home defaults to TmpDir.

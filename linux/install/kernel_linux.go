@@ -11,7 +11,7 @@ import (
 
 // kernelChecks probes the three kernel features the sandbox rests on.
 func kernelChecks() []Check {
-	return []Check{landlockCheck(), seccompCheck(), openat2Check()}
+	return []Check{landlockCheck(), seccompCheck(), openat2Check(), mountNamespaceCheck()}
 }
 
 func landlockCheck() Check {
