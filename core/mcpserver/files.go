@@ -28,8 +28,8 @@ const (
 )
 
 var (
-	readOnly   = &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: ptr(false)}
-	changes    = func(idem, destr bool) *mcp.ToolAnnotations {
+	readOnly = &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: ptr(false)}
+	changes  = func(idem, destr bool) *mcp.ToolAnnotations {
 		return &mcp.ToolAnnotations{IdempotentHint: idem, DestructiveHint: ptr(destr), OpenWorldHint: ptr(false)}
 	}
 	inFolders = " Works only inside the directories the agent's file token covers (list_allowed_directories); every call is checked by Carapace's router and file service and audited."
@@ -124,8 +124,8 @@ func (s *Server) resolve(p string) (string, error) {
 	return "", fmt.Errorf("relative path %q\nhint: give an absolute path inside one of: %s", p, strings.Join(dirs, ", "))
 }
 
-// withPath decodes args into T, resolves the path member named by get,
-// and runs f; a bad path is a tool error.
+// resolved resolves p and runs f with the absolute path; a path that
+// cannot be resolved is a tool error.
 func resolved(s *Server, p string, f func(abs string) *mcp.CallToolResult) *mcp.CallToolResult {
 	abs, err := s.resolve(p)
 	if err != nil {

@@ -69,4 +69,3 @@ func localeLess(a, b string) bool {
 	}
 	return a < b
 }
-
