@@ -42,6 +42,9 @@ func mcpCmd() *ffcli.Command {
 				return usage("the owner makes one with `carapace token issue --aud file --scope 'GET:~/Documents/*' --scope 'PUT:~/Documents/*' --ttl 8h`; pass it with --token, --token-file or $GIMME_TOKEN",
 					"mcp needs at least one token")
 			}
+			if err := notOwner(); err != nil {
+				return opError("mcp", err)
+			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 			srv, err := mcpserver.New(ctx, mcpserver.Options{Socket: *socket, Tokens: all, Version: version, Log: log})
 			if err != nil {

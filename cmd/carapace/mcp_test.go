@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,12 @@ import (
 
 // mcpSession starts `carapace mcp` with tokens and connects the SDK client.
 func (d *devStack) mcpSession(t *testing.T, opts *mcp.ClientOptions, tokens ...string) *mcp.ClientSession {
+	s, _ := d.mcpProcess(t, opts, tokens...)
+	return s
+}
+
+// mcpProcess is mcpSession that also returns the server's process.
+func (d *devStack) mcpProcess(t *testing.T, opts *mcp.ClientOptions, tokens ...string) (*mcp.ClientSession, *exec.Cmd) {
 	t.Helper()
 	args := []string{"mcp"}
 	for _, tok := range tokens {
@@ -38,7 +45,7 @@ func (d *devStack) mcpSession(t *testing.T, opts *mcp.ClientOptions, tokens ...s
 		t.Fatalf("connect: %v\nstderr: %s", err, stderr.String())
 	}
 	t.Cleanup(func() { s.Close() })
-	return s
+	return s, cmd
 }
 
 // callTool calls a tool and returns its text and isError.
@@ -240,7 +247,12 @@ func TestMCPFileTools(t *testing.T) {
 // hint instead of serving nothing.
 func TestMCPOnlyCoveredTools(t *testing.T) {
 	d := startDev(t, "services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: true, project_roots: [~/Projects]}\n", nil)
-	s := d.mcpSession(t, nil, issue(t, d, "file", "GET:~/Docs/*"))
+	s, cmd := d.mcpProcess(t, nil, issue(t, d, "file", "GET:~/Docs/*"))
+	// The server is never the owner: it runs under no_new_privs, which the
+	// router reads as a confined peer's mark (no minting, no approving).
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)); err != nil || !strings.Contains(string(st), "\nNoNewPrivs:\t1\n") {
+		t.Errorf("carapace mcp runs without no_new_privs: %v", err)
+	}
 	names := toolNames(t, s)
 	if !slices.Equal(names, referenceFileTools) {
 		t.Errorf("file-only token lists %v, want the reference file tools %v", names, referenceFileTools)
