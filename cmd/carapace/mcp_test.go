@@ -235,7 +235,7 @@ func TestMCPFileTools(t *testing.T) {
 	// Every call went through the router: allowed and refused calls are
 	// in the audit log under the agent's token.
 	tail := mustCLI(t, d, "audit", "tail", "-n", "200", "--json")
-	for _, w := range []string{`"sub":"agent:mcp-test"`, `"method":"file.write"`, `"method":"file.read"`, `"reason":"scope"`, `"method":"code.execute"`} {
+	for _, w := range []string{`"via":"mcp"`, `"sub":"agent:mcp-test"`, `"method":"file.write"`, `"method":"file.read"`, `"reason":"scope"`, `"method":"code.execute"`} {
 		if !strings.Contains(tail, w) {
 			t.Errorf("audit tail lacks %s", w)
 		}

@@ -51,7 +51,7 @@ func (l *link) connect(ctx context.Context) (*client.Client, error) {
 	hs := map[string]held{}
 	for i, t := range l.tokens {
 		var h held
-		if err := c.Call(ctx, "auth", map[string]string{"token": t}, &h); err != nil {
+		if err := c.Call(ctx, "auth", map[string]string{"token": t, "via": "mcp"}, &h); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("auth with token %d of %d: %w", i+1, len(l.tokens), err)
 		}
