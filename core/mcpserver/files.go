@@ -324,7 +324,8 @@ func listDirectoryWithSizes(ctx context.Context, s *Server, _ *mcp.CallToolReque
 		if p.SortBy == "size" {
 			sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Size > sorted[j].Size })
 		} else {
-			sort.SliceStable(sorted, func(i, j int) bool { return localeLess(sorted[i].Name, sorted[j].Name) })
+			less := nameOrder()
+			sort.SliceStable(sorted, func(i, j int) bool { return less(sorted[i].Name, sorted[j].Name) })
 		}
 		var lines []string
 		files, dirs, total := 0, 0, int64(0)
@@ -430,7 +431,17 @@ func excludedTree(rel string, patterns []string) bool {
 // segments, braces and classes work, dot files match).
 func globMatch(pattern, rel string) bool {
 	ok, err := doublestar.Match(pattern, rel)
-	return err == nil && ok
+	if err != nil || !ok {
+		return false
+	}
+	// doublestar lets a trailing "/**" match the directory itself;
+	// minimatch wants at least one segment below it.
+	if prefix, cut := strings.CutSuffix(pattern, "/**"); cut {
+		if self, _ := doublestar.Match(prefix, rel); self {
+			return false
+		}
+	}
+	return true
 }
 
 func moveFile(ctx context.Context, s *Server, _ *mcp.CallToolRequest, args json.RawMessage) *mcp.CallToolResult {

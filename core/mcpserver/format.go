@@ -5,9 +5,10 @@ import (
 	"math"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf16"
-	"unicode/utf8"
+
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
 )
 
 // formatSize renders a byte count as the reference server does: "0 B",
@@ -51,21 +52,11 @@ func jsLen(s string) int {
 	return n
 }
 
-// localeLess approximates String.prototype.localeCompare (ICU's root
-// collation) for file names: letters compare without regard to case
-// first, then lower case before upper case; byte order breaks ties.
-func localeLess(a, b string) bool {
-	fa, fb := strings.ToLower(a), strings.ToLower(b)
-	if fa != fb {
-		return fa < fb
-	}
-	for i, j := 0, 0; i < len(a) && j < len(b); {
-		ra, na := utf8.DecodeRuneInString(a[i:])
-		rb, nb := utf8.DecodeRuneInString(b[j:])
-		if ra != rb {
-			return unicode.IsLower(ra) && !unicode.IsLower(rb)
-		}
-		i, j = i+na, j+nb
-	}
-	return a < b
+// nameOrder returns a less function that orders names as
+// String.prototype.localeCompare does in Node (ICU's root collation):
+// punctuation, then digits, then letters, case and accents second. A
+// Collator is not safe for concurrent use: one per sort.
+func nameOrder() func(a, b string) bool {
+	c := collate.New(language.Und)
+	return func(a, b string) bool { return c.CompareString(a, b) < 0 }
 }

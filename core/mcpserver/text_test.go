@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"encoding/json"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -81,14 +82,10 @@ func TestFormats(t *testing.T) {
 	if got, want := jsDate(d), "Sun Dec 06 2026 21:24:08 GMT+0000 (Coordinated Universal Time)"; got != want {
 		t.Errorf("jsDate = %q, want %q", got, want)
 	}
-	names := []string{"b", "B", "a", "_x", "A"}
-	for i := range names {
-		for j := range names {
-			_ = localeLess(names[i], names[j])
-		}
-	}
-	if !localeLess("a", "B") || !localeLess("a", "A") || localeLess("B", "a") {
-		t.Error("localeLess: want a < A < B")
+	names := []string{"été.txt", "Zebra.txt", "apple.txt", "9.txt", "_under.txt", "Apple2.txt", "10.txt"}
+	sort.SliceStable(names, func(i, j int) bool { return nameOrder()(names[i], names[j]) })
+	if got, want := strings.Join(names, " "), "_under.txt 10.txt 9.txt apple.txt Apple2.txt été.txt Zebra.txt"; got != want {
+		t.Errorf("name order %q, want %q (Node's localeCompare)", got, want)
 	}
 }
 
@@ -98,7 +95,7 @@ func TestGlobs(t *testing.T) {
 		want     bool
 	}{
 		{"*.txt", "a.txt", true}, {"*.txt", "d/a.txt", false}, {"**/*.txt", "a.txt", true},
-		{"**/*.txt", "d/e/a.txt", true}, {"*", ".hidden", true}, {"{a,b}.go", "b.go", true}, {"[", "x", false},
+		{"**/*.txt", "d/e/a.txt", true}, {"sub/**", "sub", false}, {"sub/**", "sub/x", true}, {"*", ".hidden", true}, {"{a,b}.go", "b.go", true}, {"[", "x", false},
 	} {
 		if got := globMatch(tc.pat, tc.rel); got != tc.want {
 			t.Errorf("globMatch(%q, %q) = %v", tc.pat, tc.rel, got)
