@@ -4,10 +4,12 @@ package main
 // official Go SDK's client over a stdio pipe, against a real dev stack.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -322,5 +324,95 @@ func TestMCPRunShell(t *testing.T) {
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("a denied command ran")
+	}
+}
+
+// TestMCPMalformedInput writes raw lines on the server's stdin: a line that
+// is not JSON, not an object, a batch, not JSON-RPC, too large, or with
+// params of the wrong shape gets a JSON-RPC error, and the session goes on
+// (the SDK's own stdio transport ends it on the first such line); a huge
+// but well-formed write and a whole read past the limit are answered too.
+func TestMCPMalformedInput(t *testing.T) {
+	d := startDev(t, "services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: false}\n", nil)
+	docs := filepath.Join(d.home, "Docs")
+	cmd := exec.Command(binPath, "mcp", "--token", strings.TrimSpace(mustCLI(t, d, "token", "issue", "--aud", "file",
+		"--scope", "GET:~/Docs/*", "--scope", "PUT:~/Docs/*", "--scope", "DELETE:~/Docs/*", "--ttl", "10m")))
+	cmd.Env = []string{"HOME=" + d.home, "GIMME_SOCKET=" + d.socket}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	in, _ := cmd.StdinPipe()
+	outPipe, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); cmd.Wait() })
+	lines := make(chan string, 16)
+	go func() {
+		r := bufio.NewReaderSize(outPipe, 1<<20)
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				close(lines)
+				return
+			}
+			lines <- l
+		}
+	}()
+	send := func(s string) {
+		t.Helper()
+		if _, err := io.WriteString(in, s+"\n"); err != nil {
+			t.Fatalf("write: %v\nstderr: %s", err, stderr.String())
+		}
+	}
+	recv := func() string {
+		t.Helper()
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("the server closed its stdout\nstderr: %s", stderr.String())
+			}
+			return l
+		case <-time.After(60 * time.Second):
+			t.Fatalf("no answer\nstderr: %s", stderr.String())
+		}
+		return ""
+	}
+	send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	if l := recv(); !strings.Contains(l, `"serverInfo"`) {
+		t.Fatalf("initialize: %s", l)
+	}
+	send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	for _, tc := range []struct{ line, want string }{
+		{"{not json", `"code":-32700`},
+		{"5", `"code":-32600`},
+		{"[1,2]", "batches are not supported"},
+		{`{"foo":1}`, `"code":-32600`},
+		{`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":5}`, `"id":7,"error":{"code":-32602`},
+		{`{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"read_text_file","arguments":"x"}}`, `"isError":true`},
+		{`{"jsonrpc":"2.0","id":9,"method":"no/such/method"}`, `"id":9,"error":{"code":-32601`},
+		{strings.Repeat("x", 33<<20), "message larger than"},
+	} {
+		send(tc.line)
+		if l := recv(); !strings.Contains(l, tc.want) {
+			t.Errorf("%.40s: answer %.300s, want %s", tc.line, l, tc.want)
+		}
+	}
+	big, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 10, "method": "tools/call", "params": map[string]any{
+		"name": "write_file", "arguments": map[string]any{"path": filepath.Join(docs, "big.txt"), "content": strings.Repeat("y", 20<<20)}}})
+	send(string(big))
+	if l := recv(); !strings.Contains(l, `"id":10`) || !strings.Contains(l, "Successfully wrote") {
+		t.Errorf("20 MiB write_file: %.300s", l)
+	}
+	send(`{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"read_text_file","arguments":{"path":"` + filepath.Join(docs, "big.txt") + `"}}}`)
+	if l := recv(); !strings.Contains(l, `"isError":true`) || !strings.Contains(l, "file_too_large") || !strings.Contains(l, "head or tail") {
+		t.Errorf("whole read of 20 MiB: %.300s", l)
+	}
+	send(`{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"read_text_file","arguments":{"path":"` + filepath.Join(docs, "big.txt") + `","head":1}}}`)
+	if l := recv(); !strings.Contains(l, "lines_too_long") {
+		t.Errorf("head of one 20 MiB line: %.300s", l)
+	}
+	send(`{"jsonrpc":"2.0","id":13,"method":"tools/list"}`)
+	if l := recv(); !strings.Contains(l, `"id":13`) || !strings.Contains(l, "read_text_file") {
+		t.Errorf("tools/list after all that: %.300s", l)
 	}
 }

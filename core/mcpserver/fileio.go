@@ -70,6 +70,11 @@ func (s *Server) readText(ctx context.Context, p string) (string, string, error)
 	return strings.ToValidUTF8(string(b), "\uFFFD"), mtime, nil
 }
 
+func linesTooLong(p string) error {
+	return errs.E("read "+p, errs.TooLarge, errs.Reason("lines_too_long"),
+		errs.Hint(fmt.Sprintf("the lines asked for span more than %s; ask for fewer lines", formatSize(maxTextRead))))
+}
+
 // headLines returns the first n lines, reading only as far as they go:
 // complete lines, then the unterminated rest when fewer than n ended.
 func (s *Server) headLines(ctx context.Context, p string, n int) (string, error) {
@@ -83,6 +88,9 @@ func (s *Server) headLines(ctx context.Context, p string, n int) (string, error)
 		off += int64(res.Length)
 		if res.EOF || res.Length == 0 {
 			break
+		}
+		if len(buf) > maxTextRead {
+			return "", linesTooLong(p)
 		}
 	}
 	lines := strings.Split(strings.ToValidUTF8(string(buf), "\uFFFD"), "\n")
@@ -124,6 +132,9 @@ func (s *Server) tailLines(ctx context.Context, p string, n int) (string, error)
 			}
 		}
 		buf = append(b, buf...)
+		if len(buf) > maxTextRead && bytes.Count(buf, []byte{'\n'}) < n {
+			return "", linesTooLong(p)
+		}
 	}
 	text := strings.ReplaceAll(strings.ToValidUTF8(string(buf), "\uFFFD"), "\r\n", "\n")
 	lines := strings.Split(text, "\n")

@@ -169,6 +169,10 @@ func refusal(err error) string {
 		return s
 	}
 	s := err.Error()
+	var ee *errs.Error
+	if errors.As(err, &ee) && ee.Reason != "" { // rendered as the router renders its own
+		s = fmt.Sprintf("%s (%s): %s [%d]", ee.Kind, ee.Reason, ee.Op, ee.Kind.Code())
+	}
 	if h := errs.HintOf(err); h != "" {
 		s += "\nhint: " + h
 	}
