@@ -267,6 +267,23 @@ func TestMCPOnlyCoveredTools(t *testing.T) {
 		t.Errorf("write with a read-only token: %v %q", isErr, text)
 	}
 
+	// A token withdrawn mid-session: the next call is refused with the
+	// router's reason (an expired one takes the same path: every call is
+	// checked, not only auth), and the server keeps serving.
+	var issued struct{ Token, JTI string }
+	json.Unmarshal([]byte(mustCLI(t, d, "token", "issue", "--aud", "file", "--scope", "GET:~/Docs/*", "--ttl", "10m", "--json")), &issued)
+	s2 := d.mcpSession(t, nil, issued.Token)
+	if _, isErr := callTool(t, s2, "list_directory", map[string]any{"path": filepath.Join(d.home, "Docs")}); isErr {
+		t.Fatal("list_directory before revocation refused")
+	}
+	mustCLI(t, d, "token", "revoke", issued.JTI)
+	if text, isErr := callTool(t, s2, "list_directory", map[string]any{"path": filepath.Join(d.home, "Docs")}); !isErr || !strings.Contains(text, "(revoked)") || !strings.Contains(text, "hint:") {
+		t.Errorf("after revocation: %v %q", isErr, text)
+	}
+	if err := s2.Ping(context.Background(), nil); err != nil {
+		t.Errorf("ping after a refusal: %v", err)
+	}
+
 	_, errOut, code := d.cli("mcp")
 	if code != exitUsage || !strings.Contains(errOut, "needs at least one token") || !strings.Contains(errOut, "hint:") {
 		t.Errorf("no token: %d %q", code, errOut)
