@@ -1,7 +1,6 @@
 package mcpserver
 
 import (
-	"fmt"
 	"strings"
 	"unicode"
 )
@@ -55,11 +54,17 @@ func applyEdits(content string, edits []edit) (string, error) {
 			break
 		}
 		if !found {
-			return "", fmt.Errorf("Could not find exact match for edit:\n%s", e.OldText)
+			return "", noMatch{e.OldText}
 		}
 	}
 	return content, nil
 }
+
+// noMatch is an edit that matched nowhere; its text is the reference
+// server's, word for word, capital included.
+type noMatch struct{ old string }
+
+func (e noMatch) Error() string { return "Could not find exact match for edit:\n" + e.old }
 
 func linesMatch(got, want []string) bool {
 	for j := range want {

@@ -80,18 +80,6 @@ func (l *link) call(ctx context.Context, method string, params, result any) erro
 	return err
 }
 
-// audiences returns the audiences of the tokens the router accepted, sorted.
-func (l *link) audiences() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make([]string, 0, len(l.held))
-	for a := range l.held {
-		out = append(out, a)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func (l *link) has(aud string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
