@@ -35,6 +35,12 @@ func (d *devStack) mcpProcess(t *testing.T, opts *mcp.ClientOptions, tokens ...s
 	for _, tok := range tokens {
 		args = append(args, "--token", tok)
 	}
+	return d.mcpStart(t, opts, args...)
+}
+
+// mcpStart starts `carapace ARGS…` as an MCP server and connects to it.
+func (d *devStack) mcpStart(t *testing.T, opts *mcp.ClientOptions, args ...string) (*mcp.ClientSession, *exec.Cmd) {
+	t.Helper()
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = []string{"HOME=" + d.home, "GIMME_SOCKET=" + d.socket, "PATH=/usr/bin:/bin"}
 	var stderr syncBuffer
@@ -431,5 +437,64 @@ func TestMCPMalformedInput(t *testing.T) {
 	send(`{"jsonrpc":"2.0","id":13,"method":"tools/list"}`)
 	if l := recv(); !strings.Contains(l, `"id":13`) || !strings.Contains(l, "read_text_file") {
 		t.Errorf("tools/list after all that: %.300s", l)
+	}
+}
+
+// TestMCPGrant: the owner's --grant mints exactly the tokens it names
+// before the server (under no_new_privs) serves with them; a grant wider
+// than the configuration, or misspelt, stops it with a hint.
+func TestMCPGrant(t *testing.T) {
+	d := startDev(t, "services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: true, project_roots: [~/Projects]}\n", nil)
+	docs := filepath.Join(d.home, "Docs")
+	proj := filepath.Join(d.home, "Projects", "demo")
+	s, cmd := d.mcpStart(t, nil, "mcp", "--grant", "file:GET,PUT:~/Docs/*", "--grant", "code:POST:"+proj+"/*", "--ttl", "10m")
+	names := toolNames(t, s)
+	if !slices.Contains(names, "run_command") || !slices.Contains(names, "write_file") || slices.Contains(names, "run_shell") {
+		t.Errorf("tools %v", names)
+	}
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)); err != nil || !strings.Contains(string(st), "\nNoNewPrivs:\t1\n") {
+		t.Errorf("the server minted, then did not drop to no_new_privs: %v", err)
+	}
+	if got, _ := callTool(t, s, "list_allowed_directories", map[string]any{}); got != "Allowed directories:\n"+docs+" (read and write only)" {
+		t.Errorf("list_allowed_directories %q", got)
+	}
+	if text, isErr := callTool(t, s, "write_file", map[string]any{"path": filepath.Join(docs, "g.txt"), "content": "granted"}); isErr {
+		t.Fatalf("write_file: %s", text)
+	}
+	if text, isErr := callTool(t, s, "move_file", map[string]any{"source": filepath.Join(docs, "g.txt"), "destination": filepath.Join(docs, "h.txt")}); !isErr || !strings.Contains(text, "DELETE") {
+		t.Errorf("move_file without DELETE granted: %v %q", isErr, text)
+	}
+	if text, isErr := callTool(t, s, "run_command", map[string]any{"command": "pwd", "cwd": proj}); isErr || !strings.Contains(text, proj) {
+		t.Errorf("run_command: %v %q", isErr, text)
+	}
+	if tail := mustCLI(t, d, "audit", "tail", "-n", "50", "--json"); !strings.Contains(tail, `"sub":"agent:mcp"`) || !strings.Contains(tail, `"method":"token.issue"`) {
+		t.Errorf("audit lacks the grant's mint or its sub")
+	}
+	for _, tc := range []struct {
+		grant string
+		code  int
+		want  string
+	}{
+		{"file:GET:/etc/*", exitError, "scope_too_wide"},
+		{"shell:POST:~/*", exitError, "service_disabled"},
+		{"file:READ:~/Docs/*", exitUsage, "is not GET, PUT, DELETE or POST"},
+		{"files:GET:~/Docs/*", exitUsage, "file, code, shell or app"},
+		{"file:GET", exitUsage, "SERVICE:VERBS:PATH"},
+	} {
+		if _, errOut, code := d.cli("mcp", "--grant", tc.grant); code != tc.code || !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "hint:") {
+			t.Errorf("--grant %s: %d %q", tc.grant, code, errOut)
+		}
+	}
+	// An agent already confined (no_new_privs, as `carapace agent` will
+	// start one) cannot grant itself anything.
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv (util-linux) is not installed: cannot start a confined carapace mcp")
+	}
+	c := exec.Command(setpriv, "--no-new-privs", binPath, "mcp", "--grant", "file:GET:~/Docs/*")
+	c.Env = []string{"HOME=" + d.home, "GIMME_SOCKET=" + d.socket}
+	out, err := c.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitError || !strings.Contains(string(out), "not_owner") {
+		t.Errorf("--grant under no_new_privs: %v %s", err, out)
 	}
 }
