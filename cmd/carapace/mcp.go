@@ -40,7 +40,8 @@ func mcpCmd() *ffcli.Command {
 			"and lists only the tools they open. --grant is the owner's shortcut: before serving, the CLI mints\n" +
 			"exactly those tokens, with the same rules as token issue (refused to anyone but the owner).\n" +
 			"See docs/mcp.md for each client's configuration.",
-		FlagSet: fs,
+		FlagSet:     fs,
+		Subcommands: []*ffcli.Command{mcpInstallCmd()},
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) > 0 {
 				return usage("carapace mcp takes no arguments; tokens go in --token", "unexpected argument %q", args[0])

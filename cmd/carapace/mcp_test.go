@@ -498,3 +498,48 @@ func TestMCPGrant(t *testing.T) {
 		t.Errorf("--grant under no_new_privs: %v %s", err, out)
 	}
 }
+
+// TestMCPInstall: each client's block starts this binary with the grants
+// asked for, in the client's own format; mistakes are usage errors.
+func TestMCPInstall(t *testing.T) {
+	d := &devStack{t: t, home: t.TempDir(), socket: filepath.Join(t.TempDir(), "none.sock")}
+	want := []string{"mcp", "--grant", "file:GET,PUT:~/Documents/*", "--grant", "code:POST:~/Projects/x/*", "--ttl", "4h"}
+	for _, c := range []string{"claude-code", "claude-desktop", "cursor", "vscode", "codex"} {
+		out, errOut, code := d.cli("mcp", "install", "--client", c, "--grant", want[2], "--grant", want[4], "--ttl", "4h")
+		if code != 0 || !strings.Contains(errOut, "add this to") {
+			t.Fatalf("%s: %d %q", c, code, errOut)
+		}
+		if c == "codex" {
+			wantTOML := "[mcp_servers.carapace]\ncommand = \"" + binPath + "\"\nargs = [\"mcp\", \"--grant\", \"file:GET,PUT:~/Documents/*\", \"--grant\", \"code:POST:~/Projects/x/*\", \"--ttl\", \"4h\"]\n"
+			if out != wantTOML {
+				t.Errorf("codex:\n%s\nwant\n%s", out, wantTOML)
+			}
+			continue
+		}
+		var cfg map[string]map[string]struct {
+			Type    string
+			Command string
+			Args    []string
+		}
+		if err := json.Unmarshal([]byte(out), &cfg); err != nil {
+			t.Fatalf("%s: not JSON: %v\n%s", c, err, out)
+		}
+		key := "mcpServers"
+		if c == "vscode" {
+			key = "servers"
+		}
+		srv := cfg[key]["carapace"]
+		if srv.Command != binPath || !slices.Equal(srv.Args, want) || (c == "vscode") != (srv.Type == "stdio") {
+			t.Errorf("%s: %+v", c, srv)
+		}
+	}
+	for _, args := range [][]string{
+		{"mcp", "install", "--client", "emacs", "--grant", want[2]},
+		{"mcp", "install", "--client", "cursor"},
+		{"mcp", "install", "--client", "cursor", "--grant", "file:GET"},
+	} {
+		if _, errOut, code := d.cli(args...); code != exitUsage || !strings.Contains(errOut, "hint:") {
+			t.Errorf("%v: %d %q", args, code, errOut)
+		}
+	}
+}
