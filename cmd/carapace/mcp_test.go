@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -541,5 +542,35 @@ func TestMCPInstall(t *testing.T) {
 		if _, errOut, code := d.cli(args...); code != exitUsage || !strings.Contains(errOut, "hint:") {
 			t.Errorf("%v: %d %q", args, code, errOut)
 		}
+	}
+}
+
+// TestMCPAsOrdinaryUser: a stack and carapace mcp run by a non-root
+// owner: --grant mints for that owner, the server drops to no_new_privs
+// and serves the file tools.
+func TestMCPAsOrdinaryUser(t *testing.T) {
+	cred := testUser(t)
+	d := startDev(t, "services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: false}\n", cred)
+	cmd := exec.Command(binPath, "mcp", "--grant", "file:GET,PUT:~/Docs/*")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	cmd.Env = []string{"HOME=" + d.home, "GIMME_SOCKET=" + d.socket}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := mcp.NewClient(&mcp.Implementation{Name: "t", Version: "1"}, nil).Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatalf("connect: %v\nstderr: %s", err, stderr.String())
+	}
+	defer s.Close()
+	p := filepath.Join(d.home, "Docs", "u.txt")
+	if text, isErr := callTool(t, s, "write_file", map[string]any{"path": p, "content": "ordinary\n"}); isErr {
+		t.Fatalf("write_file: %s", text)
+	}
+	if text, isErr := callTool(t, s, "read_text_file", map[string]any{"path": p}); isErr || text != "ordinary\n" {
+		t.Errorf("read_text_file: %v %q", isErr, text)
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Sys().(*syscall.Stat_t).Uid != cred.Uid {
+		t.Errorf("the file is not the owner's: %v", err)
 	}
 }
