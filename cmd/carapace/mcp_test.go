@@ -574,3 +574,34 @@ func TestMCPAsOrdinaryUser(t *testing.T) {
 		t.Errorf("the file is not the owner's: %v", err)
 	}
 }
+
+// TestMCPApps: list_apps and open_app through the app service, with an
+// app token for one app; another app is refused.
+func TestMCPApps(t *testing.T) {
+	d := startDev(t, "services:\n  app: {enabled: true, allowed_apps: [Recorder, Other]}\n", nil)
+	apps := filepath.Join(d.home, ".local", "share", "applications")
+	os.MkdirAll(apps, 0o755)
+	rec := filepath.Join(d.home, "recorder.sh")
+	os.WriteFile(rec, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \""+d.home+"/ran-$1.tmp\" && mv \""+d.home+"/ran-$1.tmp\" \""+d.home+"/ran-$1\"\n"), 0o755)
+	os.WriteFile(filepath.Join(apps, "recorder.desktop"), []byte("[Desktop Entry]\nType=Application\nName=Recorder\nExec="+rec+" plain\n"), 0o644)
+	os.WriteFile(filepath.Join(apps, "other.desktop"), []byte("[Desktop Entry]\nType=Application\nName=Other\nExec="+rec+" other\n"), 0o644)
+	s := d.mcpSession(t, nil, issue(t, d, "app", "POST:/Recorder"))
+	if names := toolNames(t, s); !slices.Equal(names, []string{"list_apps", "open_app"}) {
+		t.Errorf("app token lists %v", names)
+	}
+	if text, isErr := callTool(t, s, "list_apps", map[string]any{}); isErr || !strings.Contains(text, "Recorder [recorder.desktop]") {
+		t.Errorf("list_apps: %v %q", isErr, text)
+	}
+	if text, isErr := callTool(t, s, "open_app", map[string]any{"app": "Recorder"}); isErr || !strings.Contains(text, "Opened Recorder") {
+		t.Fatalf("open_app: %v %q", isErr, text)
+	}
+	if got := waitFile(t, filepath.Join(d.home, "ran-plain")); got != "plain\n" {
+		t.Errorf("the app ran with %q", got)
+	}
+	if text, isErr := callTool(t, s, "open_app", map[string]any{"app": "Other"}); !isErr || !strings.Contains(text, "(scope)") {
+		t.Errorf("open_app outside the token: %v %q", isErr, text)
+	}
+	if _, err := os.Stat(filepath.Join(d.home, "ran-other")); err == nil {
+		t.Fatal("an app outside the token ran")
+	}
+}

@@ -55,7 +55,7 @@ func commandTools() []*tool {
 			Name: "open_app", Title: "Open App",
 			Description: "Open an allowed desktop app, optionally with files (absolute paths).",
 			InputSchema: json.RawMessage(`{"type":"object","properties":{` +
-				`"app":{"type":"string","description":"The app's name or id, as list_apps gives it"},` +
+				`"app":{"type":"string","description":"The app's name, as list_apps shows it"},` +
 				`"files":{"type":"array","items":{"type":"string"},"description":"Absolute paths to open with it"}},` +
 				`"required":["app"]}`),
 			Annotations: &mcp.ToolAnnotations{DestructiveHint: ptr(false), OpenWorldHint: ptr(false)},
