@@ -47,6 +47,7 @@ type Auth struct {
 type connState struct {
 	mu     sync.Mutex
 	tokens map[string]*held
+	front  string // the front door the caller declared at auth ("mcp"), for the audit log
 }
 
 // held is one token a connection holds.
@@ -67,6 +68,18 @@ func (c *connState) put(aud string, h *held) {
 	c.mu.Lock()
 	c.tokens[aud] = h
 	c.mu.Unlock()
+}
+
+func (c *connState) setFrontDoor(via string) {
+	c.mu.Lock()
+	c.front = via
+	c.mu.Unlock()
+}
+
+func (c *connState) frontDoor() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.front
 }
 
 // audiences returns the audiences the connection holds tokens for, sorted.
@@ -106,6 +119,9 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 		return grant{}, r.deny(rec, start, errs.E(method, errs.Internal, err))
 	}
 	st := r.state(s)
+	if f := st.frontDoor(); f != "" {
+		rec.Via = f
+	}
 	h := st.get(aud)
 	if h == nil {
 		if err := a.Limiter.Call(info.Creds.UID, ""); err != nil {
