@@ -129,7 +129,7 @@ func confineAndExec(spec sandbox.Spec, argv []string) error {
 	if err := rs.restrictThread(); err != nil {
 		return err
 	}
-	if err := loadFilter(filterOptions{network: spec.Network, exec: true}); err != nil {
+	if err := loadFilter(commandFilter(spec.Network)); err != nil {
 		return err
 	}
 	return unix.Exec(path, argv, scrubEnv(os.Environ()))
