@@ -116,6 +116,11 @@ func confineAndExec(spec sandbox.Spec, argv []string) error {
 	if err := protect(existingPaths(spec.Protected)); err != nil {
 		return fmt.Errorf("protect read-only paths: %w", err)
 	}
+	terminals := false
+	if own, _ := ownMountNamespace(); own {
+		terminals = mountPrivateTerminals() == nil
+	}
+	spec = withTerminals(spec, terminals)
 	if err := setLimits(spec.Limits); err != nil {
 		return err
 	}

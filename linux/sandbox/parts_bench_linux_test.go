@@ -59,7 +59,7 @@ func BenchmarkRestrictPrepared(b *testing.B) {
 	abi := landlockABI()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		p, err := prepareRuleset(sharedRules(), abi)
+		p, err := prepareRuleset(sharedRules(false), abi)
 		if err != nil {
 			b.Fatal(err)
 		}
