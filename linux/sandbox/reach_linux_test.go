@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -15,6 +16,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gimme-tools/carapace/core/sandbox"
 )
 
 // foreign is what another session of the same user holds, outside the
@@ -208,4 +211,28 @@ func TestUnixSocketInProject(t *testing.T) {
 	expect(t, "a Unix socket in the tmpdir", b.probe(t, "unix", filepath.Join(b.spec.TmpDir, "s.sock")), want)
 	b.spec.Network = true
 	expect(t, "a Unix socket in the tmpdir, network on", b.probe(t, "unix", filepath.Join(b.spec.TmpDir, "s.sock")), want)
+}
+
+// TestResolveUnixScoped checks, without a kernel that has it, what a
+// command's ruleset asks of Landlock ABI 9: connecting to a pathname Unix
+// socket is handled, and granted only under the project and the
+// temporary directory (and the devices, where no socket can be), so the
+// command's filter may then allow socket(AF_UNIX).
+func TestResolveUnixScoped(t *testing.T) {
+	const resolve = unix.LANDLOCK_ACCESS_FS_RESOLVE_UNIX
+	spec := sandbox.ForProject("/p", "/t")
+	rs := commandRuleset(spec, landlockResolveUnixABI)
+	if rs.handledFS()&resolve == 0 {
+		t.Fatal("ABI 9 ruleset does not handle RESOLVE_UNIX")
+	}
+	for _, r := range rs.rules {
+		granted := r.access&resolve != 0
+		want := r.path == "/p" || r.path == "/t" || slices.Contains(sandbox.DefaultDevices, r.path)
+		if granted != want {
+			t.Errorf("%s: RESOLVE_UNIX granted %v, want %v", r.path, granted, want)
+		}
+	}
+	if !commandFilterFor(landlockResolveUnixABI).unix || commandFilterFor(landlockResolveUnixABI-1).unix {
+		t.Error("the command's filter must allow Unix sockets exactly from ABI 9")
+	}
 }

@@ -70,7 +70,14 @@ type filterOptions struct {
 
 // commandFilter is the filter a command runs under.
 func commandFilter(network bool) filterOptions {
-	return filterOptions{network: network, exec: true, unix: landlockABI() >= landlockResolveUnixABI}
+	o := commandFilterFor(landlockABI())
+	o.network = network
+	return o
+}
+
+// commandFilterFor is a command's filter, network off, under Landlock abi.
+func commandFilterFor(abi int) filterOptions {
+	return filterOptions{exec: true, unix: abi >= landlockResolveUnixABI}
 }
 
 // filterIndex is o's index in filterPrograms.
