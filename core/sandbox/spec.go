@@ -104,10 +104,20 @@ var DefaultReadOnly = []string{
 // is left out on purpose: it is shared by every process of the user, so a
 // command could read another program's shared memory or leave files behind
 // for one; POSIX semaphores (sem_open) therefore fail in the sandbox.
-var DefaultDevices = []string{
+// /dev/tty is the command's controlling terminal, which it has only when
+// it made one itself; TerminalDevices are granted with conditions.
+var DefaultDevices = append([]string{
 	"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
-	"/dev/tty", "/dev/ptmx", "/dev/pts",
-}
+	"/dev/tty",
+}, TerminalDevices...)
+
+// TerminalDevices are where a command makes pseudo-terminals of its own
+// (script, expect, a test of a terminal program). They hold every
+// session's terminals, so the enforcer grants them only where it can
+// give the command a private instance (on Linux, a devpts of its own in
+// the command's mount namespace), and leaves them out of the Spec
+// otherwise: a command must never reach another session's terminal.
+var TerminalDevices = []string{"/dev/ptmx", "/dev/pts"}
 
 // ForProject returns the Spec for running commands in project with the
 // private temporary directory tmp: the defaults, read-write on both,
