@@ -6,16 +6,41 @@ BIN := bin/carapace
 PKGS := ./...
 STATICCHECK := $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
 
-.PHONY: all build run test test-short check fmt vet staticcheck cross bench bench-file fuzz deps tools
+.PHONY: all build run install help test test-short check fmt vet staticcheck cross bench bench-file fuzz deps tools
 
 all: build
+
+# help lists the targets a person uses.
+help:
+	@echo 'make run         build and start the dev stack as you (stdout: one "ready:" line)'
+	@echo 'make install     copy carapace and carapace-sandbox to ~/.local/bin (root: /usr/local/bin; PREFIX=dir)'
+	@echo 'make test        install test dependencies (root), then every test with the race detector'
+	@echo 'make test-short  the quick tests, no race detector'
+	@echo 'make check       gofmt, vet, staticcheck, cross-builds, darwin cgo via zig, race tests'
+	@echo 'make bench       benchmarks as ratios against baselines measured in the same run'
+	@echo 'make fuzz        every fuzz target (FUZZTIME=30s each)'
+	@echo 'make deb         dist/carapace_*.deb'
+	@echo 'make e2e-linux   boot Debian 12 under systemd-nspawn, install the .deb, check it (root)'
+	@echo 'make bundle      dist/Carapace.app (layout on Linux; signable on a Mac)'
 
 build:
 	$(GO) build -o $(BIN) ./cmd/carapace
 	$(GO) build -o bin/carapace-installer ./cmd/installer
 
-run: build
-	./$(BIN) dev $(ARGS)
+# run keeps stdout for the ready line alone: the build's output goes to
+# stderr and make prints no recipe lines.
+run:
+	@$(MAKE) -s --no-print-directory build >&2
+	@exec ./$(BIN) dev $(ARGS)
+
+# install puts the CLI and the sandbox helper (which must sit next to it)
+# on PATH: ~/.local/bin for a user, /usr/local/bin for root.
+PREFIX ?= $(if $(filter 0,$(shell id -u)),/usr/local/bin,$(HOME)/.local/bin)
+install: build
+	@mkdir -p $(PREFIX)
+	@install -m 0755 $(BIN) $(PREFIX)/carapace
+	@if [ -f bin/carapace-sandbox ]; then install -m 0755 bin/carapace-sandbox $(PREFIX)/carapace-sandbox; fi
+	@echo "installed carapace in $(PREFIX)"; case ":$$PATH:" in *":$(PREFIX):"*) ;; *) echo "hint: $(PREFIX) is not on your PATH; add it (export PATH=\"$(PREFIX):\$$PATH\")";; esac
 
 # deps installs the Debian packages the tests use (socat, bubblewrap, acl,
 # shellcheck). It is a no-op when they are there already.
@@ -48,6 +73,7 @@ cross:
 
 check: tools
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 	$(GO) vet $(PKGS)
 	$(STATICCHECK) $(PKGS)
 	$(MAKE) cross

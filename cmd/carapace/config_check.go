@@ -12,6 +12,7 @@ import (
 	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/scope"
+	"github.com/gimme-tools/carapace/core/service/file"
 	"github.com/gimme-tools/carapace/core/stack"
 	"github.com/gimme-tools/carapace/core/token"
 )
@@ -64,8 +65,28 @@ type effectiveConfig struct {
 	MaxTTL     string              `yaml:"max_ttl" json:"max_ttl"`
 	RateLimits map[string]float64  `yaml:"rate_limits" json:"rate_limits"`
 	Mintable   map[string][]string `yaml:"owner_may_mint" json:"owner_may_mint"`
+	FileRules  fileRulesView       `yaml:"file_rules" json:"file_rules"`
 	System     *config.System      `yaml:"system" json:"system"`
 	Owner      *config.Owner       `yaml:"owner" json:"owner"`
+}
+
+// fileRulesView is the file service's deny lists as they apply: the
+// built-in globs and services.file's, for every folder (each folder's
+// own come on top, under owner.services.file.paths), and the
+// directories no call may change.
+type fileRulesView struct {
+	Deny      []string `yaml:"deny" json:"deny"`             // neither read nor written: secrets
+	DenyWrite []string `yaml:"deny_write" json:"deny_write"` // read, never changed: what your tools run
+	Protected []string `yaml:"protected" json:"protected"`   // Carapace's own config and state
+}
+
+func fileRulesOf(st *stack.Settings) fileRulesView {
+	f := st.Owner.Services.File
+	return fileRulesView{
+		Deny:      append(append([]string{}, file.DefaultDeny...), f.Deny...),
+		DenyWrite: append(append([]string{}, file.DefaultDenyWrite...), f.DenyWrite...),
+		Protected: st.OwnPaths(),
+	}
 }
 
 func effective(st *stack.Settings, grants map[string]scope.Set) effectiveConfig {
@@ -90,7 +111,7 @@ func effective(st *stack.Settings, grants map[string]scope.Set) effectiveConfig 
 		RateLimits: map[string]float64{
 			"per_uid": def(rl.PerUID, 20000), "per_subject": def(rl.PerSubject, 10000), "conns_per_second": def(rl.ConnsPerSec, 500),
 		},
-		Mintable: mint, System: st.System, Owner: st.Owner,
+		Mintable: mint, FileRules: fileRulesOf(st), System: st.System, Owner: st.Owner,
 	}
 }
 

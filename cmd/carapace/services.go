@@ -60,6 +60,7 @@ func newService(name string, st *stack.Settings, sockDir string, auth servicehos
 				AddressSpace: int64(c.Limits.Memory),
 			},
 			SandboxOff:  c.Sandbox == "off",
+			Protect:     st.OwnPaths(),
 			WarmHelpers: c.WarmHelpers,
 			Policy:      pol,
 			Authorize:   auth,
@@ -94,9 +95,10 @@ func fileConfig(st *stack.Settings) file.Config {
 	f := st.Owner.Services.File
 	var folders []file.Folder
 	for _, p := range f.Paths {
-		folders = append(folders, file.Folder{Path: p.Path, ReadOnly: p.ReadOnly, Deny: p.Deny})
+		folders = append(folders, file.Folder{Path: p.Path, ReadOnly: p.ReadOnly, Deny: p.Deny, DenyWrite: p.DenyWrite})
 	}
-	return file.Config{Folders: folders, Deny: f.Deny, MaxWrite: int64(f.MaxWrite), Home: st.OwnerHome}
+	return file.Config{Folders: folders, Deny: f.Deny, DenyWrite: f.DenyWrite, Protect: st.OwnPaths(),
+		MaxWrite: int64(f.MaxWrite), Home: st.OwnerHome}
 }
 
 // fileRules returns the file service's read rules (folders, deny globs),

@@ -523,8 +523,10 @@ func TestDevAsOrdinaryUser(t *testing.T) {
 }
 
 // TestSandboxedCommandIsNotOwner: a command run by the code service runs
-// as the owner's uid in dev mode and can reach the router socket, but the
-// router sees it is confined and refuses it the owner's powers.
+// as the owner's uid in dev mode, but cannot reach the router socket, which
+// lies outside its paths (issue 15: Landlock ABI 9 refuses the connect,
+// older kernels every Unix socket). Behind that, the router would see it
+// is confined and refuse it the owner's powers (core/peer).
 func TestSandboxedCommandIsNotOwner(t *testing.T) {
 	if _, err := exec.LookPath("socat"); err != nil {
 		t.Skip("socat not installed (make deps)")
@@ -534,13 +536,13 @@ func TestSandboxedCommandIsNotOwner(t *testing.T) {
 	cmd.Stdin = strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"code.info"}` + "\n" + `{"jsonrpc":"2.0","id":2,"method":"whoami"}` + "\n" +
 		`{"jsonrpc":"2.0","id":3,"method":"token.issue","params":{"aud":"code","scope":["POST:/.carapace/scratch"],"ttl_seconds":60}}` + "\n")
 	cmd.Env = []string{"HOME=" + d.home}
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("exec socat: %v %s", err, out)
+	out, err := cmd.CombinedOutput()
+	if err == nil || strings.Contains(string(out), `"jsonrpc"`) {
+		t.Fatalf("a sandboxed command reached the router socket (%v): %s", err, out)
 	}
-	if !strings.Contains(string(out), `"code":-32001`) || !strings.Contains(string(out), "no_token") || !strings.Contains(string(out), `"owner":false`) ||
-		!strings.Contains(string(out), `"code":-32003`) || !strings.Contains(string(out), "not_owner") {
-		t.Fatalf("sandboxed command got owner powers: %s", out)
+	t.Logf("%s", out)
+	if !strings.Contains(string(out), "socat") {
+		t.Fatalf("socat did not run in the sandbox (%v): %s", err, out)
 	}
 }
 

@@ -55,6 +55,10 @@ type Result struct {
 	TimedOut   bool   `json:"timed_out"`
 	Truncated  bool   `json:"truncated"`
 	DurationMS int64  `json:"duration_ms"`
+	// Quarantined are the files the command left that the owner's tools
+	// would run, renamed out of their way (core/autorun), by the code
+	// service after the command.
+	Quarantined []string `json:"quarantined,omitempty"`
 }
 
 // Run runs c and waits for it and its process group. It fails only when the

@@ -103,19 +103,24 @@ type Services struct {
 
 // FileService configures the file service.
 type FileService struct {
-	Enabled  bool     `yaml:"enabled"`
-	Paths    []Folder `yaml:"paths"`
-	Deny     []string `yaml:"deny"`
-	MaxWrite Size     `yaml:"max_write_bytes"`
+	Enabled bool     `yaml:"enabled"`
+	Paths   []Folder `yaml:"paths"`
+	// Deny are globs of names never read nor written (secrets);
+	// DenyWrite of names read but never changed (things your tools
+	// run). Both add to the file service's built-in lists.
+	Deny      []string `yaml:"deny"`
+	DenyWrite []string `yaml:"deny_write"`
+	MaxWrite  Size     `yaml:"max_write_bytes"`
 }
 
 // Folder is an allowed folder: a plain path string in the WebSpec shape,
-// or {path: ~/Reference, mode: ro, deny: [...]}.
+// or {path: ~/Reference, mode: ro, deny: [...], deny_write: [...]}.
 type Folder struct {
-	Path     string   `yaml:"path"`
-	ReadOnly bool     `yaml:"-"`
-	Mode     string   `yaml:"mode"`
-	Deny     []string `yaml:"deny"`
+	Path      string   `yaml:"path"`
+	ReadOnly  bool     `yaml:"-"`
+	Mode      string   `yaml:"mode"`
+	Deny      []string `yaml:"deny"`
+	DenyWrite []string `yaml:"deny_write"`
 }
 
 // CodeService configures the code service.

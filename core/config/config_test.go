@@ -23,7 +23,7 @@ services:
     enabled: true
     paths:
       - ~/Documents
-      - {path: ~/Reference, mode: ro, deny: ["*.sqlite"]}
+      - {path: ~/Reference, mode: ro, deny: ["*.sqlite"], deny_write: [Makefile]}
   code:
     enabled: true
     project_roots: [~/Projects, /srv/code]
@@ -39,7 +39,7 @@ services:
 		t.Fatal(err)
 	}
 	f := c.Services.File.Paths
-	if len(f) != 2 || f[0].Path != "/home/al/Documents" || f[0].ReadOnly || f[1].Path != "/home/al/Reference" || !f[1].ReadOnly || f[1].Deny[0] != "*.sqlite" {
+	if len(f) != 2 || f[0].Path != "/home/al/Documents" || f[0].ReadOnly || f[1].Path != "/home/al/Reference" || !f[1].ReadOnly || f[1].Deny[0] != "*.sqlite" || f[1].DenyWrite[0] != "Makefile" {
 		t.Errorf("paths %+v", f)
 	}
 	if r := c.Services.Code.ProjectRoots; r[0] != "/home/al/Projects" || r[1] != "/srv/code" {
@@ -70,6 +70,10 @@ func TestErrorsNameFileLineKey(t *testing.T) {
 		{true, "services:\n  file:\n    enabled: true\n    pathz: [~/x]\n", []string{"local.yaml:4", `"pathz"`}},
 		{true, "services:\n  file:\n    paths:\n      - {path: ~/x, mod: ro}\n", []string{"local.yaml:4", `"mod"`}},
 		{true, "services:\n  file:\n    paths:\n      - {path: ~/x, mode: rx}\n", []string{"local.yaml:4", "mode"}},
+		{true, "services:\n  file:\n    paths:\n      - {path: ~/x, deny_writes: [a]}\n", []string{"local.yaml:4", `"deny_writes"`, "deny_write"}},
+		{true, "services:\n  file:\n    deny_write: [\"[x\"]\n", []string{"services.file.deny_write", `"[x"`, "syntax"}},
+		{true, "services:\n  file:\n    paths:\n      - {path: ~/x, deny_write: [\"a/[\"]}\n", []string{"services.file.paths[0].deny_write", "syntax"}},
+		{true, "services:\n  file:\n    deny: [\"/\"]\n", []string{"services.file.deny", "empty"}},
 		{true, "services:\n  code:\n    project_roots: [relative/dir]\n", []string{"services.code.project_roots[0]", "absolute"}},
 		{true, "services:\n  code:\n    timeout: soon\n", []string{"local.yaml:3", "duration"}},
 		{true, "services:\n  code:\n    warm_helpers: -5\n", []string{"services.code.warm_helpers"}},

@@ -2,6 +2,7 @@ package config
 
 import (
 	"github.com/gimme-tools/carapace/core/policy"
+	"github.com/gimme-tools/carapace/core/service/file"
 	"net"
 	"os/user"
 	"path/filepath"
@@ -54,6 +55,16 @@ func (c *Owner) validate(path string) error {
 	for i, f := range c.Services.File.Paths {
 		if !absOrHome(f.Path) {
 			return fieldError(path, 0, "services.file.paths["+strconv.Itoa(i)+"]", strconv.Quote(f.Path)+" must be absolute or start with ~/")
+		}
+	}
+	globs := map[string][]string{"services.file.deny": c.Services.File.Deny, "services.file.deny_write": c.Services.File.DenyWrite}
+	for i, f := range c.Services.File.Paths {
+		k := "services.file.paths[" + strconv.Itoa(i) + "]"
+		globs[k+".deny"], globs[k+".deny_write"] = f.Deny, f.DenyWrite
+	}
+	for key, gs := range globs {
+		if err := file.CheckGlobs(gs); err != nil {
+			return fieldError(path, 0, key, err.Error()+` (path.Match syntax: *, ?, [abc]; a trailing / covers a folder and all it holds)`)
 		}
 	}
 	for i, r := range c.Services.Code.ProjectRoots {

@@ -47,6 +47,7 @@ type Auth struct {
 type connState struct {
 	mu     sync.Mutex
 	tokens map[string]*held
+	front  string // the front door the caller declared at auth ("mcp"), for the audit log
 }
 
 // held is one token a connection holds.
@@ -67,6 +68,18 @@ func (c *connState) put(aud string, h *held) {
 	c.mu.Lock()
 	c.tokens[aud] = h
 	c.mu.Unlock()
+}
+
+func (c *connState) setFrontDoor(via string) {
+	c.mu.Lock()
+	c.front = via
+	c.mu.Unlock()
+}
+
+func (c *connState) frontDoor() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.front
 }
 
 // audiences returns the audiences the connection holds tokens for, sorted.
@@ -106,6 +119,9 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 		return grant{}, r.deny(rec, start, errs.E(method, errs.Internal, err))
 	}
 	st := r.state(s)
+	if f := st.frontDoor(); f != "" {
+		rec.Via = f
+	}
 	h := st.get(aud)
 	if h == nil {
 		if err := a.Limiter.Call(info.Creds.UID, ""); err != nil {
@@ -143,7 +159,7 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 		}
 		g.log, g.queued = a.Audit, true
 		// What the service decides next is recorded under this record.
-		g.call = callRecord{t: t, method: method, resource: rec.Resource, start: start, ref: g.ticket.Seq()}
+		g.call = callRecord{t: t, via: rec.Via, method: method, resource: rec.Resource, start: start, ref: g.ticket.Seq()}
 	}
 	return g, nil
 }
@@ -162,14 +178,15 @@ type grant struct {
 }
 
 // callRecord is what a record of a service's decision takes from the call
-// it is about: the token, what was called on what, when, and the seq of
-// the router's record (ref). Who called over which entry comes from the
-// session. Kept small: every forwarded call carries one.
+// it is about: the token, the entry or front door the router recorded,
+// what was called on what, when, and the seq of the router's record
+// (ref). The caller's uid and pid come from the session. Kept small: every
+// forwarded call carries one.
 type callRecord struct {
-	t                *token.Verified // nil: a call without a token (approvals.*)
-	method, resource string
-	start            time.Time
-	ref              uint64
+	t                     *token.Verified // nil: a call without a token (approvals.*)
+	via, method, resource string          // via "": the session's
+	start                 time.Time
+	ref                   uint64
 }
 
 // record returns the audit record of a decision about the call, for the
@@ -178,6 +195,9 @@ func (c *callRecord) record(s *rpcserver.Session) audit.Record {
 	info := s.Info()
 	r := audit.Record{Time: c.start, Via: info.Via, UID: info.Creds.UID, PID: info.Creds.PID,
 		Method: c.method, Resource: c.resource, Ref: c.ref}
+	if c.via != "" {
+		r.Via = c.via
+	}
 	if c.t != nil {
 		r.Sub, r.Agent, r.JTI, r.Iss = c.t.Subject, c.t.Agent, c.t.ID, c.t.Issuer
 	}

@@ -510,3 +510,57 @@ func (c *rawConn) send(line string) string {
 	}
 	return got
 }
+
+// TestFrontDoorInAudit: a local front door (carapace mcp) declares itself
+// at auth, and every decision on that connection is audited with its via;
+// an unknown door, or a declaration over a remote entry, is refused.
+func TestFrontDoorInAudit(t *testing.T) {
+	st := startStack(t, true)
+	mint := func(scope string) (string, string) {
+		tok, claims, err := st.minter.Mint(token.AudCode, []string{scope}, 3600e9, false, "agent:mcp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok, claims.ID
+	}
+	viaMCP := func(tok string) *client.Client {
+		c := dial(t, st.routerSock)
+		if err := c.Call(ctx(t), "auth", map[string]string{"token": tok, "via": "mcp"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	work, workJTI := mint("POST:/work/*")
+	other, otherJTI := mint("POST:/elsewhere/*")
+	plainTok, plainJTI := mint("POST:/work/*")
+	if err := viaMCP(work).Call(ctx(t), "code.params", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ce := callErr(t, viaMCP(other), "code.params", nil); ce.Reason != "scope" {
+		t.Fatalf("out of scope: %+v", ce)
+	}
+	if err := authed(t, st.routerSock, plainTok).Call(ctx(t), "code.params", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ce := callErr(t, dial(t, st.routerSock), "auth", map[string]string{"token": work, "via": "owner"}); ce.Code != -32602 || ce.Reason != "bad_via" || ce.Hint == "" {
+		t.Errorf("unknown via: %+v", ce)
+	}
+	if ce := callErr(t, dial(t, serveVia(t, st, "websocket")), "auth", map[string]string{"token": work, "via": "mcp"}); ce.Code != -32003 || ce.Reason != "bad_via" {
+		t.Errorf("via over the WebSocket: %+v", ce)
+	}
+	got := map[string]string{}
+	audit.Tail(ctx(t), filepath.Join(st.dir, "state", "audit"), 100, false, func(r audit.Record, _ []byte) error {
+		got[r.Method+" "+r.Decision+" "+r.JTI] = r.Via
+		return nil
+	})
+	for k, want := range map[string]string{
+		"auth allow " + workJTI:         "mcp",
+		"code.params allow " + workJTI:  "mcp",
+		"code.params deny " + otherJTI:  "mcp",
+		"code.params allow " + plainJTI: "unix",
+	} {
+		if got[k] != want {
+			t.Errorf("%s: via %q, want %q (all: %v)", k, got[k], want, got)
+		}
+	}
+}

@@ -63,12 +63,26 @@ type authResult struct {
 // it held for that audience. A one-time token is not used up by auth.
 func (r *Router) authToken(ctx context.Context, c *service.Call) (any, error) {
 	const op = "auth"
-	a, tok, err := r.tokenParam(op, c)
+	a, err := r.auth0(op)
 	if err != nil {
 		return nil, err
 	}
+	var p struct {
+		Token string `json:"token"`
+		Via   string `json:"via"` // the front door the caller serves: "mcp"
+	}
+	if err := service.Decode(c.Params, &p); err != nil {
+		return nil, errs.E(op, err)
+	}
+	if err := checkFrontDoor(p.Via, c.Caller.Via); err != nil {
+		return nil, errs.E(op, err)
+	}
+	tok := p.Token
 	start := time.Now()
 	rec := audit.Record{Via: c.Caller.Via, UID: c.Caller.UID, PID: c.Caller.PID, Method: op}
+	if p.Via != "" {
+		rec.Via = p.Via
+	}
 	if err := a.Limiter.Call(c.Caller.UID, ""); err != nil {
 		return nil, err
 	}
@@ -86,8 +100,33 @@ func (r *Router) authToken(ctx context.Context, c *service.Call) (any, error) {
 	if err := r.allowed(rec, start); err != nil {
 		return nil, err
 	}
-	r.state(s).put(t.Audience, &held{Held: h, caller: caller})
+	st := r.state(s)
+	if p.Via != "" {
+		st.setFrontDoor(p.Via)
+	}
+	st.put(t.Audience, &held{Held: h, caller: caller})
 	return authResult{Aud: t.Audience, Scope: t.Scope.Strings(), Exp: t.Expires.Unix(), Sub: t.Subject, Agent: t.Agent, Once: t.Once}, nil
+}
+
+// frontDoors are the values auth's "via" may take: a local program that
+// serves another protocol to agents and forwards their calls, so that the
+// audit log says which door a call came through. It is the caller's own
+// claim, taken only on the local socket (where the uid and pid beside it
+// are the kernel's); a remote entry's via is never overwritten.
+var frontDoors = map[string]bool{"mcp": true}
+
+func checkFrontDoor(via, transport string) error {
+	switch {
+	case via == "":
+		return nil
+	case !frontDoors[via]:
+		return errs.E(errs.InvalidParams, errs.Reason("bad_via"), errs.Hint(`via names the front door the caller serves: "mcp"`),
+			fmt.Errorf("via %q", via))
+	case transport != "unix":
+		return errs.E(errs.Forbidden, errs.Reason("bad_via"), errs.Hint("via is taken only on the local Unix socket"),
+			fmt.Errorf("via %q over %s", via, transport))
+	}
+	return nil
 }
 
 // Authenticate holds raw for session s exactly as an `auth` call would: the

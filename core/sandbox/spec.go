@@ -32,9 +32,11 @@ type Spec struct {
 	// ReadWrite are directories that may be read, written, and executed
 	// from: the project root and the private temporary directory.
 	ReadWrite []string `json:"read_write,omitempty"`
-	// Protected are paths inside ReadWrite that stay read-only, such as
-	// <project>/.git/hooks and <project>/.git/config: a command that could
-	// write them could make the owner's next git command run its code.
+	// Protected are paths inside ReadWrite that stay read-only: the
+	// files the owner's tools run (core/autorun.Find lists them for every
+	// repository under the project, with shell, editor and agent files),
+	// which a command that could write them would turn into code run as
+	// the owner by the next `git status` or new shell.
 	Protected []string `json:"protected,omitempty"`
 	// Home and TmpDir become HOME and TMPDIR (Env). Both should lie in
 	// ReadWrite; Home defaults to TmpDir.
@@ -102,10 +104,20 @@ var DefaultReadOnly = []string{
 // is left out on purpose: it is shared by every process of the user, so a
 // command could read another program's shared memory or leave files behind
 // for one; POSIX semaphores (sem_open) therefore fail in the sandbox.
-var DefaultDevices = []string{
+// /dev/tty is the command's controlling terminal, which it has only when
+// it made one itself; TerminalDevices are granted with conditions.
+var DefaultDevices = append([]string{
 	"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
-	"/dev/tty", "/dev/ptmx", "/dev/pts",
-}
+	"/dev/tty",
+}, TerminalDevices...)
+
+// TerminalDevices are where a command makes pseudo-terminals of its own
+// (script, expect, a test of a terminal program). They hold every
+// session's terminals, so the enforcer grants them only where it can
+// give the command a private instance (on Linux, a devpts of its own in
+// the command's mount namespace), and leaves them out of the Spec
+// otherwise: a command must never reach another session's terminal.
+var TerminalDevices = []string{"/dev/ptmx", "/dev/pts"}
 
 // ForProject returns the Spec for running commands in project with the
 // private temporary directory tmp: the defaults, read-write on both,

@@ -226,3 +226,24 @@ func Grants(o *config.Owner) (map[string]scope.Set, error) {
 	}
 	return g, nil
 }
+
+// OwnPaths are the directories that hold Carapace's own policy and
+// state: the owner file's and the system file's folders, the state
+// directory and the audit log's. A command or a file-service token must
+// never change them (core/autorun has the files of other tools); the
+// code service protects them and the file service refuses writes there.
+func (st *Settings) OwnPaths() []string {
+	var out []string
+	for _, p := range []string{st.OwnerPath, st.SystemPath} {
+		if p != "" {
+			out = append(out, filepath.Dir(p))
+		}
+	}
+	out = append(out, st.StateDir(), st.AuditDir())
+	for i, p := range out {
+		if a, err := filepath.Abs(p); err == nil {
+			out[i] = a
+		}
+	}
+	return out
+}

@@ -7,11 +7,31 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gimme-tools/carapace/linux/sandbox"
 )
 
-// kernelChecks probes the three kernel features the sandbox rests on.
+// kernelChecks probes the three kernel features the sandbox rests on,
+// and says how this kernel keeps commands from the owner's terminals and
+// Unix sockets (both hold on every kernel the sandbox runs on; the detail
+// says what a weaker kernel costs).
 func kernelChecks() []Check {
-	return []Check{landlockCheck(), seccompCheck(), openat2Check()}
+	return []Check{landlockCheck(), seccompCheck(), openat2Check(), mountNamespaceCheck(), unixSocketsCheck(), terminalsCheck()}
+}
+
+func unixSocketsCheck() Check {
+	_, detail := sandbox.UnixSockets()
+	return Check{Name: "sandbox: pathname Unix sockets", OK: true, Detail: detail}
+}
+
+func terminalsCheck() Check {
+	c := Check{Name: "sandbox: other sessions' terminals", OK: true}
+	private, detail := sandbox.Terminals()
+	c.Detail = detail
+	if !private {
+		c.Fix = "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or an AppArmor profile for carapace-sandbox on Ubuntu 24.04+) to give commands terminals of their own"
+	}
+	return c
 }
 
 func landlockCheck() Check {

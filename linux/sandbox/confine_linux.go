@@ -51,7 +51,7 @@ func confineSyscalls(p sandbox.Profile) error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("confine: set no_new_privs: %w", err)
 	}
-	return loadFilter(filterOptions{network: p.Network, exec: p.Exec, mountNS: p.Namespaces})
+	return loadFilter(filterOptions{network: p.Network, exec: p.Exec, mountNS: p.Namespaces, unix: true})
 }
 
 // confineAndReexec restricts this thread with p's Landlock rules and

@@ -116,6 +116,11 @@ func confineAndExec(spec sandbox.Spec, argv []string) error {
 	if err := protect(existingPaths(spec.Protected)); err != nil {
 		return fmt.Errorf("protect read-only paths: %w", err)
 	}
+	terminals := false
+	if own, _ := ownMountNamespace(); own {
+		terminals = mountPrivateTerminals() == nil
+	}
+	spec = withTerminals(spec, terminals)
 	if err := setLimits(spec.Limits); err != nil {
 		return err
 	}
@@ -129,7 +134,7 @@ func confineAndExec(spec sandbox.Spec, argv []string) error {
 	if err := rs.restrictThread(); err != nil {
 		return err
 	}
-	if err := loadFilter(filterOptions{network: spec.Network, exec: true}); err != nil {
+	if err := loadFilter(commandFilter(spec.Network)); err != nil {
 		return err
 	}
 	return unix.Exec(path, argv, scrubEnv(os.Environ()))

@@ -46,6 +46,10 @@ var fsRightsByABI = []uint64{
 	1<<17 - 1, // 9: + RESOLVE_UNIX
 }
 
+// landlockResolveUnixABI is the first ABI that can scope connecting to
+// a pathname Unix socket (LANDLOCK_ACCESS_FS_RESOLVE_UNIX).
+const landlockResolveUnixABI = 9
+
 // landlockABI returns the kernel's Landlock ABI version, or 0 when Landlock
 // is missing or disabled. The kernel is asked once.
 var landlockABI = sync.OnceValue(queryLandlockABI)

@@ -57,4 +57,5 @@ func TestOneStage(t *testing.T) {
 		t.Fatal("the listener saw a connection from the sandbox")
 	}
 	expectConfined(t, probe, "NoNewPrivs: 1", "Seccomp: 2", "CapEff: 0000000000000000")
+	newForeign(t).expect(t, probe)
 }

@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"errors"
+	"os"
 	"runtime"
 	"testing"
 
@@ -59,7 +60,7 @@ func BenchmarkRestrictPrepared(b *testing.B) {
 	abi := landlockABI()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		p, err := prepareRuleset(sharedRules(), abi)
+		p, err := prepareRuleset(sharedRules(false), abi)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -86,4 +87,33 @@ func BenchmarkDropCapabilities(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		onThrowawayThread(b, dropCapabilities)
 	}
+}
+
+// BenchmarkPrivateTerminals is mounting a private devpts on /dev/pts, as
+// a warm helper does once before its request, in a mount namespace of a
+// throwaway thread (root only). The unmount is not timed.
+func BenchmarkPrivateTerminals(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root to make a mount namespace for one thread")
+	}
+	onThrowawayThread(b, func() error {
+		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+			return err
+		}
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+			return err
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := mountPrivateTerminals(); err != nil {
+				return err
+			}
+			b.StopTimer()
+			if err := unix.Unmount("/dev/pts", 0); err != nil {
+				return err
+			}
+			b.StartTimer()
+		}
+		return nil
+	})
 }

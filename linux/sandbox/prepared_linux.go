@@ -49,12 +49,13 @@ func restrictCommand(spec sandbox.Spec) error {
 }
 
 // sharedRules are the rules of every command the code service runs
-// (sandbox.ForProject), without the project's own.
-func sharedRules() []rule {
+// (sandbox.ForProject), without the project's own; the terminal devices
+// only when terminals says a private devpts is mounted (withTerminals).
+func sharedRules(terminals bool) []rule {
 	spec := sandbox.ForProject("/", "/")
 	spec.ReadWrite = sandbox.DefaultDevices
 	spec.Protected = nil
-	return commandRuleset(spec, 0).rules
+	return commandRuleset(withTerminals(spec, terminals), 0).rules
 }
 
 // prepareRuleset makes a ruleset for abi, without network, holding rules.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,7 +24,21 @@ import (
 // probe runs one escape attempt inside the sandbox and prints one line:
 // "ok …" when the attempt worked, "denied <errno name>" when it did not.
 // Its exit status is 0 either way; the test reads the line.
+//
+// "probe each NAME ARGS / NAME ARGS / …" runs several, one line each.
 func probe(args []string) int {
+	if len(args) > 0 && args[0] == "each" {
+		rest := args[1:]
+		for len(rest) > 0 {
+			i := slices.Index(rest, "/")
+			if i < 0 {
+				i = len(rest)
+			}
+			probe(rest[:i])
+			rest = rest[min(i+1, len(rest)):]
+		}
+		return 0
+	}
 	if len(args) == 0 {
 		say("usage: probe NAME ARGS")
 		return 2
@@ -78,6 +93,26 @@ func probe(args []string) int {
 		report(unix.Kill(pid, 0))
 	case "unshare":
 		report(unix.Unshare(unix.CLONE_NEWUSER))
+	case "open": // a device or file, read-write, never as a controlling terminal
+		fd, err := unix.Open(a[0], unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+		if err == nil {
+			unix.Close(fd)
+		}
+		report(err)
+	case "ls":
+		_, err := os.ReadDir(a[0])
+		report(err)
+	case "readlink":
+		_, err := os.Readlink(a[0])
+		report(err)
+	case "pty":
+		report(ptyRoundTrip())
+	case "unixconnect":
+		report(unixConnect(a[0]))
+	case "dgram":
+		report(dgramSend(a[0]))
+	case "socketpair":
+		report(socketpairRoundTrip())
 	case "status":
 		printStatus()
 	case "parent":
@@ -119,6 +154,76 @@ func unixRoundTrip(path string) error {
 		return err
 	}
 	return c.Close()
+}
+
+// ptyRoundTrip makes a terminal through /dev/ptmx, opens its other end
+// under /dev/pts and sends a line through it.
+func ptyRoundTrip() error {
+	master, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(master)
+	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
+		return err
+	}
+	n, err := unix.IoctlGetInt(master, unix.TIOCGPTN)
+	if err != nil {
+		return err
+	}
+	slave, err := unix.Open("/dev/pts/"+strconv.Itoa(n), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(slave)
+	if _, err := unix.Write(master, []byte("hi\n")); err != nil {
+		return err
+	}
+	buf := make([]byte, 16)
+	if _, err := unix.Read(slave, buf); err != nil {
+		return err
+	}
+	return nil
+}
+
+// unixConnect connects to the stream socket at path and reads its
+// greeting.
+func unixConnect(path string) error {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.Read(make([]byte, 16))
+	return err
+}
+
+// dgramSend sends a datagram to the socket at path from one end of a
+// socketpair: a pair needs no socket(2), and a datagram one can still
+// name another socket.
+func dgramSend(path string) error {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	return unix.Sendto(fds[0], []byte("hello"), 0, &unix.SockaddrUnix{Name: path})
+}
+
+// socketpairRoundTrip sends a byte through a stream socketpair.
+func socketpairRoundTrip() error {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	if _, err := unix.Write(fds[0], []byte{1}); err != nil {
+		return err
+	}
+	_, err = unix.Read(fds[1], make([]byte, 1))
+	return err
 }
 
 func printStatus() {

@@ -58,12 +58,32 @@ type filterOptions struct {
 	// .git: clone with CLONE_NEWNS and CLONE_NEWUSER, and mount. The
 	// command's own filter refuses both again.
 	mountNS bool
+	// unix allows socket(AF_UNIX) and every socketpair. Services keep
+	// it. A command keeps it only where Landlock scopes pathname-socket
+	// connects to its own paths (ABI 9, LANDLOCK_ACCESS_FS_RESOLVE_UNIX);
+	// below that it could connect to any socket its uid may open (a
+	// session bus, ssh-agent, docker), so it may make no Unix socket but
+	// a connected stream or seqpacket pair: a datagram pair could still
+	// sendto(2) a named socket.
+	unix bool
+}
+
+// commandFilter is the filter a command runs under.
+func commandFilter(network bool) filterOptions {
+	o := commandFilterFor(landlockABI())
+	o.network = network
+	return o
+}
+
+// commandFilterFor is a command's filter, network off, under Landlock abi.
+func commandFilterFor(abi int) filterOptions {
+	return filterOptions{exec: true, unix: abi >= landlockResolveUnixABI}
 }
 
 // filterIndex is o's index in filterPrograms.
 func filterIndex(o filterOptions) int {
 	i := 0
-	for bit, on := range []bool{o.network, o.exec, o.mountNS} {
+	for bit, on := range []bool{o.network, o.exec, o.mountNS, o.unix} {
 		if on {
 			i |= 1 << bit
 		}

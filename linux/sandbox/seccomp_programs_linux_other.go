@@ -6,4 +6,4 @@ import "golang.org/x/sys/unix"
 
 // filterPrograms is empty on architectures the programs are not generated
 // for: compileFilter reports it, and the sandbox is unavailable there.
-var filterPrograms [8][]unix.SockFilter
+var filterPrograms [16][]unix.SockFilter

@@ -64,7 +64,7 @@ func confineThreadAndFork(spec sandbox.Spec, path string, argv []string) (int, e
 	if err := restrictCommand(spec); err != nil {
 		return 0, err
 	}
-	if err := loadFilter(filterOptions{network: spec.Network, exec: true}); err != nil {
+	if err := loadFilter(commandFilter(spec.Network)); err != nil {
 		return 0, err
 	}
 	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{

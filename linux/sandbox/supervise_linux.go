@@ -23,15 +23,23 @@ type supervisor struct {
 	// stage, with no second Go start.
 	ownMounts bool
 	ppid      int // the parent ownMounts was checked against
+	// terminals is set when the helper mounted a private devpts in its
+	// own mount namespace: only then may a command it starts in one
+	// stage open /dev/ptmx and /dev/pts (terminals_linux.go).
+	terminals bool
 	// status, when set, is where report writes the exit code before the
 	// helper exits (a warm helper's descriptor 4).
 	status *os.File
 }
 
-// newSupervisor locks the calling goroutine to its thread (the command's
-// parent-death signal fires when the thread that forked it dies), makes
-// the process a child subreaper and catches the signals forward passes on.
+// newSupervisor gives up the controlling terminal, locks the calling
+// goroutine to its thread (the command's parent-death signal fires when
+// the thread that forked it dies), makes the process a child subreaper
+// and catches the signals forward passes on.
 func newSupervisor() (*supervisor, error) {
+	if err := dropControllingTerminal(); err != nil {
+		return nil, err
+	}
 	runtime.LockOSThread()
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("become a child subreaper: %w", err)
@@ -114,6 +122,7 @@ func (s *supervisor) start(inv invocation, cg *cgroup, released <-chan struct{})
 	if err := bindReadOnly(protected); err != nil { // propagation was cut at warm-up (ownMountNamespace)
 		return nil, fmt.Errorf("protect read-only paths: %w", err)
 	}
+	inv.spec = withTerminals(inv.spec, s.terminals)
 	return startOneStage(inv, released)
 }
 

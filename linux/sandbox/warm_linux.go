@@ -43,7 +43,10 @@ func warmMain() int {
 	}
 	s.status = status
 	s.ownMounts, s.ppid = ownMountNamespace()
-	warmUp()
+	if s.ownMounts {
+		s.terminals = mountPrivateTerminals() == nil // else no terminal at all
+	}
+	warmUp(s.terminals)
 	inv, code := readRequest()
 	if code == 0 {
 		code = s.run(inv)
@@ -70,8 +73,9 @@ func statusPipe() *os.File {
 // warmUp does ahead of the request the work every command needs: the
 // kernel's Landlock ABI and last capability, whether the helper runs in
 // a service's pids cgroup and, unless the request is already waiting, the
-// shared Landlock rules (prepared_linux.go) and a first decode.
-func warmUp() {
+// shared Landlock rules (prepared_linux.go; with the terminal devices
+// when the helper mounted a private devpts) and a first decode.
+func warmUp(terminals bool) {
 	landlockABI()
 	lastCap()
 	helperInServiceCgroup()
@@ -79,7 +83,7 @@ func warmUp() {
 		return
 	}
 	if abi := landlockABI(); abi >= 1 {
-		prepared, _ = prepareRuleset(sharedRules(), abi) // nil on error: built per request
+		prepared, _ = prepareRuleset(sharedRules(terminals), abi) // nil on error: built per request
 	}
 	primeDecoders()
 }

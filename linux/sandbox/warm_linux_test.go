@@ -19,6 +19,7 @@ func TestWarmHelper(t *testing.T) {
 	pool := codeexec.NewPool([]string{b.bin, "sandbox-exec", "--warm"}, codeexec.PoolOptions{})
 	defer pool.Close()
 	run := warmRunner(t, b, pool)
+	newForeign(t).expect(t, run)
 	p := b.project
 	expect(t, "write .git/hooks/x", run("write", filepath.Join(p, ".git", "hooks", "x")), "denied EROFS")
 	expect(t, "read ~/.ssh/id_rsa", run("read", filepath.Join(b.home, ".ssh", "id_rsa")), "denied EACCES")

@@ -87,6 +87,8 @@ func TestWarmHelperOwnMounts(t *testing.T) {
 		t.Fatal("the listener saw a connection from the sandbox")
 	}
 	expectConfined(t, run, "NoNewPrivs: 1", "Seccomp: 2", "CapEff: 0000000000000000", "CapPrm: 0000000000000000")
+	newForeign(t).expect(t, run)
+	expect(t, "a terminal of its own", run("pty"), "ok")
 	// The read-only mounts lived in the helpers' namespaces only.
 	mi, err := os.ReadFile("/proc/self/mountinfo")
 	must(t, err)

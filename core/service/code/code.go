@@ -49,6 +49,9 @@ type Config struct {
 	// waiting helper holds about 3 MB of memory. 0 means
 	// DefaultWarmHelpers; -1 turns warm helpers off.
 	WarmHelpers int
+	// Protect are more paths a command must not change when they lie in
+	// its working directory: Carapace's own configuration and state.
+	Protect []string
 	// Authorize re-checks the forwarded token (servicehost.NewAuthorizer):
 	// POST on the working directory, or on ScratchResource. Nil refuses
 	// every command: the service never runs one unchecked.
@@ -167,7 +170,7 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	if err := s.checkPolicy(op, append([]string{path}, p.Args...)); err != nil {
 		return nil, err
 	}
-	argv, env, cleanTmp, err := s.sandboxed(append([]string{path}, p.Args...), dir, p.Env)
+	argv, env, before, cleanTmp, err := s.sandboxed(append([]string{path}, p.Args...), dir, p.Env)
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
@@ -194,7 +197,11 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 			call.Notify("code.output", map[string]string{"stream": stream, "data": string(b)})
 		}
 	}
-	return codeexec.Run(ctx, c)
+	res, err := codeexec.Run(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return res, s.quarantine(op, dir, before, res)
 }
 
 func anyNUL(ss []string) bool {

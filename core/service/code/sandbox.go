@@ -3,6 +3,12 @@ package code
 import (
 	"errors"
 	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gimme-tools/carapace/core/autorun"
+	"github.com/gimme-tools/carapace/core/codeexec"
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/policy"
@@ -28,32 +34,74 @@ func (s *Service) checkPolicy(op string, argv []string) error {
 }
 
 // sandboxed returns the command line that runs argv in dir under the OS
-// sandbox, the environment it gets, and a cleanup for its private
-// temporary directory. Without a sandbox it refuses, unless the owner
-// turned the sandbox off in the config.
-func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([]string, []string, func(), error) {
+// sandbox, the environment it gets, the executed paths found in dir
+// (made read-only for the command; quarantine compares against them),
+// and a cleanup for its private temporary directory. Without a sandbox
+// it refuses, unless the owner turned the sandbox off in the config.
+func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([]string, []string, *autorun.Found, func(), error) {
+	found, err := autorun.Find(dir)
+	if errors.Is(err, autorun.ErrTooLarge) {
+		return nil, nil, nil, nil, errs.E(errs.Failed, errs.Reason("tree_too_large"),
+			errs.Hint("the working directory holds too many files or repositories (node_modules aside) to protect their git hooks and the other files your tools run; run the command in a smaller directory, e.g. one project"), err)
+	}
+	if err != nil {
+		return nil, nil, nil, nil, errs.E(errs.Failed, errs.Reason("sandbox_setup"), err)
+	}
 	tmp, err := os.MkdirTemp("", "carapace-tmp-")
 	if err != nil {
-		return nil, nil, nil, errs.E(errs.Failed, err)
+		return nil, nil, nil, nil, errs.E(errs.Failed, err)
 	}
 	cleanup := func() { os.RemoveAll(tmp) }
 	spec := sandbox.ForProject(dir, tmp)
+	spec.Protected = append([]string(nil), found.Protect...) // ForProject's <dir>/.git corners among them
+	for _, p := range s.cfg.Protect {
+		if autorun.Within(dir, p) {
+			spec.Protected = append(spec.Protected, p)
+		}
+	}
 	spec.Network = s.networkAllowed(dir)
 	spec.Limits = s.cfg.Limits
 	wrapped, err := sandbox.Command(spec, argv)
 	if errors.Is(err, errors.ErrUnsupported) && s.cfg.SandboxOff {
-		return argv, spec.Env(nil, env), cleanup, nil
+		return argv, spec.Env(nil, env), found, cleanup, nil
 	}
 	if errors.Is(err, errors.ErrUnsupported) {
 		cleanup()
-		return nil, nil, nil, errs.E(errs.Unavailable, errs.Reason("no_sandbox"),
+		return nil, nil, nil, nil, errs.E(errs.Unavailable, errs.Reason("no_sandbox"),
 			errs.Hint("this platform has no command sandbox (Linux needs Landlock and seccomp); set services.code.sandbox: off to run commands unconfined, at your own risk"))
 	}
 	if err != nil {
 		cleanup()
-		return nil, nil, nil, errs.E(errs.Failed, errs.Reason("sandbox_setup"), err)
+		return nil, nil, nil, nil, errs.E(errs.Failed, errs.Reason("sandbox_setup"), err)
 	}
-	return wrapped, spec.Env(nil, env), cleanup, nil
+	return wrapped, spec.Env(nil, env), found, cleanup, nil
+}
+
+// quarantine looks in dir, once the command and everything it started
+// are gone, for executed paths (core/autorun) that were not there before
+// it ran, renames them out of the way of the owner's tools, and says so
+// in res: a repository, hook, shell start-up file or agent setting the
+// command made must not run as the owner at the next `git status`.
+func (s *Service) quarantine(op, dir string, before *autorun.Found, res *codeexec.Result) error {
+	after, err := autorun.Find(dir)
+	if err != nil {
+		return errs.E(op, errs.Failed, errs.Reason("quarantine"),
+			errs.Hint("the command ran, but "+dir+" could not be checked for files your tools run: look for new .git, hooks, shell or editor files before using it"), err)
+	}
+	left := autorun.Diff(before, after)
+	if len(left) == 0 {
+		return nil
+	}
+	moved, err := autorun.Quarantine(dir, left, strconv.FormatInt(time.Now().Unix(), 10))
+	res.Quarantined = moved
+	for _, q := range moved {
+		res.Stderr += "carapace: quarantined " + q + ": a sandboxed command may not leave files your tools run (docs/sandbox.md)\n"
+	}
+	if err != nil {
+		return errs.E(op, errs.Failed, errs.Reason("quarantine"),
+			errs.Hint("the command left files your tools would run and not all could be moved aside: check "+strings.Join(left, ", ")+" before using git or a shell there"), err)
+	}
+	return nil
 }
 
 func (s *Service) networkAllowed(dir string) bool {

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gimme-tools/carapace/core/autorun"
 	"github.com/gimme-tools/carapace/core/fsafe"
 	"github.com/gimme-tools/carapace/core/service"
 )
@@ -25,8 +26,17 @@ import (
 // (services.file) describes it.
 type Config struct {
 	Folders []Folder // the allowed folders; services.file.paths
-	// Deny holds deny globs added to DefaultDeny, for every folder.
+	// Deny holds deny globs added to DefaultDeny, for every folder:
+	// names neither read nor written (secrets).
 	Deny []string
+	// DenyWrite holds deny-write globs added to DefaultDenyWrite, for
+	// every folder: names that may be read but never written, moved,
+	// made or deleted (things the owner's tools run).
+	DenyWrite []string
+	// Protect are absolute directories no call may change, nor any
+	// directory holding them: Carapace's own configuration and state
+	// (stack.Settings.OwnPaths), wherever an allowed folder lies.
+	Protect []string
 	// MaxWrite is the largest file, in bytes, a write may leave behind
 	// (content for create and overwrite, old size plus content for append).
 	// Zero means DefaultMaxWrite.
@@ -36,9 +46,10 @@ type Config struct {
 
 // Folder is one allowed folder.
 type Folder struct {
-	Path     string   // absolute, or starting with "~/"
-	ReadOnly bool     // mode: ro
-	Deny     []string // deny globs for this folder only, added to the rest
+	Path      string   // absolute, or starting with "~/"
+	ReadOnly  bool     // mode: ro
+	Deny      []string // deny globs for this folder only, added to the rest
+	DenyWrite []string // deny-write globs for this folder only, added to the rest
 }
 
 // DefaultDeny lists the names refused even inside an allowed folder. Each
@@ -51,6 +62,14 @@ var DefaultDeny = []string{
 	".ssh/", ".gnupg/", ".aws/", ".netrc", ".git/config", ".git-credentials",
 	".npmrc", ".pypirc", ".docker/config.json", ".kube/config",
 }
+
+// DefaultDenyWrite lists the names that may be read but never changed,
+// in the same glob syntax: every file the owner's own tools run or read
+// for programs to run (core/autorun: .git and all it holds, which covers
+// hooks, config and a .git file's "gitdir:", shell start-up files,
+// .envrc, editor and agent settings, ~/.config/gimme). A write token
+// that could change one would reach code execution as the owner.
+var DefaultDenyWrite = autorun.Globs()
 
 // Sizes. A chunk's base64 form (4/3 of it) plus the JSON envelope stays
 // under the router's default 1 MiB message limit.
@@ -67,17 +86,20 @@ const (
 type Service struct {
 	folders   []*folder // longest path first
 	deny      []string
+	denyWrite []string
+	protect   []string
 	maxWrite  int64
 	home      string
 	authorize func(call *service.Call, verb, resource string) error
 }
 
 type folder struct {
-	path    string
-	ro      bool
-	deny    []string
-	root    *fsafe.Root // nil when the folder could not be opened
-	openErr error
+	path      string
+	ro        bool
+	deny      []string
+	denyWrite []string
+	root      *fsafe.Root // nil when the folder could not be opened
+	openErr   error
 }
 
 // New returns a file service for cfg. authorize is called first thing in
@@ -97,8 +119,18 @@ func New(cfg Config, authorize func(call *service.Call, verb, resource string) e
 		s.authorize = func(*service.Call, string, string) error { return nil }
 	}
 	s.deny = append(append([]string{}, DefaultDeny...), cfg.Deny...)
-	if err := checkGlobs(s.deny); err != nil {
+	if err := CheckGlobs(s.deny); err != nil {
 		return nil, fmt.Errorf("services.file.deny: %w", err)
+	}
+	s.denyWrite = append(append([]string{}, DefaultDenyWrite...), cfg.DenyWrite...)
+	if err := CheckGlobs(s.denyWrite); err != nil {
+		return nil, fmt.Errorf("services.file.deny_write: %w", err)
+	}
+	for _, p := range cfg.Protect {
+		if !path.IsAbs(p) {
+			return nil, fmt.Errorf("protected path %q is not absolute", p)
+		}
+		s.protect = append(s.protect, path.Clean(p))
 	}
 	seen := map[string]bool{}
 	for _, fc := range cfg.Folders {
@@ -110,10 +142,13 @@ func New(cfg Config, authorize func(call *service.Call, verb, resource string) e
 			return nil, fmt.Errorf("services.file.paths: %q is listed twice", fc.Path)
 		}
 		seen[p] = true
-		if err := checkGlobs(fc.Deny); err != nil {
+		if err := CheckGlobs(fc.Deny); err != nil {
 			return nil, fmt.Errorf("services.file.paths: %q: deny: %w", fc.Path, err)
 		}
-		f := &folder{path: p, ro: fc.ReadOnly, deny: fc.Deny}
+		if err := CheckGlobs(fc.DenyWrite); err != nil {
+			return nil, fmt.Errorf("services.file.paths: %q: deny_write: %w", fc.Path, err)
+		}
+		f := &folder{path: p, ro: fc.ReadOnly, deny: fc.Deny, denyWrite: fc.DenyWrite}
 		f.root, f.openErr = fsafe.OpenRoot(p)
 		s.folders = append(s.folders, f)
 	}
@@ -135,7 +170,9 @@ func (s *Service) expand(p string) (string, error) {
 	return path.Clean(p), nil
 }
 
-func checkGlobs(globs []string) error {
+// CheckGlobs reports the first glob in globs that is empty or not in
+// path.Match syntax.
+func CheckGlobs(globs []string) error {
 	for _, g := range globs {
 		if strings.Trim(g, "/") == "" {
 			return fmt.Errorf("empty deny glob %q", g)

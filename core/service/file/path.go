@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/gimme-tools/carapace/core/autorun"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/fsafe"
 	"github.com/gimme-tools/carapace/core/service"
@@ -104,6 +105,13 @@ func (s *Service) allowed(call *service.Call, op, verb, abs string) (target, err
 			errs.Hint(fmt.Sprintf("%q matches the deny rule %q (services.file.deny or the folder's deny)", path.Base(abs), rule)),
 			fmt.Errorf("%s is deny-listed", abs))
 	}
+	if verb != verbGet {
+		if rule := s.denyWriteRule(abs); rule != "" {
+			return target{}, errs.E(op, errs.Forbidden, errs.Reason("write_denied_by_rule"), map[string]any{"rule": rule},
+				errs.Hint(fmt.Sprintf("%s matches the deny-write rule %q: your tools run it, so no token may change it (services.file.deny_write, docs/file.md); change it yourself", abs, rule)),
+				fmt.Errorf("%s may be read but not changed", abs))
+		}
+	}
 	if verb != verbGet && t.f.ro {
 		return target{}, errs.E(op, errs.Forbidden, errs.Reason("read_only"),
 			errs.Hint(t.f.path+" is read-only (mode: ro in "+pathsHint+")"), fmt.Errorf("%s is in a read-only folder", abs))
@@ -134,6 +142,48 @@ func (s *Service) place(abs string) (target, bool) {
 // rules of every folder holding abs apply to the components below that
 // folder.
 func (s *Service) denyRule(abs string) string {
+	return s.matchRule(abs, s.deny, func(f *folder) []string { return f.deny })
+}
+
+// denyWriteRule returns the deny-write glob abs matches, or the protected
+// directory abs lies in or holds, or "".
+func (s *Service) denyWriteRule(abs string) string {
+	la := strings.ToLower(abs)
+	for _, p := range s.protect {
+		if lp := strings.ToLower(p); autorun.Within(lp, la) || autorun.Within(la, lp) {
+			return p
+		}
+	}
+	if rule := s.matchRule(abs, s.denyWrite, func(f *folder) []string { return f.denyWrite }); rule != "" {
+		return rule
+	}
+	if t, ok := s.place(abs); ok {
+		return hooksPathRule(t.f.path, abs)
+	}
+	return ""
+}
+
+// hooksPathRule returns the core.hooksPath or included config file of a
+// repository in folder holding abs (in abs's directory or above, up to
+// the folder: the service sees nothing above it) that abs lies in or
+// holds, or "": git runs hooks from a hooksPath wherever it points.
+func hooksPathRule(folder, abs string) string {
+	for dir := path.Dir(abs); autorun.Within(folder, dir); dir = path.Dir(dir) {
+		for _, t := range autorun.RepoTargets(dir) {
+			if autorun.Within(t, abs) || autorun.Within(abs, t) {
+				return t + " (core.hooksPath or include.path of " + dir + ")"
+			}
+		}
+		if dir == folder {
+			break
+		}
+	}
+	return ""
+}
+
+// matchRule returns the glob of global, or of a folder's own (of), that
+// abs matches below a folder holding it, or "".
+func (s *Service) matchRule(abs string, global []string, of func(*folder) []string) string {
 	for _, f := range s.folders {
 		var rel string
 		switch {
@@ -147,7 +197,7 @@ func (s *Service) denyRule(abs string) string {
 			continue
 		}
 		comps := strings.Split(rel, "/")
-		for _, rules := range [][]string{s.deny, f.deny} {
+		for _, rules := range [][]string{global, of(f)} {
 			for _, g := range rules {
 				if matchComponents(g, comps) {
 					return g
