@@ -59,3 +59,8 @@ func FromConn(c net.Conn) (Creds, error) {
 	}
 	return fromUnixConn(uc)
 }
+
+// Available reports whether this platform can read a Unix-socket peer's
+// credentials at all: without them a client cannot tell who serves a
+// socket, and core/client refuses to send anything over one.
+func Available() bool { return fromUnixConn != nil }
