@@ -21,7 +21,7 @@ func devCmd() *ffcli.Command {
 	var cf configFlags
 	cf.register(fs, "")
 	websocket := fs.Bool("websocket", false, "also listen for WebSocket clients on "+stack.DefaultWebSocket+" (or the config's websocket.listen)")
-	runtimeDir := fs.String("runtime-dir", "", "directory for sockets and state (default: $XDG_RUNTIME_DIR/carapace, else /tmp/carapace-$UID)")
+	runtimeDir := fs.String("runtime-dir", "", "directory for sockets and state, yours and mode 0700 (default: $XDG_RUNTIME_DIR/carapace, else $TMPDIR/carapace-$UID, /tmp without TMPDIR)")
 	return &ffcli.Command{
 		Name:       "dev",
 		ShortUsage: "carapace dev [--runtime-dir DIR] [--config FILE]",

@@ -57,8 +57,8 @@ func checkEntries(dir string, uid int) error {
 				fmt.Errorf("%s is a symbolic link", p))
 		case who != uid:
 			return errs.E(op, errs.Forbidden, errs.Reason("runtime_dir_planted"),
-				errs.Hint(p+" ("+kind(fi)+"): "+removal(p, who, uid)),
-				fmt.Errorf("%s is owned by %s, not by uid %d", p, describe(who), uid))
+				errs.Hint(removal(p, who, uid)),
+				fmt.Errorf("%s (%s) is owned by %s, not by uid %d", p, kind(fi), describe(who), uid))
 		}
 		return nil
 	})

@@ -205,7 +205,7 @@ func removal(dir string, who, uid int) string {
 	if who == uid {
 		return "remove it (rm " + dir + ") and start again"
 	}
-	return "it belongs to " + describe(who) + ", not to you (uid " + strconv.Itoa(uid) + "): another user may be impersonating Carapace; have an administrator remove it (sudo rm -r " + dir + ") and tell them who made it"
+	return dir + " belongs to " + describe(who) + ", not to you (uid " + strconv.Itoa(uid) + "): another user may be impersonating Carapace; have an administrator remove it (sudo rm -r " + dir + ") and tell them who made it"
 }
 
 // describe names a uid for a person: "uid 1001 (bob)".
