@@ -11,7 +11,10 @@
 // caller's, mode 0700, not a symbolic link, under parents nobody else can
 // change (package rundir); the installed socket (SystemSocket) by root,
 // which makes it for systemd's socket unit, or RouterUser; any other
-// socket (--socket, $GIMME_SOCKET) by the caller, root or RouterUser.
+// socket (--socket, $GIMME_SOCKET) by the caller, root or RouterUser. A
+// server of the caller's own uid that is sandboxed (seccomp or
+// no-new-privileges) while the caller is not is refused everywhere: in
+// dev mode that is what a command the code service ran looks like.
 // Socket documents the order the router's socket is looked for in, and
 // why a socket in a shared directory never wins over the installed one.
 // On macOS an "xpc:" address is dialled through the XPC bridge, which

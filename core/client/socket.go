@@ -147,6 +147,13 @@ func (p place) verify(socket string, conn net.Conn) (peer.Creds, error) {
 		return cr, errs.E(op, errs.Unavailable, errs.Reason("no_peer_creds"),
 			errs.Hint("Carapace cannot learn who serves this socket on this platform, so it sends nothing over it; on macOS pass --socket xpc:com.gimme.local.router"), err)
 	}
+	if cr.UID == os.Geteuid() && cr.Confined && !peer.SelfConfined() {
+		// In dev mode the code service's commands run as the owner's
+		// uid, sandboxed: one that listens on a socket is not the router.
+		return cr, errs.E(op, errs.Forbidden, errs.Reason("confined_router"),
+			errs.Hint("the process listening at "+socket+" runs as you but sandboxed (seccomp or no-new-privileges), as a command Carapace ran would: it is not your router, and nothing was sent to it; stop it (pid "+strconv.Itoa(cr.PID)+"), "+p.dirAdvice()),
+			fmt.Errorf("server pid %d is confined and this client is not", cr.PID))
+	}
 	if p.trusted(cr.UID) {
 		return cr, nil
 	}

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/peer"
 	"golang.org/x/sys/unix"
 )
 
@@ -254,6 +256,29 @@ func TestDialPrivateRuntimeDir(t *testing.T) {
 	}
 }
 
+// TestDialRefusesConfinedServer: in dev mode a sandboxed command runs as
+// the owner's uid; if it could listen at the router's path (its sandbox
+// should keep it out of the runtime dir), the owner's client must still
+// see it is not the router: it runs with no-new-privileges and the client
+// does not.
+func TestDialRefusesConfinedServer(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("only Linux reports whether a peer is confined")
+	}
+	if peer.SelfConfined() {
+		t.Skip("this test runs confined itself (seccomp or no-new-privileges), as a container's processes do")
+	}
+	_, tmp := fakeTmp(t)
+	dir := filepath.Join(tmp, "carapace-"+strconv.Itoa(os.Geteuid()))
+	must(t, os.Mkdir(dir, 0o700))
+	lis := startListener(t, os.Args[0], filepath.Join(dir, "router.sock"), nil, "HELPER_NNP=1")
+	got := tryDial("")
+	conns, n := lis.finish(t)
+	if got.Connected || n != 0 || got.Reason != "confined_router" || conns != 1 {
+		t.Fatalf("dial: %+v; listener: %d connections, %d bytes; want confined_router and no byte", got, conns, n)
+	}
+}
+
 // TestImpostorRefused is the planted-socket attack with two real users:
 // an attacker plants a listener that records what it receives; the
 // victim's client, run as the victim, must refuse it before sending a
@@ -350,10 +375,10 @@ type listener struct {
 	out   *bufio.Reader
 }
 
-func startListener(t *testing.T, bin, sock string, as *syscall.Credential) *listener {
+func startListener(t *testing.T, bin, sock string, as *syscall.Credential, env ...string) *listener {
 	t.Helper()
 	cmd := exec.Command(bin)
-	cmd.Env = []string{helperEnv + "=listen", "HELPER_SOCKET=" + sock}
+	cmd.Env = append([]string{helperEnv + "=listen", "HELPER_SOCKET=" + sock}, env...)
 	if as != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: as}
 	}
@@ -391,6 +416,9 @@ func listenHelper() {
 	if _, err := os.Lstat(dir); err != nil {
 		check(os.Mkdir(dir, 0o755))
 		check(os.Chmod(dir, 0o755))
+	}
+	if os.Getenv("HELPER_NNP") != "" { // as a sandboxed command is
+		check(noNewPrivs())
 	}
 	l, err := net.Listen("unix", sock)
 	check(err)
@@ -445,7 +473,7 @@ func TestAsOrdinaryUser(t *testing.T) {
 	}
 	u := testUser(t, "carapace-victim")
 	bin := shareBinary(t)
-	cmd := exec.Command(bin, "-test.v", "-test.count=1", "-test.run=^Test(SocketOrder|DialRefusesUnsafeRuntimeDir|DialPrivateRuntimeDir)$")
+	cmd := exec.Command(bin, "-test.v", "-test.count=1", "-test.run=^Test(SocketOrder|DialRefusesUnsafeRuntimeDir|DialPrivateRuntimeDir|DialRefusesConfinedServer)$")
 	cmd.Env = []string{innerEnv + "=1", "TMPDIR=/tmp", "HOME=/tmp", "PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: u}
 	out, err := cmd.CombinedOutput()
