@@ -110,7 +110,10 @@ func placeOf(socket string) place {
 }
 
 // routerUID looks RouterUser up; ok is false where it does not exist.
-func routerUID() (int, bool) {
+// Tests replace it.
+var routerUID = lookupRouterUID
+
+func lookupRouterUID() (int, bool) {
 	u, err := user.Lookup(RouterUser)
 	if err != nil {
 		return 0, false

@@ -108,6 +108,86 @@ func TestSocketOrder(t *testing.T) {
 	}
 }
 
+// TestTrustedServers: who may serve each kind of socket.
+func TestTrustedServers(t *testing.T) {
+	me := os.Geteuid()
+	if me == 0 || me == 4242 {
+		t.Skip("needs a caller that is neither root nor the stand-in router uid; TestAsOrdinaryUser runs it")
+	}
+	old := routerUID
+	routerUID = func() (int, bool) { return 4242, true }
+	t.Cleanup(func() { routerUID = old })
+	_, tmp := fakeTmp(t)
+	dev := filepath.Join(tmp, "carapace-"+strconv.Itoa(me), "router.sock")
+	for _, tc := range []struct {
+		socket string
+		uid    int
+		want   bool
+	}{
+		{dev, me, true}, {dev, 0, false}, {dev, 4242, false}, {dev, 54321, false},
+		{installed, 0, true}, {installed, 4242, true}, {installed, 54321, false},
+		{"/srv/r.sock", me, true}, {"/srv/r.sock", 0, true}, {"/srv/r.sock", 4242, true}, {"/srv/r.sock", 54321, false},
+	} {
+		if got := placeOf(tc.socket).trusted(tc.uid); got != tc.want {
+			t.Errorf("%s served by uid %d: trusted %v, want %v", tc.socket, tc.uid, got, tc.want)
+		}
+	}
+	routerUID = func() (int, bool) { return 0, false } // no _gimme_router here
+	if placeOf(installed).trusted(4242) {
+		t.Error("a router user that does not exist was trusted")
+	}
+}
+
+// BenchmarkDial measures what the checks add to a connection: a dev socket
+// (directory walk and peer credentials) against the same socket given
+// explicitly under another name (peer credentials only).
+func BenchmarkDial(b *testing.B) {
+	base := b.TempDir()
+	tmp := filepath.Join(base, "tmp")
+	os.Mkdir(tmp, 0o700)
+	os.Chmod(tmp, 0o777|os.ModeSticky)
+	b.Setenv("TMPDIR", tmp)
+	b.Setenv("XDG_RUNTIME_DIR", "")
+	dir := filepath.Join(tmp, "carapace-"+strconv.Itoa(os.Geteuid()))
+	os.Mkdir(dir, 0o700)
+	sock := filepath.Join(dir, "router.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	link := filepath.Join(base, "given.sock")
+	os.Symlink(sock, link)
+	for _, s := range []struct{ name, path string }{{"dev", sock}, {"given", link}, {"unchecked", ""}} {
+		b.Run(s.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if s.path == "" {
+					c, err := net.Dial("unix", sock)
+					if err != nil {
+						b.Fatal(err)
+					}
+					New(c).Close()
+					continue
+				}
+				c, err := Dial(context.Background(), s.path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+		})
+	}
+}
+
 // ownListener listens at sock as this process.
 func ownListener(t *testing.T, sock string) *net.UnixListener {
 	t.Helper()
@@ -473,7 +553,7 @@ func TestAsOrdinaryUser(t *testing.T) {
 	}
 	u := testUser(t, "carapace-victim")
 	bin := shareBinary(t)
-	cmd := exec.Command(bin, "-test.v", "-test.count=1", "-test.run=^Test(SocketOrder|DialRefusesUnsafeRuntimeDir|DialPrivateRuntimeDir|DialRefusesConfinedServer)$")
+	cmd := exec.Command(bin, "-test.v", "-test.count=1", "-test.run=^Test(SocketOrder|TrustedServers|DialRefusesUnsafeRuntimeDir|DialPrivateRuntimeDir|DialRefusesConfinedServer)$")
 	cmd.Env = []string{innerEnv + "=1", "TMPDIR=/tmp", "HOME=/tmp", "PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: u}
 	out, err := cmd.CombinedOutput()
