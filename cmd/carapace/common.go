@@ -25,7 +25,7 @@ type clientFlags struct {
 }
 
 func (f *clientFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.socket, "socket", "", "router socket (default: $GIMME_SOCKET, the dev stack's, then "+client.SystemSocket+")")
+	fs.StringVar(&f.socket, "socket", "", "router socket (default: $GIMME_SOCKET, else the first of $XDG_RUNTIME_DIR/carapace/router.sock, "+client.SystemSocket+", $TMPDIR/carapace-$UID/router.sock that exists; docs/client.md)")
 	fs.BoolVar(&f.json, "json", false, "print machine-readable JSON")
 	fs.DurationVar(&f.timeout, "timeout", 0, "give up after this long (default: no limit)")
 	fs.StringVar(&f.token, "token", "", "capability token sent with auth on connect (default: $GIMME_TOKEN)")

@@ -9,6 +9,9 @@ import (
 	"runtime/pprof"
 	"strconv"
 
+	"github.com/gimme-tools/carapace/core/client"
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/rundir"
 	"github.com/gimme-tools/carapace/core/stack"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
@@ -18,7 +21,7 @@ func devCmd() *ffcli.Command {
 	var cf configFlags
 	cf.register(fs, "")
 	websocket := fs.Bool("websocket", false, "also listen for WebSocket clients on "+stack.DefaultWebSocket+" (or the config's websocket.listen)")
-	runtimeDir := fs.String("runtime-dir", "", "directory for sockets and state (default: $XDG_RUNTIME_DIR/carapace, else /tmp/carapace-$UID)")
+	runtimeDir := fs.String("runtime-dir", "", "directory for sockets and state, yours and mode 0700 (default: $XDG_RUNTIME_DIR/carapace, else $TMPDIR/carapace-$UID, /tmp without TMPDIR)")
 	return &ffcli.Command{
 		Name:       "dev",
 		ShortUsage: "carapace dev [--runtime-dir DIR] [--config FILE]",
@@ -47,13 +50,13 @@ func runDev(ctx context.Context, cf *configFlags, runtimeDir string, websocket b
 		st.System.WS.Listen = stack.DefaultWebSocket
 	}
 	if runtimeDir == "" {
-		runtimeDir = stack.DevRuntimeDir()
+		runtimeDir = rundir.Default()
 	}
 	if runtimeDir, err = filepath.Abs(runtimeDir); err != nil {
 		return opError("dev", err)
 	}
-	if err := stack.PrepareRuntimeDir(runtimeDir); err != nil {
-		return opError("dev", err)
+	if err := rundir.Prepare(runtimeDir); err != nil {
+		return opError("dev", errs.E(err, errs.Hint(errs.HintOf(err)+"; or run carapace dev --runtime-dir DIR with a new directory of your own")))
 	}
 	st.RuntimeDir = runtimeDir
 	exe, err := os.Executable()
@@ -68,6 +71,9 @@ func runDev(ctx context.Context, cf *configFlags, runtimeDir string, websocket b
 	defer stopHUP()
 	fmt.Printf("ready: %s\n", d.Socket)
 	st.Log.Info("carapace dev is ready", "socket", d.Socket, "owner_uid", st.OwnerUID)
+	if found := client.Socket(""); found != d.Socket {
+		st.Log.Warn("other carapace commands look for "+found+", not for this stack: set GIMME_SOCKET="+d.Socket+" or pass --socket", "socket", d.Socket)
+	}
 	select {
 	case <-ctx.Done():
 		st.Log.Info("stopping")

@@ -26,13 +26,15 @@ func doctorCmd() *ffcli.Command {
 		Name:       "doctor",
 		ShortUsage: "carapace doctor [--json]",
 		ShortHelp:  "check that Carapace can run here, and print the fix for each problem",
-		LongHelp: "Checks the router answers, then this platform's requirements: on Linux the\n" +
+		LongHelp: "Checks the router answers and is who it should be (its peer credentials,\n" +
+			"any dev runtime directory's owner and mode), then this platform's requirements: on Linux the\n" +
 			"kernel features, units, sockets and group (as `carapace-installer doctor`);\n" +
 			"on macOS each launchd job's approval and the Accessibility permission, with\n" +
 			"the System Settings pane to open.",
 		FlagSet: fs,
 		Exec: func(ctx context.Context, _ []string) error {
 			checks := []check{routerCheck(ctx, &f)}
+			checks = append(checks, clientChecks(ctx, &f)...)
 			checks = append(checks, platformChecks()...)
 			if f.json {
 				return printJSON(os.Stdout, checks)

@@ -34,7 +34,11 @@ func (f *stateFlags) settings() (*stack.Settings, error) {
 	}
 	st.StateDirFlag = f.state
 	if f.state == "" && st.System.StateDir == "" {
-		run := filepath.Dir(client.Socket(f.socket))
+		sock := client.Socket(f.socket)
+		if err := client.CheckPlace(sock); err != nil {
+			return nil, err
+		}
+		run := filepath.Dir(sock)
 		if fi, err := os.Stat(filepath.Join(run, "state")); err == nil && fi.IsDir() {
 			st.RuntimeDir, st.Dev = run, true
 		}

@@ -1,6 +1,24 @@
-// Package client is the Go client of the Carapace router: dial, call,
-// notify and batch over newline-delimited JSON-RPC 2.0, with typed errors
-// that carry the code, the reason and the hint the router sent.
+// Package client is the Go client of the Carapace router: find it, dial
+// it, then call, notify and batch over newline-delimited JSON-RPC 2.0,
+// with typed errors that carry the code, the reason and the hint the
+// router sent.
+//
+// Everything that talks to the router (the CLI, agents holding a token,
+// an MCP adapter) goes through Dial, and Dial authenticates the router
+// before a single byte is written: tokens, commands and file contents go
+// only to a router the kernel vouches for. A dev stack's socket must be
+// served by the caller's own uid from a runtime directory that is the
+// caller's, mode 0700, not a symbolic link, under parents nobody else can
+// change (package rundir); the installed socket (SystemSocket) by root,
+// which makes it for systemd's socket unit, or RouterUser; any other
+// socket (--socket, $GIMME_SOCKET) by the caller, root or RouterUser. A
+// server of the caller's own uid that is sandboxed (seccomp or
+// no-new-privileges) while the caller is not is refused everywhere: in
+// dev mode that is what a command the code service ran looks like.
+// Socket documents the order the router's socket is looked for in, and
+// why a socket in a shared directory never wins over the installed one.
+// On macOS an "xpc:" address is dialled through the XPC bridge, which
+// pins the router's code signature itself.
 //
 // A Client is safe for concurrent use; calls are multiplexed over one
 // connection and answered in any order.
@@ -24,11 +42,8 @@ import (
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/peer"
 )
-
-// SystemSocket is the router's socket when Carapace is installed as a
-// system service on Linux.
-const SystemSocket = "/run/gimme/router.sock"
 
 // Error is an error response from the router or a service.
 type Error struct {
@@ -83,9 +98,13 @@ type Client struct {
 	notes   func(method string, params json.RawMessage)
 	// connErrors holds error responses with a null id (connection-level).
 	connErr *Error
+
+	server   peer.Creds // the router, as Dial found it
+	verified bool       // server was read and checked
 }
 
-// New returns a Client over conn.
+// New returns a Client over conn. It checks nothing: conn is trusted as
+// given (Dial is what authenticates a router).
 func New(conn net.Conn) *Client {
 	c := &Client{pending: map[uint64]chan *jsonrpc.Response{}}
 	if uc, ok := conn.(*net.UnixConn); ok {
@@ -109,6 +128,15 @@ var DialXPC func(ctx context.Context, machService string) (net.Conn, error)
 
 // Dial connects to the router at socket: a Unix socket path, or
 // "xpc:<Mach service>" on macOS.
+//
+// Nothing is written to a Unix socket before its server is known: Dial
+// first vets the socket's directory when it is one of the caller's dev
+// runtime directories (rundir.Check) or SystemSocket's, then reads the
+// server's credentials from the kernel (SO_PEERCRED, LOCAL_PEERCRED) and
+// refuses, with reason "untrusted_router", a server that is not the
+// caller (for a dev socket), or not the caller, RouterUser or root (for
+// any other). Over XPC the bridge pins the server's code signature
+// instead (xpcbridge.ServerRequirement).
 func Dial(ctx context.Context, socket string) (*Client, error) {
 	if name, ok := strings.CutPrefix(socket, XPCPrefix); ok {
 		if DialXPC == nil {
@@ -122,6 +150,12 @@ func Dial(ctx context.Context, socket string) (*Client, error) {
 		}
 		return New(conn), nil
 	}
+	p := placeOf(socket)
+	if p.check != nil {
+		if err := p.check(); err != nil && !errs.Is(errs.NotFound, err) {
+			return nil, errs.E("dial "+socket, err, errs.Hint(errs.HintOf(err)+"; "+p.dirAdvice()))
+		}
+	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", socket)
 	if errors.Is(err, syscall.EACCES) {
@@ -132,37 +166,35 @@ func Dial(ctx context.Context, socket string) (*Client, error) {
 		return nil, errs.E("dial "+socket, errs.Unavailable, errs.Reason("router_down"),
 			errs.Hint("is Carapace running? start it with `make run` (or `carapace dev`), or pass --socket / set GIMME_SOCKET"), err)
 	}
-	return New(conn), nil
+	cr, err := p.verify(socket, conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c := New(conn)
+	c.server, c.verified = cr, true
+	return c, nil
 }
 
-// Socket picks the router socket: explicit (a --socket flag) if set, else
-// $GIMME_SOCKET, else the dev stack's socket if one exists, else the
-// system socket.
-func Socket(explicit string) string {
-	if explicit != "" {
-		return explicit
+// CheckPlace runs the directory checks Dial makes before dialling socket:
+// for a caller that reads files beside a dev stack's socket (its state
+// directory) without dialling it. It returns nil for a socket whose
+// directory is not Carapace's to check, or that does not exist.
+func CheckPlace(socket string) error {
+	p := placeOf(socket)
+	if p.check == nil {
+		return nil
 	}
-	if s := os.Getenv("GIMME_SOCKET"); s != "" {
-		return s
+	if err := p.check(); err != nil && !errs.Is(errs.NotFound, err) {
+		return errs.E("open "+filepath.Dir(socket), err, errs.Hint(errs.HintOf(err)+"; "+p.dirAdvice()))
 	}
-	if s := devSocket(); s != "" {
-		if _, err := os.Stat(s); err == nil {
-			return s
-		}
-	}
-	return SystemSocket
+	return nil
 }
 
-func devSocket() string {
-	if x := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(x) {
-		if s := filepath.Join(x, "carapace", "router.sock"); exists(s) {
-			return s
-		}
-	}
-	return filepath.Join(os.TempDir(), "carapace-"+strconv.Itoa(os.Geteuid()), "router.sock")
-}
-
-func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+// Server returns the router's credentials as the kernel reported them
+// when Dial checked them; ok is false over XPC and for a Client made
+// with New.
+func (c *Client) Server() (cr peer.Creds, ok bool) { return c.server, c.verified }
 
 // OnNotify sets the function that receives notifications from the router
 // (streamed command output). It runs on the reading goroutine.

@@ -59,3 +59,18 @@ func FromConn(c net.Conn) (Creds, error) {
 	}
 	return fromUnixConn(uc)
 }
+
+// Available reports whether this platform can read a Unix-socket peer's
+// credentials at all: without them a client cannot tell who serves a
+// socket, and core/client refuses to send anything over one.
+func Available() bool { return fromUnixConn != nil }
+
+// selfConfined reports whether this process is confined (see
+// Creds.Confined); where a platform leaves it nil, SelfConfined is false.
+var selfConfined func() bool
+
+// SelfConfined reports whether this process runs under a seccomp filter
+// or with no-new-privileges (Linux; false elsewhere). A client compares
+// it with its server's Confined: a server more confined than its client,
+// under the client's own uid, is a sandboxed command, not the router.
+func SelfConfined() bool { return selfConfined != nil && selfConfined() }

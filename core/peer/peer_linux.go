@@ -10,7 +10,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func init() { fromUnixConn = soPeerCred }
+func init() {
+	fromUnixConn = soPeerCred
+	selfConfined = func() bool {
+		status, err := os.ReadFile("/proc/self/status")
+		return err == nil && statusConfined(status)
+	}
+}
 
 // soPeerPidfd is SO_PEERPIDFD (Linux 6.5): a pidfd for the peer, which
 // cannot be recycled the way a pid can.

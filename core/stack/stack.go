@@ -6,7 +6,6 @@ package stack
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -204,42 +203,6 @@ func (st *Settings) RouterServer(r *router.Router, z *Authz) *rpcserver.Server {
 
 // Done receives the router's serve error when it stops on its own.
 func (d *Dev) Done() <-chan error { return d.done }
-
-// DevRuntimeDir returns the default dev runtime directory:
-// $XDG_RUNTIME_DIR/carapace, else /tmp/carapace-$UID.
-func DevRuntimeDir() string {
-	if x := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(x) {
-		return filepath.Join(x, "carapace")
-	}
-	return filepath.Join(os.TempDir(), "carapace-"+strconv.Itoa(os.Geteuid()))
-}
-
-// PrepareRuntimeDir creates dir with mode 0700, or checks that an existing
-// one belongs to us and is private: a shared /tmp must not let another user
-// plant our sockets.
-func PrepareRuntimeDir(dir string) error {
-	op := "runtime dir " + dir
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return errs.E(op, errs.Failed, errs.Hint("pass --runtime-dir with a directory you can create"), err)
-	}
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return errs.E(op, errs.Failed, err)
-	}
-	if !fi.IsDir() {
-		return errs.E(op, errs.Failed, errs.Hint("remove it or pass another --runtime-dir"), fmt.Errorf("not a directory"))
-	}
-	if uid, ok := ownerOf(fi); ok && uid != os.Geteuid() {
-		return errs.E(op, errs.Forbidden, errs.Reason("foreign_runtime_dir"),
-			errs.Hint("it belongs to uid "+strconv.Itoa(uid)+"; pass --runtime-dir with a directory of your own"))
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return errs.E(op, errs.Failed, err)
-		}
-	}
-	return nil
-}
 
 // OwnerUID resolves the configured owner (a name or a uid), defaulting to
 // the current user.
