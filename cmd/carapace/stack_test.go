@@ -426,6 +426,45 @@ func TestStopRemovesSocketsAndChildren(t *testing.T) {
 	}
 }
 
+// TestKilledDevLeavesNoServices kills the dev stack with SIGKILL: no
+// service may outlive it, the file service included, which re-executes
+// itself to confine itself (the kernel gives the re-executed image no
+// parent-death signal unless it sets one again).
+func TestKilledDevLeavesNoServices(t *testing.T) {
+	d := startDev(t, "", nil)
+	var pids []int
+	for _, name := range []string{"file", "code", "app"} {
+		if pid := servicePID(t, d, name); pid != 0 {
+			pids = append(pids, pid)
+		}
+	}
+	if len(pids) == 0 {
+		t.Fatal("no service pids in status")
+	}
+	d.cmd.Process.Kill()
+	d.cmd.Wait()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, pid := range pids {
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("service %d outlived the killed dev stack", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// alive reports whether pid runs (a zombie does not).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X")
+}
+
 func TestSecondDevRefused(t *testing.T) {
 	d := startDev(t, "", nil)
 	cmd := exec.Command(binPath, "dev", "--runtime-dir", d.dir)

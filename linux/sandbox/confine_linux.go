@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/gimme-tools/carapace/core/sandbox"
 	"golang.org/x/sys/unix"
@@ -54,6 +56,39 @@ func confineSyscalls(p sandbox.Profile) error {
 	return loadFilter(filterOptions{network: p.Network, exec: p.Exec, mountNS: p.Namespaces, unix: true})
 }
 
+// confinedParent carries, across the re-exec, the parent pid and the
+// parent-death signal the first image was started with.
+const confinedParent = "CARAPACE_CONFINED_PARENT"
+
+// parentDeathSig is the parent-death signal this image was started with.
+// It is read in init, on the main thread, which is the only thread that
+// has one: the kernel gives every new thread none, and the re-exec runs on
+// a locked thread that may be any of them, so without this the confined
+// image would outlive a killed dev stack.
+var parentDeathSig = func() int {
+	var sig int32
+	unix.Prctl(unix.PR_GET_PDEATHSIG, uintptr(unsafe.Pointer(&sig)), 0, 0, 0)
+	return int(sig)
+}()
+
+func init() {
+	v, ok := os.LookupEnv(confinedParent)
+	if !ok {
+		return
+	}
+	os.Unsetenv(confinedParent)
+	ppid, sig, _ := strings.Cut(v, ":")
+	n, err := strconv.Atoi(sig)
+	if err != nil || n <= 0 {
+		return
+	}
+	unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(n), 0, 0, 0)
+	parentDeathSig = n
+	if strconv.Itoa(os.Getppid()) != ppid {
+		os.Exit(1) // the parent died during the re-exec: its signal was missed
+	}
+}
+
 // confineAndReexec restricts this thread with p's Landlock rules and
 // execve's the same binary from it, so that every thread of the new image
 // inherits the domain.
@@ -70,8 +105,11 @@ func confineAndReexec(p sandbox.Profile) error {
 		return fmt.Errorf("confine: %w", err)
 	}
 	env := []string{confinedMarker + "=1"}
+	if parentDeathSig > 0 {
+		env = append(env, fmt.Sprintf("%s=%d:%d", confinedParent, os.Getppid(), parentDeathSig))
+	}
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, confinedMarker+"=") { // the first of duplicates wins
+		if !strings.HasPrefix(kv, confinedMarker+"=") && !strings.HasPrefix(kv, confinedParent+"=") { // the first of duplicates wins
 			env = append(env, kv)
 		}
 	}
