@@ -44,6 +44,11 @@ type Options struct {
 	Log     *slog.Logger
 	// Dial connects to the router (default client.Dial on Socket).
 	Dial func(ctx context.Context) (*client.Client, error)
+
+	// viaSet is true when the router session already names the front
+	// door (the HTTP transport's sessions are Via "mcp"): auth then does
+	// not declare it, as the router takes that claim only on its socket.
+	viaSet bool
 }
 
 // Server is an MCP server forwarding to the router.
@@ -67,7 +72,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		sock := client.Socket(opts.Socket)
 		dial = func(ctx context.Context) (*client.Client, error) { return client.Dial(ctx, sock) }
 	}
-	s := &Server{link: &link{dial: dial, tokens: opts.Tokens}}
+	s := &Server{link: &link{dial: dial, tokens: opts.Tokens, viaSet: opts.viaSet}}
 	s.home, _ = os.UserHomeDir()
 	if _, err := s.link.connect(ctx); err != nil {
 		return nil, err
