@@ -164,8 +164,8 @@ func TestMCPBenchmark(t *testing.T) {
 	tok := issue(t, d, "file", "GET:~/Docs/*")
 	ref := map[string]any{"stdio": map[string]any{"command": "node",
 		"args": []string{filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-filesystem", "dist", "index.js"), refDir}}}
-	car := map[string]any{"stdio": map[string]any{"command": binPath, "args": []string{"mcp", "--token", tok},
-		"env": map[string]string{"HOME": d.home, "GIMME_SOCKET": d.socket, "PATH": "/usr/bin:/bin"}}}
+	carEnv := map[string]string{"HOME": d.home, "GIMME_SOCKET": d.socket, "PATH": "/usr/bin:/bin"}
+	car := map[string]any{"stdio": map[string]any{"command": binPath, "args": []string{"mcp", "--token", tok}, "env": carEnv}}
 	carHTTP := map[string]any{"http": map[string]any{"url": "http://" + addr + "/mcp", "token": tok}}
 
 	load, _ := os.ReadFile("/proc/loadavg")
