@@ -136,13 +136,16 @@ type tool struct {
 // runs it. Bad arguments are a tool error the model can correct, as the
 // reference server reports them.
 func (s *Server) handler(t *tool) mcp.ToolHandler {
-	schema := t.def.InputSchema.(json.RawMessage)
+	schema, err := parseSchema(t.def.InputSchema.(json.RawMessage))
+	if err != nil {
+		panic(fmt.Sprintf("tool %s: %v", t.def.Name, err)) // the tables are ours
+	}
 	return func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 		args := req.Params.Arguments
 		if len(args) == 0 || string(args) == "null" {
 			args = json.RawMessage("{}")
 		}
-		if err := validate(schema, args); err != nil {
+		if err := schema.validate(args); err != nil {
 			return failf("invalid arguments for tool %s: %v", t.def.Name, err), nil
 		}
 		defer func() {
