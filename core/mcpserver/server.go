@@ -1,6 +1,7 @@
 // Package mcpserver is Carapace's Model Context Protocol server: the front
 // door an MCP client (Claude Code, Claude Desktop, Cursor, Codex, VS Code,
-// any client of the official SDKs) talks to, on stdio.
+// any client of the official SDKs) talks to, on stdio (Stdio) or over
+// streamable HTTP on the local entry (HTTPHandler).
 //
 // It is an adapter, not an authority. Every tool call becomes one or more
 // router calls made with the agent's own tokens (core/client); the router

@@ -11,7 +11,9 @@
 // default (cross-site WebSocket hijacking). Peers over this entry have no
 // OS identity: their sessions carry uid -1, so nothing here is the owner,
 // and only a capability token (Authorization: Bearer at the handshake, or
-// the auth method afterwards) opens a service.
+// the auth method afterwards) opens a service. When Entry.MCP is set, the
+// same listener serves MCP's streamable HTTP transport at /mcp, after the
+// same Host and Origin checks.
 package wsentry
 
 import (
