@@ -157,8 +157,8 @@ func agentArgv(args []string, exe string, serverArgs []string, dir string) ([]st
 		out = append(out, "-c", "mcp_servers.carapace.command="+strconv.Quote(exe),
 			"-c", "mcp_servers.carapace.args=["+strings.Join(q, ", ")+"]")
 	default:
-		fmt.Fprintf(os.Stderr, "carapace: %s's MCP configuration should start carapace mcp with the agent's tokens; add:\n%s",
-			filepath.Base(args[0]), mcpServersJSON(exe, []string{"mcp", "--token-file", "$" + tokenFileEnv}))
+		fmt.Fprintf(os.Stderr, "carapace: %s's MCP configuration should start carapace mcp with the agent's tokens (this file lasts as long as the agent); add:\n%s",
+			filepath.Base(args[0]), mcpServersJSON(exe, serverArgs))
 	}
 	return append(out, args[1:]...), nil
 }
