@@ -6,7 +6,7 @@ BIN := bin/carapace
 PKGS := ./...
 STATICCHECK := $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
 
-.PHONY: all build run install help test test-short check fmt vet staticcheck cross bench bench-file fuzz deps tools
+.PHONY: all build run install help test test-short check fmt vet staticcheck cross bench bench-file bench-mcp fuzz deps tools
 
 all: build
 
@@ -86,7 +86,12 @@ check: tools
 bench: deps build
 	@command -v perf >/dev/null || apt-get install -y -q linux-perf >/dev/null 2>&1 || echo "bench: no perf; system calls counted from /proc/PID/io (reads and writes only)"
 	$(GO) run ./internal/bench $(BENCHARGS)
-	$(MAKE) bench-sandbox bench-tokens websocket-bench bench-file
+	$(MAKE) bench-sandbox bench-tokens websocket-bench bench-file bench-mcp
+
+# bench-mcp: the TypeScript SDK's client reads a 4 KiB file 2,000 times from
+# @modelcontextprotocol/server-filesystem and from carapace mcp (npm needed).
+bench-mcp:
+	CARAPACE_MCP_BENCH=1 $(GO) test ./cmd/carapace -run '^TestMCPBenchmark$$' -count=1 -v | grep -v '^=== RUN'
 
 bench-file:
 	$(GO) test ./core/service/file -run '^$$' -bench . -benchtime 3x

@@ -62,7 +62,7 @@ func rootCommand() *ffcli.Command {
 		Subcommands: []*ffcli.Command{
 			devCmd(), serveCmd(), pingCmd(), echoCmd(), whoamiCmd(), statusCmd(),
 			callCmd(), execCmd(), fileCmd(), tokenCmd(), auditCmd(), configCmd(), policyCmd(),
-			approvalsCmd(), approveCmd(), denyCmd(), doctorCmd(), mcpCmd(), versionCmd(),
+			agentCmd(), approvalsCmd(), approveCmd(), denyCmd(), doctorCmd(), mcpCmd(), versionCmd(),
 		},
 		Exec: func(context.Context, []string) error { return flag.ErrHelp },
 	}

@@ -22,7 +22,7 @@ func mcpCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace mcp", flag.ContinueOnError)
 	socket := fs.String("socket", "", "router socket (default: $GIMME_SOCKET, the dev stack's, then the installed one)")
 	var tokens []string
-	fs.Func("token", "a capability token the agent may use; repeat it, one per service (default: $GIMME_TOKEN)", func(s string) error {
+	fs.Func("token", "a capability token the agent may use; repeat it, one per service (default: $GIMME_TOKEN_FILE's, then $GIMME_TOKEN)", func(s string) error {
 		tokens = append(tokens, strings.TrimSpace(s))
 		return nil
 	})
@@ -92,6 +92,17 @@ func mintGrants(ctx context.Context, socket string, grants []string, ttl time.Du
 	if len(grants) == 0 {
 		return nil, nil
 	}
+	out, err := mint(ctx, socket, "mcp --grant", grants, ttl, sub)
+	if err != nil {
+		return nil, err
+	}
+	return out, os.Setenv(mintedEnv, strings.Join(out, " "))
+}
+
+// mint asks the router, as the owner, for one token per service named in
+// grants, each exactly as wide as its grants. op names the command in
+// errors ("mcp --grant").
+func mint(ctx context.Context, socket, op string, grants []string, ttl time.Duration, sub string) ([]string, error) {
 	var auds []string
 	scopes := map[string][]string{}
 	for _, g := range grants {
@@ -114,11 +125,11 @@ func mintGrants(ctx context.Context, socket string, grants []string, ttl time.Du
 		var res router.IssueResult
 		p := router.IssueParams{Aud: aud, Scope: scopes[aud], TTLSeconds: int64(ttl.Seconds()), Sub: sub, Name: "mcp"}
 		if err := c.Call(ctx, "token.issue", p, &res); err != nil {
-			return nil, opError("mcp --grant "+aud, err)
+			return nil, opError(op+" "+aud, err)
 		}
 		out = append(out, res.Token)
 	}
-	return out, os.Setenv(mintedEnv, strings.Join(out, " "))
+	return out, nil
 }
 
 // parseGrant splits "file:GET,PUT:~/Documents/*" into the service and
@@ -150,8 +161,13 @@ func parseGrant(g string) (string, []string, error) {
 	return aud, entries, nil
 }
 
-// mcpTokens gathers the tokens: --token (each), the lines of --token-file,
-// and, when neither gave any, the whitespace-separated $GIMME_TOKEN.
+// tokenFileEnv names the agent's token file in its environment (carapace
+// agent sets it).
+const tokenFileEnv = "GIMME_TOKEN_FILE"
+
+// mcpTokens gathers the tokens: --token (each), the lines of --token-file;
+// when neither gave any, the file $GIMME_TOKEN_FILE names, else the
+// whitespace-separated $GIMME_TOKEN.
 func mcpTokens(flags []string, file string) ([]string, error) {
 	out := append([]string{}, flags...)
 	if file != "" {
@@ -160,6 +176,13 @@ func mcpTokens(flags []string, file string) ([]string, error) {
 			return nil, usage("give a file holding tokens, one per line", "read --token-file: %v", err)
 		}
 		out = append(out, strings.Fields(string(b))...)
+	}
+	if f := os.Getenv(tokenFileEnv); len(out) == 0 && f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, usage("$"+tokenFileEnv+" names a file of tokens, one per line (carapace agent sets it)", "read $%s: %v", tokenFileEnv, err)
+		}
+		out = strings.Fields(string(b))
 	}
 	if len(out) == 0 {
 		out = strings.Fields(os.Getenv("GIMME_TOKEN"))

@@ -605,3 +605,82 @@ func TestMCPApps(t *testing.T) {
 		t.Fatal("an app outside the token ran")
 	}
 }
+
+// TestMCPInstallWrites: --yes merges the block into each client's file,
+// keeping every other entry (and a Codex file's comments) and a copy of
+// the old file; a file it cannot merge is left as it was.
+func TestMCPInstallWrites(t *testing.T) {
+	home := t.TempDir()
+	d := &devStack{t: t, home: home, socket: filepath.Join(t.TempDir(), "none.sock")}
+	grant := "file:GET:~/Docs/*"
+	cursor := filepath.Join(home, ".cursor", "mcp.json")
+	os.MkdirAll(filepath.Dir(cursor), 0o755)
+	oldCursor := `{"mcpServers": {"other": {"command": "x", "args": ["1"]}, "carapace": {"command": "stale"}}, "theme": "dark"}`
+	os.WriteFile(cursor, []byte(oldCursor), 0o640)
+	if _, errOut, code := d.cli("mcp", "install", "--client", "cursor", "--grant", grant, "--yes"); code != 0 || !strings.Contains(errOut, "wrote "+cursor) {
+		t.Fatalf("cursor: %d %q", code, errOut)
+	}
+	var cfg struct {
+		MCPServers map[string]struct {
+			Command string
+			Args    []string
+		}
+		Theme string
+	}
+	b, _ := os.ReadFile(cursor)
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Theme != "dark" || cfg.MCPServers["other"].Command != "x" || cfg.MCPServers["carapace"].Command != binPath ||
+		!slices.Equal(cfg.MCPServers["carapace"].Args, []string{"mcp", "--grant", grant}) {
+		t.Errorf("merged cursor file:\n%s", b)
+	}
+	if st, _ := os.Stat(cursor); st.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want the old file's 0640", st.Mode().Perm())
+	}
+	backups, _ := filepath.Glob(cursor + ".bak-*")
+	if len(backups) != 1 {
+		t.Fatalf("backups: %v", backups)
+	}
+	if b, _ := os.ReadFile(backups[0]); string(b) != oldCursor {
+		t.Errorf("backup %q", b)
+	}
+
+	// Codex: the old carapace table and its subtable go; comments and
+	// other tables stay.
+	codexHome := filepath.Join(home, "codex")
+	os.MkdirAll(codexHome, 0o700)
+	toml := filepath.Join(codexHome, "config.toml")
+	oldTOML := "# my settings\nmodel = \"o3\"\n\n[mcp_servers.carapace]\ncommand = \"stale\"\n\n[mcp_servers.carapace.env]\nX = \"1\"\n\n[mcp_servers.other] # keep me\ncommand = \"y\"\n"
+	os.WriteFile(toml, []byte(oldTOML), 0o600)
+	cmd := exec.Command(binPath, "mcp", "install", "--client", "codex", "--grant", grant, "--yes")
+	cmd.Env = []string{"HOME=" + home, "CODEX_HOME=" + codexHome, "PATH=/usr/bin:/bin"}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("codex: %v\n%s", err, out)
+	}
+	b, _ = os.ReadFile(toml)
+	want := "# my settings\nmodel = \"o3\"\n\n[mcp_servers.other] # keep me\ncommand = \"y\"\n\n[mcp_servers.carapace]\ncommand = \"" + binPath + "\"\nargs = [\"mcp\", \"--grant\", \"file:GET:~/Docs/*\"]\n"
+	if string(b) != want {
+		t.Errorf("merged config.toml:\n%s\nwant\n%s", b, want)
+	}
+
+	// VS Code's file may hold comments: refused, untouched.
+	vs := filepath.Join(home, "proj", ".vscode", "mcp.json")
+	os.MkdirAll(filepath.Dir(vs), 0o755)
+	oldVS := "{\n  // mine\n  \"servers\": {}\n}\n"
+	os.WriteFile(vs, []byte(oldVS), 0o644)
+	if _, errOut, code := d.cli("mcp", "install", "--client", "vscode", "--grant", grant, "--yes", "--file", vs); code == 0 || !strings.Contains(errOut, "hint:") {
+		t.Errorf("vscode with comments: %d %q", code, errOut)
+	}
+	if b, _ := os.ReadFile(vs); string(b) != oldVS {
+		t.Errorf("the commented file changed: %q", b)
+	}
+	// A new file is made, 0600.
+	fresh := filepath.Join(home, "new", "claude_desktop_config.json")
+	if _, errOut, code := d.cli("mcp", "install", "--client", "claude-desktop", "--grant", grant, "--yes", "--file", fresh); code != 0 {
+		t.Fatalf("new file: %d %q", code, errOut)
+	}
+	if st, err := os.Stat(fresh); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("new file: %v %v", st, err)
+	}
+}

@@ -29,6 +29,7 @@ type held struct {
 type link struct {
 	dial   func(ctx context.Context) (*client.Client, error)
 	tokens []string
+	viaSet bool // the session is already Via "mcp": do not declare it
 
 	mu   sync.Mutex
 	c    *client.Client
@@ -51,7 +52,11 @@ func (l *link) connect(ctx context.Context) (*client.Client, error) {
 	hs := map[string]held{}
 	for i, t := range l.tokens {
 		var h held
-		if err := c.Call(ctx, "auth", map[string]string{"token": t, "via": "mcp"}, &h); err != nil {
+		p := map[string]string{"token": t, "via": "mcp"}
+		if l.viaSet {
+			delete(p, "via")
+		}
+		if err := c.Call(ctx, "auth", p, &h); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("auth with token %d of %d: %w", i+1, len(l.tokens), err)
 		}

@@ -22,15 +22,29 @@ type schema struct {
 // validate checks args (a JSON object) against the raw schema and says
 // which member is wrong and how.
 func validate(raw json.RawMessage, args json.RawMessage) error {
+	s, err := parseSchema(raw)
+	if err != nil {
+		return err
+	}
+	return s.validate(args)
+}
+
+// parseSchema decodes a tool's input schema, once per tool.
+func parseSchema(raw json.RawMessage) (*schema, error) {
 	var s schema
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return fmt.Errorf("bad schema: %w", err)
+		return nil, fmt.Errorf("bad schema: %w", err)
 	}
+	return &s, nil
+}
+
+// validate checks args (a JSON object) against s.
+func (s *schema) validate(args json.RawMessage) error {
 	var v any
 	if err := json.Unmarshal(args, &v); err != nil {
 		return fmt.Errorf("arguments are not JSON: %w", err)
 	}
-	return check(&s, v, "arguments")
+	return check(s, v, "arguments")
 }
 
 func check(s *schema, v any, at string) error {

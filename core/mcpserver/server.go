@@ -1,6 +1,7 @@
 // Package mcpserver is Carapace's Model Context Protocol server: the front
 // door an MCP client (Claude Code, Claude Desktop, Cursor, Codex, VS Code,
-// any client of the official SDKs) talks to, on stdio.
+// any client of the official SDKs) talks to, on stdio (Stdio) or over
+// streamable HTTP on the local entry (HTTPHandler).
 //
 // It is an adapter, not an authority. Every tool call becomes one or more
 // router calls made with the agent's own tokens (core/client); the router
@@ -44,6 +45,11 @@ type Options struct {
 	Log     *slog.Logger
 	// Dial connects to the router (default client.Dial on Socket).
 	Dial func(ctx context.Context) (*client.Client, error)
+
+	// viaSet is true when the router session already names the front
+	// door (the HTTP transport's sessions are Via "mcp"): auth then does
+	// not declare it, as the router takes that claim only on its socket.
+	viaSet bool
 }
 
 // Server is an MCP server forwarding to the router.
@@ -67,7 +73,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		sock := client.Socket(opts.Socket)
 		dial = func(ctx context.Context) (*client.Client, error) { return client.Dial(ctx, sock) }
 	}
-	s := &Server{link: &link{dial: dial, tokens: opts.Tokens}}
+	s := &Server{link: &link{dial: dial, tokens: opts.Tokens, viaSet: opts.viaSet}}
 	s.home, _ = os.UserHomeDir()
 	if _, err := s.link.connect(ctx); err != nil {
 		return nil, err
@@ -131,13 +137,16 @@ type tool struct {
 // runs it. Bad arguments are a tool error the model can correct, as the
 // reference server reports them.
 func (s *Server) handler(t *tool) mcp.ToolHandler {
-	schema := t.def.InputSchema.(json.RawMessage)
+	schema, err := parseSchema(t.def.InputSchema.(json.RawMessage))
+	if err != nil {
+		panic(fmt.Sprintf("tool %s: %v", t.def.Name, err)) // the tables are ours
+	}
 	return func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 		args := req.Params.Arguments
 		if len(args) == 0 || string(args) == "null" {
 			args = json.RawMessage("{}")
 		}
-		if err := validate(schema, args); err != nil {
+		if err := schema.validate(args); err != nil {
 			return failf("invalid arguments for tool %s: %v", t.def.Name, err), nil
 		}
 		defer func() {

@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,11 +26,62 @@ const MaxMessage = 32 << 20
 // ends the session on such a line; an agent's client that sends one
 // garbled message should lose that message, not its tools.
 func Stdio(r io.Reader, w io.Writer) mcp.Transport {
-	pr, pw := io.Pipe()
-	out := &lockedWriter{w: w}
-	go filterLines(r, pw, out)
-	return &mcp.IOTransport{Reader: pr, Writer: out, MaxLineLength: -1}
+	return &stdioTransport{r: r, w: w}
 }
+
+type stdioTransport struct {
+	r io.Reader
+	w io.Writer
+}
+
+// Connect starts the one goroutine that reads, checks and decodes lines;
+// each message is decoded once, and handed to Read over a channel (Read
+// must return when Close is called, which a blocked read of stdin cannot).
+func (t *stdioTransport) Connect(context.Context) (mcp.Connection, error) {
+	c := &stdioConn{out: &lockedWriter{w: t.w}, in: make(chan jsonrpc.Message, 16), done: make(chan struct{})}
+	go c.readLines(t.r)
+	return c, nil
+}
+
+// stdioConn is one stdio session.
+type stdioConn struct {
+	out  *lockedWriter
+	in   chan jsonrpc.Message // closed at the end of input, after err is set
+	err  error
+	done chan struct{}
+	once sync.Once
+}
+
+func (c *stdioConn) Read(ctx context.Context) (jsonrpc.Message, error) {
+	select {
+	case m, ok := <-c.in:
+		if !ok {
+			return nil, c.err
+		}
+		return m, nil
+	case <-c.done:
+		return nil, io.EOF
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Write sends one message as one line.
+func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
+	b, err := jsonrpc.EncodeMessage(msg)
+	if err != nil {
+		return err
+	}
+	_, err = c.out.Write(append(b, '\n'))
+	return err
+}
+
+func (c *stdioConn) Close() error {
+	c.once.Do(func() { close(c.done) })
+	return nil
+}
+
+func (c *stdioConn) SessionID() string { return "" }
 
 // lockedWriter keeps the SDK's messages and the filter's error answers
 // whole: each Write is one message.
@@ -44,26 +96,29 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func (l *lockedWriter) Close() error { return nil }
-
-// filterLines copies good lines from r to pw and answers bad ones on out.
-func filterLines(r io.Reader, pw *io.PipeWriter, out io.Writer) {
+// readLines hands each good line's message to Read and answers bad ones.
+func (c *stdioConn) readLines(r io.Reader) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, err := readLine(br, MaxMessage)
 		if errors.Is(err, errTooLong) {
-			answer(out, -32600, fmt.Sprintf("Invalid Request: message larger than %d bytes", MaxMessage))
+			answer(c.out, -32600, fmt.Sprintf("Invalid Request: message larger than %d bytes", MaxMessage))
 			continue
 		}
 		if line = bytes.TrimSpace(line); len(line) > 0 {
-			if code, why := checkLine(line); code != 0 {
-				answer(out, code, why)
-			} else if _, werr := pw.Write(append(line, '\n')); werr != nil {
-				return
+			if m, code, why := decodeLine(line); code != 0 {
+				answer(c.out, code, why)
+			} else {
+				select {
+				case c.in <- m:
+				case <-c.done:
+					return
+				}
 			}
 		}
 		if err != nil {
-			pw.CloseWithError(err)
+			c.err = err
+			close(c.in)
 			return
 		}
 	}
@@ -94,19 +149,20 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 	}
 }
 
-// checkLine returns the JSON-RPC error code and message for a line that is
-// not one message the SDK can take, or 0.
-func checkLine(line []byte) (int, string) {
+// decodeLine decodes a line holding one JSON-RPC message, or returns the
+// JSON-RPC error code and message for a line that is not one.
+func decodeLine(line []byte) (jsonrpc.Message, int, string) {
 	if !json.Valid(line) {
-		return -32700, "Parse error: the line is not JSON"
+		return nil, -32700, "Parse error: the line is not JSON"
 	}
 	if line[0] != '{' {
-		return -32600, "Invalid Request: want one JSON-RPC message (an object); batches are not supported"
+		return nil, -32600, "Invalid Request: want one JSON-RPC message (an object); batches are not supported"
 	}
-	if _, err := jsonrpc.DecodeMessage(line); err != nil {
-		return -32600, "Invalid Request: " + err.Error()
+	m, err := jsonrpc.DecodeMessage(line)
+	if err != nil {
+		return nil, -32600, "Invalid Request: " + err.Error()
 	}
-	return 0, ""
+	return m, 0, ""
 }
 
 func answer(out io.Writer, code int, msg string) {

@@ -344,11 +344,12 @@ func ownerOnlyMethod(method string) bool {
 }
 
 // ownerOnly refuses an owner-only method to anyone but the owner, and to
-// everyone over the WebSocket or the relay: nothing reachable from a
-// browser or the network may mint, approve or reconfigure. The refusal is
-// -32003 (forbidden), reason remote_entry or not_owner.
+// everyone over any entry but the local socket (the WebSocket, the relay,
+// MCP over HTTP): nothing reachable from a browser or the network may
+// mint, approve or reconfigure. The refusal is -32003 (forbidden), reason
+// remote_entry or not_owner.
 func (r *Router) ownerOnly(info rpcserver.ConnInfo, method string) error {
-	if info.Via == "websocket" || info.Via == "relay" {
+	if info.Via != "unix" && info.Via != "xpc" {
 		return errs.E(method, errs.Forbidden, errs.Reason("remote_entry"),
 			errs.Hint("token.*, approvals.* and config.* are answered only over the local Unix socket (or XPC), never over "+info.Via))
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net/http"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gimme-tools/carapace/core/mcpserver"
 	"github.com/gimme-tools/carapace/core/relay"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/rpcserver"
@@ -36,7 +38,10 @@ func StartEntries(ctx context.Context, st *Settings, r *router.Router, z *Authz)
 	ctx, e.cancel = context.WithCancel(ctx)
 	r.SetEntries(e.Status)
 	if st.System.WS.Listen != "" {
-		ws, err := wsentry.Start(st.System.WS, r, st.Limits(), r.Authenticate, st.Log)
+		mcp := func(sessions *rpcserver.Server) http.Handler {
+			return mcpserver.HTTPHandler(mcpserver.HTTPOptions{Sessions: sessions, Log: st.Log})
+		}
+		ws, err := wsentry.Start(st.System.WS, r, st.Limits(), r.Authenticate, mcp, st.Log)
 		if err != nil {
 			e.cancel()
 			return nil, err

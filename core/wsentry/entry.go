@@ -11,7 +11,9 @@
 // default (cross-site WebSocket hijacking). Peers over this entry have no
 // OS identity: their sessions carry uid -1, so nothing here is the owner,
 // and only a capability token (Authorization: Bearer at the handshake, or
-// the auth method afterwards) opens a service.
+// the auth method afterwards) opens a service. When Entry.MCP is set, the
+// same listener serves MCP's streamable HTTP transport at /mcp, after the
+// same Host and Origin checks.
 package wsentry
 
 import (
@@ -22,6 +24,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,7 +62,11 @@ type Entry struct {
 	// PingInterval is how often an idle peer is pinged (default 30s); a
 	// peer that does not answer within the write timeout is dropped.
 	PingInterval time.Duration
-	Log          *slog.Logger
+	// MCP, when set, serves the Model Context Protocol's streamable HTTP
+	// transport at /mcp and its metadata under /.well-known/ (after the
+	// same Host and Origin checks); every other path is the WebSocket.
+	MCP http.Handler
+	Log *slog.Logger
 
 	mu sync.Mutex
 	hs *http.Server
@@ -102,6 +109,10 @@ func (e *Entry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if ref := checkOrigin(r, e.AllowedOrigins); ref != nil {
 		e.refuse(w, r, ref)
+		return
+	}
+	if e.MCP != nil && (r.URL.Path == "/mcp" || strings.HasPrefix(r.URL.Path, "/.well-known/")) {
+		e.MCP.ServeHTTP(w, r)
 		return
 	}
 	token, ref := bearer(r)

@@ -2,6 +2,7 @@ package wsentry
 
 import (
 	"log/slog"
+	"net/http"
 
 	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/rpcserver"
@@ -22,9 +23,11 @@ type Status struct {
 
 // Start listens on cfg.Listen and serves the entry with its own
 // rpcserver.Server, so that WebSocket peers count against their own
-// connection limit and can never use up the Unix socket's.
+// connection limit and can never use up the Unix socket's. mcp, when not
+// nil, makes the handler for /mcp from that server (core/mcpserver).
 func Start(cfg config.WebSocket, d rpcserver.Dispatcher, lim rpcserver.Limits,
-	onBearer func(*rpcserver.Session, string) error, log *slog.Logger) (*Running, error) {
+	onBearer func(*rpcserver.Session, string) error, mcp func(*rpcserver.Server) http.Handler,
+	log *slog.Logger) (*Running, error) {
 	l, err := Listen(cfg.Listen, cfg.AllowNonLoopback)
 	if err != nil {
 		return nil, err
@@ -34,6 +37,9 @@ func Start(cfg config.WebSocket, d rpcserver.Dispatcher, lim rpcserver.Limits,
 		AllowedOrigins: cfg.AllowedOrigins,
 		OnBearer:       onBearer,
 		Log:            log,
+	}
+	if mcp != nil {
+		e.MCP = mcp(e.Server)
 	}
 	r := &Running{Entry: e, listen: l.Addr().String(), done: make(chan error, 1)}
 	go func() { r.done <- e.Serve(l) }()

@@ -9,10 +9,10 @@ import (
 )
 
 func TestStart(t *testing.T) {
-	if _, err := Start(config.WebSocket{Listen: "0.0.0.0:0"}, newRouter(t), rpcserver.Limits{}, nil, nil); errs.KindOf(err) != errs.Forbidden {
+	if _, err := Start(config.WebSocket{Listen: "0.0.0.0:0"}, newRouter(t), rpcserver.Limits{}, nil, nil, nil); errs.KindOf(err) != errs.Forbidden {
 		t.Fatalf("Start on 0.0.0.0: %v, want Forbidden", err)
 	}
-	r, err := Start(config.WebSocket{Listen: "127.0.0.1:0"}, newRouter(t), rpcserver.Limits{}, nil, nil)
+	r, err := Start(config.WebSocket{Listen: "127.0.0.1:0"}, newRouter(t), rpcserver.Limits{}, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

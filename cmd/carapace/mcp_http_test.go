@@ -1,0 +1,180 @@
+package main
+
+// MCP's streamable HTTP transport at http://127.0.0.1:PORT/mcp on the
+// local entry: the Go SDK's client and raw HTTP against a real dev stack.
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// bearerTransport adds "Authorization: Bearer <tokens>" to each request.
+type bearerTransport struct{ tokens string }
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.tokens)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// mcpHTTPSession connects the Go SDK's client to the entry's /mcp.
+func mcpHTTPSession(t *testing.T, addr string, tokens ...string) *mcp.ClientSession {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := mcp.NewClient(&mcp.Implementation{Name: "carapace-test", Version: "1"}, nil)
+	tr := &mcp.StreamableClientTransport{Endpoint: "http://" + addr + "/mcp",
+		HTTPClient: &http.Client{Transport: bearerTransport{strings.Join(tokens, " ")}}}
+	s, err := c.Connect(ctx, tr, nil)
+	if err != nil {
+		t.Fatalf("connect over HTTP: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// mcpPost sends one raw JSON-RPC message to /mcp with the given headers.
+func mcpPost(t *testing.T, addr, body string, hdr map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/mcp", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+const initializeBody = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"%s","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`
+
+func TestMCPHTTP(t *testing.T) {
+	addr := freePort(t)
+	d := startDevWith(t, "services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: false}\n",
+		"websocket: {listen: \""+addr+"\"}\n", nil, func(home string) {
+			os.WriteFile(filepath.Join(home, "Docs", "a.txt"), []byte("over http"), 0o644)
+		})
+	docs := filepath.Join(d.home, "Docs")
+	tok := strings.TrimSpace(mustCLI(t, d, "token", "issue", "--aud", "file", "--scope", "GET:~/Docs/*", "--ttl", "10m", "--sub", "agent:http-test"))
+
+	// The Go SDK's client: initialize, the tools the token opens, a read,
+	// a refusal as a tool error.
+	s := mcpHTTPSession(t, addr, tok)
+	names := toolNames(t, s)
+	if !slices.Equal(names, referenceFileTools) {
+		t.Errorf("tools over HTTP: %v", names)
+	}
+	if got, isErr := callTool(t, s, "read_text_file", map[string]any{"path": filepath.Join(docs, "a.txt")}); isErr || got != "over http" {
+		t.Errorf("read over HTTP: %q isError=%v", got, isErr)
+	}
+	if got, isErr := callTool(t, s, "read_text_file", map[string]any{"path": "/etc/passwd"}); !isErr || !strings.Contains(got, "scope") {
+		t.Errorf("read outside the scope over HTTP: %q isError=%v", got, isErr)
+	}
+	if got, isErr := callTool(t, s, "write_file", map[string]any{"path": filepath.Join(docs, "b.txt"), "content": "x"}); !isErr || !strings.Contains(got, "scope") {
+		t.Errorf("write with a read-only token over HTTP: %q isError=%v", got, isErr)
+	}
+
+	// Raw HTTP: each revision's initialize answers, statelessly (no
+	// Mcp-Session-Id), and a call needs no session first.
+	for _, v := range []string{"2025-03-26", "2025-06-18", "2025-11-25"} {
+		resp, body := mcpPost(t, addr, strings.Replace(initializeBody, "%s", v, 1), map[string]string{"Authorization": "Bearer " + tok})
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"serverInfo"`) || resp.Header.Get("Mcp-Session-Id") != "" {
+			t.Errorf("initialize %s: %d %q session=%q", v, resp.StatusCode, body, resp.Header.Get("Mcp-Session-Id"))
+		}
+	}
+	call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"read_text_file","arguments":{"path":"` + filepath.Join(docs, "a.txt") + `"}}}`
+	if resp, body := mcpPost(t, addr, call, map[string]string{"Authorization": "Bearer " + tok, "Mcp-Protocol-Version": "2025-06-18"}); resp.StatusCode != http.StatusOK || !strings.Contains(body, "over http") {
+		t.Errorf("a call without initialize: %d %q", resp.StatusCode, body)
+	}
+
+	// No token: 401 with the Bearer challenge naming the metadata.
+	resp, body := mcpPost(t, addr, call, nil)
+	wa := resp.Header.Get("WWW-Authenticate")
+	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(wa, "Bearer ") || !strings.Contains(wa, `resource_metadata="http://`+addr+`/.well-known/oauth-protected-resource/mcp"`) {
+		t.Errorf("no token: %d %q %q", resp.StatusCode, wa, body)
+	}
+	mresp, err := http.Get("http://" + addr + "/.well-known/oauth-protected-resource/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta map[string]any
+	json.NewDecoder(mresp.Body).Decode(&meta)
+	mresp.Body.Close()
+	if meta["resource"] != "http://"+addr+"/mcp" {
+		t.Errorf("metadata: %v", meta)
+	}
+	// A token the router refuses: 401, invalid_token.
+	resp, body = mcpPost(t, addr, call, map[string]string{"Authorization": "Bearer not.a.token"})
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Errorf("bad token: %d %q %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
+	}
+	// DNS rebinding and a foreign page: refused before the token is read.
+	if resp, body := mcpPost(t, addr, call, map[string]string{"Authorization": "Bearer " + tok, "Host": "evil.example:" + strings.Split(addr, ":")[1]}); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "host_not_allowed") {
+		t.Errorf("foreign Host: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := mcpPost(t, addr, call, map[string]string{"Authorization": "Bearer " + tok, "Origin": "https://evil.example"}); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "origin_not_allowed") {
+		t.Errorf("foreign Origin: %d %q", resp.StatusCode, body)
+	}
+
+	// Audited as via mcp, with the token's sub, never as the owner.
+	tail := mustCLI(t, d, "audit", "tail", "-n", "100", "--json")
+	found := false
+	for _, l := range strings.Split(tail, "\n") {
+		if strings.Contains(l, `"method":"file.read"`) && strings.Contains(l, `"via":"mcp"`) && strings.Contains(l, `"sub":"agent:http-test"`) {
+			found = true
+			if !strings.Contains(l, `"uid":-1`) {
+				t.Errorf("an HTTP call's record has an OS identity: %s", l)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("audit lacks the HTTP read with via mcp:\n%s", tail)
+	}
+}
+
+// TestMCPHTTPExpiredToken: a token that works, then expires (ttl 1 s and
+// the verifier's 30 s of leeway): its next request is 401 invalid_token.
+func TestMCPHTTPExpiredToken(t *testing.T) {
+	addr := freePort(t)
+	d := startDevWith(t, "services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: false}\n",
+		"websocket: {listen: \""+addr+"\"}\n", nil, nil)
+	tok := strings.TrimSpace(mustCLI(t, d, "token", "issue", "--aud", "file", "--scope", "GET:~/Docs/*", "--ttl", "1s"))
+	list := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
+	hdr := map[string]string{"Authorization": "Bearer " + tok, "Mcp-Protocol-Version": "2025-06-18"}
+	if resp, body := mcpPost(t, addr, list, hdr); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before expiry: %d %q", resp.StatusCode, body)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		resp, body := mcpPost(t, addr, list, hdr)
+		if resp.StatusCode == http.StatusUnauthorized {
+			if wa := resp.Header.Get("WWW-Authenticate"); !strings.Contains(wa, `error="invalid_token"`) || !strings.Contains(wa, "expired") {
+				t.Errorf("expired: %q %q", wa, body)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d two minutes after a 1 s token: %q", resp.StatusCode, body)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
