@@ -441,13 +441,16 @@ func TestKilledDevLeavesNoServices(t *testing.T) {
 	if len(pids) == 0 {
 		t.Fatal("no service pids in status")
 	}
+	// Not cmd.Wait yet: it waits for the stderr pipe, which a surviving
+	// service holds open. The cleanup waits, once every service is gone.
 	d.cmd.Process.Kill()
-	d.cmd.Wait()
 	deadline := time.Now().Add(30 * time.Second)
 	for _, pid := range pids {
 		for alive(pid) {
 			if time.Now().After(deadline) {
-				syscall.Kill(pid, syscall.SIGKILL)
+				for _, p := range pids {
+					syscall.Kill(p, syscall.SIGKILL)
+				}
 				t.Fatalf("service %d outlived the killed dev stack", pid)
 			}
 			time.Sleep(20 * time.Millisecond)
