@@ -37,8 +37,8 @@ type Auth struct {
 	MaxTTL time.Duration // the longest token the owner may mint
 	// Reload re-reads the issuers' keys (config.reload, SIGHUP).
 	Reload func() error
-	// Resources says what each service's calls touch (default
-	// DefaultResources).
+	// Resources, when set, replaces what each service says its calls
+	// touch (service.Spec.Rules); for tests.
 	Resources map[string]ResourceFunc
 }
 
@@ -206,13 +206,9 @@ func (c *callRecord) record(s *rpcserver.Session) audit.Record {
 
 // allow checks the token's scope against what the call touches.
 func (r *Router) allow(t *token.Verified, svc, method string, params json.RawMessage, rec *audit.Record) error {
-	res := r.opts.Auth.Resources
-	if res == nil {
-		res = DefaultResources
-	}
-	fn, ok := res[svc]
+	fn, ok := r.resources(svc)
 	if !ok {
-		return errs.E(method, unscoped(method))
+		return errs.E(method, service.Unscoped(method))
 	}
 	acc, err := fn(method, params)
 	if err != nil {

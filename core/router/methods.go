@@ -133,8 +133,8 @@ func (r *Router) services(ctx context.Context, c *service.Call) (any, error) {
 		}
 		return map[string]any{"services": out}, nil
 	}
-	out := make([]Status, 0, len(ServiceNames))
-	for _, name := range ServiceNames {
+	out := make([]Status, 0, len(service.Registry))
+	for _, name := range service.Names() {
 		b, ok := r.back[name]
 		if !ok {
 			continue
@@ -167,7 +167,7 @@ func (r *Router) SetEntries(f func() any) { r.entries.Store(f) }
 func (r *Router) methods(context.Context, *service.Call) (any, error) {
 	own := r.own.Names()
 	var svcs []string
-	for _, n := range ServiceNames {
+	for _, n := range service.Names() {
 		if b, ok := r.back[n]; ok && b.Enabled {
 			svcs = append(svcs, n+".*")
 		}

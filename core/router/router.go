@@ -34,9 +34,6 @@ import (
 	"github.com/gimme-tools/carapace/core/service"
 )
 
-// ServiceNames lists the capability services, in display order.
-var ServiceNames = []string{"file", "code", "shell", "app"}
-
 // Backend describes one service as the router reaches it.
 type Backend struct {
 	Name    string

@@ -229,7 +229,7 @@ func (r *Router) checkIssue(a *Auth, p *IssueParams) (string, time.Duration, err
 	aud, err := token.AudienceFor(p.Aud)
 	if err != nil || aud == token.AudRouter {
 		return "", 0, errs.E(errs.InvalidParams, errs.Reason(token.ReasonAudience),
-			errs.Hint("aud is one of file, code, shell, app"), fmt.Errorf("audience %q", p.Aud))
+			errs.Hint("aud is one of "+strings.Join(service.Names(), ", ")), fmt.Errorf("audience %q", p.Aud))
 	}
 	svc := token.ServiceFor(aud)
 	allowed, enabled := a.Grants[aud]

@@ -2,6 +2,13 @@
 // Carapace: a name, a table of methods, and the per-call context the router
 // hands each method (who called, with which token, over which entry).
 //
+// Registry says once what each service is (Spec: its name, its token
+// audience, whether it starts processes or acts as the owner, and its
+// methods, each with the rule saying what a call to it touches). The
+// router, the token code, the stack, the CLI and the launchd plists read
+// it; the package imports nothing heavier than core/errs and core/scope, so
+// the router needs no service's package.
+//
 // The file, code, shell and app services implement Service; servicehost
 // serves one over its socket, and the router forwards to it.
 package service
