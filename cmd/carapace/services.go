@@ -125,11 +125,11 @@ func fileRules(st *stack.Settings) func(string) error {
 	if !f.Enabled {
 		return nil
 	}
-	svc, err := file.New(fileConfig(st), nil)
+	permits, err := file.Permits(fileConfig(st))
 	if err != nil {
 		return nil
 	}
-	return svc.Permits
+	return permits
 }
 
 // newFileService opens the allowed folders, then confines the process to

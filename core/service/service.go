@@ -18,6 +18,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+
+	"github.com/gimme-tools/carapace/core/errs"
 )
 
 // Caller describes who a forwarded call came from, as the router saw it.
@@ -41,6 +43,24 @@ type Call struct {
 	// (used for streamed output). It is nil when the caller cannot receive
 	// notifications.
 	Notify func(method string, params any) error
+}
+
+// Authorize re-checks, inside a service, the token the router forwarded
+// with call: a nil error allows verb on resource ("" and "" asks only
+// whether the token is valid for the service). Production services get
+// theirs from servicehost.NewAuthorizer; a service or host given none
+// refuses every call.
+type Authorize func(call *Call, verb, resource string) error
+
+// AllowAll is an Authorize that allows every call: for tests, which must
+// name it, since a missing hook refuses.
+func AllowAll(*Call, string, string) error { return nil }
+
+// NoAuthorizer is the error of a service or host started without an
+// Authorize: it refuses every call rather than act unchecked.
+func NoAuthorizer(method, svc string) error {
+	return errs.E(method, errs.Unavailable, errs.Reason("no_authorizer"),
+		errs.Hint("the "+svc+" service was started without token verification; restart it with `carapace serve "+svc+"`"))
 }
 
 // Handler handles one method. The result is marshalled as the JSON-RPC

@@ -55,7 +55,7 @@ type Config struct {
 	// Authorize re-checks the forwarded token (servicehost.NewAuthorizer):
 	// POST on the working directory, or on service.CodeScratch. Nil refuses
 	// every command: the service never runs one unchecked.
-	Authorize func(call *service.Call, verb, resource string) error
+	Authorize service.Authorize
 }
 
 // DefaultWarmHelpers is how many helpers wait by default: two cover a
@@ -231,8 +231,7 @@ func stdinBytes(p ExecuteParams) ([]byte, error) {
 // directory, or on service.CodeScratch when there is none.
 func (s *Service) authorize(call *service.Call, cwd string) error {
 	if s.cfg.Authorize == nil {
-		return errs.E(call.Method, errs.Unavailable, errs.Reason("no_authorizer"),
-			errs.Hint("the code service was started without token verification"))
+		return service.NoAuthorizer(call.Method, "code")
 	}
 	if cwd == "" {
 		cwd = service.CodeScratch

@@ -9,7 +9,7 @@ import (
 // TestMethodsHaveRules: every method the file service serves has a rule
 // in service.Registry, and no rule names a method it does not serve.
 func TestMethodsHaveRules(t *testing.T) {
-	s, err := New(Config{Folders: []Folder{{Path: t.TempDir()}}}, nil)
+	s, err := New(Config{Folders: []Folder{{Path: t.TempDir()}}}, service.AllowAll)
 	if err != nil {
 		t.Fatal(err)
 	}
