@@ -23,6 +23,7 @@ import (
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/scope"
+	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/token"
 )
 
@@ -32,7 +33,7 @@ func reasonOf(err error) string { return errs.ReasonOf(err) }
 // have the given Via, as the WebSocket and relay entries do.
 func serveVia(t *testing.T, st *stack, via string) string {
 	sock := filepath.Join(st.dir, via+".sock")
-	srv := &rpcserver.Server{Dispatcher: st.router, Via: via}
+	srv := &rpcserver.Server{Dispatcher: st.router, Via: service.Via(via)}
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)

@@ -93,7 +93,7 @@ func startFDStack(t *testing.T) *fdStack {
 	st.tok = raw
 	st.r = router.New(router.Options{OwnerUID: os.Geteuid(), Auth: auth,
 		Backends: []router.Backend{{Name: "file", Enabled: true, Socket: st.fileSock}}})
-	for sock, via := range map[string]string{st.unixSock: "", st.xpcSock: "xpc"} {
+	for sock, via := range map[string]service.Via{st.unixSock: "", st.xpcSock: "xpc"} {
 		srv := &rpcserver.Server{Dispatcher: st.r, Via: via}
 		l, err := net.Listen("unix", sock)
 		if err != nil {

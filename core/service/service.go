@@ -30,7 +30,7 @@ type Caller struct {
 	GID   int    `json:"gid"`
 	PID   int    `json:"pid"`
 	Owner bool   `json:"owner,omitempty"` // the peer is the configured owner
-	Via   string `json:"via,omitempty"`   // "unix", "xpc", "websocket", "relay"
+	Via   Via    `json:"via,omitempty"`   // the entry the call came in by
 	Token string `json:"token,omitempty"` // the JWT for this call's audience, if any
 }
 
