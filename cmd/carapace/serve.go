@@ -111,6 +111,10 @@ func (f *serveFlags) mode(def os.FileMode) (os.FileMode, error) {
 // serveService runs one capability service until ctx ends.
 func serveService(ctx context.Context, f *serveFlags, name string) error {
 	op := "serve " + name
+	if service.Lookup(name) == nil { // linux/install's ProbeServices reads "not in this build"
+		return opError(op, errs.E(errs.InvalidParams, errs.Reason("unknown_service"),
+			errs.Hint("the "+name+" service is not in this build; services are: "+strings.Join(service.Names(), ", "))))
+	}
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		runtime.GOMAXPROCS(stack.ServiceProcs(name, runtime.GOMAXPROCS(0)))
 	}
