@@ -14,7 +14,8 @@ import (
 // what each touches are written down. The router, the token code, the
 // stack, the CLI and the launchd plists read it; none keeps a list of its
 // own. The service's package implements exactly the methods in Rules
-// (each service's tests check it with CheckMethods).
+// (each service's tests check it with CheckMethods). docs/internals.md
+// says what else adding a service takes.
 type Spec struct {
 	// Name is the short name: "file", and the prefix of every method.
 	Name string
