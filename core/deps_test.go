@@ -45,3 +45,18 @@ func TestCoreIsPlatformNeutral(t *testing.T) {
 		}
 	}
 }
+
+// TestRouterImportsNoService: the router learns what each service is from
+// service.Registry alone, never from a service's package (issue 16).
+func TestRouterImportsNoService(t *testing.T) {
+	const svc = "github.com/gimme-tools/carapace/core/service/"
+	out, err := exec.Command("go", "list", "-deps", "./router").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if strings.HasPrefix(p, svc) {
+			t.Errorf("core/router depends on %s", p)
+		}
+	}
+}

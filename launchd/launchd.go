@@ -19,8 +19,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	"howett.net/plist"
+
+	"github.com/gimme-tools/carapace/core/service"
 )
 
 // Names shared by the bundle, the plists and the XPC bridge.
@@ -40,11 +43,23 @@ const (
 	ThrottleInterval = 10
 )
 
-// Daemons are the services launchd runs in the system domain.
-var Daemons = []string{"router", "file", "code"}
+// Daemons are the services launchd runs in the system domain: the router
+// and each service in service.Registry that does not act as the owner.
+var Daemons = append([]string{"router"}, services(false)...)
 
-// Agents are the services launchd runs in the owner's GUI session.
-var Agents = []string{"shell", "app"}
+// Agents are the services launchd runs in the owner's GUI session: each
+// service in service.Registry that acts as the owner.
+var Agents = services(true)
+
+func services(asOwner bool) []string {
+	var out []string
+	for _, s := range service.Registry {
+		if s.AsOwner == asOwner {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
 
 // Label returns the launchd label of a service, which is also its Mach
 // service name: "com.gimme.local.file".
@@ -96,7 +111,7 @@ type Options struct {
 // NewJob returns the job for svc, one of Daemons or Agents.
 func NewJob(svc string, o Options) (Job, error) {
 	if !IsAgent(svc) && !isDaemon(svc) {
-		return Job{}, fmt.Errorf("launchd: unknown service %q (want one of router, file, code, shell, app)", svc)
+		return Job{}, fmt.Errorf("launchd: unknown service %q (want one of %s)", svc, strings.Join(Services(), ", "))
 	}
 	bundle := o.Bundle
 	if bundle == "" {

@@ -17,7 +17,7 @@ import (
 	"github.com/gimme-tools/carapace/core/client"
 	"github.com/gimme-tools/carapace/core/codeexec"
 	"github.com/gimme-tools/carapace/core/errs"
-	"github.com/gimme-tools/carapace/core/service/code"
+	"github.com/gimme-tools/carapace/core/service"
 )
 
 func execCmd() *ffcli.Command {
@@ -156,7 +156,7 @@ func runExec(ctx context.Context, f *clientFlags, params map[string]any, stream 
 // ownerToken gives c, when no token was passed, a one-minute one-time
 // token for exactly this command's directory (or a scratch directory).
 func (f *clientFlags) ownerToken(ctx context.Context, c *client.Client, params map[string]any) error {
-	res := code.ScratchResource
+	res := service.CodeScratch
 	if d, ok := params["cwd"].(string); ok && d != "" {
 		res = d
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/gimme-tools/carapace/core/client"
 	"github.com/gimme-tools/carapace/core/mcpserver"
 	"github.com/gimme-tools/carapace/core/router"
+	"github.com/gimme-tools/carapace/core/service"
 )
 
 func mcpCmd() *ffcli.Command {
@@ -144,10 +145,8 @@ func parseGrant(g string) (string, []string, error) {
 	if !ok || !ok2 || p == "" {
 		return "", nil, bad("want SERVICE:VERBS:PATH")
 	}
-	switch aud {
-	case "file", "code", "shell", "app":
-	default:
-		return "", nil, bad("the service is file, code, shell or app")
+	if service.Lookup(aud) == nil {
+		return "", nil, bad("the service is one of " + strings.Join(service.Names(), ", "))
 	}
 	var entries []string
 	for _, v := range strings.Split(verbs, ",") {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -110,6 +111,10 @@ func (f *serveFlags) mode(def os.FileMode) (os.FileMode, error) {
 // serveService runs one capability service until ctx ends.
 func serveService(ctx context.Context, f *serveFlags, name string) error {
 	op := "serve " + name
+	if service.Lookup(name) == nil { // linux/install's ProbeServices reads "not in this build"
+		return opError(op, errs.E(errs.InvalidParams, errs.Reason("unknown_service"),
+			errs.Hint("the "+name+" service is not in this build; services are: "+strings.Join(service.Names(), ", "))))
+	}
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		runtime.GOMAXPROCS(stack.ServiceProcs(name, runtime.GOMAXPROCS(0)))
 	}
@@ -155,10 +160,6 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 
 // buildService constructs the named service from the owner config.
 func buildService(name string, st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
-	if !stack.Implemented[name] {
-		return nil, errs.E(errs.Unavailable, errs.Reason("not_enabled"),
-			errs.Hint("the "+name+" service is not in this build yet"))
-	}
 	return newService(name, st, sockDir, auth)
 }
 
@@ -168,7 +169,7 @@ func buildService(name string, st *stack.Settings, sockDir string, auth serviceh
 func serviceAuthorizer(name string, st *stack.Settings) (servicehost.Authorize, error) {
 	aud, err := token.AudienceFor(name)
 	if err != nil {
-		return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"), errs.Hint("services are: file, code, shell, app"), err)
+		return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"), errs.Hint("services are: "+strings.Join(service.Names(), ", ")), err)
 	}
 	return servicehost.NewAuthorizer(servicehost.AuthorizerConfig{
 		StateDir: st.StateDir(), Home: st.OwnerHome, Issuers: stack.Issuers(st.System), Audience: aud,

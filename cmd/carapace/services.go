@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/errs"
@@ -25,68 +26,84 @@ const sandboxPath = "/usr/local/bin:/usr/bin:/bin"
 // newService builds a service's implementation from the settings and
 // confines the process to what that service needs, before it serves.
 func newService(name string, st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
-	switch name {
-	case "file":
-		return newFileService(st, sockDir, auth)
-	case "code":
-		c := st.Owner.Services.Code
-		pol, err := commandPolicy("code", c.Policy)
-		if err != nil {
-			return nil, err
-		}
-		// As root, RLIMIT_NPROC binds nothing: the service joins a pids
-		// cgroup once, which every command is born in (cheaper than moving
-		// each command into one of its own; the commands share the bound).
-		procs := int64(c.Limits.Processes)
-		if procs <= 0 {
-			procs = sandbox.DefaultLimits.Procs
-		}
-		if os.Geteuid() == 0 {
-			serviceCgroup(4 * procs)
-		}
-		if err := confine(sandbox.Profile{Exec: true, Namespaces: true}); err != nil { // the helper protects .git in a mount namespace
-			return nil, err
-		}
-		return code.New(code.Config{
-			ProjectRoots:   c.ProjectRoots,
-			NetworkRoots:   c.Network,
-			DefaultTimeout: c.Timeout.D(),
-			MaxTimeout:     c.MaxTimeout.D(),
-			MaxOutput:      int(c.MaxOutput),
-			Path:           sandboxPath,
-			Limits: sandbox.Limits{
-				Procs: int64(c.Limits.Processes), OpenFiles: int64(c.Limits.OpenFiles),
-				FileSize: int64(c.Limits.FileSize), CPUSeconds: int64(c.Limits.CPU.D().Seconds()),
-				AddressSpace: int64(c.Limits.Memory),
-			},
-			SandboxOff:  c.Sandbox == "off",
-			Protect:     st.OwnPaths(),
-			WarmHelpers: c.WarmHelpers,
-			Policy:      pol,
-			Authorize:   auth,
-		}), nil
-	// shell and app (issue 6): run as the owner, no Landlock; see docs/shellapp.md.
-	case "shell":
-		c := st.Owner.Services.Shell
-		pol, err := commandPolicy("shell", c.Policy)
-		if err != nil {
-			return nil, err
-		}
-		// Approved commands run anywhere as the owner and may use the
-		// network; they inherit no-new-privs and the seccomp denylist.
-		if err := confine(sandbox.Profile{Exec: true, Network: true}); err != nil {
-			return nil, err
-		}
-		return shell.New(shell.Config{OwnerUID: st.OwnerUID, ApprovalTimeout: c.ApprovalTimeout.D(), Policy: pol, Log: st.Log})
-	case "app":
-		// Not confined: GUI apps (Electron, Chromium, Firefox, Flatpak)
-		// need user namespaces, which the seccomp denylist refuses.
-		// Files handed to an app must pass the file service's rules.
-		return app.New(app.Config{AllowedApps: st.Owner.Services.App.AllowedApps, Log: st.Log,
-			CheckFile: fileRules(st)}), nil
+	build, ok := builders[name]
+	if !ok {
+		return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"),
+			errs.Hint("services are: "+strings.Join(service.Names(), ", ")))
 	}
-	return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"),
-		errs.Hint("services are: file, code, shell, app"))
+	return build(st, sockDir, auth)
+}
+
+// builders builds each service in service.Registry (a test checks there is
+// one for each).
+var builders = map[string]func(st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error){
+	"file":  newFileService,
+	"code":  newCodeService,
+	"shell": newShellService,
+	"app":   newAppService,
+}
+
+func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (service.Service, error) {
+	c := st.Owner.Services.Code
+	pol, err := commandPolicy("code", c.Policy)
+	if err != nil {
+		return nil, err
+	}
+	// As root, RLIMIT_NPROC binds nothing: the service joins a pids
+	// cgroup once, which every command is born in (cheaper than moving
+	// each command into one of its own; the commands share the bound).
+	procs := int64(c.Limits.Processes)
+	if procs <= 0 {
+		procs = sandbox.DefaultLimits.Procs
+	}
+	if os.Geteuid() == 0 {
+		serviceCgroup(4 * procs)
+	}
+	if err := confine(sandbox.Profile{Exec: true, Namespaces: true}); err != nil { // the helper protects .git in a mount namespace
+		return nil, err
+	}
+	return code.New(code.Config{
+		ProjectRoots:   c.ProjectRoots,
+		NetworkRoots:   c.Network,
+		DefaultTimeout: c.Timeout.D(),
+		MaxTimeout:     c.MaxTimeout.D(),
+		MaxOutput:      int(c.MaxOutput),
+		Path:           sandboxPath,
+		Limits: sandbox.Limits{
+			Procs: int64(c.Limits.Processes), OpenFiles: int64(c.Limits.OpenFiles),
+			FileSize: int64(c.Limits.FileSize), CPUSeconds: int64(c.Limits.CPU.D().Seconds()),
+			AddressSpace: int64(c.Limits.Memory),
+		},
+		SandboxOff:  c.Sandbox == "off",
+		Protect:     st.OwnPaths(),
+		WarmHelpers: c.WarmHelpers,
+		Policy:      pol,
+		Authorize:   auth,
+	}), nil
+}
+
+// shell and app (issue 6) run as the owner, without Landlock; see
+// docs/shellapp.md.
+func newShellService(st *stack.Settings, _ string, _ servicehost.Authorize) (service.Service, error) {
+	c := st.Owner.Services.Shell
+	pol, err := commandPolicy("shell", c.Policy)
+	if err != nil {
+		return nil, err
+	}
+	// Approved commands run anywhere as the owner and may use the
+	// network; they inherit no-new-privs and the seccomp denylist.
+	if err := confine(sandbox.Profile{Exec: true, Network: true}); err != nil {
+		return nil, err
+	}
+	return shell.New(shell.Config{OwnerUID: st.OwnerUID, ApprovalTimeout: c.ApprovalTimeout.D(), Policy: pol, Log: st.Log})
+}
+
+func newAppService(st *stack.Settings, _ string, _ servicehost.Authorize) (service.Service, error) {
+	// Not confined: GUI apps (Electron, Chromium, Firefox, Flatpak)
+	// need user namespaces, which the seccomp denylist refuses.
+	// Files handed to an app must pass the file service's rules.
+	return app.New(app.Config{AllowedApps: st.Owner.Services.App.AllowedApps, Log: st.Log,
+		CheckFile: fileRules(st)}), nil
 }
 
 // fileConfig maps the owner file's services.file onto the file service's
@@ -108,11 +125,11 @@ func fileRules(st *stack.Settings) func(string) error {
 	if !f.Enabled {
 		return nil
 	}
-	svc, err := file.New(fileConfig(st), nil)
+	permits, err := file.Permits(fileConfig(st))
 	if err != nil {
 		return nil
 	}
-	return svc.Permits
+	return permits
 }
 
 // newFileService opens the allowed folders, then confines the process to

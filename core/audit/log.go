@@ -215,8 +215,8 @@ func (t Ticket) Seq() uint64 { return t.seq }
 // router queues the record of an allowed call, and its connection to the
 // service flushes the log just before the write that carries the call, so
 // one write(2) carries the records of every call in that batch and no
-// caller waits. Queue is for allow records; a deny goes through Write
-// (SyncDeny fsyncs it).
+// caller waits (docs/internals.md, "The audit write rule"). Queue is for
+// allow records; a deny goes through Write (SyncDeny fsyncs it).
 func (l *Log) Queue(r Record) (Ticket, error) {
 	seq, err := l.lockAndQueue(&r)
 	defer l.mu.Unlock()

@@ -37,8 +37,8 @@ type Auth struct {
 	MaxTTL time.Duration // the longest token the owner may mint
 	// Reload re-reads the issuers' keys (config.reload, SIGHUP).
 	Reload func() error
-	// Resources says what each service's calls touch (default
-	// DefaultResources).
+	// Resources, when set, replaces what each service says its calls
+	// touch (service.Spec.Rules); for tests.
 	Resources map[string]ResourceFunc
 }
 
@@ -113,7 +113,7 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 	}
 	start := time.Now()
 	info := s.Info()
-	rec := audit.Record{Time: start, Via: info.Via, UID: info.Creds.UID, PID: info.Creds.PID, Method: method, By: audit.ByRouter}
+	rec := audit.Record{Time: start, Via: string(info.Via), UID: info.Creds.UID, PID: info.Creds.PID, Method: method, By: audit.ByRouter}
 	aud, err := token.AudienceFor(svc)
 	if err != nil {
 		return grant{}, r.deny(rec, start, errs.E(method, errs.Internal, err))
@@ -193,7 +193,7 @@ type callRecord struct {
 // caller of session s, without the decision.
 func (c *callRecord) record(s *rpcserver.Session) audit.Record {
 	info := s.Info()
-	r := audit.Record{Time: c.start, Via: info.Via, UID: info.Creds.UID, PID: info.Creds.PID,
+	r := audit.Record{Time: c.start, Via: string(info.Via), UID: info.Creds.UID, PID: info.Creds.PID,
 		Method: c.method, Resource: c.resource, Ref: c.ref}
 	if c.via != "" {
 		r.Via = c.via
@@ -206,13 +206,9 @@ func (c *callRecord) record(s *rpcserver.Session) audit.Record {
 
 // allow checks the token's scope against what the call touches.
 func (r *Router) allow(t *token.Verified, svc, method string, params json.RawMessage, rec *audit.Record) error {
-	res := r.opts.Auth.Resources
-	if res == nil {
-		res = DefaultResources
-	}
-	fn, ok := res[svc]
+	fn, ok := r.resources(svc)
 	if !ok {
-		return errs.E(method, unscoped(method))
+		return errs.E(method, service.Unscoped(method))
 	}
 	acc, err := fn(method, params)
 	if err != nil {
@@ -349,9 +345,9 @@ func ownerOnlyMethod(method string) bool {
 // mint, approve or reconfigure. The refusal is -32003 (forbidden), reason
 // remote_entry or not_owner.
 func (r *Router) ownerOnly(info rpcserver.ConnInfo, method string) error {
-	if info.Via != "unix" && info.Via != "xpc" {
+	if !info.Via.Local() {
 		return errs.E(method, errs.Forbidden, errs.Reason("remote_entry"),
-			errs.Hint("token.*, approvals.* and config.* are answered only over the local Unix socket (or XPC), never over "+info.Via))
+			errs.Hint("token.*, approvals.* and config.* are answered only over the local Unix socket (or XPC), never over "+string(info.Via)))
 	}
 	if !r.isOwner(info) {
 		return errs.E(method, errs.Forbidden, errs.Reason("not_owner"),

@@ -23,54 +23,9 @@ import (
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/scope"
-	"github.com/gimme-tools/carapace/core/service/code"
+	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/token"
 )
-
-func TestResourceFunctions(t *testing.T) {
-	for _, tc := range []struct {
-		svc, method, params string
-		want                string // "VERB resource; …", "" for none, "!reason" for an error
-	}{
-		{"code", "code.execute", `{"command":"ls","cwd":"/home/a/Projects/x"}`, "POST /home/a/Projects/x"},
-		{"code", "code.execute", `{"command":"ls"}`, "POST " + code.ScratchResource},
-		{"code", "code.execute", `{"command":"ls","cwd":""}`, "POST " + code.ScratchResource},
-		{"code", "code.execute", `["ls"]`, "!bad_params"},
-		{"code", "code.info", ``, ""},
-		{"code", "code.ping", `{}`, ""},
-		{"code", "code.secret", `{}`, "!unscoped_method"},
-		{"file", "file.read", `{"path":"/home/a/Documents/x"}`, "GET /home/a/Documents/x"},
-		{"file", "file.list", `{"path":"/home/a/Documents"}`, "GET /home/a/Documents"},
-		{"file", "file.write", `{"path":"/d/x","data":"hi"}`, "PUT /d/x"},
-		{"file", "file.delete", `{"path":"/d/x"}`, "DELETE /d/x"},
-		{"file", "file.move", `{"from":"/d/a","to":"/e/b"}`, "DELETE /d/a; PUT /e/b"},
-		{"file", "file.search", `{"path":"/d","query":"x"}`, "GET /d"},
-		{"file", "file.copy", `{"from":"/d/a","to":"/e/b"}`, "GET /d/a; PUT /e/b"},
-		{"file", "file.move", `{"from":"/d/a"}`, "!missing_param"},
-		{"file", "file.read", `{}`, "!missing_param"},
-		{"file", "file.chmod", `{"path":"/d"}`, "!unscoped_method"},
-		{"app", "app.activate", `{"app":"Terminal"}`, "POST /Terminal"},
-		{"app", "app.activate", `{"app":"../x"}`, "!missing_param"},
-		{"app", "app.list", `{}`, ""},
-		{"shell", "shell.execute", `{"command":"ls","cwd":"/home/a"}`, "POST /home/a"},
-		{"shell", "shell.execute", `{"command":"ls"}`, "POST ~"},
-	} {
-		acc, err := router.DefaultResources[tc.svc](tc.method, json.RawMessage(tc.params))
-		var got string
-		if err != nil {
-			got = "!" + reasonOf(err)
-		} else {
-			var parts []string
-			for _, a := range acc {
-				parts = append(parts, a.Verb+" "+a.Resource)
-			}
-			got = strings.Join(parts, "; ")
-		}
-		if got != tc.want {
-			t.Errorf("%s %s: got %q, want %q", tc.method, tc.params, got, tc.want)
-		}
-	}
-}
 
 func reasonOf(err error) string { return errs.ReasonOf(err) }
 
@@ -78,7 +33,7 @@ func reasonOf(err error) string { return errs.ReasonOf(err) }
 // have the given Via, as the WebSocket and relay entries do.
 func serveVia(t *testing.T, st *stack, via string) string {
 	sock := filepath.Join(st.dir, via+".sock")
-	srv := &rpcserver.Server{Dispatcher: st.router, Via: via}
+	srv := &rpcserver.Server{Dispatcher: st.router, Via: service.Via(via)}
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)

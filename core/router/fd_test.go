@@ -93,7 +93,7 @@ func startFDStack(t *testing.T) *fdStack {
 	st.tok = raw
 	st.r = router.New(router.Options{OwnerUID: os.Geteuid(), Auth: auth,
 		Backends: []router.Backend{{Name: "file", Enabled: true, Socket: st.fileSock}}})
-	for sock, via := range map[string]string{st.unixSock: "", st.xpcSock: "xpc"} {
+	for sock, via := range map[string]service.Via{st.unixSock: "", st.xpcSock: "xpc"} {
 		srv := &rpcserver.Server{Dispatcher: st.r, Via: via}
 		l, err := net.Listen("unix", sock)
 		if err != nil {
@@ -107,7 +107,7 @@ func startFDStack(t *testing.T) *fdStack {
 
 func (st *fdStack) startService(t *testing.T) {
 	os.Remove(st.fileSock)
-	st.host = servicehost.New(st.svc, servicehost.Options{RouterUID: os.Geteuid(), RouterPID: os.Getpid()})
+	st.host = servicehost.New(st.svc, servicehost.Options{RouterUID: os.Geteuid(), RouterPID: os.Getpid(), Authorize: service.AllowAll})
 	l, err := net.Listen("unix", st.fileSock)
 	if err != nil {
 		t.Fatal(err)

@@ -65,16 +65,12 @@ type remoteWhoami struct {
 // without a token: liveness, and auth, which is how it presents one.
 var remoteFree = map[string]bool{"auth": true, "echo": true, "ping": true}
 
-// isRemote reports whether via is an entry any local user or web page can
-// reach.
-func isRemote(via string) bool { return via == "websocket" || via == "relay" }
-
 // remoteOwn refuses the router's methods other than ping, echo and auth to
 // a WebSocket or relay connection that holds no token: whoami, services
 // and rpc.methods would tell any local user or web page the owner's name,
 // uid, device id, the services' pids and sockets.
 func (r *Router) remoteOwn(s *rpcserver.Session, method string) error {
-	if !isRemote(s.Info().Via) || remoteFree[method] || len(r.state(s).audiences()) > 0 {
+	if s.Info().Via.Local() || remoteFree[method] || len(r.state(s).audiences()) > 0 {
 		return nil
 	}
 	return errs.E(method, errs.Unauthorized, errs.Reason("token_required"),
@@ -84,8 +80,8 @@ func (r *Router) remoteOwn(s *rpcserver.Session, method string) error {
 }
 
 func (r *Router) whoami(ctx context.Context, c *service.Call) (any, error) {
-	if isRemote(c.Caller.Via) {
-		res := remoteWhoami{Via: c.Caller.Via, Audiences: []string{}}
+	if !c.Caller.Via.Local() {
+		res := remoteWhoami{Via: string(c.Caller.Via), Audiences: []string{}}
 		if s := session(ctx); s != nil {
 			res.Audiences = r.state(s).audiences()
 		}
@@ -94,7 +90,7 @@ func (r *Router) whoami(ctx context.Context, c *service.Call) (any, error) {
 	res := whoamiResult{
 		User: r.self.user, UID: r.self.uid,
 		CallerUID: c.Caller.UID, CallerGID: c.Caller.GID, CallerPID: c.Caller.PID,
-		Owner: c.Caller.Owner, Via: c.Caller.Via, Audiences: []string{},
+		Owner: c.Caller.Owner, Via: string(c.Caller.Via), Audiences: []string{},
 	}
 	if a := r.opts.Auth; a != nil {
 		res.DeviceID = a.Verifier.DeviceID()
@@ -115,7 +111,7 @@ type remoteService struct {
 // services lists every service with its state; a remote caller gets only
 // the services its tokens open (remoteService).
 func (r *Router) services(ctx context.Context, c *service.Call) (any, error) {
-	if isRemote(c.Caller.Via) {
+	if !c.Caller.Via.Local() {
 		out := []remoteService{}
 		if s := session(ctx); s != nil {
 			for _, aud := range r.state(s).audiences() {
@@ -133,8 +129,8 @@ func (r *Router) services(ctx context.Context, c *service.Call) (any, error) {
 		}
 		return map[string]any{"services": out}, nil
 	}
-	out := make([]Status, 0, len(ServiceNames))
-	for _, name := range ServiceNames {
+	out := make([]Status, 0, len(service.Registry))
+	for _, name := range service.Names() {
 		b, ok := r.back[name]
 		if !ok {
 			continue
@@ -167,7 +163,7 @@ func (r *Router) SetEntries(f func() any) { r.entries.Store(f) }
 func (r *Router) methods(context.Context, *service.Call) (any, error) {
 	own := r.own.Names()
 	var svcs []string
-	for _, n := range ServiceNames {
+	for _, n := range service.Names() {
 		if b, ok := r.back[n]; ok && b.Enabled {
 			svcs = append(svcs, n+".*")
 		}

@@ -21,6 +21,7 @@ import (
 // pool is a small set of connections to one service, over which the router
 // multiplexes every caller's requests. Each forwarded request gets a fresh
 // id on its connection; the answer is mapped back to the caller's own id.
+// docs/internals.md, "Router ↔ service framing", writes the protocol down.
 type pool struct {
 	name   string
 	socket string

@@ -34,9 +34,6 @@ import (
 	"github.com/gimme-tools/carapace/core/service"
 )
 
-// ServiceNames lists the capability services, in display order.
-var ServiceNames = []string{"file", "code", "shell", "app"}
-
 // Backend describes one service as the router reaches it.
 type Backend struct {
 	Name    string
@@ -245,7 +242,7 @@ func (r *Router) refuse(s *rpcserver.Session, method string, err error) error {
 	}
 	start := time.Now()
 	info := s.Info()
-	rec := audit.Record{Time: start, Via: info.Via, UID: info.Creds.UID, PID: info.Creds.PID, Method: method, By: audit.ByRouter}
+	rec := audit.Record{Time: start, Via: string(info.Via), UID: info.Creds.UID, PID: info.Creds.PID, Method: method, By: audit.ByRouter}
 	if lerr := a.Limiter.Call(info.Creds.UID, ""); lerr != nil {
 		return r.limited(rec, start, lerr)
 	}
@@ -271,7 +268,7 @@ func notEnabled(b Backend) error {
 // local socket, and not a sandboxed process (a command the code service
 // runs as the owner in dev mode must not inherit the owner's powers).
 func (r *Router) isOwner(info rpcserver.ConnInfo) bool {
-	return info.Creds.UID == r.opts.OwnerUID && !info.Creds.Confined && (info.Via == "unix" || info.Via == "xpc")
+	return info.Creds.UID == r.opts.OwnerUID && !info.Creds.Confined && info.Via.Local()
 }
 
 func (r *Router) runOwn(s *rpcserver.Session, req *jsonrpc.Request, h service.Handler) (resp *jsonrpc.Response) {

@@ -173,7 +173,7 @@ func authed(t testing.TB, sock, tok string) *client.Client {
 }
 
 func (st *stack) startService(t testing.TB) {
-	st.host = servicehost.New(testService{}, servicehost.Options{RouterUID: os.Geteuid(), RouterPID: os.Getpid()})
+	st.host = servicehost.New(testService{}, servicehost.Options{RouterUID: os.Geteuid(), RouterPID: os.Getpid(), Authorize: service.AllowAll})
 	l, err := net.Listen("unix", st.codeSock)
 	if err != nil {
 		t.Fatal(err)
@@ -340,7 +340,7 @@ func TestServiceRefusesOtherPeers(t *testing.T) {
 	st := startStack(t, true)
 	// Same uid, but not the router's pid: refused at accept.
 	st.host.Close()
-	st.host = servicehost.New(testService{}, servicehost.Options{RouterUID: os.Geteuid(), RouterPID: os.Getpid() + 100000})
+	st.host = servicehost.New(testService{}, servicehost.Options{RouterUID: os.Geteuid(), RouterPID: os.Getpid() + 100000, Authorize: service.AllowAll})
 	os.Remove(st.codeSock)
 	l, err := net.Listen("unix", st.codeSock)
 	if err != nil {

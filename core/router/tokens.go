@@ -79,7 +79,7 @@ func (r *Router) authToken(ctx context.Context, c *service.Call) (any, error) {
 	}
 	tok := p.Token
 	start := time.Now()
-	rec := audit.Record{Via: c.Caller.Via, UID: c.Caller.UID, PID: c.Caller.PID, Method: op}
+	rec := audit.Record{Via: string(c.Caller.Via), UID: c.Caller.UID, PID: c.Caller.PID, Method: op}
 	if p.Via != "" {
 		rec.Via = p.Via
 	}
@@ -115,14 +115,14 @@ func (r *Router) authToken(ctx context.Context, c *service.Call) (any, error) {
 // are the kernel's); a remote entry's via is never overwritten.
 var frontDoors = map[string]bool{"mcp": true}
 
-func checkFrontDoor(via, transport string) error {
+func checkFrontDoor(via string, transport service.Via) error {
 	switch {
 	case via == "":
 		return nil
 	case !frontDoors[via]:
 		return errs.E(errs.InvalidParams, errs.Reason("bad_via"), errs.Hint(`via names the front door the caller serves: "mcp"`),
 			fmt.Errorf("via %q", via))
-	case transport != "unix":
+	case transport != service.ViaUnix:
 		return errs.E(errs.Forbidden, errs.Reason("bad_via"), errs.Hint("via is taken only on the local Unix socket"),
 			fmt.Errorf("via %q over %s", via, transport))
 	}
@@ -196,7 +196,7 @@ func (r *Router) issue(_ context.Context, c *service.Call) (any, error) {
 		return nil, errs.E(op, err)
 	}
 	start := time.Now()
-	rec := audit.Record{Via: c.Caller.Via, UID: c.Caller.UID, PID: c.Caller.PID, Method: op, Sub: p.Sub}
+	rec := audit.Record{Via: string(c.Caller.Via), UID: c.Caller.UID, PID: c.Caller.PID, Method: op, Sub: p.Sub}
 	if err := a.Limiter.Call(c.Caller.UID, ""); err != nil {
 		return nil, err
 	}
@@ -229,7 +229,7 @@ func (r *Router) checkIssue(a *Auth, p *IssueParams) (string, time.Duration, err
 	aud, err := token.AudienceFor(p.Aud)
 	if err != nil || aud == token.AudRouter {
 		return "", 0, errs.E(errs.InvalidParams, errs.Reason(token.ReasonAudience),
-			errs.Hint("aud is one of file, code, shell, app"), fmt.Errorf("audience %q", p.Aud))
+			errs.Hint("aud is one of "+strings.Join(service.Names(), ", ")), fmt.Errorf("audience %q", p.Aud))
 	}
 	svc := token.ServiceFor(aud)
 	allowed, enabled := a.Grants[aud]
@@ -298,7 +298,7 @@ func (r *Router) revoke(_ context.Context, c *service.Call) (any, error) {
 			errs.Hint("give the token's jti (`carapace token inspect TOKEN` shows it)"))
 	}
 	start := time.Now()
-	rec := audit.Record{Via: c.Caller.Via, UID: c.Caller.UID, PID: c.Caller.PID, Method: op, JTI: p.JTI}
+	rec := audit.Record{Via: string(c.Caller.Via), UID: c.Caller.UID, PID: c.Caller.PID, Method: op, JTI: p.JTI}
 	var until time.Time
 	if p.Until > 0 {
 		until = time.Unix(p.Until, 0).Add(token.DefaultLeeway)

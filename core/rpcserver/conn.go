@@ -12,6 +12,7 @@ import (
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
 	"github.com/gimme-tools/carapace/core/peer"
+	"github.com/gimme-tools/carapace/core/service"
 )
 
 var errSinkClosed = errors.New("rpcserver: connection closed")
@@ -25,7 +26,7 @@ func (s *Server) serveConn(c net.Conn) {
 	creds, credErr := peer.FromConn(c)
 	via := s.Via
 	if via == "" {
-		via = "unix"
+		via = service.ViaUnix
 	}
 	info := ConnInfo{Creds: creds, Via: via}
 	if credErr != nil {

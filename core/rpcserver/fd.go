@@ -5,6 +5,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/service"
 )
 
 // FileResult is implemented by a handler's result that hands the caller
@@ -33,7 +34,7 @@ func (s *streamSink) canPassFDs() bool { return s.w.CanPassFDs() }
 // relay or XPC.
 func (s *Session) CanPassFDs() bool {
 	fs, ok := s.sink.(fdSink)
-	return ok && s.info.Via == "unix" && fs.canPassFDs()
+	return ok && s.info.Via == service.ViaUnix && fs.canPassFDs()
 }
 
 // FDNotAllowed is the error a response carrying a descriptor becomes on a

@@ -33,7 +33,7 @@ func TestMuxPassesFileResult(t *testing.T) {
 		return fileResult{f}, err
 	})
 	for _, via := range []string{"", "websocket"} {
-		srv := &rpcserver.Server{Dispatcher: &rpcserver.Mux{Table: &table}, Via: via}
+		srv := &rpcserver.Server{Dispatcher: &rpcserver.Mux{Table: &table}, Via: service.Via(via)}
 		sock := filepath.Join(dir, via+"s.sock")
 		l, err := net.Listen("unix", sock)
 		if err != nil {

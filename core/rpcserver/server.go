@@ -22,6 +22,7 @@ import (
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
 	"github.com/gimme-tools/carapace/core/peer"
+	"github.com/gimme-tools/carapace/core/service"
 )
 
 // Limits bounds what one peer can make the server do. Zero fields take the
@@ -74,7 +75,7 @@ type AcceptFunc func(info ConnInfo) error
 // ConnInfo is what a Session knows about its peer, fixed at accept.
 type ConnInfo struct {
 	Creds  peer.Creds
-	Via    string // "unix", "xpc", "websocket", "relay"
+	Via    service.Via
 	Remote string // remote address, for websocket and relay
 }
 
@@ -85,7 +86,7 @@ type Server struct {
 	Accept     AcceptFunc // nil accepts everyone
 	Log        *slog.Logger
 	// Via names the transport for ConnInfo ("unix" if empty).
-	Via string
+	Via service.Via
 	// BatchWrites sends every response through the connection's writer
 	// goroutine (jsonrpc.Writer.Batch): right for a service, whose one
 	// peer, the router, multiplexes many callers over few connections.

@@ -20,6 +20,7 @@ import (
 // comes it writes the encoded Request and closes the pipe. A helper whose
 // pipe is closed without a request exits at once (status 2), so a warm
 // helper never outlives the process that started it by more than that.
+// docs/internals.md writes down this handshake and descriptor 4's.
 var Warm func() (WarmStart, error)
 
 // WarmStart is how to start a warm helper.

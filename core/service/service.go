@@ -2,6 +2,13 @@
 // Carapace: a name, a table of methods, and the per-call context the router
 // hands each method (who called, with which token, over which entry).
 //
+// Registry says once what each service is (Spec: its name, its token
+// audience, whether it starts processes or acts as the owner, and its
+// methods, each with the rule saying what a call to it touches). The
+// router, the token code, the stack, the CLI and the launchd plists read
+// it; the package imports nothing heavier than core/errs and core/scope, so
+// the router needs no service's package.
+//
 // The file, code, shell and app services implement Service; servicehost
 // serves one over its socket, and the router forwards to it.
 package service
@@ -11,6 +18,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+
+	"github.com/gimme-tools/carapace/core/errs"
 )
 
 // Caller describes who a forwarded call came from, as the router saw it.
@@ -21,7 +30,7 @@ type Caller struct {
 	GID   int    `json:"gid"`
 	PID   int    `json:"pid"`
 	Owner bool   `json:"owner,omitempty"` // the peer is the configured owner
-	Via   string `json:"via,omitempty"`   // "unix", "xpc", "websocket", "relay"
+	Via   Via    `json:"via,omitempty"`   // the entry the call came in by
 	Token string `json:"token,omitempty"` // the JWT for this call's audience, if any
 }
 
@@ -34,6 +43,24 @@ type Call struct {
 	// (used for streamed output). It is nil when the caller cannot receive
 	// notifications.
 	Notify func(method string, params any) error
+}
+
+// Authorize re-checks, inside a service, the token the router forwarded
+// with call: a nil error allows verb on resource ("" and "" asks only
+// whether the token is valid for the service). Production services get
+// theirs from servicehost.NewAuthorizer; a service or host given none
+// refuses every call.
+type Authorize func(call *Call, verb, resource string) error
+
+// AllowAll is an Authorize that allows every call: for tests, which must
+// name it, since a missing hook refuses.
+func AllowAll(*Call, string, string) error { return nil }
+
+// NoAuthorizer is the error of a service or host started without an
+// Authorize: it refuses every call rather than act unchecked.
+func NoAuthorizer(method, svc string) error {
+	return errs.E(method, errs.Unavailable, errs.Reason("no_authorizer"),
+		errs.Hint("the "+svc+" service was started without token verification; restart it with `carapace serve "+svc+"`"))
 }
 
 // Handler handles one method. The result is marshalled as the JSON-RPC

@@ -16,7 +16,7 @@ import (
 // audience, and, when verb is not empty, that the scope covers verb on
 // resource (an absolute path). It returns nil or an error the service
 // returns as is (-32001 or -32003 with data.reason).
-type Authorize func(call *service.Call, verb, resource string) error
+type Authorize = service.Authorize
 
 // AuthorizerConfig says where a service finds what it needs to verify
 // tokens, read-only: the device's public key and the revocation list in

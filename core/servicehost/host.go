@@ -28,10 +28,11 @@ type Options struct {
 	RouterPID int
 	Limits    rpcserver.Limits
 	Log       *slog.Logger
-	// Authorize, when set, is checked before every call (the token must
-	// be valid for the service's audience); a service also calls it with
-	// the verb and resource of what it is about to touch. Nil admits every
-	// call the router forwards (tests of the host alone).
+	// Authorize is checked before every call (the token must be valid for
+	// the service's audience); a service also calls it with the verb and
+	// resource of what it is about to touch. Nil refuses every call but
+	// the owner's (OwnerCalls); tests of the host alone pass
+	// service.AllowAll.
 	Authorize Authorize
 }
 
@@ -51,12 +52,12 @@ type OwnerCalls interface {
 // New returns a Host for svc.
 func New(svc service.Service, opts Options) *Host {
 	var t service.Table
-	wrap := func(h service.Handler) service.Handler {
-		if opts.Authorize == nil {
-			return h
-		}
-		return guard(opts.Authorize, h)
+	auth := opts.Authorize
+	if auth == nil {
+		name := svc.Name()
+		auth = func(c *service.Call, _, _ string) error { return service.NoAuthorizer(c.Method, name) }
 	}
+	wrap := func(h service.Handler) service.Handler { return guard(auth, h) }
 	oc, _ := svc.(OwnerCalls)
 	for name, h := range svc.Methods() {
 		if oc != nil && oc.OwnerCall(name) {

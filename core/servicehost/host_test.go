@@ -45,7 +45,7 @@ func TestRouterConnectionCarriesAllAdmittedCalls(t *testing.T) {
 	if got := RouterInFlight(lim); got != 64 {
 		t.Fatalf("RouterInFlight = %d, want 16×4", got)
 	}
-	h := New(svc, Options{RouterUID: os.Geteuid(), Limits: lim})
+	h := New(svc, Options{RouterUID: os.Geteuid(), Limits: lim, Authorize: service.AllowAll})
 	sock := filepath.Join(t.TempDir(), "slow.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {

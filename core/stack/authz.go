@@ -10,7 +10,7 @@ import (
 	"github.com/gimme-tools/carapace/core/ratelimit"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/scope"
-	"github.com/gimme-tools/carapace/core/service/code"
+	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/token"
 )
 
@@ -202,7 +202,7 @@ func Grants(o *config.Owner) (map[string]scope.Set, error) {
 		if err := add(token.AudCode, set, err); err != nil {
 			return nil, err
 		}
-		e, err := scope.Parse(scope.POST+":"+token.AudCode+code.ScratchResource, token.AudCode, "")
+		e, err := scope.Parse(scope.POST+":"+token.AudCode+service.CodeScratch, token.AudCode, "")
 		if err := add(token.AudCode, scope.Set{e}, err); err != nil {
 			return nil, err
 		}

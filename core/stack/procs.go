@@ -1,15 +1,13 @@
 package stack
 
-// startsNoProcesses lists the services that never start a process: the
-// file service answers every call from its own process.
-var startsNoProcesses = map[string]bool{"file": true}
+import "github.com/gimme-tools/carapace/core/service"
 
 // ServiceProcs returns how many processors the Go scheduler of service
 // name's process should use, given how many the runtime would use (def,
 // its default GOMAXPROCS; an explicit GOMAXPROCS in the environment is
 // left alone by the caller).
 //
-// A service that starts no processes gets a quarter of def, at least one.
+// A service that starts no processes (service.Spec.StartsProcesses) gets a quarter of def, at least one.
 // Its calls are small and the router does most of the work of each: on two
 // processors, an echo forwarded by the router cost ~2 µs less server CPU
 // with the services at one processor than at two (18.9 against 20.7 µs,
@@ -20,7 +18,7 @@ var startsNoProcesses = map[string]bool{"file": true}
 // processor, so with only one every call waits for each process start
 // (~0.5 ms per sandboxed command, measured).
 func ServiceProcs(name string, def int) int {
-	if !startsNoProcesses[name] {
+	if s := service.Lookup(name); s == nil || s.StartsProcesses {
 		return def
 	}
 	return max(1, def/4)

@@ -18,13 +18,10 @@ import (
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/rpcserver"
+	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/supervisor"
 	"github.com/gimme-tools/carapace/core/unixsock"
 )
-
-// Implemented lists the services this build can run as processes. A
-// service enabled in the owner file but not implemented answers -32007.
-var Implemented = map[string]bool{"code": true, "file": true, "shell": true, "app": true}
 
 // Settings is everything a stack needs, resolved from flags and files.
 type Settings struct {
@@ -58,31 +55,26 @@ func RouterSocket(dir string) string { return filepath.Join(dir, "router.sock") 
 // touch the router's or another service's socket.
 func ServiceSocket(dir, name string) string { return filepath.Join(dir, name, name+".sock") }
 
+// enabledIn says where the owner file enables each service in
+// service.Registry (a test checks there is one for each).
+var enabledIn = map[string]func(*config.Services) bool{
+	"file":  func(s *config.Services) bool { return s.File.Enabled },
+	"code":  func(s *config.Services) bool { return s.Code.Enabled },
+	"shell": func(s *config.Services) bool { return s.Shell.Enabled },
+	"app":   func(s *config.Services) bool { return s.App.Enabled },
+}
+
 // Enabled reports whether the owner file enables a service.
 func Enabled(o *config.Owner, name string) bool {
-	switch name {
-	case "file":
-		return o.Services.File.Enabled
-	case "code":
-		return o.Services.Code.Enabled
-	case "shell":
-		return o.Services.Shell.Enabled
-	case "app":
-		return o.Services.App.Enabled
-	}
-	return false
+	f, ok := enabledIn[name]
+	return ok && f(&o.Services)
 }
 
 // Backends returns the router's view of every service.
 func (st *Settings) Backends() []router.Backend {
 	var out []router.Backend
-	for _, n := range router.ServiceNames {
-		b := router.Backend{Name: n, Socket: ServiceSocket(st.RuntimeDir, n), Enabled: Enabled(st.Owner, n)}
-		if b.Enabled && !Implemented[n] {
-			b.Enabled = false
-			b.Why = "the " + n + " service is not in this build yet"
-		}
-		out = append(out, b)
+	for _, n := range service.Names() {
+		out = append(out, router.Backend{Name: n, Socket: ServiceSocket(st.RuntimeDir, n), Enabled: Enabled(st.Owner, n)})
 	}
 	return out
 }

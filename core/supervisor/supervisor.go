@@ -6,7 +6,7 @@
 // The readiness protocol is a pipe passed as fd 3 with CARAPACE_READY_FD=3
 // in the environment: the child writes "READY=1\n" once it listens, then
 // closes it (sd_notify's message, over a pipe instead of a datagram
-// socket).
+// socket). docs/internals.md, "The ready pipe", writes it down.
 package supervisor
 
 import (

@@ -14,9 +14,11 @@ import (
 	"strings"
 
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/service"
 )
 
-// The audiences: one per service, and the router's own.
+// The audiences: the router's own, and one per service (each service's
+// is written in its service.Spec; a test ties these names to it).
 const (
 	AudRouter = "local.gimme.tools"
 	AudFile   = "file.local.gimme.tools"
@@ -25,31 +27,34 @@ const (
 	AudApp    = "app.local.gimme.tools"
 )
 
-// Audiences lists every audience a token may name.
-var Audiences = []string{AudRouter, AudFile, AudCode, AudShell, AudApp}
+// Audiences lists every audience a token may name: the router's, then
+// the services' in service.Registry.
+var Audiences = audiences()
 
-// AudienceFor returns the audience for a service name ("file", "code",
-// "shell", "app"; "router" or "" for the router), or accepts a full
-// audience unchanged.
-func AudienceFor(service string) (string, error) {
-	switch service {
-	case "", "router":
-		return AudRouter, nil
-	case "file":
-		return AudFile, nil
-	case "code":
-		return AudCode, nil
-	case "shell":
-		return AudShell, nil
-	case "app":
-		return AudApp, nil
+func audiences() []string {
+	out := []string{AudRouter}
+	for _, s := range service.Registry {
+		out = append(out, s.Audience)
 	}
-	if ValidAudience(service) {
-		return service, nil
+	return out
+}
+
+// AudienceFor returns the audience for a service name (one in
+// service.Registry; "router" or "" for the router), or accepts a full
+// audience unchanged.
+func AudienceFor(name string) (string, error) {
+	if name == "" || name == "router" {
+		return AudRouter, nil
+	}
+	if s := service.Lookup(name); s != nil {
+		return s.Audience, nil
+	}
+	if ValidAudience(name) {
+		return name, nil
 	}
 	return "", errs.E("token.audience", errs.InvalidParams, errs.Reason("audience_mismatch"),
-		errs.Hint("use one of file, code, shell, app (or "+strings.Join(Audiences, ", ")+")"),
-		fmt.Errorf("unknown service or audience %q", service))
+		errs.Hint("use one of "+strings.Join(service.Names(), ", ")+" (or "+strings.Join(Audiences, ", ")+")"),
+		fmt.Errorf("unknown service or audience %q", name))
 }
 
 // ServiceFor returns the service name for an audience: "file" for

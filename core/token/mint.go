@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/scope"
+	"github.com/gimme-tools/carapace/core/service"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -43,7 +45,7 @@ func (m *Minter) MintNamed(aud string, scopes []string, ttl time.Duration, once 
 		return "", Claims{}, errs.E("token.mint", errs.InvalidParams, errs.Reason(reason), errs.Hint(hint), err)
 	}
 	if !ValidAudience(aud) {
-		return bad(ReasonAudience, "use one of file, code, shell, app", fmt.Errorf("unknown audience %q", aud))
+		return bad(ReasonAudience, "use one of "+strings.Join(service.Names(), ", "), fmt.Errorf("unknown audience %q", aud))
 	}
 	if err := CheckAgent(agent); err != nil {
 		return bad("bad_name", "give a short name such as claude or codex: letters, digits, '.', '_', '-', ':', '@', at most 64", err)

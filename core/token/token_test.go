@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/service"
 )
 
 const (
@@ -419,6 +420,11 @@ func TestAudienceFor(t *testing.T) {
 		}
 		if ServiceFor(want) == "" {
 			t.Errorf("ServiceFor(%q) empty", want)
+		}
+	}
+	for _, s := range service.Registry {
+		if aud, _ := AudienceFor(s.Name); aud != s.Audience || ServiceFor(aud) != s.Name {
+			t.Errorf("%s: audience %q, service of it %q", s.Name, aud, ServiceFor(aud))
 		}
 	}
 	if _, err := AudienceFor("evil"); err == nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gimme-tools/carapace/core/config"
+	"github.com/gimme-tools/carapace/core/stack"
 	"github.com/gimme-tools/carapace/linux/units"
 )
 
@@ -128,17 +129,7 @@ func ProbeServices(bin string) map[string]bool {
 func (f *Facts) enabled() []units.Service {
 	var out []units.Service
 	for _, s := range units.Services {
-		on := s.Name == "router"
-		switch s.Name {
-		case "file":
-			on = f.Config.Services.File.Enabled
-		case "code":
-			on = f.Config.Services.Code.Enabled
-		case "shell":
-			on = f.Config.Services.Shell.Enabled
-		case "app":
-			on = f.Config.Services.App.Enabled
-		}
+		on := s.Name == "router" || stack.Enabled(f.Config, s.Name)
 		if on && f.Supported[s.Name] {
 			out = append(out, s)
 		}

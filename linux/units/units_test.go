@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gimme-tools/carapace/core/service"
 )
 
 // writeRoot writes files under a fresh directory, as an installed root.
@@ -197,5 +199,24 @@ func TestDropInsParse(t *testing.T) {
 	}
 	if strings.Contains(string(out), "Failed to parse") || strings.Contains(string(out), "Invalid") {
 		t.Errorf("systemd could not parse the drop-in for %q:\n%s", odd, out)
+	}
+}
+
+// TestServicesMatchRegistry: a unit for the router and for every service
+// in service.Registry, and a template unit (run as the owner) exactly for
+// the services that act as the owner.
+func TestServicesMatchRegistry(t *testing.T) {
+	if len(Services) != 1+len(service.Registry) || Services[0].Name != "router" {
+		t.Fatalf("units %v, registry %v", Services, service.Names())
+	}
+	for _, s := range service.Registry {
+		u, ok := Lookup(s.Name)
+		if !ok {
+			t.Errorf("no unit for the %s service", s.Name)
+			continue
+		}
+		if u.Template() != s.AsOwner {
+			t.Errorf("%s: template unit %v, acts as the owner %v", s.Name, u.Template(), s.AsOwner)
+		}
 	}
 }

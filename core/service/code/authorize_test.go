@@ -85,7 +85,7 @@ func TestServiceReverifies(t *testing.T) {
 			t.Errorf("%s: got %v, want reason %s", tc.name, err, tc.reason)
 		}
 	}
-	if err := f.exec(t, token.AudCode, []string{"POST:" + code.ScratchResource}, ""); err != nil {
+	if err := f.exec(t, token.AudCode, []string{"POST:" + service.CodeScratch}, ""); err != nil {
 		t.Errorf("scratch with a scratch token: %v", err)
 	}
 }

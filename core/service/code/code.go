@@ -53,9 +53,9 @@ type Config struct {
 	// its working directory: Carapace's own configuration and state.
 	Protect []string
 	// Authorize re-checks the forwarded token (servicehost.NewAuthorizer):
-	// POST on the working directory, or on ScratchResource. Nil refuses
+	// POST on the working directory, or on service.CodeScratch. Nil refuses
 	// every command: the service never runs one unchecked.
-	Authorize func(call *service.Call, verb, resource string) error
+	Authorize service.Authorize
 }
 
 // DefaultWarmHelpers is how many helpers wait by default: two cover a
@@ -228,14 +228,13 @@ func stdinBytes(p ExecuteParams) ([]byte, error) {
 }
 
 // authorize checks the forwarded token for POST on the working
-// directory, or on ScratchResource when there is none.
+// directory, or on service.CodeScratch when there is none.
 func (s *Service) authorize(call *service.Call, cwd string) error {
 	if s.cfg.Authorize == nil {
-		return errs.E(call.Method, errs.Unavailable, errs.Reason("no_authorizer"),
-			errs.Hint("the code service was started without token verification"))
+		return service.NoAuthorizer(call.Method, "code")
 	}
 	if cwd == "" {
-		cwd = ScratchResource
+		cwd = service.CodeScratch
 	}
 	return s.cfg.Authorize(call, "POST", cwd)
 }
@@ -318,10 +317,3 @@ func (s *Service) info(context.Context, *service.Call) (any, error) {
 		"path":               s.cfg.Path,
 	}, nil
 }
-
-// ScratchResource is the resource a command without a cwd touches, for
-// token scopes: it runs in a fresh, empty scratch directory, which no
-// project-root scope covers. "POST:code.local.gimme.tools/.carapace/scratch"
-// allows scratch commands only; "POST:code.local.gimme.tools/*" covers them
-// as it covers every directory.
-const ScratchResource = "/.carapace/scratch"

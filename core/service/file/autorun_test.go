@@ -39,7 +39,7 @@ func TestWritesToExecutedPathsRefused(t *testing.T) {
 		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
 		must(t, os.WriteFile(p, []byte(text), 0o755))
 	}
-	s, err := New(Config{Home: home, Folders: []Folder{{Path: "~"}}}, nil)
+	s, err := New(Config{Home: home, Folders: []Folder{{Path: "~"}}}, service.AllowAll)
 	must(t, err)
 	defer s.Close()
 	m := s.Methods()

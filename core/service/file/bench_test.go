@@ -18,7 +18,7 @@ import (
 
 func benchService(b *testing.B) (*Service, string) {
 	dir := b.TempDir()
-	s, err := New(Config{Folders: []Folder{{Path: dir}}}, nil)
+	s, err := New(Config{Folders: []Folder{{Path: dir}}}, service.AllowAll)
 	if err != nil {
 		b.Fatal(err)
 	}

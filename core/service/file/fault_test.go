@@ -100,7 +100,7 @@ func TestKillMidWrite(t *testing.T) {
 
 // runWriter overwrites f.bin in dir forever through the service.
 func runWriter(dir string) {
-	s, err := New(Config{Folders: []Folder{{Path: dir}}}, nil)
+	s, err := New(Config{Folders: []Folder{{Path: dir}}}, service.AllowAll)
 	if err != nil {
 		fmt.Println(err)
 		os.Exit(2)

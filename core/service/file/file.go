@@ -90,7 +90,7 @@ type Service struct {
 	protect   []string
 	maxWrite  int64
 	home      string
-	authorize func(call *service.Call, verb, resource string) error
+	authorize service.Authorize
 }
 
 type folder struct {
@@ -105,18 +105,31 @@ type folder struct {
 // New returns a file service for cfg. authorize is called first thing in
 // every method, with the verb ("GET", "PUT", "DELETE") and the cleaned
 // absolute path, and again for every place a symbolic link leads; a non-nil
-// error refuses the call. A nil authorize allows everything the
-// configuration allows.
+// error refuses the call. A nil authorize refuses every call; tests pass
+// service.AllowAll.
 //
 // Folders that cannot be opened (missing, unreadable) are kept: calls under
 // them fail with a hint, and Paths leaves them out.
-func New(cfg Config, authorize func(call *service.Call, verb, resource string) error) (*Service, error) {
-	s := &Service{maxWrite: cfg.MaxWrite, home: cfg.Home, authorize: authorize}
+func New(cfg Config, authorize service.Authorize) (*Service, error) {
+	s, err := newRules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.authorize = authorize
+	if s.authorize == nil {
+		s.authorize = func(c *service.Call, _, _ string) error { return service.NoAuthorizer(c.Method, "file") }
+	}
+	for _, f := range s.folders {
+		f.root, f.openErr = fsafe.OpenRoot(f.path)
+	}
+	return s, nil
+}
+
+// newRules returns a service that knows cfg's rules and has opened nothing.
+func newRules(cfg Config) (*Service, error) {
+	s := &Service{maxWrite: cfg.MaxWrite, home: cfg.Home}
 	if s.maxWrite <= 0 {
 		s.maxWrite = DefaultMaxWrite
-	}
-	if s.authorize == nil {
-		s.authorize = func(*service.Call, string, string) error { return nil }
 	}
 	s.deny = append(append([]string{}, DefaultDeny...), cfg.Deny...)
 	if err := CheckGlobs(s.deny); err != nil {
@@ -148,9 +161,7 @@ func New(cfg Config, authorize func(call *service.Call, verb, resource string) e
 		if err := CheckGlobs(fc.DenyWrite); err != nil {
 			return nil, fmt.Errorf("services.file.paths: %q: deny_write: %w", fc.Path, err)
 		}
-		f := &folder{path: p, ro: fc.ReadOnly, deny: fc.Deny, denyWrite: fc.DenyWrite}
-		f.root, f.openErr = fsafe.OpenRoot(p)
-		s.folders = append(s.folders, f)
+		s.folders = append(s.folders, &folder{path: p, ro: fc.ReadOnly, deny: fc.Deny, denyWrite: fc.DenyWrite})
 	}
 	sort.SliceStable(s.folders, func(i, j int) bool { return len(s.folders[i].path) > len(s.folders[j].path) })
 	return s, nil

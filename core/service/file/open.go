@@ -45,7 +45,7 @@ func (s *Service) open(ctx context.Context, call *service.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v := call.Caller.Via; v != "" && v != "unix" {
+	if v := call.Caller.Via; v != "" && v != service.ViaUnix {
 		return nil, errs.E(op, errs.Forbidden, errs.Reason("fd_not_allowed"),
 			errs.Hint("descriptors are handed over only on the local Unix socket; read the file with file.read in chunks (offset and length) instead"))
 	}

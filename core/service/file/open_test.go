@@ -15,7 +15,7 @@ import (
 )
 
 // openFile calls file.open and returns its result and descriptor.
-func (e *env) openFile(path, via string) (*opened, error) {
+func (e *env) openFile(path string, via service.Via) (*opened, error) {
 	b, _ := json.Marshal(map[string]any{"path": path})
 	res, err := e.m["file.open"](context.Background(), &service.Call{Method: "file.open", Params: b, Caller: service.Caller{Via: via}})
 	if err != nil {
@@ -45,7 +45,7 @@ func TestOpen(t *testing.T) {
 	}
 	o.File().Close()
 	// Only a caller on the Unix socket may receive one.
-	for _, via := range []string{"websocket", "relay", "xpc"} {
+	for _, via := range []service.Via{"websocket", "relay", "xpc"} {
 		_, err := e.openFile("~/Documents/a.txt", via)
 		if errs.KindOf(err) != errs.Forbidden || errs.ReasonOf(err) != "fd_not_allowed" || errs.HintOf(err) == "" {
 			t.Errorf("open via %s: %v, want forbidden fd_not_allowed with a hint", via, err)

@@ -83,7 +83,7 @@ func (s *Service) resolve(call *service.Call, op, verb, p string) (target, error
 }
 
 // allowed authorizes abs for verb and places it: inside a folder, no
-// deny-listed component, no change to a read-only folder.
+// deny-listed component, no change to a read-only folder, the folder open.
 func (s *Service) allowed(call *service.Call, op, verb, abs string) (target, error) {
 	if err := s.authorize(call, verb, abs); err != nil {
 		if errs.KindOf(err) == errs.Other {
@@ -95,6 +95,20 @@ func (s *Service) allowed(call *service.Call, op, verb, abs string) (target, err
 		}
 		return target{}, errs.E(op, err)
 	}
+	t, err := s.ruled(op, verb, abs)
+	if err != nil {
+		return target{}, err
+	}
+	if t.f.root == nil {
+		return target{}, errs.E(op, errs.NotFound, errs.Reason("folder_unavailable"),
+			errs.Hint("create "+t.f.path+" and restart the file service, or remove it from "+pathsHint), t.f.openErr)
+	}
+	return t, nil
+}
+
+// ruled places abs by the configured rules alone: inside a folder, no
+// deny-listed component, no change to a read-only folder.
+func (s *Service) ruled(op, verb, abs string) (target, error) {
 	t, ok := s.place(abs)
 	if !ok {
 		return target{}, errs.E(op, errs.Forbidden, errs.Reason("outside_allowed"),
@@ -115,10 +129,6 @@ func (s *Service) allowed(call *service.Call, op, verb, abs string) (target, err
 	if verb != verbGet && t.f.ro {
 		return target{}, errs.E(op, errs.Forbidden, errs.Reason("read_only"),
 			errs.Hint(t.f.path+" is read-only (mode: ro in "+pathsHint+")"), fmt.Errorf("%s is in a read-only folder", abs))
-	}
-	if t.f.root == nil {
-		return target{}, errs.E(op, errs.NotFound, errs.Reason("folder_unavailable"),
-			errs.Hint("create "+t.f.path+" and restart the file service, or remove it from "+pathsHint), t.f.openErr)
 	}
 	return t, nil
 }

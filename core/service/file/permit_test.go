@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/gimme-tools/carapace/core/service"
 )
 
 func TestPermits(t *testing.T) {
@@ -14,7 +16,7 @@ func TestPermits(t *testing.T) {
 	os.WriteFile(filepath.Join(docs, ".env"), []byte("x"), 0o644)
 	os.WriteFile(filepath.Join(home, "secret"), []byte("s"), 0o644)
 	os.Symlink(filepath.Join(home, "secret"), filepath.Join(docs, "link"))
-	s, err := New(Config{Folders: []Folder{{Path: docs}}, Home: home}, nil)
+	s, err := New(Config{Folders: []Folder{{Path: docs}}, Home: home}, service.AllowAll)
 	if err != nil {
 		t.Fatal(err)
 	}

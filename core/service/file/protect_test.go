@@ -24,7 +24,7 @@ func TestProtectAndDenyWriteConfig(t *testing.T) {
 		must(t, os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755))
 		must(t, os.WriteFile(filepath.Join(root, name), []byte(text), 0o644))
 	}
-	s, err := New(Config{Folders: []Folder{{Path: root, DenyWrite: []string{"Makefile"}}}, Protect: []string{state}}, nil)
+	s, err := New(Config{Folders: []Folder{{Path: root, DenyWrite: []string{"Makefile"}}}, Protect: []string{state}}, service.AllowAll)
 	must(t, err)
 	defer s.Close()
 	m := s.Methods()
@@ -52,7 +52,7 @@ func TestProtectAndDenyWriteConfig(t *testing.T) {
 			t.Errorf("read %s: %v", rd, err)
 		}
 	}
-	if _, err := New(Config{Folders: []Folder{{Path: root, DenyWrite: []string{"[x"}}}}, nil); err == nil {
+	if _, err := New(Config{Folders: []Folder{{Path: root, DenyWrite: []string{"[x"}}}}, service.AllowAll); err == nil {
 		t.Error("a bad deny_write glob was accepted")
 	}
 }
@@ -71,7 +71,7 @@ func TestHooksPathTargetsDenyWrite(t *testing.T) {
 		must(t, os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755))
 		must(t, os.WriteFile(filepath.Join(root, name), []byte(text), 0o644))
 	}
-	s, err := New(Config{Folders: []Folder{{Path: root}}}, nil)
+	s, err := New(Config{Folders: []Folder{{Path: root}}}, service.AllowAll)
 	must(t, err)
 	defer s.Close()
 	m := s.Methods()

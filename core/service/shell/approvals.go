@@ -21,7 +21,7 @@ import (
 func ownerOnly(op string, c service.Caller) error {
 	const hint = "approvals are decided only by the owner, with `carapace approvals` on this machine"
 	switch {
-	case c.Via != "unix" && c.Via != "xpc":
+	case !c.Via.Local():
 		return errs.E(op, errs.Forbidden, errs.Reason("remote_cannot_approve"), errs.Hint(hint))
 	case !c.Owner:
 		return errs.E(op, errs.Forbidden, errs.Reason("not_owner"), errs.Hint(hint))
@@ -164,7 +164,7 @@ func (s *Service) decide(_ context.Context, call *service.Call) (any, error) {
 // iss are read without checking its signature: the router verified the
 // token before forwarding the call, and they are shown, never trusted.
 func callerOf(c service.Caller) approval.Caller {
-	out := approval.Caller{UID: c.UID, PID: c.PID, Via: c.Via}
+	out := approval.Caller{UID: c.UID, PID: c.PID, Via: string(c.Via)}
 	if c.Token == "" {
 		return out
 	}

@@ -1,0 +1,127 @@
+package service_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/scope"
+	"github.com/gimme-tools/carapace/core/service"
+)
+
+// TestRules: what each method touches, as the router checks it.
+func TestRules(t *testing.T) {
+	for _, tc := range []struct {
+		svc, method, params string
+		want                string // "VERB resource; …", "" for none, "!reason" for an error
+	}{
+		{"code", "code.execute", `{"command":"ls","cwd":"/home/a/Projects/x"}`, "POST /home/a/Projects/x"},
+		{"code", "code.execute", `{"command":"ls"}`, "POST " + service.CodeScratch},
+		{"code", "code.execute", `{"command":"ls","cwd":""}`, "POST " + service.CodeScratch},
+		{"code", "code.execute", `["ls"]`, "!bad_params"},
+		{"code", "code.info", ``, ""},
+		{"code", "code.ping", `{}`, ""},
+		{"code", "code.secret", `{}`, "!unscoped_method"},
+		{"file", "file.read", `{"path":"/home/a/Documents/x"}`, "GET /home/a/Documents/x"},
+		{"file", "file.list", `{"path":"/home/a/Documents"}`, "GET /home/a/Documents"},
+		{"file", "file.write", `{"path":"/d/x","data":"hi"}`, "PUT /d/x"},
+		{"file", "file.delete", `{"path":"/d/x"}`, "DELETE /d/x"},
+		{"file", "file.move", `{"from":"/d/a","to":"/e/b"}`, "DELETE /d/a; PUT /e/b"},
+		{"file", "file.search", `{"path":"/d","query":"x"}`, "GET /d"},
+		{"file", "file.copy", `{"from":"/d/a","to":"/e/b"}`, "!unscoped_method"}, // the file service serves no file.copy
+		{"file", "file.append", `{"path":"/d/x"}`, "!unscoped_method"},
+		{"file", "file.remove", `{"path":"/d/x"}`, "!unscoped_method"},
+		{"file", "file.rename", `{"from":"/d/a","to":"/e/b"}`, "!unscoped_method"},
+		{"file", "file.ping", `{}`, ""},
+		{"file", "file.info", `{}`, "!unscoped_method"},
+		{"file", "file.move", `{"from":"/d/a"}`, "!missing_param"},
+		{"file", "file.read", `{}`, "!missing_param"},
+		{"file", "file.chmod", `{"path":"/d"}`, "!unscoped_method"},
+		{"app", "app.activate", `{"app":"Terminal"}`, "POST /Terminal"},
+		{"app", "app.activate", `{"app":"../x"}`, "!missing_param"},
+		{"app", "app.list", `{}`, ""},
+		{"shell", "shell.execute", `{"command":"ls","cwd":"/home/a"}`, "POST /home/a"},
+		{"shell", "shell.execute", `{"command":"ls"}`, "POST ~"},
+		{"shell", "shell.approvals.list", `{}`, "!unscoped_method"}, // the owner's, through the router's approvals.list
+		{"shell", "shell.approvals.decide", `{"id":"x","decision":"allow"}`, "!unscoped_method"},
+	} {
+		acc, err := service.Lookup(tc.svc).Resources(tc.method, json.RawMessage(tc.params))
+		var got string
+		if err != nil {
+			got = "!" + errs.ReasonOf(err)
+		} else {
+			var parts []string
+			for _, a := range acc {
+				parts = append(parts, a.Verb+" "+a.Resource)
+			}
+			got = strings.Join(parts, "; ")
+		}
+		if got != tc.want {
+			t.Errorf("%s %s: got %q, want %q", tc.method, tc.params, got, tc.want)
+		}
+	}
+}
+
+// TestRegistry: names, audiences and methods are each the service's own.
+func TestRegistry(t *testing.T) {
+	names, auds := map[string]bool{}, map[string]bool{}
+	for _, s := range service.Registry {
+		if names[s.Name] || auds[s.Audience] {
+			t.Errorf("%s: name or audience %q twice", s.Name, s.Audience)
+		}
+		names[s.Name], auds[s.Audience] = true, true
+		if s.Audience != s.Name+".local.gimme.tools" {
+			t.Errorf("%s: audience %q", s.Name, s.Audience)
+		}
+		for _, m := range s.Methods() {
+			if !strings.HasPrefix(m, s.Name+".") {
+				t.Errorf("%s: method %q lacks the service's prefix", s.Name, m)
+			}
+		}
+		if service.Lookup(s.Name) != s {
+			t.Errorf("Lookup(%q) is not its entry", s.Name)
+		}
+	}
+}
+
+// FuzzResources: the resource functions decode untrusted params. They
+// never panic, name only real verbs, and a call they accept names what
+// the service itself will read from the same params.
+func FuzzResources(f *testing.F) {
+	for _, s := range []struct{ method, params string }{
+		{"code.execute", `{"command":"ls","cwd":"/home/a/Projects/x"}`},
+		{"code.execute", `{"command":"ls"}`},
+		{"code.execute", `{"cwd":"/a","CWD":"/b"}`},
+		{"file.move", `{"from":"/d/a","to":"/e/b"}`},
+		{"file.read", `{"path":"/d/x"}`},
+		{"app.activate", `{"app":"Terminal"}`},
+		{"shell.execute", `{"cwd":"/h"}`},
+		{"code.info", `null`},
+		{"file.read", `[1,2]`},
+	} {
+		f.Add(s.method, []byte(s.params))
+	}
+	verbs := map[string]bool{scope.GET: true, scope.PUT: true, scope.DELETE: true, scope.POST: true}
+	f.Fuzz(func(t *testing.T, method string, params []byte) {
+		for _, s := range service.Registry {
+			svc := s.Name
+			acc, err := s.Resources(method, json.RawMessage(params))
+			if err != nil {
+				continue
+			}
+			for _, a := range acc {
+				if !verbs[a.Verb] || a.Resource == "" {
+					t.Fatalf("%s %s %q: %+v", svc, method, params, a)
+				}
+			}
+			if method == "code.execute" && svc == "code" {
+				var p struct{ Cwd string }
+				json.Unmarshal(params, &p)
+				if len(acc) != 1 || (p.Cwd != "" && acc[0].Resource != p.Cwd) {
+					t.Fatalf("code.execute %q: %+v, service reads cwd %q", params, acc, p.Cwd)
+				}
+			}
+		}
+	})
+}
