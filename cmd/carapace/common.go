@@ -22,20 +22,34 @@ type clientFlags struct {
 	timeout   time.Duration
 	token     string
 	tokenFile string
+	owner     bool // an owner-only command: no token is sent
 }
 
 func (f *clientFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.socket, "socket", "", "router socket (default: $GIMME_SOCKET, else the first of $XDG_RUNTIME_DIR/carapace/router.sock, "+client.SystemSocket+", $TMPDIR/carapace-$UID/router.sock that exists; docs/client.md)")
-	fs.BoolVar(&f.json, "json", false, "print machine-readable JSON")
-	fs.DurationVar(&f.timeout, "timeout", 0, "give up after this long (default: no limit)")
+	f.registerOwner(fs)
+	f.owner = false
 	fs.StringVar(&f.token, "token", "", "capability token sent with auth on connect (default: $GIMME_TOKEN)")
 	fs.StringVar(&f.tokenFile, "token-file", "", "read the capability token from this file")
 }
 
+// registerOwner registers the flags of a command only the owner may run
+// (token.*, approvals.*, config.*): the router knows the owner by the
+// socket's peer credentials, so a token would change nothing and the
+// command takes none.
+func (f *clientFlags) registerOwner(fs *flag.FlagSet) {
+	f.owner = true
+	fs.StringVar(&f.socket, "socket", "", "router socket (default: $GIMME_SOCKET, else the first of $XDG_RUNTIME_DIR/carapace/router.sock, "+client.SystemSocket+", $TMPDIR/carapace-$UID/router.sock that exists; docs/client.md)")
+	fs.BoolVar(&f.json, "json", false, "print machine-readable JSON")
+	fs.DurationVar(&f.timeout, "timeout", 0, "give up after this long (default: no limit)")
+}
+
 // rawToken returns the token chosen by --token, --token-file or
-// $GIMME_TOKEN, in that order; "" when none.
+// $GIMME_TOKEN, in that order; "" when none, and always for an
+// owner-only command.
 func (f *clientFlags) rawToken() (string, error) {
 	switch {
+	case f.owner:
+		return "", nil
 	case f.token != "":
 		return f.token, nil
 	case f.tokenFile != "":
@@ -144,6 +158,10 @@ func report(err error) int {
 	fmt.Fprintf(os.Stderr, "carapace: %s\n", msg)
 	if h := hintOf(err); h != "" {
 		fmt.Fprintf(os.Stderr, "hint: %s\n", h)
+	}
+	var he *helpError
+	if errors.As(err, &he) {
+		fmt.Fprintf(os.Stderr, "\n%s\n", usageText(he.cmd))
 	}
 	return exitCodeOf(err)
 }

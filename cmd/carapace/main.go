@@ -37,12 +37,24 @@ func run(args []string) int {
 		return sandboxExec(args[1:])
 	}
 	root := rootCommand()
-	if err := root.Parse(intersperse(root, args)); err != nil {
+	if wantsHelp(args) {
+		return exitOf(showHelp(root, args))
+	}
+	args = intersperse(root, args)
+	if err := root.Parse(args); err != nil {
+		c, _ := helpTarget(root, args)
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Println(usageText(c))
 			return exitOK
 		}
-		fmt.Fprintf(os.Stderr, "carapace: %v\nhint: run `carapace help` for the commands and flags\n", err)
-		return exitUsage
+		return report(&helpError{cmd: c, err: usage("", "%s", flagErrorText(err))})
+	}
+	if showVersion {
+		return exitOf(printVersion())
+	}
+	if len(args) == 0 {
+		fmt.Println(usageText(root))
+		return exitOK
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -52,9 +64,13 @@ func run(args []string) int {
 	return exitOK
 }
 
+// showVersion is the root's --version.
+var showVersion bool
+
 func rootCommand() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace", flag.ContinueOnError)
-	return &ffcli.Command{
+	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
+	root := &ffcli.Command{
 		Name:       "carapace",
 		ShortUsage: "carapace <command> [flags] [args...]",
 		ShortHelp:  "decide what an AI agent may do on this computer",
@@ -63,7 +79,9 @@ func rootCommand() *ffcli.Command {
 			devCmd(), serveCmd(), pingCmd(), echoCmd(), whoamiCmd(), statusCmd(),
 			callCmd(), execCmd(), fileCmd(), tokenCmd(), auditCmd(), configCmd(), policyCmd(),
 			agentCmd(), approvalsCmd(), approveCmd(), denyCmd(), doctorCmd(), mcpCmd(), versionCmd(),
+			helpCmd(rootCommand),
 		},
-		Exec: func(context.Context, []string) error { return flag.ErrHelp },
 	}
+	prepare(root, "")
+	return root
 }

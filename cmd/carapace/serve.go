@@ -62,7 +62,7 @@ func serveCmd() *ffcli.Command {
 			// as launchd plists and unit files write them.
 			if len(args) > 1 {
 				if err := fs.Parse(args[1:]); err != nil {
-					return usage("see `carapace serve -h`", "%v", err)
+					return usage("see `carapace serve --help`", "%v", err)
 				}
 				args = append(args[:1], fs.Args()...)
 			}

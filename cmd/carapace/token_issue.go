@@ -15,7 +15,7 @@ import (
 func tokenIssueCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace token issue", flag.ContinueOnError)
 	var f clientFlags
-	f.register(fs)
+	f.registerOwner(fs)
 	aud := fs.String("aud", "", "the service the token opens: file, code, shell or app")
 	var scopes listFlag
 	fs.Var(&scopes, "scope", "a scope entry, VERB:path (repeatable), e.g. 'GET:~/Documents/*'")
