@@ -70,6 +70,7 @@ func runDev(ctx context.Context, cf *configFlags, runtimeDir string, websocket b
 	stopHUP := reloadOnHUP(d.Router, st.Log)
 	defer stopHUP()
 	fmt.Printf("ready: %s\n", d.Socket)
+	warnMissing(st)
 	st.Log.Info("carapace dev is ready", "socket", d.Socket, "owner_uid", st.OwnerUID)
 	if found := client.Socket(""); found != d.Socket {
 		st.Log.Warn("other carapace commands look for "+found+", not for this stack: set GIMME_SOCKET="+d.Socket+" or pass --socket", "socket", d.Socket)

@@ -16,6 +16,7 @@ type check struct {
 	OK     bool   `json:"ok"`
 	Detail string `json:"detail"`
 	Fix    string `json:"fix,omitempty"`
+	Warn   bool   `json:"warn,omitempty"` // fine to run with, worth knowing
 }
 
 func doctorCmd() *ffcli.Command {
@@ -36,17 +37,32 @@ func doctorCmd() *ffcli.Command {
 			checks := []check{routerCheck(ctx, &f)}
 			checks = append(checks, clientChecks(ctx, &f)...)
 			checks = append(checks, platformChecks()...)
-			if f.json {
-				return printJSON(os.Stdout, checks)
-			}
+			checks = append(checks, folderChecks()...)
 			bad := 0
 			for _, c := range checks {
-				mark := "ok  "
 				if !c.OK {
-					mark, bad = "FAIL", bad+1
+					bad++
+				}
+			}
+			if f.json {
+				if err := printJSON(os.Stdout, checks); err != nil {
+					return err
+				}
+				if bad > 0 {
+					return &exitCodeError{code: exitError}
+				}
+				return nil
+			}
+			for _, c := range checks {
+				mark := "ok  "
+				switch {
+				case !c.OK:
+					mark = "FAIL"
+				case c.Warn:
+					mark = "warn"
 				}
 				fmt.Printf("%s %-36s %s\n", mark, c.Name, c.Detail)
-				if !c.OK && c.Fix != "" {
+				if (!c.OK || c.Warn) && c.Fix != "" {
 					fmt.Printf("     fix: %s\n", c.Fix)
 				}
 			}
@@ -66,4 +82,21 @@ func routerCheck(ctx context.Context, f *clientFlags) check {
 	}
 	c.OK, c.Detail = true, "ping answered"
 	return c
+}
+
+// folderChecks warns of each configured folder that does not exist yet:
+// calls under it fail until it is created.
+func folderChecks() []check {
+	missing, st := localMissing()
+	if st == nil {
+		return nil
+	}
+	if len(missing) == 0 {
+		return []check{{Name: "configured folders exist", OK: true, Detail: "every services.file.paths and services.code.project_roots folder exists"}}
+	}
+	var out []check
+	for _, m := range missing {
+		out = append(out, check{Name: "folder " + m.Path, OK: true, Warn: true, Detail: m.String(), Fix: missingHint(st, m)})
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -150,7 +151,7 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 		routerUID = uidOf("_gimme_router", os.Geteuid())
 	}
 	h := servicehost.New(svc, servicehost.Options{RouterUID: routerUID, RouterPID: f.routerPID, Log: st.Log, Authorize: auth})
-	return serveUntilDone(ctx, op, l, h.Serve, h.Close, st)
+	return serveUntilDone(ctx, op, l, h.Serve, h.Close, st, appeared(ctx, svc))
 }
 
 // buildService constructs the named service from the owner config.
@@ -216,7 +217,7 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 		return opError(op, err)
 	}
 	defer entries.Close()
-	return serveUntilDone(ctx, op, l, srv.Serve, srv.Close, st)
+	return serveUntilDone(ctx, op, l, srv.Serve, srv.Close, st, nil)
 }
 
 // listen returns the listener for name: the Mach service on macOS when
@@ -231,7 +232,10 @@ func (f *serveFlags) listen(name, sock string, mode os.FileMode) (net.Listener, 
 
 // serveUntilDone serves on l, reports readiness (to a dev supervisor's
 // pipe and to systemd), and stops cleanly when ctx ends.
-func serveUntilDone(ctx context.Context, op string, l net.Listener, serve func(net.Listener) error, stop func() error, st *stack.Settings) error {
+// A folder sent on appeared ends the process with an error, so that its
+// supervisor (carapace dev, systemd's Restart=on-failure) starts it again
+// around the new folder.
+func serveUntilDone(ctx context.Context, op string, l net.Listener, serve func(net.Listener) error, stop func() error, st *stack.Settings, appeared <-chan string) error {
 	done := make(chan error, 1)
 	go func() { done <- serve(l) }()
 	notifyReady()
@@ -244,7 +248,28 @@ func serveUntilDone(ctx context.Context, op string, l net.Listener, serve func(n
 		return nil
 	case err := <-done:
 		return opError(op, err)
+	case p := <-appeared:
+		st.Log.Info("a configured folder appeared; restarting to take it in", "op", op, "folder", p)
+		stop()
+		return opError(op, errs.E(errs.Unavailable, errs.Reason("folder_appeared"),
+			errs.Hint("the supervisor starts the service again with "+p), fmt.Errorf("%s appeared", p)))
 	}
+}
+
+// folderPoll is how often a service checks whether a configured folder
+// that was missing at start has appeared.
+const folderPoll = 2 * time.Second
+
+// appeared returns the channel on which svc says that a configured folder
+// missing at start has appeared (nil for a service without folders).
+func appeared(ctx context.Context, svc service.Service) <-chan string {
+	w, ok := svc.(interface {
+		WatchMissing(context.Context, time.Duration) <-chan string
+	})
+	if !ok {
+		return nil
+	}
+	return w.WatchMissing(ctx, folderPoll)
 }
 
 // notifyReady tells whoever started us that we are serving.
