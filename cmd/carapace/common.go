@@ -167,6 +167,10 @@ func report(err error) int {
 }
 
 func hintOf(err error) string {
+	var cw *inCLIWords
+	if errors.As(err, &cw) {
+		return cw.hint
+	}
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return ue.hint

@@ -158,7 +158,7 @@ func (f *fileFlags) fileCall(ctx context.Context, method string, params, result 
 	}
 	defer c.Close()
 	if err := c.Call(ctx, method, params, result); err != nil {
-		return relabel(opError(method, err), method)
+		return cliHint(method, relabel(opError(method, err), method))
 	}
 	return nil
 }
