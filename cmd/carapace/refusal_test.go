@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRefusalsInCLIWords: each class of refusal a person meets from the
@@ -48,5 +49,15 @@ func TestRefusalsInCLIWords(t *testing.T) {
 		if strings.Contains(errOut, "ttl_seconds") || strings.Contains(errOut, "recursive: true") || strings.Contains(errOut, `mode "overwrite"`) {
 			t.Errorf("%s: a hint in the protocol's words:\n%s", tc.name, errOut)
 		}
+	}
+}
+
+func TestLeewayNote(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	if n := leewayNote(map[string]any{"exp": float64(1_000_000 - 10)}, now); !strings.Contains(n, "expired 10s ago, still accepted within the 30s clock-skew leeway") {
+		t.Errorf("just expired: %s", n)
+	}
+	if n := leewayNote(map[string]any{"exp": float64(1_000_000 + 60)}, now); !strings.Contains(n, "expires in 1m0s") || !strings.Contains(n, "30s clock-skew leeway") {
+		t.Errorf("valid: %s", n)
 	}
 }
