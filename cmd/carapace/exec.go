@@ -27,7 +27,7 @@ func execCmd() *ffcli.Command {
 	var cf configFlags
 	cf.register(fs, "")
 	cwd := fs.String("cwd", "", "working directory, inside a project root (default: the current directory if it is in one, else a scratch directory)")
-	timeoutMS := fs.Int64("timeout-ms", 0, "kill the command after this many milliseconds (default: the service's)")
+	timeoutMS := fs.Int64("timeout-ms", 0, "the service kills the command after this many milliseconds (default: the service's own limit); --timeout is the client's limit for the whole call, and stops the command too")
 	stream := fs.Bool("stream", false, "print output as it arrives (code.output notifications)")
 	stdin := fs.Bool("stdin", false, "send this command's standard input to the command")
 	return &ffcli.Command{
@@ -125,6 +125,16 @@ func runExec(ctx context.Context, f *clientFlags, params map[string]any, stream 
 	}
 	var res codeexec.Result
 	if err := c.Call(ctx, "code.execute", params, &res); err != nil {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			// The client asked the router to cancel: the service kills
+			// the command (Close below delivers that first).
+			fmt.Fprintf(os.Stderr, "carapace: exec: --timeout %v passed; the command was stopped\n", f.timeout)
+			return &exitCodeError{code: exitTimedOut}
+		case errors.Is(err, context.Canceled):
+			fmt.Fprintln(os.Stderr, "carapace: exec: interrupted; the command was stopped")
+			return &exitCodeError{code: exitInterrupted}
+		}
 		var ce *client.Error
 		if errors.As(err, &ce) && (ce.Reason == "start_failed" || ce.Reason == "no_program") {
 			report(opError("exec", err))
@@ -147,7 +157,7 @@ func runExec(ctx context.Context, f *clientFlags, params map[string]any, stream 
 			fmt.Fprintln(os.Stderr, "carapace: note: output was truncated at the service's cap")
 		}
 		if res.TimedOut {
-			fmt.Fprintln(os.Stderr, "carapace: exec: the command timed out and was killed\nhint: raise --timeout-ms")
+			fmt.Fprintln(os.Stderr, "carapace: exec: the command timed out and was killed\nhint: raise --timeout-ms (the service's limit for the command)")
 			return &exitCodeError{code: exitTimedOut}
 		}
 	}

@@ -22,7 +22,8 @@ const (
 	exitError       = 1   // the router or a service refused or failed the request
 	exitUsage       = 2   // bad flags or arguments
 	exitUnavailable = 3   // the router (or a service) could not be reached
-	exitTimedOut    = 124 // exec: the command hit its timeout
+	exitTimedOut    = 124 // exec: the command hit its timeout (--timeout-ms or --timeout)
+	exitInterrupted = 130 // exec: interrupted (Ctrl-C, SIGTERM); the command was stopped
 	exitCannotRun   = 125 // exec: the command could not be started
 )
 
