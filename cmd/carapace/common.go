@@ -155,6 +155,10 @@ func report(err error) int {
 		return exitUsage
 	}
 	msg := strings.TrimSpace(err.Error())
+	if jsonErrors {
+		printJSON(os.Stderr, map[string]any{"error": errorJSON(err)})
+		return exitCodeOf(err)
+	}
 	fmt.Fprintf(os.Stderr, "carapace: %s\n", msg)
 	if h := hintOf(err); h != "" {
 		fmt.Fprintf(os.Stderr, "hint: %s\n", h)
@@ -164,6 +168,65 @@ func report(err error) int {
 		fmt.Fprintf(os.Stderr, "\n%s\n", usageText(he.cmd))
 	}
 	return exitCodeOf(err)
+}
+
+// jsonErrors is set when the command line asks for --json: errors are
+// then printed as JSON too, on stderr.
+var jsonErrors bool
+
+// wantsJSON reports whether args ask for --json (before any "--").
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "-json", "--json=true", "-json=true":
+			return true
+		}
+	}
+	return false
+}
+
+// notice prints, on stderr, why a command ends with code that is not an
+// error of the router's: as text, or with --json as the JSON errors have.
+func notice(op, reason, msg, hint string, code int) {
+	if jsonErrors {
+		e := map[string]any{"message": op + ": " + msg, "reason": reason, "exit": code}
+		if hint != "" {
+			e["hint"] = hint
+		}
+		printJSON(os.Stderr, map[string]any{"error": e})
+		return
+	}
+	fmt.Fprintf(os.Stderr, "carapace: %s: %s\n", op, msg)
+	if hint != "" {
+		fmt.Fprintf(os.Stderr, "hint: %s\n", hint)
+	}
+}
+
+// errorJSON is err as --json prints it: the JSON-RPC code where there is
+// one, the reason, the message, the hint, and the exit code.
+func errorJSON(err error) map[string]any {
+	out := map[string]any{"message": strings.TrimSpace(err.Error()), "exit": exitCodeOf(err)}
+	var ce *client.Error
+	var ue *usageError
+	switch {
+	case errors.As(err, &ce):
+		out["code"], out["reason"] = ce.Code, ce.Reason
+	case errors.As(err, &ue):
+		out["reason"] = "usage"
+	default:
+		if k := errs.KindOf(err); k != errs.Other {
+			out["code"] = int(k)
+		}
+		if r := errs.ReasonOf(err); r != "" {
+			out["reason"] = r
+		}
+	}
+	if h := hintOf(err); h != "" {
+		out["hint"] = h
+	}
+	return out
 }
 
 func hintOf(err error) string {

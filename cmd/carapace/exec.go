@@ -129,10 +129,10 @@ func runExec(ctx context.Context, f *clientFlags, params map[string]any, stream 
 		case errors.Is(err, context.DeadlineExceeded):
 			// The client asked the router to cancel: the service kills
 			// the command (Close below delivers that first).
-			fmt.Fprintf(os.Stderr, "carapace: exec: --timeout %v passed; the command was stopped\n", f.timeout)
+			notice("exec", "client_timeout", fmt.Sprintf("--timeout %v passed; the command was stopped", f.timeout), "raise --timeout", exitTimedOut)
 			return &exitCodeError{code: exitTimedOut}
 		case errors.Is(err, context.Canceled):
-			fmt.Fprintln(os.Stderr, "carapace: exec: interrupted; the command was stopped")
+			notice("exec", "interrupted", "interrupted; the command was stopped", "", exitInterrupted)
 			return &exitCodeError{code: exitInterrupted}
 		}
 		var ce *client.Error
@@ -156,10 +156,10 @@ func runExec(ctx context.Context, f *clientFlags, params map[string]any, stream 
 		if res.Truncated {
 			fmt.Fprintln(os.Stderr, "carapace: note: output was truncated at the service's cap")
 		}
-		if res.TimedOut {
-			fmt.Fprintln(os.Stderr, "carapace: exec: the command timed out and was killed\nhint: raise --timeout-ms (the service's limit for the command)")
-			return &exitCodeError{code: exitTimedOut}
-		}
+	}
+	if res.TimedOut {
+		notice("exec", "timed_out", "the command timed out and was killed", "raise --timeout-ms (the service's limit for the command)", exitTimedOut)
+		return &exitCodeError{code: exitTimedOut}
 	}
 	if res.ExitCode != 0 {
 		if note := sandboxNote(res.Stderr); note != "" && !f.json {

@@ -38,6 +38,7 @@ func run(args []string) int {
 		return sandboxExec(args[1:])
 	}
 	root := rootCommand()
+	jsonErrors = wantsJSON(args)
 	if wantsHelp(args) {
 		return exitOf(showHelp(root, args))
 	}
