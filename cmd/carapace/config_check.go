@@ -21,6 +21,7 @@ func configCheckCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace config check", flag.ContinueOnError)
 	var sf stateFlags
 	sf.register(fs)
+	sf.cf.named = true
 	asJSON := fs.Bool("json", false, "print machine-readable JSON")
 	return &ffcli.Command{
 		Name:       "check",

@@ -20,6 +20,7 @@ func devCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace dev", flag.ContinueOnError)
 	var cf configFlags
 	cf.register(fs, "")
+	cf.named = true
 	websocket := fs.Bool("websocket", false, "also listen for WebSocket clients on "+stack.DefaultWebSocket+" (or the config's websocket.listen)")
 	runtimeDir := fs.String("runtime-dir", "", "directory for sockets and state, yours and mode 0700 (default: $XDG_RUNTIME_DIR/carapace, else $TMPDIR/carapace-$UID, /tmp without TMPDIR)")
 	return &ffcli.Command{

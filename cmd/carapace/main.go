@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -49,7 +50,8 @@ func run(args []string) int {
 			fmt.Println(usageText(c))
 			return exitOK
 		}
-		return report(&helpError{cmd: c, err: usage("", "%s", flagErrorText(err))})
+		full := strings.TrimSpace("carapace " + cmdPaths[c])
+		return report(&helpError{cmd: c, err: usage("the flags "+full+" takes are below", "%s", flagErrorText(err))})
 	}
 	if showVersion {
 		return exitOf(printVersion())

@@ -16,6 +16,10 @@ type configFlags struct {
 	system        string
 	owner         string
 	systemDefault string
+	// named makes a file named on the command line that does not exist an
+	// error (config check, dev), not defaults: for the commands a person
+	// types. serve takes the paths dev passes, present or not.
+	named bool
 }
 
 func (f *configFlags) register(fs *flag.FlagSet, systemDefault string) {
@@ -24,11 +28,11 @@ func (f *configFlags) register(fs *flag.FlagSet, systemDefault string) {
 	fs.StringVar(&f.owner, "owner-config", "", "owner config file (default: $XDG_CONFIG_HOME/gimme/local.yaml or ~/.config/gimme/local.yaml)")
 }
 
-// load reads both files. In dev the system file is optional; a file
-// named on the command line must exist.
+// load reads both files. In dev the system file is optional; with named
+// set, a file named on the command line must exist.
 func (f *configFlags) load(systemOptional bool) (*stack.Settings, error) {
 	for _, named := range []struct{ flag, path, def string }{{"--config", f.system, f.systemDefault}, {"--owner-config", f.owner, ""}} {
-		if named.path == "" || named.path == named.def {
+		if !f.named || named.path == "" || named.path == named.def {
 			continue
 		}
 		if _, err := os.Stat(named.path); err != nil {
