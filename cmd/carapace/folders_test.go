@@ -42,6 +42,14 @@ func TestMissingFolderReportedAndTakenIn(t *testing.T) {
 	if out, _, _ := d.cli("status"); strings.Contains(out, "missing") {
 		t.Errorf("status still names a folder that exists:\n%s", out)
 	}
+	// If a restart is ever wanted, one command does it.
+	pid := servicePID(t, d, "file")
+	if _, errOut, code := d.cli("restart", "file"); code != 0 || !strings.Contains(errOut, "restarted file") {
+		t.Fatalf("restart file: %d %s", code, errOut)
+	}
+	if servicePID(t, d, "file") == pid {
+		t.Error("the file service has the same pid after restart")
+	}
 }
 
 // waitUntil waits up to a minute for cond.

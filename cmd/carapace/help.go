@@ -24,6 +24,7 @@ var examples = map[string][]string{
 	"status":        {"carapace status", "carapace status --json"},
 	"call":          {"carapace call echo '{\"message\":\"hi\"}'"},
 	"exec":          {"carapace exec -- make test", "carapace exec --cwd ~/Code/app --timeout 30s -- go test ./..."},
+	"restart":       {"carapace restart file"},
 	"shell":         {"carapace shell -- make install", "carapace shell --cwd ~/Code/app -- 'git push && git push --tags'"},
 	"app":           {"carapace app list", "carapace app open org.gnome.TextEditor ~/Documents/notes.txt"},
 	"app list":      {"carapace app list", "carapace app list --json"},

@@ -81,7 +81,7 @@ func rootCommand() *ffcli.Command {
 		FlagSet:    fs,
 		Subcommands: []*ffcli.Command{
 			devCmd(), serveCmd(), pingCmd(), echoCmd(), whoamiCmd(), statusCmd(),
-			callCmd(), execCmd(), shellCmd(), appCmd(), fileCmd(), tokenCmd(), auditCmd(), configCmd(), policyCmd(),
+			callCmd(), execCmd(), shellCmd(), appCmd(), fileCmd(), restartCmd(), tokenCmd(), auditCmd(), configCmd(), policyCmd(),
 			agentCmd(), approvalsCmd(), approveCmd(), denyCmd(), doctorCmd(), mcpCmd(), versionCmd(),
 			helpCmd(rootCommand),
 		},
