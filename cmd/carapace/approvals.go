@@ -23,7 +23,7 @@ import (
 func approvalsCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace approvals", flag.ContinueOnError)
 	var f clientFlags
-	f.register(fs)
+	f.registerOwner(fs)
 	watch := fs.Bool("watch", false, "keep polling every second and print each new request")
 	return &ffcli.Command{
 		Name:       "approvals",

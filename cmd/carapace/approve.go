@@ -15,7 +15,7 @@ import (
 func approveCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace approve", flag.ContinueOnError)
 	var f clientFlags
-	f.register(fs)
+	f.registerOwner(fs)
 	remember := fs.Duration("for", 0, "also approve the same command from the same directory, without asking, for this long (at most 24h)")
 	return &ffcli.Command{
 		Name:       "approve",

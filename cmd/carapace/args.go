@@ -11,7 +11,8 @@ import (
 // arguments (`carapace call echo '{}' --json`), or before the subcommand
 // (`carapace --socket S exec -- id`, as other CLIs take global flags). It
 // moves every flag the subcommand knows in front of its positional
-// arguments. Everything after "--" stays where it is, so `carapace exec
+// arguments, and unknown flags too, so that the parse reports them.
+// Everything after "--" stays where it is, so `carapace exec
 // -- ls --json` passes --json to ls.
 func intersperse(root *ffcli.Command, args []string) []string {
 	args = leadingFlags(root, args)
@@ -36,8 +37,15 @@ func intersperse(root *ffcli.Command, args []string) []string {
 		}
 		name, hasValue := flagName(a)
 		f := sub.FlagSet.Lookup(name)
-		if name == "" || f == nil {
+		if name == "" {
 			pos = append(pos, a)
+			continue
+		}
+		if f == nil {
+			// An unknown flag goes in front too, so the parse names it
+			// (with the command's usage) instead of the command taking
+			// it for an argument.
+			flags = append(flags, a)
 			continue
 		}
 		flags = append(flags, a)

@@ -15,7 +15,7 @@ func TestIntersperse(t *testing.T) {
 		{"exec --timeout-ms 5 -- ls --json", "exec --timeout-ms 5 -- ls --json"},
 		{"exec -- ls --json", "exec -- ls --json"},
 		{"serve code --socket /s", "serve --socket /s code"},
-		{"call echo --unknown", "call echo --unknown"},
+		{"call echo --unknown", "call --unknown echo"}, // so the parse names it
 		{"nosuch --json", "nosuch --json"},
 		// Flags before the subcommand, as global flags go in other CLIs.
 		{"--socket /s exec -- id", "exec --socket /s -- id"},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -14,6 +13,5 @@ func auditCmd() *ffcli.Command {
 		ShortHelp:   "check and read the audit log",
 		FlagSet:     flag.NewFlagSet("carapace audit", flag.ContinueOnError),
 		Subcommands: []*ffcli.Command{auditVerifyCmd(), auditTailCmd()},
-		Exec:        func(context.Context, []string) error { return flag.ErrHelp },
 	}
 }

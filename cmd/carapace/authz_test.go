@@ -193,7 +193,12 @@ func TestRateLimit(t *testing.T) {
 
 func TestConfigCheckAndReload(t *testing.T) {
 	d := startDev(t, twoRoots, nil)
-	out, errOut, code := d.cli("config", "check", "--config", "/nonexistent/carapace.yaml")
+	// A file named on the command line must exist; without one, the
+	// defaults apply.
+	if _, errOut, code := d.cli("config", "check", "--config", "/nonexistent/carapace.yaml"); code != exitUsage || !strings.Contains(errOut, "/nonexistent/carapace.yaml") {
+		t.Errorf("config check of a file that is not there: %d %q", code, errOut)
+	}
+	out, errOut, code := d.cli("config", "check")
 	if code != 0 || !strings.Contains(out, "owner_may_mint") || !strings.Contains(out, filepath.Join(d.home, "Code")+"/*") {
 		t.Errorf("config check: %d %q %q", code, out, errOut)
 	}

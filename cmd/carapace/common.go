@@ -22,20 +22,34 @@ type clientFlags struct {
 	timeout   time.Duration
 	token     string
 	tokenFile string
+	owner     bool // an owner-only command: no token is sent
 }
 
 func (f *clientFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.socket, "socket", "", "router socket (default: $GIMME_SOCKET, else the first of $XDG_RUNTIME_DIR/carapace/router.sock, "+client.SystemSocket+", $TMPDIR/carapace-$UID/router.sock that exists; docs/client.md)")
-	fs.BoolVar(&f.json, "json", false, "print machine-readable JSON")
-	fs.DurationVar(&f.timeout, "timeout", 0, "give up after this long (default: no limit)")
+	f.registerOwner(fs)
+	f.owner = false
 	fs.StringVar(&f.token, "token", "", "capability token sent with auth on connect (default: $GIMME_TOKEN)")
 	fs.StringVar(&f.tokenFile, "token-file", "", "read the capability token from this file")
 }
 
+// registerOwner registers the flags of a command only the owner may run
+// (token.*, approvals.*, config.*): the router knows the owner by the
+// socket's peer credentials, so a token would change nothing and the
+// command takes none.
+func (f *clientFlags) registerOwner(fs *flag.FlagSet) {
+	f.owner = true
+	fs.StringVar(&f.socket, "socket", "", "router socket (default: $GIMME_SOCKET, else the first of $XDG_RUNTIME_DIR/carapace/router.sock, "+client.SystemSocket+", $TMPDIR/carapace-$UID/router.sock that exists; docs/client.md)")
+	fs.BoolVar(&f.json, "json", false, "print machine-readable JSON")
+	fs.DurationVar(&f.timeout, "timeout", 0, "give up after this long (default: no limit)")
+}
+
 // rawToken returns the token chosen by --token, --token-file or
-// $GIMME_TOKEN, in that order; "" when none.
+// $GIMME_TOKEN, in that order; "" when none, and always for an
+// owner-only command.
 func (f *clientFlags) rawToken() (string, error) {
 	switch {
+	case f.owner:
+		return "", nil
 	case f.token != "":
 		return f.token, nil
 	case f.tokenFile != "":
@@ -141,14 +155,85 @@ func report(err error) int {
 		return exitUsage
 	}
 	msg := strings.TrimSpace(err.Error())
+	if jsonErrors {
+		printJSON(os.Stderr, map[string]any{"error": errorJSON(err)})
+		return exitCodeOf(err)
+	}
 	fmt.Fprintf(os.Stderr, "carapace: %s\n", msg)
 	if h := hintOf(err); h != "" {
 		fmt.Fprintf(os.Stderr, "hint: %s\n", h)
 	}
+	var he *helpError
+	if errors.As(err, &he) {
+		fmt.Fprintf(os.Stderr, "\n%s\n", usageText(he.cmd))
+	}
 	return exitCodeOf(err)
 }
 
+// jsonErrors is set when the command line asks for --json: errors are
+// then printed as JSON too, on stderr.
+var jsonErrors bool
+
+// wantsJSON reports whether args ask for --json (before any "--").
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "-json", "--json=true", "-json=true":
+			return true
+		}
+	}
+	return false
+}
+
+// notice prints, on stderr, why a command ends with code that is not an
+// error of the router's: as text, or with --json as the JSON errors have.
+func notice(op, reason, msg, hint string, code int) {
+	if jsonErrors {
+		e := map[string]any{"message": op + ": " + msg, "reason": reason, "exit": code}
+		if hint != "" {
+			e["hint"] = hint
+		}
+		printJSON(os.Stderr, map[string]any{"error": e})
+		return
+	}
+	fmt.Fprintf(os.Stderr, "carapace: %s: %s\n", op, msg)
+	if hint != "" {
+		fmt.Fprintf(os.Stderr, "hint: %s\n", hint)
+	}
+}
+
+// errorJSON is err as --json prints it: the JSON-RPC code where there is
+// one, the reason, the message, the hint, and the exit code.
+func errorJSON(err error) map[string]any {
+	out := map[string]any{"message": strings.TrimSpace(err.Error()), "exit": exitCodeOf(err)}
+	var ce *client.Error
+	var ue *usageError
+	switch {
+	case errors.As(err, &ce):
+		out["code"], out["reason"] = ce.Code, ce.Reason
+	case errors.As(err, &ue):
+		out["reason"] = "usage"
+	default:
+		if k := errs.KindOf(err); k != errs.Other {
+			out["code"] = int(k)
+		}
+		if r := errs.ReasonOf(err); r != "" {
+			out["reason"] = r
+		}
+	}
+	if h := hintOf(err); h != "" {
+		out["hint"] = h
+	}
+	return out
+}
+
 func hintOf(err error) string {
+	var cw *inCLIWords
+	if errors.As(err, &cw) {
+		return cw.hint
+	}
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return ue.hint

@@ -21,6 +21,7 @@ func configCheckCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace config check", flag.ContinueOnError)
 	var sf stateFlags
 	sf.register(fs)
+	sf.cf.named = true
 	asJSON := fs.Bool("json", false, "print machine-readable JSON")
 	return &ffcli.Command{
 		Name:       "check",
@@ -48,6 +49,9 @@ func configCheckCmd() *ffcli.Command {
 			if kerr != nil {
 				return opError(op, kerr)
 			}
+			for _, m := range missingFolders(st) {
+				fmt.Fprintf(os.Stderr, "carapace: config check: warning: %s\nhint: %s\n", m, missingHint(st, m))
+			}
 			fmt.Fprintf(os.Stderr, "carapace: config check: ok (%s, %s)\n", sourceOf(sf.cf.system), st.OwnerPath)
 			return nil
 		},
@@ -68,6 +72,7 @@ type effectiveConfig struct {
 	FileRules  fileRulesView       `yaml:"file_rules" json:"file_rules"`
 	System     *config.System      `yaml:"system" json:"system"`
 	Owner      *config.Owner       `yaml:"owner" json:"owner"`
+	Missing    []missingFolder     `yaml:"missing_folders,omitempty" json:"missing_folders,omitempty"`
 }
 
 // fileRulesView is the file service's deny lists as they apply: the
@@ -112,6 +117,7 @@ func effective(st *stack.Settings, grants map[string]scope.Set) effectiveConfig 
 			"per_uid": def(rl.PerUID, 20000), "per_subject": def(rl.PerSubject, 10000), "conns_per_second": def(rl.ConnsPerSec, 500),
 		},
 		Mintable: mint, FileRules: fileRulesOf(st), System: st.System, Owner: st.Owner,
+		Missing: missingFolders(st),
 	}
 }
 

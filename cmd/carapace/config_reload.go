@@ -12,7 +12,7 @@ import (
 func configReloadCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace config reload", flag.ContinueOnError)
 	var f clientFlags
-	f.register(fs)
+	f.registerOwner(fs)
 	return &ffcli.Command{
 		Name:       "reload",
 		ShortUsage: "carapace config reload",

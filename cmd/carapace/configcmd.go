@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -14,6 +13,5 @@ func configCmd() *ffcli.Command {
 		ShortHelp:   "validate the configuration files, or make the router re-read issuer keys",
 		FlagSet:     flag.NewFlagSet("carapace config", flag.ContinueOnError),
 		Subcommands: []*ffcli.Command{configCheckCmd(), configReloadCmd()},
-		Exec:        func(context.Context, []string) error { return flag.ErrHelp },
 	}
 }

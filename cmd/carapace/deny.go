@@ -10,7 +10,7 @@ import (
 func denyCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace deny", flag.ContinueOnError)
 	var f clientFlags
-	f.register(fs)
+	f.registerOwner(fs)
 	return &ffcli.Command{
 		Name:       "deny",
 		ShortUsage: "carapace deny ID",

@@ -20,6 +20,7 @@ func devCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace dev", flag.ContinueOnError)
 	var cf configFlags
 	cf.register(fs, "")
+	cf.named = true
 	websocket := fs.Bool("websocket", false, "also listen for WebSocket clients on "+stack.DefaultWebSocket+" (or the config's websocket.listen)")
 	runtimeDir := fs.String("runtime-dir", "", "directory for sockets and state, yours and mode 0700 (default: $XDG_RUNTIME_DIR/carapace, else $TMPDIR/carapace-$UID, /tmp without TMPDIR)")
 	return &ffcli.Command{
@@ -70,6 +71,7 @@ func runDev(ctx context.Context, cf *configFlags, runtimeDir string, websocket b
 	stopHUP := reloadOnHUP(d.Router, st.Log)
 	defer stopHUP()
 	fmt.Printf("ready: %s\n", d.Socket)
+	warnMissing(st)
 	st.Log.Info("carapace dev is ready", "socket", d.Socket, "owner_uid", st.OwnerUID)
 	if found := client.Socket(""); found != d.Socket {
 		st.Log.Warn("other carapace commands look for "+found+", not for this stack: set GIMME_SOCKET="+d.Socket+" or pass --socket", "socket", d.Socket)

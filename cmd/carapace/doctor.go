@@ -5,8 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/gimme-tools/carapace/core/client"
 )
 
 // check is one line of `carapace doctor`: what was checked, whether it is
@@ -16,6 +19,7 @@ type check struct {
 	OK     bool   `json:"ok"`
 	Detail string `json:"detail"`
 	Fix    string `json:"fix,omitempty"`
+	Warn   bool   `json:"warn,omitempty"` // fine to run with, worth knowing
 }
 
 func doctorCmd() *ffcli.Command {
@@ -35,18 +39,38 @@ func doctorCmd() *ffcli.Command {
 		Exec: func(ctx context.Context, _ []string) error {
 			checks := []check{routerCheck(ctx, &f)}
 			checks = append(checks, clientChecks(ctx, &f)...)
-			checks = append(checks, platformChecks()...)
-			if f.json {
-				return printJSON(os.Stdout, checks)
+			if sock, dev := isDevStack(ctx, &f); dev {
+				checks = append(checks, check{Name: "stack", OK: true, Detail: "a dev stack (carapace dev) at " + sock + ": the installed stack's checks (systemd, units, sockets) do not apply"})
+				checks = append(checks, devOnly(platformChecks())...)
+			} else {
+				checks = append(checks, platformChecks()...)
 			}
+			checks = append(checks, folderChecks()...)
 			bad := 0
 			for _, c := range checks {
-				mark := "ok  "
 				if !c.OK {
-					mark, bad = "FAIL", bad+1
+					bad++
+				}
+			}
+			if f.json {
+				if err := printJSON(os.Stdout, checks); err != nil {
+					return err
+				}
+				if bad > 0 {
+					return &exitCodeError{code: exitError}
+				}
+				return nil
+			}
+			for _, c := range checks {
+				mark := "ok  "
+				switch {
+				case !c.OK:
+					mark = "FAIL"
+				case c.Warn:
+					mark = "warn"
 				}
 				fmt.Printf("%s %-36s %s\n", mark, c.Name, c.Detail)
-				if !c.OK && c.Fix != "" {
+				if (!c.OK || c.Warn) && c.Fix != "" {
 					fmt.Printf("     fix: %s\n", c.Fix)
 				}
 			}
@@ -66,4 +90,54 @@ func routerCheck(ctx context.Context, f *clientFlags) check {
 	}
 	c.OK, c.Detail = true, "ping answered"
 	return c
+}
+
+// folderChecks warns of each configured folder that does not exist yet:
+// calls under it fail until it is created.
+func folderChecks() []check {
+	missing, st := localMissing()
+	if st == nil {
+		return nil
+	}
+	if len(missing) == 0 {
+		return []check{{Name: "configured folders exist", OK: true, Detail: "every services.file.paths and services.code.project_roots folder exists"}}
+	}
+	var out []check
+	for _, m := range missing {
+		out = append(out, check{Name: "folder " + m.Path, OK: true, Warn: true, Detail: m.String(), Fix: missingHint(st, m)})
+	}
+	return out
+}
+
+// isDevStack reports whether the router that answers is a dev stack: one
+// served by this user, at a socket other than the installed one.
+func isDevStack(ctx context.Context, f *clientFlags) (string, bool) {
+	ctx, cancel := f.context(ctx)
+	defer cancel()
+	sock := client.Socket(f.socket)
+	if sock == client.SystemSocket {
+		return sock, false
+	}
+	c, err := client.Dial(ctx, sock)
+	if err != nil {
+		return sock, false
+	}
+	defer c.Close()
+	cr, ok := c.Server()
+	return sock, ok && cr.UID == os.Geteuid()
+}
+
+// devOnly keeps the platform checks that matter to a dev stack: those of
+// an installed stack (systemd, its record, units, sockets) are left out.
+func devOnly(checks []check) []check {
+	var out []check
+	for _, c := range checks {
+		switch {
+		case c.Name == "systemd is PID 1", c.Name == "installed",
+			strings.HasPrefix(c.Name, "unit "), strings.HasPrefix(c.Name, "socket "):
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }

@@ -27,7 +27,7 @@ func execCmd() *ffcli.Command {
 	var cf configFlags
 	cf.register(fs, "")
 	cwd := fs.String("cwd", "", "working directory, inside a project root (default: the current directory if it is in one, else a scratch directory)")
-	timeoutMS := fs.Int64("timeout-ms", 0, "kill the command after this many milliseconds (default: the service's)")
+	timeoutMS := fs.Int64("timeout-ms", 0, "the service kills the command after this many milliseconds (default: the service's own limit); --timeout is the client's limit for the whole call, and stops the command too")
 	stream := fs.Bool("stream", false, "print output as it arrives (code.output notifications)")
 	stdin := fs.Bool("stdin", false, "send this command's standard input to the command")
 	return &ffcli.Command{
@@ -83,7 +83,11 @@ func execDir(explicit string, cf *configFlags) (string, error) {
 			return wd, nil
 		}
 	}
-	fmt.Fprintf(os.Stderr, "carapace: note: %s is not under services.code.project_roots; running in a scratch directory\n", wd)
+	file := "~/.config/gimme/local.yaml"
+	if st.OwnerPath != "" {
+		file = tildeHome(st.OwnerPath, st.OwnerHome)
+	}
+	fmt.Fprintf(os.Stderr, "carapace: note: %s is not in a project root, so the command runs in a scratch directory\nhint: to run it here, add %s (or a folder above it) to services.code.project_roots in %s, then restart Carapace\n", wd, tildeHome(wd, st.OwnerHome), file)
 	return "", nil
 }
 
@@ -121,6 +125,16 @@ func runExec(ctx context.Context, f *clientFlags, params map[string]any, stream 
 	}
 	var res codeexec.Result
 	if err := c.Call(ctx, "code.execute", params, &res); err != nil {
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			// The client asked the router to cancel: the service kills
+			// the command (Close below delivers that first).
+			notice("exec", "client_timeout", fmt.Sprintf("--timeout %v passed; the command was stopped", f.timeout), "raise --timeout", exitTimedOut)
+			return &exitCodeError{code: exitTimedOut}
+		case errors.Is(err, context.Canceled):
+			notice("exec", "interrupted", "interrupted; the command was stopped", "", exitInterrupted)
+			return &exitCodeError{code: exitInterrupted}
+		}
 		var ce *client.Error
 		if errors.As(err, &ce) && (ce.Reason == "start_failed" || ce.Reason == "no_program") {
 			report(opError("exec", err))
@@ -142,15 +156,43 @@ func runExec(ctx context.Context, f *clientFlags, params map[string]any, stream 
 		if res.Truncated {
 			fmt.Fprintln(os.Stderr, "carapace: note: output was truncated at the service's cap")
 		}
-		if res.TimedOut {
-			fmt.Fprintln(os.Stderr, "carapace: exec: the command timed out and was killed\nhint: raise --timeout-ms")
-			return &exitCodeError{code: exitTimedOut}
-		}
+	}
+	if res.TimedOut {
+		notice("exec", "timed_out", "the command timed out and was killed", "raise --timeout-ms (the service's limit for the command)", exitTimedOut)
+		return &exitCodeError{code: exitTimedOut}
 	}
 	if res.ExitCode != 0 {
+		if note := sandboxNote(res.Stderr); note != "" && !f.json {
+			fmt.Fprintln(os.Stderr, note)
+		}
 		return &exitCodeError{code: res.ExitCode & 0xff}
 	}
 	return nil
+}
+
+// sandboxRefusals are what a command prints when the code service's
+// sandbox refused it, and the note that says so and what would allow it.
+var sandboxRefusals = []struct {
+	says []string
+	note string
+}{
+	{[]string{"Permission denied", "Read-only file system", "Operation not permitted"},
+		"carapace: note: the sandbox may have refused this: a command run by `carapace exec` may write only inside its project root (services.code.project_roots) and reads nothing under the deny list\nhint: run it in a project root (--cwd), or add the folder to services.code.project_roots in ~/.config/gimme/local.yaml"},
+	{[]string{"Could not resolve host", "Temporary failure in name resolution", "Network is unreachable", "getaddrinfo", "Name or service not known"},
+		"carapace: note: the sandbox gave this command no network\nhint: commands get the network only in the project roots listed under services.code.network in ~/.config/gimme/local.yaml"},
+}
+
+// sandboxNote returns the note for a failed command whose stderr shows a
+// sandbox refusal, or "".
+func sandboxNote(stderr string) string {
+	for _, r := range sandboxRefusals {
+		for _, s := range r.says {
+			if strings.Contains(stderr, s) {
+				return r.note
+			}
+		}
+	}
+	return ""
 }
 
 // ownerToken gives c, when no token was passed, a one-minute one-time
@@ -181,6 +223,9 @@ func (f *clientFlags) selfMint(ctx context.Context, c *client.Client, op, aud st
 		return nil
 	}
 	if err != nil {
+		if tw := tooWide(op, aud, scopes, err); tw != err {
+			return tw
+		}
 		return opError(op+": token.issue", err)
 	}
 	return authenticate(ctx, c, issued.Token)

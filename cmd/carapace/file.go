@@ -100,7 +100,6 @@ func fileCmd() *ffcli.Command {
 		ShortHelp:   "work with files in the allowed folders, through the file service",
 		FlagSet:     nounFS,
 		Subcommands: subs,
-		Exec:        func(context.Context, []string) error { return flag.ErrHelp },
 	}
 }
 
@@ -113,7 +112,7 @@ func onlyOwnFlags(noun, verb *flag.FlagSet, name string) error {
 		}
 	})
 	if bad != "" {
-		return usage("run `carapace file "+name+" -h` for its flags", "file %s does not take -%s", name, bad)
+		return usage("run `carapace file "+name+" --help` for its flags", "file %s does not take %s", name, flagWord(bad))
 	}
 	return nil
 }
@@ -159,7 +158,7 @@ func (f *fileFlags) fileCall(ctx context.Context, method string, params, result 
 	}
 	defer c.Close()
 	if err := c.Call(ctx, method, params, result); err != nil {
-		return relabel(opError(method, err), method)
+		return cliHint(method, relabel(opError(method, err), method))
 	}
 	return nil
 }

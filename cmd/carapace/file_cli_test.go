@@ -151,10 +151,10 @@ func TestFileCLIRefusals(t *testing.T) {
 		want string
 	}{
 		// The owner's own CLI cannot even mint a token outside the folders.
-		{[]string{"file", "read", "/etc/passwd"}, 1, "scope_too_wide"},
+		{[]string{"file", "read", "/etc/passwd"}, 1, "`/etc/passwd` is outside your allowed folders"},
 		{[]string{"file", "read", docs + "/.env"}, 1, "denied_by_rule"},
 		{[]string{"file", "read", docs + "/.env", "--chunks"}, 1, "denied_by_rule"},
-		{[]string{"file", "read", docs + "/../Docs-old/x"}, 1, "scope_too_wide"},
+		{[]string{"file", "read", docs + "/../Docs-old/x"}, 1, "Docs-old/x` is outside your allowed folders"},
 		{[]string{"file", "read", docs + "/nope"}, 1, "not_found"},
 		{[]string{"file", "write", docs + "/.env", "--mode", "overwrite", "-"}, 1, "denied_by_rule"},
 		{[]string{"file", "rm", docs}, 1, "allowed_folder"},

@@ -63,7 +63,7 @@ func fileWrite(ctx context.Context, f *fileFlags, args []string) error {
 	rep, err := w.run(ctx, in)
 	w.pr.finish()
 	if err != nil {
-		return relabel(err, "file.write")
+		return cliHint("file.write", relabel(err, "file.write"))
 	}
 	switch {
 	case f.json:

@@ -2,11 +2,15 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gimme-tools/carapace/core/client"
 	"github.com/gimme-tools/carapace/core/config"
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/rundir"
 	"github.com/gimme-tools/carapace/core/stack"
 )
 
@@ -38,9 +42,21 @@ func (f *stateFlags) settings() (*stack.Settings, error) {
 		if err := client.CheckPlace(sock); err != nil {
 			return nil, err
 		}
-		run := filepath.Dir(sock)
-		if fi, err := os.Stat(filepath.Join(run, "state")); err == nil && fi.IsDir() {
-			st.RuntimeDir, st.Dev = run, true
+		// The running dev stack's, else (a stopped dev stack's sockets
+		// are gone, its state is not) one in a dev runtime directory of
+		// this user's that passes the dev stack's own checks (yours, 0700,
+		// parents nobody else can change): state read from a directory
+		// someone else made would be theirs to forge.
+		if fi, err := os.Stat(filepath.Join(filepath.Dir(sock), "state")); err == nil && fi.IsDir() {
+			st.RuntimeDir, st.Dev = filepath.Dir(sock), true
+		} else {
+			for _, run := range rundir.Dirs() {
+				fi, err := os.Stat(filepath.Join(run, "state"))
+				if err == nil && fi.IsDir() && rundir.Check(run, os.Geteuid()) == nil {
+					st.RuntimeDir, st.Dev = run, true
+					break
+				}
+			}
 		}
 	}
 	return st, nil
@@ -56,5 +72,17 @@ func (f *stateFlags) auditDir(explicit string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return st.AuditDir(), nil
+	dir := st.AuditDir()
+	if _, err := os.Stat(dir); err != nil {
+		looked := []string{dir}
+		if !st.Dev {
+			for _, run := range rundir.Dirs() {
+				looked = append(looked, filepath.Join(run, "state", "audit"))
+			}
+		}
+		return "", errs.E(errs.NotFound, errs.Reason("no_audit_log"),
+			errs.Hint("pass --dir DIR (audit.path in the system config, or <state dir>/audit); --state-dir names a stack's state directory"),
+			fmt.Errorf("no audit log: looked in %s", strings.Join(looked, ", ")))
+	}
+	return dir, nil
 }

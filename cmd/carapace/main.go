@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -22,7 +23,8 @@ const (
 	exitError       = 1   // the router or a service refused or failed the request
 	exitUsage       = 2   // bad flags or arguments
 	exitUnavailable = 3   // the router (or a service) could not be reached
-	exitTimedOut    = 124 // exec: the command hit its timeout
+	exitTimedOut    = 124 // exec: the command hit its timeout (--timeout-ms or --timeout)
+	exitInterrupted = 130 // exec: interrupted (Ctrl-C, SIGTERM); the command was stopped
 	exitCannotRun   = 125 // exec: the command could not be started
 )
 
@@ -37,12 +39,26 @@ func run(args []string) int {
 		return sandboxExec(args[1:])
 	}
 	root := rootCommand()
-	if err := root.Parse(intersperse(root, args)); err != nil {
+	jsonErrors = wantsJSON(args)
+	if wantsHelp(args) {
+		return exitOf(showHelp(root, args))
+	}
+	args = intersperse(root, args)
+	if err := root.Parse(args); err != nil {
+		c, _ := helpTarget(root, args)
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Println(usageText(c))
 			return exitOK
 		}
-		fmt.Fprintf(os.Stderr, "carapace: %v\nhint: run `carapace help` for the commands and flags\n", err)
-		return exitUsage
+		full := strings.TrimSpace("carapace " + cmdPaths[c])
+		return report(&helpError{cmd: c, err: usage("the flags "+full+" takes are below", "%s", flagErrorText(err))})
+	}
+	if showVersion {
+		return exitOf(printVersion())
+	}
+	if len(args) == 0 {
+		fmt.Println(usageText(root))
+		return exitOK
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -52,18 +68,24 @@ func run(args []string) int {
 	return exitOK
 }
 
+// showVersion is the root's --version.
+var showVersion bool
+
 func rootCommand() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace", flag.ContinueOnError)
-	return &ffcli.Command{
+	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
+	root := &ffcli.Command{
 		Name:       "carapace",
 		ShortUsage: "carapace <command> [flags] [args...]",
 		ShortHelp:  "decide what an AI agent may do on this computer",
 		FlagSet:    fs,
 		Subcommands: []*ffcli.Command{
 			devCmd(), serveCmd(), pingCmd(), echoCmd(), whoamiCmd(), statusCmd(),
-			callCmd(), execCmd(), fileCmd(), tokenCmd(), auditCmd(), configCmd(), policyCmd(),
+			callCmd(), execCmd(), shellCmd(), appCmd(), fileCmd(), restartCmd(), tokenCmd(), auditCmd(), configCmd(), policyCmd(),
 			agentCmd(), approvalsCmd(), approveCmd(), denyCmd(), doctorCmd(), mcpCmd(), versionCmd(),
+			helpCmd(rootCommand),
 		},
-		Exec: func(context.Context, []string) error { return flag.ErrHelp },
 	}
+	prepare(root, "")
+	return root
 }

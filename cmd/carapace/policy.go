@@ -10,7 +10,7 @@ import (
 )
 
 func policyCmd() *ffcli.Command {
-	fs := flag.NewFlagSet("carapace policy", flag.ContinueOnError)
+	fs := flag.NewFlagSet("carapace policy check", flag.ContinueOnError)
 	var cf configFlags
 	cf.register(fs, "")
 	svc := fs.String("service", "code", "whose policy: code or shell")
@@ -57,6 +57,5 @@ func policyCmd() *ffcli.Command {
 		ShortHelp:   "inspect the command policy",
 		FlagSet:     flag.NewFlagSet("carapace policy", flag.ContinueOnError),
 		Subcommands: []*ffcli.Command{check},
-		Exec:        func(context.Context, []string) error { return flag.ErrHelp },
 	}
 }

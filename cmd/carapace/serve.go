@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -63,7 +64,7 @@ func serveCmd() *ffcli.Command {
 			// as launchd plists and unit files write them.
 			if len(args) > 1 {
 				if err := fs.Parse(args[1:]); err != nil {
-					return usage("see `carapace serve -h`", "%v", err)
+					return usage("see `carapace serve --help`", "%v", err)
 				}
 				args = append(args[:1], fs.Args()...)
 			}
@@ -155,7 +156,7 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 		routerUID = uidOf("_gimme_router", os.Geteuid())
 	}
 	h := servicehost.New(svc, servicehost.Options{RouterUID: routerUID, RouterPID: f.routerPID, Log: st.Log, Authorize: auth})
-	return serveUntilDone(ctx, op, l, h.Serve, h.Close, st)
+	return serveUntilDone(ctx, op, l, h.Serve, h.Close, st, appeared(ctx, svc))
 }
 
 // buildService constructs the named service from the owner config.
@@ -217,7 +218,7 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 		return opError(op, err)
 	}
 	defer entries.Close()
-	return serveUntilDone(ctx, op, l, srv.Serve, srv.Close, st)
+	return serveUntilDone(ctx, op, l, srv.Serve, srv.Close, st, nil)
 }
 
 // listen returns the listener for name: the Mach service on macOS when
@@ -232,7 +233,10 @@ func (f *serveFlags) listen(name, sock string, mode os.FileMode) (net.Listener, 
 
 // serveUntilDone serves on l, reports readiness (to a dev supervisor's
 // pipe and to systemd), and stops cleanly when ctx ends.
-func serveUntilDone(ctx context.Context, op string, l net.Listener, serve func(net.Listener) error, stop func() error, st *stack.Settings) error {
+// A folder sent on appeared ends the process with an error, so that its
+// supervisor (carapace dev, systemd's Restart=on-failure) starts it again
+// around the new folder.
+func serveUntilDone(ctx context.Context, op string, l net.Listener, serve func(net.Listener) error, stop func() error, st *stack.Settings, appeared <-chan string) error {
 	done := make(chan error, 1)
 	go func() { done <- serve(l) }()
 	notifyReady()
@@ -245,7 +249,28 @@ func serveUntilDone(ctx context.Context, op string, l net.Listener, serve func(n
 		return nil
 	case err := <-done:
 		return opError(op, err)
+	case p := <-appeared:
+		st.Log.Info("a configured folder appeared; restarting to take it in", "op", op, "folder", p)
+		stop()
+		return opError(op, errs.E(errs.Unavailable, errs.Reason("folder_appeared"),
+			errs.Hint("the supervisor starts the service again with "+p), fmt.Errorf("%s appeared", p)))
 	}
+}
+
+// folderPoll is how often a service checks whether a configured folder
+// that was missing at start has appeared.
+const folderPoll = 2 * time.Second
+
+// appeared returns the channel on which svc says that a configured folder
+// missing at start has appeared (nil for a service without folders).
+func appeared(ctx context.Context, svc service.Service) <-chan string {
+	w, ok := svc.(interface {
+		WatchMissing(context.Context, time.Duration) <-chan string
+	})
+	if !ok {
+		return nil
+	}
+	return w.WatchMissing(ctx, folderPoll)
 }
 
 // notifyReady tells whoever started us that we are serving.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"log/slog"
 	"os"
@@ -12,17 +13,32 @@ import (
 
 // configFlags locate the two configuration files.
 type configFlags struct {
-	system string
-	owner  string
+	system        string
+	owner         string
+	systemDefault string
+	// named makes a file named on the command line that does not exist an
+	// error (config check, dev), not defaults: for the commands a person
+	// types. serve takes the paths dev passes, present or not.
+	named bool
 }
 
 func (f *configFlags) register(fs *flag.FlagSet, systemDefault string) {
+	f.systemDefault = systemDefault
 	fs.StringVar(&f.system, "config", systemDefault, "system config file (optional in dev)")
 	fs.StringVar(&f.owner, "owner-config", "", "owner config file (default: $XDG_CONFIG_HOME/gimme/local.yaml or ~/.config/gimme/local.yaml)")
 }
 
-// load reads both files. In dev the system file is optional.
+// load reads both files. In dev the system file is optional; with named
+// set, a file named on the command line must exist.
 func (f *configFlags) load(systemOptional bool) (*stack.Settings, error) {
+	for _, named := range []struct{ flag, path, def string }{{"--config", f.system, f.systemDefault}, {"--owner-config", f.owner, ""}} {
+		if !f.named || named.path == "" || named.path == named.def {
+			continue
+		}
+		if _, err := os.Stat(named.path); err != nil {
+			return nil, usage("give a file that exists, or leave "+named.flag+" out for the default", "%s %s: %v", named.flag, named.path, errors.Unwrap(err))
+		}
+	}
 	sys, err := config.LoadSystem(f.system, systemOptional || f.system == "")
 	if err != nil {
 		return nil, err

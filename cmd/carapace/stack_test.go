@@ -343,7 +343,7 @@ func TestExecInProjectRoot(t *testing.T) {
 	// The owner's CLI asks for a token for exactly that cwd: refused at
 	// minting, since the configuration does not allow it.
 	_, errOut, code = d.cli("exec", "--cwd", d.home, "--", "pwd")
-	if code != 1 || !strings.Contains(errOut, "scope_too_wide") || !strings.Contains(errOut, "services.code.project_roots") {
+	if code != 1 || !strings.Contains(errOut, "is outside your project roots") || !strings.Contains(errOut, "services.code.project_roots") {
 		t.Errorf("cwd outside roots: %d %q", code, errOut)
 	}
 }

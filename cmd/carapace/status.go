@@ -38,10 +38,13 @@ func statusCmd() *ffcli.Command {
 						LastError string `json:"last_error,omitempty"`
 					} `json:"relay,omitempty"`
 				} `json:"entries"`
+				MissingFolders []missingFolder `json:"missing_folders,omitempty"`
 			}
 			if err := f.call(ctx, "services", map[string]any{}, &res); err != nil {
 				return err
 			}
+			missing, st := localMissing()
+			res.MissingFolders = missing
 			if f.json {
 				return printJSON(os.Stdout, res)
 			}
@@ -77,6 +80,12 @@ func statusCmd() *ffcli.Command {
 					fmt.Printf(" (last error: %s)", rl.LastError)
 				}
 				fmt.Println()
+			}
+			for i, m := range missing {
+				if i == 0 {
+					fmt.Println()
+				}
+				fmt.Printf("missing: %s\n  %s\n", m, missingHint(st, m))
 			}
 			return nil
 		},

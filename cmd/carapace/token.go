@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"strings"
 
@@ -15,7 +14,6 @@ func tokenCmd() *ffcli.Command {
 		ShortHelp:   "mint, inspect and revoke capability tokens",
 		FlagSet:     flag.NewFlagSet("carapace token", flag.ContinueOnError),
 		Subcommands: []*ffcli.Command{tokenIssueCmd(), tokenInspectCmd(), tokenRevokeCmd()},
-		Exec:        func(context.Context, []string) error { return flag.ErrHelp },
 	}
 }
 

@@ -69,6 +69,7 @@ func tokenInspectCmd() *ffcli.Command {
 				} else {
 					fmt.Println("accepted: yes (checked here, not by the router: a one-time token's use is known to the router only)")
 				}
+				fmt.Println(leewayNote(rep.Claims, time.Now()))
 			}
 			return nil
 		},
@@ -102,6 +103,21 @@ func inspectToken(ctx context.Context, raw string, local bool, sf *stateFlags) (
 		return rep, false, err
 	}
 	return v.Inspect(raw), false, nil
+}
+
+// leewayNote says when the token stops being accepted: exp, nbf and iat
+// are checked with token.DefaultLeeway of clock skew allowed.
+func leewayNote(claims map[string]any, now time.Time) string {
+	lw := token.DefaultLeeway
+	exp, ok := claims["exp"].(float64)
+	if !ok {
+		return fmt.Sprintf("leeway: exp, nbf and iat are checked with %v of clock skew allowed", lw)
+	}
+	end := time.Unix(int64(exp), 0)
+	if now.After(end) {
+		return fmt.Sprintf("leeway: expired %v ago, still accepted within the %v clock-skew leeway, until %s", now.Sub(end).Round(time.Second), lw, end.Add(lw).Format(time.RFC3339))
+	}
+	return fmt.Sprintf("leeway: expires in %v; accepted until %s (exp plus the %v clock-skew leeway)", end.Sub(now).Round(time.Second), end.Add(lw).Format(time.RFC3339), lw)
 }
 
 func printClaims(header, claims map[string]any) {

@@ -15,7 +15,7 @@ import (
 func tokenIssueCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace token issue", flag.ContinueOnError)
 	var f clientFlags
-	f.register(fs)
+	f.registerOwner(fs)
 	aud := fs.String("aud", "", "the service the token opens: file, code, shell or app")
 	var scopes listFlag
 	fs.Var(&scopes, "scope", "a scope entry, VERB:path (repeatable), e.g. 'GET:~/Documents/*'")
@@ -40,10 +40,16 @@ func tokenIssueCmd() *ffcli.Command {
 			if *aud == "" {
 				return usage("for example: carapace token issue --aud file --scope 'GET:~/Documents/*' --ttl 1h", "--aud is required")
 			}
+			if len(scopes) == 0 {
+				return usage("name what the token opens, e.g. --scope 'GET:~/Documents/*' (repeatable)", "--scope is required: a token without one allows nothing")
+			}
+			if *ttl < time.Second {
+				return usage("give --ttl of at least 1s, e.g. --ttl 10m", "--ttl %v is shorter than the minimum, 1s", *ttl)
+			}
 			p := router.IssueParams{Aud: *aud, Scope: scopes, TTLSeconds: int64(ttl.Seconds()), Once: *once, Sub: *sub, Name: *name}
 			var res router.IssueResult
 			if err := f.call(ctx, "token.issue", p, &res); err != nil {
-				return err
+				return cliHint("token.issue", err)
 			}
 			if f.json {
 				return printJSON(os.Stdout, res)

@@ -12,7 +12,7 @@ import (
 func tokenRevokeCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace token revoke", flag.ContinueOnError)
 	var f clientFlags
-	f.register(fs)
+	f.registerOwner(fs)
 	return &ffcli.Command{
 		Name:       "revoke",
 		ShortUsage: "carapace token revoke JTI",

@@ -18,13 +18,15 @@ func versionCmd() *ffcli.Command {
 		ShortUsage: "carapace version",
 		ShortHelp:  "print the version",
 		FlagSet:    flag.NewFlagSet("carapace version", flag.ContinueOnError),
-		Exec: func(context.Context, []string) error {
-			gov := ""
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				gov = bi.GoVersion
-			}
-			fmt.Printf("carapace %s (%s)\n", version, gov)
-			return nil
-		},
+		Exec:       func(context.Context, []string) error { return printVersion() },
 	}
+}
+
+func printVersion() error {
+	gov := ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		gov = bi.GoVersion
+	}
+	fmt.Printf("carapace %s (%s)\n", version, gov)
+	return nil
 }

@@ -101,6 +101,8 @@ type Client struct {
 
 	server   peer.Creds // the router, as Dial found it
 	verified bool       // server was read and checked
+
+	cancelled atomic.Bool // a cancel was queued: Close delivers it
 }
 
 // New returns a Client over conn. It checks nothing: conn is trusted as
@@ -206,7 +208,16 @@ func (c *Client) OnNotify(f func(method string, params json.RawMessage)) {
 
 // Close closes the connection; pending calls fail.
 func (c *Client) Close() error {
-	c.w.Close(false)
+	if c.cancelled.Load() {
+		// Deliver the queued cancel first, for at most a second.
+		c.w.Close(true)
+		select {
+		case <-c.w.Done():
+		case <-time.After(time.Second):
+		}
+	} else {
+		c.w.Close(false)
+	}
 	return c.conn.Close()
 }
 
@@ -280,9 +291,19 @@ func (c *Client) call(ctx context.Context, method string, params any) (*jsonrpc.
 		return resp, nil
 	case <-ctx.Done():
 		// The answer may still come, with a descriptor: whoever takes
-		// the channel's value closes it (unregister).
+		// the channel's value closes it (unregister). The router is told
+		// the answer is no longer wanted, so that the service stops the
+		// work (a command run by code.execute is killed).
+		c.cancel(id)
 		return nil, ctx.Err()
 	}
+}
+
+// cancel queues jsonrpc.CancelMethod for the request id.
+func (c *Client) cancel(id uint64) {
+	p, _ := json.Marshal(jsonrpc.CancelParams{ID: strconv.AppendUint(nil, id, 10)})
+	c.w.Send(jsonrpc.AppendRequest(nil, &jsonrpc.Request{Method: jsonrpc.CancelMethod, Params: p}))
+	c.cancelled.Store(true)
 }
 
 func decodeResponse(resp *jsonrpc.Response, result any) error {

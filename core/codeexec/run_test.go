@@ -55,32 +55,40 @@ func TestStdin(t *testing.T) {
 // keeps the output pipe open.
 func TestTimeoutKillsTheGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	start := time.Now()
-	res := run(t, Command{Args: []string{"sh", "-c", "sleep 60 & echo $! > " + pidFile + "; wait"},
-		Timeout: 200 * time.Millisecond, Grace: 100 * time.Millisecond})
-	if !res.TimedOut {
-		t.Fatalf("not timed out: %+v", res)
-	}
-	if time.Since(start) > 30*time.Second {
-		t.Fatal("Run waited for the background child")
-	}
-	b, _ := os.ReadFile(pidFile)
-	pid := strings.TrimSpace(string(b))
-	if pid == "" {
-		t.Fatal("no child pid recorded")
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var n int
-		fmtSscan(pid, &n)
-		if err := syscall.Kill(n, 0); err != nil || zombie(n) {
-			break // gone (a zombie is dead, waiting for init to reap it)
+	var pid int
+	// The timeout must fire after the shell has started its child; on a
+	// busy machine that can take longer than any fixed budget, so the
+	// budget doubles until a run gets that far.
+	for timeout := 200 * time.Millisecond; pid == 0; timeout *= 2 {
+		if timeout > time.Minute {
+			t.Fatal("no child pid recorded")
 		}
+		start := time.Now()
+		res := run(t, Command{Args: []string{"sh", "-c", "sleep 600 & echo $! > " + pidFile + "; wait"},
+			Timeout: timeout, Grace: 100 * time.Millisecond})
+		if !res.TimedOut {
+			t.Fatalf("not timed out: %+v", res)
+		}
+		if time.Since(start) > timeout+time.Minute {
+			t.Fatal("Run waited for the background child")
+		}
+		b, _ := os.ReadFile(pidFile)
+		fmtSscan(strings.TrimSpace(string(b)), &pid)
+	}
+	if !eventually(func() bool { return syscall.Kill(pid, 0) != nil || zombie(pid) }) {
+		t.Fatalf("background child %d outlived the timeout", pid)
+	}
+}
+
+// eventually reports whether cond became true within a minute: the
+// budget for anything a test waits on, long enough for a busy machine.
+func eventually(cond func() bool) bool {
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("background child %s outlived the timeout", pid)
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	return true
 }
 
 func TestStartFailure(t *testing.T) {

@@ -83,18 +83,18 @@ func newTestPool(t *testing.T) *Pool {
 	return p
 }
 
-// waitingPid waits (up to 10 s) for the pool's oldest helper to be
+// waitingPid waits (up to a minute) for the pool's oldest helper to be
 // started and returns its pid.
 func waitingPid(t *testing.T, p *Pool) int {
 	t.Helper()
 	return waitingPids(t, p, 1)[0]
 }
 
-// waitingPids waits (up to 10 s) for n helpers to be waiting in p and
+// waitingPids waits (up to a minute) for n helpers to be waiting in p and
 // returns their pids, oldest first.
 func waitingPids(t *testing.T, p *Pool, n int) []int {
 	t.Helper()
-	for i := 0; i < 1000; i++ {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		p.mu.Lock()
 		var pids []int
 		for _, w := range p.idle {
@@ -143,9 +143,7 @@ func TestDeadWarmHelperIsReplaced(t *testing.T) {
 	must(t, syscall.Kill(pid, syscall.SIGKILL))
 	// Dead and reapable (every thread gone), not yet reaped: a Go
 	// process's leader shows as a zombie while its other threads exit.
-	for i := 0; i < 1000 && !exited(pid); i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually(func() bool { return exited(pid) })
 	res := warmRun(t, p, "/", nil, nil, "echo $$")
 	if res.ExitCode != 0 || res.Stdout == strconv.Itoa(pid)+"\n" || res.Stdout == "" {
 		t.Fatalf("after the waiting helper died: %+v", res)
@@ -201,21 +199,23 @@ func TestNoLeaksBetweenWarmCalls(t *testing.T) {
 
 func TestWarmTimeoutKillsTheGroup(t *testing.T) {
 	p := newTestPool(t)
-	waitingPid(t, p)
-	req := sandbox.Request{Args: []string{"--", "/bin/sh", "-c", "sleep 1000 & echo $!; wait"}, Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/"}
-	res, err := Run(context.Background(), Command{Path: "/bin/sh", Pool: p, Request: req.Encode(), Timeout: 200 * time.Millisecond, Grace: 100 * time.Millisecond})
-	must(t, err)
-	if !res.TimedOut {
-		t.Fatalf("%+v", res)
+	child := 0
+	// As in TestTimeoutKillsTheGroup, the budget doubles until the shell
+	// has started its child before the timeout fires.
+	for timeout := 200 * time.Millisecond; child == 0; timeout *= 2 {
+		if timeout > time.Minute {
+			t.Fatal("no background pid")
+		}
+		waitingPid(t, p)
+		req := sandbox.Request{Args: []string{"--", "/bin/sh", "-c", "sleep 600 & echo $!; wait"}, Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/"}
+		res, err := Run(context.Background(), Command{Path: "/bin/sh", Pool: p, Request: req.Encode(), Timeout: timeout, Grace: 100 * time.Millisecond})
+		must(t, err)
+		if !res.TimedOut {
+			t.Fatalf("%+v", res)
+		}
+		child, _ = strconv.Atoi(strings.TrimSpace(res.Stdout))
 	}
-	child, _ := strconv.Atoi(strings.TrimSpace(res.Stdout))
-	if child == 0 {
-		t.Fatalf("no background pid: %+v", res)
-	}
-	for i := 0; i < 500 && syscall.Kill(child, 0) == nil && !zombie(child); i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if syscall.Kill(child, 0) == nil && !zombie(child) {
+	if !eventually(func() bool { return syscall.Kill(child, 0) != nil || zombie(child) }) {
 		t.Fatalf("background child %d survived the timeout", child)
 	}
 }
@@ -247,10 +247,7 @@ func TestReportedExitCode(t *testing.T) {
 		t.Fatalf("got exit %d %q, stderr %q, stdout ending %q; want the reported 7 and all the output",
 			res.ExitCode, res.Signal, res.Stderr, res.Stdout[max(0, len(res.Stdout)-20):])
 	}
-	for i := 0; i < 1000 && syscall.Kill(pid, 0) == nil; i++ {
-		time.Sleep(10 * time.Millisecond) // reaped in the background
-	}
-	if syscall.Kill(pid, 0) == nil {
+	if !eventually(func() bool { return syscall.Kill(pid, 0) != nil }) { // reaped in the background
 		t.Fatal("the helper was not reaped")
 	}
 }
@@ -279,10 +276,7 @@ func TestPoolKeepsSizeHelpers(t *testing.T) {
 	}
 	p.Close()
 	for _, pid := range after {
-		for i := 0; i < 500 && syscall.Kill(pid, 0) == nil && !zombie(pid); i++ {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if syscall.Kill(pid, 0) == nil && !zombie(pid) {
+		if !eventually(func() bool { return syscall.Kill(pid, 0) != nil || zombie(pid) }) {
 			t.Errorf("waiting helper %d survived Close", pid)
 		}
 	}

@@ -25,6 +25,17 @@ const Version = "2.0"
 // nullID is the id used when a request's id could not be determined.
 var nullID = json.RawMessage("null")
 
+// CancelMethod is the notification a caller sends when it no longer
+// wants the answer to one of its requests, params {"id": <that id>} (the
+// name LSP gives it): the router passes it to the service holding the
+// request, which cancels the handler's context.
+const CancelMethod = "$/cancelRequest"
+
+// CancelParams are CancelMethod's params.
+type CancelParams struct {
+	ID json.RawMessage `json:"id"`
+}
+
 // Request is one parsed request or notification.
 type Request struct {
 	// ID is the raw id: a JSON string, number or null. It is nil for a

@@ -25,8 +25,9 @@ import (
 // fdService stands in for the file service: it hands out descriptors to
 // anyone (the router must hold the line), and can lie or stall.
 type fdService struct {
-	dir   string
-	stall chan struct{} // file.stall waits for it
+	dir     string
+	stall   chan struct{} // file.stall waits for it
+	stalled chan struct{} // file.stall says here that it is waiting
 }
 
 type withFile struct {
@@ -51,6 +52,7 @@ func (s *fdService) Methods() map[string]service.Handler {
 	return map[string]service.Handler{
 		"file.open": func(_ context.Context, c *service.Call) (any, error) { return open(c) },
 		"file.stall": func(_ context.Context, c *service.Call) (any, error) {
+			s.stalled <- struct{}{}
 			<-s.stall
 			return open(c)
 		},
@@ -74,7 +76,7 @@ type fdStack struct {
 // the stand-in file service holding files 0..9.
 func startFDStack(t *testing.T) *fdStack {
 	dir := t.TempDir()
-	st := &fdStack{svc: &fdService{dir: dir, stall: make(chan struct{})},
+	st := &fdStack{svc: &fdService{dir: dir, stall: make(chan struct{}), stalled: make(chan struct{}, 16)},
 		unixSock: filepath.Join(dir, "r.sock"), xpcSock: filepath.Join(dir, "x.sock"), fileSock: filepath.Join(dir, "file.sock")}
 	for i := 0; i < 10; i++ {
 		os.WriteFile(filepath.Join(dir, strconv.Itoa(i)), []byte("content "+strconv.Itoa(i)), 0o600)
@@ -264,7 +266,7 @@ func TestFDNoLeakAcrossRestart(t *testing.T) {
 		_, err := c.CallFD(short, "file.stall", map[string]string{"path": "4"}, nil)
 		done <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	<-st.svc.stalled // the call is in the service
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled call: %v", err)
@@ -278,7 +280,9 @@ func TestFDNoLeakAcrossRestart(t *testing.T) {
 			errc <- err
 		}()
 	}
-	time.Sleep(200 * time.Millisecond)
+	for i := 0; i < 4; i++ {
+		<-st.svc.stalled // every call is in the service
+	}
 	st.host.Close()
 	st.r.ServiceRestarted("file")
 	for i := 0; i < 4; i++ {

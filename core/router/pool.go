@@ -1,6 +1,7 @@
 package router
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -220,6 +221,32 @@ func (bc *bconn) send(sess *rpcserver.Session, req *jsonrpc.Request, g grant, do
 	}
 	if notification {
 		done(nil)
+	}
+}
+
+// cancel tells the service holding sess's request id that its caller
+// no longer wants the answer (jsonrpc.CancelMethod, with the id the
+// router gave the request); the answer, if one still comes, goes to the
+// caller as usual.
+func (p *pool) cancel(sess *rpcserver.Session, id json.RawMessage) {
+	p.mu.Lock()
+	conns := append([]*bconn(nil), p.conns...)
+	p.mu.Unlock()
+	for _, bc := range conns {
+		bc.mu.Lock()
+		var fwd uint64
+		for k, pd := range bc.pending {
+			if pd.sess == sess && bytes.Equal(pd.id, id) {
+				fwd = k
+				break
+			}
+		}
+		bc.mu.Unlock()
+		if fwd != 0 {
+			params, _ := json.Marshal(jsonrpc.CancelParams{ID: strconv.AppendUint(nil, fwd, 10)})
+			bc.w.Send(jsonrpc.AppendRequest(nil, &jsonrpc.Request{Method: jsonrpc.CancelMethod, Params: params}))
+			return
+		}
 	}
 }
 

@@ -145,6 +145,18 @@ var aliases = map[string]string{
 
 // Dispatch implements rpcserver.Dispatcher.
 func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(*jsonrpc.Response)) {
+	if req.Method == jsonrpc.CancelMethod {
+		// A caller may cancel only its own requests: they are looked up
+		// by this session.
+		var p jsonrpc.CancelParams
+		if json.Unmarshal(req.Params, &p) == nil && len(p.ID) > 0 {
+			for _, pl := range r.pools {
+				pl.cancel(s, p.ID)
+			}
+		}
+		done(nil)
+		return
+	}
 	if ownerOnlyMethod(req.Method) {
 		if err := r.ownerOnly(s.Info(), req.Method); err != nil {
 			done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(r.refuse(s, req.Method, err))})

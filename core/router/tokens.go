@@ -270,11 +270,7 @@ func grantText(s scope.Set) string {
 	if len(s) == 0 {
 		return "nothing"
 	}
-	t := strings.Join(s.Strings(), ", ")
-	if len(t) > 400 {
-		t = t[:400] + "…"
-	}
-	return t
+	return errs.List(s.Strings(), 400) // never cutting an entry
 }
 
 // revoke handles token.revoke {"jti", "until"}: the token is refused from

@@ -21,10 +21,28 @@ type Mux struct {
 
 	once    sync.Once
 	workers *workers
+	calls   sync.Map // callKey -> context.CancelFunc of a request in flight
 }
 
-// Dispatch implements Dispatcher.
+// callKey names a request in flight: its session and id.
+type callKey struct {
+	s  *Session
+	id string
+}
+
+// Dispatch implements Dispatcher. jsonrpc.CancelMethod cancels the
+// context of the session's request it names.
 func (m *Mux) Dispatch(s *Session, req *jsonrpc.Request, done func(*jsonrpc.Response)) {
+	if req.Method == jsonrpc.CancelMethod {
+		var p jsonrpc.CancelParams
+		if json.Unmarshal(req.Params, &p) == nil {
+			if cancel, ok := m.calls.Load(callKey{s, string(p.ID)}); ok {
+				cancel.(context.CancelFunc)()
+			}
+		}
+		done(nil)
+		return
+	}
 	h, ok := m.Table.Lookup(req.Method)
 	if !ok {
 		done(&jsonrpc.Response{Error: methodNotFound(req.Method)})
@@ -32,7 +50,17 @@ func (m *Mux) Dispatch(s *Session, req *jsonrpc.Request, done func(*jsonrpc.Resp
 	}
 	m.once.Do(func() { m.workers = newWorkers() })
 	m.workers.run(func() {
-		done(m.run(s.Context(), s, req, h))
+		if req.IsNotification() {
+			done(m.run(s.Context(), s, req, h))
+			return
+		}
+		ctx, cancel := context.WithCancel(s.Context())
+		key := callKey{s, string(req.ID)}
+		m.calls.Store(key, cancel)
+		resp := m.run(ctx, s, req, h)
+		m.calls.Delete(key)
+		cancel()
+		done(resp)
 	})
 }
 

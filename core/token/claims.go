@@ -122,11 +122,7 @@ func (t *Verified) scopeText() string {
 	if len(t.Scope) == 0 {
 		return "nothing (empty scope)"
 	}
-	s := strings.Join(t.Scope.Strings(), ", ")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
+	return errs.List(t.Scope.Strings(), 300) // never cutting an entry
 }
 
 // verified checks the static claims of c and builds a Verified.

@@ -76,7 +76,7 @@ func dial(t testing.TB, url string, opts *websocket.DialOptions) *websocket.Conn
 // call sends one text frame and returns the next text frame.
 func call(t testing.TB, c *websocket.Conn, msg string) []byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
 		t.Fatalf("write: %v", err)
@@ -313,7 +313,7 @@ func (tokenDispatcher) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done
 		b, _ := json.Marshal(append([]string{}, st.tokens...))
 		done(&jsonrpc.Response{Result: b})
 	case "slow":
-		go func() { time.Sleep(200 * time.Millisecond); done(&jsonrpc.Response{Result: json.RawMessage(`"slow"`)}) }()
+		go func() { time.Sleep(3 * time.Second); done(&jsonrpc.Response{Result: json.RawMessage(`"slow"`)}) }()
 	default:
 		done(&jsonrpc.Response{Error: rpcserver.MethodNotFound(req.Method)})
 	}
@@ -389,9 +389,11 @@ func TestSilentPeerDropped(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	te := startEntry(t, tokenDispatcher{}, rpcserver.Limits{IdleTimeout: 100 * time.Millisecond}, nil)
+	// The idle time is long enough that the call arrives before it ends
+	// even on a busy machine; the slow call outlives it: waiting on an
+	// answer is not idle.
+	te := startEntry(t, tokenDispatcher{}, rpcserver.Limits{IdleTimeout: 2 * time.Second}, nil)
 	c := dial(t, te.url(), nil)
-	// A slow call outlives the idle time: waiting on an answer is not idle.
 	if r := decode(t, call(t, c, `{"jsonrpc":"2.0","id":1,"method":"slow"}`)); string(r.Result) != `"slow"` {
 		t.Fatalf("slow call: %s", mustJSON(r))
 	}

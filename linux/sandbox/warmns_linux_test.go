@@ -130,7 +130,7 @@ func runOneWarm(t *testing.T, argv []string, attr *syscall.SysProcAttr, req sand
 	r.Close()
 	// The shell that joins the stand-in cgroup execs the helper: wait
 	// until it has, so the namespace read is the helper's.
-	for i := 0; i < 1000; i++ {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline"); bytes.Contains(b, []byte("--warm")) && !bytes.HasPrefix(b, []byte("/bin/sh")) {
 			break
 		}

@@ -11,11 +11,14 @@
 package file
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gimme-tools/carapace/core/autorun"
 	"github.com/gimme-tools/carapace/core/fsafe"
@@ -109,7 +112,8 @@ type folder struct {
 // service.AllowAll.
 //
 // Folders that cannot be opened (missing, unreadable) are kept: calls under
-// them fail with a hint, and Paths leaves them out.
+// them fail with a hint, Paths leaves them out, Missing lists them and
+// WatchMissing says when one appears.
 func New(cfg Config, authorize service.Authorize) (*Service, error) {
 	s, err := newRules(cfg)
 	if err != nil {
@@ -241,4 +245,49 @@ func (s *Service) Close() error {
 		}
 	}
 	return nil
+}
+
+// Missing returns the configured folders that could not be opened when
+// the service started (most often: they do not exist yet), sorted.
+func (s *Service) Missing() []string {
+	var out []string
+	for _, f := range s.folders {
+		if f.root == nil {
+			out = append(out, f.path)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// WatchMissing checks every interval whether a folder Missing reported
+// has come into existence, and sends the first that has on the returned
+// channel. The service's own sandbox was drawn around the folders that
+// existed at start, so a folder that appears is taken in by starting the
+// service again (its supervisor does, when it exits); without missing
+// folders the channel never receives. It stops when ctx ends.
+func (s *Service) WatchMissing(ctx context.Context, interval time.Duration) <-chan string {
+	out := make(chan string, 1)
+	missing := s.Missing()
+	if len(missing) == 0 {
+		return out
+	}
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			for _, p := range missing {
+				if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+					out <- p
+					return
+				}
+			}
+		}
+	}()
+	return out
 }

@@ -4,11 +4,13 @@ package file
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gimme-tools/carapace/core/errs"
 )
@@ -246,4 +248,26 @@ func TestAuthorize(t *testing.T) {
 	e.fails("file.read", map[string]any{"path": "~/Documents/a.txt"}, errs.Forbidden, "scope")
 	e.deny = nil
 	e.ok("file.read", map[string]any{"path": "~/Documents/sub/head"}, nil)
+}
+
+// TestWatchMissing: the configured folder that was missing at start is
+// named by Missing, and WatchMissing says when it appears.
+func TestWatchMissing(t *testing.T) {
+	e := newEnv(t)
+	missing := e.home + "/Missing"
+	if got := e.s.Missing(); len(got) != 1 || got[0] != missing {
+		t.Fatalf("Missing() = %v, want [%s]", got, missing)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	appeared := e.s.WatchMissing(ctx, 10*time.Millisecond)
+	must(t, os.Mkdir(missing, 0o755))
+	select {
+	case p := <-appeared:
+		if p != missing {
+			t.Fatalf("appeared %q, want %q", p, missing)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("WatchMissing did not see the folder appear")
+	}
 }

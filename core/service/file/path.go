@@ -101,7 +101,7 @@ func (s *Service) allowed(call *service.Call, op, verb, abs string) (target, err
 	}
 	if t.f.root == nil {
 		return target{}, errs.E(op, errs.NotFound, errs.Reason("folder_unavailable"),
-			errs.Hint("create "+t.f.path+" and restart the file service, or remove it from "+pathsHint), t.f.openErr)
+			errs.Hint("create "+t.f.path+" (the file service takes it in within seconds, without a restart), or remove it from "+pathsHint), t.f.openErr)
 	}
 	return t, nil
 }
