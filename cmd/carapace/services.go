@@ -8,6 +8,7 @@ import (
 	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/policy"
+	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/sandbox"
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/service/app"
@@ -47,6 +48,16 @@ func newService(name string, st *stack.Settings, sockDir string, auth servicehos
 		if err := confine(sandbox.Profile{Exec: true, Namespaces: true}); err != nil { // the helper protects .git in a mount namespace
 			return nil, err
 		}
+		sc, err := ownerScanner(st)
+		if err != nil {
+			return nil, err
+		}
+		var noRedact []string
+		for _, p := range c.Projects {
+			if p.NoRedact() {
+				noRedact = append(noRedact, p.Path)
+			}
+		}
 		return code.New(code.Config{
 			ProjectRoots:   c.ProjectRoots,
 			NetworkRoots:   c.Network,
@@ -63,6 +74,8 @@ func newService(name string, st *stack.Settings, sockDir string, auth servicehos
 			Protect:     st.OwnPaths(),
 			WarmHelpers: c.WarmHelpers,
 			Policy:      pol,
+			Redact:      sc,
+			NoRedact:    noRedact,
 			Authorize:   auth,
 		}), nil
 	// shell and app (issue 6): run as the owner, no Landlock; see docs/shellapp.md.
@@ -77,7 +90,11 @@ func newService(name string, st *stack.Settings, sockDir string, auth servicehos
 		if err := confine(sandbox.Profile{Exec: true, Network: true}); err != nil {
 			return nil, err
 		}
-		return shell.New(shell.Config{OwnerUID: st.OwnerUID, ApprovalTimeout: c.ApprovalTimeout.D(), Policy: pol, Log: st.Log})
+		sc, err := ownerScanner(st)
+		if err != nil {
+			return nil, err
+		}
+		return shell.New(shell.Config{OwnerUID: st.OwnerUID, ApprovalTimeout: c.ApprovalTimeout.D(), Policy: pol, Log: st.Log, Redact: sc})
 	case "app":
 		// Not confined: GUI apps (Electron, Chromium, Firefox, Flatpak)
 		// need user namespaces, which the seccomp denylist refuses.
@@ -89,16 +106,32 @@ func newService(name string, st *stack.Settings, sockDir string, auth servicehos
 		errs.Hint("services are: file, code, shell, app"))
 }
 
+// ownerScanner returns the secret scanner: gitleaks' rules and the
+// owner's redact.patterns.
+func ownerScanner(st *stack.Settings) (*redact.Scanner, error) {
+	if len(st.Owner.Redact.Patterns) == 0 {
+		return redact.Default(), nil
+	}
+	sc, err := redact.New(st.Owner.Redact.Patterns)
+	if err != nil {
+		return nil, errs.E("redact.patterns", errs.InvalidParams, errs.Reason("bad_config"), errs.Hint("fix redact.patterns in ~/.config/gimme/local.yaml (carapace config check)"), err)
+	}
+	return sc, nil
+}
+
 // fileConfig maps the owner file's services.file onto the file service's
-// configuration.
+// configuration. The code service's deny_read globs are refused by the
+// file service too: a secret commands may not read is not read through
+// file.read either.
 func fileConfig(st *stack.Settings) file.Config {
 	f := st.Owner.Services.File
 	var folders []file.Folder
 	for _, p := range f.Paths {
-		folders = append(folders, file.Folder{Path: p.Path, ReadOnly: p.ReadOnly, Deny: p.Deny, DenyWrite: p.DenyWrite})
+		folders = append(folders, file.Folder{Path: p.Path, ReadOnly: p.ReadOnly, Deny: p.Deny, DenyWrite: p.DenyWrite, NoRedact: p.NoRedact()})
 	}
-	return file.Config{Folders: folders, Deny: f.Deny, DenyWrite: f.DenyWrite, Protect: st.OwnPaths(),
-		MaxWrite: int64(f.MaxWrite), Home: st.OwnerHome}
+	sc, _ := ownerScanner(st) // validated with the configuration
+	return file.Config{Folders: folders, Deny: append(append([]string{}, f.Deny...), st.Owner.Services.Code.DenyRead...),
+		DenyWrite: f.DenyWrite, Protect: st.OwnPaths(), MaxWrite: int64(f.MaxWrite), Home: st.OwnerHome, Redact: sc}
 }
 
 // fileRules returns the file service's read rules (folders, deny globs),

@@ -437,8 +437,9 @@ func Placeholder(rule string, secret []byte) string {
 	return "[REDACTED:" + rule + ":" + hex.EncodeToString(sum[:2]) + "]"
 }
 
-// Redact returns b with every secret replaced by its placeholder, and how
-// many of each rule it replaced. b itself is returned when it holds none.
+// Redact returns b with every secret replaced by its placeholder (and the
+// line breaks a secret spans, so that line numbers keep), and how many of
+// each rule it replaced. b itself is returned when it holds none.
 func (s *Scanner) Redact(b []byte) ([]byte, Counts) {
 	return apply(b, s.Find(b))
 }
@@ -468,6 +469,11 @@ func apply(b []byte, ms []Match) ([]byte, Counts) {
 			secret = b[m.Start:m.End]
 		}
 		out.WriteString(Placeholder(m.Rule, secret))
+		// A secret that spans lines (a private key) leaves its line
+		// breaks: line numbers after it stay those of the original.
+		for range bytes.Count(b[m.Start:m.End], []byte{'\n'}) {
+			out.WriteByte('\n')
+		}
 		c[m.Rule]++
 		last = m.End
 	}
@@ -476,15 +482,21 @@ func apply(b []byte, ms []Match) ([]byte, Counts) {
 }
 
 // Range returns the redacted text of b[start:end], where b may hold
-// context on either side, and the end to use instead (<= end): a secret
-// that starts inside the range and runs past end is left for the next
-// range, whole, by ending this one where it starts. A secret that starts
-// before start and reaches into the range is replaced, from start, by its
-// whole placeholder. The range's bytes that are kept are b[start:newEnd].
+// context on either side, and the end to use instead: a secret that
+// starts inside the range and runs past end is left for the next range,
+// whole, by ending this one where it starts (newEnd < end); a range that
+// starts at or inside a secret running past end is extended to the
+// secret's end (newEnd > end), so that reading a file in small pieces
+// still gives each secret once. A secret that starts before start is
+// replaced, from start, by its whole placeholder. The bytes the text
+// stands for are b[start:newEnd].
 func (s *Scanner) Range(b []byte, start, end int) (text []byte, newEnd int, c Counts) {
 	ms := s.Find(b)
 	for _, m := range ms {
-		if m.Start > start && m.Start < end && m.End > end {
+		switch {
+		case m.Start <= start && m.End > end:
+			end = m.End
+		case m.Start > start && m.Start < end && m.End > end:
 			end = m.Start
 		}
 	}

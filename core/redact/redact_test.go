@@ -40,7 +40,7 @@ func TestRedact(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, c := s.RedactString(tc.text)
-			ph := Placeholder(tc.rule, []byte(tc.secret))
+			ph := Placeholder(tc.rule, []byte(tc.secret)) + strings.Repeat("\n", strings.Count(tc.secret, "\n"))
 			if strings.Contains(out, tc.secret) || !strings.Contains(out, ph) || c[tc.rule] != 1 {
 				t.Fatalf("redacted %q to %q (counts %v), want %s in it", tc.text, out, c, ph)
 			}
@@ -138,7 +138,7 @@ func TestStreamEmitsLines(t *testing.T) {
 }
 
 // TestRange: a read range that cuts a secret ends before it; one that
-// starts inside a secret gets its whole placeholder.
+// starts inside a secret gets its whole placeholder and ends with it.
 func TestRange(t *testing.T) {
 	s := Default()
 	b := []byte("0123456789 token=" + githubPAT + " tail")
@@ -149,7 +149,7 @@ func TestRange(t *testing.T) {
 	}
 	text, end, c = s.Range(b, at+5, at+8)
 	ph := Placeholder("github-pat", []byte(githubPAT))
-	if end != at+8 || string(text) != ph || c["github-pat"] != 1 {
+	if end != at+len(githubPAT) || string(text) != ph || c["github-pat"] != 1 {
 		t.Fatalf("range inside the secret: %q end %d", text, end)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/gimme-tools/carapace/core/codeexec"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/policy"
+	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/sandbox"
 	"github.com/gimme-tools/carapace/core/service"
 )
@@ -52,6 +53,12 @@ type Config struct {
 	// Protect are more paths a command must not change when they lie in
 	// its working directory: Carapace's own configuration and state.
 	Protect []string
+	// Redact finds the secrets replaced in commands' output (stdout,
+	// stderr, streamed chunks) for every caller but the owner's own CLI
+	// (service.RawReader); nil is redact.Default(). NoRedact are project
+	// directories whose output is left as it is (redact: false).
+	Redact   *redact.Scanner
+	NoRedact []string
 	// Authorize re-checks the forwarded token (servicehost.NewAuthorizer):
 	// POST on the working directory, or on ScratchResource. Nil refuses
 	// every command: the service never runs one unchecked.
@@ -87,6 +94,9 @@ func New(cfg Config) *Service {
 	}
 	for i, r := range cfg.ProjectRoots {
 		cfg.ProjectRoots[i] = filepath.Clean(r)
+	}
+	if cfg.Redact == nil {
+		cfg.Redact = redact.Default()
 	}
 	if cfg.WarmHelpers == 0 {
 		cfg.WarmHelpers = DefaultWarmHelpers
@@ -192,16 +202,63 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		c.Pool = s.pool
 		c.Request = sandbox.Request{Args: argv[2:], Env: env, Dir: dir, Stdin: stdin != nil}.Encode()
 	}
+	sc := s.redactor(call, dir)
+	var streams map[string]*redact.Stream
 	if p.Stream && call.Notify != nil {
-		c.OnOutput = func(stream string, b []byte) {
-			call.Notify("code.output", map[string]string{"stream": stream, "data": string(b)})
+		notify := func(stream string) func([]byte) {
+			return func(b []byte) { call.Notify("code.output", map[string]string{"stream": stream, "data": string(b)}) }
+		}
+		c.OnOutput = func(stream string, b []byte) { notify(stream)(b) }
+		if sc != nil {
+			// One stream each: stdout's and stderr's chunks come from
+			// two goroutines, each stream's in order.
+			streams = map[string]*redact.Stream{"stdout": sc.NewStream(notify("stdout")), "stderr": sc.NewStream(notify("stderr"))}
+			c.OnOutput = func(stream string, b []byte) { streams[stream].Write(b) }
 		}
 	}
 	res, err := codeexec.Run(ctx, c)
+	for _, st := range streams {
+		st.Close()
+	}
 	if err != nil {
 		return nil, err
 	}
+	if err := s.redactResult(call, op, sc, res); err != nil {
+		return nil, err
+	}
 	return res, s.quarantine(op, dir, before, res)
+}
+
+// redactor returns the scanner for call's output in dir, or nil when it
+// is left as it is: the owner's own CLI, or a project with redact: false.
+func (s *Service) redactor(call *service.Call, dir string) *redact.Scanner {
+	if service.RawReader(call) {
+		return nil
+	}
+	for _, p := range s.cfg.NoRedact {
+		if within(p, dir) {
+			return nil
+		}
+	}
+	return s.cfg.Redact
+}
+
+// redactResult replaces the secrets in res's output and records how many
+// of each rule in the audit log.
+func (s *Service) redactResult(call *service.Call, op string, sc *redact.Scanner, res *codeexec.Result) error {
+	if sc == nil {
+		return nil
+	}
+	counts := redact.Counts{}
+	for _, out := range []*string{&res.Stdout, &res.Stderr} {
+		var c redact.Counts
+		*out, c = sc.RedactString(*out)
+		counts.Add(c)
+	}
+	if err := service.Redacted(call, counts); err != nil {
+		return errs.E(op, errs.Failed, errs.Reason("audit"), errs.Hint("the command ran, but the redactions in its output could not be recorded; its output is withheld"), err)
+	}
+	return nil
 }
 
 func anyNUL(ss []string) bool {

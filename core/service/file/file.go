@@ -19,6 +19,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/autorun"
 	"github.com/gimme-tools/carapace/core/fsafe"
+	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/service"
 )
 
@@ -42,6 +43,11 @@ type Config struct {
 	// Zero means DefaultMaxWrite.
 	MaxWrite int64
 	Home     string // what "~" stands for; the owner's home directory
+	// Redact finds the secrets replaced in what agents read (file.read,
+	// file.search); nil is redact.Default(). Redaction applies to every
+	// caller but the owner's own CLI (service.RawReader), in every folder
+	// but those with NoRedact.
+	Redact *redact.Scanner
 }
 
 // Folder is one allowed folder.
@@ -50,6 +56,7 @@ type Folder struct {
 	ReadOnly  bool     // mode: ro
 	Deny      []string // deny globs for this folder only, added to the rest
 	DenyWrite []string // deny-write globs for this folder only, added to the rest
+	NoRedact  bool     // redact: false — agents read this folder's secrets as they are
 }
 
 // DefaultDeny lists the names refused even inside an allowed folder. Each
@@ -90,6 +97,7 @@ type Service struct {
 	protect   []string
 	maxWrite  int64
 	home      string
+	scanner   *redact.Scanner
 	authorize func(call *service.Call, verb, resource string) error
 }
 
@@ -98,6 +106,7 @@ type folder struct {
 	ro        bool
 	deny      []string
 	denyWrite []string
+	noRedact  bool
 	root      *fsafe.Root // nil when the folder could not be opened
 	openErr   error
 }
@@ -111,7 +120,10 @@ type folder struct {
 // Folders that cannot be opened (missing, unreadable) are kept: calls under
 // them fail with a hint, and Paths leaves them out.
 func New(cfg Config, authorize func(call *service.Call, verb, resource string) error) (*Service, error) {
-	s := &Service{maxWrite: cfg.MaxWrite, home: cfg.Home, authorize: authorize}
+	s := &Service{maxWrite: cfg.MaxWrite, home: cfg.Home, scanner: cfg.Redact, authorize: authorize}
+	if s.scanner == nil {
+		s.scanner = redact.Default()
+	}
 	if s.maxWrite <= 0 {
 		s.maxWrite = DefaultMaxWrite
 	}
@@ -148,7 +160,7 @@ func New(cfg Config, authorize func(call *service.Call, verb, resource string) e
 		if err := CheckGlobs(fc.DenyWrite); err != nil {
 			return nil, fmt.Errorf("services.file.paths: %q: deny_write: %w", fc.Path, err)
 		}
-		f := &folder{path: p, ro: fc.ReadOnly, deny: fc.Deny, denyWrite: fc.DenyWrite}
+		f := &folder{path: p, ro: fc.ReadOnly, deny: fc.Deny, denyWrite: fc.DenyWrite, noRedact: fc.NoRedact}
 		f.root, f.openErr = fsafe.OpenRoot(p)
 		s.folders = append(s.folders, f)
 	}
@@ -220,6 +232,16 @@ func (s *Service) Paths() (rw, ro []string) {
 	sort.Strings(rw)
 	sort.Strings(ro)
 	return rw, ro
+}
+
+// redactor returns the scanner that applies to call's reads in folder f,
+// or nil when it reads unredacted: the owner's own CLI, or a folder the
+// owner marked redact: false.
+func (s *Service) redactor(call *service.Call, f *folder) *redact.Scanner {
+	if f.noRedact || service.RawReader(call) {
+		return nil
+	}
+	return s.scanner
 }
 
 // Close closes the folders' descriptors.
