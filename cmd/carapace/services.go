@@ -53,9 +53,13 @@ func newService(name string, st *stack.Settings, sockDir string, auth servicehos
 			return nil, err
 		}
 		var noRedact []string
+		projectDeny := map[string][]string{}
 		for _, p := range c.Projects {
 			if p.NoRedact() {
 				noRedact = append(noRedact, p.Path)
+			}
+			if len(p.DenyRead) > 0 {
+				projectDeny[p.Path] = p.DenyRead
 			}
 		}
 		return code.New(code.Config{
@@ -70,13 +74,15 @@ func newService(name string, st *stack.Settings, sockDir string, auth servicehos
 				FileSize: int64(c.Limits.FileSize), CPUSeconds: int64(c.Limits.CPU.D().Seconds()),
 				AddressSpace: int64(c.Limits.Memory),
 			},
-			SandboxOff:  c.Sandbox == "off",
-			Protect:     st.OwnPaths(),
-			WarmHelpers: c.WarmHelpers,
-			Policy:      pol,
-			Redact:      sc,
-			NoRedact:    noRedact,
-			Authorize:   auth,
+			SandboxOff:      c.Sandbox == "off",
+			Protect:         st.OwnPaths(),
+			WarmHelpers:     c.WarmHelpers,
+			Policy:          pol,
+			Redact:          sc,
+			NoRedact:        noRedact,
+			DenyRead:        c.DenyRead,
+			ProjectDenyRead: projectDeny,
+			Authorize:       auth,
 		}), nil
 	// shell and app (issue 6): run as the owner, no Landlock; see docs/shellapp.md.
 	case "shell":
@@ -130,8 +136,14 @@ func fileConfig(st *stack.Settings) file.Config {
 		folders = append(folders, file.Folder{Path: p.Path, ReadOnly: p.ReadOnly, Deny: p.Deny, DenyWrite: p.DenyWrite, NoRedact: p.NoRedact()})
 	}
 	sc, _ := ownerScanner(st) // validated with the configuration
-	return file.Config{Folders: folders, Deny: append(append([]string{}, f.Deny...), st.Owner.Services.Code.DenyRead...),
+	return file.Config{Folders: folders, Deny: fileDeny(*st.Owner),
 		DenyWrite: f.DenyWrite, Protect: st.OwnPaths(), MaxWrite: int64(f.MaxWrite), Home: st.OwnerHome, Redact: sc}
+}
+
+// fileDeny returns the file service's deny globs besides its defaults:
+// services.file.deny and services.code.deny_read.
+func fileDeny(o config.Owner) []string {
+	return append(append([]string{}, o.Services.File.Deny...), o.Services.Code.DenyRead...)
 }
 
 // fileRules returns the file service's read rules (folders, deny globs),

@@ -9,13 +9,16 @@ package code
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/gimme-tools/carapace/core/codeexec"
+	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/policy"
 	"github.com/gimme-tools/carapace/core/redact"
@@ -59,6 +62,12 @@ type Config struct {
 	// directories whose output is left as it is (redact: false).
 	Redact   *redact.Scanner
 	NoRedact []string
+	// DenyRead are globs (core/denyread) of names a command may not read
+	// inside its project, added to denyread.Default; ProjectDenyRead adds
+	// more for single project directories (and what lies below them).
+	// Every match is masked in the command's mount namespace.
+	DenyRead        []string
+	ProjectDenyRead map[string][]string
 	// Authorize re-checks the forwarded token (servicehost.NewAuthorizer):
 	// POST on the working directory, or on ScratchResource. Nil refuses
 	// every command: the service never runs one unchecked.
@@ -76,9 +85,21 @@ type Service struct {
 	// pool keeps sandbox helpers started ahead of the next commands
 	// (core/sandbox.Warm), where the platform has one.
 	pool *codeexec.Pool
+	// denyRead is the matcher for commands in no ProjectDenyRead
+	// project; projects holds those projects' own, longest path first.
+	denyRead *denyread.Matcher
+	projects []projectDeny
+	denyErr  error // a glob that did not compile: no command runs
 }
 
-// New returns the code service.
+type projectDeny struct {
+	dir string
+	m   *denyread.Matcher
+}
+
+// New returns the code service. A deny_read glob core/denyread cannot
+// compile (the configuration check refuses it first) makes every command
+// fail rather than run with its secrets readable.
 func New(cfg Config) *Service {
 	if cfg.DefaultTimeout <= 0 {
 		cfg.DefaultTimeout = 60 * time.Second
@@ -102,12 +123,35 @@ func New(cfg Config) *Service {
 		cfg.WarmHelpers = DefaultWarmHelpers
 	}
 	s := &Service{cfg: cfg}
+	var err error
+	global := append(append([]string(nil), denyread.Default...), cfg.DenyRead...)
+	if s.denyRead, err = denyread.New(global); err != nil {
+		s.denyErr = fmt.Errorf("services.code.deny_read: %w", err)
+	}
+	for dir, globs := range cfg.ProjectDenyRead {
+		m, err := denyread.New(append(append([]string(nil), global...), globs...))
+		if err != nil {
+			s.denyErr = fmt.Errorf("services.code.projects: %s: deny_read: %w", dir, err)
+		}
+		s.projects = append(s.projects, projectDeny{dir: filepath.Clean(dir), m: m})
+	}
+	sort.Slice(s.projects, func(i, j int) bool { return len(s.projects[i].dir) > len(s.projects[j].dir) })
 	if _, ok := sandbox.Available(); ok && sandbox.Warm != nil && cfg.WarmHelpers > 0 {
 		if ws, err := sandbox.Warm(); err == nil {
 			s.pool = codeexec.NewPool(ws.Argv, codeexec.PoolOptions{Size: cfg.WarmHelpers, Attr: ws.Attr})
 		}
 	}
 	return s
+}
+
+// denyReadFor returns the deny_read matcher for commands run in dir.
+func (s *Service) denyReadFor(dir string) *denyread.Matcher {
+	for _, p := range s.projects {
+		if within(p.dir, dir) {
+			return p.m
+		}
+	}
+	return s.denyRead
 }
 
 // Close kills the sandbox helpers kept waiting for the next commands.

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/gimme-tools/carapace/core/autorun"
+	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/fsafe"
 	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/service"
@@ -63,12 +64,11 @@ type Folder struct {
 // glob (path.Match syntax) is matched against every component of a path
 // below its folder; a glob with a slash against that many consecutive
 // components; a trailing slash is ignored (".ssh/" refuses a file or a
-// directory named .ssh and all it holds). They always apply.
-var DefaultDeny = []string{
-	".env", ".env.*", "*.pem", "*.key", "id_rsa*", "id_ed25519*", "id_ecdsa*",
-	".ssh/", ".gnupg/", ".aws/", ".netrc", ".git/config", ".git-credentials",
-	".npmrc", ".pypirc", ".docker/config.json", ".kube/config",
-}
+// directory named .ssh and all it holds). They always apply. The secrets
+// sandboxed commands may not read (core/denyread.Default) are all here,
+// with the configuration files that hold credentials besides.
+var DefaultDeny = append(append([]string(nil), denyread.Default...),
+	".git/config", ".docker/config.json", ".kube/config")
 
 // DefaultDenyWrite lists the names that may be read but never changed,
 // in the same glob syntax: every file the owner's own tools run or read
