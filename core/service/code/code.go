@@ -4,6 +4,11 @@
 // applied by core/sandbox's hook (a re-executed `carapace sandbox-exec`
 // helper) when the platform provides one; where it can, the service keeps
 // one helper started ahead of the next command (core/sandbox.Warm).
+//
+// The secrets in a project (core/denyread's globs) are masked from each
+// command, found by the same walk that finds the files the owner's tools
+// run; what a command prints reaches every caller but the owner's own CLI
+// with its secrets replaced (core/redact), streamed chunks included.
 package code
 
 import (

@@ -8,6 +8,10 @@
 // kernel, which resolves the name beneath the folder's directory descriptor
 // (package fsafe). A symbolic link is followed only inside the folder, and
 // the place it leads is checked the same three ways first.
+//
+// What file.read and file.search hand a caller other than the owner's own
+// CLI has its secrets replaced (core/redact); file.open, whose descriptor
+// would carry the raw bytes, is refused to such a caller.
 package file
 
 import (

@@ -22,8 +22,9 @@ type readParams struct {
 	Length int64  `json:"length"`
 }
 
-// ReadResult is file.read's result. Length is the number of file bytes in
-// Content; the next chunk starts at Offset+Length.
+// ReadResult is file.read's result. Length is the number of file bytes
+// Content stands for (with redaction it may differ from the length asked
+// for and from Content's); the next chunk starts at Offset+Length.
 type ReadResult struct {
 	Content  string `json:"content"`
 	Encoding string `json:"encoding"` // "utf-8" or "base64"
