@@ -215,3 +215,17 @@ func TestRuleTable(t *testing.T) {
 		t.Fatalf("only %d rules", len(rules))
 	}
 }
+
+// TestDropCut: output cut at a cap loses its unterminated last line.
+func TestDropCut(t *testing.T) {
+	for in, want := range map[string]string{
+		"a\nb\n":                  "a\nb\n",
+		"a\ntoken=ghp_a1B2":       "a\n",
+		"":                        "",
+		strings.Repeat("x", 5000): strings.Repeat("x", 5000-4096),
+	} {
+		if got := DropCut(in); got != want {
+			t.Errorf("DropCut(%.20q…) = %.20q…, want %.20q…", in, got, want)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package redact
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+)
 
 // Holding back. A stream emits complete lines and holds a partial last
 // line, up to maxHold bytes of it, until more arrives: a secret cut by a
@@ -74,6 +77,26 @@ func (st *Stream) Close() {
 		st.emit(text)
 		st.held = nil
 	}
+}
+
+// Discard drops what was held back, for a stream cut short (a command's
+// output over its cap): a secret the cut went through would not be
+// recognized, and its start would come out as it is.
+func (st *Stream) Discard() { st.held = nil }
+
+// DropCut returns text without its unterminated last line, for output cut
+// at a cap, where that line may end inside a secret that the cut made
+// unrecognizable: back to the last line break within maxHoldMultiline
+// bytes, else the last maxHold bytes.
+func DropCut(text string) string {
+	if text == "" || text[len(text)-1] == '\n' {
+		return text
+	}
+	lo := max(0, len(text)-maxHoldMultiline)
+	if i := strings.LastIndexByte(text[lo:], '\n'); i >= 0 {
+		return text[:lo+i+1]
+	}
+	return text[:max(0, len(text)-maxHold)]
 }
 
 // Counts returns the redactions emitted so far.

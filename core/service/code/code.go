@@ -266,11 +266,18 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		}
 	}
 	res, err := codeexec.Run(ctx, c)
-	for _, st := range streams {
-		st.Close()
-	}
 	if err != nil {
+		for _, st := range streams {
+			st.Close()
+		}
 		return nil, err
+	}
+	for name, st := range streams {
+		if out := map[string]string{"stdout": res.Stdout, "stderr": res.Stderr}[name]; len(out) >= s.cfg.MaxOutput {
+			st.Discard() // cut at the cap: its last line may hold a secret's start
+			continue
+		}
+		st.Close()
 	}
 	if err := s.redactResult(call, op, sc, res); err != nil {
 		return nil, err
@@ -300,6 +307,9 @@ func (s *Service) redactResult(call *service.Call, op string, sc *redact.Scanner
 	}
 	counts := redact.Counts{}
 	for _, out := range []*string{&res.Stdout, &res.Stderr} {
+		if len(*out) >= s.cfg.MaxOutput {
+			*out = redact.DropCut(*out) // a secret cut by the cap is not recognizable
+		}
 		var c redact.Counts
 		*out, c = sc.RedactString(*out)
 		counts.Add(c)

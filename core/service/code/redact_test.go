@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/codeexec"
+	"github.com/gimme-tools/carapace/core/service/code"
 	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/token"
@@ -72,5 +73,39 @@ func TestOutputRedacted(t *testing.T) {
 	res, _, _ = run(service.CLIAgent, false)
 	if strings.Contains(res.Stdout, ghToken) {
 		t.Fatal("a non-owner peer with the CLI's agent name got the secret")
+	}
+}
+
+// TestOutputCutAtCapRedacted: output cut by max_output_bytes in the middle
+// of a secret does not hand over the part before the cut, in the result
+// or in the streamed chunks.
+func TestOutputCutAtCapRedacted(t *testing.T) {
+	f := newFixture(t)
+	svc := code.New(code.Config{ProjectRoots: []string{f.roots}, SandboxOff: true, MaxOutput: 64, Authorize: f.auth})
+	tok, _, err := f.m.MintNamed(token.AudCode, []string{"POST:" + f.roots + "/*"}, time.Minute, false, "owner", "claude")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 40 bytes of a line, then the secret: the cap (64) cuts it after 24.
+	p, _ := json.Marshal(map[string]any{"command": "/bin/sh", "args": []string{"-c", `echo "0123456789012345678901234567890123456789"; printf 'token=%s\n' "$0"`, ghToken},
+		"cwd": filepath.Join(f.roots, "a"), "stream": true})
+	var mu sync.Mutex
+	var chunks []string
+	call := &service.Call{Method: "code.execute", Params: p, Caller: service.Caller{Token: tok},
+		Notify: func(m string, v any) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if m == "code.output" {
+				chunks = append(chunks, v.(map[string]string)["data"])
+			}
+			return nil
+		}}
+	res, err := svc.Methods()["code.execute"](context.Background(), call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.(*codeexec.Result)
+	if all := r.Stdout + strings.Join(chunks, ""); strings.Contains(all, "ghp_a1B2") || !r.Truncated {
+		t.Fatalf("stdout %q chunks %q truncated %v", r.Stdout, chunks, r.Truncated)
 	}
 }

@@ -193,6 +193,9 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	if !service.RawReader(call) {
 		counts := redact.Counts{}
 		for _, o := range []*string{&res.Stdout, &res.Stderr} {
+			if res.Truncated {
+				*o = redact.DropCut(*o) // a secret cut by the cap is not recognizable
+			}
 			var c redact.Counts
 			*o, c = s.cfg.Redact.RedactString(*o)
 			counts.Add(c)
