@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/codeexec"
-	"github.com/gimme-tools/carapace/core/service/code"
 	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/service"
+	"github.com/gimme-tools/carapace/core/service/code"
 	"github.com/gimme-tools/carapace/core/token"
 )
 
