@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gimme-tools/carapace/core/config"
+	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/scope"
 	"github.com/gimme-tools/carapace/core/service/file"
@@ -83,14 +84,18 @@ type fileRulesView struct {
 	Deny      []string `yaml:"deny" json:"deny"`             // neither read nor written: secrets
 	DenyWrite []string `yaml:"deny_write" json:"deny_write"` // read, never changed: what your tools run
 	Protected []string `yaml:"protected" json:"protected"`   // Carapace's own config and state
+	// DenyRead are the names sandboxed commands may not read inside a
+	// project (masked), before any project's own.
+	DenyRead []string `yaml:"code_deny_read" json:"code_deny_read"`
 }
 
 func fileRulesOf(st *stack.Settings) fileRulesView {
 	f := st.Owner.Services.File
 	return fileRulesView{
-		Deny:      append(append([]string{}, file.DefaultDeny...), f.Deny...),
+		Deny:      append(append([]string{}, file.DefaultDeny...), fileDeny(*st.Owner)...),
 		DenyWrite: append(append([]string{}, file.DefaultDenyWrite...), f.DenyWrite...),
 		Protected: st.OwnPaths(),
+		DenyRead:  append(append([]string{}, denyread.Default...), st.Owner.Services.Code.DenyRead...),
 	}
 }
 

@@ -80,13 +80,14 @@ func readDest(name string) (io.Writer, func() error, error) {
 
 // fallBack reports whether a file.open failure means "use chunks": the
 // descriptor cannot come this way (not a Unix socket, a service without
-// file.open), as opposed to a refusal that chunks would meet too.
+// file.open, a token whose reads are redacted), as opposed to a refusal
+// that chunks would meet too.
 func fallBack(err error) bool {
 	var ce *client.Error
 	if !errors.As(err, &ce) {
 		return false
 	}
-	return ce.Reason == "fd_not_allowed" || ce.Reason == "no_fd" || ce.Reason == "fd_missing" || ce.Code == -32601
+	return ce.Reason == "fd_not_allowed" || ce.Reason == "redacted" || ce.Reason == "no_fd" || ce.Reason == "fd_missing" || ce.Code == -32601
 }
 
 // readFD reads through the descriptor file.open hands over: the kernel

@@ -9,6 +9,7 @@ import (
 	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/policy"
+	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/sandbox"
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/service/app"
@@ -62,6 +63,20 @@ func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (s
 	if err := confine(sandbox.Profile{Exec: true, Namespaces: true}); err != nil { // the helper protects .git in a mount namespace
 		return nil, err
 	}
+	sc, err := ownerScanner(st)
+	if err != nil {
+		return nil, err
+	}
+	var noRedact []string
+	projectDeny := map[string][]string{}
+	for _, p := range c.Projects {
+		if p.NoRedact() {
+			noRedact = append(noRedact, p.Path)
+		}
+		if len(p.DenyRead) > 0 {
+			projectDeny[p.Path] = p.DenyRead
+		}
+	}
 	return code.New(code.Config{
 		ProjectRoots:   c.ProjectRoots,
 		NetworkRoots:   c.Network,
@@ -74,11 +89,15 @@ func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (s
 			FileSize: int64(c.Limits.FileSize), CPUSeconds: int64(c.Limits.CPU.D().Seconds()),
 			AddressSpace: int64(c.Limits.Memory),
 		},
-		SandboxOff:  c.Sandbox == "off",
-		Protect:     st.OwnPaths(),
-		WarmHelpers: c.WarmHelpers,
-		Policy:      pol,
-		Authorize:   auth,
+		SandboxOff:      c.Sandbox == "off",
+		Protect:         st.OwnPaths(),
+		WarmHelpers:     c.WarmHelpers,
+		Policy:          pol,
+		Redact:          sc,
+		NoRedact:        noRedact,
+		DenyRead:        c.DenyRead,
+		ProjectDenyRead: projectDeny,
+		Authorize:       auth,
 	}), nil
 }
 
@@ -95,7 +114,11 @@ func newShellService(st *stack.Settings, _ string, _ servicehost.Authorize) (ser
 	if err := confine(sandbox.Profile{Exec: true, Network: true}); err != nil {
 		return nil, err
 	}
-	return shell.New(shell.Config{OwnerUID: st.OwnerUID, ApprovalTimeout: c.ApprovalTimeout.D(), Policy: pol, Log: st.Log})
+	sc, err := ownerScanner(st)
+	if err != nil {
+		return nil, err
+	}
+	return shell.New(shell.Config{OwnerUID: st.OwnerUID, ApprovalTimeout: c.ApprovalTimeout.D(), Policy: pol, Log: st.Log, Redact: sc})
 }
 
 func newAppService(st *stack.Settings, _ string, _ servicehost.Authorize) (service.Service, error) {
@@ -106,16 +129,38 @@ func newAppService(st *stack.Settings, _ string, _ servicehost.Authorize) (servi
 		CheckFile: fileRules(st)}), nil
 }
 
+// ownerScanner returns the secret scanner: gitleaks' rules and the
+// owner's redact.patterns.
+func ownerScanner(st *stack.Settings) (*redact.Scanner, error) {
+	if len(st.Owner.Redact.Patterns) == 0 {
+		return redact.Default(), nil
+	}
+	sc, err := redact.New(st.Owner.Redact.Patterns)
+	if err != nil {
+		return nil, errs.E("redact.patterns", errs.InvalidParams, errs.Reason("bad_config"), errs.Hint("fix redact.patterns in ~/.config/gimme/local.yaml (carapace config check)"), err)
+	}
+	return sc, nil
+}
+
 // fileConfig maps the owner file's services.file onto the file service's
-// configuration.
+// configuration. The code service's deny_read globs are refused by the
+// file service too: a secret commands may not read is not read through
+// file.read either.
 func fileConfig(st *stack.Settings) file.Config {
 	f := st.Owner.Services.File
 	var folders []file.Folder
 	for _, p := range f.Paths {
-		folders = append(folders, file.Folder{Path: p.Path, ReadOnly: p.ReadOnly, Deny: p.Deny, DenyWrite: p.DenyWrite})
+		folders = append(folders, file.Folder{Path: p.Path, ReadOnly: p.ReadOnly, Deny: p.Deny, DenyWrite: p.DenyWrite, NoRedact: p.NoRedact()})
 	}
-	return file.Config{Folders: folders, Deny: f.Deny, DenyWrite: f.DenyWrite, Protect: st.OwnPaths(),
-		MaxWrite: int64(f.MaxWrite), Home: st.OwnerHome}
+	sc, _ := ownerScanner(st) // validated with the configuration
+	return file.Config{Folders: folders, Deny: fileDeny(*st.Owner),
+		DenyWrite: f.DenyWrite, Protect: st.OwnPaths(), MaxWrite: int64(f.MaxWrite), Home: st.OwnerHome, Redact: sc}
+}
+
+// fileDeny returns the file service's deny globs besides its defaults:
+// services.file.deny and services.code.deny_read.
+func fileDeny(o config.Owner) []string {
+	return append(append([]string{}, o.Services.File.Deny...), o.Services.Code.DenyRead...)
 }
 
 // fileRules returns the file service's read rules (folders, deny globs),

@@ -45,7 +45,11 @@ type Caller struct {
 
 // Request is what the owner is asked to approve.
 type Request struct {
+	// Command is the command line as the owner is shown it (secrets
+	// replaced, core/redact); Match, when set, is the line itself, which
+	// a remembered decision must equal.
 	Command string `json:"command"`
+	Match   string `json:"-"`
 	Cwd     string `json:"cwd"`
 	Caller  Caller `json:"caller"`
 	// Policy and PolicyReason say what the command policy thought of it.
@@ -54,7 +58,12 @@ type Request struct {
 }
 
 // key is what a remembered decision covers.
-func (r Request) key() string { return r.Command + "\x00" + r.Cwd }
+func (r Request) key() string {
+	if r.Match != "" {
+		return r.Match + "\x00" + r.Cwd
+	}
+	return r.Command + "\x00" + r.Cwd
+}
 
 // Pending is a waiting request as listed to the owner.
 type Pending struct {

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"sort"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -46,6 +47,9 @@ func appendBody(b []byte, r *Record) []byte {
 	b = appendOpt(b, "by", r.By)
 	b = appendOpt(b, "reason", r.Reason)
 	b = appendOpt(b, "approval", r.Approval)
+	if len(r.Redacted) > 0 {
+		b = appendCounts(b, "redacted", r.Redacted)
+	}
 	if r.Ref != 0 {
 		b = append(b, `,"ref":`...)
 		b = strconv.AppendUint(b, r.Ref, 10)
@@ -56,6 +60,28 @@ func appendBody(b []byte, r *Record) []byte {
 	}
 	b = append(b, `,"duration_us":`...)
 	return strconv.AppendInt(b, r.DurationUS, 10)
+}
+
+// appendCounts appends a map of counts with its keys sorted, as
+// encoding/json does.
+func appendCounts(b []byte, key string, m map[string]int) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':', '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(m[k]), 10)
+	}
+	return append(b, '}')
 }
 
 func appendOpt(b []byte, key, v string) []byte {

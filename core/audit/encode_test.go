@@ -50,3 +50,21 @@ func FuzzAppendDecision(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendRedacted does the same for the redaction counts of a
+// decision (keys sorted, as encoding/json writes a map).
+func FuzzAppendRedacted(f *testing.F) {
+	f.Add("github-pat", 2, "aws-access-token", 1)
+	f.Add("a<b>", -1, "\xff", 0)
+	f.Fuzz(func(t *testing.T, k1 string, v1 int, k2 string, v2 int) {
+		r := Record{Seq: 1, Time: time.Unix(1763990000, 5).UTC(), Method: "file.read", Decision: "allow", By: "service",
+			Reason: "redacted", Redacted: map[string]int{k1: v1, k2: v2}, Prev: Genesis}
+		want, err := json.Marshal(r)
+		if err != nil {
+			return
+		}
+		if got := appendRecord(nil, &r); string(got) != string(want) {
+			t.Fatalf("\n got %s\nwant %s", got, want)
+		}
+	})
+}

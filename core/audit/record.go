@@ -51,25 +51,28 @@ const (
 
 // Record is one decision.
 type Record struct {
-	Seq        uint64    `json:"seq"`
-	Time       time.Time `json:"time"`
-	Via        string    `json:"via,omitempty"` // unix, websocket, xpc, relay
-	UID        int       `json:"uid"`
-	PID        int       `json:"pid,omitempty"`
-	Sub        string    `json:"sub,omitempty"`
-	Agent      string    `json:"agent,omitempty"` // the token's agent claim: who holds it
-	JTI        string    `json:"jti,omitempty"`
-	Iss        string    `json:"iss,omitempty"`
-	Method     string    `json:"method"`
-	Resource   string    `json:"resource,omitempty"` // the path, working directory or app id
-	Decision   string    `json:"decision"`           // Allow, Deny or Prompt
-	By         string    `json:"by,omitempty"`       // who decided: ByRouter, ByOwner, …
-	Reason     string    `json:"reason,omitempty"`
-	Approval   string    `json:"approval,omitempty"` // the approval request's id
-	Ref        uint64    `json:"ref,omitempty"`      // the seq of the call's router record
-	Repeat     int       `json:"repeat,omitempty"`   // refusals folded into this one (rate limit)
-	DurationUS int64     `json:"duration_us"`
-	Prev       string    `json:"prev"`
+	Seq      uint64    `json:"seq"`
+	Time     time.Time `json:"time"`
+	Via      string    `json:"via,omitempty"` // unix, websocket, xpc, relay
+	UID      int       `json:"uid"`
+	PID      int       `json:"pid,omitempty"`
+	Sub      string    `json:"sub,omitempty"`
+	Agent    string    `json:"agent,omitempty"` // the token's agent claim: who holds it
+	JTI      string    `json:"jti,omitempty"`
+	Iss      string    `json:"iss,omitempty"`
+	Method   string    `json:"method"`
+	Resource string    `json:"resource,omitempty"` // the path, working directory or app id
+	Decision string    `json:"decision"`           // Allow, Deny or Prompt
+	By       string    `json:"by,omitempty"`       // who decided: ByRouter, ByOwner, …
+	Reason   string    `json:"reason,omitempty"`
+	Approval string    `json:"approval,omitempty"` // the approval request's id
+	// Redacted counts the secrets a service replaced in its answer, by
+	// rule id (core/redact); never the secrets themselves.
+	Redacted   map[string]int `json:"redacted,omitempty"`
+	Ref        uint64         `json:"ref,omitempty"`    // the seq of the call's router record
+	Repeat     int            `json:"repeat,omitempty"` // refusals folded into this one (rate limit)
+	DurationUS int64          `json:"duration_us"`
+	Prev       string         `json:"prev"`
 }
 
 // Field limits: a record line stays well under 8 KiB whatever a caller
@@ -77,6 +80,8 @@ type Record struct {
 const (
 	maxShort    = 256
 	maxResource = 2048
+	maxRedacted = 32 // rule ids in Redacted
+	maxRuleID   = 64
 )
 
 // clean bounds the free-text fields.
@@ -85,6 +90,15 @@ func (r *Record) clean() {
 		*p = clip(*p, maxShort)
 	}
 	r.Resource = clip(r.Resource, maxResource)
+	if len(r.Redacted) > maxRedacted {
+		r.Redacted = map[string]int{"(more rules)": len(r.Redacted)}
+	}
+	for k, v := range r.Redacted {
+		if c := clip(k, maxRuleID); c != k {
+			delete(r.Redacted, k)
+			r.Redacted[c] += v
+		}
+	}
 }
 
 func clip(s string, n int) string {

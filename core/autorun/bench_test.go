@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/gimme-tools/carapace/core/denyread"
 )
 
 // BenchmarkFind walks a tree shaped like a checkout of a web project: 40
@@ -42,6 +44,61 @@ func BenchmarkFind(b *testing.B) {
 		for b.Loop() {
 			if _, err := Find(one); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkDenyRead measures what the deny_read globs add to the walk the
+// code service makes before every command: a project of 100,000 files
+// (1,000 directories of 100), ten of them secrets, with the 15 default
+// globs (core/denyread.Default). "walk" is Find alone, "walk+deny_read"
+// the same walk asking the matcher about every entry, "match" the
+// matcher alone over the same 101,000 names — the added cost, which no
+// other process on the machine changes, unlike the walks' (make bench):
+//
+//	go test ./core/autorun -run '^$' -bench DenyRead -benchtime 10x
+func BenchmarkDenyRead(b *testing.B) {
+	root := b.TempDir()
+	var names []string
+	for d := 0; d < 1000; d++ {
+		dir := filepath.Join(root, "src", fmt.Sprint("pkg", d))
+		os.MkdirAll(dir, 0o755)
+		names = append(names, fmt.Sprint("pkg", d))
+		for i := 0; i < 100; i++ {
+			n := fmt.Sprint("file", i, ".go")
+			if d%100 == 0 && i == 0 {
+				n = ".env"
+			}
+			os.WriteFile(filepath.Join(dir, n), nil, 0o644)
+			names = append(names, n)
+		}
+	}
+	m, err := denyread.New(denyread.Default)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mask := func(name string, parents []string) bool { return m.Name(name, parents) != "" }
+	b.Run("walk", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Find(root); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("walk+deny_read", func(b *testing.B) {
+		for b.Loop() {
+			f, err := FindWith(root, Options{Mask: mask})
+			if err != nil || len(f.Masked) != 10 {
+				b.Fatalf("%v, masked %d", err, len(f.Masked))
+			}
+		}
+	})
+	b.Run("match", func(b *testing.B) {
+		parents := []string{"src", "pkg"}
+		for b.Loop() {
+			for _, n := range names {
+				mask(n, parents)
 			}
 		}
 	})

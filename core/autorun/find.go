@@ -43,8 +43,26 @@ type Found struct {
 	// Unreadable are directories the walk could not list, or did not:
 	// deeper than maxDepth.
 	Unreadable map[string]bool
-	read       int
+	// Masked are the entries Options.Mask chose (and, for a symbolic
+	// link, the file it leads to inside Root; for a file with other hard
+	// links, its other names inside Root), sorted: what a command must
+	// not read.
+	Masked []string
+	read   int
+	mask   func(name string, parents []string) bool
 }
+
+// Options are FindWith's.
+type Options struct {
+	// Mask, when set, is asked about every entry below the root, with the
+	// components above it (nearest last); an entry it chooses is listed
+	// in Found.Masked and not descended into. The same walk then serves
+	// both lists: the cost of Mask is all that is added.
+	Mask func(name string, parents []string) bool
+}
+
+// MaxMasked bounds Found.Masked, for the same reasons as MaxProtect.
+const MaxMasked = 1000
 
 // twoLevel maps a first component (".config") to the second components
 // of the Names with two ("fish", "git", "gimme").
@@ -66,14 +84,22 @@ var names, twoLevel = func() (map[string]bool, map[string][]string) {
 // directory or a .git file holding "gitdir:", has its executed parts
 // listed in Protect, wherever its git directory lies inside root.
 func Find(root string) (*Found, error) {
-	f := &Found{Root: root, Entries: map[string]fs.FileInfo{}, Unreadable: map[string]bool{}}
-	if err := f.walk(root, 0); err != nil {
+	return FindWith(root, Options{})
+}
+
+// FindWith is Find, also listing in Masked what opts.Mask chooses.
+func FindWith(root string, opts Options) (*Found, error) {
+	f := &Found{Root: root, Entries: map[string]fs.FileInfo{}, Unreadable: map[string]bool{}, mask: opts.Mask}
+	if err := f.walk(root, nil, 0); err != nil {
 		return nil, err
 	}
 	sort.Strings(f.Protect)
 	f.Protect = dedup(f.Protect)
 	if len(f.Protect) > MaxProtect {
 		return nil, fmt.Errorf("find executed paths in %s: %w (%d to protect, at most %d)", root, ErrTooLarge, len(f.Protect), MaxProtect)
+	}
+	if err := f.finishMasked(); err != nil {
+		return nil, err
 	}
 	return f, nil
 }
@@ -82,7 +108,7 @@ func Find(root string) (*Found, error) {
 // counts as unreadable: a new one is quarantined whole (Diff).
 const maxDepth = 256
 
-func (f *Found) walk(dir string, depth int) error {
+func (f *Found) walk(dir string, parents []string, depth int) error {
 	if depth > maxDepth {
 		f.Unreadable[dir] = true
 		return nil
@@ -103,6 +129,10 @@ func (f *Found) walk(dir string, depth int) error {
 	for _, e := range ents {
 		name := e.Name()
 		p := dir + "/" + name
+		if f.mask != nil && f.mask(name, parents) {
+			f.Masked = append(f.Masked, p)
+			continue
+		}
 		if name[0] == '.' {
 			lower := strings.ToLower(name)
 			switch {
@@ -119,7 +149,7 @@ func (f *Found) walk(dir string, depth int) error {
 			}
 		}
 		if e.IsDir() && !skipped(name) {
-			if err := f.walk(p, depth+1); err != nil {
+			if err := f.walk(p, append(parents, name), depth+1); err != nil {
 				return err
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/policy"
+	"github.com/gimme-tools/carapace/core/redact"
 )
 
 // System is the system configuration.
@@ -91,6 +92,15 @@ type Relay struct {
 // Owner is the owner configuration (~/.config/gimme/local.yaml).
 type Owner struct {
 	Services Services `yaml:"services"`
+	Redact   Redact   `yaml:"redact"`
+}
+
+// Redact configures the redaction of secrets in what agents read (file
+// contents, command output, approval texts): gitleaks' rules always, plus
+// the owner's own patterns. Redaction is on for every agent token; a
+// folder or project opts out with redact: false.
+type Redact struct {
+	Patterns []redact.Pattern `yaml:"patterns"`
 }
 
 // Services is the per-service part of the owner file.
@@ -121,7 +131,12 @@ type Folder struct {
 	Mode      string   `yaml:"mode"`
 	Deny      []string `yaml:"deny"`
 	DenyWrite []string `yaml:"deny_write"`
+	// Redact: false lets agents read this folder's secrets unredacted.
+	Redact *bool `yaml:"redact"`
 }
+
+// NoRedact reports whether the owner turned redaction off (redact: false).
+func (f Folder) NoRedact() bool { return f.Redact != nil && !*f.Redact }
 
 // CodeService configures the code service.
 type CodeService struct {
@@ -139,7 +154,26 @@ type CodeService struct {
 	// WarmHelpers is how many sandbox helpers wait, started, for the next
 	// commands (0: the default, 2; -1: none, each command starts its own).
 	WarmHelpers int `yaml:"warm_helpers"`
+	// DenyRead are globs of names commands may not read inside a project
+	// (secrets), added to the code service's defaults; the file service
+	// refuses them too.
+	DenyRead []string `yaml:"deny_read"`
+	// Projects are settings for single projects (directories inside the
+	// project roots).
+	Projects []Project `yaml:"projects"`
 }
+
+// Project holds the settings of one project directory.
+type Project struct {
+	Path string `yaml:"path"`
+	// Redact: false leaves this project's command output unredacted.
+	Redact *bool `yaml:"redact"`
+	// DenyRead adds globs for commands run in this project.
+	DenyRead []string `yaml:"deny_read"`
+}
+
+// NoRedact reports whether the owner turned redaction off (redact: false).
+func (p Project) NoRedact() bool { return p.Redact != nil && !*p.Redact }
 
 // CodeLimits are rlimits for sandboxed commands (0: the default).
 type CodeLimits struct {

@@ -186,20 +186,20 @@ func ParseSize(s string) (int64, error) {
 	return v * mult, nil
 }
 
-// UnmarshalYAML accepts a plain path or {path, mode, deny, deny_write}.
+// UnmarshalYAML accepts a plain path or {path, mode, deny, deny_write, redact}.
 func (f *Folder) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		f.Path = n.Value
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: a folder is a path or {path, mode, deny, deny_write}", n.Line)
+		return fmt.Errorf("line %d: a folder is a path or {path, mode, deny, deny_write, redact}", n.Line)
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		switch k := n.Content[i]; k.Value {
-		case "path", "mode", "deny", "deny_write":
+		case "path", "mode", "deny", "deny_write", "redact":
 		default:
-			return fmt.Errorf("line %d: unknown key %q (in a folder: expected path, mode, deny, deny_write)", k.Line, k.Value)
+			return fmt.Errorf("line %d: unknown key %q (in a folder: expected path, mode, deny, deny_write, redact)", k.Line, k.Value)
 		}
 	}
 	type plain Folder

@@ -2,6 +2,7 @@ package config
 
 import (
 	"github.com/gimme-tools/carapace/core/policy"
+	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/service/file"
 	"net"
 	"os/user"
@@ -62,10 +63,21 @@ func (c *Owner) validate(path string) error {
 		k := "services.file.paths[" + strconv.Itoa(i) + "]"
 		globs[k+".deny"], globs[k+".deny_write"] = f.Deny, f.DenyWrite
 	}
+	for i, pr := range c.Services.Code.Projects {
+		k := "services.code.projects[" + strconv.Itoa(i) + "]"
+		if !absOrHome(pr.Path) {
+			return fieldError(path, 0, k+".path", strconv.Quote(pr.Path)+" must be absolute or start with ~/")
+		}
+		globs[k+".deny_read"] = pr.DenyRead
+	}
+	globs["services.code.deny_read"] = c.Services.Code.DenyRead
 	for key, gs := range globs {
 		if err := file.CheckGlobs(gs); err != nil {
 			return fieldError(path, 0, key, err.Error()+` (path.Match syntax: *, ?, [abc]; a trailing / covers a folder and all it holds)`)
 		}
+	}
+	if err := redact.CheckPatterns(c.Redact.Patterns); err != nil {
+		return fieldError(path, 0, "redact.patterns", err.Error())
 	}
 	for i, r := range c.Services.Code.ProjectRoots {
 		if !absOrHome(r) {
@@ -115,5 +127,8 @@ func (c *Owner) expand(home string) {
 	}
 	for i := range c.Services.Code.Network {
 		c.Services.Code.Network[i] = ExpandHome(c.Services.Code.Network[i], home)
+	}
+	for i := range c.Services.Code.Projects {
+		c.Services.Code.Projects[i].Path = ExpandHome(c.Services.Code.Projects[i].Path, home)
 	}
 }

@@ -386,7 +386,7 @@ func (bc *bconn) decision(note *jsonrpc.Request) {
 	if d.By == "" {
 		d.By = audit.ByService
 	}
-	rec.Decision, rec.By, rec.Reason, rec.Approval = d.Decision, d.By, d.Reason, d.Approval
+	rec.Decision, rec.By, rec.Reason, rec.Approval, rec.Redacted = d.Decision, d.By, d.Reason, d.Approval, d.Redacted
 	bc.p.write(p.log, rec)
 }
 

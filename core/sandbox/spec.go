@@ -38,6 +38,13 @@ type Spec struct {
 	// which a command that could write them would turn into code run as
 	// the owner by the next `git status` or new shell.
 	Protected []string `json:"protected,omitempty"`
+	// Masked are paths inside ReadWrite the command may not read at all:
+	// the project's secrets (core/denyread's globs, found by the walk
+	// before each command). Each is covered in the command's mount
+	// namespace, a file by an empty read-only one (/dev/null), a
+	// directory by an empty read-only tmpfs; a masked name cannot be
+	// renamed, removed or linked either (it is a mount point).
+	Masked []string `json:"masked,omitempty"`
 	// Home and TmpDir become HOME and TMPDIR (Env). Both should lie in
 	// ReadWrite; Home defaults to TmpDir.
 	Home   string `json:"home,omitempty"`
@@ -159,7 +166,7 @@ func (s Spec) WithDefaults() Spec {
 // whether s grants something it must never grant: write access to "/".
 func (s Spec) Validate() error {
 	lists := map[string][]string{"read_exec": s.ReadExec, "read_only": s.ReadOnly,
-		"read_write": s.ReadWrite, "protected": s.Protected,
+		"read_write": s.ReadWrite, "protected": s.Protected, "masked": s.Masked,
 		"home": nonEmpty(s.Home), "tmpdir": nonEmpty(s.TmpDir)}
 	for name, paths := range lists {
 		for _, p := range paths {

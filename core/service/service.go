@@ -139,6 +139,9 @@ type Decision struct {
 	By       string `json:"by"`
 	Reason   string `json:"reason,omitempty"`
 	Approval string `json:"approval,omitempty"`
+	// Redacted counts the secrets replaced in the call's answer, by
+	// rule id (Redacted, core/redact).
+	Redacted map[string]int `json:"redacted,omitempty"`
 }
 
 // Decide tells the router about a decision on call (DecisionNote). It does

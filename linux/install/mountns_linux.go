@@ -16,7 +16,7 @@ import (
 // commands in a folder that holds such files rather than leave them
 // writable.
 func mountNamespaceCheck() Check {
-	c := Check{Name: "kernel: user + mount namespaces (read-only .git and other executed files)"}
+	c := Check{Name: "kernel: user + mount namespaces (read-only .git and other executed files, masked deny_read secrets)"}
 	cmd := exec.Command("/bin/true")
 	uid, gid := os.Getuid(), os.Getgid()
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -25,7 +25,7 @@ func mountNamespaceCheck() Check {
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
 	}
 	if err := cmd.Run(); err != nil {
-		c.Detail = "unavailable (" + err.Error() + "): code commands in a folder holding a repository or another executed file are refused"
+		c.Detail = "unavailable (" + err.Error() + "): code commands in a folder holding a repository, another executed file or a deny_read match (.env, keys) are refused"
 		c.Fix = "allow unprivileged user namespaces: sysctl user.max_user_namespaces=15000; kernel.unprivileged_userns_clone=1 (Debian); kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu 24.04)"
 		return c
 	}

@@ -113,7 +113,7 @@ func confineAndExec(spec sandbox.Spec, argv []string) error {
 	if err != nil {
 		return err
 	}
-	if err := protect(existingPaths(spec.Protected)); err != nil {
+	if err := protect(existingPaths(spec.Protected), existingPaths(spec.Masked)); err != nil {
 		return fmt.Errorf("protect read-only paths: %w", err)
 	}
 	terminals := false

@@ -29,17 +29,57 @@ func existingPaths(ps []string) []string {
 	return out
 }
 
-// protect makes each path in ps read-only in the current mount namespace,
-// which must be private to this process (the supervisor made it with
-// CLONE_NEWNS). Mount events are first stopped from propagating back out.
-func protect(ps []string) error {
-	if len(ps) == 0 {
+// protect makes each path in ps read-only and masks each in masked, in
+// the current mount namespace, which must be private to this process (the
+// supervisor made it with CLONE_NEWNS). Mount events are first stopped
+// from propagating back out.
+func protect(ps, masked []string) error {
+	if len(ps) == 0 && len(masked) == 0 {
 		return nil
 	}
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
 	}
-	return bindReadOnly(ps)
+	if err := bindReadOnly(ps); err != nil {
+		return err
+	}
+	return mask(masked)
+}
+
+// mask covers each path in ps so that the command reads nothing there: a
+// file with /dev/null bound read-only over it, a directory with an empty
+// read-only tmpfs. A mount point cannot be renamed, unlinked or hard-
+// linked (EBUSY, EXDEV), so the name cannot be moved out from under its
+// mask; a symbolic link to it leads to the mask. A path that became a
+// symbolic link since the walk is skipped: mount would follow it
+// (core/autorun.Found.Masked lists a link's target itself).
+func mask(ps []string) error {
+	for _, p := range ps {
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			continue // gone since the walk
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFLNK:
+			continue
+		case unix.S_IFDIR:
+			if err := unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0555,size=4k"); err != nil {
+				return fmt.Errorf("mask %s: %w", p, err)
+			}
+		default:
+			if err := unix.Mount("/dev/null", p, "", unix.MS_BIND, ""); err != nil {
+				return fmt.Errorf("mask %s: %w", p, err)
+			}
+			var sf unix.Statfs_t
+			if err := unix.Statfs(p, &sf); err != nil {
+				return fmt.Errorf("statfs %s: %w", p, err)
+			}
+			if err := unix.Mount("", p, "", uintptr(unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY)|lockedFlags(sf.Flags), ""); err != nil {
+				return fmt.Errorf("make the mask of %s read-only: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // bindReadOnly bind-mounts each path in ps read-only onto itself, in a

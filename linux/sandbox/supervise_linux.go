@@ -114,13 +114,16 @@ func (s *supervisor) report(code int) {
 // namespace of its own to mount them in: then a second stage of the
 // helper is re-executed in new namespaces to do it.
 func (s *supervisor) start(inv invocation, cg *cgroup, released <-chan struct{}) (*stage2, error) {
-	protected := existingPaths(inv.spec.Protected)
+	protected, masked := existingPaths(inv.spec.Protected), existingPaths(inv.spec.Masked)
 	mountHere := s.ownMounts && os.Getppid() == s.ppid
-	if cg != nil || (len(protected) > 0 && !mountHere) {
+	if cg != nil || (len(protected)+len(masked) > 0 && !mountHere) {
 		return startStage2(inv, cg)
 	}
 	if err := bindReadOnly(protected); err != nil { // propagation was cut at warm-up (ownMountNamespace)
 		return nil, fmt.Errorf("protect read-only paths: %w", err)
+	}
+	if err := mask(masked); err != nil {
+		return nil, fmt.Errorf("mask deny_read paths: %w", err)
 	}
 	inv.spec = withTerminals(inv.spec, s.terminals)
 	return startOneStage(inv, released)
@@ -168,7 +171,7 @@ func startStage2(inv invocation, cg *cgroup) (*stage2, error) {
 	defer r.Close()
 	defer w.Close()
 	sys := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if len(existingPaths(inv.spec.Protected)) > 0 {
+	if len(existingPaths(inv.spec.Protected))+len(existingPaths(inv.spec.Masked)) > 0 {
 		namespaceAttr(sys)
 	}
 	argv := append([]string{exe, "sandbox-exec", "--stage2", "--spec", inv.spec.Encode(), "--"}, inv.argv...)

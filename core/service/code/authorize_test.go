@@ -21,6 +21,7 @@ type fixture struct {
 	svc   *code.Service
 	m     *token.Minter
 	roots string
+	auth  servicehost.Authorize
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -40,7 +41,7 @@ func newFixture(t *testing.T) *fixture {
 		os.MkdirAll(filepath.Join(roots, d), 0o755)
 	}
 	svc := code.New(code.Config{ProjectRoots: []string{roots}, SandboxOff: true, Authorize: auth})
-	return &fixture{svc: svc, m: token.NewMinter(key, dir), roots: roots}
+	return &fixture{svc: svc, m: token.NewMinter(key, dir), roots: roots, auth: auth}
 }
 
 func (f *fixture) exec(t *testing.T, aud string, scopes []string, cwd string) error {

@@ -4,20 +4,29 @@
 // applied by core/sandbox's hook (a re-executed `carapace sandbox-exec`
 // helper) when the platform provides one; where it can, the service keeps
 // one helper started ahead of the next command (core/sandbox.Warm).
+//
+// The secrets in a project (core/denyread's globs) are masked from each
+// command, found by the same walk that finds the files the owner's tools
+// run; what a command prints reaches every caller but the owner's own CLI
+// with its secrets replaced (core/redact), streamed chunks included.
 package code
 
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/gimme-tools/carapace/core/codeexec"
+	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/policy"
+	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/sandbox"
 	"github.com/gimme-tools/carapace/core/service"
 )
@@ -52,6 +61,18 @@ type Config struct {
 	// Protect are more paths a command must not change when they lie in
 	// its working directory: Carapace's own configuration and state.
 	Protect []string
+	// Redact finds the secrets replaced in commands' output (stdout,
+	// stderr, streamed chunks) for every caller but the owner's own CLI
+	// (service.RawReader); nil is redact.Default(). NoRedact are project
+	// directories whose output is left as it is (redact: false).
+	Redact   *redact.Scanner
+	NoRedact []string
+	// DenyRead are globs (core/denyread) of names a command may not read
+	// inside its project, added to denyread.Default; ProjectDenyRead adds
+	// more for single project directories (and what lies below them).
+	// Every match is masked in the command's mount namespace.
+	DenyRead        []string
+	ProjectDenyRead map[string][]string
 	// Authorize re-checks the forwarded token (servicehost.NewAuthorizer):
 	// POST on the working directory, or on service.CodeScratch. Nil refuses
 	// every command: the service never runs one unchecked.
@@ -69,9 +90,21 @@ type Service struct {
 	// pool keeps sandbox helpers started ahead of the next commands
 	// (core/sandbox.Warm), where the platform has one.
 	pool *codeexec.Pool
+	// denyRead is the matcher for commands in no ProjectDenyRead
+	// project; projects holds those projects' own, longest path first.
+	denyRead *denyread.Matcher
+	projects []projectDeny
+	denyErr  error // a glob that did not compile: no command runs
 }
 
-// New returns the code service.
+type projectDeny struct {
+	dir string
+	m   *denyread.Matcher
+}
+
+// New returns the code service. A deny_read glob core/denyread cannot
+// compile (the configuration check refuses it first) makes every command
+// fail rather than run with its secrets readable.
 func New(cfg Config) *Service {
 	if cfg.DefaultTimeout <= 0 {
 		cfg.DefaultTimeout = 60 * time.Second
@@ -88,16 +121,42 @@ func New(cfg Config) *Service {
 	for i, r := range cfg.ProjectRoots {
 		cfg.ProjectRoots[i] = filepath.Clean(r)
 	}
+	if cfg.Redact == nil {
+		cfg.Redact = redact.Default()
+	}
 	if cfg.WarmHelpers == 0 {
 		cfg.WarmHelpers = DefaultWarmHelpers
 	}
 	s := &Service{cfg: cfg}
+	var err error
+	global := append(append([]string(nil), denyread.Default...), cfg.DenyRead...)
+	if s.denyRead, err = denyread.New(global); err != nil {
+		s.denyErr = fmt.Errorf("services.code.deny_read: %w", err)
+	}
+	for dir, globs := range cfg.ProjectDenyRead {
+		m, err := denyread.New(append(append([]string(nil), global...), globs...))
+		if err != nil {
+			s.denyErr = fmt.Errorf("services.code.projects: %s: deny_read: %w", dir, err)
+		}
+		s.projects = append(s.projects, projectDeny{dir: filepath.Clean(dir), m: m})
+	}
+	sort.Slice(s.projects, func(i, j int) bool { return len(s.projects[i].dir) > len(s.projects[j].dir) })
 	if _, ok := sandbox.Available(); ok && sandbox.Warm != nil && cfg.WarmHelpers > 0 {
 		if ws, err := sandbox.Warm(); err == nil {
 			s.pool = codeexec.NewPool(ws.Argv, codeexec.PoolOptions{Size: cfg.WarmHelpers, Attr: ws.Attr})
 		}
 	}
 	return s
+}
+
+// denyReadFor returns the deny_read matcher for commands run in dir.
+func (s *Service) denyReadFor(dir string) *denyread.Matcher {
+	for _, p := range s.projects {
+		if within(p.dir, dir) {
+			return p.m
+		}
+	}
+	return s.denyRead
 }
 
 // Close kills the sandbox helpers kept waiting for the next commands.
@@ -192,16 +251,73 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		c.Pool = s.pool
 		c.Request = sandbox.Request{Args: argv[2:], Env: env, Dir: dir, Stdin: stdin != nil}.Encode()
 	}
+	sc := s.redactor(call, dir)
+	var streams map[string]*redact.Stream
 	if p.Stream && call.Notify != nil {
-		c.OnOutput = func(stream string, b []byte) {
-			call.Notify("code.output", map[string]string{"stream": stream, "data": string(b)})
+		notify := func(stream string) func([]byte) {
+			return func(b []byte) { call.Notify("code.output", map[string]string{"stream": stream, "data": string(b)}) }
+		}
+		c.OnOutput = func(stream string, b []byte) { notify(stream)(b) }
+		if sc != nil {
+			// One stream each: stdout's and stderr's chunks come from
+			// two goroutines, each stream's in order.
+			streams = map[string]*redact.Stream{"stdout": sc.NewStream(notify("stdout")), "stderr": sc.NewStream(notify("stderr"))}
+			c.OnOutput = func(stream string, b []byte) { streams[stream].Write(b) }
 		}
 	}
 	res, err := codeexec.Run(ctx, c)
 	if err != nil {
+		for _, st := range streams {
+			st.Close()
+		}
+		return nil, err
+	}
+	for name, st := range streams {
+		if out := map[string]string{"stdout": res.Stdout, "stderr": res.Stderr}[name]; len(out) >= s.cfg.MaxOutput {
+			st.Discard() // cut at the cap: its last line may hold a secret's start
+			continue
+		}
+		st.Close()
+	}
+	if err := s.redactResult(call, op, sc, res); err != nil {
 		return nil, err
 	}
 	return res, s.quarantine(op, dir, before, res)
+}
+
+// redactor returns the scanner for call's output in dir, or nil when it
+// is left as it is: the owner's own CLI, or a project with redact: false.
+func (s *Service) redactor(call *service.Call, dir string) *redact.Scanner {
+	if service.RawReader(call) {
+		return nil
+	}
+	for _, p := range s.cfg.NoRedact {
+		if within(p, dir) {
+			return nil
+		}
+	}
+	return s.cfg.Redact
+}
+
+// redactResult replaces the secrets in res's output and records how many
+// of each rule in the audit log.
+func (s *Service) redactResult(call *service.Call, op string, sc *redact.Scanner, res *codeexec.Result) error {
+	if sc == nil {
+		return nil
+	}
+	counts := redact.Counts{}
+	for _, out := range []*string{&res.Stdout, &res.Stderr} {
+		if len(*out) >= s.cfg.MaxOutput {
+			*out = redact.DropCut(*out) // a secret cut by the cap is not recognizable
+		}
+		var c redact.Counts
+		*out, c = sc.RedactString(*out)
+		counts.Add(c)
+	}
+	if err := service.Redacted(call, counts); err != nil {
+		return errs.E(op, errs.Failed, errs.Reason("audit"), errs.Hint("the command ran, but the redactions in its output could not be recorded; its output is withheld"), err)
+	}
+	return nil
 }
 
 func anyNUL(ss []string) bool {

@@ -39,10 +39,19 @@ func (s *Service) checkPolicy(op string, argv []string) error {
 // and a cleanup for its private temporary directory. Without a sandbox
 // it refuses, unless the owner turned the sandbox off in the config.
 func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([]string, []string, *autorun.Found, func(), error) {
-	found, err := autorun.Find(dir)
+	// One walk finds both the files the owner's tools run (made
+	// read-only) and the secrets the command may not read (masked).
+	if s.denyErr != nil {
+		return nil, nil, nil, nil, errs.E(errs.Unavailable, errs.Reason("bad_config"),
+			errs.Hint("fix services.code.deny_read in ~/.config/gimme/local.yaml (carapace config check)"), s.denyErr)
+	}
+	deny := s.denyReadFor(dir)
+	found, err := autorun.FindWith(dir, autorun.Options{Mask: func(name string, parents []string) bool {
+		return deny.Name(name, parents) != ""
+	}})
 	if errors.Is(err, autorun.ErrTooLarge) {
 		return nil, nil, nil, nil, errs.E(errs.Failed, errs.Reason("tree_too_large"),
-			errs.Hint("the working directory holds too many files or repositories (node_modules aside) to protect their git hooks and the other files your tools run; run the command in a smaller directory, e.g. one project"), err)
+			errs.Hint("the working directory holds too many files, repositories or deny_read matches (node_modules aside) to protect their git hooks, the other files your tools run and its secrets; run the command in a smaller directory, e.g. one project"), err)
 	}
 	if err != nil {
 		return nil, nil, nil, nil, errs.E(errs.Failed, errs.Reason("sandbox_setup"), err)
@@ -59,6 +68,7 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([
 			spec.Protected = append(spec.Protected, p)
 		}
 	}
+	spec.Masked = found.Masked
 	spec.Network = s.networkAllowed(dir)
 	spec.Limits = s.cfg.Limits
 	wrapped, err := sandbox.Command(spec, argv)

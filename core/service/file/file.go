@@ -8,6 +8,10 @@
 // kernel, which resolves the name beneath the folder's directory descriptor
 // (package fsafe). A symbolic link is followed only inside the folder, and
 // the place it leads is checked the same three ways first.
+//
+// What file.read and file.search hand a caller other than the owner's own
+// CLI has its secrets replaced (core/redact); file.open, whose descriptor
+// would carry the raw bytes, is refused to such a caller.
 package file
 
 import (
@@ -21,7 +25,9 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/autorun"
+	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/fsafe"
+	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/service"
 )
 
@@ -45,6 +51,11 @@ type Config struct {
 	// Zero means DefaultMaxWrite.
 	MaxWrite int64
 	Home     string // what "~" stands for; the owner's home directory
+	// Redact finds the secrets replaced in what agents read (file.read,
+	// file.search); nil is redact.Default(). Redaction applies to every
+	// caller but the owner's own CLI (service.RawReader), in every folder
+	// but those with NoRedact.
+	Redact *redact.Scanner
 }
 
 // Folder is one allowed folder.
@@ -53,18 +64,18 @@ type Folder struct {
 	ReadOnly  bool     // mode: ro
 	Deny      []string // deny globs for this folder only, added to the rest
 	DenyWrite []string // deny-write globs for this folder only, added to the rest
+	NoRedact  bool     // redact: false — agents read this folder's secrets as they are
 }
 
 // DefaultDeny lists the names refused even inside an allowed folder. Each
 // glob (path.Match syntax) is matched against every component of a path
 // below its folder; a glob with a slash against that many consecutive
 // components; a trailing slash is ignored (".ssh/" refuses a file or a
-// directory named .ssh and all it holds). They always apply.
-var DefaultDeny = []string{
-	".env", ".env.*", "*.pem", "*.key", "id_rsa*", "id_ed25519*", "id_ecdsa*",
-	".ssh/", ".gnupg/", ".aws/", ".netrc", ".git/config", ".git-credentials",
-	".npmrc", ".pypirc", ".docker/config.json", ".kube/config",
-}
+// directory named .ssh and all it holds). They always apply. The secrets
+// sandboxed commands may not read (core/denyread.Default) are all here,
+// with the configuration files that hold credentials besides.
+var DefaultDeny = append(append([]string(nil), denyread.Default...),
+	".git/config", ".docker/config.json", ".kube/config")
 
 // DefaultDenyWrite lists the names that may be read but never changed,
 // in the same glob syntax: every file the owner's own tools run or read
@@ -93,6 +104,7 @@ type Service struct {
 	protect   []string
 	maxWrite  int64
 	home      string
+	scanner   *redact.Scanner
 	authorize service.Authorize
 }
 
@@ -101,6 +113,7 @@ type folder struct {
 	ro        bool
 	deny      []string
 	denyWrite []string
+	noRedact  bool
 	root      *fsafe.Root // nil when the folder could not be opened
 	openErr   error
 }
@@ -131,7 +144,10 @@ func New(cfg Config, authorize service.Authorize) (*Service, error) {
 
 // newRules returns a service that knows cfg's rules and has opened nothing.
 func newRules(cfg Config) (*Service, error) {
-	s := &Service{maxWrite: cfg.MaxWrite, home: cfg.Home}
+	s := &Service{maxWrite: cfg.MaxWrite, home: cfg.Home, scanner: cfg.Redact}
+	if s.scanner == nil {
+		s.scanner = redact.Default()
+	}
 	if s.maxWrite <= 0 {
 		s.maxWrite = DefaultMaxWrite
 	}
@@ -165,7 +181,7 @@ func newRules(cfg Config) (*Service, error) {
 		if err := CheckGlobs(fc.DenyWrite); err != nil {
 			return nil, fmt.Errorf("services.file.paths: %q: deny_write: %w", fc.Path, err)
 		}
-		s.folders = append(s.folders, &folder{path: p, ro: fc.ReadOnly, deny: fc.Deny, denyWrite: fc.DenyWrite})
+		s.folders = append(s.folders, &folder{path: p, ro: fc.ReadOnly, deny: fc.Deny, denyWrite: fc.DenyWrite, noRedact: fc.NoRedact})
 	}
 	sort.SliceStable(s.folders, func(i, j int) bool { return len(s.folders[i].path) > len(s.folders[j].path) })
 	return s, nil
@@ -235,6 +251,16 @@ func (s *Service) Paths() (rw, ro []string) {
 	sort.Strings(rw)
 	sort.Strings(ro)
 	return rw, ro
+}
+
+// redactor returns the scanner that applies to call's reads in folder f,
+// or nil when it reads unredacted: the owner's own CLI, or a folder the
+// owner marked redact: false.
+func (s *Service) redactor(call *service.Call, f *folder) *redact.Scanner {
+	if f.noRedact || service.RawReader(call) {
+		return nil
+	}
+	return s.scanner
 }
 
 // Close closes the folders' descriptors.

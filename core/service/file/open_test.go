@@ -17,7 +17,7 @@ import (
 // openFile calls file.open and returns its result and descriptor.
 func (e *env) openFile(path string, via service.Via) (*opened, error) {
 	b, _ := json.Marshal(map[string]any{"path": path})
-	res, err := e.m["file.open"](context.Background(), &service.Call{Method: "file.open", Params: b, Caller: service.Caller{Via: via}})
+	res, err := e.m["file.open"](context.Background(), &service.Call{Method: "file.open", Params: b, Caller: cliCaller(via)})
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/fsafe"
+	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/service"
 )
 
@@ -21,8 +22,9 @@ type readParams struct {
 	Length int64  `json:"length"`
 }
 
-// ReadResult is file.read's result. Length is the number of file bytes in
-// Content; the next chunk starts at Offset+Length.
+// ReadResult is file.read's result. Length is the number of file bytes
+// Content stands for (with redaction it may differ from the length asked
+// for and from Content's); the next chunk starts at Offset+Length.
 type ReadResult struct {
 	Content  string `json:"content"`
 	Encoding string `json:"encoding"` // "utf-8" or "base64"
@@ -64,6 +66,10 @@ func (s *Service) read(ctx context.Context, call *service.Call) (any, error) {
 	// Read what the file holds, not a whole chunk's worth, unless it has
 	// grown since the fstat; a read at or past the end returns no bytes.
 	n = max(0, min(n, info.Size-p.Offset+1))
+	sc := s.redactor(call, t.f)
+	if sc != nil {
+		return s.readRedacted(call, op, f, info, p.Offset, n, sc)
+	}
 	buf := make([]byte, n)
 	got, err := f.ReadAt(buf, p.Offset)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -73,6 +79,44 @@ func (s *Service) read(ctx context.Context, call *service.Call) (any, error) {
 	buf = buf[:got]
 	res := &ReadResult{Offset: p.Offset, Size: info.Size, Mtime: FormatMtime(info.ModTime), EOF: eof}
 	res.Content, res.Encoding, res.Length = encode(buf, eof)
+	return res, nil
+}
+
+// redactContext is how many bytes either side of a chunk are read to
+// scan it for secrets: a secret cut by the chunk's edge is seen whole.
+const redactContext = 16 << 10
+
+// readRedacted is file.read for a caller whose reads are redacted: the
+// chunk of n bytes at off is read with redactContext bytes either side,
+// and, unless it is binary (redact.IsBinary: not scanned as text), its
+// secrets are replaced (redact.Scanner.Range). A secret that starts in
+// the chunk and runs past its end ends the chunk where it starts, so the
+// next read sees it whole; Length counts the file bytes covered, as ever.
+func (s *Service) readRedacted(call *service.Call, op string, f *os.File, info fsafe.Info, off, n int64, sc *redact.Scanner) (any, error) {
+	lo := max(0, off-redactContext)
+	buf := make([]byte, off-lo+n+redactContext)
+	got, err := f.ReadAt(buf, lo)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fsError(op, err)
+	}
+	buf = buf[:got]
+	start := int(min(off-lo, int64(got)))
+	end := int(min(int64(start)+n, int64(got)))
+	chunk := buf[start:end]
+	eof := off+int64(len(chunk)) >= info.Size
+	res := &ReadResult{Offset: off, Size: info.Size, Mtime: FormatMtime(info.ModTime), EOF: eof}
+	if redact.IsBinary(chunk) {
+		res.Content, res.Encoding, res.Length = encode(chunk, eof)
+		return res, nil
+	}
+	keep := textPrefix(chunk, eof)
+	text, newEnd, counts := sc.Range(buf, start, start+len(keep))
+	res.Length = newEnd - start
+	res.EOF = off+int64(res.Length) >= info.Size
+	res.Content, res.Encoding, _ = encode(text, true)
+	if err := service.Redacted(call, counts); err != nil {
+		return nil, errs.E(op, errs.Failed, errs.Reason("audit"), errs.Hint("the read's redactions could not be recorded; try again"), err)
+	}
 	return res, nil
 }
 
@@ -112,6 +156,17 @@ func (s *Service) openContent(call *service.Call, op, verb string, t target, fla
 // sequence gives back up to three bytes so it stays text; length is the
 // number of bytes encoded.
 func encode(b []byte, eof bool) (content, encoding string, length int) {
+	t := textPrefix(b, eof)
+	if isText(t) {
+		return string(t), "utf-8", len(t)
+	}
+	return base64.StdEncoding.EncodeToString(b), "base64", len(b)
+}
+
+// textPrefix returns b without the start of a UTF-8 sequence cut at its
+// end (up to three bytes), when b is not the file's last chunk and is
+// valid UTF-8 but for them; else b.
+func textPrefix(b []byte, eof bool) []byte {
 	t := b
 	if !eof {
 		for i := 0; i < 3 && len(t) > 0 && !utf8.Valid(t); i++ {
@@ -121,10 +176,7 @@ func encode(b []byte, eof bool) (content, encoding string, length int) {
 			t = b
 		}
 	}
-	if isText(t) {
-		return string(t), "utf-8", len(t)
-	}
-	return base64.StdEncoding.EncodeToString(b), "base64", len(b)
+	return t
 }
 
 // isText reports whether b is valid UTF-8 without control characters other

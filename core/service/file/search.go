@@ -10,6 +10,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/fsafe"
+	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/service"
 )
 
@@ -56,6 +57,11 @@ type searcher struct {
 	limit int
 	bytes int64
 	res   SearchResult
+	// scanner redacts the files searched before the query is looked for
+	// (nil: not redacted), so that neither the lines returned nor which
+	// lines match can tell a secret's characters.
+	scanner  *redact.Scanner
+	redacted redact.Counts
 }
 
 // search looks for a plain substring in the text files under a directory.
@@ -86,9 +92,13 @@ func (s *Service) search(ctx context.Context, call *service.Call) (any, error) {
 		return nil, fsError(op, err)
 	}
 	defer d.Close()
-	sr := &searcher{s: s, call: call, ctx: ctx, query: []byte(p.Query), glob: p.Glob, limit: min(p.Limit, MaxMatches)}
+	sr := &searcher{s: s, call: call, ctx: ctx, query: []byte(p.Query), glob: p.Glob, limit: min(p.Limit, MaxMatches),
+		scanner: s.redactor(call, t.f), redacted: redact.Counts{}}
 	sr.res.Matches = []Match{}
 	sr.dir(d, t.abs, 0)
+	if err := service.Redacted(call, sr.redacted); err != nil {
+		return nil, errs.E(op, errs.Failed, errs.Reason("audit"), errs.Hint("the search's redactions could not be recorded; try again"), err)
+	}
 	return &sr.res, nil
 }
 
@@ -146,6 +156,11 @@ func (sr *searcher) file(d *fsafe.Dir, name, abs string) {
 	sr.bytes += int64(len(b))
 	if bytes.IndexByte(b[:min(len(b), sniffLen)], 0) >= 0 || !utf8.Valid(b) {
 		return
+	}
+	if sr.scanner != nil && bytes.Contains(b, sr.query) {
+		var c redact.Counts
+		b, c = sr.scanner.Redact(b)
+		sr.redacted.Add(c)
 	}
 	for line := 1; len(b) > 0 && len(sr.res.Matches) < sr.limit; line++ {
 		l := b

@@ -23,6 +23,7 @@ import (
 	"github.com/gimme-tools/carapace/core/codeexec"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/policy"
+	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/service"
 )
 
@@ -54,6 +55,10 @@ type Config struct {
 	// Notify is told of each new request; nil sends a desktop
 	// notification where one can be shown (notify-send).
 	Notify func(approval.Pending)
+	// Redact finds the secrets replaced in approval texts (what the owner
+	// is shown, the service log) and, for every caller but the owner's
+	// own CLI, in the output; nil is redact.Default().
+	Redact *redact.Scanner
 }
 
 // Service is the shell service.
@@ -91,6 +96,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Redact == nil {
+		cfg.Redact = redact.Default()
 	}
 	if cfg.Notify == nil {
 		cfg.Notify = desktopNotify(cfg.Log)
@@ -140,15 +148,19 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
+	// The owner is shown, and the log keeps, the command with its
+	// secrets replaced (a desktop notification may be on a lock screen);
+	// a remembered approval still covers only the very same command line.
+	shown, _ := s.cfg.Redact.RedactString(p.Command)
 	verdict := s.checkPolicy(p.Command)
 	if err := verdict.Err(op); err != nil {
-		s.cfg.Log.Info("shell command forbidden", "command", p.Command, "cwd", dir, "reason", verdict.Reason)
+		s.cfg.Log.Info("shell command forbidden", "command", shown, "cwd", dir, "reason", verdict.Reason)
 		decide(call, audit.Deny, audit.ByPolicy, verdict.Reason, "")
 		return nil, err
 	}
 	// Allow and prompt both ask the owner here: the record says so.
 	decide(call, audit.Prompt, audit.ByPolicy, policyReason(verdict), "")
-	r := approval.Request{Command: p.Command, Cwd: dir, Caller: callerOf(call.Caller),
+	r := approval.Request{Command: shown, Match: p.Command, Cwd: dir, Caller: callerOf(call.Caller),
 		Policy: verdict.Decision.String(), PolicyReason: verdict.Reason}
 	out, err := s.queue.Ask(ctx, r)
 	if err != nil {
@@ -177,7 +189,21 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		return nil, errs.E(op, err)
 	}
 	s.cfg.Log.Info("shell command finished", "id", out.ID, "remembered", out.Remembered,
-		"command", p.Command, "exit_code", res.ExitCode, "timed_out", res.TimedOut)
+		"command", shown, "exit_code", res.ExitCode, "timed_out", res.TimedOut)
+	if !service.RawReader(call) {
+		counts := redact.Counts{}
+		for _, o := range []*string{&res.Stdout, &res.Stderr} {
+			if res.Truncated {
+				*o = redact.DropCut(*o) // a secret cut by the cap is not recognizable
+			}
+			var c redact.Counts
+			*o, c = s.cfg.Redact.RedactString(*o)
+			counts.Add(c)
+		}
+		if err := service.Redacted(call, counts); err != nil {
+			return nil, errs.E(op, errs.Failed, errs.Reason("audit"), errs.Hint("the command ran, but the redactions in its output could not be recorded; its output is withheld"), err)
+		}
+	}
 	return res, nil
 }
 
