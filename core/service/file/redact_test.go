@@ -82,7 +82,7 @@ func TestReadRedacted(t *testing.T) {
 	}
 
 	cfg := Config{Home: e.home, Folders: []Folder{{Path: "~/Documents", NoRedact: true}}}
-	s, err := New(cfg, nil)
+	s, err := New(cfg, service.AllowAll)
 	must(t, err)
 	defer s.Close()
 	e.m = s.Methods()
