@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
@@ -125,15 +126,10 @@ func runExec(ctx context.Context, f *clientFlags, params map[string]any, stream 
 	}
 	var res codeexec.Result
 	if err := c.Call(ctx, "code.execute", params, &res); err != nil {
-		switch {
-		case errors.Is(err, context.DeadlineExceeded):
-			// The client asked the router to cancel: the service kills
-			// the command (Close below delivers that first).
-			notice("exec", "client_timeout", fmt.Sprintf("--timeout %v passed; the command was stopped", f.timeout), "raise --timeout", exitTimedOut)
-			return &exitCodeError{code: exitTimedOut}
-		case errors.Is(err, context.Canceled):
-			notice("exec", "interrupted", "interrupted; the command was stopped", "", exitInterrupted)
-			return &exitCodeError{code: exitInterrupted}
+		// The client asked the router to cancel: the service kills the
+		// command (Close below delivers that first).
+		if e := stopped("exec", err, f.timeout, "the command was stopped"); e != nil {
+			return e
 		}
 		var ce *client.Error
 		if errors.As(err, &ce) && (ce.Reason == "start_failed" || ce.Reason == "no_program") {
@@ -229,4 +225,19 @@ func (f *clientFlags) selfMint(ctx context.Context, c *client.Client, op, aud st
 		return opError(op+": token.issue", err)
 	}
 	return authenticate(ctx, c, issued.Token)
+}
+
+// stopped turns a call the client gave up on (--timeout passed, or
+// Ctrl-C) into its exit code, saying what became of the remote work; it
+// returns nil for any other error.
+func stopped(op string, err error, timeout time.Duration, what string) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		notice(op, "client_timeout", fmt.Sprintf("--timeout %v passed; %s", timeout, what), "raise --timeout", exitTimedOut)
+		return &exitCodeError{code: exitTimedOut}
+	case errors.Is(err, context.Canceled):
+		notice(op, "interrupted", "interrupted; "+what, "", exitInterrupted)
+		return &exitCodeError{code: exitInterrupted}
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -81,13 +80,8 @@ func runShell(ctx context.Context, f *clientFlags, params map[string]any) error 
 	}
 	var res codeexec.Result
 	if err := c.Call(ctx, "shell.execute", params, &res); err != nil {
-		switch {
-		case errors.Is(err, context.DeadlineExceeded):
-			notice("shell", "client_timeout", fmt.Sprintf("--timeout %v passed; the request was withdrawn", f.timeout), "raise --timeout", exitTimedOut)
-			return &exitCodeError{code: exitTimedOut}
-		case errors.Is(err, context.Canceled):
-			notice("shell", "interrupted", "interrupted; the request was withdrawn", "", exitInterrupted)
-			return &exitCodeError{code: exitInterrupted}
+		if e := stopped("shell", err, f.timeout, "the request was withdrawn"); e != nil {
+			return e
 		}
 		return opError("shell", err)
 	}
