@@ -146,7 +146,8 @@ func parseGrant(g string) (string, []string, error) {
 		return "", nil, bad("want SERVICE:VERBS:PATH")
 	}
 	if service.Lookup(aud) == nil {
-		return "", nil, bad("the service is one of " + strings.Join(service.Names(), ", "))
+		names := service.Names()
+		return "", nil, bad("the service is one of " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1])
 	}
 	var entries []string
 	for _, v := range strings.Split(verbs, ",") {
