@@ -60,7 +60,7 @@ type HTTPOptions struct {
 // The handler checks neither Host nor Origin: the entry in front of it
 // (core/wsentry) does, for every path.
 func HTTPHandler(o HTTPOptions) http.Handler {
-	h := &httpHandler{o: o}
+	h := &httpHandler{o: o, cache: newServerCache()}
 	h.sdk = mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
 		s, _ := r.Context().Value(serverKey{}).(*Server)
 		if s == nil {
@@ -74,8 +74,9 @@ func HTTPHandler(o HTTPOptions) http.Handler {
 type serverKey struct{}
 
 type httpHandler struct {
-	o   HTTPOptions
-	sdk http.Handler
+	o     HTTPOptions
+	sdk   http.Handler
+	cache *serverCache
 }
 
 func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -98,13 +99,7 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.sdk.ServeHTTP(w, r)
 		return
 	}
-	s, err := New(r.Context(), Options{
-		Tokens:  tokens,
-		Version: h.o.Version,
-		Log:     h.o.Log,
-		Dial:    func(context.Context) (*client.Client, error) { return h.dial(r.RemoteAddr) },
-		viaSet:  true,
-	})
+	s, done, err := h.server(r, tokens)
 	if err != nil {
 		if k := kindOf(err); k == errs.Unauthorized || k == errs.Forbidden {
 			h.unauthorized(w, r, "invalid_token", refusal(err))
@@ -113,8 +108,30 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "carapace: "+refusal(err), http.StatusServiceUnavailable)
 		return
 	}
-	defer s.Close()
+	defer done()
 	h.sdk.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), serverKey{}, s)))
+}
+
+// server returns the server for the request's tokens: the one kept for
+// exactly these tokens (httpcache.go), or a new one on a router session
+// of its own, whose tokens the router authenticates now. done is called
+// when the request is over.
+func (h *httpHandler) server(r *http.Request, tokens []string) (*Server, func(), error) {
+	if s, done, ok := h.cache.get(tokens); ok {
+		return s, done, nil
+	}
+	remote := r.RemoteAddr
+	s, err := New(r.Context(), Options{
+		Tokens:  tokens,
+		Version: h.o.Version,
+		Log:     h.o.Log,
+		Dial:    func(context.Context) (*client.Client, error) { return h.dial(remote) },
+		viaSet:  true,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, h.cache.put(tokens, s, s.link.expires()), nil
 }
 
 // bearerTokens returns the tokens of the Authorization header.

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gimme-tools/carapace/core/client"
 	"github.com/gimme-tools/carapace/core/errs"
@@ -139,6 +140,20 @@ func (l *link) fileGrants() []Grant {
 		out[i] = g
 	}
 	return out
+}
+
+// expires returns when the first of the held tokens expires (zero when
+// none says).
+func (l *link) expires() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var first time.Time
+	for _, h := range l.held {
+		if t := time.Unix(h.Exp, 0); h.Exp > 0 && (first.IsZero() || t.Before(first)) {
+			first = t
+		}
+	}
+	return first
 }
 
 func (l *link) close() {
