@@ -146,7 +146,9 @@ type tsBench struct {
 // round) so that a machine whose load changes treats them alike, and each
 // figure is the median over the rounds. CARAPACE_MCP_BENCH_BASE names
 // another carapace binary to run as a further stdio server against the
-// same router: an A/B of two builds of carapace mcp in one run.
+// same router: an A/B of two builds of carapace mcp in one run;
+// CARAPACE_MCP_BENCH_ONLY=HTTP (a part of a name) runs only those servers,
+// to profile one path.
 func TestMCPBenchmark(t *testing.T) {
 	if os.Getenv("CARAPACE_MCP_BENCH") == "" {
 		t.Skip("set CARAPACE_MCP_BENCH=1 (make bench-mcp) to run the MCP benchmark")
@@ -184,6 +186,9 @@ func TestMCPBenchmark(t *testing.T) {
 		servers = append(servers, server{"base build's carapace mcp (stdio)", file,
 			map[string]any{"stdio": map[string]any{"command": base, "args": []string{"mcp", "--token", tok}, "env": carEnv}}})
 	}
+	if only := os.Getenv("CARAPACE_MCP_BENCH_ONLY"); only != "" { // for profiling one path
+		servers = slices.DeleteFunc(servers, func(s server) bool { return !strings.Contains(s.name, only) })
+	}
 	const routerAlone = "router file.read alone"
 
 	load, _ := os.ReadFile("/proc/loadavg")
@@ -218,9 +223,9 @@ func TestMCPBenchmark(t *testing.T) {
 		}
 		rt := med[routerAlone]
 		fmt.Printf("%-46s %10.0fµs %10.0fµs %12.0f\n", fmt.Sprintf("%s, %d at once", routerAlone, c), rt.P50, rt.P99, rt.PerSec)
-		ref := med["reference server-filesystem"]
+		ref, ok := med["reference server-filesystem"]
 		for _, name := range []string{"carapace mcp (stdio)", "carapace /mcp (HTTP)", "base build's carapace mcp (stdio)"} {
-			if m, ok := med[name]; ok {
+			if m, has := med[name]; has && ok {
 				fmt.Printf("  %s / reference: p50 %.2f× (target ≤ 1.00×), throughput %.2f× (target ≥ 1.00×); adds %.0fµs to the router call's p50\n",
 					name, m.P50/ref.P50, m.PerSec/ref.PerSec, m.P50-rt.P50)
 			}
