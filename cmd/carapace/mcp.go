@@ -69,7 +69,9 @@ func mcpCmd() *ffcli.Command {
 			if err != nil {
 				return opError("mcp", err)
 			}
-			if err := srv.Run(ctx, mcpserver.Stdio(os.Stdin, os.Stdout)); err != nil && ctx.Err() == nil && !errors.Is(err, io.EOF) {
+			stdin, restore := mcpserver.PollStdin()
+			defer restore()
+			if err := srv.Run(ctx, mcpserver.Stdio(stdin, os.Stdout)); err != nil && ctx.Err() == nil && !errors.Is(err, io.EOF) {
 				return opError("mcp", err)
 			}
 			return nil

@@ -145,8 +145,9 @@ type tsBench struct {
 // rounds (CARAPACE_MCP_BENCH_ROUNDS, default 5; the order rotates each
 // round) so that a machine whose load changes treats them alike, and each
 // figure is the median over the rounds. CARAPACE_MCP_BENCH_BASE names
-// another carapace binary to run as a further stdio server against the
-// same router: an A/B of two builds of carapace mcp in one run;
+// other carapace binaries (separated by commas) to run as further stdio
+// servers against the same router: an A/B of builds of carapace mcp in
+// one run;
 // CARAPACE_MCP_BENCH_ONLY=HTTP (a part of a name) runs only those servers,
 // to profile one path.
 func TestMCPBenchmark(t *testing.T) {
@@ -182,9 +183,11 @@ func TestMCPBenchmark(t *testing.T) {
 		{"carapace mcp (stdio)", file, map[string]any{"stdio": map[string]any{"command": binPath, "args": []string{"mcp", "--token", tok}, "env": carEnv}}},
 		{"carapace /mcp (HTTP)", file, map[string]any{"http": map[string]any{"url": "http://" + addr + "/mcp", "token": tok}}},
 	}
-	if base := os.Getenv("CARAPACE_MCP_BENCH_BASE"); base != "" {
-		servers = append(servers, server{"base build's carapace mcp (stdio)", file,
-			map[string]any{"stdio": map[string]any{"command": base, "args": []string{"mcp", "--token", tok}, "env": carEnv}}})
+	for _, base := range strings.Split(os.Getenv("CARAPACE_MCP_BENCH_BASE"), ",") {
+		if base != "" {
+			servers = append(servers, server{"carapace mcp (stdio) of " + base, file,
+				map[string]any{"stdio": map[string]any{"command": base, "args": []string{"mcp", "--token", tok}, "env": carEnv}}})
+		}
 	}
 	if only := os.Getenv("CARAPACE_MCP_BENCH_ONLY"); only != "" { // for profiling one path
 		servers = slices.DeleteFunc(servers, func(s server) bool { return !strings.Contains(s.name, only) })
@@ -194,7 +197,7 @@ func TestMCPBenchmark(t *testing.T) {
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("MCP benchmark: read_text_file of a 4 KiB file, %d calls, %d rounds (medians), TypeScript SDK client (%s); load average %s\n",
 		n, rounds, tsSDK, strings.Join(strings.Fields(string(load))[:3], " "))
-	fmt.Printf("%-46s %12s %12s %12s\n", "", "p50", "p99", "calls/s")
+	fmt.Printf("%-64s %12s %12s %12s\n", "", "p50", "p99", "calls/s")
 	for _, c := range []int{1, 16} {
 		runs := map[string][]tsBench{}
 		for r := 0; r < rounds; r++ {
@@ -219,15 +222,15 @@ func TestMCPBenchmark(t *testing.T) {
 		}
 		for _, s := range servers {
 			m := med[s.name]
-			fmt.Printf("%-46s %10.0fµs %10.0fµs %12.0f\n", fmt.Sprintf("%s, %d at once", s.name, c), m.P50, m.P99, m.PerSec)
+			fmt.Printf("%-64s %10.0fµs %10.0fµs %12.0f\n", fmt.Sprintf("%s, %d at once", s.name, c), m.P50, m.P99, m.PerSec)
 		}
 		rt := med[routerAlone]
-		fmt.Printf("%-46s %10.0fµs %10.0fµs %12.0f\n", fmt.Sprintf("%s, %d at once", routerAlone, c), rt.P50, rt.P99, rt.PerSec)
+		fmt.Printf("%-64s %10.0fµs %10.0fµs %12.0f\n", fmt.Sprintf("%s, %d at once", routerAlone, c), rt.P50, rt.P99, rt.PerSec)
 		ref, ok := med["reference server-filesystem"]
-		for _, name := range []string{"carapace mcp (stdio)", "carapace /mcp (HTTP)", "base build's carapace mcp (stdio)"} {
-			if m, has := med[name]; has && ok {
+		for _, s := range servers {
+			if m := med[s.name]; ok && s.path != refFile {
 				fmt.Printf("  %s / reference: p50 %.2f× (target ≤ 1.00×), throughput %.2f× (target ≥ 1.00×); adds %.0fµs to the router call's p50\n",
-					name, m.P50/ref.P50, m.PerSec/ref.PerSec, m.P50-rt.P50)
+					s.name, m.P50/ref.P50, m.PerSec/ref.PerSec, m.P50-rt.P50)
 			}
 		}
 	}
