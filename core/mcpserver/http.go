@@ -5,14 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -210,10 +207,7 @@ func (h *httpHandler) metadata(w http.ResponseWriter, r *http.Request) {
 // "mcp", the HTTP peer's address as its remote. The session ends when the
 // client closes its end.
 func (h *httpHandler) dial(remote string) (*client.Client, error) {
-	mine, theirs, err := socketPair()
-	if err != nil {
-		return nil, err
-	}
+	mine, theirs := net.Pipe()
 	info := rpcserver.ConnInfo{Creds: peer.Creds{UID: -1, GID: -1}, Via: Via, Remote: remote}
 	send := func(msg []byte) error {
 		_, err := theirs.Write(append(msg, '\n'))
@@ -235,39 +229,6 @@ func (h *httpHandler) dial(remote string) (*client.Client, error) {
 		}
 	}()
 	return client.New(mine), nil
-}
-
-// socketPair returns the two ends of a Unix socket pair. Unlike
-// net.Pipe's, its writes are buffered by the kernel and made at once by
-// the client's writer: a call and its answer do not wait for the other
-// side's goroutine to meet them.
-func socketPair() (net.Conn, net.Conn, error) {
-	syscall.ForkLock.RLock() // no exec may inherit the pair before it is close-on-exec
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err == nil {
-		syscall.CloseOnExec(fds[0])
-		syscall.CloseOnExec(fds[1])
-	}
-	syscall.ForkLock.RUnlock()
-	if err != nil {
-		return nil, nil, fmt.Errorf("socketpair: %w", err)
-	}
-	var conns [2]net.Conn
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "mcp-session")
-		c, err := net.FileConn(f) // a duplicate: f is closed either way
-		f.Close()
-		if err != nil {
-			if i == 1 {
-				conns[0].Close()
-			} else {
-				syscall.Close(fds[1])
-			}
-			return nil, nil, fmt.Errorf("socketpair: %w", err)
-		}
-		conns[i] = c
-	}
-	return conns[0], conns[1], nil
 }
 
 // kindOf is the kind of a router's refusal or of a local error.
