@@ -271,3 +271,28 @@ func callToolErr(s *mcp.ClientSession, name string, args any) (string, error) {
 	}
 	return strings.Join(texts, "\n"), nil
 }
+
+// TestMCPHTTPRevokedToken: a token revoked while its server is kept: the
+// next call is a tool error with the router's reason, and the request
+// after it is 401 again, as without the cache.
+func TestMCPHTTPRevokedToken(t *testing.T) {
+	addr := freePort(t)
+	d := startDevWith(t, "services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: false}\n",
+		"websocket: {listen: \""+addr+"\"}\n", nil, nil)
+	var issued struct{ Token, JTI string }
+	json.Unmarshal([]byte(mustCLI(t, d, "token", "issue", "--aud", "file", "--scope", "GET:~/Docs/*", "--ttl", "10m", "--json")), &issued)
+	hdr := map[string]string{"Authorization": "Bearer " + issued.Token, "Mcp-Protocol-Version": "2025-06-18"}
+	call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_directory","arguments":{"path":"` + filepath.Join(d.home, "Docs") + `"}}}`
+	if resp, body := mcpPost(t, addr, call, hdr); resp.StatusCode != http.StatusOK || strings.Contains(body, `"isError":true`) {
+		t.Fatalf("before revocation: %d %q", resp.StatusCode, body)
+	}
+	mustCLI(t, d, "token", "revoke", issued.JTI)
+	if resp, body := mcpPost(t, addr, call, hdr); resp.StatusCode != http.StatusUnauthorized &&
+		(!strings.Contains(body, `"isError":true`) || !strings.Contains(body, "revoked")) {
+		t.Errorf("the call after revocation: %d %q", resp.StatusCode, body)
+	}
+	resp, body := mcpPost(t, addr, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, hdr)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "revoked") {
+		t.Errorf("the request after a refused call: %d %q %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
+	}
+}

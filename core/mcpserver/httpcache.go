@@ -17,8 +17,10 @@ import (
 // order: the key is a hash of them, and the tokens themselves are
 // compared too, so two token sets never share a server, a router session
 // or an answer. Keeping a server keeps nothing the router would refuse:
-// the router checks each call's token (expiry, revocation, scope) again,
-// and a kept server is dropped when its first token expires.
+// the router checks each call's token (expiry, revocation, scope) again;
+// a kept server is dropped when its first token expires, and once the
+// router has answered one of its calls "unauthenticated" (a token revoked
+// since), so that the next request is 401 as without the cache.
 const (
 	cacheTTL  = time.Minute // a kept server is rebuilt at least this often
 	cacheSize = 32          // servers kept at most (each holds a router session)
@@ -68,7 +70,7 @@ func (c *serverCache) get(tokens []string) (s *Server, done func(), ok bool) {
 	if e == nil || !sameTokens(e.tokens, tokens) {
 		return nil, nil, false
 	}
-	if !c.now().Before(e.expires) {
+	if !c.now().Before(e.expires) || e.s.link.refused.Load() {
 		c.dropLocked(k, e)
 		return nil, nil, false
 	}

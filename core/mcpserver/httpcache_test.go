@@ -35,8 +35,8 @@ func TestServerCacheKeepsTokenSetsApart(t *testing.T) {
 }
 
 // TestServerCacheExpires: a kept server is not served at or after its
-// first token's expiry, nor after cacheTTL; an already expired one is
-// never kept.
+// first token's expiry, nor after cacheTTL, nor once the router refused
+// its token; an already expired one is never kept.
 func TestServerCacheExpires(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	c := newServerCache()
@@ -55,6 +55,12 @@ func TestServerCacheExpires(t *testing.T) {
 		t.Error("dropped before cacheTTL")
 	} else {
 		done()
+	}
+	refused := fakeServer()
+	c.put([]string{"revoked"}, refused, now.Add(time.Hour))()
+	refused.link.refused.Store(true)
+	if _, _, ok := c.get([]string{"revoked"}); ok {
+		t.Error("served after the router refused its token")
 	}
 	now = now.Add(cacheTTL)
 	if _, _, ok := c.get([]string{"long"}); ok {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gimme-tools/carapace/core/client"
@@ -35,6 +36,12 @@ type link struct {
 	mu   sync.Mutex
 	c    *client.Client
 	held map[string]held // by audience
+
+	// refused is set when the router answered a call "unauthenticated"
+	// (a token expired or revoked since auth): the HTTP transport then
+	// keeps this server no longer, and the next request authenticates
+	// again (and is 401).
+	refused atomic.Bool
 }
 
 // connect dials and authenticates every token. A token the router refuses
@@ -75,6 +82,9 @@ func (l *link) call(ctx context.Context, method string, params, result any) erro
 		return err
 	}
 	err = c.Call(ctx, method, params, result)
+	if kindOf(err) == errs.Unauthorized {
+		l.refused.Store(true)
+	}
 	if errs.ReasonOf(err) == "connection_lost" {
 		l.mu.Lock()
 		if l.c == c {
