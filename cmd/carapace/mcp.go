@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -63,16 +64,32 @@ func mcpCmd() *ffcli.Command {
 			if err := notOwner(); err != nil {
 				return opError("mcp", err)
 			}
+			oneProc()
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 			srv, err := mcpserver.New(ctx, mcpserver.Options{Socket: *socket, Tokens: all, Version: version, Log: log})
 			if err != nil {
 				return opError("mcp", err)
 			}
-			if err := srv.Run(ctx, mcpserver.Stdio(os.Stdin, os.Stdout)); err != nil && ctx.Err() == nil && !errors.Is(err, io.EOF) {
+			stdin, restore := mcpserver.PollStdin()
+			defer restore()
+			if err := srv.Run(ctx, mcpserver.Stdio(stdin, os.Stdout)); err != nil && ctx.Err() == nil && !errors.Is(err, io.EOF) {
 				return opError("mcp", err)
 			}
 			return nil
 		},
+	}
+}
+
+// oneProc runs the server's goroutines on one thread at a time, unless
+// $GOMAXPROCS says otherwise. A call hands over from the stdin reader to
+// the SDK's dispatch, the tool's handler and the router connection's
+// reader and back, and uses about 80µs of CPU: on one P those hand-overs
+// stay on one thread, where with more each could wake another thread (a
+// futex call and a context switch). Under strace, a call made 8 futex
+// calls with GOMAXPROCS=2 and 4 with 1; docs/mcp.md has the benchmark.
+func oneProc() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,5 +177,122 @@ func TestMCPHTTPExpiredToken(t *testing.T) {
 			t.Fatalf("still %d two minutes after a 1 s token: %q", resp.StatusCode, body)
 		}
 		time.Sleep(2 * time.Second)
+	}
+}
+
+// TestMCPHTTPTokenSetsApart: the HTTP transport keeps the servers it
+// built, each with its authenticated router session, per token set.
+// Agents holding different tokens, calling at the same time, each see
+// only their own directories and files, and their calls are audited
+// under their own token, never another's.
+func TestMCPHTTPTokenSetsApart(t *testing.T) {
+	addr := freePort(t)
+	d := startDevWith(t, "services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: false}\n",
+		"websocket: {listen: \""+addr+"\"}\n", nil, func(home string) {
+			for _, n := range []string{"a", "b"} {
+				os.MkdirAll(filepath.Join(home, "Docs", n), 0o755)
+				os.WriteFile(filepath.Join(home, "Docs", n, "x.txt"), []byte("from "+n), 0o644)
+			}
+		})
+	docs := filepath.Join(d.home, "Docs")
+	mint := func(n string) string {
+		return strings.TrimSpace(mustCLI(t, d, "token", "issue", "--aud", "file", "--scope", "GET:~/Docs/"+n+"/*", "--ttl", "10m", "--sub", "agent:"+n))
+	}
+	tokA, tokB := mint("a"), mint("b")
+	type agent struct {
+		name   string
+		tokens []string
+		mine   []string // directories it may read
+	}
+	// Of two tokens for one service the later wins, so the order of a
+	// set is part of it: "a b" reads b, "b a" reads a.
+	agents := []agent{{"a", []string{tokA}, []string{"a"}}, {"b", []string{tokB}, []string{"b"}},
+		{"a b", []string{tokA, tokB}, []string{"b"}}, {"b a", []string{tokB, tokA}, []string{"a"}}}
+	var wg sync.WaitGroup
+	for _, ag := range agents {
+		for range 2 { // two sessions per token set, so the kept server is shared between them
+			s := mcpHTTPSession(t, addr, ag.tokens...)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 15 {
+					dirs, err := callToolErr(s, "list_allowed_directories", map[string]any{})
+					if err != nil {
+						t.Errorf("%s: %v", ag.name, err)
+						return
+					}
+					for _, n := range []string{"a", "b"} {
+						want := slices.Contains(ag.mine, n)
+						if got := strings.Contains(dirs, filepath.Join(docs, n)); got != want {
+							t.Errorf("%s: list_allowed_directories %q: %s listed=%v", ag.name, dirs, n, got)
+						}
+						text, err := callToolErr(s, "read_text_file", map[string]any{"path": filepath.Join(docs, n, "x.txt")})
+						if err != nil {
+							t.Errorf("%s: %v", ag.name, err)
+							return
+						}
+						if got := text == "from "+n; got != want {
+							t.Errorf("%s: read of %s/x.txt: %q", ag.name, n, text)
+						}
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+
+	tail := mustCLI(t, d, "audit", "tail", "-n", "1000", "--json")
+	for _, l := range strings.Split(tail, "\n") {
+		if !strings.Contains(l, `"method":"file.read"`) || !strings.Contains(l, `"via":"mcp"`) {
+			continue
+		}
+		for _, n := range []string{"a", "b"} {
+			if strings.Contains(l, filepath.Join(docs, n, "x.txt")) && strings.Contains(l, `"decision":"allow`) &&
+				!strings.Contains(l, `"sub":"agent:`+n+`"`) {
+				t.Errorf("a read of %s/x.txt allowed under another token: %s", n, l)
+			}
+		}
+	}
+}
+
+// callToolErr is callTool for a goroutine: a protocol error is returned.
+func callToolErr(s *mcp.ClientSession, name string, args any) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := s.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+	if err != nil {
+		return "", err
+	}
+	var texts []string
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			texts = append(texts, tc.Text)
+		}
+	}
+	return strings.Join(texts, "\n"), nil
+}
+
+// TestMCPHTTPRevokedToken: a token revoked while its server is kept: the
+// next call is a tool error with the router's reason, and the request
+// after it is 401 again, as without the cache.
+func TestMCPHTTPRevokedToken(t *testing.T) {
+	addr := freePort(t)
+	d := startDevWith(t, "services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: false}\n",
+		"websocket: {listen: \""+addr+"\"}\n", nil, nil)
+	var issued struct{ Token, JTI string }
+	json.Unmarshal([]byte(mustCLI(t, d, "token", "issue", "--aud", "file", "--scope", "GET:~/Docs/*", "--ttl", "10m", "--json")), &issued)
+	hdr := map[string]string{"Authorization": "Bearer " + issued.Token, "Mcp-Protocol-Version": "2025-06-18"}
+	call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_directory","arguments":{"path":"` + filepath.Join(d.home, "Docs") + `"}}}`
+	if resp, body := mcpPost(t, addr, call, hdr); resp.StatusCode != http.StatusOK || strings.Contains(body, `"isError":true`) {
+		t.Fatalf("before revocation: %d %q", resp.StatusCode, body)
+	}
+	mustCLI(t, d, "token", "revoke", issued.JTI)
+	if resp, body := mcpPost(t, addr, call, hdr); resp.StatusCode != http.StatusUnauthorized &&
+		(!strings.Contains(body, `"isError":true`) || !strings.Contains(body, "revoked")) {
+		t.Errorf("the call after revocation: %d %q", resp.StatusCode, body)
+	}
+	resp, body := mcpPost(t, addr, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, hdr)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "revoked") {
+		t.Errorf("the request after a refused call: %d %q %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body)
 	}
 }

@@ -139,17 +139,27 @@ type tsBench struct {
 }
 
 // TestMCPBenchmark is `make bench-mcp` (set CARAPACE_MCP_BENCH=1): the
-// TypeScript client reads a 4 KiB file N times (CARAPACE_MCP_BENCH_N,
-// default 2000), one call at a time and 16 at once, from the reference
-// filesystem server and from carapace mcp (token, router, audit and the
-// Landlocked file service on the path), and the router call alone.
+// TypeScript SDK's client reads a 4 KiB file from the reference
+// filesystem server and from carapace mcp (stdio and /mcp), and the
+// router's file.read alone is timed from Go. The servers take turns in
+// rounds (CARAPACE_MCP_BENCH_ROUNDS, default 5; the order rotates each
+// round) so that a machine whose load changes treats them alike, and each
+// figure is the median over the rounds. CARAPACE_MCP_BENCH_BASE names
+// other carapace binaries (separated by commas) to run as further stdio
+// servers against the same router: an A/B of builds of carapace mcp in
+// one run;
+// CARAPACE_MCP_BENCH_ONLY=HTTP (a part of a name) runs only those servers,
+// to profile one path.
 func TestMCPBenchmark(t *testing.T) {
 	if os.Getenv("CARAPACE_MCP_BENCH") == "" {
 		t.Skip("set CARAPACE_MCP_BENCH=1 (make bench-mcp) to run the MCP benchmark")
 	}
-	n := 2000
+	n, rounds := 2000, 5
 	if v, err := strconv.Atoi(os.Getenv("CARAPACE_MCP_BENCH_N")); err == nil && v > 0 {
 		n = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("CARAPACE_MCP_BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
 	}
 	dir := installTS(t)
 	addr := freePort(t)
@@ -162,44 +172,84 @@ func TestMCPBenchmark(t *testing.T) {
 	refFile := filepath.Join(refDir, "bench.txt")
 	os.WriteFile(refFile, content, 0o644)
 	tok := issue(t, d, "file", "GET:~/Docs/*")
-	ref := map[string]any{"stdio": map[string]any{"command": "node",
-		"args": []string{filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-filesystem", "dist", "index.js"), refDir}}}
 	carEnv := map[string]string{"HOME": d.home, "GIMME_SOCKET": d.socket, "PATH": "/usr/bin:/bin"}
-	car := map[string]any{"stdio": map[string]any{"command": binPath, "args": []string{"mcp", "--token", tok}, "env": carEnv}}
-	carHTTP := map[string]any{"http": map[string]any{"url": "http://" + addr + "/mcp", "token": tok}}
+	type server struct {
+		name, path string
+		tr         map[string]any
+	}
+	servers := []server{
+		{"reference server-filesystem", refFile, map[string]any{"stdio": map[string]any{"command": "node",
+			"args": []string{filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-filesystem", "dist", "index.js"), refDir}}}},
+		{"carapace mcp (stdio)", file, map[string]any{"stdio": map[string]any{"command": binPath, "args": []string{"mcp", "--token", tok}, "env": carEnv}}},
+		{"carapace /mcp (HTTP)", file, map[string]any{"http": map[string]any{"url": "http://" + addr + "/mcp", "token": tok}}},
+	}
+	for _, base := range strings.Split(os.Getenv("CARAPACE_MCP_BENCH_BASE"), ",") {
+		if base != "" {
+			servers = append(servers, server{"carapace mcp (stdio) of " + base, file,
+				map[string]any{"stdio": map[string]any{"command": base, "args": []string{"mcp", "--token", tok}, "env": carEnv}}})
+		}
+	}
+	if only := os.Getenv("CARAPACE_MCP_BENCH_ONLY"); only != "" { // for profiling one path
+		servers = slices.DeleteFunc(servers, func(s server) bool { return !strings.Contains(s.name, only) })
+	}
+	const routerAlone = "router file.read alone"
 
 	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("MCP benchmark: read_text_file of a 4 KiB file, %d calls, TypeScript SDK client (%s); load average %s\n",
-		n, tsSDK, strings.Join(strings.Fields(string(load))[:3], " "))
-	fmt.Printf("%-42s %12s %12s %12s\n", "", "p50", "p99", "calls/s")
-	row := func(name string, r tsBench) {
-		fmt.Printf("%-42s %10.0fµs %10.0fµs %12.0f\n", name, r.P50, r.P99, r.PerSec)
-	}
+	fmt.Printf("MCP benchmark: read_text_file of a 4 KiB file, %d calls, %d rounds (medians), TypeScript SDK client (%s); load average %s\n",
+		n, rounds, tsSDK, strings.Join(strings.Fields(string(load))[:3], " "))
+	fmt.Printf("%-64s %12s %12s %12s\n", "", "p50", "p99", "calls/s")
 	for _, c := range []int{1, 16} {
-		results := map[string]tsBench{}
-		for _, s := range []struct {
-			name string
-			tr   map[string]any
-			path string
-		}{{"reference server-filesystem", ref, refFile}, {"carapace mcp (stdio)", car, file}, {"carapace /mcp (HTTP)", carHTTP, file}} {
-			cfg := map[string]any{"mode": "bench", "path": s.path, "n": n, "concurrency": c}
-			for k, v := range s.tr {
-				cfg[k] = v
+		runs := map[string][]tsBench{}
+		for r := 0; r < rounds; r++ {
+			for i := range servers {
+				s := servers[(i+r)%len(servers)]
+				cfg := map[string]any{"mode": "bench", "path": s.path, "n": n, "concurrency": c}
+				for k, v := range s.tr {
+					cfg[k] = v
+				}
+				var b tsBench
+				runTS(t, dir, cfg, &b)
+				if b.Errors > 0 || b.N != n {
+					t.Errorf("%s: %d of %d calls failed", s.name, b.Errors, b.N)
+				}
+				runs[s.name] = append(runs[s.name], b)
 			}
-			var r tsBench
-			runTS(t, dir, cfg, &r)
-			if r.Errors > 0 || r.N != n {
-				t.Errorf("%s: %d of %d calls failed", s.name, r.Errors, r.N)
-			}
-			results[s.name] = r
-			row(fmt.Sprintf("%s, %d at once", s.name, c), r)
+			runs[routerAlone] = append(runs[routerAlone], routerRead(t, d.socket, tok, file, n, c))
 		}
-		rt := routerRead(t, d.socket, tok, file, n, c)
-		row(fmt.Sprintf("router file.read alone, %d at once", c), rt)
-		refR, carR := results["reference server-filesystem"], results["carapace mcp (stdio)"]
-		fmt.Printf("  carapace mcp / reference: p50 %.2f× (target ≤ 1.00×), throughput %.2f× (target ≥ 1.00×); the MCP hop adds %.0fµs to the router call's p50\n",
-			carR.P50/refR.P50, carR.PerSec/refR.PerSec, carR.P50-rt.P50)
+		med := map[string]tsBench{}
+		for name, bs := range runs {
+			med[name] = medianBench(bs)
+		}
+		for _, s := range servers {
+			m := med[s.name]
+			fmt.Printf("%-64s %10.0fµs %10.0fµs %12.0f\n", fmt.Sprintf("%s, %d at once", s.name, c), m.P50, m.P99, m.PerSec)
+		}
+		rt := med[routerAlone]
+		fmt.Printf("%-64s %10.0fµs %10.0fµs %12.0f\n", fmt.Sprintf("%s, %d at once", routerAlone, c), rt.P50, rt.P99, rt.PerSec)
+		ref, ok := med["reference server-filesystem"]
+		for _, s := range servers {
+			if m := med[s.name]; ok && s.path != refFile {
+				fmt.Printf("  %s / reference: p50 %.2f× (target ≤ 1.00×), throughput %.2f× (target ≥ 1.00×); adds %.0fµs to the router call's p50\n",
+					s.name, m.P50/ref.P50, m.PerSec/ref.PerSec, m.P50-rt.P50)
+			}
+		}
 	}
+}
+
+// medianBench is the median of each figure over rounds.
+func medianBench(bs []tsBench) tsBench {
+	pick := func(f func(tsBench) float64) float64 {
+		v := make([]float64, len(bs))
+		for i, b := range bs {
+			v[i] = f(b)
+		}
+		sort.Float64s(v)
+		return v[len(v)/2]
+	}
+	return tsBench{N: bs[0].N,
+		P50:    pick(func(b tsBench) float64 { return b.P50 }),
+		P99:    pick(func(b tsBench) float64 { return b.P99 }),
+		PerSec: pick(func(b tsBench) float64 { return b.PerSec })}
 }
 
 // routerRead times file.read of path through the router over its socket,

@@ -40,7 +40,7 @@ const maxHTTPBody = MaxMessage
 
 // HTTPOptions configures the streamable HTTP transport.
 type HTTPOptions struct {
-	// Sessions is the entry's rpcserver.Server: each request's router
+	// Sessions is the entry's rpcserver.Server: each token set's router
 	// session is one of its sessions (uid -1, Via "mcp"), counted against
 	// its connection limit.
 	Sessions *rpcserver.Server
@@ -52,15 +52,24 @@ type HTTPOptions struct {
 // 2026-07-28 revision; a 2025 client's initialize and Mcp-Session-Id-less
 // requests work the same way). Each request carries its tokens in
 // "Authorization: Bearer T1 [T2…]" (several separated by spaces, at most
-// one per service); they are authenticated with the router for that
-// request alone, on a router session of its own with no OS identity, so
-// nothing reaching this handler is ever the owner. A request without a
-// token, or whose token the router refuses, is 401 with WWW-Authenticate.
+// one per service); they are authenticated with the router on a router
+// session of their own with no OS identity, so nothing reaching this
+// handler is ever the owner. That session and the server built on it are
+// kept for the next request with exactly the same tokens, for a short
+// while (httpcache.go). A request without a token, or whose token the
+// router refuses, is 401 with WWW-Authenticate.
 //
 // The handler checks neither Host nor Origin: the entry in front of it
 // (core/wsentry) does, for every path.
 func HTTPHandler(o HTTPOptions) http.Handler {
-	h := &httpHandler{o: o}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	// The SDK logs every stateless request's session at Info ("server
+	// session connected", "disconnected"): a formatted line per request,
+	// a few per cent of the entry's CPU and nothing an owner reads.
+	o.Log = slog.New(warnOnly{o.Log.Handler()})
+	h := &httpHandler{o: o, cache: newServerCache()}
 	h.sdk = mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
 		s, _ := r.Context().Value(serverKey{}).(*Server)
 		if s == nil {
@@ -74,8 +83,9 @@ func HTTPHandler(o HTTPOptions) http.Handler {
 type serverKey struct{}
 
 type httpHandler struct {
-	o   HTTPOptions
-	sdk http.Handler
+	o     HTTPOptions
+	sdk   http.Handler
+	cache *serverCache
 }
 
 func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -98,13 +108,7 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.sdk.ServeHTTP(w, r)
 		return
 	}
-	s, err := New(r.Context(), Options{
-		Tokens:  tokens,
-		Version: h.o.Version,
-		Log:     h.o.Log,
-		Dial:    func(context.Context) (*client.Client, error) { return h.dial(r.RemoteAddr) },
-		viaSet:  true,
-	})
+	s, done, err := h.server(r, tokens)
 	if err != nil {
 		if k := kindOf(err); k == errs.Unauthorized || k == errs.Forbidden {
 			h.unauthorized(w, r, "invalid_token", refusal(err))
@@ -113,8 +117,30 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "carapace: "+refusal(err), http.StatusServiceUnavailable)
 		return
 	}
-	defer s.Close()
+	defer done()
 	h.sdk.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), serverKey{}, s)))
+}
+
+// server returns the server for the request's tokens: the one kept for
+// exactly these tokens (httpcache.go), or a new one on a router session
+// of its own, whose tokens the router authenticates now. done is called
+// when the request is over.
+func (h *httpHandler) server(r *http.Request, tokens []string) (*Server, func(), error) {
+	if s, done, ok := h.cache.get(tokens); ok {
+		return s, done, nil
+	}
+	remote := r.RemoteAddr
+	s, err := New(r.Context(), Options{
+		Tokens:  tokens,
+		Version: h.o.Version,
+		Log:     h.o.Log,
+		Dial:    func(context.Context) (*client.Client, error) { return h.dial(remote) },
+		viaSet:  true,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, h.cache.put(tokens, s, s.link.expires()), nil
 }
 
 // bearerTokens returns the tokens of the Authorization header.
@@ -213,3 +239,13 @@ func kindOf(err error) errs.Kind {
 	}
 	return errs.KindOf(err)
 }
+
+// warnOnly passes on warnings and errors only.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnOnly) WithAttrs(as []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(as)} }
+func (h warnOnly) WithGroup(g string) slog.Handler       { return warnOnly{h.Handler.WithGroup(g)} }

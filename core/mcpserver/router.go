@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/gimme-tools/carapace/core/client"
 	"github.com/gimme-tools/carapace/core/errs"
@@ -34,6 +36,12 @@ type link struct {
 	mu   sync.Mutex
 	c    *client.Client
 	held map[string]held // by audience
+
+	// refused is set when the router answered a call "unauthenticated"
+	// (a token expired or revoked since auth): the HTTP transport then
+	// keeps this server no longer, and the next request authenticates
+	// again (and is 401).
+	refused atomic.Bool
 }
 
 // connect dials and authenticates every token. A token the router refuses
@@ -74,6 +82,9 @@ func (l *link) call(ctx context.Context, method string, params, result any) erro
 		return err
 	}
 	err = c.Call(ctx, method, params, result)
+	if kindOf(err) == errs.Unauthorized {
+		l.refused.Store(true)
+	}
 	if errs.ReasonOf(err) == "connection_lost" {
 		l.mu.Lock()
 		if l.c == c {
@@ -139,6 +150,20 @@ func (l *link) fileGrants() []Grant {
 		out[i] = g
 	}
 	return out
+}
+
+// expires returns when the first of the held tokens expires (zero when
+// none says).
+func (l *link) expires() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var first time.Time
+	for _, h := range l.held {
+		if t := time.Unix(h.Exp, 0); h.Exp > 0 && (first.IsZero() || t.Before(first)) {
+			first = t
+		}
+	}
+	return first
 }
 
 func (l *link) close() {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -68,12 +69,32 @@ func (c *stdioConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 
 // Write sends one message as one line.
 func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
-	b, err := jsonrpc.EncodeMessage(msg)
+	b, err := encodeMessage(msg)
 	if err != nil {
 		return err
 	}
-	_, err = c.out.Write(append(b, '\n'))
+	_, err = c.out.Write(b)
 	return err
+}
+
+// encodeMessage encodes msg as one line. A successful response, the
+// bulk of what the server writes (a read's whole text, twice), is put
+// together around its result as the SDK encoded it: jsonrpc.EncodeMessage
+// would scan and copy the result once more to re-encode a raw message,
+// and the bytes would come out the same.
+func encodeMessage(msg jsonrpc.Message) ([]byte, error) {
+	if r, ok := msg.(*jsonrpc.Response); ok && r.Error == nil && len(r.Result) > 0 {
+		if id, ok := r.ID.Raw().(int64); ok { // what clients send; a string id takes the SDK's path
+			b := make([]byte, 0, len(r.Result)+48)
+			b = append(b, `{"jsonrpc":"2.0","id":`...)
+			b = strconv.AppendInt(b, id, 10)
+			b = append(b, `,"result":`...)
+			b = append(b, r.Result...)
+			return append(b, '}', '\n'), nil
+		}
+	}
+	b, err := jsonrpc.EncodeMessage(msg)
+	return append(b, '\n'), err
 }
 
 func (c *stdioConn) Close() error {
@@ -152,17 +173,19 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 // decodeLine decodes a line holding one JSON-RPC message, or returns the
 // JSON-RPC error code and message for a line that is not one.
 func decodeLine(line []byte) (jsonrpc.Message, int, string) {
+	if line[0] == '{' {
+		m, err := jsonrpc.DecodeMessage(line)
+		if err == nil {
+			return m, 0, ""
+		}
+		if json.Valid(line) { // checked only now: a good line is scanned once
+			return nil, -32600, "Invalid Request: " + err.Error()
+		}
+	}
 	if !json.Valid(line) {
 		return nil, -32700, "Parse error: the line is not JSON"
 	}
-	if line[0] != '{' {
-		return nil, -32600, "Invalid Request: want one JSON-RPC message (an object); batches are not supported"
-	}
-	m, err := jsonrpc.DecodeMessage(line)
-	if err != nil {
-		return nil, -32600, "Invalid Request: " + err.Error()
-	}
-	return m, 0, ""
+	return nil, -32600, "Invalid Request: want one JSON-RPC message (an object); batches are not supported"
 }
 
 func answer(out io.Writer, code int, msg string) {

@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"encoding/json"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"os"
 	"sort"
 	"strings"
@@ -126,6 +127,33 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%s: %v", args, err)
 		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
 			t.Errorf("%s: %v, want %q", args, err, want)
+		}
+	}
+}
+
+// TestEncodeMessageAsSDK: the stdio transport's own encoding of a
+// response is byte for byte the SDK's.
+func TestEncodeMessageAsSDK(t *testing.T) {
+	for _, raw := range []any{float64(7), float64(-1), "a\"<b>"} {
+		id, err := jsonrpc.MakeID(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, res := range []string{`{"content":[{"type":"text","text":"x\n\u003c\u2028é"}]}`, `{}`} {
+			r := &jsonrpc.Response{ID: id, Result: json.RawMessage(res)}
+			want, err := jsonrpc.EncodeMessage(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := encodeMessage(r)
+			if err != nil || string(got) != string(want)+"\n" {
+				t.Errorf("encodeMessage(%v, %s) = %s, %v; the SDK: %s", id.Raw(), res, got, err, want)
+			}
+		}
+	}
+	for _, line := range []string{`{"jsonrpc":"2.0"`, `[1]`, `nope`} {
+		if _, code, _ := decodeLine([]byte(line)); code == 0 {
+			t.Errorf("decodeLine(%s) took it", line)
 		}
 	}
 }
