@@ -65,3 +65,28 @@ func zombieProc(pid int) bool {
 	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
 	return len(f) > 0 && f[0] == "Z"
 }
+
+// TestKilledClientStopsCommand: a client killed outright (no cancel sent)
+// leaves no command running: the router cancels the calls of a
+// connection that ends.
+func TestKilledClientStopsCommand(t *testing.T) {
+	d := startDev(t, "", nil)
+	demo := filepath.Join(d.home, "Projects", "demo")
+	pidFile := filepath.Join(demo, "killed.pid")
+	cmd := exec.Command(binPath, "exec", "--cwd", demo, "--timeout-ms", "600000", "--", "sh", "-c", "echo $$ > "+pidFile+"; exec sleep 600")
+	cmd.Env = []string{"HOME=" + d.home, "GIMME_SOCKET=" + d.socket, "PATH=/usr/bin:/bin"}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	waitUntil(t, "the command to start", func() bool {
+		b, _ := os.ReadFile(pidFile)
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return pid > 0
+	})
+	cmd.Process.Kill()
+	cmd.Wait()
+	waitUntil(t, "the remote command to stop after its client was killed", func() bool {
+		return syscall.Kill(pid, 0) != nil || zombieProc(pid)
+	})
+}

@@ -80,6 +80,19 @@ func (c *LoopConn) SyscallConn() (syscall.RawConn, error) {
 	return nil, errors.ErrUnsupported
 }
 
+// PeerClosed reports whether the peer has closed the connection
+// altogether, not merely shut down its writing side: nobody is left to
+// read an answer. It is false where that cannot be told.
+func (c *LoopConn) PeerClosed() bool {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	gone := false
+	rc.Control(func(fd uintptr) { gone = hungUp(fd) })
+	return gone
+}
+
 // Close closes the connection, or, while ReadLoop is handling a message,
 // has it closed as soon as ReadLoop returns. (Closing the descriptor also
 // takes it out of the shutdown watcher's set.)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gimme-tools/carapace/core/audit"
@@ -48,6 +49,9 @@ type connState struct {
 	mu     sync.Mutex
 	tokens map[string]*held
 	front  string // the front door the caller declared at auth ("mcp"), for the audit log
+	// cancels is set once a forwarded call has made the session cancel
+	// its calls still in flight when it ends (cancelOnClose).
+	cancels atomic.Bool
 }
 
 // held is one token a connection holds.

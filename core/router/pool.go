@@ -250,6 +250,29 @@ func (p *pool) cancel(sess *rpcserver.Session, id json.RawMessage) {
 	}
 }
 
+// cancelSession cancels, at the service, every call of sess still in
+// flight (sess has ended); their answers, if any come, are dropped with
+// the session.
+func (p *pool) cancelSession(sess *rpcserver.Session) {
+	p.mu.Lock()
+	conns := append([]*bconn(nil), p.conns...)
+	p.mu.Unlock()
+	for _, bc := range conns {
+		var fwds []uint64
+		bc.mu.Lock()
+		for k, pd := range bc.pending {
+			if pd.sess == sess {
+				fwds = append(fwds, k)
+			}
+		}
+		bc.mu.Unlock()
+		for _, fwd := range fwds {
+			params, _ := json.Marshal(jsonrpc.CancelParams{ID: strconv.AppendUint(nil, fwd, 10)})
+			bc.w.Send(jsonrpc.AppendRequest(nil, &jsonrpc.Request{Method: jsonrpc.CancelMethod, Params: params}))
+		}
+	}
+}
+
 // dropAnswer receives the answer to a caller's notification, which
 // nobody waits for; a descriptor that came with it is closed.
 func dropAnswer(resp *jsonrpc.Response) {

@@ -210,7 +210,22 @@ func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(
 	}
 	fwd := *req
 	fwd.Method = method
+	r.cancelOnClose(s)
 	r.pools[svc].forward(s, &fwd, g, done)
+}
+
+// cancelOnClose makes the end of s cancel every call it still has at a
+// service: a caller that is killed, or drops its connection, leaves no
+// command running for an answer nobody will read. Registered once per
+// session, at its first forwarded call.
+func (r *Router) cancelOnClose(s *rpcserver.Session) {
+	if r.state(s).cancels.CompareAndSwap(false, true) {
+		s.OnClose(func() {
+			for _, pl := range r.pools {
+				pl.cancelSession(s)
+			}
+		})
+	}
 }
 
 // forwardApproval passes the owner's approvals.list and approvals.decide

@@ -86,8 +86,11 @@ func (s *Server) readLoop(c *jsonrpc.LoopConn, sess *Session, lim Limits) {
 		case errors.Is(err, io.EOF):
 			// The peer finished sending (perhaps only half-closed): answer
 			// what it asked, then close.
-			waitPending(sess)
-			sess.end(true)
+			if waitPending(sess, c.PeerClosed) {
+				sess.Close() // nobody reads: in-flight calls are cancelled
+			} else {
+				sess.end(true)
+			}
 			return true
 		default:
 			sess.Close()
@@ -101,16 +104,33 @@ func (s *Server) readLoop(c *jsonrpc.LoopConn, sess *Session, lim Limits) {
 	})
 }
 
-// waitPending waits until the session's in-flight requests are answered or
-// the session ends.
-func waitPending(sess *Session) {
+// waitPending waits until the session's in-flight requests are answered,
+// the session ends, or the peer turns out to have closed the connection
+// altogether (gone, checked every pollGone), which it reports: a client
+// killed mid-call must not leave its commands running for an answer
+// nobody will read.
+func waitPending(sess *Session, gone func() bool) (peerGone bool) {
 	done := make(chan struct{})
 	go func() { sess.pending.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-sess.ctx.Done():
+	t := time.NewTicker(pollGone)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return false
+		case <-sess.ctx.Done():
+			return false
+		case <-t.C:
+			if gone() {
+				return true
+			}
+		}
 	}
 }
+
+// pollGone is how often a connection whose peer stopped sending is checked
+// for a full close while its answers are awaited.
+const pollGone = 100 * time.Millisecond
 
 func itoa(n int) string {
 	const digits = "0123456789"

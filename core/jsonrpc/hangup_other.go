@@ -1,0 +1,6 @@
+//go:build !unix
+
+package jsonrpc
+
+// hungUp cannot tell a closed peer from a half-closed one here.
+func hungUp(uintptr) bool { return false }
