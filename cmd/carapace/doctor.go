@@ -36,6 +36,7 @@ func doctorCmd() *ffcli.Command {
 			checks := []check{routerCheck(ctx, &f)}
 			checks = append(checks, clientChecks(ctx, &f)...)
 			checks = append(checks, platformChecks()...)
+			checks = append(checks, networkCheck())
 			if f.json {
 				return printJSON(os.Stdout, checks)
 			}

@@ -49,7 +49,7 @@ func newService(name string, st *stack.Settings, sockDir string, auth servicehos
 		}
 		return code.New(code.Config{
 			ProjectRoots:   c.ProjectRoots,
-			NetworkRoots:   c.Network,
+			Network:        c.Network.RulesFor,
 			DefaultTimeout: c.Timeout.D(),
 			MaxTimeout:     c.MaxTimeout.D(),
 			MaxOutput:      int(c.MaxOutput),

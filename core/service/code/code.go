@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/codeexec"
+	"github.com/gimme-tools/carapace/core/egress"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/policy"
 	"github.com/gimme-tools/carapace/core/sandbox"
@@ -33,9 +34,14 @@ type Config struct {
 	MaxOutput int
 	// Path is the PATH commands see (default /usr/local/bin:/usr/bin:/bin).
 	Path string
-	// NetworkRoots are the project roots whose commands may use the
-	// network; everything else runs with sockets limited to AF_UNIX.
-	NetworkRoots []string
+	// Network returns the hosts commands in a directory may reach
+	// (services.code.network). Rules that allow nothing, or a nil
+	// Network, leave commands without network: sockets limited to
+	// AF_UNIX. Only rules that allow every host ("*") turn the
+	// network on unfiltered; an allowlist of hosts needs the egress
+	// proxy (core/egress), and until a command can be put behind it such
+	// commands run without network rather than with all of it.
+	Network func(dir string) egress.Rules
 	// Limits are the sandbox's resource limits (zero: the defaults).
 	Limits sandbox.Limits
 	// SandboxOff runs commands unconfined where no sandbox exists. Never
@@ -310,7 +316,6 @@ func (s *Service) info(context.Context, *service.Call) (any, error) {
 	abi, ok := sandbox.Available()
 	return map[string]any{
 		"sandbox":            map[string]any{"available": ok, "landlock_abi": abi, "off": s.cfg.SandboxOff},
-		"network_roots":      s.cfg.NetworkRoots,
 		"project_roots":      s.cfg.ProjectRoots,
 		"default_timeout_ms": s.cfg.DefaultTimeout.Milliseconds(),
 		"max_timeout_ms":     s.cfg.MaxTimeout.Milliseconds(),

@@ -104,11 +104,9 @@ func (s *Service) quarantine(op, dir string, before *autorun.Found, res *codeexe
 	return nil
 }
 
+// networkAllowed reports whether commands in dir get the whole network:
+// only where the owner allowed every host ("*"). A list of hosts never
+// turns into the whole network.
 func (s *Service) networkAllowed(dir string) bool {
-	for _, r := range s.cfg.NetworkRoots {
-		if within(r, dir) {
-			return true
-		}
-	}
-	return false
+	return s.cfg.Network != nil && s.cfg.Network(dir).Everything()
 }
