@@ -44,7 +44,9 @@ func newService(name string, st *stack.Settings, sockDir string, auth servicehos
 		if os.Geteuid() == 0 {
 			serviceCgroup(4 * procs)
 		}
-		if err := confine(sandbox.Profile{Exec: true, Namespaces: true}); err != nil { // the helper protects .git in a mount namespace
+		// The helper protects .git in a mount namespace; with network rules
+		// the service itself dials out for its commands (core/egress).
+		if err := confine(sandbox.Profile{Exec: true, Namespaces: true, Network: c.Network.Any()}); err != nil {
 			return nil, err
 		}
 		return code.New(code.Config{

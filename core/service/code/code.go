@@ -37,10 +37,9 @@ type Config struct {
 	// Network returns the hosts commands in a directory may reach
 	// (services.code.network). Rules that allow nothing, or a nil
 	// Network, leave commands without network: sockets limited to
-	// AF_UNIX. Only rules that allow every host ("*") turn the
-	// network on unfiltered; an allowlist of hosts needs the egress
-	// proxy (core/egress), and until a command can be put behind it such
-	// commands run without network rather than with all of it.
+	// AF_UNIX. Otherwise a command runs in a network namespace of its
+	// own whose one way out is the proxy (core/egress) applying these
+	// rules; "*" included: there is no unfiltered network.
 	Network func(dir string) egress.Rules
 	// Limits are the sandbox's resource limits (zero: the defaults).
 	Limits sandbox.Limits
@@ -193,10 +192,15 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		Path: argv[0], Args: argv, Dir: dir, Env: env, Stdin: stdin,
 		Timeout: timeout, MaxOutput: s.cfg.MaxOutput, Grace: 2 * time.Second,
 	}
+	var ns *netSession
 	if s.pool != nil && len(argv) > 2 && argv[1] == "sandbox-exec" {
 		// A warm helper takes the same words, and the rest, as a request.
 		c.Pool = s.pool
 		c.Request = sandbox.Request{Args: argv[2:], Env: env, Dir: dir, Stdin: stdin != nil}.Encode()
+		if s.networkFor(dir) {
+			ns = newNetSession(call, s.rulesFor(dir))
+			c.Egress = ns.serve
+		}
 	}
 	if p.Stream && call.Notify != nil {
 		c.OnOutput = func(stream string, b []byte) {
@@ -204,6 +208,9 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		}
 	}
 	res, err := codeexec.Run(ctx, c)
+	if ns != nil {
+		ns.wait() // every connection recorded before the answer
+	}
 	if err != nil {
 		return nil, err
 	}
