@@ -304,7 +304,9 @@ func (p *Proxy) splice(c net.Conn, br *bufio.Reader, up net.Conn, rec *Record) {
 // copy copies src to dst, counting against the command's budget; when it
 // is spent both ends are closed.
 func (p *Proxy) copy(dst net.Conn, src io.Reader) int64 {
-	buf := make([]byte, 256<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	var n int64
 	for {
 		k, err := src.Read(buf)
@@ -324,6 +326,10 @@ func (p *Proxy) copy(dst net.Conn, src io.Reader) int64 {
 		}
 	}
 }
+
+// copyBufs are the copy loops' buffers, reused: a new one per connection
+// and direction cost a measurable part of a new connection's latency.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 128<<10); return &b }}
 
 func closeWrite(c net.Conn) {
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {

@@ -198,7 +198,7 @@ func TestEgressStartBenchmark(t *testing.T) {
 		if err != nil || res.ExitCode != 0 {
 			t.Fatalf("true: %v %+v", err, res)
 		}
-		time.Sleep(20 * time.Millisecond) // let the pool refill, as between calls
+		time.Sleep(150 * time.Millisecond) // let the pool refill, as between calls
 		return d
 	}
 	bw := func() time.Duration {
