@@ -23,11 +23,12 @@ type Pool struct {
 	argv []string
 	opts PoolOptions
 
-	mu      sync.Mutex
-	idle    []*warm // started, not yet taken, oldest first
-	filling int     // starts under way
-	closed  bool
-	plain   bool // a start with opts.Attr failed where one without worked
+	mu       sync.Mutex
+	idle     []*warm // started, not yet taken, oldest first
+	filling  int     // starts under way
+	closed   bool
+	plain    bool // a start with opts.Attr failed where one without worked
+	fellBack bool // a start with opts.Attr failed where one with opts.Fallback worked
 }
 
 // PoolOptions configure a Pool.
@@ -39,6 +40,11 @@ type PoolOptions struct {
 	// one without succeeds, the pool starts helpers without them from
 	// then on.
 	Attr func() *syscall.SysProcAttr
+	// Fallback, when set, is tried when a start with Attr fails, before
+	// starting without attributes: fewer namespaces (on Linux, no
+	// network namespace) rather than none. When it works the pool uses
+	// it from then on.
+	Fallback func() *syscall.SysProcAttr
 }
 
 // warm is one started helper waiting for its request.
@@ -122,6 +128,9 @@ func (p *Pool) refill() {
 func (p *Pool) start() (*warm, error) {
 	p.mu.Lock()
 	attr := p.opts.Attr
+	if p.fellBack {
+		attr = p.opts.Fallback
+	}
 	if p.plain {
 		attr = nil
 	}
@@ -132,6 +141,17 @@ func (p *Pool) start() (*warm, error) {
 	w, err := startWarm(p.argv, attr())
 	if err == nil {
 		return w, nil
+	}
+	p.mu.Lock()
+	tryFallback := !p.fellBack && p.opts.Fallback != nil
+	p.mu.Unlock()
+	if tryFallback {
+		if w, ferr := startWarm(p.argv, p.opts.Fallback()); ferr == nil {
+			p.mu.Lock()
+			p.fellBack = true
+			p.mu.Unlock()
+			return w, nil
+		}
 	}
 	w, perr := startWarm(p.argv, nil)
 	if perr != nil {

@@ -38,6 +38,11 @@ func warmHelper() (sandbox.WarmStart, error) {
 			}
 			return sys
 		},
+		Fallback: func() *syscall.SysProcAttr {
+			sys := &syscall.SysProcAttr{}
+			namespaceAttr(sys)
+			return sys
+		},
 	}, nil
 }
 

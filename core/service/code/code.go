@@ -99,7 +99,7 @@ func New(cfg Config) *Service {
 	s := &Service{cfg: cfg}
 	if _, ok := sandbox.Available(); ok && sandbox.Warm != nil && cfg.WarmHelpers > 0 {
 		if ws, err := sandbox.Warm(); err == nil {
-			s.pool = codeexec.NewPool(ws.Argv, codeexec.PoolOptions{Size: cfg.WarmHelpers, Attr: ws.Attr})
+			s.pool = codeexec.NewPool(ws.Argv, codeexec.PoolOptions{Size: cfg.WarmHelpers, Attr: ws.Attr, Fallback: ws.Fallback})
 		}
 	}
 	return s
