@@ -9,3 +9,4 @@ bench-net:
 
 fuzz-net:
 	$(GO) test ./core/egress -run '^$$' -fuzz FuzzRule -fuzztime $(FUZZTIME)
+	$(GO) test ./core/egress -run '^$$' -fuzz FuzzServeConn -fuzztime $(FUZZTIME)
