@@ -41,7 +41,7 @@ func execWithNetwork(t *testing.T, cred *syscall.Credential) {
 	defer registry.Close()
 	host, port, _ := net.SplitHostPort(registry.Listener.Addr().String())
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: registry.Certificate().Raw})
-	d := startDevWith(t, "services:\n  code:\n    enabled: true\n    project_roots: [~/Projects]\n    network: {allow: [\""+host+":"+port+"\"]}\n", "", cred,
+	d := startDevWith(t, "services:\n  code:\n    enabled: true\n    project_roots: [~/Projects]\n    network: {allow: [\""+host+":"+port+"\", \"localhost:"+port+"\"]}\n", "", cred,
 		func(home string) { os.WriteFile(filepath.Join(home, "Projects", "demo", "ca.pem"), ca, 0o644) })
 	cli := func(args ...string) (string, string, int) {
 		if cred == nil {
@@ -65,6 +65,12 @@ func execWithNetwork(t *testing.T, cred *syscall.Credential) {
 	out, errOut, code := cli("exec", "--cwd", proj, "--", "curl", "-sS", "--max-time", "20", "--cacert", "ca.pem", "https://"+host+":"+port+"/left-pad.tgz")
 	if code != 0 || out != "package /left-pad.tgz" {
 		t.Fatalf("curl of the allowed host: %d %q %q\nstack:\n%s", code, out, errOut, d.stderrText())
+	}
+	// A name: the confined code service resolves it itself (localhost:
+	// /etc/hosts), and reaches 127.0.0.1 because a rule names it.
+	out, errOut, code = cli("exec", "--cwd", proj, "--", "curl", "-sSk", "--max-time", "20", "https://localhost:"+port+"/by-name")
+	if code != 0 || out != "package /by-name" {
+		t.Errorf("curl of an allowed name: %d %q %q", code, out, errOut)
 	}
 	out, errOut, code = cli("exec", "--cwd", proj, "--", "curl", "-sS", "--max-time", "20", "https://example.com/")
 	if code == 0 || !strings.Contains(out+errOut, "CONNECT tunnel failed, response 403") {
