@@ -53,6 +53,9 @@ func configCheckCmd() *ffcli.Command {
 			for _, m := range missingFolders(st) {
 				fmt.Fprintf(os.Stderr, "carapace: config check: warning: %s\nhint: %s\n", m, missingHint(st, m))
 			}
+			for _, w := range eff.Warnings {
+				fmt.Fprintf(os.Stderr, "carapace: config check: warning: %s\n", w)
+			}
 			fmt.Fprintf(os.Stderr, "carapace: config check: ok (%s, %s)\n", sourceOf(sf.cf.system), st.OwnerPath)
 			return nil
 		},
@@ -71,6 +74,7 @@ type effectiveConfig struct {
 	RateLimits map[string]float64  `yaml:"rate_limits" json:"rate_limits"`
 	Mintable   map[string][]string `yaml:"owner_may_mint" json:"owner_may_mint"`
 	FileRules  fileRulesView       `yaml:"file_rules" json:"file_rules"`
+	Warnings   []string            `yaml:"warnings,omitempty" json:"warnings,omitempty"`
 	System     *config.System      `yaml:"system" json:"system"`
 	Owner      *config.Owner       `yaml:"owner" json:"owner"`
 	Missing    []missingFolder     `yaml:"missing_folders,omitempty" json:"missing_folders,omitempty"`
@@ -122,7 +126,8 @@ func effective(st *stack.Settings, grants map[string]scope.Set) effectiveConfig 
 			"per_uid": def(rl.PerUID, 20000), "per_subject": def(rl.PerSubject, 10000), "conns_per_second": def(rl.ConnsPerSec, 500),
 		},
 		Mintable: mint, FileRules: fileRulesOf(st), System: st.System, Owner: st.Owner,
-		Missing: missingFolders(st),
+		Missing:  missingFolders(st),
+		Warnings: networkWarnings(st.Owner),
 	}
 }
 
@@ -134,4 +139,15 @@ func sourceOf(path string) string {
 		return path + " (absent: defaults)"
 	}
 	return path
+}
+
+// networkWarnings names every list in the owner file that allows every
+// host: commands there reach the whole network (through the proxy, which
+// still refuses private addresses and records each connection).
+func networkWarnings(o *config.Owner) []string {
+	var out []string
+	for _, key := range o.Services.Code.Network.WholeNetwork() {
+		out = append(out, key+` allows every host ("*"): commands there reach the whole network; list the hosts they need instead (docs/network.md)`)
+	}
+	return out
 }

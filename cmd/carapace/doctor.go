@@ -45,6 +45,7 @@ func doctorCmd() *ffcli.Command {
 			} else {
 				checks = append(checks, platformChecks()...)
 			}
+			checks = append(checks, networkCheck())
 			checks = append(checks, folderChecks()...)
 			bad := 0
 			for _, c := range checks {

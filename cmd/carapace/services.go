@@ -60,7 +60,9 @@ func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (s
 	if os.Geteuid() == 0 {
 		serviceCgroup(4 * procs)
 	}
-	if err := confine(sandbox.Profile{Exec: true, Namespaces: true}); err != nil { // the helper protects .git in a mount namespace
+	// The helper protects .git in a mount namespace; with network rules
+	// the service itself dials out for its commands (core/egress).
+	if err := confine(sandbox.Profile{Exec: true, Namespaces: true, Network: c.Network.Any()}); err != nil {
 		return nil, err
 	}
 	sc, err := ownerScanner(st)
@@ -79,7 +81,7 @@ func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (s
 	}
 	return code.New(code.Config{
 		ProjectRoots:   c.ProjectRoots,
-		NetworkRoots:   c.Network,
+		Network:        c.Network.RulesFor,
 		DefaultTimeout: c.Timeout.D(),
 		MaxTimeout:     c.MaxTimeout.D(),
 		MaxOutput:      int(c.MaxOutput),

@@ -47,6 +47,7 @@ const (
 	ByRemembered = "remembered" // an earlier approval the owner asked to remember
 	ByTimeout    = "timeout"    // nobody decided within the approval time-out
 	ByCaller     = "caller"     // the caller went away before the owner decided
+	ByEgress     = "egress"     // the network proxy, on one connection of a command (core/egress)
 )
 
 // Record is one decision.

@@ -44,6 +44,12 @@ type Command struct {
 	// Path then only names the command in errors.
 	Pool    *Pool
 	Request []byte
+	// Egress, if set, is called with the pool's end of the helper's
+	// descriptor 5 when the helper takes the request: the helper passes
+	// each connection the command makes to its forwarder over it
+	// (linux/sandbox, docs/network.md). Egress owns the file; it ends
+	// when the helper exits. Without a Pool it is not called.
+	Egress func(*os.File)
 }
 
 // Result is what happened.
@@ -179,6 +185,12 @@ func (c Command) startWarm(stdout, stderr io.Writer) (*warm, error) {
 			}
 			return nil, fmt.Errorf("%w: %v", errHelperGone, err)
 		}
+		if c.Egress != nil && w.egress != nil {
+			c.Egress(w.egress)
+		} else if w.egress != nil {
+			w.egress.Close() // no network: the helper's end finds no one
+		}
+		w.egress = nil
 		go w.feed(c.Stdin)
 		return w, nil
 	}

@@ -23,11 +23,12 @@ type Pool struct {
 	argv []string
 	opts PoolOptions
 
-	mu      sync.Mutex
-	idle    []*warm // started, not yet taken, oldest first
-	filling int     // starts under way
-	closed  bool
-	plain   bool // a start with opts.Attr failed where one without worked
+	mu       sync.Mutex
+	idle     []*warm // started, not yet taken, oldest first
+	filling  int     // starts under way
+	closed   bool
+	plain    bool // a start with opts.Attr failed where one without worked
+	fellBack bool // a start with opts.Attr failed where one with opts.Fallback worked
 }
 
 // PoolOptions configure a Pool.
@@ -39,6 +40,11 @@ type PoolOptions struct {
 	// one without succeeds, the pool starts helpers without them from
 	// then on.
 	Attr func() *syscall.SysProcAttr
+	// Fallback, when set, is tried when a start with Attr fails, before
+	// starting without attributes: fewer namespaces (on Linux, no
+	// network namespace) rather than none. When it works the pool uses
+	// it from then on.
+	Fallback func() *syscall.SysProcAttr
 }
 
 // warm is one started helper waiting for its request.
@@ -48,8 +54,12 @@ type warm struct {
 	status         *os.File // read end of its descriptor 4: see wait
 	stdin          io.WriteCloser
 	stdout, stderr *lateWriter
-	outputs        [2]*os.File    // read ends of its stdout and stderr
-	copied         sync.WaitGroup // the copies from outputs
+	outputs        [2]*os.File // read ends of its stdout and stderr
+	// egress is the pool's end of a stream socket pair whose other end
+	// the helper has as descriptor 5: the only way out of its network
+	// namespace (Command.Egress). Nil where none could be made.
+	egress *os.File
+	copied sync.WaitGroup // the copies from outputs
 }
 
 // NewPool returns a pool of helpers started as argv, and starts them.
@@ -118,6 +128,9 @@ func (p *Pool) refill() {
 func (p *Pool) start() (*warm, error) {
 	p.mu.Lock()
 	attr := p.opts.Attr
+	if p.fellBack {
+		attr = p.opts.Fallback
+	}
 	if p.plain {
 		attr = nil
 	}
@@ -128,6 +141,17 @@ func (p *Pool) start() (*warm, error) {
 	w, err := startWarm(p.argv, attr())
 	if err == nil {
 		return w, nil
+	}
+	p.mu.Lock()
+	tryFallback := !p.fellBack && p.opts.Fallback != nil
+	p.mu.Unlock()
+	if tryFallback {
+		if w, ferr := startWarm(p.argv, p.opts.Fallback()); ferr == nil {
+			p.mu.Lock()
+			p.fellBack = true
+			p.mu.Unlock()
+			return w, nil
+		}
 	}
 	w, perr := startWarm(p.argv, nil)
 	if perr != nil {
@@ -183,6 +207,11 @@ func startWarm(argv []string, sys *syscall.SysProcAttr) (w *warm, err error) {
 	if err != nil {
 		return w, err
 	}
+	theirs, err := egressPair(&w.egress)
+	if err != nil {
+		return w, err
+	}
+	ends = append(ends, theirs)
 	if sys == nil {
 		sys = &syscall.SysProcAttr{}
 	}
@@ -195,7 +224,7 @@ func startWarm(argv []string, sys *syscall.SysProcAttr) (w *warm, err error) {
 	// replaces its whole environment with the request's.
 	w.cmd.Args, w.cmd.Env, w.cmd.Dir = argv, []string{"GOMAXPROCS=1"}, "/"
 	w.cmd.SysProcAttr = sys
-	w.cmd.ExtraFiles = []*os.File{req, status}
+	w.cmd.ExtraFiles = []*os.File{req, status, theirs}
 	w.cmd.Stdout, w.cmd.Stderr = stdout, stderr
 	if w.stdin, err = w.cmd.StdinPipe(); err != nil {
 		return w, err
@@ -214,9 +243,27 @@ func (w *warm) copyOut(to io.Writer, from *os.File) {
 	io.Copy(to, from)
 }
 
+// egressPair makes the socket pair of descriptor 5 and returns the
+// helper's end.
+func egressPair(mine **os.File) (*os.File, error) {
+	syscall.ForkLock.RLock()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET, 0)
+	if err == nil {
+		syscall.CloseOnExec(fds[0])
+		syscall.CloseOnExec(fds[1])
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	syscall.SetNonblock(fds[0], true) // pollable: a reader can be woken by Close
+	*mine = os.NewFile(uintptr(fds[0]), "egress")
+	return os.NewFile(uintptr(fds[1]), "egress-helper"), nil
+}
+
 // closeAll closes the pool's ends of a helper that did not start.
 func (w *warm) closeAll() {
-	for _, f := range []*os.File{w.ctl, w.status, w.outputs[0], w.outputs[1]} {
+	for _, f := range []*os.File{w.ctl, w.status, w.outputs[0], w.outputs[1], w.egress} {
 		if f != nil {
 			f.Close()
 		}
@@ -284,6 +331,9 @@ func (w *warm) discard() {
 	w.copied.Wait()
 	w.outputs[0].Close()
 	w.outputs[1].Close()
+	if w.egress != nil {
+		w.egress.Close()
+	}
 }
 
 // feed writes stdin to the helper and closes the pipe (the helper gives

@@ -332,3 +332,27 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestPoolFallbackAttr: where the attributes fail and the fallback
+// works (a kernel or unit that refuses network namespaces but not mount
+// namespaces), helpers are started with the fallback from then on, not
+// without attributes at all.
+func TestPoolFallbackAttr(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a mount namespace without a user namespace needs root")
+	}
+	bad := func() *syscall.SysProcAttr {
+		return &syscall.SysProcAttr{Chroot: filepath.Join(t.TempDir(), "missing")}
+	}
+	good := func() *syscall.SysProcAttr { return &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS} }
+	p := NewPool([]string{os.Args[0], "warm-helper"}, PoolOptions{Attr: bad, Fallback: good})
+	t.Cleanup(p.Close)
+	mine, err := os.Readlink("/proc/self/ns/mnt")
+	must(t, err)
+	for i := 0; i < 3; i++ {
+		res := warmRun(t, p, "/", nil, nil, "readlink /proc/self/ns/mnt")
+		if got := strings.TrimSpace(res.Stdout); got == "" || got == mine {
+			t.Fatalf("run %d: command's mount namespace %q, the test's %q: the fallback was not used", i, got, mine)
+		}
+	}
+}

@@ -142,7 +142,7 @@ func (f Folder) NoRedact() bool { return f.Redact != nil && !*f.Redact }
 type CodeService struct {
 	Enabled      bool         `yaml:"enabled"`
 	ProjectRoots []string     `yaml:"project_roots"`
-	Network      []string     `yaml:"network"` // project roots whose commands may use the network
+	Network      Network      `yaml:"network"`
 	Timeout      Duration     `yaml:"timeout"`
 	MaxTimeout   Duration     `yaml:"max_timeout"`
 	MaxOutput    Size         `yaml:"max_output_bytes"`
@@ -174,6 +174,29 @@ type Project struct {
 
 // NoRedact reports whether the owner turned redaction off (redact: false).
 func (p Project) NoRedact() bool { return p.Redact != nil && !*p.Redact }
+
+// Network is which hosts sandboxed commands may reach, through
+// Carapace's proxy (core/egress, docs/network.md):
+//
+//	network:
+//	  allow: ["packages.example.org", "*.files.example.net", "api.github.com:443"]
+//	  deny: ["uploads.files.example.net"]
+//	  projects:
+//	    ~/Projects/webapp: {allow: ["127.0.0.1:8443"]}
+//
+// The top-level lists apply to every project, a project's lists to
+// commands in it or below; deny wins. No allow rule: no network.
+type Network struct {
+	Allow    []string                `yaml:"allow"`
+	Deny     []string                `yaml:"deny"`
+	Projects map[string]NetworkRules `yaml:"projects"`
+}
+
+// NetworkRules are one project's allow and deny lists.
+type NetworkRules struct {
+	Allow []string `yaml:"allow"`
+	Deny  []string `yaml:"deny"`
+}
 
 // CodeLimits are rlimits for sandboxed commands (0: the default).
 type CodeLimits struct {

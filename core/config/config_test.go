@@ -138,3 +138,69 @@ func FuzzConfigFiles(f *testing.F) {
 		LoadSystem(p, false)
 	})
 }
+
+func TestNetworkShape(t *testing.T) {
+	p := write(t, "local.yaml", `
+services:
+  code:
+    project_roots: [~/Projects]
+    network:
+      allow: ["packages.example.org", "*.files.example.net", "api.github.com:443"]
+      deny: ["bad.files.example.net"]
+      projects:
+        ~/Projects/webapp: {allow: ["127.0.0.1:8443", "*"], deny: ["api.github.com"]}
+`)
+	c, err := LoadOwner(p, "/home/al")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c.Services.Code.Network
+	if !n.Any() {
+		t.Error("Any")
+	}
+	if w := n.WholeNetwork(); len(w) != 1 || !strings.Contains(w[0], `projects["/home/al/Projects/webapp"]`) {
+		t.Errorf("WholeNetwork = %q", w)
+	}
+	other := n.RulesFor("/home/al/Projects/cli")
+	web := n.RulesFor("/home/al/Projects/webapp/sub")
+	if len(other.Allow) != 3 || len(other.Deny) != 1 || other.Everything() {
+		t.Errorf("other project: %+v", other)
+	}
+	if len(web.Allow) != 5 || len(web.Deny) != 2 || !web.Everything() {
+		t.Errorf("webapp: %+v", web)
+	}
+	if n.RulesFor("/home/al/Projects/webapp2").Everything() {
+		t.Error("a look-alike prefix got the project's rules")
+	}
+}
+
+func TestNetworkOldListRefused(t *testing.T) {
+	p := write(t, "local.yaml", "services:\n  code:\n    network: [~/Projects/webapp]\n")
+	_, err := LoadOwner(p, "/home/al")
+	if err == nil {
+		t.Fatal("the old list of roots was accepted")
+	}
+	for _, want := range []string{p + ":3:", "services.code.network", "allow: [hosts]", `allow: ["*"]`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+func TestNetworkBadRules(t *testing.T) {
+	for _, body := range []string{
+		`network: {allow: ["::1"]}`,
+		`network: {deny: ["host:99999"]}`,
+		`network: {allow: ["2130706433"]}`,
+		`network: {projects: {relative/dir: {allow: [a.example]}}}`,
+		`network: {projects: {~/p: {allow: ["a b"]}}}`,
+		`network: {alow: [a.example]}`,
+		`network: "*"`,
+	} {
+		p := write(t, "local.yaml", "services:\n  code:\n    "+body+"\n")
+		_, err := LoadOwner(p, "/h")
+		if err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: %v, want an error naming the file", body, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -218,5 +219,59 @@ func (f *Folder) UnmarshalYAML(n *yaml.Node) error {
 		return fmt.Errorf("line %d: a folder needs a path", n.Line)
 	}
 	*f = Folder(p)
+	return nil
+}
+
+// UnmarshalYAML reads {allow, deny, projects}. The list of project roots
+// this key used to hold (each given the whole network) is refused with
+// the new shape, never reinterpreted.
+func (n *Network) UnmarshalYAML(node *yaml.Node) error {
+	if node.Kind == yaml.SequenceNode {
+		return fmt.Errorf(`line %d: services.code.network is no longer a list of project roots (each given the whole network): it is {allow: [hosts], deny: [hosts], projects: {ROOT: {allow: [...]}}}; for the old meaning write network: {projects: {~/Projects/webapp: {allow: ["*"]}}}, better the hosts it needs (docs/network.md)`, node.Line)
+	}
+	if node.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: services.code.network is {allow: [hosts], deny: [hosts], projects: {...}}", node.Line)
+	}
+	if err := knownKeys(node, "services.code.network", "allow", "deny", "projects"); err != nil {
+		return err
+	}
+	var raw struct {
+		Allow    []string             `yaml:"allow"`
+		Deny     []string             `yaml:"deny"`
+		Projects map[string]yaml.Node `yaml:"projects"`
+	}
+	if err := node.Decode(&raw); err != nil {
+		return err
+	}
+	n.Allow, n.Deny = raw.Allow, raw.Deny
+	for root, pn := range raw.Projects {
+		key := "services.code.network.projects[" + strconv.Quote(root) + "]"
+		if pn.Kind != yaml.MappingNode {
+			return fmt.Errorf("line %d: %s is {allow: [hosts], deny: [hosts]}", pn.Line, key)
+		}
+		if err := knownKeys(&pn, key, "allow", "deny"); err != nil {
+			return err
+		}
+		var rs NetworkRules
+		if err := pn.Decode(&rs); err != nil {
+			return err
+		}
+		if n.Projects == nil {
+			n.Projects = map[string]NetworkRules{}
+		}
+		n.Projects[root] = rs
+	}
+	return nil
+}
+
+// knownKeys refuses a mapping key not in keys: node.Decode inside an
+// UnmarshalYAML does not inherit the decoder's KnownFields.
+func knownKeys(node *yaml.Node, in string, keys ...string) error {
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		k := node.Content[i]
+		if !slices.Contains(keys, k.Value) {
+			return fmt.Errorf("line %d: unknown key %q (in %s: expected %s)", k.Line, k.Value, in, strings.Join(keys, ", "))
+		}
+	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package config
 
 import (
+	"sort"
+
+	"github.com/gimme-tools/carapace/core/egress"
 	"github.com/gimme-tools/carapace/core/policy"
 	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/service/file"
@@ -84,6 +87,9 @@ func (c *Owner) validate(path string) error {
 			return fieldError(path, 0, "services.code.project_roots["+strconv.Itoa(i)+"]", strconv.Quote(r)+" must be absolute or start with ~/")
 		}
 	}
+	if err := c.Services.Code.Network.validate(path); err != nil {
+		return err
+	}
 	if n := c.Services.Code.WarmHelpers; n < -1 || n > 64 {
 		return fieldError(path, 0, "services.code.warm_helpers", "expected -1 (none), 0 (the default, 2) or up to 64")
 	}
@@ -125,10 +131,82 @@ func (c *Owner) expand(home string) {
 	for i := range c.Services.Code.ProjectRoots {
 		c.Services.Code.ProjectRoots[i] = ExpandHome(c.Services.Code.ProjectRoots[i], home)
 	}
-	for i := range c.Services.Code.Network {
-		c.Services.Code.Network[i] = ExpandHome(c.Services.Code.Network[i], home)
+	if ps := c.Services.Code.Network.Projects; ps != nil {
+		expanded := make(map[string]NetworkRules, len(ps))
+		for root, rs := range ps {
+			expanded[ExpandHome(root, home)] = rs
+		}
+		c.Services.Code.Network.Projects = expanded
 	}
 	for i := range c.Services.Code.Projects {
 		c.Services.Code.Projects[i].Path = ExpandHome(c.Services.Code.Projects[i].Path, home)
 	}
+}
+
+func (n Network) validate(path string) error {
+	if _, err := egress.ParseRules(n.Allow, n.Deny); err != nil {
+		return fieldError(path, 0, "services.code.network", err.Error())
+	}
+	for _, root := range n.projectRoots() {
+		key := "services.code.network.projects[" + strconv.Quote(root) + "]"
+		if !absOrHome(root) {
+			return fieldError(path, 0, key, strconv.Quote(root)+" must be absolute or start with ~/")
+		}
+		if _, err := egress.ParseRules(n.Projects[root].Allow, n.Projects[root].Deny); err != nil {
+			return fieldError(path, 0, key, err.Error())
+		}
+	}
+	return nil
+}
+
+func (n Network) projectRoots() []string {
+	roots := make([]string, 0, len(n.Projects))
+	for r := range n.Projects {
+		roots = append(roots, r)
+	}
+	sort.Strings(roots)
+	return roots
+}
+
+// RulesFor returns the rules for commands run in dir: the top-level lists
+// and those of every project root that holds dir. Call it on a
+// validated, expanded config.
+func (n Network) RulesFor(dir string) egress.Rules {
+	rs, _ := egress.ParseRules(n.Allow, n.Deny)
+	for _, root := range n.projectRoots() {
+		if dir == root || root == "/" || strings.HasPrefix(dir, root+"/") {
+			p, _ := egress.ParseRules(n.Projects[root].Allow, n.Projects[root].Deny)
+			rs = rs.Merge(p)
+		}
+	}
+	return rs
+}
+
+// WholeNetwork lists where the config allows every host ("*"): the key
+// of each such list. `carapace config check` and `doctor` flag them.
+func (n Network) WholeNetwork() []string {
+	var keys []string
+	if rs, err := egress.ParseRules(n.Allow, nil); err == nil && rs.Everything() {
+		keys = append(keys, "services.code.network.allow")
+	}
+	for _, root := range n.projectRoots() {
+		if rs, err := egress.ParseRules(n.Projects[root].Allow, nil); err == nil && rs.Everything() {
+			keys = append(keys, "services.code.network.projects["+strconv.Quote(root)+"].allow")
+		}
+	}
+	return keys
+}
+
+// Any reports whether some list allows a host: some command may have
+// network (through the proxy).
+func (n Network) Any() bool {
+	if len(n.Allow) > 0 {
+		return true
+	}
+	for _, rs := range n.Projects {
+		if len(rs.Allow) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -519,3 +519,40 @@ func TestFrontDoorInAudit(t *testing.T) {
 		}
 	}
 }
+
+// TestEgressDecisionsRecorded: every connection the code service's proxy
+// reports for a command is recorded under the call (more than the four
+// other decisions a call may carry), and refused connections leave the
+// call's answer alone.
+func TestEgressDecisionsRecorded(t *testing.T) {
+	st := startStackWith(t, true, os.Geteuid(), ratelimit.Limits{})
+	tok, _, err := st.minter.MintNamed(token.AudCode, []string{"POST:/*"}, time.Hour, false, "owner", "claude")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := session(t, st.routerSock)
+	c.send(`{"jsonrpc":"2.0","id":0,"method":"auth","params":{"token":"` + tok + `"}}`)
+	if got := c.send(`{"jsonrpc":"2.0","id":1,"method":"code.connects"}`); !strings.Contains(got, `"result":"done"`) {
+		t.Fatalf("code.connects answered %s", got)
+	}
+	var allow, deny int
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		allow, deny = 0, 0
+		audit.Tail(ctx(t), filepath.Join(st.dir, "state", "audit"), 1000, false, func(r audit.Record, _ []byte) error {
+			if r.Method == "code.connects" && r.By == audit.ByEgress && r.Ref != 0 && r.Agent == "claude" && strings.HasPrefix(r.Reason, "network CONNECT") {
+				if r.Decision == audit.Allow {
+					allow++
+				} else {
+					deny++
+				}
+			}
+			return nil
+		})
+		if allow+deny >= 20 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if allow != 10 || deny != 10 {
+		t.Errorf("%d allowed and %d refused connections recorded, want 10 and 10", allow, deny)
+	}
+}

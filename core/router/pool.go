@@ -67,6 +67,7 @@ type pend struct {
 	// when one was a deny (then the error answer needs no record of its
 	// own). Both under bconn.mu.
 	notes  int
+	conns  int
 	denied bool
 }
 
@@ -74,6 +75,12 @@ type pend struct {
 // the shell service reports at most two (the policy's, then the owner's,
 // a remembered grant's or a time-out's).
 const maxDecisions = 4
+
+// maxConnections bounds the network connections the code service may
+// report about one command (by audit.ByEgress: the proxy's decision on
+// each, core/egress), its own budget: the proxy refuses more than
+// egress.DefaultMaxConns per command, and records the refusal too.
+const maxConnections = 512
 
 // encBufs are encoding buffers for forwarded requests, reused: a request
 // with its caller record is ~1 KiB, encoded once per call.
@@ -398,12 +405,16 @@ func (bc *bconn) decision(note *jsonrpc.Request) {
 	}
 	bc.mu.Lock()
 	p := bc.pending[id]
-	if p == nil || p.log == nil || p.notes >= maxDecisions {
+	if p == nil || p.log == nil || (d.By != audit.ByEgress && p.notes >= maxDecisions) || (d.By == audit.ByEgress && p.conns >= maxConnections) {
 		bc.mu.Unlock()
 		return
 	}
-	p.notes++
-	p.denied = p.denied || d.Decision == audit.Deny
+	if d.By == audit.ByEgress {
+		p.conns++
+	} else {
+		p.notes++
+	}
+	p.denied = p.denied || (d.Decision == audit.Deny && d.By != audit.ByEgress) // a refused connection does not refuse the call
 	bc.mu.Unlock()
 	rec := p.call.record(p.sess)
 	if d.By == "" {

@@ -65,6 +65,18 @@ func (testService) Methods() map[string]service.Handler {
 			}
 			return nil, errs.E("code.decides", errs.Denied, errs.Reason("denied"), errs.Hint("no"))
 		},
+		// code.connects reports what the network proxy reports for a
+		// command's connections: more than maxDecisions, some refused.
+		"code.connects": func(_ context.Context, c *service.Call) (any, error) {
+			for i := 0; i < 20; i++ {
+				d := audit.Allow
+				if i%2 == 1 {
+					d = audit.Deny
+				}
+				service.Decide(c, service.Decision{Decision: d, By: audit.ByEgress, Reason: "network CONNECT h" + strconv.Itoa(i) + ":443"})
+			}
+			return "done", nil
+		},
 		"code.fail": func(context.Context, *service.Call) (any, error) {
 			return nil, errs.E("code.fail", errs.Forbidden, errs.Reason("outside_project_roots"), errs.Hint("add it"))
 		},

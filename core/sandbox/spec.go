@@ -52,6 +52,13 @@ type Spec struct {
 	// Network allows sockets of every family. When false only AF_UNIX
 	// sockets can be made and TCP bind/connect is refused, loopback too.
 	Network bool `json:"network,omitempty"`
+	// Egress says the command's network is Carapace's proxy alone: the
+	// helper runs it only in a network namespace of its own holding
+	// nothing but loopback, with a forwarder on 127.0.0.1 that hands
+	// each connection to the proxy, and the proxy variables set
+	// (docs/network.md). It needs Network (the command makes TCP
+	// sockets, in that namespace).
+	Egress bool `json:"egress,omitempty"`
 	// Limits are the resource limits; zero fields take DefaultLimits.
 	Limits Limits `json:"limits"`
 }
@@ -174,6 +181,9 @@ func (s Spec) Validate() error {
 				return fmt.Errorf("sandbox spec %s: %w", name, err)
 			}
 		}
+	}
+	if s.Egress && !s.Network {
+		return errors.New("sandbox spec: egress needs network")
 	}
 	for _, p := range s.ReadWrite {
 		if p == "/" {

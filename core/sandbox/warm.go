@@ -33,6 +33,10 @@ type WarmStart struct {
 	// with them fails (user namespaces turned off), start it without:
 	// the helper then falls back to a second stage for such commands.
 	Attr func() *syscall.SysProcAttr
+	// Fallback, when set, is Attr without the network namespace: where
+	// only that fails, helpers keep their mount namespace (.git
+	// protection, a private devpts) and commands get no network.
+	Fallback func() *syscall.SysProcAttr
 }
 
 // Request is what a warm helper reads: the words Wrap would have put

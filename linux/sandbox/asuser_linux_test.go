@@ -45,7 +45,7 @@ func TestAsOrdinaryUser(t *testing.T) {
 	must(t, copyFile(os.Args[0], bin))
 	slim := buildSlim(t, dir) // the created user may have no go toolchain
 	cmd := exec.Command("setpriv", "--reuid="+u.Uid, "--regid="+u.Gid, "--clear-groups",
-		bin, "-test.v", "-test.count=1", "-test.run=^Test(Escape|ForkBomb|Background|OutputFlood|ExitCodes|ConfineSelf|ConfinedCodeService|OneStage|SlimHelper|WarmHelper|OwnsMountNamespace|NoControllingTerminal|UnixSocket)")
+		bin, "-test.v", "-test.count=1", "-test.run=^Test(Escape|ForkBomb|Background|OutputFlood|ExitCodes|ConfineSelf|ConfinedCodeService|OneStage|SlimHelper|WarmHelper|OwnsMountNamespace|NoControllingTerminal|UnixSocket|Egress)")
 	cmd.Env = append(os.Environ(), innerEnv+"=1", slimEnv+"="+slim, "HOME=/tmp", "TMPDIR=/tmp")
 	out, err := cmd.CombinedOutput()
 	t.Logf("as %s (uid %s):\n%s", testUser, u.Uid, out)

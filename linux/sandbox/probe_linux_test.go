@@ -71,6 +71,20 @@ func probe(args []string) int {
 			c.Close()
 		}
 		report(err)
+	case "dial": // dial NET ADDR PORT: tcp4, tcp6, udp4, mptcp, raw system calls
+		report(rawDial(a[0], a[1], a[2]))
+	case "sockets": // the socket descriptors this process holds
+		n := 0
+		ents, _ := os.ReadDir("/proc/self/fd")
+		for _, e := range ents {
+			if l, _ := os.Readlink("/proc/self/fd/" + e.Name()); strings.HasPrefix(l, "socket:") {
+				n++
+			}
+		}
+		say("sockets %d", n)
+	case "resolve":
+		_, err := net.LookupHost(a[0])
+		report(err)
 	case "socket-inet":
 		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 		if err == nil {
@@ -307,4 +321,42 @@ func warmRunner(t *testing.T, b *box, pool *codeexec.Pool) func(probe ...string)
 		must(t, err)
 		return strings.TrimSpace(res.Stdout + res.Stderr)
 	}
+}
+
+// rawDial connects a socket of the kind named to addr:port with system
+// calls, so no library falls back or retries (UDP: connect, then send).
+func rawDial(kind, addr, port string) error {
+	ip := net.ParseIP(addr)
+	pn, _ := strconv.Atoi(port)
+	family, typ, proto := unix.AF_INET, unix.SOCK_STREAM, 0
+	switch kind {
+	case "tcp6":
+		family = unix.AF_INET6
+	case "udp4":
+		typ = unix.SOCK_DGRAM
+	case "mptcp":
+		proto = 262 // IPPROTO_MPTCP
+	}
+	fd, err := unix.Socket(family, typ|unix.SOCK_CLOEXEC, proto)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	var sa unix.Sockaddr
+	if family == unix.AF_INET6 {
+		s6 := &unix.SockaddrInet6{Port: pn}
+		copy(s6.Addr[:], ip.To16())
+		sa = s6
+	} else {
+		s4 := &unix.SockaddrInet4{Port: pn}
+		copy(s4.Addr[:], ip.To4())
+		sa = s4
+	}
+	if err := unix.Connect(fd, sa); err != nil {
+		return err
+	}
+	if typ == unix.SOCK_DGRAM {
+		_, err = unix.Write(fd, []byte("\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"))
+	}
+	return err
 }

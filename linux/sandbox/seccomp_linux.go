@@ -55,7 +55,8 @@ type filterOptions struct {
 	network bool // allow sockets of every family
 	exec    bool // allow execve and execveat
 	// mountNS allows what the helper's two-stage path needs to protect
-	// .git: clone with CLONE_NEWNS and CLONE_NEWUSER, and mount. The
+	// .git, and the network namespace of a warm helper: clone with
+	// CLONE_NEWNS, CLONE_NEWUSER and CLONE_NEWNET, and mount. The
 	// command's own filter refuses both again.
 	mountNS bool
 	// unix allows socket(AF_UNIX) and every socketpair. Services keep

@@ -3,6 +3,7 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -27,6 +28,12 @@ type supervisor struct {
 	// own mount namespace: only then may a command it starts in one
 	// stage open /dev/ptmx and /dev/pts (terminals_linux.go).
 	terminals bool
+	// ownNet is set when the helper runs in a network namespace of its
+	// own, loopback up, and egress is the descriptor to the service's
+	// proxy (-1: none): a command that asks for network (Spec.Egress)
+	// runs only then (egress_linux.go).
+	ownNet bool
+	egress int
 	// status, when set, is where report writes the exit code before the
 	// helper exits (a warm helper's descriptor 4).
 	status *os.File
@@ -44,7 +51,7 @@ func newSupervisor() (*supervisor, error) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("become a child subreaper: %w", err)
 	}
-	s := &supervisor{sigs: make(chan os.Signal, 4)}
+	s := &supervisor{sigs: make(chan os.Signal, 4), egress: -1}
 	signal.Notify(s.sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
 	return s, nil
 }
@@ -114,6 +121,14 @@ func (s *supervisor) report(code int) {
 // namespace of its own to mount them in: then a second stage of the
 // helper is re-executed in new namespaces to do it.
 func (s *supervisor) start(inv invocation, cg *cgroup, released <-chan struct{}) (*stage2, error) {
+	if inv.spec.Egress {
+		if !s.ownNet || s.egress < 0 || os.Getppid() != s.ppid {
+			return nil, errors.New("the command may use the network only through Carapace's proxy, and this helper has no network namespace of its own or no way to the proxy: refusing to run it with network (docs/network.md)")
+		}
+		if err := startForwarder(s.egress); err != nil {
+			return nil, err
+		}
+	}
 	protected, masked := existingPaths(inv.spec.Protected), existingPaths(inv.spec.Masked)
 	mountHere := s.ownMounts && os.Getppid() == s.ppid
 	if cg != nil || (len(protected)+len(masked) > 0 && !mountHere) {

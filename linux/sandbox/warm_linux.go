@@ -28,6 +28,19 @@ func warmHelper() (sandbox.WarmStart, error) {
 		Attr: func() *syscall.SysProcAttr {
 			sys := &syscall.SysProcAttr{}
 			namespaceAttr(sys)
+			// A network namespace of its own, holding only loopback: a
+			// command's one way out is the proxy (egress_linux.go).
+			// CAP_NET_ADMIN in its user namespace brings loopback up; the
+			// command's thread drops every capability before exec.
+			sys.Cloneflags |= unix.CLONE_NEWNET
+			if sys.AmbientCaps != nil {
+				sys.AmbientCaps = append(sys.AmbientCaps, unix.CAP_NET_ADMIN)
+			}
+			return sys
+		},
+		Fallback: func() *syscall.SysProcAttr {
+			sys := &syscall.SysProcAttr{}
+			namespaceAttr(sys)
 			return sys
 		},
 	}, nil
@@ -43,6 +56,8 @@ func warmMain() int {
 	}
 	s.status = status
 	s.ownMounts, s.ppid = ownMountNamespace()
+	s.egress = egressSocket()
+	s.ownNet = ownNetNamespace(s.ppid)
 	if s.ownMounts {
 		s.terminals = mountPrivateTerminals() == nil // else no terminal at all
 	}

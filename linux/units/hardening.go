@@ -34,11 +34,13 @@ func hardening(s Service) []Directive {
 	case "code":
 		// The sandbox helper protects a project's .git (hooks, config)
 		// with read-only bind mounts in a user and mount namespace of its
-		// own: those two namespace types and mount(2) are let through,
-		// and the command's own seccomp filter refuses them again.
+		// own, and runs each command with network in a network namespace
+		// holding only loopback (docs/network.md): those three namespace
+		// types and mount(2) are let through, and the command's own
+		// seccomp filter refuses them again.
 		for i := range d {
 			if d[i].Key == "RestrictNamespaces" {
-				d[i].Value = "user mnt"
+				d[i].Value = "user mnt net"
 			}
 		}
 		return append(d, code()...)

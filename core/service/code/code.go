@@ -24,6 +24,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/codeexec"
 	"github.com/gimme-tools/carapace/core/denyread"
+	"github.com/gimme-tools/carapace/core/egress"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/policy"
 	"github.com/gimme-tools/carapace/core/redact"
@@ -42,9 +43,13 @@ type Config struct {
 	MaxOutput int
 	// Path is the PATH commands see (default /usr/local/bin:/usr/bin:/bin).
 	Path string
-	// NetworkRoots are the project roots whose commands may use the
-	// network; everything else runs with sockets limited to AF_UNIX.
-	NetworkRoots []string
+	// Network returns the hosts commands in a directory may reach
+	// (services.code.network). Rules that allow nothing, or a nil
+	// Network, leave commands without network: sockets limited to
+	// AF_UNIX. Otherwise a command runs in a network namespace of its
+	// own whose one way out is the proxy (core/egress) applying these
+	// rules; "*" included: there is no unfiltered network.
+	Network func(dir string) egress.Rules
 	// Limits are the sandbox's resource limits (zero: the defaults).
 	Limits sandbox.Limits
 	// SandboxOff runs commands unconfined where no sandbox exists. Never
@@ -143,7 +148,7 @@ func New(cfg Config) *Service {
 	sort.Slice(s.projects, func(i, j int) bool { return len(s.projects[i].dir) > len(s.projects[j].dir) })
 	if _, ok := sandbox.Available(); ok && sandbox.Warm != nil && cfg.WarmHelpers > 0 {
 		if ws, err := sandbox.Warm(); err == nil {
-			s.pool = codeexec.NewPool(ws.Argv, codeexec.PoolOptions{Size: cfg.WarmHelpers, Attr: ws.Attr})
+			s.pool = codeexec.NewPool(ws.Argv, codeexec.PoolOptions{Size: cfg.WarmHelpers, Attr: ws.Attr, Fallback: ws.Fallback})
 		}
 	}
 	return s
@@ -246,10 +251,15 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		Path: argv[0], Args: argv, Dir: dir, Env: env, Stdin: stdin,
 		Timeout: timeout, MaxOutput: s.cfg.MaxOutput, Grace: 2 * time.Second,
 	}
+	var ns *netSession
 	if s.pool != nil && len(argv) > 2 && argv[1] == "sandbox-exec" {
 		// A warm helper takes the same words, and the rest, as a request.
 		c.Pool = s.pool
 		c.Request = sandbox.Request{Args: argv[2:], Env: env, Dir: dir, Stdin: stdin != nil}.Encode()
+		if s.networkFor(dir) {
+			ns = newNetSession(call, s.rulesFor(dir))
+			c.Egress = ns.serve
+		}
 	}
 	sc := s.redactor(call, dir)
 	var streams map[string]*redact.Stream
@@ -266,6 +276,9 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		}
 	}
 	res, err := codeexec.Run(ctx, c)
+	if ns != nil {
+		ns.wait() // every connection recorded before the answer
+	}
 	if err != nil {
 		for _, st := range streams {
 			st.Close()
@@ -425,7 +438,6 @@ func (s *Service) info(context.Context, *service.Call) (any, error) {
 	abi, ok := sandbox.Available()
 	return map[string]any{
 		"sandbox":            map[string]any{"available": ok, "landlock_abi": abi, "off": s.cfg.SandboxOff},
-		"network_roots":      s.cfg.NetworkRoots,
 		"project_roots":      s.cfg.ProjectRoots,
 		"default_timeout_ms": s.cfg.DefaultTimeout.Milliseconds(),
 		"max_timeout_ms":     s.cfg.MaxTimeout.Milliseconds(),

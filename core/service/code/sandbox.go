@@ -9,6 +9,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/autorun"
 	"github.com/gimme-tools/carapace/core/codeexec"
+	"github.com/gimme-tools/carapace/core/egress"
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/policy"
@@ -69,7 +70,9 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([
 		}
 	}
 	spec.Masked = found.Masked
-	spec.Network = s.networkAllowed(dir)
+	if s.networkFor(dir) {
+		spec.Network, spec.Egress = true, true
+	}
 	spec.Limits = s.cfg.Limits
 	wrapped, err := sandbox.Command(spec, argv)
 	if errors.Is(err, errors.ErrUnsupported) && s.cfg.SandboxOff {
@@ -114,11 +117,17 @@ func (s *Service) quarantine(op, dir string, before *autorun.Found, res *codeexe
 	return nil
 }
 
-func (s *Service) networkAllowed(dir string) bool {
-	for _, r := range s.cfg.NetworkRoots {
-		if within(r, dir) {
-			return true
-		}
+// networkFor reports whether a command in dir gets network: where the
+// owner's rules allow some host, and only through the proxy, which needs
+// a warm helper (its network namespace and descriptor 5). Without one
+// the command runs without network. Never the unfiltered network.
+func (s *Service) networkFor(dir string) bool {
+	return s.pool != nil && !s.rulesFor(dir).Empty()
+}
+
+func (s *Service) rulesFor(dir string) egress.Rules {
+	if s.cfg.Network == nil {
+		return egress.Rules{}
 	}
-	return false
+	return s.cfg.Network(dir)
 }

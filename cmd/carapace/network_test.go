@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/gimme-tools/carapace/core/audit"
+)
+
+// TestExecWithNetwork drives the whole path through a real dev stack: the
+// owner allows one host (an HTTPS registry stand-in on the test's
+// loopback, named by address), `carapace exec curl` reaches it through
+// the code service's proxy, a host the rules do not list is refused with
+// the reason, and both connections are in the audit log under the call.
+// As the current user (root here) and as a created ordinary user.
+func TestExecWithNetwork(t *testing.T) {
+	t.Run("current", func(t *testing.T) { execWithNetwork(t, nil) })
+	t.Run("ordinary", func(t *testing.T) { execWithNetwork(t, testUser(t)) })
+}
+
+func execWithNetwork(t *testing.T, cred *syscall.Credential) {
+	if runtime.GOOS != "linux" {
+		t.Skip("commands get network only on Linux (docs/network.md)")
+	}
+	if _, err := os.Stat("/usr/bin/curl"); err != nil {
+		t.Skip("no /usr/bin/curl")
+	}
+	registry := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "package %s", r.URL.Path)
+	}))
+	defer registry.Close()
+	host, port, _ := net.SplitHostPort(registry.Listener.Addr().String())
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: registry.Certificate().Raw})
+	d := startDevWith(t, "services:\n  code:\n    enabled: true\n    project_roots: [~/Projects]\n    network: {allow: [\""+host+":"+port+"\", \"localhost:"+port+"\"]}\n", "", cred,
+		func(home string) { os.WriteFile(filepath.Join(home, "Projects", "demo", "ca.pem"), ca, 0o644) })
+	cli := func(args ...string) (string, string, int) {
+		if cred == nil {
+			return d.cli(args...)
+		}
+		cmd := exec.Command(binPath, args...)
+		cmd.Env = []string{"HOME=" + d.home, "GIMME_SOCKET=" + d.socket, "PATH=/usr/bin:/bin"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		var o, e strings.Builder
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return o.String(), e.String(), code
+	}
+	proj := filepath.Join(d.home, "Projects", "demo")
+	out, errOut, code := cli("exec", "--cwd", proj, "--", "curl", "-sS", "--max-time", "20", "--cacert", "ca.pem", "https://"+host+":"+port+"/left-pad.tgz")
+	if code != 0 || out != "package /left-pad.tgz" {
+		t.Fatalf("curl of the allowed host: %d %q %q\nstack:\n%s", code, out, errOut, d.stderrText())
+	}
+	// A name: the confined code service resolves it itself (localhost:
+	// /etc/hosts), and reaches 127.0.0.1 because a rule names it.
+	out, errOut, code = cli("exec", "--cwd", proj, "--", "curl", "-sSk", "--max-time", "20", "https://localhost:"+port+"/by-name")
+	if code != 0 || out != "package /by-name" {
+		t.Errorf("curl of an allowed name: %d %q %q", code, out, errOut)
+	}
+	out, errOut, code = cli("exec", "--cwd", proj, "--", "curl", "-sS", "--max-time", "20", "https://example.com/")
+	if code == 0 || !strings.Contains(out+errOut, "CONNECT tunnel failed, response 403") {
+		t.Errorf("curl of an unlisted host: %d %q %q", code, out, errOut)
+	}
+	var allowed, refused bool
+	for _, r := range auditRecords(t, d) {
+		if r.Method != "code.execute" || r.By != audit.ByEgress || r.Ref == 0 {
+			continue
+		}
+		switch {
+		case r.Decision == audit.Allow && strings.Contains(r.Reason, "→ "+host+":"+port) && !strings.Contains(r.Reason, "down 0 B"):
+			allowed = true
+		case r.Decision == audit.Deny && strings.Contains(r.Reason, "example.com:443") && strings.Contains(r.Reason, "no allow rule"):
+			refused = true
+		}
+	}
+	if !allowed || !refused {
+		t.Errorf("audit: allowed connection recorded %v, refused one %v", allowed, refused)
+	}
+}

@@ -1,0 +1,165 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// egressFD is the descriptor a warm helper gets from the code service
+// (core/codeexec): one end of a seqpacket pair whose other end the
+// service's proxy reads. It is the only way out of the helper's network
+// namespace.
+const egressFD = 5
+
+// ownNetNamespace reports whether this process has a network namespace
+// other than its parent's, and brings its loopback up: the namespace the
+// code service started it in (linux/sandbox namespaceAttr), which holds
+// nothing but loopback. From a user namespace of its own the parent's
+// link cannot be read; there the helper's network namespace must belong
+// to its own user namespace, as its mount namespace does.
+func ownNetNamespace(ppid int) bool {
+	self, err := nsID("/proc/self/ns/net")
+	if err != nil {
+		return false
+	}
+	parent, err := nsID("/proc/" + strconv.Itoa(ppid) + "/ns/net")
+	switch {
+	case err == nil && parent == self:
+		return false
+	case err != nil && !ownsNamespace("/proc/self/ns/net"):
+		return false
+	}
+	return loopbackUp() == nil
+}
+
+// loopbackUp sets IFF_UP on lo (SIOCSIFFLAGS), which a new network
+// namespace starts without.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}
+
+// egressSocket returns descriptor 5 when it is a Unix seqpacket socket,
+// as the code service passes it, else -1.
+func egressSocket() int {
+	typ, err := unix.GetsockoptInt(egressFD, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil || typ != unix.SOCK_SEQPACKET {
+		return -1
+	}
+	unix.CloseOnExec(egressFD)
+	return egressFD
+}
+
+// proxyVars are the variables that point tools at the forwarder: the
+// usual ones of curl, wget, git, pip, npm, yarn, Go, cargo and the JVM-less
+// rest. A tool that ignores them cannot connect at all.
+var proxyVars = []string{
+	"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
+	"npm_config_proxy", "npm_config_https_proxy", "YARN_HTTP_PROXY", "YARN_HTTPS_PROXY",
+	"PIP_PROXY", "CARGO_HTTP_PROXY",
+}
+
+// startForwarder listens on 127.0.0.1 in the helper's network namespace
+// and passes each accepted connection, as a descriptor, to the service's
+// proxy over sock; it sets the proxy variables for the command. It runs
+// until the helper exits. The forwarder copies no bytes: the proxy reads
+// and writes the command's own TCP socket.
+func startForwarder(sock int) error {
+	lc := net.ListenConfig{}
+	lc.SetMultipathTCP(false)
+	ln, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listen in the network namespace: %w", err)
+	}
+	addr := "http://" + ln.Addr().String()
+	for _, v := range proxyVars {
+		os.Setenv(v, addr)
+	}
+	os.Setenv("NO_PROXY", "")
+	os.Setenv("no_proxy", "")
+	os.Setenv("CARAPACE_PROXY", ln.Addr().String())
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if err := passConn(sock, c.(*net.TCPConn)); err != nil {
+				c.Close()
+				if errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
+					ln.Close()
+					return
+				}
+				continue
+			}
+			c.Close()
+		}
+	}()
+	return nil
+}
+
+// passConn sends c's descriptor over sock (SCM_RIGHTS).
+func passConn(sock int, c *net.TCPConn) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = raw.Control(func(fd uintptr) {
+		serr = unix.Sendmsg(sock, []byte{0}, unix.UnixRights(int(fd)), nil, unix.MSG_NOSIGNAL)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// ownsNamespace reports whether this process's user namespace (not the
+// initial one) owns the namespace the link names.
+func ownsNamespace(link string) bool {
+	if m, err := os.ReadFile("/proc/self/uid_map"); err != nil || string(m) == "" || isInitialUidMap(m) {
+		return false
+	}
+	fd, err := unix.Open(link, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	owner, err := unix.IoctlRetInt(fd, nsGetUserns)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(owner)
+	var st unix.Stat_t
+	if unix.Fstat(owner, &st) != nil {
+		return false
+	}
+	mine, err := nsID("/proc/self/ns/user")
+	return err == nil && mine == [2]uint64{st.Dev, st.Ino}
+}
+
+func isInitialUidMap(m []byte) bool {
+	var a, b, n uint64
+	_, err := fmt.Sscan(string(m), &a, &b, &n)
+	return err == nil && a == 0 && b == 0 && n == 4294967295
+}
