@@ -684,3 +684,24 @@ func TestMCPInstallWrites(t *testing.T) {
 		t.Errorf("new file: %v %v", st, err)
 	}
 }
+
+// TestMCPRunShellTimesOut: a run_shell the owner never decides ends, when
+// the approval times out, as a tool error naming the time-out, and the
+// command never runs.
+func TestMCPRunShellTimesOut(t *testing.T) {
+	d := startDev(t, "services:\n  shell: {enabled: true, approval_timeout: 2s}\n", nil)
+	s := d.mcpSession(t, nil, issue(t, d, "shell", "POST:~/*"))
+	marker := filepath.Join(d.home, "timed-out-ran")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, err := s.CallTool(ctx, &mcp.CallToolParams{Name: "run_shell", Arguments: map[string]any{"command": "touch " + marker, "cwd": d.home}})
+	if err != nil {
+		t.Fatalf("run_shell: %v", err)
+	}
+	if !r.IsError || !strings.Contains(r.Content[0].(*mcp.TextContent).Text, "approval_timeout") {
+		t.Fatalf("undecided run_shell: %+v", r.Content[0])
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a command nobody approved ran")
+	}
+}
