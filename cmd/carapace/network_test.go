@@ -42,7 +42,7 @@ func execWithNetwork(t *testing.T, cred *syscall.Credential) {
 	host, port, _ := net.SplitHostPort(registry.Listener.Addr().String())
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: registry.Certificate().Raw})
 	d := startDevWith(t, "services:\n  code:\n    enabled: true\n    project_roots: [~/Projects]\n    network: {allow: [\""+host+":"+port+"\", \"localhost:"+port+"\"]}\n", "", cred,
-		func(home string) { os.WriteFile(filepath.Join(home, "Projects", "demo", "ca.pem"), ca, 0o644) })
+		func(home string) { os.WriteFile(filepath.Join(home, "Projects", "demo", "ca.crt"), ca, 0o644) })
 	cli := func(args ...string) (string, string, int) {
 		if cred == nil {
 			return d.cli(args...)
@@ -62,7 +62,7 @@ func execWithNetwork(t *testing.T, cred *syscall.Credential) {
 		return o.String(), e.String(), code
 	}
 	proj := filepath.Join(d.home, "Projects", "demo")
-	out, errOut, code := cli("exec", "--cwd", proj, "--", "curl", "-sS", "--max-time", "20", "--cacert", "ca.pem", "https://"+host+":"+port+"/left-pad.tgz")
+	out, errOut, code := cli("exec", "--cwd", proj, "--", "curl", "-sS", "--max-time", "20", "--cacert", "ca.crt", "https://"+host+":"+port+"/left-pad.tgz")
 	if code != 0 || out != "package /left-pad.tgz" {
 		t.Fatalf("curl of the allowed host: %d %q %q\nstack:\n%s", code, out, errOut, d.stderrText())
 	}

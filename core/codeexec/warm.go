@@ -127,8 +127,8 @@ func (p *Pool) refill() {
 // failed before.
 func (p *Pool) start() (*warm, error) {
 	p.mu.Lock()
-	attr := p.opts.Attr
-	if p.fellBack {
+	attr, usedFallback := p.opts.Attr, p.fellBack
+	if usedFallback {
 		attr = p.opts.Fallback
 	}
 	if p.plain {
@@ -142,10 +142,11 @@ func (p *Pool) start() (*warm, error) {
 	if err == nil {
 		return w, nil
 	}
-	p.mu.Lock()
-	tryFallback := !p.fellBack && p.opts.Fallback != nil
-	p.mu.Unlock()
-	if tryFallback {
+	// Whether this start used the fallback is what it chose above, not
+	// what the pool says now: a concurrent start may have fallen back
+	// meanwhile, and this one must then try the fallback too, not go
+	// without attributes.
+	if !usedFallback && p.opts.Fallback != nil {
 		if w, ferr := startWarm(p.argv, p.opts.Fallback()); ferr == nil {
 			p.mu.Lock()
 			p.fellBack = true
