@@ -18,7 +18,6 @@ import (
 
 	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/client"
-	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/ratelimit"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/rpcserver"
@@ -26,8 +25,6 @@ import (
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/token"
 )
-
-func reasonOf(err error) string { return errs.ReasonOf(err) }
 
 // serveVia serves the same router on a second socket whose connections
 // have the given Via, as the WebSocket and relay entries do.
