@@ -491,6 +491,12 @@ func TestFrontDoorInAudit(t *testing.T) {
 	if ce := callErr(t, viaMCP(other), "code.params", nil); ce.Reason != "scope" {
 		t.Fatalf("out of scope: %+v", ce)
 	}
+	// The owner's uid, but an agent's front door: never the owner.
+	for _, m := range []string{"token.issue", "approvals.list", "config.reload"} {
+		if ce := callErr(t, viaMCP(work), m, map[string]any{}); ce.Reason != "not_owner" {
+			t.Errorf("%s through a connection declared mcp: %+v", m, ce)
+		}
+	}
 	if err := authed(t, st.routerSock, plainTok).Call(ctx(t), "code.params", nil, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -158,7 +158,15 @@ func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(
 		return
 	}
 	if ownerOnlyMethod(req.Method) {
-		if err := r.ownerOnly(s.Info(), req.Method); err != nil {
+		err := r.ownerOnly(s.Info(), req.Method)
+		if err == nil && r.state(s).frontDoor() != "" {
+			// A connection that declared a front door (carapace mcp) is
+			// an agent's, whatever its uid: on macOS nothing but this
+			// keeps an MCP agent from minting or approving through it.
+			err = errs.E(req.Method, errs.Forbidden, errs.Reason("not_owner"),
+				errs.Hint("a connection that declared itself "+r.state(s).frontDoor()+" (an agent's front door) is never the owner's; run the owner's commands from your own terminal"))
+		}
+		if err != nil {
 			done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(r.refuse(s, req.Method, err))})
 			return
 		}
