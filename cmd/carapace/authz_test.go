@@ -202,6 +202,12 @@ func TestConfigCheckAndReload(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "owner_may_mint") || !strings.Contains(out, filepath.Join(d.home, "Code")+"/*") {
 		t.Errorf("config check: %d %q %q", code, out, errOut)
 	}
+	// The system block as the stack uses it: defaults filled in.
+	for _, want := range []string{"idle_timeout: 10m0s", "max_message_bytes: 1048576", "max_ttl: 24h0m0s", "fsync: batch", "state_dir: /"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config check's system block lacks %q:\n%s", want, out)
+		}
+	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("tokens:\n  max_tll: 1h\n"), 0o644)
 	if _, errOut, code := d.cli("config", "check", "--config", bad); code != 1 || !strings.Contains(errOut, bad+":2") || !strings.Contains(errOut, "max_tll") {

@@ -9,6 +9,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 	"gopkg.in/yaml.v3"
 
+	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/router"
@@ -125,7 +126,7 @@ func effective(st *stack.Settings, grants map[string]scope.Set) effectiveConfig 
 		RateLimits: map[string]float64{
 			"per_uid": def(rl.PerUID, 20000), "per_subject": def(rl.PerSubject, 10000), "conns_per_second": def(rl.ConnsPerSec, 500),
 		},
-		Mintable: mint, FileRules: fileRulesOf(st), System: st.System, Owner: st.Owner,
+		Mintable: mint, FileRules: fileRulesOf(st), System: effectiveSystem(st), Owner: st.Owner,
 		Missing:  missingFolders(st),
 		Warnings: networkWarnings(st.Owner),
 	}
@@ -150,4 +151,28 @@ func networkWarnings(o *config.Owner) []string {
 		out = append(out, key+` allows every host ("*"): commands there reach the whole network; list the hosts they need instead (docs/network.md)`)
 	}
 	return out
+}
+
+// effectiveSystem is the system block as the stack uses it: the file's
+// values with every default filled in, and the runtime, state and audit
+// directories this stack actually uses.
+func effectiveSystem(st *stack.Settings) *config.System {
+	sys := *st.System
+	sys.RuntimeDir, sys.StateDir = st.RuntimeDir, st.StateDir()
+	sys.Audit.Path = st.AuditDir()
+	l := st.Limits().WithDefaults()
+	sys.Limits = config.Limits{
+		MaxMessage: config.Size(l.MaxMessage), MaxConns: l.MaxConns, MaxInFlight: l.MaxInFlight,
+		MaxBatch: l.MaxBatch, IdleTimeout: config.Duration(l.IdleTimeout), WriteTimeout: config.Duration(l.WriteTimeout),
+	}
+	if sys.Audit.MaxSize <= 0 {
+		sys.Audit.MaxSize = audit.DefaultMaxSize
+	}
+	if sys.Audit.Fsync == "" {
+		sys.Audit.Fsync = "batch"
+	}
+	if sys.Tokens.MaxTTL <= 0 {
+		sys.Tokens.MaxTTL = config.Duration(router.DefaultMaxTTL)
+	}
+	return &sys
 }

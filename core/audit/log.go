@@ -42,8 +42,9 @@ type Options struct {
 const (
 	// ActiveName is the file records are appended to; rotated files are
 	// ActiveName + "." + a six-digit sequence number, oldest lowest.
-	ActiveName      = "audit.log"
-	defaultMaxSize  = 16 << 20
+	ActiveName = "audit.log"
+	// DefaultMaxSize is the size the active file rotates at by default.
+	DefaultMaxSize  = 16 << 20
 	defaultMaxFiles = 20
 	defaultInterval = 200 * time.Millisecond
 	fileMode        = 0o640
@@ -87,7 +88,7 @@ type Log struct {
 // file.
 func Open(dir string, opt Options) (*Log, error) {
 	if opt.MaxSize <= 0 {
-		opt.MaxSize = defaultMaxSize
+		opt.MaxSize = DefaultMaxSize
 	}
 	if opt.MaxFiles == 0 {
 		opt.MaxFiles = defaultMaxFiles

@@ -229,5 +229,9 @@ type Duration time.Duration
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
+// MarshalText writes d as the configuration does ("10m0s"), so printed
+// settings read back as they were written.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
 // Size is a byte count written as 1048576, "512KiB", "1MiB", "2GiB".
 type Size int64
