@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -113,6 +114,10 @@ func confineAndReexec(p sandbox.Profile) error {
 			env = append(env, kv)
 		}
 	}
+	// A CPU profile's interval timer (setitimer) outlives execve, and the
+	// new image, which has not set up its SIGPROF handler yet, would die
+	// of it: stop profiling first (a no-op unless CARAPACE_CPUPROFILE).
+	pprof.StopCPUProfile()
 	return fmt.Errorf("confine: re-execute %s: %w", exe, unix.Exec(exe, os.Args, env))
 }
 
