@@ -164,27 +164,7 @@ const nsGetUserns = 0xb701
 // ownsMountNamespace reports whether this process runs in a user
 // namespace other than the initial one that owns its mount namespace: a
 // user and a mount namespace made together for it.
-func ownsMountNamespace() bool {
-	if m, err := os.ReadFile("/proc/self/uid_map"); err != nil || strings.Join(strings.Fields(string(m)), " ") == "0 0 4294967295" {
-		return false // the initial user namespace, or unknown
-	}
-	mnt, err := unix.Open("/proc/self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(mnt)
-	owner, err := unix.IoctlRetInt(mnt, nsGetUserns)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(owner)
-	var st unix.Stat_t
-	if unix.Fstat(owner, &st) != nil {
-		return false
-	}
-	mine, err := nsID("/proc/self/ns/user")
-	return err == nil && mine == [2]uint64{st.Dev, st.Ino}
-}
+func ownsMountNamespace() bool { return ownsNamespace("/proc/self/ns/mnt") }
 
 // nsID identifies the namespace a /proc/*/ns link names.
 func nsID(link string) ([2]uint64, error) {
