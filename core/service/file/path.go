@@ -246,3 +246,10 @@ func (s *Service) check(call *service.Call, op, verb string, t target) fsafe.Che
 		return err
 	}
 }
+
+// GlobMatchesPath reports whether glob (the shape of services.file.deny)
+// matches a run of components of the absolute path p, as the file
+// service's deny rules match; core/managed checks its globs with it.
+func GlobMatchesPath(glob, p string) bool {
+	return matchComponents(glob, strings.Split(strings.Trim(p, "/"), "/"))
+}
