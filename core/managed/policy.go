@@ -188,4 +188,3 @@ var ErrInvalid = errors.New("invalid managed policy")
 
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *Error) Is(target error) bool { return target == ErrInvalid }
-
