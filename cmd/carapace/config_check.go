@@ -12,6 +12,7 @@ import (
 	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/denyread"
+	"github.com/gimme-tools/carapace/core/managed"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/scope"
 	"github.com/gimme-tools/carapace/core/service/file"
@@ -51,6 +52,9 @@ func configCheckCmd() *ffcli.Command {
 			if kerr != nil {
 				return opError(op, kerr)
 			}
+			if err := managedErrors(st); err != nil {
+				return opError(op, err)
+			}
 			for _, m := range missingFolders(st) {
 				fmt.Fprintf(os.Stderr, "carapace: config check: warning: %s\nhint: %s\n", m, missingHint(st, m))
 			}
@@ -79,6 +83,10 @@ type effectiveConfig struct {
 	System     *config.System      `yaml:"system" json:"system"`
 	Owner      *config.Owner       `yaml:"owner" json:"owner"`
 	Missing    []missingFolder     `yaml:"missing_folders,omitempty" json:"missing_folders,omitempty"`
+	// Managed is the fleet's policy (core/managed) and Sources which
+	// layer set each value it bounds.
+	Managed *managed.Policy `yaml:"managed" json:"managed"`
+	Sources []sourceRow     `yaml:"sources" json:"sources"`
 }
 
 // fileRulesView is the file service's deny lists as they apply: the
@@ -120,13 +128,15 @@ func effective(st *stack.Settings, grants map[string]scope.Set) effectiveConfig 
 	for aud, s := range grants {
 		mint[aud] = append([]string{}, s.Strings()...)
 	}
+	sys := effectiveSystem(st)
 	return effectiveConfig{
 		SystemFile: sourceOf(st.SystemPath), OwnerFile: st.OwnerPath, OwnerUID: st.OwnerUID,
 		StateDir: st.StateDir(), AuditDir: st.AuditDir(), MaxTTL: maxTTL.String(),
+		Managed: st.Managed, Sources: sources(st, sys),
 		RateLimits: map[string]float64{
 			"per_uid": def(rl.PerUID, 20000), "per_subject": def(rl.PerSubject, 10000), "conns_per_second": def(rl.ConnsPerSec, 500),
 		},
-		Mintable: mint, FileRules: fileRulesOf(st), System: effectiveSystem(st), Owner: st.Owner,
+		Mintable: mint, FileRules: fileRulesOf(st), System: sys, Owner: st.Owner,
 		Missing:  missingFolders(st),
 		Warnings: networkWarnings(st.Owner),
 	}

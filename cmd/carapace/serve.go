@@ -19,6 +19,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/managed"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/servicehost"
@@ -123,6 +124,16 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	st, err := f.settings()
 	if err != nil {
 		return opError(op, err)
+	}
+	if err := st.Managed.Err(name); err != nil {
+		// Never started with the looser layer below the policy.
+		return opError(op, errs.E(errs.Unavailable, errs.Reason(managed.ReasonInvalid),
+			errs.Hint("the managed policy stops the "+name+" service until the entry named above is fixed (by whoever manages this machine)"), err))
+	}
+	if !st.Managed.Allows(name) {
+		return opError(op, errs.E(errs.Forbidden, errs.Reason(managed.ReasonService),
+			errs.Hint("the managed policy ("+st.Managed.Source+") does not allow the "+name+" service on this machine; ask whoever manages it"),
+			fmt.Errorf("%s is not among the managed services", name)))
 	}
 	sock := f.socket
 	if sock == "" {

@@ -250,7 +250,7 @@ func readAfterConfine(st *stack.Settings) []string {
 	// list it has, and the router, which checks first, sees the new one.)
 	paths := []string{
 		filepath.Join(st.StateDir(), "device.pub"), filepath.Join(st.StateDir(), "revoked.json"),
-		st.SystemPath, st.OwnerPath,
+		st.SystemPath, st.OwnerPath, st.Managed.Source,
 		"/etc/passwd", "/etc/group", "/etc/nsswitch.conf", os.Getenv("CREDENTIALS_DIRECTORY"),
 	}
 	for _, is := range st.System.Issuers {

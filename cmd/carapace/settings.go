@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gimme-tools/carapace/core/config"
+	"github.com/gimme-tools/carapace/core/managed"
 	"github.com/gimme-tools/carapace/core/stack"
 )
 
@@ -56,8 +57,21 @@ func (f *configFlags) load(systemOptional bool) (*stack.Settings, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stack.Settings{System: sys, SystemPath: f.system, Owner: own, OwnerPath: ownerPath,
-		OwnerUID: uid, OwnerHome: home, Log: newLogger()}, nil
+	st := &stack.Settings{System: sys, SystemPath: f.system, Owner: own, OwnerPath: ownerPath,
+		OwnerUID: uid, OwnerHome: home, Log: newLogger(), ManagedOverride: os.Getenv(managed.EnvPath)}
+	applyManaged(st)
+	return st, nil
+}
+
+// applyManaged reads the fleet's managed policy and narrows both files to
+// it: what they and every flag ask for, never more (core/managed).
+func applyManaged(st *stack.Settings) {
+	p, override, warn := managed.Locate(st.ManagedOverride)
+	if warn != "" {
+		st.Log.Warn(warn)
+	}
+	st.Managed = managed.Load(p, override)
+	st.ManagedChanges = st.Managed.Apply(st.Owner, st.System, st.OwnerHome)
 }
 
 // xdgFor returns $XDG_CONFIG_HOME when the owner is the current user.

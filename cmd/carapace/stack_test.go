@@ -25,6 +25,10 @@ import (
 
 var binPath string
 
+// devExtraEnv is added to the environment of the next startDev (tests
+// here do not run in parallel).
+var devExtraEnv []string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "carapace-bin-")
 	if err != nil {
@@ -85,7 +89,7 @@ func startDevWith(t *testing.T, ownerYAML, systemYAML string, cred *syscall.Cred
 		os.WriteFile(sys, []byte(systemYAML), 0o644)
 		d.cmd.Args = append(d.cmd.Args, "--config", sys)
 	}
-	d.cmd.Env = []string{"HOME=" + d.home, "PATH=/usr/local/bin:/usr/bin:/bin"}
+	d.cmd.Env = append([]string{"HOME=" + d.home, "PATH=/usr/local/bin:/usr/bin:/bin"}, devExtraEnv...)
 	d.cmd.Stderr = d.stderr
 	if cred != nil {
 		d.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}

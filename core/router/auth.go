@@ -38,6 +38,10 @@ type Auth struct {
 	MaxTTL time.Duration // the longest token the owner may mint
 	// Reload re-reads the issuers' keys (config.reload, SIGHUP).
 	Reload func() error
+	// Policy, when set, has the last word on every call the token's scope
+	// allows: the fleet's managed policy as it is now (core/managed), so
+	// a policy changed after a token was issued binds it at its next call.
+	Policy func(t *token.Verified, svc, method string, acc []Access) error
 	// Resources, when set, replaces what each service says its calls
 	// touch (service.Spec.Rules); for tests.
 	Resources map[string]ResourceFunc
@@ -232,6 +236,9 @@ func (r *Router) allow(t *token.Verified, svc, method string, params json.RawMes
 		if err := t.Allow(x.Verb, x.Resource); err != nil {
 			return errs.E(method, err)
 		}
+	}
+	if p := r.opts.Auth.Policy; p != nil {
+		return p(t, svc, method, acc)
 	}
 	return nil
 }

@@ -233,6 +233,9 @@ func (r *Router) checkIssue(a *Auth, p *IssueParams) (string, time.Duration, err
 	}
 	svc := token.ServiceFor(aud)
 	allowed, enabled := a.Grants[aud]
+	if why := r.back[svc].Why; !enabled && why != "" {
+		return aud, 0, errs.E(errs.Forbidden, errs.Reason("service_disabled"), errs.Hint(why))
+	}
 	if !enabled {
 		return aud, 0, errs.E(errs.Forbidden, errs.Reason("service_disabled"),
 			errs.Hint("the "+svc+" service is disabled; enable it in ~/.config/gimme/local.yaml (services."+svc+".enabled: true)"))

@@ -1,12 +1,16 @@
 package stack
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/managed"
 	"github.com/gimme-tools/carapace/core/ratelimit"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/scope"
@@ -57,10 +61,19 @@ type Authz struct {
 	key  token.DeviceKey // signs the relay assertion
 	keys *token.Keyring
 	rp   *token.ReplayCache
+	// Managed holds the managed policy as it is now.
+	Managed   *managed.Watcher
+	stopWatch context.CancelFunc
 }
+
+// ManagedPoll is how often the router looks at the managed policy file.
+const ManagedPoll = 2 * time.Second
 
 // Close syncs and closes the audit log and the replay cache.
 func (z *Authz) Close() {
+	if z.stopWatch != nil {
+		z.stopWatch()
+	}
 	if z.Auth.Audit != nil {
 		z.Auth.Audit.Close()
 	}
@@ -113,8 +126,10 @@ func NewAuthz(st *Settings) (*Authz, error) {
 		Limiter: ratelimit.New(RateLimits(st.System.Rate)), Grants: grants, Home: st.OwnerHome,
 		MaxTTL: st.System.Tokens.MaxTTL.D(), Reload: z.reload(st),
 	}
+	z.watchManaged(st)
 	if !st.System.Audit.Disabled {
 		if z.Auth.Audit, err = openAudit(st); err != nil {
+			z.stopWatch()
 			z.rp.Close()
 			return nil, err
 		}
@@ -122,18 +137,39 @@ func NewAuthz(st *Settings) (*Authz, error) {
 	return z, nil
 }
 
-// reload re-reads the system file's issuer list (when there is a file)
-// and every issuer's keys.
+// reload re-reads the system file's issuer list (when there is a file),
+// every issuer's keys and the managed policy; an invalid policy is
+// reported (it already stops what it governs).
 func (z *Authz) reload(st *Settings) func() error {
 	return func() error {
+		var err error
 		if st.SystemPath == "" {
-			return z.keys.Reload()
+			err = z.keys.Reload()
+		} else if sys, lerr := config.LoadSystem(st.SystemPath, true); lerr != nil {
+			err = lerr
+		} else {
+			err = z.keys.Set(Issuers(sys))
 		}
-		sys, err := config.LoadSystem(st.SystemPath, true)
-		if err != nil {
-			return err
+		if z.Managed != nil {
+			err = errors.Join(append([]error{err}, z.Managed.Reload().Errs()...)...)
 		}
-		return z.keys.Set(Issuers(sys))
+		return err
+	}
+}
+
+// watchManaged makes every call answer to the managed policy as it is
+// now: read again on config.reload and SIGHUP, and when its file changes.
+func (z *Authz) watchManaged(st *Settings) {
+	w := managed.NewWatcher(st.ManagedOverride)
+	w.OnChange = func(p *managed.Policy) {
+		st.log().Info("managed policy changed", "source", p.Source, "errors", len(p.Errs()))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go w.Run(ctx, ManagedPoll)
+	z.Managed, z.stopWatch = w, cancel
+	z.Auth.Policy = func(t *token.Verified, svc, method string, acc []router.Access) error {
+		return w.Policy().Check(managed.Call{Service: svc, Method: method, Agent: t.Agent, Owner: t.Owner,
+			Lifetime: managed.Lifetime(t.IssuedAt, t.Expires, time.Now()), Access: acc, Home: st.OwnerHome})
 	}
 }
 

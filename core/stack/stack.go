@@ -16,6 +16,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/managed"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
@@ -37,6 +38,12 @@ type Settings struct {
 	// Dev is set for `carapace dev`: state lives in the runtime dir.
 	Dev bool
 	Log *slog.Logger
+	// Managed is the fleet's managed policy, already applied to System
+	// and Owner (ManagedChanges says what it changed); ManagedOverride
+	// is $CARAPACE_MANAGED, for the router's watcher (core/managed).
+	Managed         *managed.Policy
+	ManagedChanges  []managed.Change
+	ManagedOverride string
 }
 
 func (st *Settings) log() *slog.Logger {
@@ -74,7 +81,14 @@ func Enabled(o *config.Owner, name string) bool {
 func (st *Settings) Backends() []router.Backend {
 	var out []router.Backend
 	for _, n := range service.Names() {
-		out = append(out, router.Backend{Name: n, Socket: ServiceSocket(st.RuntimeDir, n), Enabled: Enabled(st.Owner, n)})
+		b := router.Backend{Name: n, Socket: ServiceSocket(st.RuntimeDir, n), Enabled: Enabled(st.Owner, n)}
+		switch err := st.Managed.Err(n); {
+		case err != nil:
+			b.Enabled, b.Why = false, err.Error()
+		case !st.Managed.Allows(n):
+			b.Enabled, b.Why = false, "the managed policy ("+st.Managed.Source+") does not allow the "+n+" service on this machine; ask whoever manages it"
+		}
+		out = append(out, b)
 	}
 	return out
 }
@@ -159,7 +173,7 @@ func (st *Settings) child(exe string, b router.Backend) supervisor.Child {
 		args = append(args, "--owner-config", st.OwnerPath)
 	}
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	keep := []string{"CARAPACE_LOG", "CARAPACE_CPUPROFILE", "GOMAXPROCS"}
+	keep := []string{"CARAPACE_LOG", "CARAPACE_CPUPROFILE", "GOMAXPROCS", managed.EnvPath}
 	if b.Name == "shell" || b.Name == "app" {
 		// They act in the owner's desktop session: notifications, GUI apps.
 		keep = append(keep, sessionEnv...)

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startManaged starts a dev stack under a managed policy (written to its
+// own root-only directory, pointed at by $CARAPACE_MANAGED).
+func startManaged(t *testing.T, policy, ownerYAML string) (*devStack, string) {
+	t.Helper()
+	if _, err := os.Lstat("/etc/gimme/managed.yaml"); err == nil {
+		t.Skip("this machine has a managed policy of its own, which an override never replaces")
+	}
+	dir := t.TempDir()
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o755)
+	path := filepath.Join(dir, "managed.yaml")
+	if err := os.WriteFile(path, []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	devExtraEnv = []string{"CARAPACE_MANAGED=" + path}
+	defer func() { devExtraEnv = nil }()
+	return startDev(t, ownerYAML, nil), path
+}
+
+// replace rewrites the policy as config management does: a new file
+// renamed over the old.
+func replace(t *testing.T, path, policy string) {
+	t.Helper()
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type servicesAnswer struct {
+	Result struct {
+		Services []struct {
+			Name    string `json:"name"`
+			Enabled bool   `json:"enabled"`
+			Error   string `json:"error"`
+		} `json:"services"`
+	} `json:"result"`
+}
+
+func services(t *testing.T, d *devStack) map[string]string {
+	var a servicesAnswer
+	line := raw(t, d.socket, `{"jsonrpc":"2.0","id":1,"method":"services"}`)
+	if err := json.Unmarshal([]byte(line), &a); err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	out := map[string]string{}
+	for _, s := range a.Result.Services {
+		st := "off"
+		if s.Enabled {
+			st = "on"
+		}
+		out[s.Name] = st + " " + s.Error
+	}
+	return out
+}
+
+// A local.yaml and flags asking for more than the managed policy get what
+// the policy allows: no shell service, no folder outside the managed
+// ones, no token longer than its max_ttl, no agent it does not name.
+func TestManagedPolicyWinsOverOwnerFileAndFlags(t *testing.T) {
+	d, _ := startManaged(t, "services: [file, code]\nfolders: [\"~/Docs\"]\ntokens: {max_ttl: 1h}\nagents: [codex]\n",
+		"services:\n  file: {enabled: true, paths: [~/Docs, ~/Other]}\n  code: {enabled: true}\n  shell: {enabled: true}\n")
+	os.MkdirAll(filepath.Join(d.home, "Other"), 0o755)
+	os.WriteFile(filepath.Join(d.home, "Docs", "a.txt"), []byte("hello"), 0o644)
+	if s := services(t, d); !strings.HasPrefix(s["shell"], "off") || !strings.HasPrefix(s["file"], "on") {
+		t.Fatalf("services %v", s)
+	}
+	if _, errOut, code := d.cli("token", "issue", "--aud", "shell", "--scope", "POST:/*", "--ttl", "10m", "--name", "codex"); code == 0 {
+		t.Fatal("minted a shell token the policy forbids")
+	} else {
+		t.Logf("shell: %s", errOut)
+	}
+	if _, errOut, code := d.cli("token", "issue", "--aud", "file", "--scope", "GET:~/Other/*", "--ttl", "10m", "--name", "codex"); code == 0 {
+		t.Fatal("minted a token for a folder outside the managed ones")
+	} else {
+		t.Logf("folder: %s", errOut)
+	}
+	if _, errOut, code := d.cli("token", "issue", "--aud", "file", "--scope", "GET:~/Docs/*", "--ttl", "10h", "--name", "codex"); code == 0 {
+		t.Fatal("--ttl 10h widened the managed max_ttl of 1h")
+	} else {
+		t.Logf("ttl: %s", errOut)
+	}
+	doc := filepath.Join(d.home, "Docs", "a.txt")
+	cursor := mintAs(t, d, "file", "GET:~/Docs/*", "cursor")
+	if _, errOut, code := d.cli("call", "--token", cursor, "file.read", `{"path":"`+doc+`"}`); code == 0 || !strings.Contains(errOut, "managed") {
+		t.Fatalf("an agent the policy does not name: %d %s", code, errOut)
+	}
+	codex := mintAs(t, d, "file", "GET:~/Docs/*", "codex")
+	if out, errOut, code := d.cli("call", "--token", codex, "file.read", `{"path":"`+doc+`"}`); code != 0 || !strings.Contains(out, "hello") {
+		t.Fatalf("codex reading ~/Docs: %d %s %s", code, out, errOut)
+	}
+}
+
+func mintAs(t *testing.T, d *devStack, aud, scope, name string) string {
+	t.Helper()
+	tok, errOut, code := d.cli("token", "issue", "--aud", aud, "--scope", scope, "--ttl", "30m", "--name", name)
+	if code != 0 {
+		t.Fatalf("token issue %s %s: %s", aud, scope, errOut)
+	}
+	return strings.TrimSpace(tok)
+}
+
+// A token issued under one policy fails at its next call once the policy
+// no longer allows it: on `config reload`, and on the file's change alone.
+func TestManagedPolicyChangeBindsIssuedTokens(t *testing.T) {
+	d, path := startManaged(t, "services: [file, code]\n",
+		"services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: true}\n")
+	doc := filepath.Join(d.home, "Docs", "a.txt")
+	os.WriteFile(doc, []byte("hello"), 0o644)
+	tok := mintAs(t, d, "file", "GET:~/Docs/*", "codex")
+	read := func() (string, int) {
+		_, errOut, code := d.cli("call", "--token", tok, "file.read", `{"path":"`+doc+`"}`)
+		return errOut, code
+	}
+	if errOut, code := read(); code != 0 {
+		t.Fatalf("before: %s", errOut)
+	}
+	replace(t, path, "services: [code]\n")
+	if _, errOut, code := d.cli("config", "reload"); code != 0 {
+		t.Fatalf("config reload: %s", errOut)
+	}
+	if errOut, code := read(); code == 0 || !strings.Contains(errOut, "managed") {
+		t.Fatalf("after reload: %d %s", code, errOut)
+	}
+	// Back, then away again without a reload: the router sees the file.
+	replace(t, path, "services: [file, code]\n")
+	d.cli("config", "reload")
+	if errOut, code := read(); code != 0 {
+		t.Fatalf("allowed again: %s", errOut)
+	}
+	replace(t, path, "services: [file]\nfolders: [\"~/Elsewhere\"]\n")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		errOut, code := read()
+		if code != 0 && strings.Contains(errOut, "managed") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the changed file did not take within 30s: %d %s", code, errOut)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// An invalid managed entry stops the services it governs, with the file,
+// the line and the key, and never falls back to the owner's file; the
+// others keep running.
+func TestInvalidManagedEntryStopsItsService(t *testing.T) {
+	d, path := startManaged(t, "services: [file, code]\nnetwork:\n  allow: [\"not a host\"]\n",
+		"services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: true, network: {allow: [\"*\"]}}\n")
+	s := services(t, d)
+	if !strings.HasPrefix(s["code"], "off") || !strings.Contains(s["code"], path+":3: network.allow") {
+		t.Fatalf("code: %q", s["code"])
+	}
+	if !strings.HasPrefix(s["file"], "on") {
+		t.Fatalf("file: %q", s["file"])
+	}
+	_, errOut, code := d.cli("exec", "--", "true")
+	if code == 0 || !strings.Contains(errOut, "network.allow") {
+		t.Fatalf("exec under an invalid policy: %d %s", code, errOut)
+	}
+	// serve code itself refuses to start.
+	cmd := exec.Command(binPath, "serve", "code", "--socket", filepath.Join(t.TempDir(), "c.sock"))
+	cmd.Env = []string{"HOME=" + d.home, "CARAPACE_MANAGED=" + path, "PATH=/usr/bin:/bin"}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), path+":3: network.allow") {
+		t.Fatalf("serve code: %v %s", err, out)
+	}
+}
+
+// config check says which layer set each value.
+func TestConfigCheckShowsLayers(t *testing.T) {
+	if _, err := os.Lstat("/etc/gimme/managed.yaml"); err == nil {
+		t.Skip("this machine has a managed policy of its own")
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	pol := filepath.Join(dir, "managed.yaml")
+	os.WriteFile(pol, []byte("services: [file]\ntokens: {max_ttl: 2h}\nshell: {require_human: true}\n"), 0o644)
+	home := filepath.Join(dir, "home")
+	os.MkdirAll(filepath.Join(home, ".config", "gimme"), 0o755)
+	os.WriteFile(filepath.Join(home, ".config", "gimme", "local.yaml"), []byte("services:\n  file: {enabled: true, paths: [~/Docs]}\n  shell: {enabled: true}\n"), 0o644)
+	sys := filepath.Join(dir, "carapace.yaml")
+	os.WriteFile(sys, []byte("tokens: {max_ttl: 24h}\nrate_limits: {per_uid: 50}\n"), 0o644)
+	cmd := exec.Command(binPath, "config", "check", "--json", "--config", sys, "--state-dir", filepath.Join(dir, "state"))
+	cmd.Env = []string{"HOME=" + home, "CARAPACE_MANAGED=" + pol, "PATH=/usr/bin:/bin"}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	var got struct {
+		Sources []struct{ Key, Value, Layer string } `json:"sources"`
+		Managed struct {
+			Source string `json:"source"`
+			Shell  struct {
+				RequireHuman bool `json:"require_human"`
+			} `json:"shell"`
+		} `json:"managed"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	layers := map[string]string{}
+	for _, s := range got.Sources {
+		layers[s.Key] = s.Layer + " " + s.Value
+	}
+	for key, want := range map[string]string{
+		"services.shell.enabled": "managed false", "services.file.enabled": "owner true",
+		"tokens.max_ttl": "managed 2h0m0s", "state_dir": "flag", "rate_limits.per_uid": "system 50",
+		"services.code.enabled": "managed false", "shell.require_human": "managed true", "limits.max_batch": "default",
+	} {
+		if !strings.HasPrefix(layers[key], want) {
+			t.Errorf("%s: %q, want %q", key, layers[key], want)
+		}
+	}
+	if got.Managed.Source != pol || !got.Managed.Shell.RequireHuman {
+		t.Errorf("managed block: %+v", got.Managed)
+	}
+}
