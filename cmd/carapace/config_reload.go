@@ -16,13 +16,13 @@ func configReloadCmd() *ffcli.Command {
 	return &ffcli.Command{
 		Name:       "reload",
 		ShortUsage: "carapace config reload",
-		ShortHelp:  "make the router re-read the issuers' keys (owner only; as SIGHUP does)",
+		ShortHelp:  "make the router re-read the issuers' keys and the managed policy (owner only; as SIGHUP does)",
 		FlagSet:    fs,
 		Exec: func(ctx context.Context, args []string) error {
 			if err := f.call(ctx, "config.reload", map[string]any{}, nil); err != nil {
 				return err
 			}
-			fmt.Fprintln(os.Stderr, "carapace: config reload: issuer keys reloaded")
+			fmt.Fprintln(os.Stderr, "carapace: config reload: issuer keys and the managed policy reloaded")
 			return nil
 		},
 	}

@@ -5,9 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gimme-tools/carapace/core/managed"
 )
 
 // startManaged starts a dev stack under a managed policy (written to its
@@ -230,5 +233,33 @@ func TestConfigCheckShowsLayers(t *testing.T) {
 	}
 	if got.Managed.Source != pol || !got.Managed.Shell.RequireHuman {
 		t.Errorf("managed block: %+v", got.Managed)
+	}
+}
+
+// carapace policy profile turns a managed.yaml into a .mobileconfig whose
+// payload reads back as the same policy.
+func TestPolicyProfileRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "managed.yaml")
+	body := "services: [file, code]\nfolders: [\"~/Work/*\"]\nnetwork: {allow: [\"*.corp.example\"]}\nshell: {require_human: true}\ntokens: {max_ttl: 8h}\nagents: []\n"
+	os.WriteFile(in, []byte(body), 0o644)
+	out := filepath.Join(dir, "carapace.mobileconfig")
+	if b, err := exec.Command(binPath, "policy", "profile", "--managed", in, "--out", out, "--org", "Example").CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, b)
+	}
+	prof, _ := os.ReadFile(out)
+	back, err := managed.ParseProfile(out, prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := managed.Parse(in, []byte(body))
+	back.Source = want.Source
+	if !reflect.DeepEqual(back, want) {
+		t.Fatalf("got %+v\nwant %+v", back, want)
+	}
+	os.WriteFile(in, []byte("tokens: {max_ttl: soon}\n"), 0o644)
+	b, err := exec.Command(binPath, "policy", "profile", "--managed", in, "--out", out).CombinedOutput()
+	if err == nil || !strings.Contains(string(b), in+":1: tokens.max_ttl") {
+		t.Fatalf("an invalid policy: %v %s", err, b)
 	}
 }

@@ -53,9 +53,9 @@ func policyCmd() *ffcli.Command {
 	}
 	return &ffcli.Command{
 		Name:        "policy",
-		ShortUsage:  "carapace policy check -- COMMAND [ARGS...]",
-		ShortHelp:   "inspect the command policy",
+		ShortUsage:  "carapace policy check -- COMMAND [ARGS...] | carapace policy profile --out FILE",
+		ShortHelp:   "inspect the command policy, or make a macOS profile from a managed policy",
 		FlagSet:     flag.NewFlagSet("carapace policy", flag.ContinueOnError),
-		Subcommands: []*ffcli.Command{check},
+		Subcommands: []*ffcli.Command{check, policyProfileCmd()},
 	}
 }

@@ -74,15 +74,23 @@ func Load(p string, override bool) *Policy {
 	if errors.Is(err, fs.ErrNotExist) {
 		return None()
 	}
-	pol := &Policy{Source: p}
 	if err != nil {
+		pol := &Policy{Source: p}
 		pol.breakAll(service.Names(), &Error{File: p, Err: err})
 		return pol
 	}
-	if strings.HasSuffix(p, ".plist") {
-		decodePlist(pol, p, data)
+	return Parse(p, data)
+}
+
+// Parse reads a policy from data (a plist when name ends in .plist),
+// without Load's checks of who may have written it: for authoring tools
+// (`carapace policy profile`). Errors are in the policy (Policy.Errs).
+func Parse(name string, data []byte) *Policy {
+	pol := &Policy{Source: name}
+	if strings.HasSuffix(name, ".plist") {
+		decodePlist(pol, name, data)
 	} else {
-		decodeYAML(pol, p, data, false)
+		decodeYAML(pol, name, data, false)
 	}
 	return pol
 }
