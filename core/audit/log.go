@@ -37,6 +37,9 @@ type Options struct {
 	MaxFiles     int           // rotated files kept (20); older ones are removed
 	Sync         SyncPolicy    // SyncDeny
 	SyncInterval time.Duration // SyncDeny's bound for allow records (200ms)
+	// Export receives every record once it is in the file (journald,
+	// the unified log, syslog); nil exports nothing.
+	Export *Exports
 }
 
 const (
@@ -383,6 +386,9 @@ func (l *Log) flushOnce(gather bool) {
 	l.pending = l.spare[:0]
 	l.mu.Unlock()
 	n, err := f.Write(buf)
+	if err == nil {
+		l.opt.Export.Written(buf) // copied; never blocks
+	}
 	l.mu.Lock()
 	l.flushing = false
 	l.spare = buf[:0]
