@@ -9,6 +9,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/router"
 )
 
@@ -38,7 +39,8 @@ func statusCmd() *ffcli.Command {
 						LastError string `json:"last_error,omitempty"`
 					} `json:"relay,omitempty"`
 				} `json:"entries"`
-				MissingFolders []missingFolder `json:"missing_folders,omitempty"`
+				MissingFolders []missingFolder      `json:"missing_folders,omitempty"`
+				AuditExport    []audit.ExportStatus `json:"audit_export,omitempty"`
 			}
 			if err := f.call(ctx, "services", map[string]any{}, &res); err != nil {
 				return err
@@ -81,6 +83,7 @@ func statusCmd() *ffcli.Command {
 				}
 				fmt.Println()
 			}
+			printExports(res.AuditExport)
 			for i, m := range missing {
 				if i == 0 {
 					fmt.Println()

@@ -468,6 +468,9 @@ func (l *Log) syncDirty() {
 	}
 }
 
+// ExportStatus returns each exporter's state (Options.Export).
+func (l *Log) ExportStatus() []ExportStatus { return l.opt.Export.Status() }
+
 // Close syncs and closes the log.
 func (l *Log) Close() error {
 	l.mu.Lock()

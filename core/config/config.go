@@ -66,6 +66,29 @@ type Audit struct {
 	Fsync string `yaml:"fsync"`
 	// Disabled turns the audit log off (benchmarks only).
 	Disabled bool `yaml:"disabled"`
+	// Export sends every record to the system's log pipeline as well,
+	// after it is in the file (docs/fleet.md).
+	Export AuditExport `yaml:"export"`
+}
+
+// AuditExport says where audit records go besides the file.
+type AuditExport struct {
+	// Journald: the systemd journal (default: on where journald runs).
+	Journald *bool `yaml:"journald"`
+	// OSLog: the macOS unified log, subsystem tools.gimme.carapace
+	// (default: on on macOS).
+	OSLog *bool `yaml:"oslog"`
+	// Syslog is a collector reached over TCP with TLS (RFC 5424/5425).
+	Syslog Syslog `yaml:"syslog"`
+}
+
+// Syslog configures the syslog collector.
+type Syslog struct {
+	Address    string `yaml:"address"`     // host:port (6514 is syslog over TLS)
+	CAFile     string `yaml:"ca_file"`     // PEM roots for the collector; default the system's
+	ServerName string `yaml:"server_name"` // the name its certificate must hold; default the address's host
+	CertFile   string `yaml:"cert_file"`   // a client certificate, when the collector asks for one
+	KeyFile    string `yaml:"key_file"`
 }
 
 // RateLimit sets request and connection rates.

@@ -35,6 +35,21 @@ func (c *System) validate(path string) error {
 			return fieldError(path, 0, "issuers["+strconv.Itoa(i)+"].jwks_file", "must be an absolute path")
 		}
 	}
+	if s := c.Audit.Export.Syslog; s.Address != "" {
+		if _, port, err := net.SplitHostPort(s.Address); err != nil || port == "" {
+			return fieldError(path, 0, "audit.export.syslog.address", "expected host:port, e.g. siem.example.com:6514")
+		}
+		for _, f := range []struct{ key, v string }{{"ca_file", s.CAFile}, {"cert_file", s.CertFile}, {"key_file", s.KeyFile}} {
+			if f.v != "" && !filepath.IsAbs(f.v) {
+				return fieldError(path, 0, "audit.export.syslog."+f.key, "must be an absolute path")
+			}
+		}
+		if (s.CertFile == "") != (s.KeyFile == "") {
+			return fieldError(path, 0, "audit.export.syslog", "cert_file and key_file go together")
+		}
+	} else if s != (Syslog{}) {
+		return fieldError(path, 0, "audit.export.syslog.address", "needed with the other syslog keys")
+	}
 	switch c.Audit.Fsync {
 	case "", "always", "batch":
 	default:

@@ -149,6 +149,11 @@ func (r *Router) services(ctx context.Context, c *service.Call) (any, error) {
 		out = append(out, st)
 	}
 	res := map[string]any{"services": out}
+	if a := r.opts.Auth; a != nil && a.Audit != nil {
+		if x := a.Audit.ExportStatus(); x != nil {
+			res["audit_export"] = x
+		}
+	}
 	if f, ok := r.entries.Load().(func() any); ok {
 		res["entries"] = f()
 	}

@@ -64,6 +64,8 @@ type Authz struct {
 	// Managed holds the managed policy as it is now.
 	Managed   *managed.Watcher
 	stopWatch context.CancelFunc
+	// Exports sends audit records to the system's log pipeline.
+	Exports *audit.Exports
 }
 
 // ManagedPoll is how often the router looks at the managed policy file.
@@ -77,6 +79,7 @@ func (z *Authz) Close() {
 	if z.Auth.Audit != nil {
 		z.Auth.Audit.Close()
 	}
+	z.Exports.Close(5 * time.Second) // after the log: nothing more comes
 	z.rp.Close()
 }
 
@@ -128,8 +131,14 @@ func NewAuthz(st *Settings) (*Authz, error) {
 	}
 	z.watchManaged(st)
 	if !st.System.Audit.Disabled {
-		if z.Auth.Audit, err = openAudit(st); err != nil {
+		if z.Exports, err = st.exports(); err != nil {
 			z.stopWatch()
+			z.rp.Close()
+			return nil, err
+		}
+		if z.Auth.Audit, err = openAudit(st, z.Exports); err != nil {
+			z.stopWatch()
+			z.Exports.Close(0)
 			z.rp.Close()
 			return nil, err
 		}
@@ -173,9 +182,9 @@ func (z *Authz) watchManaged(st *Settings) {
 	}
 }
 
-func openAudit(st *Settings) (*audit.Log, error) {
+func openAudit(st *Settings, x *audit.Exports) (*audit.Log, error) {
 	a := st.System.Audit
-	opt := audit.Options{MaxSize: int64(a.MaxSize)}
+	opt := audit.Options{MaxSize: int64(a.MaxSize), Export: x}
 	if a.Fsync == "always" {
 		opt.Sync = audit.SyncAlways
 	}
