@@ -11,6 +11,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/token"
 )
 
 func auditVerifyCmd() *ffcli.Command {
@@ -19,9 +20,10 @@ func auditVerifyCmd() *ffcli.Command {
 	sf.register(fs)
 	dir := fs.String("dir", "", "the audit log directory or one file (default: audit.path, else <state dir>/audit)")
 	asJSON := fs.Bool("json", false, "print machine-readable JSON")
+	checkpoints := fs.Bool("checkpoints", false, "also check each signed checkpoint with this device's public key (device.pub in the state directory)")
 	return &ffcli.Command{
 		Name:       "verify",
-		ShortUsage: "carapace audit verify [--dir DIR|FILE] [--json]",
+		ShortUsage: "carapace audit verify [--dir DIR|FILE] [--checkpoints] [--json]",
 		ShortHelp:  "check the audit log's hash chain and say where it breaks",
 		FlagSet:    fs,
 		Exec: func(ctx context.Context, args []string) error {
@@ -30,7 +32,21 @@ func auditVerifyCmd() *ffcli.Command {
 			if err != nil {
 				return opError(op, err)
 			}
-			rep, err := audit.Verify(path)
+			var rep audit.Report
+			if *checkpoints {
+				st, serr := sf.settings()
+				if serr != nil {
+					return opError(op, serr)
+				}
+				pub, perr := token.LoadPublic(st.StateDir())
+				if perr != nil {
+					return opError(op, errs.E(errs.Failed, errs.Reason("device_key"),
+						errs.Hint("--checkpoints needs device.pub from the state directory (--state-dir)"), perr))
+				}
+				rep, err = audit.VerifyCheckpoints(path, pub.Key)
+			} else {
+				rep, err = audit.Verify(path)
+			}
 			var br *audit.Break
 			if *asJSON {
 				out := map[string]any{"path": path, "ok": err == nil, "report": rep}
@@ -48,6 +64,9 @@ func auditVerifyCmd() *ffcli.Command {
 			}
 			if !*asJSON {
 				fmt.Printf("ok: %d records in %d files, seq %d…%d, head %s\n", rep.Records, len(rep.Files), rep.FirstSeq, rep.LastSeq, rep.LastHash)
+				if *checkpoints {
+					fmt.Printf("checkpoints: %d signed with this device's key, the last at seq %d; %d records after it\n", rep.Checkpoints, rep.LastCheckpoint, rep.Unvouched)
+				}
 				if !rep.Genesis {
 					fmt.Println("note: the chain does not start at the first record ever written (older files were rotated away)")
 				}

@@ -5,20 +5,24 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gimme-tools/carapace/core/audit"
+	"github.com/gimme-tools/carapace/core/token"
 )
 
 // collector is a syslog receiver over TLS, as a SIEM runs one.
@@ -139,5 +143,50 @@ func TestManagedExportRequiredRefusesToRunUnseen(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "audit_export_required") && !strings.Contains(string(out), "requires audit export") {
 		t.Fatalf("%s", out)
+	}
+}
+
+// carapace audit verify --checkpoints checks the signed checkpoints with
+// the device's public key and catches a file rewritten after one.
+func TestAuditVerifyCheckpoints(t *testing.T) {
+	state := t.TempDir()
+	key, _, err := token.LoadOrCreate(token.FileKeyStore{Dir: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(state, "audit")
+	l, err := audit.Open(dir, audit.Options{Checkpoint: &audit.Checkpointing{Key: key.Key, KeyID: key.ID, Every: 5, Interval: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 12; i++ {
+		l.Write(audit.Record{Method: "file.read", Resource: "/r/" + strconv.Itoa(i), Decision: audit.Allow})
+	}
+	l.Close()
+	verify := func() (string, int) {
+		cmd := exec.Command(binPath, "audit", "verify", "--checkpoints", "--state-dir", state, "--dir", dir)
+		cmd.Env = []string{"HOME=" + state, "PATH=/usr/bin:/bin"}
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return string(out), ee.ExitCode()
+		}
+		return string(out), 0
+	}
+	if out, code := verify(); code != 0 || !strings.Contains(out, "checkpoints: 2 signed") {
+		t.Fatalf("%d %s", code, out)
+	}
+	// A forger without the key edits record 2 and re-chains every hash.
+	path := filepath.Join(dir, audit.ActiveName)
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	lines[1] = strings.Replace(lines[1], `"decision":"allow"`, `"decision":"deny"`, 1)
+	for i := 1; i < len(lines); i++ {
+		sum := sha256.Sum256([]byte(lines[i-1]))
+		j := strings.LastIndex(lines[i], `"prev":"`) + len(`"prev":"`)
+		lines[i] = lines[i][:j] + hex.EncodeToString(sum[:]) + `"}`
+	}
+	os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o640)
+	if out, code := verify(); code == 0 || !strings.Contains(out, "checkpoint 6") {
+		t.Fatalf("the rewrite passed: %d %s", code, out)
 	}
 }

@@ -44,7 +44,7 @@ var examples = map[string][]string{
 	"token revoke":   {"carapace token revoke JTI   # the jti that token inspect shows"},
 	"audit":          {"carapace audit tail -n 20", "carapace audit verify"},
 	"audit tail":     {"carapace audit tail -n 20", "carapace audit tail -f --json"},
-	"audit verify":   {"carapace audit verify", "carapace audit verify --dir ~/.local/state/carapace/audit"},
+	"audit verify":   {"carapace audit verify", "carapace audit verify --dir ~/.local/state/carapace/audit", "carapace audit verify --checkpoints"},
 	"config":         {"carapace config check", "carapace config reload"},
 	"config check":   {"carapace config check", "carapace config check --config ./local.yaml"},
 	"config reload":  {"carapace config reload"},

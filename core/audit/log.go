@@ -40,6 +40,9 @@ type Options struct {
 	// Export receives every record once it is in the file (journald,
 	// the unified log, syslog); nil exports nothing.
 	Export *Exports
+	// Checkpoint, when set, chains a checkpoint signed with the device
+	// key every so often (checkpoint.go).
+	Checkpoint *Checkpointing
 }
 
 const (
@@ -84,6 +87,8 @@ type Log struct {
 	// TornBytes is how many bytes of an incomplete last line (a crash
 	// mid-write) Open cut off the active file.
 	TornBytes int64
+	// sinceCheckpoint counts the records queued since the last checkpoint.
+	sinceCheckpoint int
 }
 
 // Open opens the log in dir (creating dir, 0750) and finds the end of the
@@ -111,6 +116,16 @@ func Open(dir string, opt Options) (*Log, error) {
 	if opt.Sync == SyncDeny {
 		l.wg.Add(1)
 		go l.syncLoop()
+	}
+	if cp := opt.Checkpoint; cp != nil {
+		if cp.Every <= 0 {
+			cp.Every = 1000
+		}
+		if cp.Interval <= 0 {
+			cp.Interval = 5 * time.Minute
+		}
+		l.wg.Add(1)
+		go l.checkpointLoop()
 	}
 	return l, nil
 }
@@ -346,7 +361,15 @@ func (l *Log) queueLocked(body []byte) (uint64, error) {
 	}
 	l.seq, l.prev = l.seq+1, hashLine(l.pending[start:])
 	l.pending = append(l.pending, '\n')
-	return l.seq, nil
+	seq := l.seq
+	if cp := l.opt.Checkpoint; cp != nil {
+		if l.sinceCheckpoint++; l.sinceCheckpoint >= cp.Every {
+			if err := l.queueCheckpointLocked(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return seq, nil
 }
 
 // waitWritten returns once record seq is in the file: it leads a write of

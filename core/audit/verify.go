@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -21,6 +22,12 @@ type Report struct {
 	// Genesis reports whether the chain starts at the first record ever
 	// written; when false, older files were rotated away (or removed).
 	Genesis bool
+	// Checkpoints counts the signed checkpoints (VerifyCheckpoints checks
+	// their signatures); LastCheckpoint is the seq of the last one, and
+	// Unvouched how many records follow it.
+	Checkpoints    int    `json:"checkpoints"`
+	LastCheckpoint uint64 `json:"last_checkpoint,omitempty"`
+	Unvouched      int    `json:"unvouched"`
 }
 
 // Break says where and why a chain is broken.
@@ -38,7 +45,16 @@ func (b *Break) Error() string {
 // order, links checked across files) or a single file (its own records;
 // the link into its first record is taken on trust). It returns a *Break
 // for the first break it finds, another error if a file cannot be read.
-func Verify(path string) (Report, error) {
+func Verify(path string) (Report, error) { return verify(path, nil) }
+
+// VerifyCheckpoints is Verify that also checks every checkpoint's
+// signature with the device's public key: a file rewritten before a
+// checkpoint, even with every hash re-chained, fails there.
+func VerifyCheckpoints(path string, pub ed25519.PublicKey) (Report, error) {
+	return verify(path, pub)
+}
+
+func verify(path string, pub ed25519.PublicKey) (Report, error) {
 	var files []string
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -51,7 +67,7 @@ func Verify(path string) (Report, error) {
 	} else {
 		files = []string{path}
 	}
-	v := verifier{rep: Report{Files: files}}
+	v := verifier{rep: Report{Files: files}, pub: pub}
 	for _, f := range files {
 		if err := v.file(f); err != nil {
 			return v.rep, err
@@ -62,7 +78,8 @@ func Verify(path string) (Report, error) {
 
 type verifier struct {
 	rep  Report
-	prev string // hash of the last line seen; "" before the first
+	pub  ed25519.PublicKey // checks checkpoints' signatures when set
+	prev string            // hash of the last line seen; "" before the first
 	seq  uint64
 }
 
@@ -100,8 +117,8 @@ func (v *verifier) line(line []byte) string {
 	if err := json.Unmarshal(line, &r); err != nil {
 		return "not a record: " + err.Error()
 	}
-	if r.Decision != Allow && r.Decision != Deny && r.Decision != Prompt {
-		return fmt.Sprintf("decision %q is not allow, deny or prompt", r.Decision)
+	if r.Decision != Allow && r.Decision != Deny && r.Decision != Prompt && r.Decision != Checkpoint {
+		return fmt.Sprintf("decision %q is not allow, deny, prompt or checkpoint", r.Decision)
 	}
 	switch {
 	case v.prev == "" && r.Seq == 1 && r.Prev != Genesis:
@@ -113,6 +130,16 @@ func (v *verifier) line(line []byte) string {
 	case r.Seq != v.seq+1:
 		return fmt.Sprintf("sequence jumps from %d to %d", v.seq, r.Seq)
 	}
+	if r.Decision == Checkpoint {
+		if v.pub != nil {
+			if why := checkCheckpoint(&r, v.pub); why != "" {
+				return why
+			}
+		}
+		v.rep.Checkpoints++
+		v.rep.LastCheckpoint, v.rep.Unvouched = r.Seq, -1
+	}
+	v.rep.Unvouched++
 	v.prev, v.seq = hashLine(line), r.Seq
 	v.rep.Records++
 	v.rep.LastSeq, v.rep.LastHash = r.Seq, v.prev

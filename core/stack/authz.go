@@ -136,7 +136,7 @@ func NewAuthz(st *Settings) (*Authz, error) {
 			z.rp.Close()
 			return nil, err
 		}
-		if z.Auth.Audit, err = openAudit(st, z.Exports); err != nil {
+		if z.Auth.Audit, err = openAudit(st, z.Exports, key); err != nil {
 			z.stopWatch()
 			z.Exports.Close(0)
 			z.rp.Close()
@@ -182,9 +182,10 @@ func (z *Authz) watchManaged(st *Settings) {
 	}
 }
 
-func openAudit(st *Settings, x *audit.Exports) (*audit.Log, error) {
+func openAudit(st *Settings, x *audit.Exports, key token.DeviceKey) (*audit.Log, error) {
 	a := st.System.Audit
-	opt := audit.Options{MaxSize: int64(a.MaxSize), Export: x}
+	opt := audit.Options{MaxSize: int64(a.MaxSize), Export: x,
+		Checkpoint: &audit.Checkpointing{Key: key.Key, KeyID: key.ID}}
 	if a.Fsync == "always" {
 		opt.Sync = audit.SyncAlways
 	}
