@@ -154,6 +154,62 @@ for u in carapace-router carapace-code carapace-file carapace-shell@1000 carapac
 	if [[ -n $score ]] && (( ${score/./} <= target )); then row "exposure $u" PASS "$score (target $((target / 10)).$((target % 10)))"
 	else row "exposure $u" FAIL "${score:-none} (target $((target / 10)).$((target % 10)))"; fi
 done
+# Fleets (issue 23): /etc/gimme/managed.yaml wins over local.yaml and
+# flags, binds issued tokens at their next call, stops the service an
+# invalid entry governs; refusals reach journald with their fields.
+if has policy profile --help; then
+	managed() { inside sh -c "printf '$1' >/etc/gimme/managed.yaml.new && chmod 0644 /etc/gimme/managed.yaml.new && mv /etc/gimme/managed.yaml.new /etc/gimme/managed.yaml"; }
+	managed 'services: [file, code]\nfolders: ["~/Documents"]\ntokens: {max_ttl: 1h}\n'
+	as ada carapace config reload >/dev/null 2>&1
+	fleet_wider() {
+		as ada sh -c 'printf "services:\n  file: {enabled: true, paths: [~/Documents, ~/Secret]}\n  code: {enabled: true, project_roots: [~/Projects]}\n  shell: {enabled: true}\n" >/tmp/wider.yaml'
+		local out
+		out=$(as ada carapace config check --owner-config /tmp/wider.yaml 2>&1) || { echo "$out"; return 1; }
+		echo "$out" | grep -A2 'key: services.shell.enabled' | grep -q 'layer: managed' &&
+			! echo "$out" | grep -A1 'key: services.file.paths' | grep -q Secret && echo "shell off, ~/Secret dropped (layer managed)"
+	}
+	check "managed: local.yaml cannot widen" fleet_wider
+	fleet_ttl() {
+		local tok out
+		tok=$(as ada carapace token issue --aud file --scope 'GET:~/Documents/*' --ttl 10h --name codex) || return 1
+		out=$(as ada carapace call --token "$tok" file.read '{"path":"/home/ada/Documents/hello.txt"}' 2>&1)
+		echo "$out" | grep -o managed_token_lifetime
+	}
+	check "managed: --ttl 10h refused at its first call" fleet_ttl
+	fleet_bind() {
+		local tok out
+		tok=$(as ada carapace token issue --aud file --scope 'GET:~/Documents/*' --ttl 30m --name codex) || return 1
+		as ada carapace call --token "$tok" file.read '{"path":"/home/ada/Documents/hello.txt"}' | grep -q hello || return 1
+		managed 'services: [code]\n'
+		as ada carapace config reload >/dev/null || return 1
+		out=$(as ada carapace call --token "$tok" file.read '{"path":"/home/ada/Documents/hello.txt"}' 2>&1)
+		echo "$out" | grep -o managed_service
+	}
+	check "managed: a change binds an issued token" fleet_bind
+	fleet_journal() {
+		local out
+		out=$(inside journalctl -o json --no-pager CARAPACE_DECISION=deny CARAPACE_REASON=managed_service)
+		for f in '"CARAPACE_METHOD":"file.read"' '"CARAPACE_AGENT":"codex"' '"CARAPACE_RESOURCE":"/home/ada/Documents/hello.txt"' '"CARAPACE_BY":"router"' '"CARAPACE_SEQ":' '"CARAPACE_PREV":' '"MESSAGE_ID":"4f1c7e2a9b5d4c38a6e0d2b7c9f13a55"'; do
+			echo "$out" | grep -q "$f" || { echo "no $f in: $out" | cut -c1-400; return 1; }
+		done
+		echo "refusal in journald with its fields"
+	}
+	check "journalctl CARAPACE_DECISION=deny" fleet_journal
+	fleet_invalid() {
+		managed 'network:\n  allow: ["not a host"]\n'
+		inside systemctl restart carapace-code.service >/dev/null 2>&1
+		for _ in $(seq 100); do
+			inside journalctl --no-pager -u carapace-code.service -n 40 | grep -q 'managed.yaml:2: network.allow' && break
+			sleep 0.1
+		done
+		! inside systemctl is-active -q carapace-code.service && inside journalctl --no-pager -u carapace-code.service -n 40 | grep -o 'managed.yaml:2: network.allow' | head -1
+	}
+	check "managed: an invalid entry stops code" fleet_invalid
+	inside rm -f /etc/gimme/managed.yaml
+	as ada carapace config reload >/dev/null 2>&1
+	inside systemctl reset-failed carapace-code.service >/dev/null 2>&1
+	inside systemctl restart carapace-code.service >/dev/null 2>&1
+else skip "managed policy and journald export" "carapace policy profile"; fi
 check "carapace-installer doctor" inside carapace-installer doctor
 
 # Purge leaves nothing.
