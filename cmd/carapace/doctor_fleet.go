@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/gimme-tools/carapace/core/audit"
+	"github.com/gimme-tools/carapace/core/managed"
 )
 
 // printExports prints the audit exporters' state under `carapace status`.
@@ -30,15 +32,19 @@ func printExports(xs []audit.ExportStatus) {
 // policy is valid, and every audit exporter keeps up.
 func fleetChecks(ctx context.Context, f *clientFlags) []check {
 	var out []check
-	if st, err := (&configFlags{}).load(true); err == nil && st.Managed.Source != "" {
-		c := check{Name: "managed policy", OK: true, Detail: st.Managed.Source + " applies (owners cannot widen it)"}
-		if es := st.Managed.Errs(); len(es) > 0 {
+	path, over, warn := managed.Locate(os.Getenv(managed.EnvPath))
+	if pol := managed.Load(path, over); pol.Source != "" {
+		c := check{Name: "managed policy", OK: true, Detail: pol.Source + " applies (owners cannot widen it)"}
+		if warn != "" {
+			c.Detail += "; " + warn
+		}
+		if es := pol.Errs(); len(es) > 0 {
 			var msgs []string
 			for _, e := range es {
 				msgs = append(msgs, e.Error())
 			}
 			c.OK, c.Detail = false, strings.Join(msgs, "; ")
-			c.Fix = "the services each entry governs are stopped until whoever manages this machine fixes " + st.Managed.Source + " (`carapace config check` shows the entries)"
+			c.Fix = "the services each entry governs are stopped until whoever manages this machine fixes " + pol.Source + " (`carapace config check` shows the entries)"
 		}
 		out = append(out, c)
 	}
