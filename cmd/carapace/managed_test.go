@@ -263,3 +263,30 @@ func TestPolicyProfileRoundTrip(t *testing.T) {
 		t.Fatalf("an invalid policy: %v %s", err, b)
 	}
 }
+
+// doctor fails its managed policy check on an invalid policy, naming the
+// entry.
+func TestDoctorManagedPolicyCheck(t *testing.T) {
+	if _, err := os.Lstat("/etc/gimme/managed.yaml"); err == nil {
+		t.Skip("this machine has a managed policy of its own")
+	}
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "managed.yaml")
+	os.WriteFile(pol, []byte("services: [file]\nagents: [\"\"]\n"), 0o644)
+	cmd := exec.Command(binPath, "doctor", "--json", "--socket", filepath.Join(dir, "none.sock"))
+	cmd.Env = []string{"HOME=" + dir, "CARAPACE_MANAGED=" + pol, "PATH=/usr/bin:/bin"}
+	out, _ := cmd.Output()
+	var checks []check
+	if err := json.Unmarshal(out, &checks); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, c := range checks {
+		if c.Name == "managed policy" {
+			if c.OK || !strings.Contains(c.Detail, pol+":2: agents") || c.Fix == "" {
+				t.Fatalf("%+v", c)
+			}
+			return
+		}
+	}
+	t.Fatalf("no managed policy check: %s", out)
+}
