@@ -12,6 +12,12 @@
 // that follow a forwarded call's router record carry its seq in ref, so
 // a call's last record is its final outcome.
 //
+// Every record, once in the file, can also go to the system's log
+// pipeline (Exporter: journald, the unified log, a syslog collector),
+// asynchronously: the file is the source of truth (export.go). Every so
+// often the chain gets a checkpoint signed with the device key, which a
+// rewrite of the file before it cannot re-make (checkpoint.go).
+//
 // The chain: each record's "prev" is the hex SHA-256 of the previous
 // record's line (its exact bytes, without the newline). The first record
 // ever written (seq 1) has prev Genesis. After a rotation the first record

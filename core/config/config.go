@@ -7,7 +7,9 @@
 //     shape: which services are enabled and what each may touch.
 //
 // Both are optional and default to safe values. Unknown keys and bad
-// values are errors that name the file, the line and the key.
+// values are errors that name the file, the line and the key. Above
+// both, core/managed applies the fleet's managed policy, which narrows
+// what they say and never widens it.
 package config
 
 import (

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gimme-tools/carapace/core/config"
+	"github.com/gimme-tools/carapace/core/managed"
 	"github.com/gimme-tools/carapace/core/stack"
 	"github.com/gimme-tools/carapace/linux/units"
 )
@@ -73,6 +74,10 @@ func GatherOwner(owner string) (*Facts, error) {
 	if f.Config, err = config.LoadOwner(f.OwnerConfigPath, u.HomeDir); err != nil {
 		return nil, err
 	}
+	// Grant (ACLs, bind mounts, units) only what the fleet's managed
+	// policy allows: the services narrow to it again at every start.
+	p, _, _ := managed.Locate("")
+	managed.Load(p, false).Apply(f.Config, &config.System{}, u.HomeDir)
 	f.Supported = ProbeServices(units.Binary)
 	return f, nil
 }
