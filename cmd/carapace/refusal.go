@@ -79,7 +79,7 @@ var cliWords = map[[2]string]string{
 	{"file.delete", "is_directory"}: "pass -r to delete a directory and all it holds",
 	{"file.mkdir", "not_found"}:     "pass -p to make the missing parent directories too",
 	{"file.move", "exists"}:         "pass --replace to replace the destination",
-	{"token.issue", "bad_ttl"}:      "give --ttl from 1s up to tokens.max_ttl (the system config; `carapace config check` shows it)",
+	{"token.issue", "bad_ttl"}:      "give --ttl from 1s up to tokens.max_ttl (the system config, lowered by a managed policy; `carapace config check` shows which)",
 	{"token.issue", "bad_scope"}:    "write each --scope as VERB:PATH, e.g. --scope 'GET:~/Documents/*'",
 }
 

@@ -212,6 +212,15 @@ func (r *Router) issue(_ context.Context, c *service.Call) (any, error) {
 		p.Name = token.ServiceFor(aud) + "-agent"
 	}
 	rec.Agent = p.Name
+	if a.Policy != nil {
+		// Refuse now what the managed policy would refuse at the first
+		// call: the service, the agent, the lifetime.
+		now := time.Now()
+		v := &token.Verified{Agent: p.Name, Owner: true, Audience: aud, IssuedAt: now, Expires: now.Add(ttl)}
+		if err := a.Policy(v, token.ServiceFor(aud), op, nil); err != nil {
+			return nil, r.deny(rec, start, err)
+		}
+	}
 	raw, claims, err := a.Minter.MintNamed(aud, p.Scope, ttl, p.Once, p.Sub, p.Name)
 	if err != nil {
 		return nil, r.deny(rec, start, errs.E(op, err))
