@@ -180,9 +180,20 @@ func covers(a, b egress.Rule) bool {
 // Inside reports whether p (absolute, clean) lies inside a match of one
 // of the patterns: "~/Work/*" holds ~/Work/a and ~/Work/a/b, not ~/Work.
 func Inside(p string, patterns []string, home string) bool {
-	segs := split(p)
-	for _, pat := range patterns {
-		ps := split(config.ExpandHome(pat, home))
+	return inside(split(p), compile(patterns, home))
+}
+
+// compile expands and splits patterns.
+func compile(patterns []string, home string) [][]string {
+	out := make([][]string, len(patterns))
+	for i, pat := range patterns {
+		out[i] = split(config.ExpandHome(pat, home))
+	}
+	return out
+}
+
+func inside(segs []string, patterns [][]string) bool {
+	for _, ps := range patterns {
 		if len(ps) > len(segs) {
 			continue
 		}

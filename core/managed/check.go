@@ -38,8 +38,8 @@ type Call struct {
 // The refusal is -32007 (the service is stopped by an invalid policy) or
 // -32003 (forbidden), with a reason above and a hint naming the policy.
 func (p *Policy) Check(c Call) error {
-	if p == nil {
-		return nil
+	if p == nil || p.Source == "" {
+		return nil // no policy on this machine
 	}
 	if err := p.Err(c.Service); err != nil {
 		return errs.E(c.Method, errs.Unavailable, errs.Reason(ReasonInvalid),
@@ -69,7 +69,7 @@ func (p *Policy) Check(c Call) error {
 func (p *Policy) checkAccess(c Call, a service.Access) error {
 	switch c.Service {
 	case "file":
-		if p.Folders != nil && !Inside(a.Resource, p.Folders, c.Home) {
+		if p.Folders != nil && !inside(split(a.Resource), p.compiled(c.Home).folders) {
 			return forbidden(c.Method, ReasonPath, "the managed policy allows folders inside "+strings.Join(p.Folders, ", ")+" only",
 				"%s is outside the managed folders", a.Resource)
 		}
@@ -82,7 +82,7 @@ func (p *Policy) checkAccess(c Call, a service.Access) error {
 			}
 		}
 	case "code":
-		if p.ProjectRoots != nil && a.Resource != service.CodeScratch && !Inside(a.Resource, p.ProjectRoots, c.Home) {
+		if p.ProjectRoots != nil && a.Resource != service.CodeScratch && !inside(split(a.Resource), p.compiled(c.Home).roots) {
 			return forbidden(c.Method, ReasonPath, "the managed policy allows project roots inside "+strings.Join(p.ProjectRoots, ", ")+" only",
 				"%s is outside the managed project roots", a.Resource)
 		}
@@ -102,4 +102,20 @@ func match(globs []string, p string) string {
 
 func forbidden(method, reason, hint, format string, args ...any) error {
 	return errs.E(method, errs.Forbidden, errs.Reason(reason), errs.Hint(hint), fmt.Errorf(format, args...))
+}
+
+// patterns are the policy's folders and project roots, expanded for one
+// home and split, made once: Check runs on every call.
+type patterns struct {
+	home           string
+	folders, roots [][]string
+}
+
+func (p *Policy) compiled(home string) *patterns {
+	if c := p.cache.Load(); c != nil && c.home == home {
+		return c
+	}
+	c := &patterns{home: home, folders: compile(p.Folders, home), roots: compile(p.ProjectRoots, home)}
+	p.cache.Store(c)
+	return c
 }

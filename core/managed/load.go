@@ -336,6 +336,7 @@ func checkTTL(p *Policy) error {
 	if err != nil || d <= 0 {
 		return fmt.Errorf("max_ttl %q is not a positive duration (e.g. 30m, 8h)", p.Tokens.MaxTTL)
 	}
+	p.maxTTL = d
 	return nil
 }
 

@@ -55,6 +55,7 @@ func TestLoadReadsEveryKey(t *testing.T) {
 		Network: Network{Allow: []string{"*.corp.example", "proxy.golang.org"}, Deny: []string{"paste.corp.example"}},
 		Shell:   Shell{RequireHuman: true}, Tokens: Tokens{MaxTTL: "8h"},
 		Agents: []string{"claude-code", "codex"}, Audit: Audit{ExportRequired: true},
+		maxTTL: 8 * time.Hour,
 	}
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("got  %+v\nwant %+v", p, want)
@@ -443,4 +444,20 @@ func extractPayload(t *testing.T, prof []byte) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// BenchmarkCheck is the router's per-call cost of the managed policy.
+func BenchmarkCheck(b *testing.B) {
+	for name, body := range map[string]string{"none": "", "full": full} {
+		p := Parse("managed.yaml", []byte(body))
+		c := Call{Service: "file", Method: "file.read", Agent: "codex", Lifetime: time.Hour, Home: "/home/a",
+			Access: []service.Access{{Verb: scope.GET, Resource: "/home/a/Documents/notes/a.txt"}}}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if err := p.Check(c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -22,6 +22,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -61,6 +62,10 @@ type Policy struct {
 
 	// broken holds, per service, why the policy stops it.
 	broken map[string]error
+	// maxTTL is Tokens.MaxTTL parsed (0: no bound).
+	maxTTL time.Duration
+	// cache holds the patterns compiled for the last home Check saw.
+	cache atomic.Pointer[patterns]
 }
 
 // Network is the managed network bound.
@@ -93,10 +98,7 @@ type Audit struct {
 func None() *Policy { return &Policy{} }
 
 // MaxTTL returns Tokens.MaxTTL as a duration, 0 when unbounded.
-func (p *Policy) MaxTTL() time.Duration {
-	d, _ := time.ParseDuration(p.Tokens.MaxTTL)
-	return d
-}
+func (p *Policy) MaxTTL() time.Duration { return p.maxTTL }
 
 // Err returns why the policy stops service svc, or nil: the file could not
 // be trusted or parsed (every service), or an entry governing svc is
