@@ -11,6 +11,7 @@ import (
 	"github.com/gimme-tools/carapace/core/policy"
 	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/sandbox"
+	"github.com/gimme-tools/carapace/core/secret"
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/service/app"
 	"github.com/gimme-tools/carapace/core/service/code"
@@ -60,12 +61,15 @@ func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (s
 	if os.Geteuid() == 0 {
 		serviceCgroup(4 * procs)
 	}
+	// Credential routes' secrets are read from the owner's stores before
+	// the service confines itself (cmd/carapace/routes.go).
+	routes, routeSecrets := credentialRoutes(st)
 	// The helper protects .git in a mount namespace; with network rules
 	// the service itself dials out for its commands (core/egress).
 	if err := confine(sandbox.Profile{Exec: true, Namespaces: true, Network: c.Network.Any()}); err != nil {
 		return nil, err
 	}
-	sc, err := ownerScanner(st)
+	sc, err := ownerScanner(st, routeSecrets...)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +86,7 @@ func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (s
 	return code.New(code.Config{
 		ProjectRoots:   c.ProjectRoots,
 		Network:        c.Network.RulesFor,
+		Routes:         routes,
 		DefaultTimeout: c.Timeout.D(),
 		MaxTimeout:     c.MaxTimeout.D(),
 		MaxOutput:      int(c.MaxOutput),
@@ -97,7 +102,7 @@ func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (s
 		Policy:          pol,
 		Redact:          sc,
 		NoRedact:        noRedact,
-		DenyRead:        c.DenyRead,
+		DenyRead:        append(append([]string(nil), c.DenyRead...), secret.DenyGlob),
 		ProjectDenyRead: projectDeny,
 		Authorize:       auth,
 	}), nil
@@ -133,11 +138,11 @@ func newAppService(st *stack.Settings, _ string, _ servicehost.Authorize) (servi
 
 // ownerScanner returns the secret scanner: gitleaks' rules and the
 // owner's redact.patterns.
-func ownerScanner(st *stack.Settings) (*redact.Scanner, error) {
-	if len(st.Owner.Redact.Patterns) == 0 {
+func ownerScanner(st *stack.Settings, more ...redact.Pattern) (*redact.Scanner, error) {
+	if len(st.Owner.Redact.Patterns)+len(more) == 0 {
 		return redact.Default(), nil
 	}
-	sc, err := redact.New(st.Owner.Redact.Patterns)
+	sc, err := redact.New(append(append([]redact.Pattern(nil), st.Owner.Redact.Patterns...), more...))
 	if err != nil {
 		return nil, errs.E("redact.patterns", errs.InvalidParams, errs.Reason("bad_config"), errs.Hint("fix redact.patterns in ~/.config/gimme/local.yaml (carapace config check)"), err)
 	}
@@ -160,9 +165,10 @@ func fileConfig(st *stack.Settings) file.Config {
 }
 
 // fileDeny returns the file service's deny globs besides its defaults:
-// services.file.deny and services.code.deny_read.
+// services.file.deny, services.code.deny_read and the secret store's
+// directory.
 func fileDeny(o config.Owner) []string {
-	return append(append([]string{}, o.Services.File.Deny...), o.Services.Code.DenyRead...)
+	return append(append(append([]string{}, o.Services.File.Deny...), o.Services.Code.DenyRead...), secret.DenyGlob)
 }
 
 // fileRules returns the file service's read rules (folders, deny globs),

@@ -47,8 +47,8 @@ type Route struct {
 var routeName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // ParseRoute checks a route as the owner writes it: a name of lower-case
-// letters, digits and dashes; an https:// upstream with a host and no
-// user, query or fragment; a header "Name: value" whose value holds
+// letters, digits and dashes; an https:// upstream (http:// only to a
+// loopback address) with a host and no user, query or fragment; a header "Name: value" whose value holds
 // {secret} once.
 func ParseRoute(name, upstream, header string) (Route, error) {
 	if !routeName.MatchString(name) {
@@ -61,8 +61,12 @@ func ParseRoute(name, upstream, header string) (Route, error) {
 	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
 		return Route{}, fmt.Errorf("upstream %q: expected https://host[:port][/base path], without user, query or fragment", upstream)
 	}
-	if _, err := ParseTarget(u.Hostname(), 443); err != nil {
+	t, err := ParseTarget(u.Hostname(), 443)
+	if err != nil {
 		return Route{}, fmt.Errorf("upstream %q: %v", upstream, err)
+	}
+	if u.Scheme == "http" && !(t.Addr.IsValid() && t.Addr.IsLoopback()) {
+		return Route{}, fmt.Errorf("upstream %q: plain http only to a loopback address (the secret would cross the network in clear): use https://", upstream)
 	}
 	k, v, ok := strings.Cut(header, ":")
 	k, v = strings.TrimSpace(k), strings.TrimSpace(v)
@@ -98,6 +102,9 @@ func (r Route) Secret() string { return r.secret }
 // Routes are the credential routes one command may use, by name.
 type Routes struct {
 	Routes map[string]Route
+	// Missing are routes the owner set whose secret could not be had,
+	// with why: a request for one is answered 503 and why, not 404.
+	Missing map[string]string
 	// Transport sends the requests upstream (default: TLS verified
 	// against the system's roots, no proxy, 30 s to connect).
 	Transport http.RoundTripper
@@ -204,6 +211,9 @@ func (rs *Routes) target(req *http.Request) (Route, *url.URL, error) {
 	p := req.URL.EscapedPath()
 	name, rest, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
 	r, ok := rs.Routes[name]
+	if why, missing := rs.Missing[name]; missing && !ok {
+		return Route{}, nil, refuse(http.StatusServiceUnavailable, "route %q has no secret: %s", name, why)
+	}
 	if !ok {
 		return Route{}, nil, refuse(http.StatusNotFound, "no route %q (the owner's routes are services.code.network.routes: %s)", name, strings.Join(rs.names(), ", "))
 	}

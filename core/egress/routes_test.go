@@ -222,6 +222,7 @@ func TestParseRoute(t *testing.T) {
 	bad := []struct{ name, up, header string }{
 		{"GitHub", "https://api.github.com", "Authorization: Bearer {secret}"},
 		{"github", "ftp://api.github.com", "Authorization: Bearer {secret}"},
+		{"github", "http://api.github.com", "Authorization: Bearer {secret}"},
 		{"github", "https://user@api.github.com", "Authorization: Bearer {secret}"},
 		{"github", "https://api.github.com?x=1", "Authorization: Bearer {secret}"},
 		{"github", "api.github.com", "Authorization: Bearer {secret}"},

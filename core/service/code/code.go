@@ -50,6 +50,11 @@ type Config struct {
 	// own whose one way out is the proxy (core/egress) applying these
 	// rules; "*" included: there is no unfiltered network.
 	Network func(dir string) egress.Rules
+	// Routes are the owner's credential routes (services.code.network.
+	// routes), their secrets filled in: a command with them gets the
+	// proxy even where no host is allowed, and asks it for
+	// /<route>/… (core/egress.Route). Their secrets belong in Redact.
+	Routes *egress.Routes
 	// Limits are the sandbox's resource limits (zero: the defaults).
 	Limits sandbox.Limits
 	// SandboxOff runs commands unconfined where no sandbox exists. Never
@@ -257,7 +262,7 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		c.Pool = s.pool
 		c.Request = sandbox.Request{Args: argv[2:], Env: env, Dir: dir, Stdin: stdin != nil}.Encode()
 		if s.networkFor(dir) {
-			ns = newNetSession(call, s.rulesFor(dir))
+			ns = newNetSession(call, s.rulesFor(dir), s.cfg.Routes)
 			c.Egress = ns.serve
 		}
 	}
