@@ -55,7 +55,8 @@ func BenchmarkFind(b *testing.B) {
 // globs (core/denyread.Default). "walk" is Find alone, "walk+deny_read"
 // the same walk asking the matcher about every entry, "match" the
 // matcher alone over the same 101,000 names — the added cost, which no
-// other process on the machine changes, unlike the walks' (make bench):
+// other process on the machine changes, unlike the walks'; "index" a
+// command's start with the inotify index at steady state (make bench):
 //
 //	go test ./core/autorun -run '^$' -bench DenyRead -benchtime 10x
 func BenchmarkDenyRead(b *testing.B) {
@@ -91,6 +92,33 @@ func BenchmarkDenyRead(b *testing.B) {
 			f, err := FindWith(root, Options{Mask: mask})
 			if err != nil || len(f.Masked) != 10 {
 				b.Fatalf("%v, masked %d", err, len(f.Masked))
+			}
+		}
+	})
+	// A command's start with the index at steady state: nothing changed
+	// since the last walk, so Find reads the queued notifications (none)
+	// and answers.
+	ix := &Index{Logf: b.Logf}
+	if f, err := ix.Find(root, 1, Options{Mask: mask}); err != nil || len(f.Masked) != 10 {
+		b.Fatalf("%v", err)
+	}
+	b.Run("index", func(b *testing.B) {
+		for b.Loop() {
+			f, err := ix.Find(root, 1, Options{Mask: mask})
+			if err != nil || len(f.Masked) != 10 {
+				b.Fatalf("%v, masked %d", err, len(f.Masked))
+			}
+		}
+	})
+	// After a change: one file made in one of the 1,000 directories, then
+	// a command's start (the walk again, on the index's watches).
+	b.Run("index-after-change", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i++
+			os.WriteFile(filepath.Join(root, "src", "pkg7", fmt.Sprint("new", i)), nil, 0o644)
+			if _, err := ix.Find(root, 1, Options{Mask: mask}); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})

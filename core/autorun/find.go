@@ -50,6 +50,7 @@ type Found struct {
 	Masked []string
 	read   int
 	mask   func(name string, parents []string) bool
+	dirs   func(dir string, git bool)
 }
 
 // Options are FindWith's.
@@ -59,6 +60,9 @@ type Options struct {
 	// in Found.Masked and not descended into. The same walk then serves
 	// both lists: the cost of Mask is all that is added.
 	Mask func(name string, parents []string) bool
+	// dirs, when set, is told each directory the walk lists and each git
+	// directory it reads (git true): what an Index watches.
+	dirs func(dir string, git bool)
 }
 
 // MaxMasked bounds Found.Masked, for the same reasons as MaxProtect.
@@ -89,7 +93,7 @@ func Find(root string) (*Found, error) {
 
 // FindWith is Find, also listing in Masked what opts.Mask chooses.
 func FindWith(root string, opts Options) (*Found, error) {
-	f := &Found{Root: root, Entries: map[string]fs.FileInfo{}, Unreadable: map[string]bool{}, mask: opts.Mask}
+	f := &Found{Root: root, Entries: map[string]fs.FileInfo{}, Unreadable: map[string]bool{}, mask: opts.Mask, dirs: opts.dirs}
 	if err := f.walk(root, nil, 0); err != nil {
 		return nil, err
 	}
@@ -117,6 +121,9 @@ func (f *Found) walk(dir string, parents []string, depth int) error {
 	if err != nil {
 		f.Unreadable[dir] = true
 		return nil
+	}
+	if f.dirs != nil {
+		f.dirs(dir, false)
 	}
 	ents, err := d.ReadDir(-1)
 	d.Close()
@@ -224,6 +231,12 @@ var gitDirFiles = []string{"hooks", "config", "config.worktree", "commondir"}
 func (f *Found) gitDir(worktree, g string, depth int) {
 	if depth > 4 {
 		return
+	}
+	if f.dirs != nil {
+		f.dirs(g, true)
+		for _, sub := range []string{"modules", "worktrees"} {
+			f.dirs(g+"/"+sub, true)
+		}
 	}
 	for _, n := range gitDirFiles {
 		f.add(g + "/" + n)

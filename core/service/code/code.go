@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gimme-tools/carapace/core/autorun"
 	"github.com/gimme-tools/carapace/core/codeexec"
 	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/egress"
@@ -105,6 +107,10 @@ type Service struct {
 	denyRead *denyread.Matcher
 	projects []projectDeny
 	denyErr  error // a glob that did not compile: no command runs
+	// index keeps each working directory's walk (executed paths, masked
+	// secrets) up to date with inotify, so a command's start does not
+	// walk its tree (core/autorun.Index).
+	index *autorun.Index
 }
 
 type projectDeny struct {
@@ -137,7 +143,9 @@ func New(cfg Config) *Service {
 	if cfg.WarmHelpers == 0 {
 		cfg.WarmHelpers = DefaultWarmHelpers
 	}
-	s := &Service{cfg: cfg}
+	s := &Service{cfg: cfg, index: &autorun.Index{Logf: func(format string, args ...any) {
+		log.Printf("code: deny_read and executed-path index: "+format, args...)
+	}}}
 	var err error
 	global := append(append([]string(nil), denyread.Default...), cfg.DenyRead...)
 	if s.denyRead, err = denyread.New(global); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/autorun"
 	"github.com/gimme-tools/carapace/core/codeexec"
+	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/egress"
 
 	"github.com/gimme-tools/carapace/core/errs"
@@ -47,9 +48,7 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([
 			errs.Hint("fix services.code.deny_read in ~/.config/gimme/local.yaml (carapace config check)"), s.denyErr)
 	}
 	deny := s.denyReadFor(dir)
-	found, err := autorun.FindWith(dir, autorun.Options{Mask: func(name string, parents []string) bool {
-		return deny.Name(name, parents) != ""
-	}})
+	found, err := s.index.Find(dir, deny, maskWith(deny))
 	if errors.Is(err, autorun.ErrTooLarge) {
 		return nil, nil, nil, nil, errs.E(errs.Failed, errs.Reason("tree_too_large"),
 			errs.Hint("the working directory holds too many files, repositories or deny_read matches (node_modules aside) to protect their git hooks, the other files your tools run and its secrets; run the command in a smaller directory, e.g. one project"), err)
@@ -90,13 +89,28 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([
 	return wrapped, spec.Env(nil, env), found, cleanup, nil
 }
 
+// unmasked is the index's id for walks without a mask.
+type unmasked struct{}
+
+func maskWith(deny *denyread.Matcher) autorun.Options {
+	return autorun.Options{Mask: func(name string, parents []string) bool {
+		return deny.Name(name, parents) != ""
+	}}
+}
+
 // quarantine looks in dir, once the command and everything it started
 // are gone, for executed paths (core/autorun) that were not there before
 // it ran, renames them out of the way of the owner's tools, and says so
 // in res: a repository, hook, shell start-up file or agent setting the
 // command made must not run as the owner at the next `git status`.
 func (s *Service) quarantine(op, dir string, before *autorun.Found, res *codeexec.Result) error {
-	after, err := autorun.Find(dir)
+	// Unmasked, as before the index: a directory made with a masked
+	// name (a new .env/) may hold what the owner's tools run.
+	after, err := s.index.Find(dir, unmasked{}, autorun.Options{})
+	// The next command's start finds its walk done, this command's
+	// changes included.
+	deny := s.denyReadFor(dir)
+	go s.index.Find(dir, deny, maskWith(deny))
 	if err != nil {
 		return errs.E(op, errs.Failed, errs.Reason("quarantine"),
 			errs.Hint("the command ran, but "+dir+" could not be checked for files your tools run: look for new .git, hooks, shell or editor files before using it"), err)
