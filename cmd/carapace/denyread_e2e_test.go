@@ -12,7 +12,7 @@ import (
 // TestCommandsCannotReadProjectSecrets: through the dev stack, a command
 // in a project reads neither its .env nor a nested .env.local nor an AWS
 // credentials folder (masked by the kernel in the command's mount
-// namespace), nor secrets made or renamed into place after the code
+// namespace), nor one inside node_modules, nor secrets made or renamed into place after the code
 // service indexed the project, while the rest of the project reads as
 // ever; and a secret a
 // command prints reaches an agent's token as a placeholder. As the
@@ -28,14 +28,15 @@ func denyReadCorpus(t *testing.T, cred *syscall.Credential) {
 	d := startDevWith(t, "services:\n  code: {enabled: true, project_roots: [~/Projects]}\n", "", cred, func(home string) {
 		app = filepath.Join(home, "Projects", "app")
 		writeFiles(t, app, map[string]string{
-			".env":                "SECRET-env\n",
-			"config/.env.local":   "SECRET-local\n",
-			".aws/credentials":    "SECRET-aws\n",
-			"plain.txt":           "PLAIN\n",
-			"scripts/print-it.sh": "echo token=" + secret + "\n",
+			".env":                    "SECRET-env\n",
+			"config/.env.local":       "SECRET-local\n",
+			".aws/credentials":        "SECRET-aws\n",
+			"plain.txt":               "PLAIN\n",
+			"node_modules/pkg/.npmrc": "SECRET-npmrc\n",
+			"scripts/print-it.sh":     "echo token=" + secret + "\n",
 		})
 	})
-	out, errOut, code := d.cliAs(cred, "exec", "--cwd", app, "--", "/bin/sh", "-c", "cat .env config/.env.local .aws/credentials plain.txt 2>&1; echo END")
+	out, errOut, code := d.cliAs(cred, "exec", "--cwd", app, "--", "/bin/sh", "-c", "cat .env config/.env.local .aws/credentials node_modules/pkg/.npmrc plain.txt 2>&1; echo END")
 	if all := out + errOut; code != 0 || strings.Contains(all, "SECRET") || !strings.Contains(all, "PLAIN") || !strings.Contains(all, "END") {
 		t.Fatalf("exec: %d\n%s", code, all)
 	}

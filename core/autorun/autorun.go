@@ -60,6 +60,9 @@ func Globs() []string {
 // Skip are directories Find does not descend into: package trees the
 // owner's tools run only when asked to (npm scripts already run what is
 // in them), and whose size (often 10⁵ entries) would dominate the walk.
+// FindWith with a Mask enters them for the Mask alone: a secret in a
+// package tree is masked like any other (the code service's Index keeps
+// that walk off a command's start).
 var Skip = []string{"node_modules"}
 
 // Within reports whether p is dir or lies below it; both absolute and

@@ -47,10 +47,11 @@ type Found struct {
 	// link, the file it leads to inside Root; for a file with other hard
 	// links, its other names inside Root), sorted: what a command must
 	// not read.
-	Masked []string
-	read   int
-	mask   func(name string, parents []string) bool
-	dirs   func(dir string, git bool)
+	Masked   []string
+	read     int
+	mask     func(name string, parents []string) bool
+	dirs     func(dir string, git bool)
+	packages bool // enter Skip's directories for the mask
 }
 
 // Options are FindWith's.
@@ -63,6 +64,9 @@ type Options struct {
 	// dirs, when set, is told each directory the walk lists and each git
 	// directory it reads (git true): what an Index watches.
 	dirs func(dir string, git bool)
+	// noPackages keeps a masked walk out of the directories in Skip
+	// (an Index without watches: walked per command, they cost too much).
+	noPackages bool
 }
 
 // MaxMasked bounds Found.Masked, for the same reasons as MaxProtect.
@@ -91,10 +95,11 @@ func Find(root string) (*Found, error) {
 	return FindWith(root, Options{})
 }
 
-// FindWith is Find, also listing in Masked what opts.Mask chooses.
+// FindWith is Find, also listing in Masked what opts.Mask chooses. With
+// a Mask the walk enters the directories in Skip too, for the Mask alone.
 func FindWith(root string, opts Options) (*Found, error) {
-	f := &Found{Root: root, Entries: map[string]fs.FileInfo{}, Unreadable: map[string]bool{}, mask: opts.Mask, dirs: opts.dirs}
-	if err := f.walk(root, nil, 0); err != nil {
+	f := &Found{Root: root, Entries: map[string]fs.FileInfo{}, Unreadable: map[string]bool{}, mask: opts.Mask, dirs: opts.dirs, packages: opts.Mask != nil && !opts.noPackages}
+	if err := f.walk(root, nil, 0, false); err != nil {
 		return nil, err
 	}
 	sort.Strings(f.Protect)
@@ -112,14 +117,21 @@ func FindWith(root string, opts Options) (*Found, error) {
 // counts as unreadable: a new one is quarantined whole (Diff).
 const maxDepth = 256
 
-func (f *Found) walk(dir string, parents []string, depth int) error {
+// walk lists dir and descends. maskOnly is a directory in Skip, walked
+// only for Mask: its executed paths are not the walk's (npm runs what is
+// there when asked to), but a secret there is masked like any other.
+func (f *Found) walk(dir string, parents []string, depth int, maskOnly bool) error {
 	if depth > maxDepth {
-		f.Unreadable[dir] = true
+		if !maskOnly {
+			f.Unreadable[dir] = true
+		}
 		return nil
 	}
 	d, err := os.Open(dir)
 	if err != nil {
-		f.Unreadable[dir] = true
+		if !maskOnly {
+			f.Unreadable[dir] = true
+		}
 		return nil
 	}
 	if f.dirs != nil {
@@ -127,7 +139,7 @@ func (f *Found) walk(dir string, parents []string, depth int) error {
 	}
 	ents, err := d.ReadDir(-1)
 	d.Close()
-	if err != nil {
+	if err != nil && !maskOnly {
 		f.Unreadable[dir] = true
 	}
 	if f.read += len(ents); f.read > MaxEntries {
@@ -138,6 +150,14 @@ func (f *Found) walk(dir string, parents []string, depth int) error {
 		p := dir + "/" + name
 		if f.mask != nil && f.mask(name, parents) {
 			f.Masked = append(f.Masked, p)
+			continue
+		}
+		if maskOnly {
+			if e.IsDir() {
+				if err := f.walk(p, append(parents, name), depth+1, true); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		if name[0] == '.' {
@@ -155,8 +175,8 @@ func (f *Found) walk(dir string, parents []string, depth int) error {
 				}
 			}
 		}
-		if e.IsDir() && !skipped(name) {
-			if err := f.walk(p, append(parents, name), depth+1); err != nil {
+		if e.IsDir() && (f.packages || !skipped(name)) {
+			if err := f.walk(p, append(parents, name), depth+1, skipped(name)); err != nil {
 				return err
 			}
 		}

@@ -21,7 +21,8 @@ import (
 // Where notifications cannot be had — another OS, a seccomp filter that
 // refuses them, or the owner's inotify watch limit reached
 // (fs.inotify.max_user_watches) — Find walks every time, as before the
-// index, and logs the reason once.
+// index, without entering node_modules (Skip) for the masks, and logs
+// the reason once.
 type Index struct {
 	// Logf, when set, receives the warnings (watch limit reached).
 	Logf func(format string, args ...any)
@@ -45,8 +46,9 @@ type indexEntry struct {
 	found     *Found
 	gen       uint64 // bumped by every change under the root
 	watches   []int32
-	used      uint64 // clock at the last Find, for eviction
-	unwatched bool   // the watch limit was reached: always walk
+	used      uint64        // clock at the last Find, for eviction
+	unwatched bool          // the watch limit was reached: always walk
+	walking   chan struct{} // closed when the walk under way ends
 }
 
 // MaxIndexed bounds the roots an Index keeps; past it the least recently
@@ -86,12 +88,31 @@ func (ix *Index) Find(root string, id any, opts Options) (*Found, error) {
 	}
 	ix.clock++
 	e.used = ix.clock
+	for e.found == nil && e.walking != nil {
+		// Another caller walks this root (the code service's walk after a
+		// command): wait for it rather than walk beside it.
+		ch := e.walking
+		ix.mu.Unlock()
+		<-ch
+		ix.mu.Lock()
+		ix.drainLocked()
+	}
 	if e.found != nil {
 		f := e.found
 		ix.mu.Unlock()
 		return f, nil
 	}
+	done := make(chan struct{})
+	e.walking = done
 	ix.mu.Unlock()
+	defer func() {
+		ix.mu.Lock()
+		if e.walking == done {
+			e.walking = nil
+		}
+		ix.mu.Unlock()
+		close(done)
+	}()
 	// Walk, then watch what was walked; a directory first watched after
 	// it was listed may have changed in between, so walk again until
 	// every listed directory was watched before it was listed.
@@ -101,6 +122,7 @@ func (ix *Index) Find(root string, id any, opts Options) (*Found, error) {
 		ix.mu.Unlock()
 		var dirs, gits []string
 		o := opts
+		o.noPackages = !watch
 		if watch {
 			o.dirs = func(d string, git bool) {
 				if git {

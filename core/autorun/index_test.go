@@ -165,3 +165,32 @@ func TestIndexConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestMaskEntersPackageTrees: with a Mask the walk enters node_modules
+// for the Mask alone: a secret there is masked, an executed path there
+// (a package's own .git) is still not the walk's.
+func TestMaskEntersPackageTrees(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{
+		"web/node_modules/pkg/.npmrc":        "//registry/:_authToken=x",
+		"web/node_modules/pkg/.git/config":   "[core]\n",
+		"web/node_modules/@s/p/certs/k.pem":  "",
+		"web/node_modules/@s/p/lib/index.js": "",
+	})
+	f, err := FindWith(root, Options{Mask: func(name string, _ []string) bool {
+		return name == ".npmrc" || strings.HasSuffix(name, ".pem")
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{root + "/web/node_modules/@s/p/certs/k.pem", root + "/web/node_modules/pkg/.npmrc"}
+	if !slices.Equal(f.Masked, want) {
+		t.Errorf("masked %q, want %q", f.Masked, want)
+	}
+	if len(f.Protect) != 0 || len(f.Entries) != 0 {
+		t.Errorf("a package's .git was taken as the project's: %q", f.Protect)
+	}
+	if f, _ := Find(root); len(f.Masked) != 0 || f.read > 4 {
+		t.Errorf("without a Mask node_modules was entered: read %d", f.read)
+	}
+}
