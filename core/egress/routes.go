@@ -162,6 +162,11 @@ func (rs *Routes) serve(c net.Conn, req *http.Request, rec *Record) error {
 		return err
 	}
 	rec.Path = out.EscapedPath()
+	if strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
+		// curl waits a second for this before a large body otherwise; the
+		// transport sends the body without asking the upstream.
+		io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\n")
+	}
 	up := &countReader{r: req.Body}
 	var body io.Reader = up
 	if req.ContentLength == 0 {
@@ -173,7 +178,7 @@ func (rs *Routes) serve(c net.Conn, req *http.Request, rec *Record) error {
 	}
 	oreq.ContentLength = req.ContentLength
 	for k, vs := range req.Header {
-		if hopHeader(k) || k == "Host" || k == r.Header || k == "Accept-Encoding" || strings.HasPrefix(k, "Proxy-") {
+		if hopHeader(k) || k == "Host" || k == r.Header || k == "Accept-Encoding" || k == "Expect" || strings.HasPrefix(k, "Proxy-") {
 			continue // Accept-Encoding: the transport asks for gzip and unpacks it, so the secret can be cut out
 		}
 		oreq.Header[k] = vs

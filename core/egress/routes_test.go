@@ -133,12 +133,16 @@ func TestRouteAddsHeader(t *testing.T) {
 			t.Errorf("%s: echoed header %q", form, e)
 		}
 	}
+	resp, body := s.send(t, "PUT /github/big HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc")
+	if resp.StatusCode != 100 && resp.StatusCode != 200 {
+		t.Errorf("Expect: 100-continue: %d %s", resp.StatusCode, body)
+	}
 	for _, r := range s.requests() {
 		if got := r.Header.Values("Authorization"); len(got) != 1 || got[0] != "Bearer "+routeSecret {
 			t.Errorf("upstream saw Authorization %q", got)
 		}
 	}
-	for _, rec := range s.waitRecords(t, 2) {
+	for _, rec := range s.waitRecords(t, 3)[:2] {
 		if rec.Route != "github" || rec.Method != "POST" || rec.Path != "/api/user/repos" || rec.Status != 200 || rec.Decision != "allow" || rec.Up != 5 || rec.Down == 0 {
 			t.Errorf("record %+v", rec)
 		}
