@@ -15,6 +15,10 @@
 // Files the owner runs on purpose — a Makefile, package.json scripts,
 // node_modules/.bin, the project's sources — are not here: the owner runs
 // them by asking for a build, and reviews them like any change.
+//
+// The same walk lists the secrets a command may not read (FindWith's
+// Mask, core/denyread). An Index keeps the walk's answer true with
+// inotify, so that a command's start does not walk its tree.
 package autorun
 
 import "strings"
