@@ -68,7 +68,7 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([
 			spec.Protected = append(spec.Protected, p)
 		}
 	}
-	spec.Masked = found.Masked
+	spec.Masked = append([]string(nil), found.Masked...) // found is the index's, shared
 	if s.networkFor(dir) {
 		spec.Network, spec.Egress = true, true
 	}
