@@ -58,7 +58,7 @@ func doctorCmd() *ffcli.Command {
 					return err
 				}
 				if bad > 0 {
-					return &exitCodeError{code: exitError}
+					return exitStatus(exitError)
 				}
 				return nil
 			}
@@ -76,7 +76,7 @@ func doctorCmd() *ffcli.Command {
 				}
 			}
 			if bad > 0 {
-				return &exitCodeError{code: exitError}
+				return exitStatus(exitError)
 			}
 			return nil
 		},
