@@ -1,9 +1,13 @@
-// Package errs defines Carapace's error values: an operation, a kind, a
+// Package errs defines Carapace's one error type: an operation, a kind, a
 // machine-readable reason and a hint a person can act on.
 //
 // Kinds map one-to-one onto the JSON-RPC error codes in DESIGN.md, so an
 // error made deep inside a service reaches the caller, the audit log and the
-// CLI with the same meaning. The style follows upspin's errors package.
+// CLI with the same meaning; Decode turns an error response back into an
+// *Error. Every reason is a constant in reasons.go, documented in
+// docs/protocol.md. Match compares an error with a template. The style
+// follows upspin's errors package; docs/internals.md ("Errors") says how
+// the pieces fit.
 package errs
 
 import (
