@@ -44,4 +44,8 @@ func TestErrorExitAndJSON(t *testing.T) {
 	if h := hintOf(cliHint("file.write", errs.E("file.write", errs.Decode(-32000, "operation failed", []byte(`{"reason":"exists","hint":"use mode \"overwrite\""}`))))); h != cliWords[cliKey{"file.write", errs.ReasonExists}] {
 		t.Errorf("cliHint: hint %q, want the CLI's words", h)
 	}
+	local := errs.E("file.write", errs.Failed, errs.ReasonExists, errs.Hint("use mode overwrite"), errors.New("/d/a exists"))
+	if r := relabel(local, "file.write"); !errs.Match(errs.E("file write", errs.Failed, errs.ReasonExists, errs.Hint("use mode overwrite")), r) || r.Error() != "file write: operation failed: exists: /d/a exists" {
+		t.Errorf("relabel kept %q (%v), want the verb and every other field", r, r)
+	}
 }

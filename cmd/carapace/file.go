@@ -168,7 +168,9 @@ func (f *fileFlags) fileCall(ctx context.Context, method string, params, result 
 func relabel(err error, method string) error {
 	var e *errs.Error
 	if errors.As(err, &e) && e.Op == method {
-		return errs.E("file "+strings.TrimPrefix(method, "file."), e.Err)
+		cp := *e
+		cp.Op = "file " + strings.TrimPrefix(method, "file.")
+		return &cp
 	}
 	return err
 }
