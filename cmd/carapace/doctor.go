@@ -59,7 +59,7 @@ func doctorCmd() *ffcli.Command {
 					return err
 				}
 				if bad > 0 {
-					return &exitCodeError{code: exitError}
+					return exitStatus(exitError)
 				}
 				return nil
 			}
@@ -77,7 +77,7 @@ func doctorCmd() *ffcli.Command {
 				}
 			}
 			if bad > 0 {
-				return &exitCodeError{code: exitError}
+				return exitStatus(exitError)
 			}
 			return nil
 		},

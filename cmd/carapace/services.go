@@ -30,7 +30,7 @@ const sandboxPath = "/usr/local/bin:/usr/bin:/bin"
 func newService(name string, st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
 	build, ok := builders[name]
 	if !ok {
-		return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"),
+		return nil, errs.E(errs.InvalidParams, errs.ReasonUnknownService,
 			errs.Hint("services are: "+strings.Join(service.Names(), ", ")))
 	}
 	return build(st, sockDir, auth)
@@ -144,7 +144,7 @@ func ownerScanner(st *stack.Settings, more ...redact.Pattern) (*redact.Scanner, 
 	}
 	sc, err := redact.New(append(append([]redact.Pattern(nil), st.Owner.Redact.Patterns...), more...))
 	if err != nil {
-		return nil, errs.E("redact.patterns", errs.InvalidParams, errs.Reason("bad_config"), errs.Hint("fix redact.patterns in ~/.config/gimme/local.yaml (carapace config check)"), err)
+		return nil, errs.E("redact.patterns", errs.InvalidParams, errs.ReasonBadConfig, errs.Hint("fix redact.patterns in ~/.config/gimme/local.yaml (carapace config check)"), err)
 	}
 	return sc, nil
 }
@@ -211,7 +211,7 @@ func newFileService(st *stack.Settings, sockDir string, auth servicehost.Authori
 func commandPolicy(svc string, rules []config.PolicyRule) (*policy.Policy, error) {
 	rs, err := policy.Config{Policy: rules}.Rules()
 	if err != nil {
-		return nil, errs.E("services."+svc+".policy", errs.InvalidParams, errs.Reason("bad_config"), err)
+		return nil, errs.E("services."+svc+".policy", errs.InvalidParams, errs.ReasonBadConfig, err)
 	}
 	return policy.New(append(policy.DefaultRules(svc), rs...), policy.DefaultFor(svc), lookPathIn(sandboxPath))
 }
@@ -237,7 +237,7 @@ func confine(p sandbox.Profile) error {
 		return nil // no platform sandbox: the README says what that means
 	}
 	if err := sandbox.ConfineSelf(p); err != nil {
-		return errs.E("confine", errs.Failed, errs.Reason("confine_failed"),
+		return errs.E("confine", errs.Failed, errs.ReasonConfineFailed,
 			errs.Hint("the kernel refused the service's own sandbox; `carapace-installer doctor` checks Landlock and seccomp"), err)
 	}
 	return nil

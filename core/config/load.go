@@ -132,7 +132,7 @@ func yamlError(path string, err error) error {
 			msgs[i] = path + ": " + rest
 		}
 	}
-	return errs.E("config", errs.InvalidParams, errs.Reason("bad_config"),
+	return errs.E("config", errs.InvalidParams, errs.ReasonBadConfig,
 		errs.Hint("fix the key named above; `carapace config check` validates both files"),
 		errors.New(strings.Join(msgs, "; ")))
 }
@@ -143,7 +143,7 @@ func fieldError(path string, line int, key, what string) error {
 	if line > 0 {
 		loc += ":" + strconv.Itoa(line)
 	}
-	return errs.E("config", errs.InvalidParams, errs.Reason("bad_config"),
+	return errs.E("config", errs.InvalidParams, errs.ReasonBadConfig,
 		errs.Hint("fix the key named above; `carapace config check` validates both files"),
 		fmt.Errorf("%s: %s: %s", loc, key, what))
 }

@@ -219,11 +219,11 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		return nil, errs.E(op, err)
 	}
 	if p.Command == "" {
-		return nil, errs.E(op, errs.InvalidParams, errs.Reason("missing_command"),
+		return nil, errs.E(op, errs.InvalidParams, errs.ReasonMissingCommand,
 			errs.Hint(`give the program to run: {"command": "ls", "args": ["-la"]}`))
 	}
 	if strings.ContainsRune(p.Command, 0) || anyNUL(p.Args) {
-		return nil, errs.E(op, errs.InvalidParams, errs.Reason("nul_byte"), errs.Hint("arguments cannot contain NUL bytes"))
+		return nil, errs.E(op, errs.InvalidParams, errs.ReasonNULByte, errs.Hint("arguments cannot contain NUL bytes"))
 	}
 	if err := s.authorize(call, p.Cwd); err != nil {
 		return nil, err
@@ -341,7 +341,7 @@ func (s *Service) redactResult(call *service.Call, op string, sc *redact.Scanner
 		counts.Add(c)
 	}
 	if err := service.Redacted(call, counts); err != nil {
-		return errs.E(op, errs.Failed, errs.Reason("audit"), errs.Hint("the command ran, but the redactions in its output could not be recorded; its output is withheld"), err)
+		return errs.E(op, errs.Failed, errs.ReasonAudit, errs.Hint("the command ran, but the redactions in its output could not be recorded; its output is withheld"), err)
 	}
 	return nil
 }
@@ -360,7 +360,7 @@ func stdinBytes(p ExecuteParams) ([]byte, error) {
 	case p.StdinB64 != "":
 		b, err := base64.StdEncoding.DecodeString(p.StdinB64)
 		if err != nil {
-			return nil, errs.E(errs.InvalidParams, errs.Reason("bad_stdin"), errs.Hint("stdin_base64 must be standard base64"), err)
+			return nil, errs.E(errs.InvalidParams, errs.ReasonBadStdin, errs.Hint("stdin_base64 must be standard base64"), err)
 		}
 		return b, nil
 	case p.Stdin != "":
@@ -396,11 +396,11 @@ func (s *Service) workdir(cwd string) (dir, lexical string, cleanup func(), err 
 		return d, "", func() { os.RemoveAll(d) }, nil
 	}
 	if !filepath.IsAbs(cwd) {
-		return "", "", nil, errs.E(errs.InvalidParams, errs.Reason("relative_cwd"), errs.Hint("cwd must be an absolute path"))
+		return "", "", nil, errs.E(errs.InvalidParams, errs.ReasonRelativeCwd, errs.Hint("cwd must be an absolute path"))
 	}
 	real, err := filepath.EvalSymlinks(filepath.Clean(cwd))
 	if err != nil {
-		return "", "", nil, errs.E(errs.NotFound, errs.Reason("no_cwd"), errs.Hint("the working directory "+cwd+" does not exist"), err)
+		return "", "", nil, errs.E(errs.NotFound, errs.ReasonNoCwd, errs.Hint("the working directory "+cwd+" does not exist"), err)
 	}
 	for _, root := range s.cfg.ProjectRoots {
 		rr, err := filepath.EvalSymlinks(root)
@@ -415,7 +415,7 @@ func (s *Service) workdir(cwd string) (dir, lexical string, cleanup func(), err 
 			return real, filepath.Join(root, rel), func() {}, nil
 		}
 	}
-	return "", "", nil, errs.E(errs.Forbidden, errs.Reason("outside_project_roots"),
+	return "", "", nil, errs.E(errs.Forbidden, errs.ReasonOutsideProjectRoots,
 		errs.Hint("cwd "+cwd+" is not inside a project root; add it to services.code.project_roots in ~/.config/gimme/local.yaml"))
 }
 
@@ -443,7 +443,7 @@ func (s *Service) lookPath(cmd, dir string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", errs.E(errs.NotFound, errs.Reason("no_program"),
+	return "", errs.E(errs.NotFound, errs.ReasonNoProgram,
 		errs.Hint("no program "+cmd+" on the sandbox PATH ("+s.cfg.Path+")"), exec.ErrNotFound)
 }
 

@@ -29,7 +29,7 @@ func (s *Service) checkPolicy(op string, argv []string) error {
 	case policy.Forbidden:
 		return r.Err(op)
 	case policy.Prompt:
-		return errs.E(op, errs.Denied, errs.Reason("approval_required"),
+		return errs.E(op, errs.Denied, errs.ReasonApprovalRequired,
 			errs.Hint("the command policy asks the owner to approve "+r.Program+" ("+r.Reason+"); code commands cannot wait for approval: run it through the shell service, or change the rule in services.code.policy"))
 	}
 	return nil
@@ -44,17 +44,17 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([
 	// One walk finds both the files the owner's tools run (made
 	// read-only) and the secrets the command may not read (masked).
 	if s.denyErr != nil {
-		return nil, nil, nil, nil, errs.E(errs.Unavailable, errs.Reason("bad_config"),
+		return nil, nil, nil, nil, errs.E(errs.Unavailable, errs.ReasonBadConfig,
 			errs.Hint("fix services.code.deny_read in ~/.config/gimme/local.yaml (carapace config check)"), s.denyErr)
 	}
 	deny := s.denyReadFor(dir)
 	found, err := s.index.Find(dir, deny, maskWith(deny))
 	if errors.Is(err, autorun.ErrTooLarge) {
-		return nil, nil, nil, nil, errs.E(errs.Failed, errs.Reason("tree_too_large"),
+		return nil, nil, nil, nil, errs.E(errs.Failed, errs.ReasonTreeTooLarge,
 			errs.Hint("the working directory holds too many files, repositories or deny_read matches (node_modules aside) to protect their git hooks, the other files your tools run and its secrets; run the command in a smaller directory, e.g. one project"), err)
 	}
 	if err != nil {
-		return nil, nil, nil, nil, errs.E(errs.Failed, errs.Reason("sandbox_setup"), err)
+		return nil, nil, nil, nil, errs.E(errs.Failed, errs.ReasonSandboxSetup, err)
 	}
 	tmp, err := os.MkdirTemp("", "carapace-tmp-")
 	if err != nil {
@@ -79,12 +79,12 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([
 	}
 	if errors.Is(err, errors.ErrUnsupported) {
 		cleanup()
-		return nil, nil, nil, nil, errs.E(errs.Unavailable, errs.Reason("no_sandbox"),
+		return nil, nil, nil, nil, errs.E(errs.Unavailable, errs.ReasonNoSandbox,
 			errs.Hint("this platform has no command sandbox (Linux needs Landlock and seccomp); set services.code.sandbox: off to run commands unconfined, at your own risk"))
 	}
 	if err != nil {
 		cleanup()
-		return nil, nil, nil, nil, errs.E(errs.Failed, errs.Reason("sandbox_setup"), err)
+		return nil, nil, nil, nil, errs.E(errs.Failed, errs.ReasonSandboxSetup, err)
 	}
 	return wrapped, spec.Env(nil, env), found, cleanup, nil
 }
@@ -112,7 +112,7 @@ func (s *Service) quarantine(op, dir string, before *autorun.Found, res *codeexe
 	deny := s.denyReadFor(dir)
 	go s.index.Find(dir, deny, maskWith(deny))
 	if err != nil {
-		return errs.E(op, errs.Failed, errs.Reason("quarantine"),
+		return errs.E(op, errs.Failed, errs.ReasonQuarantine,
 			errs.Hint("the command ran, but "+dir+" could not be checked for files your tools run: look for new .git, hooks, shell or editor files before using it"), err)
 	}
 	left := autorun.Diff(before, after)
@@ -125,7 +125,7 @@ func (s *Service) quarantine(op, dir string, before *autorun.Found, res *codeexe
 		res.Stderr += "carapace: quarantined " + q + ": a sandboxed command may not leave files your tools run (docs/sandbox.md)\n"
 	}
 	if err != nil {
-		return errs.E(op, errs.Failed, errs.Reason("quarantine"),
+		return errs.E(op, errs.Failed, errs.ReasonQuarantine,
 			errs.Hint("the command left files your tools would run and not all could be moved aside: check "+strings.Join(left, ", ")+" before using git or a shell there"), err)
 	}
 	return nil
