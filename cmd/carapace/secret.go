@@ -27,9 +27,9 @@ func secretCmd() *ffcli.Command {
 func secretError(op string, err error) error {
 	switch {
 	case errors.Is(err, secret.ErrNotFound):
-		return opError(op, errs.E(errs.NotFound, errs.Reason("no_secret"), errs.Hint("`carapace secret list` names the stored secrets"), err))
+		return errs.E(op, errs.NotFound, errs.ReasonNoSecret, errs.Hint("`carapace secret list` names the stored secrets"), err)
 	default:
-		return opError(op, errs.E(errs.Failed, errs.Hint("check the store named above (docs/secrets.md, \"Credential routes\")"), err))
+		return errs.E(op, errs.Failed, errs.Hint("check the store named above (docs/secrets.md, \"Credential routes\")"), err)
 	}
 }
 

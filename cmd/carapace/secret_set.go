@@ -57,7 +57,7 @@ func readSecret(name string) ([]byte, error) {
 		b, err = io.ReadAll(io.LimitReader(os.Stdin, 64<<10+1))
 	}
 	if err != nil {
-		return nil, opError("secret set", errs.E(errs.Failed, errs.Hint("pipe the value in: carapace secret set NAME < file"), err))
+		return nil, errs.E("secret set", errs.Failed, errs.Hint("pipe the value in: carapace secret set NAME < file"), err)
 	}
 	b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
 	switch {

@@ -98,6 +98,7 @@ const (
 	ReasonNoFD                     Reason = "no_fd"
 	ReasonNoFileArgument           Reason = "no_file_argument"
 	ReasonNoFileOwner              Reason = "no_file_owner"
+	ReasonNoSecret                 Reason = "no_secret"
 	ReasonNoLocalAddr              Reason = "no_local_addr"
 	ReasonNoMethod                 Reason = "no_method"
 	ReasonNoPeerCreds              Reason = "no_peer_creds"
