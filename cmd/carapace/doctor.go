@@ -45,6 +45,7 @@ func doctorCmd() *ffcli.Command {
 			} else {
 				checks = append(checks, platformChecks()...)
 			}
+			checks = append(checks, confinementChecks(ctx, &f)...)
 			checks = append(checks, networkCheck())
 			checks = append(checks, folderChecks()...)
 			bad := 0

@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/gimme-tools/carapace/core/stack"
 )
 
 func policyCmd() *ffcli.Command {
@@ -35,7 +37,7 @@ func policyCmd() *ffcli.Command {
 			if *svc == "shell" {
 				rules = st.Owner.Services.Shell.Policy
 			}
-			p, err := commandPolicy(*svc, rules)
+			p, err := stack.CommandPolicy(*svc, rules)
 			if err != nil {
 				return opError("policy check", err)
 			}

@@ -136,7 +136,7 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	}
 	// The service confines itself here, before it listens: from now on it
 	// can touch only what its job needs (and its socket's directory).
-	svc, err := buildService(name, st, filepath.Dir(sock), auth)
+	svc, err := stack.NewService(name, st, filepath.Dir(sock), auth)
 	if err != nil {
 		return opError(op, err)
 	}
@@ -157,11 +157,6 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	}
 	h := servicehost.New(svc, servicehost.Options{RouterUID: routerUID, RouterPID: f.routerPID, Log: st.Log, Authorize: auth})
 	return serveUntilDone(ctx, op, l, h.Serve, h.Close, st, appeared(ctx, svc))
-}
-
-// buildService constructs the named service from the owner config.
-func buildService(name string, st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
-	return newService(name, st, sockDir, auth)
 }
 
 // serviceAuthorizer builds the service's own token check from the state

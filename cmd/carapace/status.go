@@ -67,6 +67,11 @@ func statusCmd() *ffcli.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
+			for _, s := range res.Services {
+				if s.Unconfined != "" {
+					fmt.Printf("\nunconfined: %s: %s\n", s.Name, s.Unconfined)
+				}
+			}
 			if ws := res.Entries.WebSocket; ws != nil {
 				fmt.Printf("\nwebsocket: listening on %s, %d connections\n", ws.Listen, ws.Connections)
 			}
