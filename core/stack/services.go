@@ -16,6 +16,8 @@ import (
 	"github.com/gimme-tools/carapace/core/service/code"
 	"github.com/gimme-tools/carapace/core/service/file"
 	"github.com/gimme-tools/carapace/core/service/shell"
+	"github.com/gimme-tools/carapace/core/servicehost"
+	"github.com/gimme-tools/carapace/core/token"
 )
 
 // SandboxPath is the PATH sandboxed commands see and policy rules resolve
@@ -36,6 +38,20 @@ func NewService(name string, st *Settings, sockDir string, auth service.Authoriz
 		st.log().Warn("service runs unconfined", "service", name, "why", why)
 	}
 	return build(st, sockDir, auth)
+}
+
+// ServiceAuthorizer builds the named service's own token check from the
+// state directory (the device's public key, the revocation list) and the
+// issuers, read-only. Call it before NewService: it reads the keys
+// before the service confines itself.
+func ServiceAuthorizer(name string, st *Settings) (service.Authorize, error) {
+	aud, err := token.AudienceFor(name)
+	if err != nil {
+		return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"), errs.Hint("services are: "+strings.Join(service.Names(), ", ")), err)
+	}
+	return servicehost.NewAuthorizer(servicehost.AuthorizerConfig{
+		StateDir: st.StateDir(), Home: st.OwnerHome, Issuers: Issuers(st.System), Audience: aud,
+	})
 }
 
 // builders builds each service in service.Registry (a test checks there is
