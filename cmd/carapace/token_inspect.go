@@ -82,7 +82,7 @@ func inspectToken(ctx context.Context, raw string, local bool, sf *stateFlags) (
 	if !local {
 		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		if c, derr := client.Dial(dctx, client.Socket(sf.socket)); derr == nil {
+		if c, derr := dialPath(dctx, &sf.stackFlags); derr == nil {
 			defer c.Close()
 			err := c.Call(ctx, "token.inspect", map[string]string{"token": raw}, &rep)
 			var ce *client.Error
