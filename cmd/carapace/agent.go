@@ -22,7 +22,8 @@ import (
 
 func agentCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace agent", flag.ContinueOnError)
-	socket := fs.String("socket", "", "router socket (default: $GIMME_SOCKET, the dev stack's, then the installed one)")
+	var sf stackFlags
+	sf.register(fs)
 	var grants listFlag
 	fs.Var(&grants, "grant", "mint for the agent a token for SERVICE:VERBS:PATH, e.g. 'file:GET,PUT:~/Documents/*' (repeatable)")
 	ttl := fs.Duration("ttl", 8*time.Hour, "how long the minted tokens last (at most tokens.max_ttl)")
@@ -51,11 +52,15 @@ func agentCmd() *ffcli.Command {
 			if *sub == "" {
 				*sub = "agent:" + name
 			}
-			tokens, err := agentTokens(ctx, *socket, grants, *ttl, *sub, *tokenFile)
+			socket, err := sf.path()
 			if err != nil {
 				return err
 			}
-			return runAgent(*socket, tokens, args)
+			tokens, err := agentTokens(ctx, socket, grants, *ttl, *sub, *tokenFile)
+			if err != nil {
+				return err
+			}
+			return runAgent(socket, tokens, args)
 		},
 	}
 }

@@ -28,6 +28,7 @@ func appListCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace app list", flag.ContinueOnError)
 	var f clientFlags
 	f.register(fs)
+	f.registerConfig(fs)
 	return &ffcli.Command{
 		Name:       "list",
 		ShortUsage: "carapace app list [--json]",
@@ -47,7 +48,7 @@ func appListCmd() *ffcli.Command {
 			// app.list touches no app, but asks for a token of the app
 			// service: the owner's covers the allowed apps.
 			var scopes []string
-			if st, err := (&configFlags{}).load(true); err == nil {
+			if st, err := f.cf.load(true); err == nil {
 				for _, a := range st.Owner.Services.App.AllowedApps {
 					scopes = append(scopes, "POST:/"+a)
 				}

@@ -12,12 +12,16 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/client"
+	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/errs"
 )
 
 // clientFlags are the flags every client subcommand takes.
 type clientFlags struct {
-	socket    string
+	stackFlags
+	// cf locates the configuration files, for the commands that read the
+	// owner file themselves (registerConfig).
+	cf        configFlags
 	json      bool
 	timeout   time.Duration
 	token     string
@@ -38,9 +42,18 @@ func (f *clientFlags) register(fs *flag.FlagSet) {
 // command takes none.
 func (f *clientFlags) registerOwner(fs *flag.FlagSet) {
 	f.owner = true
-	fs.StringVar(&f.socket, "socket", "", "router socket (default: $GIMME_SOCKET, else the first of $XDG_RUNTIME_DIR/carapace/router.sock, "+client.SystemSocket+", $TMPDIR/carapace-$UID/router.sock that exists; docs/client.md)")
+	f.stackFlags.register(fs)
 	fs.BoolVar(&f.json, "json", false, "print machine-readable JSON")
 	fs.DurationVar(&f.timeout, "timeout", 0, "give up after this long (default: no limit)")
+}
+
+// registerConfig registers --config and --owner-config, for a command
+// that reads the owner file itself (configured folders, project roots,
+// allowed apps): it must read the file the stack was started with.
+// A file named there must exist.
+func (f *clientFlags) registerConfig(fs *flag.FlagSet) {
+	f.cf.register(fs, config.DefaultSystemPath)
+	f.cf.named = true
 }
 
 // rawToken returns the token chosen by --token, --token-file or
@@ -69,7 +82,11 @@ func (f *clientFlags) dial(ctx context.Context) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.Dial(ctx, client.Socket(f.socket))
+	sock, err := f.path()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.Dial(ctx, sock)
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +212,14 @@ func errorJSON(err error) map[string]any {
 		out["hint"] = h
 	}
 	return out
+}
+
+// hintOr is hintOf(err), or def when err carries no hint.
+func hintOr(err error, def string) string {
+	if h := hintOf(err); h != "" {
+		return h
+	}
+	return def
 }
 
 func hintOf(err error) string {

@@ -98,7 +98,7 @@ type fileRulesView struct {
 func fileRulesOf(st *stack.Settings) fileRulesView {
 	f := st.Owner.Services.File
 	return fileRulesView{
-		Deny:      append(append([]string{}, file.DefaultDeny...), fileDeny(*st.Owner)...),
+		Deny:      append(append([]string{}, file.DefaultDeny...), stack.FileDeny(*st.Owner)...),
 		DenyWrite: append(append([]string{}, file.DefaultDenyWrite...), f.DenyWrite...),
 		Protected: st.OwnPaths(),
 		DenyRead:  append(append([]string{}, denyread.Default...), st.Owner.Services.Code.DenyRead...),

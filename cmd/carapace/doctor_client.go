@@ -35,7 +35,11 @@ func identityCheck(ctx context.Context, f *clientFlags) check {
 	}
 	ctx, cancel := f.context(ctx)
 	defer cancel()
-	sock := client.Socket(f.socket)
+	sock, err := f.path()
+	if err != nil {
+		c.Detail, c.Fix = err.Error(), hintOf(err)
+		return c
+	}
 	cl, err := client.Dial(ctx, sock)
 	if err != nil {
 		if errs.Match(errs.E(errs.ReasonRouterDown), err) || errs.Match(errs.E(errs.ReasonPermissionDenied), err) {

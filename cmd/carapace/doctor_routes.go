@@ -4,15 +4,13 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/secret"
 )
 
 // routesCheck fails when a credential route's secret is not stored (or
 // cannot be read): its commands would get 503 from the route. It reads
 // the owner's stores as the owner; values are never printed.
-func routesCheck() []check {
-	cf := configFlags{system: config.DefaultSystemPath}
+func routesCheck(cf *configFlags) []check {
 	st, err := cf.load(true)
 	if err != nil {
 		return nil // networkCheck says so

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/secret"
 )
 
@@ -20,7 +21,7 @@ func TestRoutesCheck(t *testing.T) {
 	os.MkdirAll(filepath.Join(home, ".config", "gimme"), 0o755)
 	os.WriteFile(filepath.Join(home, ".config", "gimme", "local.yaml"), []byte(
 		"services:\n  code:\n    network:\n      routes:\n        github: {upstream: \"https://api.github.com\", header: \"Authorization: Bearer {secret}\"}\n"), 0o644)
-	cs := routesCheck()
+	cs := routesCheck(&configFlags{system: config.DefaultSystemPath})
 	if len(cs) != 1 || cs[0].OK || !strings.Contains(cs[0].Fix, "carapace secret set github") {
 		t.Fatalf("without the secret: %+v", cs)
 	}
@@ -31,7 +32,7 @@ func TestRoutesCheck(t *testing.T) {
 	if err := f.Set("github", []byte("ghp_x1234")); err != nil {
 		t.Fatal(err)
 	}
-	if cs := routesCheck(); len(cs) != 1 || !cs[0].OK || strings.Contains(cs[0].Detail, "ghp_x1234") {
+	if cs := routesCheck(&configFlags{system: config.DefaultSystemPath}); len(cs) != 1 || !cs[0].OK || strings.Contains(cs[0].Detail, "ghp_x1234") {
 		t.Errorf("with the secret: %+v", cs)
 	}
 }

@@ -25,8 +25,7 @@ func execCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace exec", flag.ContinueOnError)
 	var f clientFlags
 	f.register(fs)
-	var cf configFlags
-	cf.register(fs, "")
+	f.registerConfig(fs)
 	cwd := fs.String("cwd", "", "working directory, inside a project root (default: the current directory if it is in one, else a scratch directory)")
 	timeoutMS := fs.Int64("timeout-ms", 0, "the service kills the command after this many milliseconds (default: the service's own limit); --timeout is the client's limit for the whole call, and stops the command too")
 	stream := fs.Bool("stream", false, "print output as it arrives (code.output notifications)")
@@ -41,7 +40,7 @@ func execCmd() *ffcli.Command {
 				return usage("for example: carapace exec -- make test", "exec needs a command")
 			}
 			p := map[string]any{"command": args[0], "args": append([]string{}, args[1:]...)}
-			dir, err := execDir(*cwd, &cf)
+			dir, err := execDir(*cwd, &f.cf)
 			if err != nil {
 				return err
 			}
@@ -215,7 +214,7 @@ func (f *clientFlags) selfMint(ctx context.Context, c *client.Client, op, aud st
 		return nil
 	}
 	if err != nil {
-		if tw := tooWide(op, aud, scopes, err); tw != err {
+		if tw := tooWide(op, aud, scopes, &f.cf, err); tw != err {
 			return tw
 		}
 		return errs.E(op+": token.issue", err)

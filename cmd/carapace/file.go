@@ -52,6 +52,7 @@ var fileVerbs = []fileVerb{
 // register adds the flags named in names (all of them for nil) to fs.
 func (f *fileFlags) register(fs *flag.FlagSet, names []string) {
 	f.clientFlags.register(fs)
+	f.registerConfig(fs)
 	fs.BoolVar(&f.verbose, "v", false, "say on stderr how the transfer went")
 	all := map[string]func(){
 		"o": func() { fs.StringVar(&f.out, "o", "-", "write the file's content here (- for stdout)") },

@@ -23,7 +23,8 @@ import (
 
 func mcpCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace mcp", flag.ContinueOnError)
-	socket := fs.String("socket", "", "router socket (default: $GIMME_SOCKET, the dev stack's, then the installed one)")
+	var sf stackFlags
+	sf.register(fs)
 	var tokens []string
 	fs.Func("token", "a capability token the agent may use; repeat it, one per service (default: $GIMME_TOKEN_FILE's, then $GIMME_TOKEN)", func(s string) error {
 		tokens = append(tokens, strings.TrimSpace(s))
@@ -49,11 +50,15 @@ func mcpCmd() *ffcli.Command {
 			if len(args) > 0 {
 				return usage("carapace mcp takes no arguments; tokens go in --token", "unexpected argument %q", args[0])
 			}
+			socket, err := sf.path()
+			if err != nil {
+				return err
+			}
 			all, err := mcpTokens(tokens, *tokenFile)
 			if err != nil {
 				return err
 			}
-			minted, err := mintGrants(ctx, *socket, grants, *ttl, *sub)
+			minted, err := mintGrants(ctx, socket, grants, *ttl, *sub)
 			if err != nil {
 				return err
 			}
@@ -67,7 +72,7 @@ func mcpCmd() *ffcli.Command {
 			}
 			oneProc()
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			srv, err := mcpserver.New(ctx, mcpserver.Options{Socket: *socket, Tokens: all, Version: version, Log: log})
+			srv, err := mcpserver.New(ctx, mcpserver.Options{Socket: socket, Tokens: all, Version: version, Log: log})
 			if err != nil {
 				return errs.E("mcp", err)
 			}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/gimme-tools/carapace/core/stack"
 )
 
 func policyCmd() *ffcli.Command {
@@ -36,7 +38,7 @@ func policyCmd() *ffcli.Command {
 			if *svc == "shell" {
 				rules = st.Owner.Services.Shell.Policy
 			}
-			p, err := commandPolicy(*svc, rules)
+			p, err := stack.CommandPolicy(*svc, rules)
 			if err != nil {
 				return errs.E("policy check", err)
 			}

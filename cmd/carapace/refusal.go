@@ -18,7 +18,7 @@ var folderKind = map[string]struct{ what, key string }{
 // minted for its own command in the words of the command: which path is
 // outside which folders, and the line to add where. Any other error is
 // returned as it is.
-func tooWide(op, aud string, scopes []string, err error) error {
+func tooWide(op, aud string, scopes []string, cf *configFlags, err error) error {
 	kind, ok := folderKind[aud]
 	if !ok || !errs.Match(errs.E(errs.ReasonScopeTooWide), err) {
 		return err
@@ -28,7 +28,7 @@ func tooWide(op, aud string, scopes []string, err error) error {
 		_, p, _ := strings.Cut(s, ":")
 		paths = append(paths, "`"+strings.TrimSuffix(p, "/*")+"`")
 	}
-	folders, file := configuredFolders(aud)
+	folders, file := configuredFolders(cf, aud)
 	list := ""
 	if len(folders) > 0 {
 		list = " (" + errs.List(folders, 120) + ")"
@@ -42,11 +42,12 @@ func tooWide(op, aud string, scopes []string, err error) error {
 		fmt.Errorf("%s is outside %s%s", strings.Join(paths, ", "), kind.what, list))
 }
 
-// configuredFolders returns the folders the owner configuration allows
-// for aud, as written there, and that file's name (~/… form).
-func configuredFolders(aud string) ([]string, string) {
+// configuredFolders returns the folders the owner configuration cf
+// names allows for aud, as written there, and that file's name (~/…
+// form).
+func configuredFolders(cf *configFlags, aud string) ([]string, string) {
 	file := "~/.config/gimme/local.yaml"
-	st, err := (&configFlags{}).load(true)
+	st, err := cf.load(true)
 	if err != nil {
 		return nil, file
 	}

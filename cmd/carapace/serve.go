@@ -24,7 +24,6 @@ import (
 	"github.com/gimme-tools/carapace/core/servicehost"
 	"github.com/gimme-tools/carapace/core/stack"
 	"github.com/gimme-tools/carapace/core/supervisor"
-	"github.com/gimme-tools/carapace/core/token"
 	"github.com/gimme-tools/carapace/core/unixsock"
 	"github.com/gimme-tools/carapace/linux/sdlisten"
 )
@@ -130,13 +129,13 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	}
 	// The token check reads the device's public key and the issuers' keys
 	// now, before the service confines itself.
-	auth, err := serviceAuthorizer(name, st)
+	auth, err := stack.ServiceAuthorizer(name, st)
 	if err != nil {
 		return errs.E(op, err)
 	}
 	// The service confines itself here, before it listens: from now on it
 	// can touch only what its job needs (and its socket's directory).
-	svc, err := buildService(name, st, filepath.Dir(sock), auth)
+	svc, err := stack.NewService(name, st, filepath.Dir(sock), auth)
 	if err != nil {
 		return errs.E(op, err)
 	}
@@ -157,24 +156,6 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	}
 	h := servicehost.New(svc, servicehost.Options{RouterUID: routerUID, RouterPID: f.routerPID, Log: st.Log, Authorize: auth})
 	return serveUntilDone(ctx, op, l, h.Serve, h.Close, st, appeared(ctx, svc))
-}
-
-// buildService constructs the named service from the owner config.
-func buildService(name string, st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
-	return newService(name, st, sockDir, auth)
-}
-
-// serviceAuthorizer builds the service's own token check from the state
-// directory (the device's public key, the revocation list) and the
-// issuers, read-only.
-func serviceAuthorizer(name string, st *stack.Settings) (servicehost.Authorize, error) {
-	aud, err := token.AudienceFor(name)
-	if err != nil {
-		return nil, errs.E(errs.InvalidParams, errs.ReasonUnknownService, errs.Hint("services are: "+strings.Join(service.Names(), ", ")), err)
-	}
-	return servicehost.NewAuthorizer(servicehost.AuthorizerConfig{
-		StateDir: st.StateDir(), Home: st.OwnerHome, Issuers: stack.Issuers(st.System), Audience: aud,
-	})
 }
 
 // serveRouter runs the router of an installed stack: services are separate

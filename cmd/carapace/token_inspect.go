@@ -13,7 +13,6 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
-	"github.com/gimme-tools/carapace/core/client"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/servicehost"
 	"github.com/gimme-tools/carapace/core/stack"
@@ -82,7 +81,7 @@ func inspectToken(ctx context.Context, raw string, local bool, sf *stateFlags) (
 	if !local {
 		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		if c, derr := client.Dial(dctx, client.Socket(sf.socket)); derr == nil {
+		if c, derr := dialPath(dctx, &sf.stackFlags); derr == nil {
 			defer c.Close()
 			err := c.Call(ctx, "token.inspect", map[string]string{"token": raw}, &rep)
 			if err == nil || !errs.Match(errs.E(errs.Forbidden), err) {

@@ -145,6 +145,8 @@ func (r *Router) services(ctx context.Context, c *service.Call) (any, error) {
 			if b.Why != "" {
 				st.Error = b.Why
 			}
+		} else {
+			st.Unconfined = b.Unconfined
 		}
 		out = append(out, st)
 	}

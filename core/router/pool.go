@@ -105,13 +105,20 @@ func (p *pool) unavailable(err error) error {
 		errs.Hint("the "+p.name+" service is not answering; `carapace status` shows its state, and it is restarted automatically in dev mode"), err)
 }
 
+// pickLocked returns the next of the pool's connections in turn; p.mu is
+// held and there is at least one.
+func (p *pool) pickLocked() *bconn {
+	bc := p.conns[p.next%uint32(len(p.conns))]
+	p.next++
+	return bc
+}
+
 // get returns a live connection, dialling a new one while the pool is
 // below its size.
 func (p *pool) get(ctx context.Context) (*bconn, error) {
 	p.mu.Lock()
 	if len(p.conns) >= p.size {
-		bc := p.conns[p.next%uint32(len(p.conns))]
-		p.next++
+		bc := p.pickLocked()
 		p.mu.Unlock()
 		return bc, nil
 	}
@@ -120,8 +127,7 @@ func (p *pool) get(ctx context.Context) (*bconn, error) {
 	defer p.dials.Unlock()
 	p.mu.Lock()
 	if len(p.conns) >= p.size { // another caller dialled meanwhile
-		bc := p.conns[p.next%uint32(len(p.conns))]
-		p.next++
+		bc := p.pickLocked()
 		p.mu.Unlock()
 		return bc, nil
 	}
@@ -133,9 +139,7 @@ func (p *pool) get(ctx context.Context) (*bconn, error) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if len(p.conns) > 0 { // fall back on what we have
-			bc := p.conns[p.next%uint32(len(p.conns))]
-			p.next++
-			return bc, nil
+			return p.pickLocked(), nil
 		}
 		return nil, p.unavailable(err)
 	}

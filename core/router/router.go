@@ -41,6 +41,9 @@ type Backend struct {
 	Socket  string // the service's Unix socket
 	// Why is shown when the service is not enabled.
 	Why string
+	// Unconfined says what of the service runs without the OS's
+	// confinement, and why (core/stack.Unconfined); "" when nothing does.
+	Unconfined string
 }
 
 // Status is a service's run state as reported by a supervisor.
@@ -53,6 +56,8 @@ type Status struct {
 	Restarts int    `json:"restarts"`
 	Since    string `json:"since,omitempty"` // RFC 3339, when it last came up
 	Error    string `json:"error,omitempty"` // why it last went down
+	// Unconfined is Backend.Unconfined, for carapace status and doctor.
+	Unconfined string `json:"unconfined,omitempty"`
 }
 
 // Options configures a Router.

@@ -67,14 +67,14 @@ func (z *Authz) Close() {
 	z.rp.Close()
 }
 
-// NewAuthz opens (creating at first start) the device key, the revocation
-// list, the replay cache and the audit log in the state directory, loads
-// the issuers' keys, and sets the limits and what the owner may mint.
 // NewKeyStore returns where the device key lives for a state directory:
 // a 0600 file by default; the macOS build sets the Keychain (device.pub
 // still goes to dir, for the services).
 var NewKeyStore = func(dir string) token.KeyStore { return token.FileKeyStore{Dir: dir} }
 
+// NewAuthz opens (creating at first start) the device key, the revocation
+// list, the replay cache and the audit log in the state directory, loads
+// the issuers' keys, and sets the limits and what the owner may mint.
 func NewAuthz(st *Settings) (*Authz, error) {
 	dir := st.StateDir()
 	op := "state dir " + dir

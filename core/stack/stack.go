@@ -74,7 +74,11 @@ func Enabled(o *config.Owner, name string) bool {
 func (st *Settings) Backends() []router.Backend {
 	var out []router.Backend
 	for _, n := range service.Names() {
-		out = append(out, router.Backend{Name: n, Socket: ServiceSocket(st.RuntimeDir, n), Enabled: Enabled(st.Owner, n)})
+		b := router.Backend{Name: n, Socket: ServiceSocket(st.RuntimeDir, n), Enabled: Enabled(st.Owner, n)}
+		if b.Enabled {
+			b.Unconfined = Unconfined(n, st.Owner)
+		}
+		out = append(out, b)
 	}
 	return out
 }

@@ -59,9 +59,14 @@ type Config struct {
 	Routes *egress.Routes
 	// Limits are the sandbox's resource limits (zero: the defaults).
 	Limits sandbox.Limits
-	// SandboxOff runs commands unconfined where no sandbox exists. Never
-	// the default.
-	SandboxOff bool
+	// AllowUnsandboxed lets commands run without a sandbox where this
+	// platform has none (services.code.sandbox: off); it never weakens an
+	// available one. Never the default.
+	AllowUnsandboxed bool
+	// Unconfined says what of this service runs without the OS's
+	// confinement, and why (stack.Unconfined); "" when nothing does.
+	// code.info reports it.
+	Unconfined string
 	// Policy decides which commands may run; nil allows all.
 	Policy *policy.Policy
 	// WarmHelpers is how many sandbox helpers are kept started ahead of
@@ -449,12 +454,17 @@ func (s *Service) lookPath(cmd, dir string) (string, error) {
 
 func (s *Service) info(context.Context, *service.Call) (any, error) {
 	abi, ok := sandbox.Available()
-	return map[string]any{
-		"sandbox":            map[string]any{"available": ok, "landlock_abi": abi, "off": s.cfg.SandboxOff},
+	res := map[string]any{
+		"sandbox":            map[string]any{"available": ok, "landlock_abi": abi, "off": s.cfg.AllowUnsandboxed},
+		"confined":           s.cfg.Unconfined == "",
 		"project_roots":      s.cfg.ProjectRoots,
 		"default_timeout_ms": s.cfg.DefaultTimeout.Milliseconds(),
 		"max_timeout_ms":     s.cfg.MaxTimeout.Milliseconds(),
 		"max_output_bytes":   s.cfg.MaxOutput,
 		"path":               s.cfg.Path,
-	}, nil
+	}
+	if s.cfg.Unconfined != "" {
+		res["unconfined"] = s.cfg.Unconfined
+	}
+	return res, nil
 }

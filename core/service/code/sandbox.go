@@ -74,7 +74,7 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([
 	}
 	spec.Limits = s.cfg.Limits
 	wrapped, err := sandbox.Command(spec, argv)
-	if errors.Is(err, errors.ErrUnsupported) && s.cfg.SandboxOff {
+	if errors.Is(err, errors.ErrUnsupported) && s.cfg.AllowUnsandboxed {
 		return argv, spec.Env(nil, env), found, cleanup, nil
 	}
 	if errors.Is(err, errors.ErrUnsupported) {

@@ -1,4 +1,4 @@
-package main
+package stack
 
 import (
 	"crypto/x509"
@@ -10,7 +10,6 @@ import (
 	"github.com/gimme-tools/carapace/core/egress"
 	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/secret"
-	"github.com/gimme-tools/carapace/core/stack"
 )
 
 // credentialRoutes reads the secret of each of the owner's credential
@@ -20,7 +19,7 @@ import (
 // upstream echoes back is cut out by the proxy, and one that reaches a
 // command's output anyway is redacted there. A route whose secret cannot
 // be read is answered 503 with why (and logged); the others work.
-func credentialRoutes(st *stack.Settings) (*egress.Routes, []redact.Pattern) {
+func credentialRoutes(st *Settings) (*egress.Routes, []redact.Pattern) {
 	cfg := st.Owner.Services.Code.Network.Routes
 	if len(cfg) == 0 {
 		return nil, nil
