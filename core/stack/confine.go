@@ -43,7 +43,7 @@ func confine(p sandbox.Profile) error {
 		return nil
 	}
 	if err := sandbox.ConfineSelf(p); err != nil {
-		return errs.E("confine", errs.Failed, errs.Reason("confine_failed"),
+		return errs.E("confine", errs.Failed, errs.ReasonConfineFailed,
 			errs.Hint("the kernel refused the service's own sandbox; `carapace doctor` checks Landlock and seccomp"), err)
 	}
 	return nil

@@ -48,7 +48,7 @@ func NewService(name string, st *Settings, sockDir string, auth service.Authoriz
 func ServiceAuthorizer(name string, st *Settings) (service.Authorize, error) {
 	aud, err := token.AudienceFor(name)
 	if err != nil {
-		return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"), errs.Hint("services are: "+strings.Join(service.Names(), ", ")), err)
+		return nil, errs.E(errs.InvalidParams, errs.ReasonUnknownService, errs.Hint("services are: "+strings.Join(service.Names(), ", ")), err)
 	}
 	return servicehost.NewAuthorizer(servicehost.AuthorizerConfig{
 		StateDir: st.StateDir(), Home: st.OwnerHome, Issuers: Issuers(st.System), Audience: aud,
