@@ -49,6 +49,7 @@ deps:
 
 test: deps build
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	cd tools && $(GO) test -count=1 ./...
 
 test-short: build
 	$(GO) test -count=1 -short $(PKGS)
@@ -74,8 +75,11 @@ cross:
 check: tools
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+	@cd tools && $(GO) mod tidy -diff >/dev/null || { echo "tools/go.mod/go.sum are not tidy: run go mod tidy in tools"; exit 1; }
 	$(GO) vet $(PKGS)
+	cd tools && $(GO) vet ./...
 	$(STATICCHECK) $(PKGS)
+	cd tools && $(STATICCHECK) ./...
 	$(MAKE) cross
 	$(MAKE) darwin-cgo-check
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)

@@ -12,9 +12,11 @@ linux-bins:
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -o bin/carapace ./cmd/carapace
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -o bin/carapace-installer ./cmd/installer
 
+# The packager (nfpm and its go-git tree) lives in the tools module, out
+# of the product's go.mod.
 deb: linux-bins
-	$(GO) run ./linux/deb -carapace bin/carapace -installer bin/carapace-installer \
-		-out dist -version $(DEB_VERSION) -arch $(DEB_ARCH)
+	cd tools && $(GO) run ./deb -carapace ../bin/carapace -installer ../bin/carapace-installer \
+		-out ../dist -version $(DEB_VERSION) -arch $(DEB_ARCH)
 
 e2e-linux: deb
 	CGO_ENABLED=0 $(GO) build -o bin/landlockprobe ./linux/e2e/landlockprobe

@@ -10,6 +10,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/service/app"
 )
 
@@ -27,6 +28,7 @@ func appListCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace app list", flag.ContinueOnError)
 	var f clientFlags
 	f.register(fs)
+	f.registerConfig(fs)
 	return &ffcli.Command{
 		Name:       "list",
 		ShortUsage: "carapace app list [--json]",
@@ -46,7 +48,7 @@ func appListCmd() *ffcli.Command {
 			// app.list touches no app, but asks for a token of the app
 			// service: the owner's covers the allowed apps.
 			var scopes []string
-			if st, err := (&configFlags{}).load(true); err == nil {
+			if st, err := f.cf.load(true); err == nil {
 				for _, a := range st.Owner.Services.App.AllowedApps {
 					scopes = append(scopes, "POST:/"+a)
 				}
@@ -58,7 +60,7 @@ func appListCmd() *ffcli.Command {
 			}
 			var res app.ListResult
 			if err := c.Call(ctx, "app.list", map[string]any{}, &res); err != nil {
-				return opError("app list", err)
+				return errs.E("app list", err)
 			}
 			if f.json {
 				return printJSON(os.Stdout, res)
@@ -94,7 +96,7 @@ func appOpenCmd() *ffcli.Command {
 			for _, a := range args[1:] {
 				abs, err := filepath.Abs(a)
 				if err != nil {
-					return opError("app open", err)
+					return errs.E("app open", err)
 				}
 				p.Files = append(p.Files, abs)
 			}
@@ -110,7 +112,7 @@ func appOpenCmd() *ffcli.Command {
 			}
 			var res app.Result
 			if err := c.Call(ctx, "app.open", p, &res); err != nil {
-				return opError("app open", err)
+				return errs.E("app open", err)
 			}
 			if f.json {
 				return printJSON(os.Stdout, res)

@@ -12,6 +12,7 @@ import (
 	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/denyread"
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/managed"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/scope"
@@ -35,11 +36,11 @@ func configCheckCmd() *ffcli.Command {
 			const op = "config check"
 			st, err := sf.settings()
 			if err != nil {
-				return opError(op, err)
+				return errs.E(op, err)
 			}
 			grants, err := stack.Grants(st.Owner)
 			if err != nil {
-				return opError(op, err)
+				return errs.E(op, err)
 			}
 			_, kerr := token.NewKeyring(stack.Issuers(st.System))
 			eff := effective(st, grants)
@@ -50,10 +51,10 @@ func configCheckCmd() *ffcli.Command {
 				os.Stdout.Write(b)
 			}
 			if kerr != nil {
-				return opError(op, kerr)
+				return errs.E(op, kerr)
 			}
 			if err := managedErrors(st); err != nil {
-				return opError(op, err)
+				return errs.E(op, err)
 			}
 			for _, m := range missingFolders(st) {
 				fmt.Fprintf(os.Stderr, "carapace: config check: warning: %s\nhint: %s\n", m, missingHint(st, m))
@@ -105,7 +106,7 @@ type fileRulesView struct {
 func fileRulesOf(st *stack.Settings) fileRulesView {
 	f := st.Owner.Services.File
 	return fileRulesView{
-		Deny:      append(append([]string{}, file.DefaultDeny...), fileDeny(*st.Owner)...),
+		Deny:      append(append([]string{}, file.DefaultDeny...), stack.FileDeny(*st.Owner)...),
 		DenyWrite: append(append([]string{}, file.DefaultDenyWrite...), f.DenyWrite...),
 		Protected: st.OwnPaths(),
 		DenyRead:  append(append([]string{}, denyread.Default...), st.Owner.Services.Code.DenyRead...),

@@ -150,7 +150,7 @@ func managedErrors(st *stack.Settings) error {
 	for _, e := range errsOf {
 		msgs = append(msgs, e.Error())
 	}
-	return errs.E(errs.InvalidParams, errs.Reason(managed.ReasonInvalid),
+	return errs.E(errs.InvalidParams, managed.ReasonInvalid,
 		errs.Hint("the services each entry governs will not start until it is fixed; whoever manages this machine fixes "+st.Managed.Source),
 		errors.New(strings.Join(msgs, "; ")))
 }

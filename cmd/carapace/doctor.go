@@ -26,6 +26,7 @@ func doctorCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace doctor", flag.ContinueOnError)
 	var f clientFlags
 	f.register(fs)
+	f.registerConfig(fs)
 	return &ffcli.Command{
 		Name:       "doctor",
 		ShortUsage: "carapace doctor [--json]",
@@ -37,6 +38,9 @@ func doctorCmd() *ffcli.Command {
 			"the System Settings pane to open.",
 		FlagSet: fs,
 		Exec: func(ctx context.Context, _ []string) error {
+			if err := f.cf.checkNamed(); err != nil {
+				return err
+			}
 			checks := []check{routerCheck(ctx, &f)}
 			checks = append(checks, clientChecks(ctx, &f)...)
 			if sock, dev := isDevStack(ctx, &f); dev {
@@ -45,9 +49,11 @@ func doctorCmd() *ffcli.Command {
 			} else {
 				checks = append(checks, platformChecks()...)
 			}
-			checks = append(checks, networkCheck())
+			checks = append(checks, confinementChecks(ctx, &f)...)
+			checks = append(checks, networkCheck(&f.cf))
 			checks = append(checks, fleetChecks(ctx, &f)...)
-			checks = append(checks, folderChecks()...)
+			checks = append(checks, routesCheck(&f.cf)...)
+			checks = append(checks, folderChecks(&f.cf)...)
 			bad := 0
 			for _, c := range checks {
 				if !c.OK {
@@ -59,7 +65,7 @@ func doctorCmd() *ffcli.Command {
 					return err
 				}
 				if bad > 0 {
-					return &exitCodeError{code: exitError}
+					return exitStatus(exitError)
 				}
 				return nil
 			}
@@ -77,7 +83,7 @@ func doctorCmd() *ffcli.Command {
 				}
 			}
 			if bad > 0 {
-				return &exitCodeError{code: exitError}
+				return exitStatus(exitError)
 			}
 			return nil
 		},
@@ -96,10 +102,10 @@ func routerCheck(ctx context.Context, f *clientFlags) check {
 
 // folderChecks warns of each configured folder that does not exist yet:
 // calls under it fail until it is created.
-func folderChecks() []check {
-	missing, st := localMissing()
-	if st == nil {
-		return nil
+func folderChecks(cf *configFlags) []check {
+	missing, st, err := localMissing(cf)
+	if err != nil {
+		return []check{{Name: "configured folders exist", Detail: "the configuration does not load: " + err.Error(), Fix: hintOr(err, "run `carapace config check` and fix the key it names")}}
 	}
 	if len(missing) == 0 {
 		return []check{{Name: "configured folders exist", OK: true, Detail: "every services.file.paths and services.code.project_roots folder exists"}}
@@ -116,8 +122,8 @@ func folderChecks() []check {
 func isDevStack(ctx context.Context, f *clientFlags) (string, bool) {
 	ctx, cancel := f.context(ctx)
 	defer cancel()
-	sock := client.Socket(f.socket)
-	if sock == client.SystemSocket {
+	sock, err := f.path()
+	if err != nil || sock == client.SystemSocket {
 		return sock, false
 	}
 	c, err := client.Dial(ctx, sock)

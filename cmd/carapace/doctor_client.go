@@ -35,10 +35,14 @@ func identityCheck(ctx context.Context, f *clientFlags) check {
 	}
 	ctx, cancel := f.context(ctx)
 	defer cancel()
-	sock := client.Socket(f.socket)
+	sock, err := f.path()
+	if err != nil {
+		c.Detail, c.Fix = err.Error(), hintOf(err)
+		return c
+	}
 	cl, err := client.Dial(ctx, sock)
 	if err != nil {
-		if errs.ReasonOf(err) == "router_down" || errs.ReasonOf(err) == "permission_denied" {
+		if errs.Match(errs.E(errs.ReasonRouterDown), err) || errs.Match(errs.E(errs.ReasonPermissionDenied), err) {
 			c.OK, c.Detail = true, "peer credentials are checked before anything is sent (no router to check now)"
 			return c
 		}

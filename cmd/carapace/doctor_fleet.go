@@ -49,7 +49,7 @@ func fleetChecks(ctx context.Context, f *clientFlags) []check {
 		out = append(out, c)
 	}
 	var res struct {
-		AuditExport []audit.ExportStatus `json:"audit_export"`
+		AuditExport []audit.ExportStatus `json:"audit_exports"`
 	}
 	if err := f.call(ctx, "services", map[string]any{}, &res); err != nil {
 		return out

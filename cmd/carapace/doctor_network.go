@@ -2,15 +2,12 @@ package main
 
 import (
 	"strings"
-
-	"github.com/gimme-tools/carapace/core/config"
 )
 
 // networkCheck reads the owner file and fails when a list there allows
 // every host ("*"): allowed, but never by accident.
-func networkCheck() check {
+func networkCheck(cf *configFlags) check {
 	c := check{Name: "code: network allowlist", OK: true}
-	cf := configFlags{system: config.DefaultSystemPath}
 	st, err := cf.load(true)
 	if err != nil {
 		c.OK, c.Detail, c.Fix = false, "the configuration does not load: "+err.Error(), "run `carapace config check` and fix the key it names"

@@ -103,7 +103,7 @@ func TestAuditExportToSyslogCollector(t *testing.T) {
 			}
 			out, _, _ := d.cli("status", "--json")
 			var st struct {
-				AuditExport []audit.ExportStatus `json:"audit_export"`
+				AuditExport []audit.ExportStatus `json:"audit_exports"`
 			}
 			json.Unmarshal([]byte(out), &st)
 			if len(st.AuditExport) != 1 || st.AuditExport[0].Sent == 0 || !strings.HasPrefix(st.AuditExport[0].Name, "syslog ") {

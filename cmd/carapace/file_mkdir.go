@@ -29,7 +29,7 @@ func fileMkdir(ctx context.Context, f *fileFlags, args []string) error {
 	var res struct {
 		Path string `json:"path"`
 	}
-	if err := f.fileCall(ctx, "file.mkdir", map[string]any{"path": p, "parents": f.parents}, &res, mkdirScopes(p, f.parents)...); err != nil {
+	if err := f.fileCall(ctx, "file.mkdir", map[string]any{"path": p, "parents": f.parents}, &res, mkdirScopes(&f.cf, p, f.parents)...); err != nil {
 		return err
 	}
 	return f.printPath(res.Path)
@@ -50,12 +50,12 @@ func (f *fileFlags) printPath(p string) error {
 // mkdirScopes is what mkdir needs: PUT on the directory and, with
 // parents, on each ancestor it may create inside an allowed folder (the
 // owner cannot mint beyond the folders, so ancestors outside are left out).
-func mkdirScopes(p string, parents bool) []string {
+func mkdirScopes(cf *configFlags, p string, parents bool) []string {
 	out := []string{"PUT:" + p}
 	if !parents {
 		return out
 	}
-	st, err := (&configFlags{}).load(true)
+	st, err := cf.load(true)
 	if err != nil {
 		return out
 	}

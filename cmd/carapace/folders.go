@@ -67,13 +67,14 @@ func warnMissing(st *stack.Settings) {
 	}
 }
 
-// localMissing is missingFolders for the owner's configuration files at
-// their default places (status and doctor ask a running stack, which does
-// not say which files it read); nil when they do not load.
-func localMissing() ([]missingFolder, *stack.Settings) {
-	st, err := (&configFlags{}).load(true)
+// localMissing is missingFolders for the configuration files cf names
+// (--config, --owner-config; the default places without them): status and
+// doctor ask a running stack, which does not say which files it read. Nil
+// when they do not load, with the reason.
+func localMissing(cf *configFlags) ([]missingFolder, *stack.Settings, error) {
+	st, err := cf.load(true)
 	if err != nil {
-		return nil, nil
+		return nil, nil, err
 	}
-	return missingFolders(st), st
+	return missingFolders(st), st, nil
 }

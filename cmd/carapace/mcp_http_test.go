@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -16,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/gimme-tools/carapace/core/token"
 )
 
 // bearerTransport adds "Authorization: Bearer <tokens>" to each request.
@@ -152,17 +156,27 @@ func TestMCPHTTP(t *testing.T) {
 	}
 }
 
-// TestMCPHTTPExpiredToken: a token that works, then expires (ttl 1 s and
-// the verifier's 30 s of leeway): its next request is 401 invalid_token.
+// TestMCPHTTPExpiredToken: a token that works, then expires: its next
+// request is 401 invalid_token, though the HTTP transport keeps a server
+// for its token set. The token is signed here with the stack's device
+// key and expired already, all but a few seconds of the verifier's 30 s
+// of leeway, so the test does not wait half a minute.
 func TestMCPHTTPExpiredToken(t *testing.T) {
 	addr := freePort(t)
 	d := startDevWith(t, "services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: false}\n",
 		"websocket: {listen: \""+addr+"\"}\n", nil, nil)
-	tok := strings.TrimSpace(mustCLI(t, d, "token", "issue", "--aud", "file", "--scope", "GET:~/Docs/*", "--ttl", "1s"))
 	list := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
-	hdr := map[string]string{"Authorization": "Bearer " + tok, "Mcp-Protocol-Version": "2025-06-18"}
-	if resp, body := mcpPost(t, addr, list, hdr); resp.StatusCode != http.StatusOK {
-		t.Fatalf("before expiry: %d %q", resp.StatusCode, body)
+	var hdr map[string]string
+	for window := 5 * time.Second; ; window *= 2 { // a busy machine may need a wider one
+		tok := expiringToken(t, d, time.Now().Add(window-token.DefaultLeeway))
+		hdr = map[string]string{"Authorization": "Bearer " + tok, "Mcp-Protocol-Version": "2025-06-18"}
+		resp, body := mcpPost(t, addr, list, hdr)
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+		if window > time.Minute {
+			t.Fatalf("before expiry: %d %q", resp.StatusCode, body)
+		}
 	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -174,10 +188,36 @@ func TestMCPHTTPExpiredToken(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("still %d two minutes after a 1 s token: %q", resp.StatusCode, body)
+			t.Fatalf("still %d two minutes after the token expired: %q", resp.StatusCode, body)
 		}
-		time.Sleep(2 * time.Second)
+		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// expiringToken signs, with the dev stack's device key, a token for
+// GET:~/Docs/* that expires at exp.
+func expiringToken(t *testing.T, d *devStack, exp time.Time) string {
+	t.Helper()
+	key, _, err := token.LoadOrCreate(token.FileKeyStore{Dir: filepath.Join(d.dir, "state")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp = exp.Truncate(time.Second)
+	c := token.Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: token.DeviceIssuer(key.ID), Subject: "agent:expiry-test", Audience: jwt.ClaimStrings{token.AudFile},
+			ExpiresAt: jwt.NewNumericDate(exp), IssuedAt: jwt.NewNumericDate(exp.Add(-time.Minute)),
+			NotBefore: jwt.NewNumericDate(exp.Add(-time.Minute)), ID: fmt.Sprintf("expiry-%d", time.Now().UnixNano()),
+		},
+		Scope: []string{"GET:" + filepath.Join(d.home, "Docs") + "/*"}, DeviceID: key.ID,
+	}
+	j := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	j.Header["kid"] = key.ID
+	s, err := j.SignedString(key.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // TestMCPHTTPTokenSetsApart: the HTTP transport keeps the servers it

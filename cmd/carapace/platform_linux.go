@@ -8,7 +8,3 @@ import (
 // sandboxExec runs `carapace sandbox-exec --spec S -- CMD ARGS…`: the
 // helper the code service wraps every command in.
 func sandboxExec(args []string) int { return linuxsandbox.ExecMain(args) }
-
-// serviceCgroup puts the code service in a pids cgroup its commands
-// inherit (root only): see linuxsandbox.ServiceCgroup.
-func serviceCgroup(max int64) bool { return linuxsandbox.ServiceCgroup(max) }

@@ -11,5 +11,3 @@ func sandboxExec([]string) int {
 	fmt.Fprintln(os.Stderr, "carapace: sandbox-exec: no command sandbox on this platform\nhint: services.code.sandbox: off runs commands unconfined")
 	return 126
 }
-
-func serviceCgroup(int64) bool { return false }

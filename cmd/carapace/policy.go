@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/gimme-tools/carapace/core/stack"
 )
 
 func policyCmd() *ffcli.Command {
@@ -29,15 +32,15 @@ func policyCmd() *ffcli.Command {
 			}
 			st, err := cf.load(true)
 			if err != nil {
-				return opError("policy check", err)
+				return errs.E("policy check", err)
 			}
 			rules := st.Owner.Services.Code.Policy
 			if *svc == "shell" {
 				rules = st.Owner.Services.Shell.Policy
 			}
-			p, err := commandPolicy(*svc, rules)
+			p, err := stack.CommandPolicy(*svc, rules)
 			if err != nil {
-				return opError("policy check", err)
+				return errs.E("policy check", err)
 			}
 			r := p.Check(args)
 			rule := "(default)"

@@ -33,23 +33,23 @@ func policyProfileCmd() *ffcli.Command {
 			}
 			data, err := os.ReadFile(*in)
 			if err != nil {
-				return opError(op, errs.E("read "+*in, errs.Failed, errs.Hint("give the managed policy with --managed FILE"), err))
+				return errs.E(op, errs.E("read "+*in, errs.Failed, errs.Hint("give the managed policy with --managed FILE"), err))
 			}
 			pol := managed.Parse(*in, data)
 			if es := pol.Errs(); len(es) > 0 {
-				return opError(op, errs.E(errs.InvalidParams, errs.Reason(managed.ReasonInvalid),
+				return errs.E(op, errs.E(errs.InvalidParams, managed.ReasonInvalid,
 					errs.Hint("fix the entry named above; the profile is made from a valid policy only"), errors.Join(es...)))
 			}
 			prof, err := managed.Profile(pol, *org)
 			if err != nil {
-				return opError(op, err)
+				return errs.E(op, err)
 			}
 			if *out == "-" {
 				_, err = os.Stdout.Write(prof)
 				return err
 			}
 			if err := os.WriteFile(*out, prof, 0o644); err != nil {
-				return opError(op, errs.E("write "+*out, errs.Failed, errs.Hint("give --out a path you can write"), err))
+				return errs.E(op, errs.E("write "+*out, errs.Failed, errs.Hint("give --out a path you can write"), err))
 			}
 			fmt.Fprintf(os.Stderr, "carapace: policy profile: wrote %s (payload type %s; installed, macOS writes it to %s)\n", *out, managed.Domain, managed.ManagedPrefsPath)
 			return nil

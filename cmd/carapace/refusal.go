@@ -1,11 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/gimme-tools/carapace/core/client"
 	"github.com/gimme-tools/carapace/core/errs"
 )
 
@@ -20,10 +18,9 @@ var folderKind = map[string]struct{ what, key string }{
 // minted for its own command in the words of the command: which path is
 // outside which folders, and the line to add where. Any other error is
 // returned as it is.
-func tooWide(op, aud string, scopes []string, err error) error {
-	var ce *client.Error
+func tooWide(op, aud string, scopes []string, cf *configFlags, err error) error {
 	kind, ok := folderKind[aud]
-	if !errors.As(err, &ce) || ce.Reason != "scope_too_wide" || !ok {
+	if !ok || !errs.Match(errs.E(errs.ReasonScopeTooWide), err) {
 		return err
 	}
 	var paths []string
@@ -31,7 +28,7 @@ func tooWide(op, aud string, scopes []string, err error) error {
 		_, p, _ := strings.Cut(s, ":")
 		paths = append(paths, "`"+strings.TrimSuffix(p, "/*")+"`")
 	}
-	folders, file := configuredFolders(aud)
+	folders, file := configuredFolders(cf, aud)
 	list := ""
 	if len(folders) > 0 {
 		list = " (" + errs.List(folders, 120) + ")"
@@ -40,16 +37,17 @@ func tooWide(op, aud string, scopes []string, err error) error {
 	if aud == "code" {
 		it = "it (or a folder above it)"
 	}
-	return errs.E(op, errs.Forbidden, errs.Reason("scope_too_wide"),
+	return errs.E(op, errs.Forbidden, errs.ReasonScopeTooWide,
 		errs.Hint(fmt.Sprintf("add %s to %s in %s, then restart Carapace", it, kind.key, file)),
 		fmt.Errorf("%s is outside %s%s", strings.Join(paths, ", "), kind.what, list))
 }
 
-// configuredFolders returns the folders the owner configuration allows
-// for aud, as written there, and that file's name (~/… form).
-func configuredFolders(aud string) ([]string, string) {
+// configuredFolders returns the folders the owner configuration cf
+// names allows for aud, as written there, and that file's name (~/…
+// form).
+func configuredFolders(cf *configFlags, aud string) ([]string, string) {
 	file := "~/.config/gimme/local.yaml"
-	st, err := (&configFlags{}).load(true)
+	st, err := cf.load(true)
 	if err != nil {
 		return nil, file
 	}
@@ -73,34 +71,26 @@ func configuredFolders(aud string) ([]string, string) {
 // cliWords are hints in the CLI's words for refusals whose service hint
 // names the protocol's parameters (`mode: "overwrite"`, `recursive:
 // true`, ttl_seconds), keyed by method and reason.
-var cliWords = map[[2]string]string{
-	{"file.write", "exists"}:        "pass --mode overwrite to replace it (or --mode append to add to it)",
-	{"file.write", "bad_mode"}:      "--mode is create, overwrite or append",
-	{"file.delete", "is_directory"}: "pass -r to delete a directory and all it holds",
-	{"file.mkdir", "not_found"}:     "pass -p to make the missing parent directories too",
-	{"file.move", "exists"}:         "pass --replace to replace the destination",
-	{"token.issue", "bad_ttl"}:      "give --ttl from 1s up to tokens.max_ttl (the system config, lowered by a managed policy; `carapace config check` shows which)",
-	{"token.issue", "bad_scope"}:    "write each --scope as VERB:PATH, e.g. --scope 'GET:~/Documents/*'",
+var cliWords = map[cliKey]string{
+	{"file.write", errs.ReasonExists}:       "pass --mode overwrite to replace it (or --mode append to add to it)",
+	{"file.write", errs.ReasonBadMode}:      "--mode is create, overwrite or append",
+	{"file.delete", errs.ReasonIsDirectory}: "pass -r to delete a directory and all it holds",
+	{"file.mkdir", errs.ReasonNotFound}:     "pass -p to make the missing parent directories too",
+	{"file.move", errs.ReasonExists}:        "pass --replace to replace the destination",
+	{"token.issue", errs.ReasonBadTTL}:      "give --ttl from 1s up to tokens.max_ttl (the system config, lowered by a managed policy; `carapace config check` shows which)",
+	{"token.issue", errs.ReasonBadScope}:    "write each --scope as VERB:PATH, e.g. --scope 'GET:~/Documents/*'",
 }
 
-// inCLIWords is an error whose hint is in the CLI's words.
-type inCLIWords struct {
-	err  error
-	hint string
+type cliKey struct {
+	method string
+	reason errs.Reason
 }
-
-func (e *inCLIWords) Error() string { return e.err.Error() }
-func (e *inCLIWords) Unwrap() error { return e.err }
 
 // cliHint gives a refusal of method the CLI's words, where cliWords has
 // them.
 func cliHint(method string, err error) error {
-	var ce *client.Error
-	if !errors.As(err, &ce) {
-		return err
-	}
-	if h, ok := cliWords[[2]string{method, ce.Reason}]; ok {
-		return &inCLIWords{err: err, hint: h}
+	if h, ok := cliWords[cliKey{method, errs.ReasonOf(err)}]; ok {
+		return errs.E(err, errs.Hint(h)) // the outer hint is the one shown
 	}
 	return err
 }

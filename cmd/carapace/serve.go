@@ -25,7 +25,6 @@ import (
 	"github.com/gimme-tools/carapace/core/servicehost"
 	"github.com/gimme-tools/carapace/core/stack"
 	"github.com/gimme-tools/carapace/core/supervisor"
-	"github.com/gimme-tools/carapace/core/token"
 	"github.com/gimme-tools/carapace/core/unixsock"
 	"github.com/gimme-tools/carapace/linux/sdlisten"
 )
@@ -114,7 +113,7 @@ func (f *serveFlags) mode(def os.FileMode) (os.FileMode, error) {
 func serveService(ctx context.Context, f *serveFlags, name string) error {
 	op := "serve " + name
 	if service.Lookup(name) == nil { // linux/install's ProbeServices reads "not in this build"
-		return opError(op, errs.E(errs.InvalidParams, errs.Reason("unknown_service"),
+		return errs.E(op, errs.E(errs.InvalidParams, errs.ReasonUnknownService,
 			errs.Hint("the "+name+" service is not in this build; services are: "+strings.Join(service.Names(), ", "))))
 	}
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
@@ -123,15 +122,15 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	defer cpuProfile("." + name)()
 	st, err := f.settings()
 	if err != nil {
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	if err := st.Managed.Err(name); err != nil {
 		// Never started with the looser layer below the policy.
-		return opError(op, errs.E(errs.Unavailable, errs.Reason(managed.ReasonInvalid),
+		return errs.E(op, errs.E(errs.Unavailable, managed.ReasonInvalid,
 			errs.Hint("the managed policy stops the "+name+" service until the entry named above is fixed (by whoever manages this machine)"), err))
 	}
 	if !st.Managed.Allows(name) {
-		return opError(op, errs.E(errs.Forbidden, errs.Reason(managed.ReasonService),
+		return errs.E(op, errs.E(errs.Forbidden, managed.ReasonService,
 			errs.Hint("the managed policy ("+st.Managed.Source+") does not allow the "+name+" service on this machine; ask whoever manages it"),
 			fmt.Errorf("%s is not among the managed services", name)))
 	}
@@ -141,15 +140,15 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	}
 	// The token check reads the device's public key and the issuers' keys
 	// now, before the service confines itself.
-	auth, err := serviceAuthorizer(name, st)
+	auth, err := stack.ServiceAuthorizer(name, st)
 	if err != nil {
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	// The service confines itself here, before it listens: from now on it
 	// can touch only what its job needs (and its socket's directory).
-	svc, err := buildService(name, st, filepath.Dir(sock), auth)
+	svc, err := stack.NewService(name, st, filepath.Dir(sock), auth)
 	if err != nil {
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	if c, ok := svc.(io.Closer); ok {
 		defer c.Close() // the code service's waiting sandbox helper, the file service's folders
@@ -160,7 +159,7 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	}
 	l, err := f.listen(name, sock, mode)
 	if err != nil {
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	routerUID := f.routerUID
 	if routerUID < 0 {
@@ -170,31 +169,13 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	return serveUntilDone(ctx, op, l, h.Serve, h.Close, st, appeared(ctx, svc))
 }
 
-// buildService constructs the named service from the owner config.
-func buildService(name string, st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
-	return newService(name, st, sockDir, auth)
-}
-
-// serviceAuthorizer builds the service's own token check from the state
-// directory (the device's public key, the revocation list) and the
-// issuers, read-only.
-func serviceAuthorizer(name string, st *stack.Settings) (servicehost.Authorize, error) {
-	aud, err := token.AudienceFor(name)
-	if err != nil {
-		return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"), errs.Hint("services are: "+strings.Join(service.Names(), ", ")), err)
-	}
-	return servicehost.NewAuthorizer(servicehost.AuthorizerConfig{
-		StateDir: st.StateDir(), Home: st.OwnerHome, Issuers: stack.Issuers(st.System), Audience: aud,
-	})
-}
-
 // serveRouter runs the router of an installed stack: services are separate
 // units, reached at their sockets in the runtime directory.
 func serveRouter(ctx context.Context, f *serveFlags) error {
 	const op = "serve router"
 	st, err := f.settings()
 	if err != nil {
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	sock := f.socket
 	if sock == "" {
@@ -206,7 +187,7 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 	}
 	l, err := f.listen("router", sock, mode)
 	if err != nil {
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	if g, err := user.LookupGroup("carapace-clients"); err == nil {
 		if gid, err := strconv.Atoi(g.Gid); err == nil {
@@ -216,7 +197,7 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 	z, err := stack.NewAuthz(st)
 	if err != nil {
 		l.Close()
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	defer z.Close()
 	r := router.New(router.Options{OwnerUID: st.OwnerUID, Backends: st.Backends(), Log: st.Log, Auth: z.Auth, Dial: dialBackend})
@@ -226,7 +207,7 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 	entries, err := stack.StartEntries(ctx, st, r, z)
 	if err != nil {
 		l.Close()
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	defer entries.Close()
 	return serveUntilDone(ctx, op, l, srv.Serve, srv.Close, st, nil)
@@ -259,11 +240,11 @@ func serveUntilDone(ctx context.Context, op string, l net.Listener, serve func(n
 		stop()
 		return nil
 	case err := <-done:
-		return opError(op, err)
+		return errs.E(op, err)
 	case p := <-appeared:
 		st.Log.Info("a configured folder appeared; restarting to take it in", "op", op, "folder", p)
 		stop()
-		return opError(op, errs.E(errs.Unavailable, errs.Reason("folder_appeared"),
+		return errs.E(op, errs.E(errs.Unavailable, errs.ReasonFolderAppeared,
 			errs.Hint("the supervisor starts the service again with "+p), fmt.Errorf("%s appeared", p)))
 	}
 }

@@ -32,13 +32,8 @@ func (f *configFlags) register(fs *flag.FlagSet, systemDefault string) {
 // load reads both files. In dev the system file is optional; with named
 // set, a file named on the command line must exist.
 func (f *configFlags) load(systemOptional bool) (*stack.Settings, error) {
-	for _, named := range []struct{ flag, path, def string }{{"--config", f.system, f.systemDefault}, {"--owner-config", f.owner, ""}} {
-		if !f.named || named.path == "" || named.path == named.def {
-			continue
-		}
-		if _, err := os.Stat(named.path); err != nil {
-			return nil, usage("give a file that exists, or leave "+named.flag+" out for the default", "%s %s: %v", named.flag, named.path, errors.Unwrap(err))
-		}
+	if err := f.checkNamed(); err != nil {
+		return nil, err
 	}
 	sys, err := config.LoadSystem(f.system, systemOptional || f.system == "")
 	if err != nil {
@@ -72,6 +67,20 @@ func applyManaged(st *stack.Settings) {
 	}
 	st.Managed = managed.Load(p, override)
 	st.ManagedChanges = st.Managed.Apply(st.Owner, st.System, st.OwnerHome)
+}
+
+// checkNamed refuses, with named set, a file named on the command line
+// that does not exist.
+func (f *configFlags) checkNamed() error {
+	for _, named := range []struct{ flag, path, def string }{{"--config", f.system, f.systemDefault}, {"--owner-config", f.owner, ""}} {
+		if !f.named || named.path == "" || named.path == named.def {
+			continue
+		}
+		if _, err := os.Stat(named.path); err != nil {
+			return usage("give a file that exists, or leave "+named.flag+" out for the default", "%s %s: %v", named.flag, named.path, errors.Unwrap(err))
+		}
+	}
+	return nil
 }
 
 // xdgFor returns $XDG_CONFIG_HOME when the owner is the current user.

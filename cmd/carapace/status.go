@@ -17,6 +17,7 @@ func statusCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace status", flag.ContinueOnError)
 	var f clientFlags
 	f.register(fs)
+	f.registerConfig(fs)
 	return &ffcli.Command{
 		Name:       "status",
 		ShortUsage: "carapace status [--json]",
@@ -40,12 +41,19 @@ func statusCmd() *ffcli.Command {
 					} `json:"relay,omitempty"`
 				} `json:"entries"`
 				MissingFolders []missingFolder      `json:"missing_folders,omitempty"`
-				AuditExport    []audit.ExportStatus `json:"audit_export,omitempty"`
+				AuditExport    []audit.ExportStatus `json:"audit_exports,omitempty"`
 			}
+			if err := f.cf.checkNamed(); err != nil {
+				return err
+			}
+			missing, st, lerr := localMissing(&f.cf)
 			if err := f.call(ctx, "services", map[string]any{}, &res); err != nil {
 				return err
 			}
-			missing, st := localMissing()
+			if lerr != nil {
+				// The stack answered; say why its folders are not checked.
+				fmt.Fprintf(os.Stderr, "carapace: status: configured folders not checked: %v\nhint: %s\n", lerr, hintOr(lerr, "fix the file (carapace config check)"))
+			}
 			res.MissingFolders = missing
 			if f.json {
 				return printJSON(os.Stdout, res)
@@ -68,6 +76,11 @@ func statusCmd() *ffcli.Command {
 			}
 			if err := tw.Flush(); err != nil {
 				return err
+			}
+			for _, s := range res.Services {
+				if s.Unconfined != "" {
+					fmt.Printf("\nunconfined: %s: %s\n", s.Name, s.Unconfined)
+				}
 			}
 			if ws := res.Entries.WebSocket; ws != nil {
 				fmt.Printf("\nwebsocket: listening on %s, %d connections\n", ws.Listen, ws.Connections)

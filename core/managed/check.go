@@ -14,11 +14,11 @@ import (
 // Reasons of the refusals Check makes (errs.Reason, the audit record's
 // reason).
 const (
-	ReasonInvalid  = "managed_policy_invalid"
-	ReasonService  = "managed_service"
-	ReasonAgent    = "managed_agent"
-	ReasonLifetime = "managed_token_lifetime"
-	ReasonPath     = "managed_path"
+	ReasonInvalid  = errs.ReasonManagedPolicyInvalid
+	ReasonService  = errs.ReasonManagedService
+	ReasonAgent    = errs.ReasonManagedAgent
+	ReasonLifetime = errs.ReasonManagedTokenLifetime
+	ReasonPath     = errs.ReasonManagedPath
 )
 
 // Call is what Check decides on: one call, with its token's facts.
@@ -42,7 +42,7 @@ func (p *Policy) Check(c Call) error {
 		return nil // no policy on this machine
 	}
 	if err := p.Err(c.Service); err != nil {
-		return errs.E(c.Method, errs.Unavailable, errs.Reason(ReasonInvalid),
+		return errs.E(c.Method, errs.Unavailable, ReasonInvalid,
 			errs.Hint("the administrator's managed policy stops the "+c.Service+" service until it is fixed; `carapace config check` shows the error"), err)
 	}
 	src := p.Source
@@ -100,8 +100,8 @@ func match(globs []string, p string) string {
 	return ""
 }
 
-func forbidden(method, reason, hint, format string, args ...any) error {
-	return errs.E(method, errs.Forbidden, errs.Reason(reason), errs.Hint(hint), fmt.Errorf(format, args...))
+func forbidden(method string, reason errs.Reason, hint, format string, args ...any) error {
+	return errs.E(method, errs.Forbidden, reason, errs.Hint(hint), fmt.Errorf(format, args...))
 }
 
 // patterns are the policy's folders and project roots, expanded for one

@@ -311,7 +311,7 @@ func TestCheck(t *testing.T) {
 	}
 	for name, tc := range map[string]struct {
 		edit   func(*Call)
-		reason string
+		reason errs.Reason
 	}{
 		"service":          {func(c *Call) { c.Service, c.Method = "shell", "shell.run" }, ReasonService},
 		"agent":            {func(c *Call) { c.Agent = "cursor" }, ReasonAgent},

@@ -101,8 +101,16 @@ func (p *pool) forward(sess *rpcserver.Session, req *jsonrpc.Request, g grant, d
 }
 
 func (p *pool) unavailable(err error) error {
-	return errs.E("forward to "+p.name, errs.Unavailable, errs.Reason("service_down"),
+	return errs.E("forward to "+p.name, errs.Unavailable, errs.ReasonServiceDown,
 		errs.Hint("the "+p.name+" service is not answering; `carapace status` shows its state, and it is restarted automatically in dev mode"), err)
+}
+
+// pickLocked returns the next of the pool's connections in turn; p.mu is
+// held and there is at least one.
+func (p *pool) pickLocked() *bconn {
+	bc := p.conns[p.next%uint32(len(p.conns))]
+	p.next++
+	return bc
 }
 
 // get returns a live connection, dialling a new one while the pool is
@@ -110,8 +118,7 @@ func (p *pool) unavailable(err error) error {
 func (p *pool) get(ctx context.Context) (*bconn, error) {
 	p.mu.Lock()
 	if len(p.conns) >= p.size {
-		bc := p.conns[p.next%uint32(len(p.conns))]
-		p.next++
+		bc := p.pickLocked()
 		p.mu.Unlock()
 		return bc, nil
 	}
@@ -120,8 +127,7 @@ func (p *pool) get(ctx context.Context) (*bconn, error) {
 	defer p.dials.Unlock()
 	p.mu.Lock()
 	if len(p.conns) >= p.size { // another caller dialled meanwhile
-		bc := p.conns[p.next%uint32(len(p.conns))]
-		p.next++
+		bc := p.pickLocked()
 		p.mu.Unlock()
 		return bc, nil
 	}
@@ -133,9 +139,7 @@ func (p *pool) get(ctx context.Context) (*bconn, error) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if len(p.conns) > 0 { // fall back on what we have
-			bc := p.conns[p.next%uint32(len(p.conns))]
-			p.next++
-			return bc, nil
+			return p.pickLocked(), nil
 		}
 		return nil, p.unavailable(err)
 	}
@@ -370,7 +374,7 @@ func (bc *bconn) attachFD(p *pend, resp *jsonrpc.Response) {
 	}
 	switch {
 	case f == nil:
-		resp.Result, resp.Error = nil, jsonrpc.ErrorFrom(errs.E("forward to "+bc.p.name, errs.Internal, errs.Reason("fd_missing"),
+		resp.Result, resp.Error = nil, jsonrpc.ErrorFrom(errs.E("forward to "+bc.p.name, errs.Internal, errs.ReasonFDMissing,
 			errs.Hint("the service announced a descriptor it did not pass; retry, or read with file.read in chunks")))
 	case !p.sess.CanPassFDs():
 		f.Close()
@@ -504,7 +508,7 @@ func (bc *bconn) fail() {
 	cause := bc.cause
 	bc.mu.Unlock()
 	err := errs.E("forward to "+bc.p.name, errs.Unavailable,
-		errs.Reason("service_lost"), errs.Hint("the "+bc.p.name+" service went away while answering; retry the call"))
+		errs.ReasonServiceLost, errs.Hint("the "+bc.p.name+" service went away while answering; retry the call"))
 	if cause != nil {
 		err = errs.E("forward to "+bc.p.name, cause) // the audit log failed: kind, reason and hint are its
 	}

@@ -41,6 +41,9 @@ type Backend struct {
 	Socket  string // the service's Unix socket
 	// Why is shown when the service is not enabled.
 	Why string
+	// Unconfined says what of the service runs without the OS's
+	// confinement, and why (core/stack.Unconfined); "" when nothing does.
+	Unconfined string
 }
 
 // Status is a service's run state as reported by a supervisor.
@@ -53,6 +56,8 @@ type Status struct {
 	Restarts int    `json:"restarts"`
 	Since    string `json:"since,omitempty"` // RFC 3339, when it last came up
 	Error    string `json:"error,omitempty"` // why it last went down
+	// Unconfined is Backend.Unconfined, for carapace status and doctor.
+	Unconfined string `json:"unconfined,omitempty"`
 }
 
 // Options configures a Router.
@@ -163,7 +168,7 @@ func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(
 			// A connection that declared a front door (carapace mcp) is
 			// an agent's, whatever its uid: on macOS nothing but this
 			// keeps an MCP agent from minting or approving through it.
-			err = errs.E(req.Method, errs.Forbidden, errs.Reason("not_owner"),
+			err = errs.E(req.Method, errs.Forbidden, errs.ReasonNotOwner,
 				errs.Hint("a connection that declared itself "+r.state(s).frontDoor()+" (an agent's front door) is never the owner's; run the owner's commands from your own terminal"))
 		}
 		if err != nil {
@@ -296,7 +301,7 @@ func notEnabled(b Backend) error {
 	if b.Why != "" {
 		hint = b.Why
 	}
-	return errs.E(b.Name, errs.Unavailable, errs.Reason("not_enabled"), errs.Hint(hint))
+	return errs.E(b.Name, errs.Unavailable, errs.ReasonNotEnabled, errs.Hint(hint))
 }
 
 // isOwner reports whether a peer is the owner: the owner's uid, over a
@@ -310,7 +315,7 @@ func (r *Router) runOwn(s *rpcserver.Session, req *jsonrpc.Request, h service.Ha
 	defer func() {
 		if p := recover(); p != nil {
 			r.log().Error("handler panicked", "method", req.Method, "panic", p)
-			resp = &jsonrpc.Response{Error: jsonrpc.NewError(errs.Internal, "internal", "")}
+			resp = &jsonrpc.Response{Error: jsonrpc.NewError(errs.Internal, errs.ReasonInternal, "")}
 		}
 	}()
 	ci := s.Info()

@@ -65,7 +65,7 @@ func (m *Mux) Dispatch(s *Session, req *jsonrpc.Request, done func(*jsonrpc.Resp
 }
 
 func methodNotFound(method string) *jsonrpc.Error {
-	d, _ := json.Marshal(map[string]string{"reason": "no_method", "method": method,
+	d, _ := json.Marshal(map[string]string{"reason": string(errs.ReasonNoMethod), "method": method,
 		"hint": "run `carapace call rpc.methods` for the list, or check the spelling"})
 	return &jsonrpc.Error{Code: int(errs.NoMethod), Message: errs.NoMethod.String(), Data: d}
 }
@@ -77,7 +77,7 @@ func (m *Mux) run(ctx context.Context, s *Session, req *jsonrpc.Request, h servi
 	defer func() {
 		if p := recover(); p != nil {
 			s.srv.log().Error("handler panicked", "method", req.Method, "panic", p)
-			resp = &jsonrpc.Response{Error: jsonrpc.NewError(errs.Internal, "internal", "")}
+			resp = &jsonrpc.Response{Error: jsonrpc.NewError(errs.Internal, errs.ReasonInternal, "")}
 		}
 	}()
 	call := &service.Call{Method: req.Method, Params: req.Params}

@@ -194,7 +194,7 @@ func (s *Server) addSession(sess *Session) error {
 		s.sessions = map[*Session]struct{}{}
 	}
 	if len(s.sessions) >= s.limits().MaxConns {
-		return errs.E(errs.RateLimited, errs.Reason("too_many_connections"),
+		return errs.E(errs.RateLimited, errs.ReasonTooManyConnections,
 			errs.Hint("too many open connections; close idle clients or raise limits.max_connections"))
 	}
 	s.sessions[sess] = struct{}{}

@@ -78,3 +78,9 @@ type Profile struct {
 // only in the re-executed process, after checking the confinement holds.
 // Call it first thing, before starting goroutines that matter.
 var ConfineSelf func(p Profile) error
+
+// ServiceCgroup puts the calling service in a pids cgroup of its own,
+// bounded at max, which every command it starts is born in; it reports
+// whether it could (root only). Set by the platform package; nil where
+// there is none.
+var ServiceCgroup func(max int64) bool

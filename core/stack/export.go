@@ -33,7 +33,7 @@ func (st *Settings) exports() (*audit.Exports, error) {
 		e, err := open()
 		if err != nil {
 			if flag != nil { // asked for by name
-				return errs.E("audit.export."+name, errs.Unavailable, errs.Reason("audit_export"),
+				return errs.E("audit.export."+name, errs.Unavailable, errs.ReasonAuditExport,
 					errs.Hint("set audit.export."+name+": false in the system config, or run where it is available"), err)
 			}
 			why = append(why, fmt.Errorf("%s: %w", name, err))
@@ -53,13 +53,13 @@ func (st *Settings) exports() (*audit.Exports, error) {
 	if x.Syslog.Address != "" {
 		cfg, err := syslogTLS(x.Syslog.Address, x.Syslog.ServerName, x.Syslog.CAFile, x.Syslog.CertFile, x.Syslog.KeyFile)
 		if err != nil {
-			return nil, errs.E("audit.export.syslog", errs.InvalidParams, errs.Reason("bad_config"),
+			return nil, errs.E("audit.export.syslog", errs.InvalidParams, errs.ReasonBadConfig,
 				errs.Hint("check the files named in audit.export.syslog in the system config"), err)
 		}
 		out = append(out, audit.NewSyslog(x.Syslog.Address, cfg))
 	}
 	if len(out) == 0 && st.Managed != nil && st.Managed.Audit.ExportRequired {
-		return nil, errs.E("audit export", errs.Unavailable, errs.Reason("audit_export_required"),
+		return nil, errs.E("audit export", errs.Unavailable, errs.ReasonAuditExportRequired,
 			errs.Hint("the managed policy ("+st.Managed.Source+") requires audit export: run under journald or set audit.export.syslog in the system config"),
 			errors.Join(append([]error{errors.New("no exporter could start")}, why...)...))
 	}

@@ -88,6 +88,9 @@ func (st *Settings) Backends() []router.Backend {
 		case !st.Managed.Allows(n):
 			b.Enabled, b.Why = false, "the managed policy ("+st.Managed.Source+") does not allow the "+n+" service on this machine; ask whoever manages it"
 		}
+		if b.Enabled {
+			b.Unconfined = Unconfined(n, st.Owner)
+		}
 		out = append(out, b)
 	}
 	return out

@@ -17,10 +17,31 @@ const testUser = "carapace-sbx-test"
 // innerEnv marks the re-executed run, so it does not recurse.
 const innerEnv = "CARAPACE_SANDBOX_TEST_INNER"
 
-// TestAsOrdinaryUser runs the escape corpus and the ConfineSelf tests again
-// as an ordinary user the test creates: the same checks must hold without
-// root (where RLIMIT_NPROC, not a cgroup, bounds the fork bomb, and a user
-// namespace, not plain CLONE_NEWNS, protects .git).
+// asUserTests are the tests TestAsOrdinaryUser runs again as the created
+// user: those whose code path differs for an ordinary user. Without root,
+// RLIMIT_NPROC rather than a cgroup bounds the fork bomb (limits_linux.go);
+// a user namespace rather than plain CLONE_NEWNS holds the mount namespace
+// that protects .git and masks deny-read names, with CAP_SYS_ADMIN kept
+// into the helper's second stage and cleared before the command
+// (namespaceAttr) — so every test of mounts, of warm helpers, of the
+// escape corpora a namespace's capabilities could change (filesystem,
+// processes) and of the one-stage path (which root runs only where a pids
+// cgroup is writable) runs again; the egress network namespace needs the
+// user namespace too; ConfineSelf runs unprivileged. The rest (exit codes,
+// output floods, background children, terminals, the network and Unix
+// socket rules, the slim helper, which every inner test uses) run the
+// same code for any uid and are not repeated. Add a test here when it
+// covers a uid-dependent branch.
+var asUserTests = []string{
+	"TestConfineSelfFileService", "TestConfineSelfRefusesAForgedMarker",
+	"TestConfinedCodeServiceProtectsGit", "TestEgressNamespace", "TestEgressNeedsNamespace",
+	"TestEscapeDenyRead", "TestEscapeFilesystem", "TestEscapeProcesses",
+	"TestForkBombIsBounded", "TestOneStage", "TestOwnsMountNamespace",
+	"TestWarmHelper", "TestWarmHelperDenyRead", "TestWarmHelperOwnMounts",
+}
+
+// TestAsOrdinaryUser runs asUserTests again as an ordinary user the test
+// creates: the same checks must hold without root.
 func TestAsOrdinaryUser(t *testing.T) {
 	if os.Getenv(innerEnv) != "" {
 		t.Skip("already running as the created user")
@@ -45,7 +66,7 @@ func TestAsOrdinaryUser(t *testing.T) {
 	must(t, copyFile(os.Args[0], bin))
 	slim := buildSlim(t, dir) // the created user may have no go toolchain
 	cmd := exec.Command("setpriv", "--reuid="+u.Uid, "--regid="+u.Gid, "--clear-groups",
-		bin, "-test.v", "-test.count=1", "-test.run=^Test(Escape|ForkBomb|Background|OutputFlood|ExitCodes|ConfineSelf|ConfinedCodeService|OneStage|SlimHelper|WarmHelper|OwnsMountNamespace|NoControllingTerminal|UnixSocket|Egress)")
+		bin, "-test.v", "-test.count=1", "-test.run=^("+strings.Join(asUserTests, "|")+")$")
 	cmd.Env = append(os.Environ(), innerEnv+"=1", slimEnv+"="+slim, "HOME=/tmp", "TMPDIR=/tmp")
 	out, err := cmd.CombinedOutput()
 	t.Logf("as %s (uid %s):\n%s", testUser, u.Uid, out)
@@ -54,5 +75,10 @@ func TestAsOrdinaryUser(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "uid "+u.Uid) {
 		t.Fatal("the inner run did not run the fork bomb test as the created user")
+	}
+	for _, name := range asUserTests { // a renamed test would drop out silently
+		if !strings.Contains(string(out), "--- PASS: "+name+" ") && !strings.Contains(string(out), "--- SKIP: "+name+" ") {
+			t.Errorf("%s did not run as the created user: is it still called that?", name)
+		}
 	}
 }

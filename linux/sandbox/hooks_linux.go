@@ -14,6 +14,7 @@ func init() {
 	sandbox.Warm = warmHelper
 	sandbox.SetAvailable(available)
 	sandbox.ConfineSelf = confineSelf
+	sandbox.ServiceCgroup = ServiceCgroup
 }
 
 // HelperName is the slim helper binary's file name. Wrap uses it when it

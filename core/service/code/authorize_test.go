@@ -40,7 +40,7 @@ func newFixture(t *testing.T) *fixture {
 	for _, d := range []string{"a", "b"} {
 		os.MkdirAll(filepath.Join(roots, d), 0o755)
 	}
-	svc := code.New(code.Config{ProjectRoots: []string{roots}, SandboxOff: true, Authorize: auth})
+	svc := code.New(code.Config{ProjectRoots: []string{roots}, AllowUnsandboxed: true, Authorize: auth})
 	return &fixture{svc: svc, m: token.NewMinter(key, dir), roots: roots, auth: auth}
 }
 
@@ -82,7 +82,7 @@ func TestServiceReverifies(t *testing.T) {
 		{"scratch", token.AudCode, []string{"POST:" + a + "/*"}, "", "scope"},
 	} {
 		err := f.exec(t, tc.aud, tc.scopes, tc.cwd)
-		if errs.ReasonOf(err) != tc.reason {
+		if string(errs.ReasonOf(err)) != tc.reason {
 			t.Errorf("%s: got %v, want reason %s", tc.name, err, tc.reason)
 		}
 	}
@@ -92,7 +92,7 @@ func TestServiceReverifies(t *testing.T) {
 }
 
 func TestNoAuthorizerRefuses(t *testing.T) {
-	svc := code.New(code.Config{SandboxOff: true})
+	svc := code.New(code.Config{AllowUnsandboxed: true})
 	_, err := svc.Methods()["code.execute"](context.Background(), &service.Call{Method: "code.execute", Params: json.RawMessage(`{"command":"/bin/true"}`)})
 	if errs.KindOf(err) != errs.Unavailable || errs.ReasonOf(err) != "no_authorizer" {
 		t.Fatalf("got %v", err)

@@ -81,7 +81,7 @@ func TestOutputRedacted(t *testing.T) {
 // or in the streamed chunks.
 func TestOutputCutAtCapRedacted(t *testing.T) {
 	f := newFixture(t)
-	svc := code.New(code.Config{ProjectRoots: []string{f.roots}, SandboxOff: true, MaxOutput: 64, Authorize: f.auth})
+	svc := code.New(code.Config{ProjectRoots: []string{f.roots}, AllowUnsandboxed: true, MaxOutput: 64, Authorize: f.auth})
 	tok, _, err := f.m.MintNamed(token.AudCode, []string{"POST:" + f.roots + "/*"}, time.Minute, false, "owner", "claude")
 	if err != nil {
 		t.Fatal(err)

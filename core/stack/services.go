@@ -1,4 +1,4 @@
-package main
+package stack
 
 import (
 	"os"
@@ -11,42 +11,62 @@ import (
 	"github.com/gimme-tools/carapace/core/policy"
 	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/sandbox"
+	"github.com/gimme-tools/carapace/core/secret"
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/service/app"
 	"github.com/gimme-tools/carapace/core/service/code"
 	"github.com/gimme-tools/carapace/core/service/file"
 	"github.com/gimme-tools/carapace/core/service/shell"
 	"github.com/gimme-tools/carapace/core/servicehost"
-	"github.com/gimme-tools/carapace/core/stack"
+	"github.com/gimme-tools/carapace/core/token"
 )
 
-// sandboxPath is the PATH sandboxed commands see and policy rules resolve
+// SandboxPath is the PATH sandboxed commands see and policy rules resolve
 // programs against.
-const sandboxPath = "/usr/local/bin:/usr/bin:/bin"
+const SandboxPath = "/usr/local/bin:/usr/bin:/bin"
 
-// newService builds a service's implementation from the settings and
-// confines the process to what that service needs, before it serves.
-func newService(name string, st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
+// NewService builds a service's implementation from the settings and
+// confines the process to what that service needs, before it serves
+// (`carapace serve NAME`). Whatever of the service runs without the OS's
+// confinement (Unconfined) is logged first: never silently.
+func NewService(name string, st *Settings, sockDir string, auth service.Authorize) (service.Service, error) {
 	build, ok := builders[name]
 	if !ok {
-		return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"),
+		return nil, errs.E(errs.InvalidParams, errs.ReasonUnknownService,
 			errs.Hint("services are: "+strings.Join(service.Names(), ", ")))
+	}
+	if why := Unconfined(name, st.Owner); why != "" {
+		st.log().Warn("service runs unconfined", "service", name, "why", why)
 	}
 	return build(st, sockDir, auth)
 }
 
+// ServiceAuthorizer builds the named service's own token check from the
+// state directory (the device's public key, the revocation list) and the
+// issuers, read-only. Call it before NewService: it reads the keys
+// before the service confines itself.
+func ServiceAuthorizer(name string, st *Settings) (service.Authorize, error) {
+	aud, err := token.AudienceFor(name)
+	if err != nil {
+		return nil, errs.E(errs.InvalidParams, errs.ReasonUnknownService, errs.Hint("services are: "+strings.Join(service.Names(), ", ")), err)
+	}
+	return servicehost.NewAuthorizer(servicehost.AuthorizerConfig{
+		StateDir: st.StateDir(), Home: st.OwnerHome, Issuers: Issuers(st.System), Audience: aud,
+	})
+}
+
 // builders builds each service in service.Registry (a test checks there is
 // one for each).
-var builders = map[string]func(st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error){
+var builders = map[string]func(st *Settings, sockDir string, auth service.Authorize) (service.Service, error){
 	"file":  newFileService,
 	"code":  newCodeService,
 	"shell": newShellService,
 	"app":   newAppService,
 }
 
-func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (service.Service, error) {
+func newCodeService(st *Settings, _ string, auth service.Authorize) (service.Service, error) {
 	c := st.Owner.Services.Code
-	pol, err := commandPolicy("code", c.Policy)
+	pol, err := CommandPolicy("code", c.Policy)
 	if err != nil {
 		return nil, err
 	}
@@ -57,15 +77,18 @@ func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (s
 	if procs <= 0 {
 		procs = sandbox.DefaultLimits.Procs
 	}
-	if os.Geteuid() == 0 {
-		serviceCgroup(4 * procs)
+	if os.Geteuid() == 0 && sandbox.ServiceCgroup != nil {
+		sandbox.ServiceCgroup(4 * procs)
 	}
+	// Credential routes' secrets are read from the owner's stores before
+	// the service confines itself (routes.go).
+	routes, routeSecrets := credentialRoutes(st)
 	// The helper protects .git in a mount namespace; with network rules
 	// the service itself dials out for its commands (core/egress).
 	if err := confine(sandbox.Profile{Exec: true, Namespaces: true, Network: c.Network.Any()}); err != nil {
 		return nil, err
 	}
-	sc, err := ownerScanner(st)
+	sc, err := ownerScanner(st, routeSecrets...)
 	if err != nil {
 		return nil, err
 	}
@@ -82,32 +105,34 @@ func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (s
 	return code.New(code.Config{
 		ProjectRoots:   c.ProjectRoots,
 		Network:        c.Network.RulesFor,
+		Routes:         routes,
 		DefaultTimeout: c.Timeout.D(),
 		MaxTimeout:     c.MaxTimeout.D(),
 		MaxOutput:      int(c.MaxOutput),
-		Path:           sandboxPath,
+		Path:           SandboxPath,
 		Limits: sandbox.Limits{
 			Procs: int64(c.Limits.Processes), OpenFiles: int64(c.Limits.OpenFiles),
 			FileSize: int64(c.Limits.FileSize), CPUSeconds: int64(c.Limits.CPU.D().Seconds()),
 			AddressSpace: int64(c.Limits.Memory),
 		},
-		SandboxOff:      c.Sandbox == "off",
-		Protect:         st.OwnPaths(),
-		WarmHelpers:     c.WarmHelpers,
-		Policy:          pol,
-		Redact:          sc,
-		NoRedact:        noRedact,
-		DenyRead:        c.DenyRead,
-		ProjectDenyRead: projectDeny,
-		Authorize:       auth,
+		AllowUnsandboxed: c.Sandbox == "off",
+		Unconfined:       Unconfined("code", st.Owner),
+		Protect:          st.OwnPaths(),
+		WarmHelpers:      c.WarmHelpers,
+		Policy:           pol,
+		Redact:           sc,
+		NoRedact:         noRedact,
+		DenyRead:         append(append([]string(nil), c.DenyRead...), secret.DenyGlob),
+		ProjectDenyRead:  projectDeny,
+		Authorize:        auth,
 	}), nil
 }
 
 // shell and app (issue 6) run as the owner, without Landlock; see
 // docs/shellapp.md.
-func newShellService(st *stack.Settings, _ string, _ servicehost.Authorize) (service.Service, error) {
+func newShellService(st *Settings, _ string, _ service.Authorize) (service.Service, error) {
 	c := st.Owner.Services.Shell
-	pol, err := commandPolicy("shell", c.Policy)
+	pol, err := CommandPolicy("shell", c.Policy)
 	if err != nil {
 		return nil, err
 	}
@@ -123,23 +148,22 @@ func newShellService(st *stack.Settings, _ string, _ servicehost.Authorize) (ser
 	return shell.New(shell.Config{OwnerUID: st.OwnerUID, ApprovalTimeout: c.ApprovalTimeout.D(), Policy: pol, Log: st.Log, Redact: sc})
 }
 
-func newAppService(st *stack.Settings, _ string, _ servicehost.Authorize) (service.Service, error) {
-	// Not confined: GUI apps (Electron, Chromium, Firefox, Flatpak)
-	// need user namespaces, which the seccomp denylist refuses.
-	// Files handed to an app must pass the file service's rules.
+func newAppService(st *Settings, _ string, _ service.Authorize) (service.Service, error) {
+	// Not confined (Unconfined says why); files handed to an app must
+	// pass the file service's rules.
 	return app.New(app.Config{AllowedApps: st.Owner.Services.App.AllowedApps, Log: st.Log,
 		CheckFile: fileRules(st)}), nil
 }
 
 // ownerScanner returns the secret scanner: gitleaks' rules and the
 // owner's redact.patterns.
-func ownerScanner(st *stack.Settings) (*redact.Scanner, error) {
-	if len(st.Owner.Redact.Patterns) == 0 {
+func ownerScanner(st *Settings, more ...redact.Pattern) (*redact.Scanner, error) {
+	if len(st.Owner.Redact.Patterns)+len(more) == 0 {
 		return redact.Default(), nil
 	}
-	sc, err := redact.New(st.Owner.Redact.Patterns)
+	sc, err := redact.New(append(append([]redact.Pattern(nil), st.Owner.Redact.Patterns...), more...))
 	if err != nil {
-		return nil, errs.E("redact.patterns", errs.InvalidParams, errs.Reason("bad_config"), errs.Hint("fix redact.patterns in ~/.config/gimme/local.yaml (carapace config check)"), err)
+		return nil, errs.E("redact.patterns", errs.InvalidParams, errs.ReasonBadConfig, errs.Hint("fix redact.patterns in ~/.config/gimme/local.yaml (carapace config check)"), err)
 	}
 	return sc, nil
 }
@@ -148,26 +172,27 @@ func ownerScanner(st *stack.Settings) (*redact.Scanner, error) {
 // configuration. The code service's deny_read globs are refused by the
 // file service too: a secret commands may not read is not read through
 // file.read either.
-func fileConfig(st *stack.Settings) file.Config {
+func fileConfig(st *Settings) file.Config {
 	f := st.Owner.Services.File
 	var folders []file.Folder
 	for _, p := range f.Paths {
 		folders = append(folders, file.Folder{Path: p.Path, ReadOnly: p.ReadOnly, Deny: p.Deny, DenyWrite: p.DenyWrite, NoRedact: p.NoRedact()})
 	}
 	sc, _ := ownerScanner(st) // validated with the configuration
-	return file.Config{Folders: folders, Deny: fileDeny(*st.Owner),
+	return file.Config{Folders: folders, Deny: FileDeny(*st.Owner),
 		DenyWrite: f.DenyWrite, Protect: st.OwnPaths(), MaxWrite: int64(f.MaxWrite), Home: st.OwnerHome, Redact: sc}
 }
 
-// fileDeny returns the file service's deny globs besides its defaults:
-// services.file.deny and services.code.deny_read.
-func fileDeny(o config.Owner) []string {
-	return append(append([]string{}, o.Services.File.Deny...), o.Services.Code.DenyRead...)
+// FileDeny returns the file service's deny globs besides its defaults:
+// services.file.deny, services.code.deny_read and the secret store's
+// directory.
+func FileDeny(o config.Owner) []string {
+	return append(append(append([]string{}, o.Services.File.Deny...), o.Services.Code.DenyRead...), secret.DenyGlob)
 }
 
 // fileRules returns the file service's read rules (folders, deny globs),
 // for app.open's files; with the file service disabled no file passes.
-func fileRules(st *stack.Settings) func(string) error {
+func fileRules(st *Settings) func(string) error {
 	f := st.Owner.Services.File
 	if !f.Enabled {
 		return nil
@@ -182,7 +207,7 @@ func fileRules(st *stack.Settings) func(string) error {
 // newFileService opens the allowed folders, then confines the process to
 // them (Landlock: nothing else on disk but its socket's directory;
 // seccomp: no execve, no ptrace).
-func newFileService(st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
+func newFileService(st *Settings, sockDir string, auth service.Authorize) (service.Service, error) {
 	svc, err := file.New(fileConfig(st), auth)
 	if err != nil {
 		return nil, err
@@ -201,13 +226,13 @@ func newFileService(st *stack.Settings, sockDir string, auth servicehost.Authori
 	return svc, nil
 }
 
-// commandPolicy builds the command policy for a service from its rules.
-func commandPolicy(svc string, rules []config.PolicyRule) (*policy.Policy, error) {
+// CommandPolicy builds the command policy for a service from its rules.
+func CommandPolicy(svc string, rules []config.PolicyRule) (*policy.Policy, error) {
 	rs, err := policy.Config{Policy: rules}.Rules()
 	if err != nil {
-		return nil, errs.E("services."+svc+".policy", errs.InvalidParams, errs.Reason("bad_config"), err)
+		return nil, errs.E("services."+svc+".policy", errs.InvalidParams, errs.ReasonBadConfig, err)
 	}
-	return policy.New(append(policy.DefaultRules(svc), rs...), policy.DefaultFor(svc), lookPathIn(sandboxPath))
+	return policy.New(append(policy.DefaultRules(svc), rs...), policy.DefaultFor(svc), lookPathIn(SandboxPath))
 }
 
 // lookPathIn resolves a program against path, not the daemon's own PATH.
@@ -223,47 +248,4 @@ func lookPathIn(path string) func(string) (string, error) {
 		}
 		return "", exec.ErrNotFound
 	}
-}
-
-// confine applies a service's self-confinement where the platform has it.
-func confine(p sandbox.Profile) error {
-	if sandbox.ConfineSelf == nil {
-		return nil // no platform sandbox: the README says what that means
-	}
-	if err := sandbox.ConfineSelf(p); err != nil {
-		return errs.E("confine", errs.Failed, errs.Reason("confine_failed"),
-			errs.Hint("the kernel refused the service's own sandbox; `carapace-installer doctor` checks Landlock and seccomp"), err)
-	}
-	return nil
-}
-
-// readAfterConfine lists what a confined service still reads: the
-// configuration files, the user database and the issuers' keys (the Linux
-// sandbox re-executes the service under its Landlock domain, which loads
-// them again), the device's public key and the revocation list. Only
-// existing paths: Landlock cannot name a missing one.
-func readAfterConfine(st *stack.Settings) []string {
-	// From the state directory only the public half of the device key and
-	// the revocation list: never device.key, which in dev mode has the
-	// same owner as this process. (A revocation list replaced after start
-	// is a new inode Landlock does not cover; the service then keeps the
-	// list it has, and the router, which checks first, sees the new one.)
-	paths := []string{
-		filepath.Join(st.StateDir(), "device.pub"), filepath.Join(st.StateDir(), "revoked.json"),
-		st.SystemPath, st.OwnerPath, st.Managed.Source,
-		"/etc/passwd", "/etc/group", "/etc/nsswitch.conf", os.Getenv("CREDENTIALS_DIRECTORY"),
-	}
-	for _, is := range st.System.Issuers {
-		paths = append(paths, is.JWKSFile)
-	}
-	var out []string
-	for _, p := range paths {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			out = append(out, p)
-		}
-	}
-	return out
 }

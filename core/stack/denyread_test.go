@@ -1,4 +1,4 @@
-package main
+package stack
 
 import (
 	"slices"
@@ -20,7 +20,7 @@ func TestFileServiceHonoursDenyRead(t *testing.T) {
 	}
 	var o config.Owner
 	o.Services.Code.DenyRead = []string{"*.tfstate"}
-	if deny := fileDeny(o); !slices.Contains(deny, "*.tfstate") {
+	if deny := FileDeny(o); !slices.Contains(deny, "*.tfstate") {
 		t.Fatalf("file deny %v lacks services.code.deny_read", deny)
 	}
 }

@@ -2,7 +2,10 @@
 // binary, the carapace-sandbox helper beside it, carapace-installer, the units and sysusers/tmpfiles files from
 // linux/units, and maintainer scripts that call the installer.
 //
-//	go run ./linux/deb -carapace bin/carapace -installer bin/carapace-installer -out dist
+//	cd tools && go run ./deb -carapace ../bin/carapace -installer ../bin/carapace-installer -out ../dist
+//
+// It is in the tools module (tools/go.mod) so that nfpm and what it pulls
+// in (go-git and more) stay out of the product's go.mod.
 package main
 
 import (
