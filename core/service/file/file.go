@@ -114,8 +114,12 @@ type folder struct {
 	deny      []string
 	denyWrite []string
 	noRedact  bool
-	root      *fsafe.Root // nil when the folder could not be opened
-	openErr   error
+	// denyM and denyWriteM are the global rules and the folder's own,
+	// compiled: every path is matched against them, and file.list every
+	// entry.
+	denyM, denyWriteM *denyread.Matcher
+	root              *fsafe.Root // nil when the folder could not be opened
+	openErr           error
 }
 
 // New returns a file service for cfg. authorize is called first thing in
@@ -181,7 +185,14 @@ func newRules(cfg Config) (*Service, error) {
 		if err := CheckGlobs(fc.DenyWrite); err != nil {
 			return nil, fmt.Errorf("services.file.paths: %q: deny_write: %w", fc.Path, err)
 		}
-		s.folders = append(s.folders, &folder{path: p, ro: fc.ReadOnly, deny: fc.Deny, denyWrite: fc.DenyWrite, noRedact: fc.NoRedact})
+		f := &folder{path: p, ro: fc.ReadOnly, deny: fc.Deny, denyWrite: fc.DenyWrite, noRedact: fc.NoRedact}
+		if f.denyM, err = denyread.New(append(append([]string{}, s.deny...), fc.Deny...)); err != nil {
+			return nil, fmt.Errorf("services.file.paths: %q: deny: %w", fc.Path, err)
+		}
+		if f.denyWriteM, err = denyread.New(append(append([]string{}, s.denyWrite...), fc.DenyWrite...)); err != nil {
+			return nil, fmt.Errorf("services.file.paths: %q: deny_write: %w", fc.Path, err)
+		}
+		s.folders = append(s.folders, f)
 	}
 	sort.SliceStable(s.folders, func(i, j int) bool { return len(s.folders[i].path) > len(s.folders[j].path) })
 	return s, nil

@@ -77,8 +77,9 @@ func (s *Service) list(ctx context.Context, call *service.Call) (any, error) {
 	sort.Strings(names)
 	res := &ListResult{Path: t.abs, Entries: []Entry{}}
 	budget := maxListBytes
+	denied := s.entryDeny(t.abs)
 	for _, name := range names {
-		if name <= p.After || !globMatch(p.Glob, name) || s.denyRule(path.Join(t.abs, name)) != "" {
+		if name <= p.After || !globMatch(p.Glob, name) || denied(name) != "" {
 			continue
 		}
 		if budget < 0 {
@@ -154,16 +155,16 @@ func (s *Service) stat(ctx context.Context, call *service.Call) (any, error) {
 			return nil, fsError(op, err)
 		}
 	} else {
-		d, name, err := t.f.root.Parent(t.rel, s.check(call, op, verbGet, t))
-		if err != nil {
-			return nil, fsError(op, err)
-		}
-		defer d.Close()
-		if info, err = d.Lstat(name); err != nil {
+		if info, err = t.f.root.Lstat(t.rel, s.check(call, op, verbGet, t)); err != nil {
 			return nil, fsError(op, err)
 		}
 		if info.Mode&fs.ModeSymlink != 0 {
+			d, name, err := t.f.root.Parent(t.rel, s.check(call, op, verbGet, t))
+			if err != nil {
+				return nil, fsError(op, err)
+			}
 			target, _ = d.Readlink(name)
+			d.Close()
 		}
 	}
 	e := entryOf(info)
