@@ -106,6 +106,7 @@ type Service struct {
 	home      string
 	scanner   *redact.Scanner
 	authorize service.Authorize
+	uploads   uploads // pending file.upload calls
 }
 
 type folder struct {
@@ -234,6 +235,7 @@ func (s *Service) Name() string { return "file" }
 // Methods returns the file service's route table.
 func (s *Service) Methods() map[string]service.Handler {
 	var t service.Table
+	t.Register("file.commit", s.commit)
 	t.Register("file.delete", s.delete)
 	t.Register("file.list", s.list)
 	t.Register("file.mkdir", s.mkdir)
@@ -242,6 +244,7 @@ func (s *Service) Methods() map[string]service.Handler {
 	t.Register("file.read", s.read)
 	t.Register("file.search", s.search)
 	t.Register("file.stat", s.stat)
+	t.Register("file.upload", s.upload)
 	t.Register("file.write", s.write)
 	return t.Map()
 }
