@@ -41,7 +41,7 @@ func upload(ctx context.Context, c *client.Client, p, mode string, in io.Reader,
 	case err != nil:
 		return nil, opError("file.write", err)
 	}
-	return &writeReport{Path: p, Size: wr.Size, Mtime: wr.Mtime, Bytes: n, Chunks: 0}, nil
+	return &writeReport{Path: p, Size: wr.Size, Mtime: wr.Mtime, Bytes: n, Via: "fd"}, nil
 }
 
 // copyBuffered copies in to the pipe w with 1 MiB buffers.

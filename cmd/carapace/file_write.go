@@ -34,6 +34,7 @@ type writeReport struct {
 	Mtime  string `json:"mtime"`
 	Bytes  int64  `json:"bytes"`
 	Chunks int    `json:"chunks"`
+	Via    string `json:"via"` // "fd" (file.upload's pipe) or "chunks" (file.write)
 }
 
 func fileWrite(ctx context.Context, f *fileFlags, args []string) error {
@@ -83,7 +84,7 @@ func fileWrite(ctx context.Context, f *fileFlags, args []string) error {
 	case f.json:
 		return printJSON(os.Stdout, rep)
 	case f.verbose:
-		if rep.Chunks == 0 {
+		if rep.Via == "fd" {
 			fmt.Fprintf(os.Stderr, "carapace: file write %s: %d bytes through a descriptor\n", rep.Path, rep.Bytes)
 		} else {
 			fmt.Fprintf(os.Stderr, "carapace: file write %s: %d bytes in %d chunks\n", rep.Path, rep.Bytes, rep.Chunks)
@@ -141,7 +142,7 @@ type chunkWriter struct {
 }
 
 func (w *chunkWriter) run(ctx context.Context, in io.Reader) (*writeReport, error) {
-	w.rep.Path, w.target = w.path, w.path
+	w.rep.Path, w.target, w.rep.Via = w.path, w.path, "chunks"
 	buf, next := make([]byte, writeChunk), make([]byte, writeChunk)
 	n, err := io.ReadFull(in, buf)
 	for {

@@ -53,7 +53,7 @@ func main() {
 	baseline = flag.String("baseline", "", "another carapace binary (a build before a change): (d') measures (d) against it in the same rounds")
 	rounds := flag.Int("rounds", 3, "measure every case this many times, interleaved, and report the median")
 	seeds = flag.String("seeds", "../shared/seeds", "the seed documents, for (s): the seed's Rust/tokio daemon (needs cargo)")
-	only := flag.String("only", "", "measure only the cases whose letters are listed (\"bd\": (b) and (d); \"x\": the sandbox start-up table), for profiling")
+	only := flag.String("only", "", "measure only the cases whose letters are listed (\"bd\": (b) and (d); \"x\": the sandbox start-up table; \"w\": the 200 MiB write), for profiling")
 	flag.Parse()
 	if *mode != "" {
 		if err := serveHelper(*mode, *sock, *backend); err != nil {
@@ -268,6 +268,9 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 			results = append(results, median(s))
 		}
 	}
+	if strings.Contains(only, "w") {
+		return fileWrite(carapace, routerSock, filepath.Join(dir, "dev", "home", "Documents"), dir)
+	}
 	if strings.Contains(only, "x") {
 		return execBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench"))
 	}
@@ -281,6 +284,9 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 	}
 	report(results, mem, idle)
 	if err := fileRead(carapace, routerSock, filepath.Join(dir, "dev", "home", "Documents")); err != nil {
+		return err
+	}
+	if err := fileWrite(carapace, routerSock, filepath.Join(dir, "dev", "home", "Documents"), dir); err != nil {
 		return err
 	}
 	return execBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench"))
@@ -536,7 +542,10 @@ func issueToken(sock, svc string, scope ...string) (string, error) {
 func startDev(bin, dir, extraConfig string) (*exec.Cmd, string, error) {
 	home := filepath.Join(dir, "home")
 	os.MkdirAll(filepath.Join(home, "Documents"), 0o700) // the file service's default folder
-	cfg := filepath.Join(dir, "carapace.yaml")
+	// The config's directory is Carapace's own, which no write may touch:
+	// keep it out of the directory holding the home.
+	os.MkdirAll(dir+"-config", 0o700)
+	cfg := filepath.Join(dir+"-config", "carapace.yaml")
 	os.WriteFile(cfg, []byte("rate_limits: {per_uid: -1, per_subject: -1, conns_per_second: -1}\n"+extraConfig), 0o600)
 	cmd := exec.Command(bin, "dev", "--runtime-dir", filepath.Join(dir, "run"), "--config", cfg)
 	cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "CARAPACE_LOG=warn",

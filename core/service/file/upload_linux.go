@@ -18,7 +18,7 @@ func pump(dst, r *os.File, limit int64, idle time.Duration) (int64, error) {
 		return 0, err
 	}
 	dfd := int(dst.Fd())
-	var n int64
+	var n, flushed int64
 	for {
 		r.SetReadDeadline(time.Now().Add(idle))
 		var m int64
@@ -40,8 +40,18 @@ func pump(dst, r *os.File, limit int64, idle time.Duration) (int64, error) {
 		if n += m; n > limit {
 			return n, errUploadTooLarge
 		}
+		// Start writing back what has come so far while the rest comes:
+		// the commit's fsync then waits for the tail only.
+		if n-flushed >= writeBehind {
+			unix.SyncFileRange(dfd, flushed, n-flushed, unix.SYNC_FILE_RANGE_WRITE)
+			flushed = n
+		}
 	}
 }
+
+// writeBehind is how many bytes an upload lets gather before it starts
+// their write-back.
+const writeBehind = 8 << 20
 
 // setPipeSize asks for a pipe buffer of size bytes (best effort: an
 // unprivileged process gets at most /proc/sys/fs/pipe-max-size).
