@@ -53,7 +53,7 @@ func main() {
 	baseline = flag.String("baseline", "", "another carapace binary (a build before a change): (d') measures (d) against it in the same rounds")
 	rounds := flag.Int("rounds", 3, "measure every case this many times, interleaved, and report the median")
 	seeds = flag.String("seeds", "../shared/seeds", "the seed documents, for (s): the seed's Rust/tokio daemon (needs cargo)")
-	only := flag.String("only", "", "measure only the cases whose letters are listed (\"bd\": (b) and (d); \"x\": the sandbox start-up table; \"w\": the 200 MiB write), for profiling")
+	only := flag.String("only", "", "measure only the cases whose letters are listed (\"bd\": (b) and (d); \"x\": the sandbox start-up table; \"w\": the 200 MiB write; \"l\": an agent against the default rate limits), for profiling")
 	flag.Parse()
 	if *mode != "" {
 		if err := serveHelper(*mode, *sock, *backend); err != nil {
@@ -267,6 +267,9 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 		if len(s) > 0 {
 			results = append(results, median(s))
 		}
+	}
+	if strings.Contains(only, "l") {
+		return agentLimits(carapace, filepath.Join(dir, "limits"))
 	}
 	if strings.Contains(only, "w") {
 		return fileWrite(carapace, routerSock, filepath.Join(dir, "dev", "home", "Documents"), dir)
@@ -516,13 +519,18 @@ func rss(pid int) (int64, error) {
 // issueToken asks the router, as the owner, for an hour's token for the
 // service svc with scope (none: only methods that touch no resource).
 func issueToken(sock, svc string, scope ...string) (string, error) {
+	return issueTokenSub(sock, svc, "bench", scope...)
+}
+
+// issueTokenSub is issueToken for the token subject sub.
+func issueTokenSub(sock, svc, sub string, scope ...string) (string, error) {
 	c, err := net.Dial("unix", sock)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
 	sc, _ := json.Marshal(append([]string{}, scope...))
-	io.WriteString(c, `{"jsonrpc":"2.0","id":1,"method":"token.issue","params":{"aud":"`+svc+`","scope":`+string(sc)+`,"ttl_seconds":3600,"sub":"bench"}}`+"\n")
+	io.WriteString(c, `{"jsonrpc":"2.0","id":1,"method":"token.issue","params":{"aud":"`+svc+`","scope":`+string(sc)+`,"ttl_seconds":3600,"sub":"`+sub+`"}}`+"\n")
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
 		return "", err
@@ -538,7 +546,8 @@ func issueToken(sock, svc string, scope ...string) (string, error) {
 }
 
 // startDev runs `carapace dev` with rate limits off and extra system
-// config, and waits for its ready line.
+// config, and waits for its ready line. (An extraConfig that starts with
+// "rate_limits:" replaces the limits instead.)
 func startDev(bin, dir, extraConfig string) (*exec.Cmd, string, error) {
 	home := filepath.Join(dir, "home")
 	os.MkdirAll(filepath.Join(home, "Documents"), 0o700) // the file service's default folder
@@ -546,7 +555,11 @@ func startDev(bin, dir, extraConfig string) (*exec.Cmd, string, error) {
 	// keep it out of the directory holding the home.
 	os.MkdirAll(dir+"-config", 0o700)
 	cfg := filepath.Join(dir+"-config", "carapace.yaml")
-	os.WriteFile(cfg, []byte("rate_limits: {per_uid: -1, per_subject: -1, conns_per_second: -1}\n"+extraConfig), 0o600)
+	limits := "rate_limits: {per_uid: -1, per_subject: -1, conns_per_second: -1}\n"
+	if strings.HasPrefix(extraConfig, "rate_limits:") {
+		limits = ""
+	}
+	os.WriteFile(cfg, []byte(limits+extraConfig), 0o600)
 	cmd := exec.Command(bin, "dev", "--runtime-dir", filepath.Join(dir, "run"), "--config", cfg)
 	cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "CARAPACE_LOG=warn",
 		"CARAPACE_CPUPROFILE=" + os.Getenv("CARAPACE_CPUPROFILE")}
