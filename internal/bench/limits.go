@@ -110,10 +110,31 @@ func agentLoad(sock, tok string, clients int, next func() (string, bool)) (*agen
 			defer wg.Done()
 			defer conn.Close()
 			br := bufio.NewReaderSize(conn, 64<<10)
-			io.WriteString(conn, `{"jsonrpc":"2.0","id":0,"method":"auth","params":{"token":"`+tok+`"}}`+"\n")
-			if _, err := br.ReadString('\n'); err != nil {
-				errc <- err
-				return
+			// auth is a call too: under a spent bucket it waits its turn
+			// as the refusal says.
+			for {
+				io.WriteString(conn, `{"jsonrpc":"2.0","id":0,"method":"auth","params":{"token":"`+tok+`"}}`+"\n")
+				resp, err := br.ReadString('\n')
+				if err != nil {
+					errc <- err
+					return
+				}
+				var a struct {
+					Error *struct {
+						Data struct {
+							RetryAfterMs int64 `json:"retry_after_ms"`
+						}
+					}
+				}
+				json.Unmarshal([]byte(resp), &a)
+				if a.Error == nil {
+					break
+				}
+				if a.Error.Data.RetryAfterMs == 0 {
+					errc <- fmt.Errorf("auth: %s", resp)
+					return
+				}
+				time.Sleep(time.Duration(a.Error.Data.RetryAfterMs) * time.Millisecond)
 			}
 			for {
 				line, ok := next()
