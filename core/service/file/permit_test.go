@@ -1,6 +1,7 @@
 package file
 
 import (
+	"encoding/json"
 	"os"
 	"path"
 	"path/filepath"
@@ -91,4 +92,23 @@ func refDenyRule(s *Service, abs string) string {
 		}
 	}
 	return ""
+}
+
+// TestListResultJSON: the listing's own encoder writes what encoding/json
+// writes, whatever the names hold.
+func TestListResultJSON(t *testing.T) {
+	names := []string{"a.go", "with space", "quo\"te", "back\\slash", "<tag>&", "tab\there", "ünïcode", "bad\xffutf8", "\u2028sep", "ctl\x01", ""}
+	r := &ListResult{Path: "/h/<docs>", Entries: []Entry{}}
+	for i, n := range names {
+		r.Entries = append(r.Entries, Entry{Name: n, Type: "file", Size: int64(i * 1000), Mtime: "2026-12-07T00:00:00.123Z"})
+	}
+	for _, tr := range []bool{false, true} {
+		r.Truncated = tr
+		got, err := r.MarshalJSON()
+		type plain ListResult // no MarshalJSON
+		want, _ := json.Marshal((*plain)(r))
+		if err != nil || string(got) != string(want) {
+			t.Errorf("MarshalJSON:\n%s\nencoding/json:\n%s", got, want)
+		}
+	}
 }
