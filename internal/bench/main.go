@@ -53,7 +53,7 @@ func main() {
 	baseline = flag.String("baseline", "", "another carapace binary (a build before a change): (d') measures (d) against it in the same rounds")
 	rounds := flag.Int("rounds", 3, "measure every case this many times, interleaved, and report the median")
 	seeds = flag.String("seeds", "../shared/seeds", "the seed documents, for (s): the seed's Rust/tokio daemon (needs cargo)")
-	only := flag.String("only", "", "measure only the cases whose letters are listed (\"bd\": (b) and (d); \"x\": the sandbox start-up table; \"w\": the 200 MiB write; \"l\": an agent against the default rate limits), for profiling")
+	only := flag.String("only", "", "measure only the cases whose letters are listed (\"bd\": (b) and (d); \"x\": the sandbox start-up tables; \"X\": only carapace exec against srt; \"w\": the 200 MiB write; \"l\": an agent against the default rate limits), for profiling")
 	flag.Parse()
 	if *mode != "" {
 		if err := serveHelper(*mode, *sock, *backend); err != nil {
@@ -274,8 +274,14 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 	if strings.Contains(only, "w") {
 		return fileWrite(carapace, routerSock, filepath.Join(dir, "dev", "home", "Documents"), dir)
 	}
+	if strings.Contains(only, "X") {
+		return shellBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench"))
+	}
 	if strings.Contains(only, "x") {
-		return execBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench"))
+		if err := execBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench")); err != nil {
+			return err
+		}
+		return shellBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench"))
 	}
 	if only != "" {
 		report(results, 0, 0)
@@ -292,7 +298,10 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 	if err := fileWrite(carapace, routerSock, filepath.Join(dir, "dev", "home", "Documents"), dir); err != nil {
 		return err
 	}
-	return execBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench"))
+	if err := execBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench")); err != nil {
+		return err
+	}
+	return shellBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench"))
 }
 
 // fileRead times reading a 100 MiB file (in the page cache) to /dev/null
