@@ -89,6 +89,10 @@ check: tools
 # WebSocket entry and the file service.
 bench: deps build
 	@command -v perf >/dev/null || apt-get install -y -q linux-perf >/dev/null 2>&1 || echo "bench: no perf; system calls counted from /proc/PID/io (reads and writes only)"
+	@# srt (npm @anthropic-ai/sandbox-runtime, installed by the bench) needs ripgrep.
+	@command -v rg >/dev/null || apt-get install -y -q ripgrep >/dev/null 2>&1 || echo "bench: no ripgrep; srt will be skipped"
+	@# (s), the seed's tokio daemon, builds offline from Debian's packaged crates.
+	@if command -v cargo >/dev/null && ! ls -d /usr/share/cargo/registry/tokio-1.* >/dev/null 2>&1; then apt-get install -y -q 'librust-tokio+full-dev' >/dev/null 2>&1 || echo "bench: no packaged tokio crates; (s) will be skipped"; fi
 	$(GO) run ./internal/bench $(BENCHARGS)
 	$(MAKE) bench-sandbox bench-tokens websocket-bench bench-file bench-mcp bench-secrets bench-net
 

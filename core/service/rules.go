@@ -31,6 +31,7 @@ var (
 		"file.list": Path(scope.GET), "file.search": Path(scope.GET),
 		"file.open":  Path(scope.GET),
 		"file.write": Path(scope.PUT), "file.mkdir": Path(scope.PUT),
+		"file.upload": Path(scope.PUT), "file.commit": Path(scope.PUT),
 		"file.delete": Path(scope.DELETE),
 		// A move needs DELETE on "from" and PUT on "to", as the file
 		// service checks it.
