@@ -95,6 +95,9 @@ type Service struct {
 	// pool keeps sandbox helpers started ahead of the next commands
 	// (core/sandbox.Warm), where the platform has one.
 	pool *codeexec.Pool
+	// egress runs the proxy process that serves commands' network
+	// (core/egress.Runner); set with pool.
+	egress *egress.Runner
 	// denyRead is the matcher for commands in no ProjectDenyRead
 	// project; projects holds those projects' own, longest path first.
 	denyRead *denyread.Matcher
@@ -149,6 +152,7 @@ func New(cfg Config) *Service {
 	if _, ok := sandbox.Available(); ok && sandbox.Warm != nil && cfg.WarmHelpers > 0 {
 		if ws, err := sandbox.Warm(); err == nil {
 			s.pool = codeexec.NewPool(ws.Argv, codeexec.PoolOptions{Size: cfg.WarmHelpers, Attr: ws.Attr, Fallback: ws.Fallback})
+			s.egress, _ = egress.NewRunner()
 		}
 	}
 	return s
@@ -164,12 +168,16 @@ func (s *Service) denyReadFor(dir string) *denyread.Matcher {
 	return s.denyRead
 }
 
-// Close kills the sandbox helpers kept waiting for the next commands.
+// Close kills the sandbox helpers kept waiting for the next commands and
+// ends the egress proxy's process.
 // Commands already running are not touched. (A waiting helper also exits
 // by itself when the service's process ends.)
 func (s *Service) Close() error {
 	if s.pool != nil {
 		s.pool.Close()
+	}
+	if s.egress != nil {
+		s.egress.Close()
 	}
 	return nil
 }
@@ -257,7 +265,7 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		c.Pool = s.pool
 		c.Request = sandbox.Request{Args: argv[2:], Env: env, Dir: dir, Stdin: stdin != nil}.Encode()
 		if s.networkFor(dir) {
-			ns = newNetSession(call, s.rulesFor(dir))
+			ns = newNetSession(call, s.egress, s.rulesFor(dir))
 			c.Egress = ns.serve
 		}
 	}

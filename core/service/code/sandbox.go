@@ -119,10 +119,11 @@ func (s *Service) quarantine(op, dir string, before *autorun.Found, res *codeexe
 
 // networkFor reports whether a command in dir gets network: where the
 // owner's rules allow some host, and only through the proxy, which needs
-// a warm helper (its network namespace and descriptor 5). Without one
+// a warm helper (its network namespace and descriptor 5) and the proxy's
+// process (core/egress.Runner). Without them
 // the command runs without network. Never the unfiltered network.
 func (s *Service) networkFor(dir string) bool {
-	return s.pool != nil && !s.rulesFor(dir).Empty()
+	return s.pool != nil && s.egress != nil && !s.rulesFor(dir).Empty()
 }
 
 func (s *Service) rulesFor(dir string) egress.Rules {

@@ -1,0 +1,303 @@
+package egress
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/gimme-tools/carapace/core/sandbox"
+)
+
+// The proxy runs in a process of its own (`carapace egress-proxy`),
+// confined harder than the code service that starts it: no file can be
+// opened, nothing executed, no Unix socket made (Confine). The code
+// service talks to it over a SOCK_SEQPACKET pair, the control socket,
+// descriptor 3 of the proxy process:
+//
+//	code service ──control: SessionConfig + [helper fd 5 end, session end]──► proxy process
+//	code service ◄──session: one Record per message, EOF when all ended──── proxy process
+//
+// One control message opens a session: the JSON SessionConfig and, as
+// SCM_RIGHTS, the pool's end of the helper's descriptor 5 (the command's
+// connections arrive on it, as in Receive) and one end of a new session
+// pair. The proxy serves the session's connections with a Proxy built
+// from the config and writes each connection's Record on the session
+// socket; when the helper is gone and every connection has ended it
+// closes the session socket. A shutdown of the session socket by the code
+// service cuts what is left. The process exits when the control socket
+// closes: it never outlives the code service. docs/internals.md has the
+// protocol too.
+
+// ProcessWord is the argument that makes carapace (or a test binary's
+// TestMain) run ProcessMain.
+const ProcessWord = "egress-proxy"
+
+// controlFD is the control socket's descriptor in the proxy process.
+const controlFD = 3
+
+// maxMessage bounds a control or session message.
+const maxMessage = 256 << 10
+
+// SessionConfig is what the proxy process needs for one command: the
+// owner's rules for its directory, its caps, and the name service the
+// code service reads for it (the proxy process can open no file). Fields
+// added here (credential routes, with their secrets) reach the proxy
+// process only: never the command.
+type SessionConfig struct {
+	Allow    []string `json:"allow"`
+	Deny     []string `json:"deny,omitempty"`
+	MaxConns int      `json:"max_conns,omitempty"`
+	MaxBytes int64    `json:"max_bytes,omitempty"`
+	// Hosts and Resolv are /etc/hosts and /etc/resolv.conf as the code
+	// service reads them when the session opens.
+	Hosts  string `json:"hosts,omitempty"`
+	Resolv string `json:"resolv,omitempty"`
+}
+
+// NewSessionConfig returns the config for rules, with the system's hosts
+// and resolver files read now.
+func NewSessionConfig(rules Rules) SessionConfig {
+	cfg := SessionConfig{Allow: ruleStrings(rules.Allow), Deny: ruleStrings(rules.Deny)}
+	cfg.Hosts = readSmall("/etc/hosts")
+	cfg.Resolv = readSmall("/etc/resolv.conf")
+	return cfg
+}
+
+func ruleStrings(rs []Rule) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.String()
+	}
+	return out
+}
+
+// readSmall returns a system file's content, at most 64 KiB of it; a
+// missing file is empty.
+func readSmall(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b := make([]byte, 64<<10)
+	n, _ := f.Read(b)
+	return string(b[:n])
+}
+
+// Proxy returns the proxy that serves the session: the rules parsed
+// again (the proxy process trusts the code service, but an unparsable
+// rule fails the session rather than widening it) and a resolver that
+// reads the hosts file given and asks the nameservers resolv.conf names.
+func (c SessionConfig) Proxy(record func(Record)) (*Proxy, error) {
+	rules, err := ParseRules(c.Allow, c.Deny)
+	if err != nil {
+		return nil, err
+	}
+	r := newResolver(c.Hosts, c.Resolv)
+	return &Proxy{Rules: rules, MaxConns: c.MaxConns, MaxBytes: c.MaxBytes, Record: record, Resolve: r.lookup}, nil
+}
+
+// resolver answers from a hosts file's content, then from the
+// nameservers of a resolv.conf's content, with Go's own DNS client.
+type resolver struct {
+	hosts   map[string][]netip.Addr
+	servers []string
+	dns     *net.Resolver
+}
+
+func newResolver(hosts, resolv string) *resolver {
+	r := &resolver{hosts: map[string][]netip.Addr{}}
+	for _, line := range strings.Split(hosts, "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		a, err := netip.ParseAddr(f[0])
+		if err != nil {
+			continue
+		}
+		for _, name := range f[1:] {
+			if n, ok := CanonicalName(name); ok {
+				r.hosts[n] = append(r.hosts[n], a)
+			}
+		}
+	}
+	for _, line := range strings.Split(resolv, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "nameserver" {
+			if a, err := netip.ParseAddr(f[1]); err == nil {
+				r.servers = append(r.servers, netip.AddrPortFrom(a, 53).String())
+			}
+		}
+	}
+	if len(r.servers) == 0 {
+		r.servers = []string{"127.0.0.1:53", "[::1]:53"} // as glibc and Go assume
+	}
+	// Go's client would read /etc/resolv.conf itself; in the proxy
+	// process that open fails and it falls back to defaults, so the
+	// nameservers are chosen here, in Dial.
+	var next sync.Mutex
+	i := 0
+	r.dns = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		next.Lock()
+		server := r.servers[i%len(r.servers)]
+		i++
+		next.Unlock()
+		var d net.Dialer
+		return d.DialContext(ctx, network, server)
+	}}
+	return r
+}
+
+func (r *resolver) lookup(ctx context.Context, name string) ([]netip.Addr, error) {
+	if as, ok := r.hosts[name]; ok {
+		return as, nil
+	}
+	return r.dns.LookupNetIP(ctx, "ip", name)
+}
+
+// Profile is what the proxy process confines itself to
+// (core/sandbox.ConfineSelf): the network, and no file, no exec, no
+// Unix socket. On Linux: Landlock granting no write anywhere (and, for
+// the re-exec that spreads it to every thread, read and execute of the
+// binary and the runtime's files only), no_new_privs, the service seccomp
+// filter without execve/execveat and socket(AF_UNIX), and a second filter
+// refusing open, openat, openat2 and creat: no file can be opened at all.
+var Profile = sandbox.Profile{RestrictFS: true, Network: true, NoFiles: true}
+
+// Confine confines the proxy process with Profile. An error (or no
+// sandbox on this platform) and the proxy process does not serve: it
+// never runs unconfined.
+func Confine() error {
+	if sandbox.ConfineSelf == nil {
+		return fmt.Errorf("confine: %w", errors.ErrUnsupported)
+	}
+	return sandbox.ConfineSelf(Profile)
+}
+
+// ProcessMain is the proxy process's main: it confines itself, then
+// serves the sessions the control socket (descriptor 3) brings until it
+// closes. It returns the exit status.
+func ProcessMain() int {
+	if err := Confine(); err != nil {
+		fmt.Fprintf(os.Stderr, "carapace egress-proxy: %v\n", err)
+		return 1
+	}
+	if err := ServeControl(os.NewFile(controlFD, "egress-control")); err != nil {
+		fmt.Fprintf(os.Stderr, "carapace egress-proxy: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// ServeControl serves the sessions opened on ctl until it closes.
+func ServeControl(ctl *os.File) error {
+	defer ctl.Close()
+	for {
+		b, fds, err := recvMessage(ctl, 2)
+		if errors.Is(err, os.ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("control socket: %w", err)
+		}
+		if len(fds) != 2 {
+			closeAll(fds)
+			continue
+		}
+		helper, sess := fds[0], fds[1]
+		var cfg SessionConfig
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			sess.Write(recordMessage(Record{Decision: "deny", Why: "bad session config: " + err.Error()}))
+			closeAll(fds)
+			continue
+		}
+		go serveSession(cfg, helper, sess)
+	}
+}
+
+// serveSession serves one command's connections and reports their records.
+func serveSession(cfg SessionConfig, helper, sess *os.File) {
+	var mu sync.Mutex // one record message at a time
+	p, err := cfg.Proxy(func(r Record) {
+		mu.Lock()
+		defer mu.Unlock()
+		sess.Write(recordMessage(r))
+	})
+	if err != nil {
+		sess.Write(recordMessage(Record{Decision: "deny", Why: "bad session rules: " + err.Error()}))
+		helper.Close()
+		sess.Close()
+		return
+	}
+	var conns sync.Map
+	var wg sync.WaitGroup
+	cut := make(chan struct{})
+	go func() {
+		// The code service shuts its end down (or goes): cut everything.
+		sess.Read(make([]byte, 1))
+		close(cut)
+		helper.Close()
+		conns.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
+	}()
+	for {
+		c, err := Receive(helper)
+		if err != nil {
+			break
+		}
+		if c == nil {
+			continue
+		}
+		select {
+		case <-cut:
+			c.Close()
+			continue
+		default:
+		}
+		conns.Store(c, true)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.ServeConn(c)
+			conns.Delete(c)
+		}()
+	}
+	wg.Wait()
+	helper.Close()
+	sess.Close()
+}
+
+func recordMessage(r Record) []byte {
+	b, _ := json.Marshal(r)
+	return b
+}
+
+func closeAll(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
+}
+
+// readRecords calls record for each Record on sess until it ends.
+func readRecords(sess *os.File, record func(Record)) {
+	buf := make([]byte, maxMessage) // one Read is one message
+	for {
+		n, err := sess.Read(buf)
+		if n > 0 && record != nil {
+			var r Record
+			if json.Unmarshal(buf[:n], &r) == nil {
+				record(r)
+			}
+		}
+		if err != nil || n == 0 {
+			return
+		}
+	}
+}
