@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gimme-tools/carapace/core/config"
+	"github.com/gimme-tools/carapace/core/egress"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/policy"
 	"github.com/gimme-tools/carapace/core/redact"
@@ -44,6 +45,20 @@ var builders = map[string]func(st *stack.Settings, sockDir string, auth serviceh
 	"app":   newAppService,
 }
 
+// networkRules returns the owner's network rules for a directory, within
+// the system file's cap when it sets one.
+func networkRules(st *stack.Settings) func(dir string) egress.Rules {
+	owner := st.Owner.Services.Code.Network
+	if st.System == nil {
+		return owner.RulesFor
+	}
+	cap, ok := st.System.Services.Code.NetworkCap()
+	if !ok {
+		return owner.RulesFor
+	}
+	return func(dir string) egress.Rules { return owner.RulesFor(dir).Within(cap) }
+}
+
 func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (service.Service, error) {
 	c := st.Owner.Services.Code
 	pol, err := commandPolicy("code", c.Policy)
@@ -61,7 +76,8 @@ func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (s
 		serviceCgroup(4 * procs)
 	}
 	// The helper protects .git in a mount namespace; with network rules
-	// the service itself dials out for its commands (core/egress).
+	// the service starts the egress proxy's process, which dials out
+	// for its commands (core/egress) under the filter it inherits.
 	if err := confine(sandbox.Profile{Exec: true, Namespaces: true, Network: c.Network.Any()}); err != nil {
 		return nil, err
 	}
@@ -81,7 +97,7 @@ func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (s
 	}
 	return code.New(code.Config{
 		ProjectRoots:   c.ProjectRoots,
-		Network:        c.Network.RulesFor,
+		Network:        networkRules(st),
 		DefaultTimeout: c.Timeout.D(),
 		MaxTimeout:     c.MaxTimeout.D(),
 		MaxOutput:      int(c.MaxOutput),

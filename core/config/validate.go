@@ -35,6 +35,11 @@ func (c *System) validate(path string) error {
 			return fieldError(path, 0, "issuers["+strconv.Itoa(i)+"].jwks_file", "must be an absolute path")
 		}
 	}
+	if n := c.Services.Code.Network; n != nil {
+		if _, err := egress.ParseRules(n.Allow, n.Deny); err != nil {
+			return fieldError(path, 0, "services.code.network", err.Error())
+		}
+	}
 	switch c.Audit.Fsync {
 	case "", "always", "batch":
 	default:
@@ -141,6 +146,17 @@ func (c *Owner) expand(home string) {
 	for i := range c.Services.Code.Projects {
 		c.Services.Code.Projects[i].Path = ExpandHome(c.Services.Code.Projects[i].Path, home)
 	}
+}
+
+// NetworkCap returns the system's cap on the owner's network rules
+// (services.code.network in the system file), and whether one is set.
+// Call it on a validated config.
+func (c SystemCode) NetworkCap() (egress.Cap, bool) {
+	if c.Network == nil {
+		return egress.Cap{}, false
+	}
+	rs, _ := egress.ParseRules(c.Network.Allow, c.Network.Deny)
+	return egress.Cap{Name: "the system's cap (services.code.network in the system file)", Allow: rs.Allow, Deny: rs.Deny}, true
 }
 
 func (n Network) validate(path string) error {

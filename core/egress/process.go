@@ -50,20 +50,32 @@ const maxMessage = 256 << 10
 // added here (credential routes, with their secrets) reach the proxy
 // process only: never the command.
 type SessionConfig struct {
-	Allow    []string `json:"allow"`
-	Deny     []string `json:"deny,omitempty"`
-	MaxConns int      `json:"max_conns,omitempty"`
-	MaxBytes int64    `json:"max_bytes,omitempty"`
+	Allow []string `json:"allow"`
+	Deny  []string `json:"deny,omitempty"`
+	// Caps narrow Allow and Deny (Rules.Caps).
+	Caps     []CapConfig `json:"caps,omitempty"`
+	MaxConns int         `json:"max_conns,omitempty"`
+	MaxBytes int64       `json:"max_bytes,omitempty"`
 	// Hosts and Resolv are /etc/hosts and /etc/resolv.conf as the code
 	// service reads them when the session opens.
 	Hosts  string `json:"hosts,omitempty"`
 	Resolv string `json:"resolv,omitempty"`
 }
 
+// CapConfig is one Cap as the control socket carries it.
+type CapConfig struct {
+	Name  string   `json:"name"`
+	Allow []string `json:"allow"`
+	Deny  []string `json:"deny,omitempty"`
+}
+
 // NewSessionConfig returns the config for rules, with the system's hosts
 // and resolver files read now.
 func NewSessionConfig(rules Rules) SessionConfig {
 	cfg := SessionConfig{Allow: ruleStrings(rules.Allow), Deny: ruleStrings(rules.Deny)}
+	for _, c := range rules.Caps {
+		cfg.Caps = append(cfg.Caps, CapConfig{Name: c.Name, Allow: ruleStrings(c.Allow), Deny: ruleStrings(c.Deny)})
+	}
 	cfg.Hosts = readSmall("/etc/hosts")
 	cfg.Resolv = readSmall("/etc/resolv.conf")
 	return cfg
@@ -98,6 +110,13 @@ func (c SessionConfig) Proxy(record func(Record)) (*Proxy, error) {
 	rules, err := ParseRules(c.Allow, c.Deny)
 	if err != nil {
 		return nil, err
+	}
+	for _, cc := range c.Caps {
+		cr, err := ParseRules(cc.Allow, cc.Deny)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cc.Name, err)
+		}
+		rules = rules.Within(Cap{Name: cc.Name, Allow: cr.Allow, Deny: cr.Deny})
 	}
 	r := newResolver(c.Hosts, c.Resolv)
 	return &Proxy{Rules: rules, MaxConns: c.MaxConns, MaxBytes: c.MaxBytes, Record: record, Resolve: r.lookup}, nil

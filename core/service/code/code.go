@@ -242,7 +242,8 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	if err := s.checkPolicy(op, append([]string{path}, p.Args...)); err != nil {
 		return nil, err
 	}
-	argv, env, before, cleanTmp, err := s.sandboxed(append([]string{path}, p.Args...), dir, p.Env)
+	rules := s.commandRules(call, dir)
+	argv, env, before, cleanTmp, err := s.sandboxed(append([]string{path}, p.Args...), dir, p.Env, rules)
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
@@ -264,8 +265,8 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		// A warm helper takes the same words, and the rest, as a request.
 		c.Pool = s.pool
 		c.Request = sandbox.Request{Args: argv[2:], Env: env, Dir: dir, Stdin: stdin != nil}.Encode()
-		if s.networkFor(dir) {
-			ns = newNetSession(call, s.egress, s.rulesFor(dir))
+		if s.networkWith(rules) {
+			ns = newNetSession(call, s.egress, rules)
 			c.Egress = ns.serve
 		}
 	}
