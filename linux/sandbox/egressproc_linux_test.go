@@ -4,10 +4,10 @@ package sandbox
 
 import (
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -102,7 +102,7 @@ func TestEgressProcessConfined(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("the session did not end when the helper went")
 	}
-	status, err := os.ReadFile("/proc/" + itoa(r.Pid()) + "/status")
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(r.Pid()) + "/status")
 	must(t, err)
 	for _, want := range []string{"NoNewPrivs:\t1", "Seccomp:\t2"} {
 		if !strings.Contains(string(status), want) {
@@ -118,5 +118,3 @@ func pair() (*os.File, *os.File, error) {
 	}
 	return os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b"), nil
 }
-
-func itoa(n int) string { return (&net.TCPAddr{Port: n}).String()[1:] }
