@@ -10,12 +10,11 @@ import (
 	"github.com/gimme-tools/carapace/core/autorun"
 	"github.com/gimme-tools/carapace/core/codeexec"
 	"github.com/gimme-tools/carapace/core/egress"
-	"github.com/gimme-tools/carapace/core/service"
-	"github.com/gimme-tools/carapace/core/token"
-
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/policy"
 	"github.com/gimme-tools/carapace/core/sandbox"
+	"github.com/gimme-tools/carapace/core/service"
+	"github.com/gimme-tools/carapace/core/token"
 )
 
 // checkPolicy applies the command policy to argv. A forbidden command is
@@ -122,8 +121,8 @@ func (s *Service) quarantine(op, dir string, before *autorun.Found, res *codeexe
 // networkFor reports whether a command in dir gets network: where the
 // owner's rules allow some host, and only through the proxy, which needs
 // a warm helper (its network namespace and descriptor 5) and the proxy's
-// process (core/egress.Runner). Without them
-// the command runs without network. Never the unfiltered network.
+// process (core/egress.Runner). Without them the command runs without
+// network. Never the unfiltered network.
 func (s *Service) networkFor(dir string) bool { return s.networkWith(s.rulesFor(dir)) }
 
 func (s *Service) networkWith(rules egress.Rules) bool {
