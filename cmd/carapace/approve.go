@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/gimme-tools/carapace/core/client"
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/service/shell"
 )
 
@@ -41,8 +44,16 @@ func decide(ctx context.Context, f *clientFlags, id string, allow bool, remember
 		params["remember_ms"] = remember.Milliseconds()
 	}
 	var res shell.DecideResult
-	if err := approvalsCall(ctx, f, "decide", params, &res); err != nil {
+	err := approvalsCall(ctx, f, "decide", params, &res)
+	var ce *client.Error
+	if err != nil && (!errors.As(err, &ce) || ce.Kind() != errs.NotFound && ce.Kind() != errs.Unavailable) {
 		return err
+	}
+	if err != nil {
+		// Not a shell command: a network connection held in ask mode?
+		if nerr := f.call(ctx, "approvals.network.decide", params, &res); nerr != nil {
+			return err
+		}
 	}
 	if f.json {
 		return printJSON(os.Stdout, res)

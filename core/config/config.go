@@ -210,6 +210,11 @@ type Network struct {
 	Allow    []string                `yaml:"allow"`
 	Deny     []string                `yaml:"deny"`
 	Projects map[string]NetworkRules `yaml:"projects"`
+	// Ask holds a connection to a host no allow rule covers until the
+	// owner decides (`carapace approvals`); a time-out is a deny. Deny
+	// rules, the system cap, a token's claim and private addresses are
+	// never asked about.
+	Ask bool `yaml:"ask"`
 }
 
 // NetworkRules are one project's allow and deny lists.

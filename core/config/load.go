@@ -232,18 +232,19 @@ func (n *Network) UnmarshalYAML(node *yaml.Node) error {
 	if node.Kind != yaml.MappingNode {
 		return fmt.Errorf("line %d: services.code.network is {allow: [hosts], deny: [hosts], projects: {...}}", node.Line)
 	}
-	if err := knownKeys(node, "services.code.network", "allow", "deny", "projects"); err != nil {
+	if err := knownKeys(node, "services.code.network", "allow", "deny", "projects", "ask"); err != nil {
 		return err
 	}
 	var raw struct {
 		Allow    []string             `yaml:"allow"`
 		Deny     []string             `yaml:"deny"`
 		Projects map[string]yaml.Node `yaml:"projects"`
+		Ask      bool                 `yaml:"ask"`
 	}
 	if err := node.Decode(&raw); err != nil {
 		return err
 	}
-	n.Allow, n.Deny = raw.Allow, raw.Deny
+	n.Allow, n.Deny, n.Ask = raw.Allow, raw.Deny, raw.Ask
 	for root, pn := range raw.Projects {
 		key := "services.code.network.projects[" + strconv.Quote(root) + "]"
 		if pn.Kind != yaml.MappingNode {

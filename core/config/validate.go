@@ -189,6 +189,7 @@ func (n Network) projectRoots() []string {
 // validated, expanded config.
 func (n Network) RulesFor(dir string) egress.Rules {
 	rs, _ := egress.ParseRules(n.Allow, n.Deny)
+	rs.Ask = n.Ask
 	for _, root := range n.projectRoots() {
 		if dir == root || root == "/" || strings.HasPrefix(dir, root+"/") {
 			p, _ := egress.ParseRules(n.Projects[root].Allow, n.Projects[root].Deny)
@@ -216,7 +217,7 @@ func (n Network) WholeNetwork() []string {
 // Any reports whether some list allows a host: some command may have
 // network (through the proxy).
 func (n Network) Any() bool {
-	if len(n.Allow) > 0 {
+	if len(n.Allow) > 0 || n.Ask {
 		return true
 	}
 	for _, rs := range n.Projects {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/gimme-tools/carapace/core/sandbox"
 )
@@ -53,9 +55,11 @@ type SessionConfig struct {
 	Allow []string `json:"allow"`
 	Deny  []string `json:"deny,omitempty"`
 	// Caps narrow Allow and Deny (Rules.Caps).
-	Caps     []CapConfig `json:"caps,omitempty"`
-	MaxConns int         `json:"max_conns,omitempty"`
-	MaxBytes int64       `json:"max_bytes,omitempty"`
+	Caps []CapConfig `json:"caps,omitempty"`
+	// Ask holds connections to unlisted hosts for the owner (Rules.Ask).
+	Ask      bool  `json:"ask,omitempty"`
+	MaxConns int   `json:"max_conns,omitempty"`
+	MaxBytes int64 `json:"max_bytes,omitempty"`
 	// Hosts and Resolv are /etc/hosts and /etc/resolv.conf as the code
 	// service reads them when the session opens.
 	Hosts  string `json:"hosts,omitempty"`
@@ -72,7 +76,7 @@ type CapConfig struct {
 // NewSessionConfig returns the config for rules, with the system's hosts
 // and resolver files read now.
 func NewSessionConfig(rules Rules) SessionConfig {
-	cfg := SessionConfig{Allow: ruleStrings(rules.Allow), Deny: ruleStrings(rules.Deny)}
+	cfg := SessionConfig{Allow: ruleStrings(rules.Allow), Deny: ruleStrings(rules.Deny), Ask: rules.Ask}
 	for _, c := range rules.Caps {
 		cfg.Caps = append(cfg.Caps, CapConfig{Name: c.Name, Allow: ruleStrings(c.Allow), Deny: ruleStrings(c.Deny)})
 	}
@@ -118,6 +122,7 @@ func (c SessionConfig) Proxy(record func(Record)) (*Proxy, error) {
 		}
 		rules = rules.Within(Cap{Name: cc.Name, Allow: cr.Allow, Deny: cr.Deny})
 	}
+	rules.Ask = c.Ask
 	r := newResolver(c.Hosts, c.Resolv)
 	return &Proxy{Rules: rules, MaxConns: c.MaxConns, MaxBytes: c.MaxBytes, Record: record, Resolve: r.lookup}, nil
 }
@@ -234,7 +239,8 @@ func ServeControl(ctl *os.File) error {
 		helper, sess := fds[0], fds[1]
 		var cfg SessionConfig
 		if err := json.Unmarshal(b, &cfg); err != nil {
-			sess.Write(recordMessage(Record{Decision: "deny", Why: "bad session config: " + err.Error()}))
+			m, _ := json.Marshal(sessionMessage{Record: &Record{Decision: "deny", Why: "bad session config: " + err.Error()}})
+			sess.Write(m)
 			closeAll(fds)
 			continue
 		}
@@ -242,16 +248,44 @@ func ServeControl(ctl *os.File) error {
 	}
 }
 
+// sessionMessage is one message from the proxy process on a session
+// socket: a connection's record, or a question for the owner (ask mode).
+type sessionMessage struct {
+	Record *Record      `json:"record,omitempty"`
+	Ask    *askQuestion `json:"ask,omitempty"`
+}
+
+// askQuestion asks whether the command may connect to Host:Port.
+type askQuestion struct {
+	ID   uint64 `json:"id"`
+	Host string `json:"host"`
+	Port uint16 `json:"port"`
+}
+
+// askAnswer is the code service's answer to an askQuestion.
+type askAnswer struct {
+	ID    uint64 `json:"id"`
+	Allow bool   `json:"allow"`
+	Why   string `json:"why"`
+}
+
+// maxAskWait bounds how long a connection is held for the owner; the
+// approval queue's own time-out (a deny) normally comes first.
+const maxAskWait = 15 * time.Minute
+
 // serveSession serves one command's connections and reports their records.
 func serveSession(cfg SessionConfig, helper, sess *os.File) {
-	var mu sync.Mutex // one record message at a time
-	p, err := cfg.Proxy(func(r Record) {
+	var mu sync.Mutex // one message at a time
+	send := func(m sessionMessage) error {
+		b, _ := json.Marshal(m)
 		mu.Lock()
 		defer mu.Unlock()
-		sess.Write(recordMessage(r))
-	})
+		_, err := sess.Write(b)
+		return err
+	}
+	p, err := cfg.Proxy(func(r Record) { send(sessionMessage{Record: &r}) })
 	if err != nil {
-		sess.Write(recordMessage(Record{Decision: "deny", Why: "bad session rules: " + err.Error()}))
+		send(sessionMessage{Record: &Record{Decision: "deny", Why: "bad session rules: " + err.Error()}})
 		helper.Close()
 		sess.Close()
 		return
@@ -259,9 +293,45 @@ func serveSession(cfg SessionConfig, helper, sess *os.File) {
 	var conns sync.Map
 	var wg sync.WaitGroup
 	cut := make(chan struct{})
+	var asks sync.Map // id → chan askAnswer
+	var nextAsk atomic.Uint64
+	p.Ask = func(t Target) (bool, string) {
+		id := nextAsk.Add(1)
+		ch := make(chan askAnswer, 1)
+		asks.Store(id, ch)
+		defer asks.Delete(id)
+		host := t.Name
+		if t.Addr.IsValid() {
+			host = t.Addr.String()
+		}
+		if send(sessionMessage{Ask: &askQuestion{ID: id, Host: host, Port: t.Port}}) != nil {
+			return false, "no one to ask: the session has ended"
+		}
+		select {
+		case a := <-ch:
+			return a.Allow, a.Why
+		case <-cut:
+			return false, "the command ended before the owner decided"
+		case <-time.After(maxAskWait):
+			return false, "no decision from the owner in " + maxAskWait.String()
+		}
+	}
 	go func() {
-		// The code service shuts its end down (or goes): cut everything.
-		sess.Read(make([]byte, 1))
+		// Answers to asks; the end (the code service shut its end down,
+		// or went) cuts everything.
+		buf := make([]byte, 4096)
+		for {
+			n, err := sess.Read(buf)
+			if err != nil || n == 0 {
+				break
+			}
+			var a askAnswer
+			if json.Unmarshal(buf[:n], &a) == nil {
+				if ch, ok := asks.Load(a.ID); ok {
+					ch.(chan askAnswer) <- a
+				}
+			}
+		}
 		close(cut)
 		helper.Close()
 		conns.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
@@ -293,30 +363,42 @@ func serveSession(cfg SessionConfig, helper, sess *os.File) {
 	sess.Close()
 }
 
-func recordMessage(r Record) []byte {
-	b, _ := json.Marshal(r)
-	return b
-}
-
 func closeAll(fs []*os.File) {
 	for _, f := range fs {
 		f.Close()
 	}
 }
 
-// readRecords calls record for each Record on sess until it ends.
-func readRecords(sess *os.File, record func(Record)) {
+// readSession calls record for each Record on sess until it ends, and
+// answers each question with ask (nil: refused), each in a goroutine of
+// its own, since the owner may take minutes.
+func readSession(sess *os.File, record func(Record), ask func(Target) (bool, string)) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	buf := make([]byte, maxMessage) // one Read is one message
 	for {
 		n, err := sess.Read(buf)
-		if n > 0 && record != nil {
-			var r Record
-			if json.Unmarshal(buf[:n], &r) == nil {
-				record(r)
-			}
-		}
 		if err != nil || n == 0 {
 			return
+		}
+		var m sessionMessage
+		if json.Unmarshal(buf[:n], &m) != nil {
+			continue
+		}
+		if m.Record != nil && record != nil {
+			record(*m.Record)
+		}
+		if q := m.Ask; q != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				a := askAnswer{ID: q.ID, Why: "ask mode has no owner to ask here"}
+				if t, err := ParseTarget(q.Host, q.Port); err == nil && ask != nil {
+					a.Allow, a.Why = ask(t)
+				}
+				b, _ := json.Marshal(a)
+				sess.Write(b)
+			}()
 		}
 	}
 }

@@ -219,6 +219,10 @@ func (r Rule) matchPort(port uint16) bool {
 type Rules struct {
 	Allow, Deny []Rule
 	Caps        []Cap
+	// Ask holds a connection to a host no allow rule covers (and no deny
+	// rule names, and every cap allows) until the owner decides
+	// (services.code.network.ask): Asks.
+	Ask bool
 }
 
 // Cap is one narrowing layer: its own allow and deny lists, and the name
@@ -260,13 +264,33 @@ func (rs Rules) Merge(o Rules) Rules {
 		Allow: append(append([]Rule(nil), rs.Allow...), o.Allow...),
 		Deny:  append(append([]Rule(nil), rs.Deny...), o.Deny...),
 		Caps:  append(append([]Cap(nil), rs.Caps...), o.Caps...),
+		Ask:   rs.Ask || o.Ask,
 	}
 }
 
-// Empty reports whether rs allows nothing: the command gets no network.
-// A cap that allows nothing empties it too.
+// Asks reports whether t, which rs refuses, is one to ask the owner
+// about: Ask is on, the only reason is that no allow rule of the owner's
+// covers it, and every cap allows it. A deny rule, a cap, or a private
+// address (checked after resolution, as always) is never asked about.
+func (rs Rules) Asks(t Target) bool {
+	if !rs.Ask {
+		return false
+	}
+	if ok, why := check(rs.Allow, rs.Deny, t); ok || !strings.HasPrefix(why, "no allow rule") {
+		return false
+	}
+	for _, c := range rs.Caps {
+		if ok, _ := check(c.Allow, c.Deny, t); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Empty reports whether rs allows nothing and asks about nothing: the
+// command gets no network. A cap that allows nothing empties it too.
 func (rs Rules) Empty() bool {
-	if len(rs.Allow) == 0 {
+	if len(rs.Allow) == 0 && !rs.Ask {
 		return true
 	}
 	for _, c := range rs.Caps {

@@ -39,9 +39,11 @@ type Session struct {
 
 // Open hands the pool's end of a helper's descriptor 5 to the proxy
 // process, which serves the command's connections with cfg; record is
-// called with each connection's Record, from one goroutine, in order. Open
-// takes helper and closes it.
-func (r *Runner) Open(cfg SessionConfig, helper *os.File, record func(Record)) (*Session, error) {
+// called with each connection's Record, from one goroutine, in order, and
+// ask (cfg.Ask; nil refuses) with each target held for the owner, from a
+// goroutine of its own: it blocks until the owner decides. Open takes
+// helper and closes it.
+func (r *Runner) Open(cfg SessionConfig, helper *os.File, record func(Record), ask func(Target) (bool, string)) (*Session, error) {
 	defer helper.Close()
 	b, err := json.Marshal(cfg)
 	if err != nil {
@@ -63,7 +65,7 @@ func (r *Runner) Open(cfg SessionConfig, helper *os.File, record func(Record)) (
 	go func() {
 		defer close(s.done)
 		defer mine.Close()
-		readRecords(mine, record)
+		readSession(mine, record, ask)
 	}()
 	return s, nil
 }

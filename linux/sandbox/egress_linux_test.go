@@ -67,7 +67,7 @@ func TestEgressNamespace(t *testing.T) {
 		res, err := codeexec.Run(context.Background(), codeexec.Command{Path: argv[0], Pool: pool, Request: req.Encode(), Timeout: time.Minute,
 			Egress: func(sock *os.File) {
 				var err error
-				sess, err = runner.Open(egress.NewSessionConfig(rules), sock, func(r egress.Record) { mu.Lock(); records = append(records, r); mu.Unlock() })
+				sess, err = runner.Open(egress.NewSessionConfig(rules), sock, func(r egress.Record) { mu.Lock(); records = append(records, r); mu.Unlock() }, nil)
 				must(t, err)
 			}})
 		must(t, err)
@@ -176,7 +176,7 @@ func TestEgressStartBenchmark(t *testing.T) {
 		if network {
 			c.Egress = func(sock *os.File) {
 				var err error
-				sess, err = runner.Open(egress.NewSessionConfig(rules), sock, nil)
+				sess, err = runner.Open(egress.NewSessionConfig(rules), sock, nil, nil)
 				must(t, err)
 			}
 		}

@@ -4,6 +4,11 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,7 +95,7 @@ func TestEgressProcessConfined(t *testing.T) {
 	helper, other, err := pair()
 	must(t, err)
 	defer other.Close()
-	sess, err := r.Open(egress.SessionConfig{Allow: []string{"example.org"}}, helper, nil)
+	sess, err := r.Open(egress.SessionConfig{Allow: []string{"example.org"}}, helper, nil, nil)
 	must(t, err)
 	// The session ends when the helper goes; the proxy process had
 	// confined itself before it read the session.
@@ -117,4 +122,78 @@ func pair() (*os.File, *os.File, error) {
 		return nil, nil, err
 	}
 	return os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b"), nil
+}
+
+// TestEgressAskHolds: in ask mode the proxy process holds a connection to
+// an unlisted host until the code service answers (the owner, through
+// the approval queue); a refusal is a 403 naming it, an approval lets the
+// connection through (to an address the owner's rules name).
+func TestEgressAskHolds(t *testing.T) {
+	b := newBox(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("hello")) }))
+	defer srv.Close()
+	host, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	r := &egress.Runner{Argv: []string{b.bin, egress.ProcessWord}}
+	defer r.Close()
+	helper, forwarder, err := pair()
+	must(t, err)
+	defer forwarder.Close()
+	type question struct {
+		t      egress.Target
+		answer chan bool
+	}
+	questions := make(chan question)
+	ask := func(tg egress.Target) (bool, string) {
+		q := question{tg, make(chan bool)}
+		questions <- q
+		if <-q.answer {
+			return true, "allowed by the owner (test)"
+		}
+		return false, "refused by the owner (test)"
+	}
+	cfg := egress.SessionConfig{Allow: []string{host + ":" + port}, Ask: true, Hosts: host + " unlisted.example\n"}
+	sess, err := r.Open(cfg, helper, nil, ask)
+	must(t, err)
+	get := func(allow bool) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		must(t, err)
+		defer ln.Close()
+		client, err := net.Dial("tcp", ln.Addr().String())
+		must(t, err)
+		defer client.Close()
+		server, err := ln.Accept()
+		must(t, err)
+		f, err := server.(*net.TCPConn).File()
+		must(t, err)
+		server.Close()
+		must(t, unix.Sendmsg(int(forwarder.Fd()), []byte{0}, unix.UnixRights(int(f.Fd())), nil, 0))
+		f.Close()
+		fmt.Fprintf(client, "GET http://unlisted.example:%s/ HTTP/1.1\r\nHost: unlisted.example:%s\r\n\r\n", port, port)
+		var q question
+		select {
+		case q = <-questions:
+		case <-time.After(time.Minute):
+			t.Fatal("the proxy did not ask")
+		}
+		if q.t.String() != "unlisted.example:"+port {
+			t.Errorf("asked about %s", q.t)
+		}
+		// Held: nothing comes back before the answer.
+		client.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if n, _ := client.Read(make([]byte, 1)); n != 0 {
+			t.Error("the proxy answered before the owner did")
+		}
+		client.SetReadDeadline(time.Time{})
+		q.answer <- allow
+		out, _ := io.ReadAll(client)
+		return string(out)
+	}
+	if out := get(false); !strings.Contains(out, "403 Forbidden") || !strings.Contains(out, "refused by the owner (test)") {
+		t.Errorf("refused: %q", out)
+	}
+	if out := get(true); !strings.HasSuffix(out, "hello") {
+		t.Errorf("allowed: %q", out)
+	}
+	forwarder.Close()
+	sess.Wait(30 * time.Second)
 }

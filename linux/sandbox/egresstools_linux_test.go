@@ -93,7 +93,7 @@ func TestEgressRealTools(t *testing.T) {
 				var err error
 				cfg := egress.NewSessionConfig(rules)
 				cfg.Hosts = host + " " + name + "\n"
-				sess, err = runner.Open(cfg, sock, func(r egress.Record) { mu.Lock(); records = append(records, r); mu.Unlock() })
+				sess, err = runner.Open(cfg, sock, func(r egress.Record) { mu.Lock(); records = append(records, r); mu.Unlock() }, nil)
 				must(t, err)
 			}})
 		must(t, err)

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gimme-tools/carapace/core/approval"
 	"github.com/gimme-tools/carapace/core/codeexec"
 	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/egress"
@@ -96,8 +97,10 @@ type Service struct {
 	// (core/sandbox.Warm), where the platform has one.
 	pool *codeexec.Pool
 	// egress runs the proxy process that serves commands' network
-	// (core/egress.Runner); set with pool.
+	// (core/egress.Runner); set with pool. asks holds the connections
+	// waiting for the owner (ask mode, approvals.go).
 	egress *egress.Runner
+	asks   *approval.Queue
 	// denyRead is the matcher for commands in no ProjectDenyRead
 	// project; projects holds those projects' own, longest path first.
 	denyRead *denyread.Matcher
@@ -135,7 +138,7 @@ func New(cfg Config) *Service {
 	if cfg.WarmHelpers == 0 {
 		cfg.WarmHelpers = DefaultWarmHelpers
 	}
-	s := &Service{cfg: cfg}
+	s := &Service{cfg: cfg, asks: approval.New(approval.Options{})}
 	var err error
 	global := append(append([]string(nil), denyread.Default...), cfg.DenyRead...)
 	if s.denyRead, err = denyread.New(global); err != nil {
@@ -188,8 +191,10 @@ func (s *Service) Name() string { return "code" }
 // Methods implements service.Service.
 func (s *Service) Methods() map[string]service.Handler {
 	return map[string]service.Handler{
-		"code.execute": s.execute,
-		"code.info":    s.info,
+		"code.execute":          s.execute,
+		"code.info":             s.info,
+		"code.approvals.list":   s.approvalsList,
+		"code.approvals.decide": s.approvalsDecide,
 	}
 }
 
@@ -267,6 +272,7 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		c.Request = sandbox.Request{Args: argv[2:], Env: env, Dir: dir, Stdin: stdin != nil}.Encode()
 		if s.networkWith(rules) {
 			ns = newNetSession(call, s.egress, rules)
+			ns.ask = func(t egress.Target) (bool, string) { return s.askOwner(ctx, call, dir, t) }
 			c.Egress = ns.serve
 		}
 	}

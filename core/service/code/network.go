@@ -27,6 +27,8 @@ type netSession struct {
 	rules  egress.Rules
 	runner *egress.Runner
 	sess   *egress.Session
+	// ask asks the owner about a connection (ask mode); nil refuses.
+	ask func(egress.Target) (bool, string)
 }
 
 func newNetSession(call *service.Call, runner *egress.Runner, rules egress.Rules) *netSession {
@@ -50,7 +52,7 @@ func describe(r egress.Record) string {
 // and hands it to the proxy process. If that fails the command's
 // connections find no one (it has no network) and the record says why.
 func (ns *netSession) serve(sock *os.File) {
-	sess, err := ns.runner.Open(egress.NewSessionConfig(ns.rules), sock, ns.record)
+	sess, err := ns.runner.Open(egress.NewSessionConfig(ns.rules), sock, ns.record, ns.ask)
 	if err != nil {
 		ns.record(egress.Record{Decision: "deny", Why: "no network for this command: " + err.Error()})
 		return
