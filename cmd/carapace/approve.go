@@ -23,7 +23,7 @@ func approveCmd() *ffcli.Command {
 	return &ffcli.Command{
 		Name:       "approve",
 		ShortUsage: "carapace approve ID [--for 10m]",
-		ShortHelp:  "let a waiting shell command run",
+		ShortHelp:  "let a waiting shell command run, or a held network connection through",
 		FlagSet:    fs,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) != 1 {
