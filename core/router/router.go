@@ -247,9 +247,15 @@ func (r *Router) cancelOnClose(s *rpcserver.Session) {
 // sandboxed); the call carries no token, so nothing an agent holds can
 // reach it, and the shell service checks the same again.
 func (r *Router) forwardApproval(s *rpcserver.Session, req *jsonrpc.Request, done func(*jsonrpc.Response)) {
-	b, ok := r.back["shell"]
+	// approvals.network.<op> are the code service's network questions
+	// (ask mode, docs/network.md): code.approvals.<op>.
+	svc, method := "shell", "shell."+req.Method
+	if op, ok := strings.CutPrefix(req.Method, "approvals.network."); ok {
+		svc, method = "code", "code.approvals."+op
+	}
+	b, ok := r.back[svc]
 	if !ok || !b.Enabled {
-		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(notEnabled(shellBackend(b)))})
+		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(notEnabled(backendNamed(b, svc)))})
 		return
 	}
 	info := s.Info()
@@ -259,7 +265,7 @@ func (r *Router) forwardApproval(s *rpcserver.Session, req *jsonrpc.Request, don
 		return
 	}
 	fwd := *req
-	fwd.Method = "shell." + req.Method
+	fwd.Method = method
 	g := grant{caller: caller}
 	if a := r.opts.Auth; a != nil && a.Audit != nil {
 		// The owner's decision is the shell service's to report (a
@@ -268,7 +274,7 @@ func (r *Router) forwardApproval(s *rpcserver.Session, req *jsonrpc.Request, don
 		g.log = a.Audit
 		g.call = callRecord{method: req.Method, start: time.Now()}
 	}
-	r.pools["shell"].forward(s, &fwd, g, done)
+	r.pools[svc].forward(s, &fwd, g, done)
 }
 
 // refuse records the router's refusal of one of its own methods (an
@@ -289,10 +295,10 @@ func (r *Router) refuse(s *rpcserver.Session, method string, err error) error {
 	return r.deny(rec, start, err)
 }
 
-// shellBackend names the shell backend for a not-enabled error even when
-// the router has none configured.
-func shellBackend(b Backend) Backend {
-	b.Name = "shell"
+// backendNamed names the backend for a not-enabled error even when
+// the router has none by that name (a zero Backend).
+func backendNamed(b Backend, name string) Backend {
+	b.Name = name
 	return b
 }
 
