@@ -15,6 +15,7 @@ import (
 	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/jsonrpc/stream"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
 )
@@ -39,8 +40,8 @@ type pool struct {
 type bconn struct {
 	p    *pool
 	c    net.Conn
-	fds  *jsonrpc.FDConn // c, when it can receive descriptors (file.open)
-	w    *jsonrpc.Writer
+	fds  *stream.FDConn // c, when it can receive descriptors (file.open)
+	w    *stream.Writer
 	next atomic.Uint64
 
 	mu      sync.Mutex
@@ -141,10 +142,10 @@ func (p *pool) get(ctx context.Context) (*bconn, error) {
 	}
 	bc := &bconn{p: p, pending: map[uint64]*pend{}}
 	if uc, ok := c.(*net.UnixConn); ok {
-		bc.fds = jsonrpc.NewFDConn(uc)
+		bc.fds = stream.NewFDConn(uc)
 		c = bc.fds
 	}
-	bc.c, bc.w = c, jsonrpc.NewWriter(c, 30*time.Second, 0)
+	bc.c, bc.w = c, stream.NewWriter(c, 30*time.Second, 0)
 	bc.w.Batch()
 	bc.w.BeforeWrite(bc.flushAudit)
 	go bc.w.Run()
@@ -322,7 +323,7 @@ func (bc *bconn) take(id uint64) *pend {
 // readLoop delivers answers and streamed notifications until the service
 // connection ends; every request still pending then fails with -32007.
 func (bc *bconn) readLoop() {
-	r := jsonrpc.NewReader(bc.c, maxServiceMessage)
+	r := stream.NewReader(bc.c, maxServiceMessage)
 	for {
 		line, err := r.Next()
 		if err != nil {

@@ -30,6 +30,7 @@ import (
 	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/mux"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
 )
@@ -306,32 +307,15 @@ func (r *Router) isOwner(info rpcserver.ConnInfo) bool {
 	return info.Creds.UID == r.opts.OwnerUID && !info.Creds.Confined && info.Via.Local()
 }
 
-func (r *Router) runOwn(s *rpcserver.Session, req *jsonrpc.Request, h service.Handler) (resp *jsonrpc.Response) {
-	defer func() {
-		if p := recover(); p != nil {
-			r.log().Error("handler panicked", "method", req.Method, "panic", p)
-			resp = &jsonrpc.Response{Error: jsonrpc.NewError(errs.Internal, "internal", "")}
-		}
-	}()
+// runOwn runs one of the router's own methods as a service runs its
+// methods (mux.Run); the handler finds the session in its context.
+func (r *Router) runOwn(s *rpcserver.Session, req *jsonrpc.Request, h service.Handler) *jsonrpc.Response {
 	ci := s.Info()
 	call := &service.Call{Method: req.Method, Params: req.Params,
 		Caller: service.Caller{UID: ci.Creds.UID, GID: ci.Creds.GID, PID: ci.Creds.PID, Via: ci.Via,
 			Owner: r.isOwner(ci)}}
 	ctx := context.WithValue(s.Context(), sessionKey{}, s)
-	res, err := h(ctx, call)
-	if err != nil {
-		return &jsonrpc.Response{Error: jsonrpc.ErrorFrom(err)}
-	}
-	switch v := res.(type) {
-	case json.RawMessage:
-		return &jsonrpc.Response{Result: v}
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			return &jsonrpc.Response{Error: jsonrpc.ErrorFrom(errs.E(req.Method, errs.Internal, err))}
-		}
-		return &jsonrpc.Response{Result: b}
-	}
+	return mux.Run(ctx, h, call, r.log())
 }
 
 type sessionKey struct{}

@@ -1,4 +1,4 @@
-package jsonrpc
+package stream
 
 import (
 	"errors"
@@ -13,11 +13,11 @@ import (
 )
 
 // ErrWriterClosed is returned by Writer.Send after Close or a failed write.
-var ErrWriterClosed = errors.New("jsonrpc: writer closed")
+var ErrWriterClosed = errors.New("stream: writer closed")
 
 // ErrPeerNotReading is the error a Writer records when its queue exceeds
 // its bound: the peer has stopped reading.
-var ErrPeerNotReading = errors.New("jsonrpc: peer is not reading")
+var ErrPeerNotReading = errors.New("stream: peer is not reading")
 
 // Writer writes messages to a connection without ever blocking the
 // sender on a slow peer, and with as few write(2) calls as it can:

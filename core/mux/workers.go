@@ -1,4 +1,4 @@
-package rpcserver
+package mux
 
 import "sync/atomic"
 
