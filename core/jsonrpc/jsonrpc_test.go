@@ -145,7 +145,7 @@ func FuzzParseMatchesReference(f *testing.F) {
 		if !json.Valid(raw) || len(bytes.TrimSpace(raw)) == 0 || bytes.TrimSpace(raw)[0] != '{' {
 			return
 		}
-		it := parseItem(raw)
+		it := parseItem(raw, nil)
 		ok, method, id, params := referenceItem(raw)
 		if ok != (it.Req != nil) {
 			t.Fatalf("%s: valid=%v, reference %v", raw, it.Req != nil, ok)
