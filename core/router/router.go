@@ -95,10 +95,8 @@ type selfInfo struct {
 // service: one per two processors, at least one. Each connection is read
 // by one goroutine at each end, and calls are spread over the connections,
 // so connections beyond what can run in parallel only split the batches
-// that share one write(2), one read and one audit write: on two processors
-// one connection instead of four cut a forwarded call's server CPU from
-// ~27 µs to ~25 µs and its system calls from 4.8 to 4.2 (make bench,
-// -baseline).
+// that share one write(2), one read and one audit write (measure a change
+// with `go run ./internal/bench -only d -baseline <old build>`).
 func DefaultPoolSize() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // New returns a Router.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -73,7 +74,7 @@ func (s *Server) readLoop(c *stream.LoopConn, sess *Session, lim Limits) {
 			sess.Handle(line)
 		case errors.Is(err, stream.ErrTooLarge):
 			sess.sendError(nil, jsonrpc.NewError(errs.TooLarge, "message_too_large",
-				"a message may be at most "+itoa(lim.MaxMessage)+" bytes; the line was skipped"))
+				"a message may be at most "+strconv.Itoa(lim.MaxMessage)+" bytes; the line was skipped"))
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			if sess.InFlight() > 0 {
 				setAt = time.Time{} // waiting on a slow answer is not idleness
@@ -131,21 +132,6 @@ func waitPending(sess *Session, gone func() bool) (peerGone bool) {
 // pollGone is how often a connection whose peer stopped sending is checked
 // for a full close while its answers are awaited.
 const pollGone = 100 * time.Millisecond
-
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = digits[n%10]
-		n /= 10
-	}
-	return string(b[i:])
-}
 
 // streamSink adapts a stream.Writer to the session's sink.
 type streamSink struct{ w *stream.Writer }
