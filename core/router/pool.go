@@ -357,7 +357,7 @@ func (bc *bconn) readLoop() {
 }
 
 // attachFD gives a response that says "fd": true the next descriptor the
-// service passed (see jsonrpc's note on descriptor passing), if its
+// service passed (see stream's note on descriptor passing), if its
 // caller may receive one: a session on the local Unix socket. Anyone else
 // (WebSocket, relay, XPC) gets fd_not_allowed, and the descriptor is
 // closed here.
