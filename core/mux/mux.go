@@ -36,7 +36,7 @@ type Mux struct {
 	workers *workers
 
 	mu    sync.Mutex
-	calls map[callKey]context.CancelFunc // requests in flight, for jsonrpc.CancelMethod
+	calls map[callKey]*callCtx // requests in flight, for jsonrpc.CancelMethod
 }
 
 // callKey names a request in flight: its session and id. An id that fits
@@ -88,28 +88,30 @@ func (m *Mux) serve(s *rpcserver.Session, req *jsonrpc.Request, h service.Handle
 	if req.IsNotification() {
 		return Run(s.Context(), h, call, m.log())
 	}
-	ctx, cancel := context.WithCancel(s.Context())
+	ctx := &callCtx{Context: s.Context()}
 	k := keyOf(s, req.ID)
 	m.mu.Lock()
 	if m.calls == nil {
-		m.calls = map[callKey]context.CancelFunc{}
+		m.calls = map[callKey]*callCtx{}
 	}
-	m.calls[k] = cancel
+	m.calls[k] = ctx
 	m.mu.Unlock()
 	resp := Run(ctx, h, call, m.log())
 	m.mu.Lock()
-	delete(m.calls, k)
+	if m.calls[k] == ctx {
+		delete(m.calls, k)
+	}
 	m.mu.Unlock()
-	cancel()
+	ctx.cancel() // releases what Done made
 	return resp
 }
 
 func (m *Mux) cancel(k callKey) {
 	m.mu.Lock()
-	cancel := m.calls[k]
+	c := m.calls[k]
 	m.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if c != nil {
+		c.cancel()
 	}
 }
 
