@@ -17,6 +17,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/gimme-tools/carapace/core/client"
+	"github.com/gimme-tools/carapace/core/errs"
 )
 
 func agentCmd() *ffcli.Command {
@@ -78,21 +79,21 @@ func agentTokens(ctx context.Context, socket string, grants []string, ttl time.D
 func runAgent(socket string, tokens, args []string) error {
 	dir, err := os.MkdirTemp(runtimeDir(), "carapace-agent-")
 	if err != nil {
-		return opError("agent", fmt.Errorf("make the token directory: %w", err))
+		return errs.E("agent", fmt.Errorf("make the token directory: %w", err))
 	}
 	defer os.RemoveAll(dir)
 	tokFile := filepath.Join(dir, "tokens")
 	if err := os.WriteFile(tokFile, []byte(strings.Join(tokens, "\n")+"\n"), 0o600); err != nil {
-		return opError("agent", err)
+		return errs.E("agent", err)
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return opError("agent", err)
+		return errs.E("agent", err)
 	}
 	serverArgs := []string{"mcp", "--token-file", tokFile}
 	argv, err := agentArgv(args, exe, serverArgs, dir)
 	if err != nil {
-		return opError("agent", err)
+		return errs.E("agent", err)
 	}
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
@@ -108,7 +109,7 @@ func runAgent(socket string, tokens, args []string) error {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	if err := startConfined(cmd); err != nil {
-		return opError("agent", err)
+		return errs.E("agent", err)
 	}
 	fmt.Fprintf(os.Stderr, "carapace: agent %s started as a non-owner (no_new_privs), %d token(s) in $%s=%s\n",
 		filepath.Base(argv[0]), len(tokens), tokenFileEnv, tokFile)
@@ -127,10 +128,10 @@ func runAgent(socket string, tokens, args []string) error {
 				if code < 0 {
 					code = 128 + int(ee.Sys().(syscall.WaitStatus).Signal())
 				}
-				return &exitCodeError{code}
+				return exitStatus(code)
 			}
 			if err != nil {
-				return opError("agent", err)
+				return errs.E("agent", err)
 			}
 			return nil
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/service/app"
 )
 
@@ -58,7 +59,7 @@ func appListCmd() *ffcli.Command {
 			}
 			var res app.ListResult
 			if err := c.Call(ctx, "app.list", map[string]any{}, &res); err != nil {
-				return opError("app list", err)
+				return errs.E("app list", err)
 			}
 			if f.json {
 				return printJSON(os.Stdout, res)
@@ -94,7 +95,7 @@ func appOpenCmd() *ffcli.Command {
 			for _, a := range args[1:] {
 				abs, err := filepath.Abs(a)
 				if err != nil {
-					return opError("app open", err)
+					return errs.E("app open", err)
 				}
 				p.Files = append(p.Files, abs)
 			}
@@ -110,7 +111,7 @@ func appOpenCmd() *ffcli.Command {
 			}
 			var res app.Result
 			if err := c.Call(ctx, "app.open", p, &res); err != nil {
-				return opError("app open", err)
+				return errs.E("app open", err)
 			}
 			if f.json {
 				return printJSON(os.Stdout, res)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/gimme-tools/carapace/core/approval"
-	"github.com/gimme-tools/carapace/core/client"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/service/shell"
 )
@@ -62,8 +60,7 @@ func approvalsCmd() *ffcli.Command {
 // yet answers -32601; then shell.approvals.<op> is called directly.
 func approvalsCall(ctx context.Context, f *clientFlags, op string, params, result any) error {
 	err := f.call(ctx, "approvals."+op, params, result)
-	var ce *client.Error
-	if errors.As(err, &ce) && ce.Kind() == errs.NoMethod {
+	if errs.Match(errs.E(errs.NoMethod), err) {
 		err = f.call(ctx, "shell.approvals."+op, params, result)
 	}
 	return err

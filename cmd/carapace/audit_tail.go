@@ -10,6 +10,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/gimme-tools/carapace/core/audit"
+	"github.com/gimme-tools/carapace/core/errs"
 )
 
 func auditTailCmd() *ffcli.Command {
@@ -29,7 +30,7 @@ func auditTailCmd() *ffcli.Command {
 			const op = "audit tail"
 			path, err := sf.auditDir(*dir)
 			if err != nil {
-				return opError(op, err)
+				return errs.E(op, err)
 			}
 			err = audit.Tail(ctx, path, *n, *follow, func(r audit.Record, line []byte) error {
 				if *asJSON {
@@ -40,7 +41,7 @@ func auditTailCmd() *ffcli.Command {
 				return err
 			})
 			if err != nil && ctx.Err() == nil {
-				return opError(op, err)
+				return errs.E(op, err)
 			}
 			return nil
 		},

@@ -166,7 +166,7 @@ func TestAuditRecordsEveryDecision(t *testing.T) {
 	}
 
 	// The command policy refuses; the owner approves; the owner denies.
-	if r := <-d.agentShell("sudoer", "sudo id"); r.code == 0 || !strings.Contains(r.err, "forbidden_by_rule") {
+	if r := <-d.agentShell("sudoer", "sudo id"); r.code == 0 || !strings.Contains(r.err, "denied_by_rule") {
 		t.Fatalf("sudo: %+v", r)
 	}
 	res := d.agentShell("approved-agent", "echo yes-run")

@@ -28,7 +28,7 @@ func auditVerifyCmd() *ffcli.Command {
 			const op = "audit verify"
 			path, err := sf.auditDir(*dir)
 			if err != nil {
-				return opError(op, err)
+				return errs.E(op, err)
 			}
 			rep, err := audit.Verify(path)
 			var br *audit.Break
@@ -40,11 +40,11 @@ func auditVerifyCmd() *ffcli.Command {
 				printJSON(os.Stdout, out)
 			}
 			if errors.As(err, &br) {
-				return opError(op, errs.E(errs.Failed, errs.Reason("chain_broken"),
+				return errs.E(op, errs.E(errs.Failed, errs.ReasonChainBroken,
 					errs.Hint("the log was edited, cut or reordered at that line; keep the files as evidence and compare with a copy kept elsewhere"), br))
 			}
 			if err != nil {
-				return opError(op, errs.E(errs.Failed, errs.Hint("check the path and that you may read it (the log is 0640, owned by the router's user)"), err))
+				return errs.E(op, errs.E(errs.Failed, errs.Hint("check the path and that you may read it (the log is 0640, owned by the router's user)"), err))
 			}
 			if !*asJSON {
 				fmt.Printf("ok: %d records in %d files, seq %d…%d, head %s\n", rep.Records, len(rep.Files), rep.FirstSeq, rep.LastSeq, rep.LastHash)

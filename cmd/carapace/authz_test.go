@@ -66,7 +66,7 @@ func TestAgentToken(t *testing.T) {
 			[]string{"exec", "--cwd", proj, "--", "pwd"}, []string{"-32001", "audience_mismatch", "hint:"}},
 		{"wider than config", "", []string{"token", "issue", "--aud", "code", "--scope", "POST:" + d.home + "/*", "--ttl", "1m"}, []string{"-32003", "scope_too_wide", "services.code.project_roots"}},
 		{"ttl over max", "", []string{"token", "issue", "--aud", "code", "--scope", "POST:" + proj, "--ttl", "48h"}, []string{"-32003", "bad_ttl"}},
-		{"disabled service", "", []string{"token", "issue", "--aud", "shell", "--scope", "POST:/*", "--ttl", "1m"}, []string{"-32003", "service_disabled", "services.shell.enabled"}},
+		{"disabled service", "", []string{"token", "issue", "--aud", "shell", "--scope", "POST:/*", "--ttl", "1m"}, []string{"-32003", "not_enabled", "services.shell.enabled"}},
 	} {
 		_, errOut, code := d.agent(tc.tok, tc.args...)
 		if code != 1 {

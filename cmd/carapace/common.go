@@ -85,7 +85,7 @@ func (f *clientFlags) dial(ctx context.Context) (*client.Client, error) {
 // authenticate sends auth with tok on c.
 func authenticate(ctx context.Context, c *client.Client, tok string) error {
 	if err := c.Call(ctx, "auth", map[string]string{"token": tok}, nil); err != nil {
-		return opError("auth", err)
+		return errs.E("auth", err)
 	}
 	return nil
 }
@@ -107,7 +107,7 @@ func (f *clientFlags) call(ctx context.Context, method string, params, result an
 	}
 	defer c.Close()
 	if err := c.Call(ctx, method, params, result); err != nil {
-		return opError(method, err)
+		return errs.E(method, err)
 	}
 	return nil
 }
@@ -119,37 +119,31 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// usageError marks a mistake in how the command was invoked.
-type usageError struct{ msg, hint string }
-
-func (e *usageError) Error() string { return e.msg }
-
+// usage returns an error of kind errs.Usage: the command was invoked
+// wrongly. It prints as the message alone, and exits exitUsage.
 func usage(hint, format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...), hint: hint}
+	return errs.E(errs.Usage, errs.ReasonUsage, errs.Hint(hint), fmt.Errorf(format, args...))
 }
 
-// exitCodeError asks main to exit with a code, without printing.
-type exitCodeError struct{ code int }
+// exitStatus asks main to exit with code without printing anything: the
+// command has already said why (a command's own exit status, doctor's
+// report).
+func exitStatus(code int) error { return &errs.Error{Exit: code} }
 
-func (e *exitCodeError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+// withExit is err, printed as it is, ending the command with code.
+func withExit(code int, err error) error { return &errs.Error{Exit: code, Err: err} }
 
-// opErr names the operation an error happened in.
-type opErr struct {
-	op  string
-	err error
+// silent reports whether err is an exitStatus: nothing to print.
+func silent(err error) bool {
+	e, ok := err.(*errs.Error)
+	return ok && e.Op == "" && e.Kind == errs.Other && e.Reason == "" && e.Err == nil
 }
 
-func (e *opErr) Error() string { return e.op + ": " + e.err.Error() }
-func (e *opErr) Unwrap() error { return e.err }
-
-func opError(op string, err error) error { return &opErr{op: op, err: err} }
-
-// report prints err as "carapace: <op>: <why>" and a hint line, and returns
-// the exit code.
+// report prints err as "carapace: <op>: <why>" and a hint line (with
+// --json, as JSON on stderr), and returns the exit code.
 func report(err error) int {
-	var ec *exitCodeError
-	if errors.As(err, &ec) {
-		return ec.code
+	if silent(err) {
+		return exitCodeOf(err)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return exitUsage
@@ -187,41 +181,15 @@ func wantsJSON(args []string) bool {
 	return false
 }
 
-// notice prints, on stderr, why a command ends with code that is not an
-// error of the router's: as text, or with --json as the JSON errors have.
-func notice(op, reason, msg, hint string, code int) {
-	if jsonErrors {
-		e := map[string]any{"message": op + ": " + msg, "reason": reason, "exit": code}
-		if hint != "" {
-			e["hint"] = hint
-		}
-		printJSON(os.Stderr, map[string]any{"error": e})
-		return
-	}
-	fmt.Fprintf(os.Stderr, "carapace: %s: %s\n", op, msg)
-	if hint != "" {
-		fmt.Fprintf(os.Stderr, "hint: %s\n", hint)
-	}
-}
-
-// errorJSON is err as --json prints it: the JSON-RPC code where there is
-// one, the reason, the message, the hint, and the exit code.
+// errorJSON is err as --json prints it: the JSON-RPC code where the kind
+// has one, the reason, the message, the hint, and the exit code.
 func errorJSON(err error) map[string]any {
 	out := map[string]any{"message": strings.TrimSpace(err.Error()), "exit": exitCodeOf(err)}
-	var ce *client.Error
-	var ue *usageError
-	switch {
-	case errors.As(err, &ce):
-		out["code"], out["reason"] = ce.Code, ce.Reason
-	case errors.As(err, &ue):
-		out["reason"] = "usage"
-	default:
-		if k := errs.KindOf(err); k != errs.Other {
-			out["code"] = int(k)
-		}
-		if r := errs.ReasonOf(err); r != "" {
-			out["reason"] = r
-		}
+	if k := errs.KindOf(err); k != errs.Other && k != errs.Usage {
+		out["code"] = k.Code()
+	}
+	if r := errs.ReasonOf(err); r != "" {
+		out["reason"] = r
 	}
 	if h := hintOf(err); h != "" {
 		out["hint"] = h
@@ -230,18 +198,6 @@ func errorJSON(err error) map[string]any {
 }
 
 func hintOf(err error) string {
-	var cw *inCLIWords
-	if errors.As(err, &cw) {
-		return cw.hint
-	}
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return ue.hint
-	}
-	var ce *client.Error
-	if errors.As(err, &ce) && ce.Hint != "" {
-		return ce.Hint
-	}
 	if h := errs.HintOf(err); h != "" {
 		return h
 	}
@@ -251,20 +207,24 @@ func hintOf(err error) string {
 	return ""
 }
 
+// exitCodeOf is the status the command ends with: the error's own Exit,
+// else its kind's.
 func exitCodeOf(err error) int {
-	var ue *usageError
-	if errors.As(err, &ue) {
+	if x := errs.ExitOf(err); x != 0 {
+		return x
+	}
+	switch errs.KindOf(err) {
+	case errs.Usage:
 		return exitUsage
-	}
-	var ce *client.Error
-	if errors.As(err, &ce) {
-		if ce.Kind() == errs.Unavailable {
-			return exitUnavailable
-		}
-		return exitError
-	}
-	if errs.KindOf(err) == errs.Unavailable {
+	case errs.Unavailable:
 		return exitUnavailable
 	}
 	return exitError
+}
+
+// timedOut is a command that hit the service's time limit: killed, the
+// CLI exits exitTimedOut.
+func timedOut(op, hint string) error {
+	return withExit(exitTimedOut, errs.E(op, errs.Timeout, errs.ReasonTimedOut, errs.Hint(hint),
+		errors.New("the command timed out and was killed")))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/config"
 	"github.com/gimme-tools/carapace/core/denyread"
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/scope"
 	"github.com/gimme-tools/carapace/core/service/file"
@@ -34,11 +35,11 @@ func configCheckCmd() *ffcli.Command {
 			const op = "config check"
 			st, err := sf.settings()
 			if err != nil {
-				return opError(op, err)
+				return errs.E(op, err)
 			}
 			grants, err := stack.Grants(st.Owner)
 			if err != nil {
-				return opError(op, err)
+				return errs.E(op, err)
 			}
 			_, kerr := token.NewKeyring(stack.Issuers(st.System))
 			eff := effective(st, grants)
@@ -49,7 +50,7 @@ func configCheckCmd() *ffcli.Command {
 				os.Stdout.Write(b)
 			}
 			if kerr != nil {
-				return opError(op, kerr)
+				return errs.E(op, kerr)
 			}
 			for _, m := range missingFolders(st) {
 				fmt.Fprintf(os.Stderr, "carapace: config check: warning: %s\nhint: %s\n", m, missingHint(st, m))

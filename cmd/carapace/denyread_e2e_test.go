@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -11,7 +12,9 @@ import (
 // TestCommandsCannotReadProjectSecrets: through the dev stack, a command
 // in a project reads neither its .env nor a nested .env.local nor an AWS
 // credentials folder (masked by the kernel in the command's mount
-// namespace), while the rest of the project reads as ever; and a secret a
+// namespace), nor one inside node_modules, nor secrets made or renamed into place after the code
+// service indexed the project, while the rest of the project reads as
+// ever; and a secret a
 // command prints reaches an agent's token as a placeholder. As the
 // current user and, as root, as a created ordinary user.
 func TestCommandsCannotReadProjectSecrets(t *testing.T) {
@@ -25,16 +28,35 @@ func denyReadCorpus(t *testing.T, cred *syscall.Credential) {
 	d := startDevWith(t, "services:\n  code: {enabled: true, project_roots: [~/Projects]}\n", "", cred, func(home string) {
 		app = filepath.Join(home, "Projects", "app")
 		writeFiles(t, app, map[string]string{
-			".env":                "SECRET-env\n",
-			"config/.env.local":   "SECRET-local\n",
-			".aws/credentials":    "SECRET-aws\n",
-			"plain.txt":           "PLAIN\n",
-			"scripts/print-it.sh": "echo token=" + secret + "\n",
+			".env":                    "SECRET-env\n",
+			"config/.env.local":       "SECRET-local\n",
+			".aws/credentials":        "SECRET-aws\n",
+			"plain.txt":               "PLAIN\n",
+			"node_modules/pkg/.npmrc": "SECRET-npmrc\n",
+			"scripts/print-it.sh":     "echo token=" + secret + "\n",
 		})
 	})
-	out, errOut, code := d.cliAs(cred, "exec", "--cwd", app, "--", "/bin/sh", "-c", "cat .env config/.env.local .aws/credentials plain.txt 2>&1; echo END")
+	out, errOut, code := d.cliAs(cred, "exec", "--cwd", app, "--", "/bin/sh", "-c", "cat .env config/.env.local .aws/credentials node_modules/pkg/.npmrc plain.txt 2>&1; echo END")
 	if all := out + errOut; code != 0 || strings.Contains(all, "SECRET") || !strings.Contains(all, "PLAIN") || !strings.Contains(all, "END") {
 		t.Fatalf("exec: %d\n%s", code, all)
+	}
+	// The code service's index (inotify) was built by that command: what
+	// changes after it — a secret made in an existing directory and in a
+	// new one, a file renamed to a masked name — is masked for the next.
+	writeFiles(t, app, map[string]string{
+		"config/.env.production": "SECRET-late\n",
+		"new/deep/id_ed25519":    "SECRET-key\n",
+		"notes.txt":              "SECRET-renamed\n",
+	})
+	if cred != nil {
+		chownTree(t, app, int(cred.Uid), int(cred.Gid))
+	}
+	if err := os.Rename(filepath.Join(app, "notes.txt"), filepath.Join(app, "config", ".netrc")); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = d.cliAs(cred, "exec", "--cwd", app, "--", "/bin/sh", "-c", "cat config/.env.production new/deep/id_ed25519 config/.netrc plain.txt 2>&1; echo END")
+	if all := out + errOut; code != 0 || strings.Contains(all, "SECRET") || !strings.Contains(all, "PLAIN") || !strings.Contains(all, "END") {
+		t.Fatalf("exec after changes: %d\n%s", code, all)
 	}
 	tok, errOut, code := d.cliAs(cred, "token", "issue", "--aud", "code", "--scope", "POST:~/Projects/*", "--ttl", "10m", "--name", "claude")
 	if code != 0 {

@@ -45,7 +45,7 @@ func runDev(ctx context.Context, cf *configFlags, runtimeDir string, websocket b
 	defer cpuProfile("")()
 	st, err := cf.load(true)
 	if err != nil {
-		return opError("dev", err)
+		return errs.E("dev", err)
 	}
 	if websocket && st.System.WS.Listen == "" {
 		st.System.WS.Listen = stack.DefaultWebSocket
@@ -54,19 +54,19 @@ func runDev(ctx context.Context, cf *configFlags, runtimeDir string, websocket b
 		runtimeDir = rundir.Default()
 	}
 	if runtimeDir, err = filepath.Abs(runtimeDir); err != nil {
-		return opError("dev", err)
+		return errs.E("dev", err)
 	}
 	if err := rundir.Prepare(runtimeDir); err != nil {
-		return opError("dev", errs.E(err, errs.Hint(errs.HintOf(err)+"; or run carapace dev --runtime-dir DIR with a new directory of your own")))
+		return errs.E("dev", errs.E(err, errs.Hint(errs.HintOf(err)+"; or run carapace dev --runtime-dir DIR with a new directory of your own")))
 	}
 	st.RuntimeDir = runtimeDir
 	exe, err := os.Executable()
 	if err != nil {
-		return opError("dev", err)
+		return errs.E("dev", err)
 	}
 	d, err := stack.StartDev(ctx, st, exe)
 	if err != nil {
-		return opError("dev", err)
+		return errs.E("dev", err)
 	}
 	stopHUP := reloadOnHUP(d.Router, st.Log)
 	defer stopHUP()
@@ -83,7 +83,7 @@ func runDev(ctx context.Context, cf *configFlags, runtimeDir string, websocket b
 	}
 	d.Stop()
 	if err != nil && ctx.Err() == nil {
-		return opError("dev", err)
+		return errs.E("dev", err)
 	}
 	return nil
 }

@@ -46,6 +46,7 @@ func doctorCmd() *ffcli.Command {
 				checks = append(checks, platformChecks()...)
 			}
 			checks = append(checks, networkCheck())
+			checks = append(checks, routesCheck()...)
 			checks = append(checks, folderChecks()...)
 			bad := 0
 			for _, c := range checks {
@@ -58,7 +59,7 @@ func doctorCmd() *ffcli.Command {
 					return err
 				}
 				if bad > 0 {
-					return &exitCodeError{code: exitError}
+					return exitStatus(exitError)
 				}
 				return nil
 			}
@@ -76,7 +77,7 @@ func doctorCmd() *ffcli.Command {
 				}
 			}
 			if bad > 0 {
-				return &exitCodeError{code: exitError}
+				return exitStatus(exitError)
 			}
 			return nil
 		},

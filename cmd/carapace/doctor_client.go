@@ -38,7 +38,7 @@ func identityCheck(ctx context.Context, f *clientFlags) check {
 	sock := client.Socket(f.socket)
 	cl, err := client.Dial(ctx, sock)
 	if err != nil {
-		if errs.ReasonOf(err) == "router_down" || errs.ReasonOf(err) == "permission_denied" {
+		if errs.Match(errs.E(errs.ReasonRouterDown), err) || errs.Match(errs.E(errs.ReasonPermissionDenied), err) {
 			c.OK, c.Detail = true, "peer credentials are checked before anything is sent (no router to check now)"
 			return c
 		}

@@ -54,7 +54,7 @@ func execCmd() *ffcli.Command {
 			if *stdin {
 				b, err := io.ReadAll(os.Stdin)
 				if err != nil {
-					return opError("exec: read stdin", err)
+					return errs.E("exec: read stdin", err)
 				}
 				p["stdin"] = string(b)
 			}
@@ -131,12 +131,10 @@ func runExec(ctx context.Context, f *clientFlags, params map[string]any, stream 
 		if e := stopped("exec", err, f.timeout, "the command was stopped"); e != nil {
 			return e
 		}
-		var ce *client.Error
-		if errors.As(err, &ce) && (ce.Reason == "start_failed" || ce.Reason == "no_program") {
-			report(opError("exec", err))
-			return &exitCodeError{code: exitCannotRun}
+		if errs.Match(errs.E(errs.ReasonStartFailed), err) || errs.Match(errs.E(errs.ReasonNoProgram), err) {
+			return withExit(exitCannotRun, errs.E("exec", err))
 		}
-		return opError("exec", err)
+		return errs.E("exec", err)
 	}
 	if f.json {
 		if err := printJSON(os.Stdout, res); err != nil {
@@ -154,14 +152,13 @@ func runExec(ctx context.Context, f *clientFlags, params map[string]any, stream 
 		}
 	}
 	if res.TimedOut {
-		notice("exec", "timed_out", "the command timed out and was killed", "raise --timeout-ms (the service's limit for the command)", exitTimedOut)
-		return &exitCodeError{code: exitTimedOut}
+		return timedOut("exec", "raise --timeout-ms (the service's limit for the command)")
 	}
 	if res.ExitCode != 0 {
 		if note := sandboxNote(res.Stderr); note != "" && !f.json {
 			fmt.Fprintln(os.Stderr, note)
 		}
-		return &exitCodeError{code: res.ExitCode & 0xff}
+		return exitStatus(res.ExitCode & 0xff)
 	}
 	return nil
 }
@@ -214,15 +211,14 @@ func (f *clientFlags) selfMint(ctx context.Context, c *client.Client, op, aud st
 	err := c.Call(ctx, "token.issue", map[string]any{
 		"aud": aud, "scope": scopes, "ttl_seconds": 60, "once": once, "sub": "owner", "name": "carapace-cli",
 	}, &issued)
-	var ce *client.Error
-	if errors.As(err, &ce) && ce.Kind() == errs.Forbidden && (ce.Reason == "not_owner" || ce.Reason == "remote_entry") {
+	if errs.Match(errs.E(errs.Forbidden, errs.ReasonNotOwner), err) || errs.Match(errs.E(errs.Forbidden, errs.ReasonRemoteEntry), err) {
 		return nil
 	}
 	if err != nil {
 		if tw := tooWide(op, aud, scopes, err); tw != err {
 			return tw
 		}
-		return opError(op+": token.issue", err)
+		return errs.E(op+": token.issue", err)
 	}
 	return authenticate(ctx, c, issued.Token)
 }
@@ -233,11 +229,10 @@ func (f *clientFlags) selfMint(ctx context.Context, c *client.Client, op, aud st
 func stopped(op string, err error, timeout time.Duration, what string) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		notice(op, "client_timeout", fmt.Sprintf("--timeout %v passed; %s", timeout, what), "raise --timeout", exitTimedOut)
-		return &exitCodeError{code: exitTimedOut}
+		return withExit(exitTimedOut, errs.E(op, errs.Timeout, errs.ReasonClientTimeout,
+			errs.Hint("raise --timeout"), fmt.Errorf("--timeout %v passed; %s", timeout, what)))
 	case errors.Is(err, context.Canceled):
-		notice(op, "interrupted", "interrupted; "+what, "", exitInterrupted)
-		return &exitCodeError{code: exitInterrupted}
+		return withExit(exitInterrupted, errs.E(op, errs.ReasonInterrupted, errors.New(what)))
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/gimme-tools/carapace/core/client"
+	"github.com/gimme-tools/carapace/core/errs"
 )
 
 // fileFlags are every flag of the file subcommands. The noun's own flag
@@ -158,16 +159,18 @@ func (f *fileFlags) fileCall(ctx context.Context, method string, params, result 
 	}
 	defer c.Close()
 	if err := c.Call(ctx, method, params, result); err != nil {
-		return cliHint(method, relabel(opError(method, err), method))
+		return cliHint(method, relabel(errs.E(method, err), method))
 	}
 	return nil
 }
 
 // relabel names the CLI verb in an error instead of the method.
 func relabel(err error, method string) error {
-	var oe *opErr
-	if errors.As(err, &oe) && oe.op == method {
-		return opError("file "+strings.TrimPrefix(method, "file."), oe.err)
+	var e *errs.Error
+	if errors.As(err, &e) && e.Op == method {
+		cp := *e
+		cp.Op = "file " + strings.TrimPrefix(method, "file.")
+		return &cp
 	}
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/service/file"
 )
 
@@ -40,7 +41,7 @@ func fileLs(ctx context.Context, f *fileFlags, args []string) error {
 	for { // page through with "after"
 		var res file.ListResult
 		if err := c.Call(ctx, "file.list", params, &res); err != nil {
-			return opError("file ls", err)
+			return errs.E("file ls", err)
 		}
 		all.Path = res.Path
 		all.Entries = append(all.Entries, res.Entries...)

@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/gimme-tools/carapace/core/client"
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/service/file"
 )
 
@@ -73,7 +73,7 @@ func readDest(name string) (io.Writer, func() error, error) {
 	}
 	out, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return nil, nil, opError("file read", fmt.Errorf("-o: %w", err))
+		return nil, nil, errs.E("file read", fmt.Errorf("-o: %w", err))
 	}
 	return out, out.Close, nil
 }
@@ -83,11 +83,15 @@ func readDest(name string) (io.Writer, func() error, error) {
 // file.open, a token whose reads are redacted), as opposed to a refusal
 // that chunks would meet too.
 func fallBack(err error) bool {
-	var ce *client.Error
-	if !errors.As(err, &ce) {
-		return false
+	for _, t := range []error{
+		errs.E(errs.ReasonFDNotAllowed), errs.E(errs.ReasonRedacted), errs.E(errs.ReasonNoFD),
+		errs.E(errs.ReasonFDMissing), errs.E(errs.NoMethod),
+	} {
+		if errs.Match(t, err) {
+			return true
+		}
 	}
-	return ce.Reason == "fd_not_allowed" || ce.Reason == "redacted" || ce.Reason == "no_fd" || ce.Reason == "fd_missing" || ce.Code == -32601
+	return false
 }
 
 // readFD reads through the descriptor file.open hands over: the kernel
@@ -96,7 +100,7 @@ func readFD(ctx context.Context, c *client.Client, p string, out io.Writer, rep 
 	var res file.OpenResult
 	fd, err := c.CallFD(ctx, "file.open", map[string]string{"path": p}, &res)
 	if err != nil {
-		return opError("file.read", err)
+		return errs.E("file.read", err)
 	}
 	defer fd.Close()
 	rep.Size, rep.Mtime, rep.Via = res.Size, res.Mtime, "fd"
@@ -110,7 +114,7 @@ func readFD(ctx context.Context, c *client.Client, p string, out io.Writer, rep 
 	pr.finish()
 	rep.Bytes = n
 	if err != nil {
-		return opError("file.read", err)
+		return errs.E("file.read", err)
 	}
 	return nil
 }
@@ -135,7 +139,7 @@ func readChunks(ctx context.Context, c *client.Client, p string, out io.Writer, 
 		var res file.ReadResult
 		err := c.Call(ctx, "file.read", map[string]any{"path": p, "offset": off, "length": file.MaxChunk}, &res)
 		if err != nil {
-			return opError("file.read", err)
+			return errs.E("file.read", err)
 		}
 		if pr == nil {
 			pr = newProgress("read", res.Size)
@@ -144,11 +148,11 @@ func readChunks(ctx context.Context, c *client.Client, p string, out io.Writer, 
 		b := []byte(res.Content)
 		if res.Encoding == "base64" {
 			if b, err = base64.StdEncoding.DecodeString(res.Content); err != nil {
-				return opError("file.read", fmt.Errorf("chunk at %d: %w", off, err))
+				return errs.E("file.read", fmt.Errorf("chunk at %d: %w", off, err))
 			}
 		}
 		if _, err := out.Write(b); err != nil {
-			return opError("file.read", err)
+			return errs.E("file.read", err)
 		}
 		pr.add(len(b))
 		off += int64(res.Length)

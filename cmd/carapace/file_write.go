@@ -12,6 +12,7 @@ import (
 	"path"
 
 	"github.com/gimme-tools/carapace/core/client"
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/service/file"
 )
 
@@ -83,7 +84,7 @@ func writeSource(from string, rest []string) (io.ReadCloser, int64, error) {
 	case from != "":
 		in, err := os.Open(from)
 		if err != nil {
-			return nil, 0, opError("file write", fmt.Errorf("--from: %w", err))
+			return nil, 0, errs.E("file write", fmt.Errorf("--from: %w", err))
 		}
 		st, _ := in.Stat()
 		return in, st.Size(), nil
@@ -124,7 +125,7 @@ func (w *chunkWriter) run(ctx context.Context, in io.Reader) (*writeReport, erro
 	n, err := io.ReadFull(in, buf)
 	for {
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, w.abort(ctx, opError("file write: read input", err))
+			return nil, w.abort(ctx, errs.E("file write: read input", err))
 		}
 		// A short read is the last chunk; a full one is the last when
 		// nothing follows it.
@@ -151,7 +152,7 @@ func (w *chunkWriter) run(ctx context.Context, in io.Reader) (*writeReport, erro
 	}
 	if w.part != "" {
 		if err := w.c.Call(ctx, "file.move", map[string]any{"from": w.part, "to": w.path, "replace": w.mode == "overwrite"}, nil); err != nil {
-			return nil, w.abort(ctx, opError("file.write", err))
+			return nil, w.abort(ctx, errs.E("file.write", err))
 		}
 	}
 	return &w.rep, nil
@@ -162,13 +163,12 @@ func (w *chunkWriter) run(ctx context.Context, in io.Reader) (*writeReport, erro
 func (w *chunkWriter) startPart(ctx context.Context) error {
 	if w.mode == "create" {
 		err := w.c.Call(ctx, "file.stat", map[string]string{"path": w.path}, nil)
-		var ce *client.Error
 		if err == nil {
-			return opError("file.write", &client.Error{Code: -32000, Message: "operation failed", Reason: "exists",
-				Hint: "use --mode overwrite to replace it"})
+			return errs.E("file.write", errs.Failed, errs.ReasonExists,
+				errs.Hint("use --mode overwrite to replace it"), fmt.Errorf("%s exists", w.path))
 		}
-		if !errors.As(err, &ce) || ce.Reason != "not_found" {
-			return opError("file.write", err)
+		if !errs.Match(errs.E(errs.ReasonNotFound), err) {
+			return errs.E("file.write", err)
 		}
 	}
 	var r [6]byte
@@ -193,7 +193,7 @@ func (w *chunkWriter) send(ctx context.Context, b []byte) error {
 	err := w.c.Call(ctx, "file.write", map[string]any{"path": w.target, "content": base64.StdEncoding.EncodeToString(b),
 		"encoding": "base64", "mode": mode}, &res)
 	if err != nil {
-		return opError("file.write", err)
+		return errs.E("file.write", err)
 	}
 	w.rep.Chunks++
 	w.rep.Bytes += int64(len(b))

@@ -57,6 +57,10 @@ var examples = map[string][]string{
 	"doctor":        {"carapace doctor", "carapace doctor --json"},
 	"mcp":           {"carapace mcp --grant 'file:GET:~/Documents/*'"},
 	"mcp install":   {"carapace mcp install --client claude-code --grant 'file:GET:~/Documents/*'"},
+	"secret":        {"carapace secret set github", "carapace secret list"},
+	"secret set":    {"carapace secret set github   # type the token; it is not shown", "gh auth token | carapace secret set github"},
+	"secret list":   {"carapace secret list", "carapace secret list --json"},
+	"secret rm":     {"carapace secret rm github"},
 	"version":       {"carapace version", "carapace --version"},
 	"help":          {"carapace help", "carapace help file write"},
 }

@@ -39,6 +39,7 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 var ownerOnly = map[string]bool{
 	"token issue": true, "token revoke": true, "approvals": true, "approve": true,
 	"deny": true, "config reload": true, "restart": true,
+	"secret set": true, "secret list": true, "secret rm": true,
 }
 
 // TestHelpTree walks every command and checks the rules of the CLI's

@@ -80,7 +80,7 @@ func (f *stateFlags) auditDir(explicit string) (string, error) {
 				looked = append(looked, filepath.Join(run, "state", "audit"))
 			}
 		}
-		return "", errs.E(errs.NotFound, errs.Reason("no_audit_log"),
+		return "", errs.E(errs.NotFound, errs.ReasonNoAuditLog,
 			errs.Hint("pass --dir DIR (audit.path in the system config, or <state dir>/audit); --state-dir names a stack's state directory"),
 			fmt.Errorf("no audit log: looked in %s", strings.Join(looked, ", ")))
 	}

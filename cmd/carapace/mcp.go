@@ -15,6 +15,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/gimme-tools/carapace/core/client"
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/mcpserver"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/service"
@@ -62,18 +63,18 @@ func mcpCmd() *ffcli.Command {
 					"mcp needs at least one token")
 			}
 			if err := notOwner(); err != nil {
-				return opError("mcp", err)
+				return errs.E("mcp", err)
 			}
 			oneProc()
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 			srv, err := mcpserver.New(ctx, mcpserver.Options{Socket: *socket, Tokens: all, Version: version, Log: log})
 			if err != nil {
-				return opError("mcp", err)
+				return errs.E("mcp", err)
 			}
 			stdin, restore := mcpserver.PollStdin()
 			defer restore()
 			if err := srv.Run(ctx, mcpserver.Stdio(stdin, os.Stdout)); err != nil && ctx.Err() == nil && !errors.Is(err, io.EOF) {
-				return opError("mcp", err)
+				return errs.E("mcp", err)
 			}
 			return nil
 		},
@@ -143,7 +144,7 @@ func mint(ctx context.Context, socket, op string, grants []string, ttl time.Dura
 		var res router.IssueResult
 		p := router.IssueParams{Aud: aud, Scope: scopes[aud], TTLSeconds: int64(ttl.Seconds()), Sub: sub, Name: "mcp"}
 		if err := c.Call(ctx, "token.issue", p, &res); err != nil {
-			return nil, opError(op+" "+aud, err)
+			return nil, errs.E(op+" "+aud, err)
 		}
 		out = append(out, res.Token)
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/peterbourgon/ff/v3/ffcli"
 	"golang.org/x/term"
 )
@@ -81,7 +82,7 @@ func mcpInstallCmd() *ffcli.Command {
 			path := *file
 			if path == "" {
 				if path, err = c.file(); err != nil {
-					return opError("mcp install", err)
+					return errs.E("mcp install", err)
 				}
 			}
 			if !*yes && !term.IsTerminal(int(os.Stdin.Fd())) {
@@ -96,7 +97,7 @@ func mcpInstallCmd() *ffcli.Command {
 			}
 			backup, err := installBlock(path, *clientName == "codex", block)
 			if err != nil {
-				return opError("mcp install", err)
+				return errs.E("mcp install", err)
 			}
 			fmt.Fprintf(os.Stderr, "carapace: wrote %s", path)
 			if backup != "" {

@@ -35,7 +35,7 @@ func installBlock(path string, isTOML bool, block string) (backup string, err er
 	}
 	merged, err := merge(old, block)
 	if err != nil {
-		return "", errs.E("merge into "+path, errs.InvalidParams, errs.Reason("unmergeable"),
+		return "", errs.E("merge into "+path, errs.InvalidParams, errs.ReasonUnmergeable,
 			errs.Hint("the file was left as it was; add the block printed above by hand"), err)
 	}
 	mode := fs.FileMode(0o600)

@@ -477,7 +477,7 @@ func TestMCPGrant(t *testing.T) {
 		want  string
 	}{
 		{"file:GET:/etc/*", exitError, "scope_too_wide"},
-		{"shell:POST:~/*", exitError, "service_disabled"},
+		{"shell:POST:~/*", exitError, "not_enabled"},
 		{"file:READ:~/Docs/*", exitUsage, "is not GET, PUT, DELETE or POST"},
 		{"files:GET:~/Docs/*", exitUsage, "file, code, shell or app"},
 		{"file:GET", exitUsage, "SERVICE:VERBS:PATH"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
 
@@ -29,7 +30,7 @@ func policyCmd() *ffcli.Command {
 			}
 			st, err := cf.load(true)
 			if err != nil {
-				return opError("policy check", err)
+				return errs.E("policy check", err)
 			}
 			rules := st.Owner.Services.Code.Policy
 			if *svc == "shell" {
@@ -37,7 +38,7 @@ func policyCmd() *ffcli.Command {
 			}
 			p, err := commandPolicy(*svc, rules)
 			if err != nil {
-				return opError("policy check", err)
+				return errs.E("policy check", err)
 			}
 			r := p.Check(args)
 			rule := "(default)"

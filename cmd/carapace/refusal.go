@@ -1,11 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/gimme-tools/carapace/core/client"
 	"github.com/gimme-tools/carapace/core/errs"
 )
 
@@ -21,9 +19,8 @@ var folderKind = map[string]struct{ what, key string }{
 // outside which folders, and the line to add where. Any other error is
 // returned as it is.
 func tooWide(op, aud string, scopes []string, err error) error {
-	var ce *client.Error
 	kind, ok := folderKind[aud]
-	if !errors.As(err, &ce) || ce.Reason != "scope_too_wide" || !ok {
+	if !ok || !errs.Match(errs.E(errs.ReasonScopeTooWide), err) {
 		return err
 	}
 	var paths []string
@@ -40,7 +37,7 @@ func tooWide(op, aud string, scopes []string, err error) error {
 	if aud == "code" {
 		it = "it (or a folder above it)"
 	}
-	return errs.E(op, errs.Forbidden, errs.Reason("scope_too_wide"),
+	return errs.E(op, errs.Forbidden, errs.ReasonScopeTooWide,
 		errs.Hint(fmt.Sprintf("add %s to %s in %s, then restart Carapace", it, kind.key, file)),
 		fmt.Errorf("%s is outside %s%s", strings.Join(paths, ", "), kind.what, list))
 }
@@ -73,34 +70,26 @@ func configuredFolders(aud string) ([]string, string) {
 // cliWords are hints in the CLI's words for refusals whose service hint
 // names the protocol's parameters (`mode: "overwrite"`, `recursive:
 // true`, ttl_seconds), keyed by method and reason.
-var cliWords = map[[2]string]string{
-	{"file.write", "exists"}:        "pass --mode overwrite to replace it (or --mode append to add to it)",
-	{"file.write", "bad_mode"}:      "--mode is create, overwrite or append",
-	{"file.delete", "is_directory"}: "pass -r to delete a directory and all it holds",
-	{"file.mkdir", "not_found"}:     "pass -p to make the missing parent directories too",
-	{"file.move", "exists"}:         "pass --replace to replace the destination",
-	{"token.issue", "bad_ttl"}:      "give --ttl from 1s up to tokens.max_ttl (the system config; `carapace config check` shows it)",
-	{"token.issue", "bad_scope"}:    "write each --scope as VERB:PATH, e.g. --scope 'GET:~/Documents/*'",
+var cliWords = map[cliKey]string{
+	{"file.write", errs.ReasonExists}:       "pass --mode overwrite to replace it (or --mode append to add to it)",
+	{"file.write", errs.ReasonBadMode}:      "--mode is create, overwrite or append",
+	{"file.delete", errs.ReasonIsDirectory}: "pass -r to delete a directory and all it holds",
+	{"file.mkdir", errs.ReasonNotFound}:     "pass -p to make the missing parent directories too",
+	{"file.move", errs.ReasonExists}:        "pass --replace to replace the destination",
+	{"token.issue", errs.ReasonBadTTL}:      "give --ttl from 1s up to tokens.max_ttl (the system config; `carapace config check` shows it)",
+	{"token.issue", errs.ReasonBadScope}:    "write each --scope as VERB:PATH, e.g. --scope 'GET:~/Documents/*'",
 }
 
-// inCLIWords is an error whose hint is in the CLI's words.
-type inCLIWords struct {
-	err  error
-	hint string
+type cliKey struct {
+	method string
+	reason errs.Reason
 }
-
-func (e *inCLIWords) Error() string { return e.err.Error() }
-func (e *inCLIWords) Unwrap() error { return e.err }
 
 // cliHint gives a refusal of method the CLI's words, where cliWords has
 // them.
 func cliHint(method string, err error) error {
-	var ce *client.Error
-	if !errors.As(err, &ce) {
-		return err
-	}
-	if h, ok := cliWords[[2]string{method, ce.Reason}]; ok {
-		return &inCLIWords{err: err, hint: h}
+	if h, ok := cliWords[cliKey{method, errs.ReasonOf(err)}]; ok {
+		return errs.E(err, errs.Hint(h)) // the outer hint is the one shown
 	}
 	return err
 }

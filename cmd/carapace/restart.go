@@ -42,16 +42,16 @@ func restartService(ctx context.Context, f *clientFlags, name string) error {
 		return err
 	}
 	if _, dev := isDevStack(ctx, f); !dev {
-		return errs.E(op, errs.Forbidden, errs.Reason("not_dev"),
+		return errs.E(op, errs.Forbidden, errs.ReasonNotDev,
 			errs.Hint("run: sudo systemctl restart 'carapace-"+name+"*.service'"),
 			fmt.Errorf("the %s service is run by systemd, not by a dev stack of yours", name))
 	}
 	if before.PID <= 0 {
-		return errs.E(op, errs.Unavailable, errs.Reason("service_down"),
+		return errs.E(op, errs.Unavailable, errs.ReasonServiceDown,
 			errs.Hint("`carapace status` shows why; the supervisor is restarting it already"), fmt.Errorf("the %s service has no process", name))
 	}
 	if err := syscall.Kill(before.PID, syscall.SIGTERM); err != nil {
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		now, err := serviceStatus(ctx, f, name)
@@ -60,7 +60,7 @@ func restartService(ctx context.Context, f *clientFlags, name string) error {
 			return nil
 		}
 	}
-	return errs.E(op, errs.Timeout, errs.Reason("not_back"), errs.Hint("`carapace status` and the dev stack's stderr say why"),
+	return errs.E(op, errs.Timeout, errs.ReasonNotBack, errs.Hint("`carapace status` and the dev stack's stderr say why"),
 		fmt.Errorf("the %s service did not come back within a minute", name))
 }
 
@@ -76,7 +76,7 @@ func serviceStatus(ctx context.Context, f *clientFlags, name string) (router.Sta
 	for _, s := range res.Services {
 		if s.Name == name {
 			if !s.Enabled {
-				return s, errs.E("restart", errs.InvalidParams, errs.Reason("not_enabled"),
+				return s, errs.E("restart", errs.InvalidParams, errs.ReasonNotEnabled,
 					errs.Hint("enable it in ~/.config/gimme/local.yaml (services."+name+".enabled: true) and restart the stack"),
 					fmt.Errorf("the %s service is disabled", name))
 			}

@@ -113,7 +113,7 @@ func (f *serveFlags) mode(def os.FileMode) (os.FileMode, error) {
 func serveService(ctx context.Context, f *serveFlags, name string) error {
 	op := "serve " + name
 	if service.Lookup(name) == nil { // linux/install's ProbeServices reads "not in this build"
-		return opError(op, errs.E(errs.InvalidParams, errs.Reason("unknown_service"),
+		return errs.E(op, errs.E(errs.InvalidParams, errs.ReasonUnknownService,
 			errs.Hint("the "+name+" service is not in this build; services are: "+strings.Join(service.Names(), ", "))))
 	}
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
@@ -122,7 +122,7 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	defer cpuProfile("." + name)()
 	st, err := f.settings()
 	if err != nil {
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	sock := f.socket
 	if sock == "" {
@@ -132,13 +132,13 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	// now, before the service confines itself.
 	auth, err := serviceAuthorizer(name, st)
 	if err != nil {
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	// The service confines itself here, before it listens: from now on it
 	// can touch only what its job needs (and its socket's directory).
 	svc, err := buildService(name, st, filepath.Dir(sock), auth)
 	if err != nil {
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	if c, ok := svc.(io.Closer); ok {
 		defer c.Close() // the code service's waiting sandbox helper, the file service's folders
@@ -149,7 +149,7 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	}
 	l, err := f.listen(name, sock, mode)
 	if err != nil {
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	routerUID := f.routerUID
 	if routerUID < 0 {
@@ -170,7 +170,7 @@ func buildService(name string, st *stack.Settings, sockDir string, auth serviceh
 func serviceAuthorizer(name string, st *stack.Settings) (servicehost.Authorize, error) {
 	aud, err := token.AudienceFor(name)
 	if err != nil {
-		return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"), errs.Hint("services are: "+strings.Join(service.Names(), ", ")), err)
+		return nil, errs.E(errs.InvalidParams, errs.ReasonUnknownService, errs.Hint("services are: "+strings.Join(service.Names(), ", ")), err)
 	}
 	return servicehost.NewAuthorizer(servicehost.AuthorizerConfig{
 		StateDir: st.StateDir(), Home: st.OwnerHome, Issuers: stack.Issuers(st.System), Audience: aud,
@@ -183,7 +183,7 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 	const op = "serve router"
 	st, err := f.settings()
 	if err != nil {
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	sock := f.socket
 	if sock == "" {
@@ -195,7 +195,7 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 	}
 	l, err := f.listen("router", sock, mode)
 	if err != nil {
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	if g, err := user.LookupGroup("carapace-clients"); err == nil {
 		if gid, err := strconv.Atoi(g.Gid); err == nil {
@@ -205,7 +205,7 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 	z, err := stack.NewAuthz(st)
 	if err != nil {
 		l.Close()
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	defer z.Close()
 	r := router.New(router.Options{OwnerUID: st.OwnerUID, Backends: st.Backends(), Log: st.Log, Auth: z.Auth, Dial: dialBackend})
@@ -215,7 +215,7 @@ func serveRouter(ctx context.Context, f *serveFlags) error {
 	entries, err := stack.StartEntries(ctx, st, r, z)
 	if err != nil {
 		l.Close()
-		return opError(op, err)
+		return errs.E(op, err)
 	}
 	defer entries.Close()
 	return serveUntilDone(ctx, op, l, srv.Serve, srv.Close, st, nil)
@@ -248,11 +248,11 @@ func serveUntilDone(ctx context.Context, op string, l net.Listener, serve func(n
 		stop()
 		return nil
 	case err := <-done:
-		return opError(op, err)
+		return errs.E(op, err)
 	case p := <-appeared:
 		st.Log.Info("a configured folder appeared; restarting to take it in", "op", op, "folder", p)
 		stop()
-		return opError(op, errs.E(errs.Unavailable, errs.Reason("folder_appeared"),
+		return errs.E(op, errs.E(errs.Unavailable, errs.ReasonFolderAppeared,
 			errs.Hint("the supervisor starts the service again with "+p), fmt.Errorf("%s appeared", p)))
 	}
 }

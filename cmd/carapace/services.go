@@ -11,6 +11,7 @@ import (
 	"github.com/gimme-tools/carapace/core/policy"
 	"github.com/gimme-tools/carapace/core/redact"
 	"github.com/gimme-tools/carapace/core/sandbox"
+	"github.com/gimme-tools/carapace/core/secret"
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/service/app"
 	"github.com/gimme-tools/carapace/core/service/code"
@@ -29,7 +30,7 @@ const sandboxPath = "/usr/local/bin:/usr/bin:/bin"
 func newService(name string, st *stack.Settings, sockDir string, auth servicehost.Authorize) (service.Service, error) {
 	build, ok := builders[name]
 	if !ok {
-		return nil, errs.E(errs.InvalidParams, errs.Reason("unknown_service"),
+		return nil, errs.E(errs.InvalidParams, errs.ReasonUnknownService,
 			errs.Hint("services are: "+strings.Join(service.Names(), ", ")))
 	}
 	return build(st, sockDir, auth)
@@ -60,12 +61,15 @@ func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (s
 	if os.Geteuid() == 0 {
 		serviceCgroup(4 * procs)
 	}
+	// Credential routes' secrets are read from the owner's stores before
+	// the service confines itself (cmd/carapace/routes.go).
+	routes, routeSecrets := credentialRoutes(st)
 	// The helper protects .git in a mount namespace; with network rules
 	// the service itself dials out for its commands (core/egress).
 	if err := confine(sandbox.Profile{Exec: true, Namespaces: true, Network: c.Network.Any()}); err != nil {
 		return nil, err
 	}
-	sc, err := ownerScanner(st)
+	sc, err := ownerScanner(st, routeSecrets...)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +86,7 @@ func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (s
 	return code.New(code.Config{
 		ProjectRoots:   c.ProjectRoots,
 		Network:        c.Network.RulesFor,
+		Routes:         routes,
 		DefaultTimeout: c.Timeout.D(),
 		MaxTimeout:     c.MaxTimeout.D(),
 		MaxOutput:      int(c.MaxOutput),
@@ -97,7 +102,7 @@ func newCodeService(st *stack.Settings, _ string, auth servicehost.Authorize) (s
 		Policy:          pol,
 		Redact:          sc,
 		NoRedact:        noRedact,
-		DenyRead:        c.DenyRead,
+		DenyRead:        append(append([]string(nil), c.DenyRead...), secret.DenyGlob),
 		ProjectDenyRead: projectDeny,
 		Authorize:       auth,
 	}), nil
@@ -133,13 +138,13 @@ func newAppService(st *stack.Settings, _ string, _ servicehost.Authorize) (servi
 
 // ownerScanner returns the secret scanner: gitleaks' rules and the
 // owner's redact.patterns.
-func ownerScanner(st *stack.Settings) (*redact.Scanner, error) {
-	if len(st.Owner.Redact.Patterns) == 0 {
+func ownerScanner(st *stack.Settings, more ...redact.Pattern) (*redact.Scanner, error) {
+	if len(st.Owner.Redact.Patterns)+len(more) == 0 {
 		return redact.Default(), nil
 	}
-	sc, err := redact.New(st.Owner.Redact.Patterns)
+	sc, err := redact.New(append(append([]redact.Pattern(nil), st.Owner.Redact.Patterns...), more...))
 	if err != nil {
-		return nil, errs.E("redact.patterns", errs.InvalidParams, errs.Reason("bad_config"), errs.Hint("fix redact.patterns in ~/.config/gimme/local.yaml (carapace config check)"), err)
+		return nil, errs.E("redact.patterns", errs.InvalidParams, errs.ReasonBadConfig, errs.Hint("fix redact.patterns in ~/.config/gimme/local.yaml (carapace config check)"), err)
 	}
 	return sc, nil
 }
@@ -160,9 +165,10 @@ func fileConfig(st *stack.Settings) file.Config {
 }
 
 // fileDeny returns the file service's deny globs besides its defaults:
-// services.file.deny and services.code.deny_read.
+// services.file.deny, services.code.deny_read and the secret store's
+// directory.
 func fileDeny(o config.Owner) []string {
-	return append(append([]string{}, o.Services.File.Deny...), o.Services.Code.DenyRead...)
+	return append(append(append([]string{}, o.Services.File.Deny...), o.Services.Code.DenyRead...), secret.DenyGlob)
 }
 
 // fileRules returns the file service's read rules (folders, deny globs),
@@ -205,7 +211,7 @@ func newFileService(st *stack.Settings, sockDir string, auth servicehost.Authori
 func commandPolicy(svc string, rules []config.PolicyRule) (*policy.Policy, error) {
 	rs, err := policy.Config{Policy: rules}.Rules()
 	if err != nil {
-		return nil, errs.E("services."+svc+".policy", errs.InvalidParams, errs.Reason("bad_config"), err)
+		return nil, errs.E("services."+svc+".policy", errs.InvalidParams, errs.ReasonBadConfig, err)
 	}
 	return policy.New(append(policy.DefaultRules(svc), rs...), policy.DefaultFor(svc), lookPathIn(sandboxPath))
 }
@@ -231,7 +237,7 @@ func confine(p sandbox.Profile) error {
 		return nil // no platform sandbox: the README says what that means
 	}
 	if err := sandbox.ConfineSelf(p); err != nil {
-		return errs.E("confine", errs.Failed, errs.Reason("confine_failed"),
+		return errs.E("confine", errs.Failed, errs.ReasonConfineFailed,
 			errs.Hint("the kernel refused the service's own sandbox; `carapace-installer doctor` checks Landlock and seccomp"), err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/gimme-tools/carapace/core/codeexec"
+	"github.com/gimme-tools/carapace/core/errs"
 )
 
 func shellCmd() *ffcli.Command {
@@ -40,7 +41,7 @@ func shellCmd() *ffcli.Command {
 			}
 			dir, err := filepath.Abs(dir)
 			if err != nil {
-				return opError("shell", err)
+				return errs.E("shell", err)
 			}
 			p := map[string]any{"command": shellLine(args), "cwd": dir}
 			if *timeoutMS > 0 {
@@ -83,7 +84,7 @@ func runShell(ctx context.Context, f *clientFlags, params map[string]any) error 
 		if e := stopped("shell", err, f.timeout, "the request was withdrawn"); e != nil {
 			return e
 		}
-		return opError("shell", err)
+		return errs.E("shell", err)
 	}
 	if f.json {
 		if err := printJSON(os.Stdout, res); err != nil {
@@ -94,11 +95,10 @@ func runShell(ctx context.Context, f *clientFlags, params map[string]any) error 
 		io.WriteString(os.Stderr, res.Stderr)
 	}
 	if res.TimedOut {
-		notice("shell", "timed_out", "the command timed out and was killed", "raise --timeout-ms", exitTimedOut)
-		return &exitCodeError{code: exitTimedOut}
+		return timedOut("shell", "raise --timeout-ms")
 	}
 	if res.ExitCode != 0 {
-		return &exitCodeError{code: res.ExitCode & 0xff}
+		return exitStatus(res.ExitCode & 0xff)
 	}
 	return nil
 }

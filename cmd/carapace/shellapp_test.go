@@ -123,7 +123,7 @@ func TestShellApprovalFlow(t *testing.T) {
 	}
 
 	// A forbidden command is refused before anyone is asked.
-	if _, errOut, code := d.cli("call", "--token", shellTok, "shell.execute", `{"command":"sudo id"}`); code != 1 || !strings.Contains(errOut, "forbidden_by_rule") {
+	if _, errOut, code := d.cli("call", "--token", shellTok, "shell.execute", `{"command":"sudo id"}`); code != 1 || !strings.Contains(errOut, "denied_by_rule") {
 		t.Fatalf("sudo: %d %q", code, errOut)
 	}
 }

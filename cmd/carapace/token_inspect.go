@@ -44,14 +44,14 @@ func tokenInspectCmd() *ffcli.Command {
 			if raw == "-" {
 				b, err := io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
 				if err != nil {
-					return opError("token inspect", err)
+					return errs.E("token inspect", err)
 				}
 				raw = string(b)
 			}
 			raw = strings.TrimSpace(raw)
 			rep, byRouter, err := inspectToken(ctx, raw, *local, &sf)
 			if err != nil {
-				return opError("token inspect", err)
+				return errs.E("token inspect", err)
 			}
 			if *asJSON {
 				if err := printJSON(os.Stdout, rep); err != nil {
@@ -61,7 +61,7 @@ func tokenInspectCmd() *ffcli.Command {
 				printClaims(rep.Header, rep.Claims)
 			}
 			if !rep.Accepted {
-				return opError("token inspect", errs.E(errs.Unauthorized, errs.Reason(rep.Reason), errs.Hint(rep.Hint), errors.New("it would be refused now")))
+				return errs.E("token inspect", errs.E(errs.Unauthorized, rep.Reason, errs.Hint(rep.Hint), errors.New("it would be refused now")))
 			}
 			if !*asJSON {
 				if byRouter {
@@ -85,8 +85,7 @@ func inspectToken(ctx context.Context, raw string, local bool, sf *stateFlags) (
 		if c, derr := client.Dial(dctx, client.Socket(sf.socket)); derr == nil {
 			defer c.Close()
 			err := c.Call(ctx, "token.inspect", map[string]string{"token": raw}, &rep)
-			var ce *client.Error
-			if err == nil || !errors.As(err, &ce) || ce.Code != int(errs.Forbidden) {
+			if err == nil || !errs.Match(errs.E(errs.Forbidden), err) {
 				return rep, err == nil, err
 			}
 			// Not the owner (an agent checking its own token): only the

@@ -164,16 +164,16 @@ func (q *Queue) Ask(ctx context.Context, r Request) (Outcome, error) {
 	case d := <-e.decided:
 		return Outcome{Allowed: d.allow, ID: e.p.ID}, nil
 	case <-t.C:
-		if d, ok := q.withdraw(e, "approval_timeout"); ok {
+		if d, ok := q.withdraw(e, string(errs.ReasonApprovalTimeout)); ok {
 			return Outcome{Allowed: d.allow, ID: e.p.ID}, nil
 		}
-		return Outcome{ID: e.p.ID}, errs.E(errs.Denied, errs.Reason("approval_timeout"),
+		return Outcome{ID: e.p.ID}, errs.E(errs.Denied, errs.ReasonApprovalTimeout,
 			errs.Hint("the owner did not answer within "+q.opts.Timeout.String()+"; ask again, or raise services.shell.approval_timeout"))
 	case <-ctx.Done():
-		if d, ok := q.withdraw(e, "caller_gone"); ok {
+		if d, ok := q.withdraw(e, string(errs.ReasonCallerGone)); ok {
 			return Outcome{Allowed: d.allow, ID: e.p.ID}, nil
 		}
-		return Outcome{ID: e.p.ID}, errs.E(errs.Timeout, errs.Reason("caller_gone"),
+		return Outcome{ID: e.p.ID}, errs.E(errs.Timeout, errs.ReasonCallerGone,
 			errs.Hint("the request was withdrawn before the owner answered"), ctx.Err())
 	}
 }
@@ -193,7 +193,7 @@ func (q *Queue) enqueue(r Request) (*entry, string, error) {
 		delete(q.remember, r.key())
 	}
 	if len(q.pending) >= q.opts.MaxPending {
-		return nil, "", errs.E(errs.RateLimited, errs.Reason("too_many_pending"),
+		return nil, "", errs.E(errs.RateLimited, errs.ReasonTooManyPending,
 			errs.Hint("the owner already has requests waiting; wait for them to be decided"))
 	}
 	id, err := q.newID()
@@ -265,14 +265,14 @@ func (q *Queue) List() []Pending {
 // delivered; a -32004 error when no such request is waiting.
 func (q *Queue) Decide(id string, allow bool, remember time.Duration) (time.Time, error) {
 	if remember < 0 || remember > MaxRemember {
-		return time.Time{}, errs.E(errs.InvalidParams, errs.Reason("bad_remember"),
+		return time.Time{}, errs.E(errs.InvalidParams, errs.ReasonBadRemember,
 			errs.Hint("remember for between 0 and "+MaxRemember.String()))
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	e, ok := q.pending[id]
 	if !ok {
-		return time.Time{}, errs.E(errs.NotFound, errs.Reason("no_such_approval"),
+		return time.Time{}, errs.E(errs.NotFound, errs.ReasonNoSuchApproval,
 			errs.Hint("no request "+id+" is waiting (it may have been decided or timed out); run `carapace approvals`"))
 	}
 	delete(q.pending, id)

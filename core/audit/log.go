@@ -138,7 +138,7 @@ func (l *Log) openActive() error {
 		var r Record
 		if err := json.Unmarshal(last, &r); err != nil {
 			f.Close()
-			return errs.E("audit.open", errs.Failed, errs.Reason("audit_corrupt"),
+			return errs.E("audit.open", errs.Failed, errs.ReasonAuditCorrupt,
 				errs.Hint("run carapace audit verify; move the damaged log aside to start a new chain"),
 				fmt.Errorf("last record in %s: %w", l.dir, err))
 		}
@@ -490,7 +490,7 @@ func (l *Log) Head() (seq uint64, hash string) {
 }
 
 func unwritable(path string, err error) error {
-	return errs.E("audit.write", errs.Unavailable, errs.Reason("audit_unavailable"),
+	return errs.E("audit.write", errs.Unavailable, errs.ReasonAuditUnavailable,
 		errs.Hint("the audit log "+path+" cannot be written (disk full? permissions?); calls are refused until it can"),
 		err)
 }

@@ -15,6 +15,10 @@
 // Files the owner runs on purpose — a Makefile, package.json scripts,
 // node_modules/.bin, the project's sources — are not here: the owner runs
 // them by asking for a build, and reviews them like any change.
+//
+// The same walk lists the secrets a command may not read (FindWith's
+// Mask, core/denyread). An Index keeps the walk's answer true with
+// inotify, so that a command's start does not walk its tree.
 package autorun
 
 import "strings"
@@ -60,6 +64,9 @@ func Globs() []string {
 // Skip are directories Find does not descend into: package trees the
 // owner's tools run only when asked to (npm scripts already run what is
 // in them), and whose size (often 10⁵ entries) would dominate the walk.
+// FindWith with a Mask enters them for the Mask alone: a secret in a
+// package tree is masked like any other (the code service's Index keeps
+// that walk off a command's start).
 var Skip = []string{"node_modules"}
 
 // Within reports whether p is dir or lies below it; both absolute and

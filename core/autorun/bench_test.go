@@ -55,7 +55,8 @@ func BenchmarkFind(b *testing.B) {
 // globs (core/denyread.Default). "walk" is Find alone, "walk+deny_read"
 // the same walk asking the matcher about every entry, "match" the
 // matcher alone over the same 101,000 names — the added cost, which no
-// other process on the machine changes, unlike the walks' (make bench):
+// other process on the machine changes, unlike the walks'; "index" a
+// command's start with the inotify index at steady state (make bench):
 //
 //	go test ./core/autorun -run '^$' -bench DenyRead -benchtime 10x
 func BenchmarkDenyRead(b *testing.B) {
@@ -94,11 +95,95 @@ func BenchmarkDenyRead(b *testing.B) {
 			}
 		}
 	})
+	// A command's start with the index at steady state: nothing changed
+	// since the last walk, so Find reads the queued notifications (none)
+	// and answers.
+	ix := &Index{Logf: b.Logf}
+	if f, err := ix.Find(root, 1, Options{Mask: mask}); err != nil || len(f.Masked) != 10 {
+		b.Fatalf("%v", err)
+	}
+	b.Run("index", func(b *testing.B) {
+		for b.Loop() {
+			f, err := ix.Find(root, 1, Options{Mask: mask})
+			if err != nil || len(f.Masked) != 10 {
+				b.Fatalf("%v, masked %d", err, len(f.Masked))
+			}
+		}
+	})
+	// After a change: one file made in one of the 1,000 directories, then
+	// a command's start (the walk again, on the index's watches).
+	b.Run("index-after-change", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i++
+			os.WriteFile(filepath.Join(root, "src", "pkg7", fmt.Sprint("new", i)), nil, 0o644)
+			if _, err := ix.Find(root, 1, Options{Mask: mask}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("match", func(b *testing.B) {
 		parents := []string{"src", "pkg"}
 		for b.Loop() {
 			for _, n := range names {
 				mask(n, parents)
+			}
+		}
+	})
+}
+
+// BenchmarkDenyReadPackages measures what masking inside node_modules
+// costs: a project of 10,000 source files beside a node_modules of
+// 1,500 packages (75,000 files in 9,000 directories), with the 15 default
+// globs. "source-only" walks as before (node_modules skipped), "with
+// node_modules" enters it for the masks, "index" is a command's start
+// with the index at steady state (make bench-secrets).
+func BenchmarkDenyReadPackages(b *testing.B) {
+	root := b.TempDir()
+	for d := 0; d < 100; d++ {
+		dir := filepath.Join(root, "src", fmt.Sprint("pkg", d))
+		os.MkdirAll(dir, 0o755)
+		for i := 0; i < 100; i++ {
+			os.WriteFile(filepath.Join(dir, fmt.Sprint("file", i, ".go")), nil, 0o644)
+		}
+	}
+	for p := 0; p < 1500; p++ {
+		for d := 0; d < 5; d++ {
+			dir := filepath.Join(root, "node_modules", fmt.Sprint("pkg", p), fmt.Sprint("lib", d))
+			os.MkdirAll(dir, 0o755)
+			for i := 0; i < 10; i++ {
+				os.WriteFile(filepath.Join(dir, fmt.Sprint("m", i, ".js")), nil, 0o644)
+			}
+		}
+	}
+	os.WriteFile(filepath.Join(root, "node_modules", "pkg7", ".npmrc"), nil, 0o644)
+	m, err := denyread.New(denyread.Default)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mask := func(name string, parents []string) bool { return m.Name(name, parents) != "" }
+	// Masks without entering node_modules: the walk before this change.
+	b.Run("source-only", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Find(root); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("with-node_modules", func(b *testing.B) {
+		for b.Loop() {
+			f, err := FindWith(root, Options{Mask: mask})
+			if err != nil || len(f.Masked) != 1 {
+				b.Fatalf("%v, masked %d", err, len(f.Masked))
+			}
+		}
+	})
+	ix := &Index{Logf: b.Logf}
+	ix.Find(root, 1, Options{Mask: mask})
+	b.Run("index", func(b *testing.B) {
+		for b.Loop() {
+			if f, err := ix.Find(root, 1, Options{Mask: mask}); err != nil || len(f.Masked) != 1 {
+				b.Fatal(err)
 			}
 		}
 	})

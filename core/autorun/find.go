@@ -47,9 +47,11 @@ type Found struct {
 	// link, the file it leads to inside Root; for a file with other hard
 	// links, its other names inside Root), sorted: what a command must
 	// not read.
-	Masked []string
-	read   int
-	mask   func(name string, parents []string) bool
+	Masked   []string
+	read     int
+	mask     func(name string, parents []string) bool
+	dirs     func(dir string, git bool)
+	packages bool // enter Skip's directories for the mask
 }
 
 // Options are FindWith's.
@@ -59,6 +61,12 @@ type Options struct {
 	// in Found.Masked and not descended into. The same walk then serves
 	// both lists: the cost of Mask is all that is added.
 	Mask func(name string, parents []string) bool
+	// dirs, when set, is told each directory the walk lists and each git
+	// directory it reads (git true): what an Index watches.
+	dirs func(dir string, git bool)
+	// noPackages keeps a masked walk out of the directories in Skip
+	// (an Index without watches: walked per command, they cost too much).
+	noPackages bool
 }
 
 // MaxMasked bounds Found.Masked, for the same reasons as MaxProtect.
@@ -87,10 +95,11 @@ func Find(root string) (*Found, error) {
 	return FindWith(root, Options{})
 }
 
-// FindWith is Find, also listing in Masked what opts.Mask chooses.
+// FindWith is Find, also listing in Masked what opts.Mask chooses. With
+// a Mask the walk enters the directories in Skip too, for the Mask alone.
 func FindWith(root string, opts Options) (*Found, error) {
-	f := &Found{Root: root, Entries: map[string]fs.FileInfo{}, Unreadable: map[string]bool{}, mask: opts.Mask}
-	if err := f.walk(root, nil, 0); err != nil {
+	f := &Found{Root: root, Entries: map[string]fs.FileInfo{}, Unreadable: map[string]bool{}, mask: opts.Mask, dirs: opts.dirs, packages: opts.Mask != nil && !opts.noPackages}
+	if err := f.walk(root, nil, 0, false); err != nil {
 		return nil, err
 	}
 	sort.Strings(f.Protect)
@@ -108,19 +117,29 @@ func FindWith(root string, opts Options) (*Found, error) {
 // counts as unreadable: a new one is quarantined whole (Diff).
 const maxDepth = 256
 
-func (f *Found) walk(dir string, parents []string, depth int) error {
+// walk lists dir and descends. maskOnly is a directory in Skip, walked
+// only for Mask: its executed paths are not the walk's (npm runs what is
+// there when asked to), but a secret there is masked like any other.
+func (f *Found) walk(dir string, parents []string, depth int, maskOnly bool) error {
 	if depth > maxDepth {
-		f.Unreadable[dir] = true
+		if !maskOnly {
+			f.Unreadable[dir] = true
+		}
 		return nil
 	}
 	d, err := os.Open(dir)
 	if err != nil {
-		f.Unreadable[dir] = true
+		if !maskOnly {
+			f.Unreadable[dir] = true
+		}
 		return nil
+	}
+	if f.dirs != nil {
+		f.dirs(dir, false)
 	}
 	ents, err := d.ReadDir(-1)
 	d.Close()
-	if err != nil {
+	if err != nil && !maskOnly {
 		f.Unreadable[dir] = true
 	}
 	if f.read += len(ents); f.read > MaxEntries {
@@ -131,6 +150,14 @@ func (f *Found) walk(dir string, parents []string, depth int) error {
 		p := dir + "/" + name
 		if f.mask != nil && f.mask(name, parents) {
 			f.Masked = append(f.Masked, p)
+			continue
+		}
+		if maskOnly {
+			if e.IsDir() {
+				if err := f.walk(p, append(parents, name), depth+1, true); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		if name[0] == '.' {
@@ -148,8 +175,8 @@ func (f *Found) walk(dir string, parents []string, depth int) error {
 				}
 			}
 		}
-		if e.IsDir() && !skipped(name) {
-			if err := f.walk(p, append(parents, name), depth+1); err != nil {
+		if e.IsDir() && (f.packages || !skipped(name)) {
+			if err := f.walk(p, append(parents, name), depth+1, skipped(name)); err != nil {
 				return err
 			}
 		}
@@ -224,6 +251,12 @@ var gitDirFiles = []string{"hooks", "config", "config.worktree", "commondir"}
 func (f *Found) gitDir(worktree, g string, depth int) {
 	if depth > 4 {
 		return
+	}
+	if f.dirs != nil {
+		f.dirs(g, true)
+		for _, sub := range []string{"modules", "worktrees"} {
+			f.dirs(g+"/"+sub, true)
+		}
 	}
 	for _, n := range gitDirFiles {
 		f.add(g + "/" + n)

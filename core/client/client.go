@@ -1,7 +1,7 @@
 // Package client is the Go client of the Carapace router: find it, dial
 // it, then call, notify and batch over newline-delimited JSON-RPC 2.0,
-// with typed errors that carry the code, the reason and the hint the
-// router sent.
+// with errors (*errs.Error) that carry the kind, the reason and the hint
+// the router sent.
 //
 // Everything that talks to the router (the CLI, agents holding a token,
 // an MCP adapter) goes through Dial, and Dial authenticates the router
@@ -46,44 +46,10 @@ import (
 	"github.com/gimme-tools/carapace/core/peer"
 )
 
-// Error is an error response from the router or a service.
-type Error struct {
-	Code    int
-	Message string
-	Reason  string
-	Hint    string
-	Data    json.RawMessage
-}
-
-// Error renders "message: reason (code)" plus the detail the server gave.
-func (e *Error) Error() string {
-	s := e.Message
-	var d struct {
-		Detail string `json:"detail"`
-	}
-	json.Unmarshal(e.Data, &d)
-	if e.Reason != "" {
-		s += " (" + e.Reason + ")"
-	}
-	if d.Detail != "" {
-		s += ": " + d.Detail
-	}
-	return s + " [" + strconv.Itoa(e.Code) + "]"
-}
-
-// Kind returns the error's kind.
-func (e *Error) Kind() errs.Kind { return errs.KindOfCode(e.Code) }
-
-func fromWire(we *jsonrpc.Error) *Error {
-	e := &Error{Code: we.Code, Message: we.Message, Data: we.Data}
-	var d struct {
-		Reason string `json:"reason"`
-		Hint   string `json:"hint"`
-	}
-	if json.Unmarshal(we.Data, &d) == nil {
-		e.Reason, e.Hint = d.Reason, d.Hint
-	}
-	return e
+// fromWire is the *errs.Error a JSON-RPC error response stands for: its
+// kind, reason, hint and data as the router or service sent them.
+func fromWire(we *jsonrpc.Error) *errs.Error {
+	return errs.Decode(we.Code, we.Message, we.Data)
 }
 
 // Client is a connection to the router.
@@ -98,7 +64,7 @@ type Client struct {
 	err     error // set when the connection is gone
 	notes   func(method string, params json.RawMessage)
 	// connErrors holds error responses with a null id (connection-level).
-	connErr *Error
+	connErr *errs.Error
 
 	server   peer.Creds // the router, as Dial found it
 	verified bool       // server was read and checked
@@ -143,12 +109,12 @@ var DialXPC func(ctx context.Context, machService string) (net.Conn, error)
 func Dial(ctx context.Context, socket string) (*Client, error) {
 	if name, ok := strings.CutPrefix(socket, XPCPrefix); ok {
 		if DialXPC == nil {
-			return nil, errs.E("dial "+socket, errs.Unavailable, errs.Reason("no_xpc"),
+			return nil, errs.E("dial "+socket, errs.Unavailable, errs.ReasonNoXPC,
 				errs.Hint("XPC exists only in the macOS build; pass --socket with a Unix socket path"))
 		}
 		conn, err := DialXPC(ctx, name)
 		if err != nil {
-			return nil, errs.E("dial "+socket, errs.Unavailable, errs.Reason("router_down"),
+			return nil, errs.E("dial "+socket, errs.Unavailable, errs.ReasonRouterDown,
 				errs.Hint("is the router installed and approved in System Settings → Login Items? `carapace-installer doctor` checks"), err)
 		}
 		return New(conn), nil
@@ -162,11 +128,11 @@ func Dial(ctx context.Context, socket string) (*Client, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", socket)
 	if errors.Is(err, syscall.EACCES) {
-		return nil, errs.E("dial "+socket, errs.Unavailable, errs.Reason("permission_denied"),
+		return nil, errs.E("dial "+socket, errs.Unavailable, errs.ReasonPermissionDenied,
 			errs.Hint("you may not open this socket: on an installed system, join the carapace-clients group (sudo usermod -aG carapace-clients $USER, then log in again); a dev stack is reachable only by the user who started it"), err)
 	}
 	if err != nil {
-		return nil, errs.E("dial "+socket, errs.Unavailable, errs.Reason("router_down"),
+		return nil, errs.E("dial "+socket, errs.Unavailable, errs.ReasonRouterDown,
 			errs.Hint("is Carapace running? start it with `make run` (or `carapace dev`), or pass --socket / set GIMME_SOCKET"), err)
 	}
 	cr, err := p.verify(socket, conn)
@@ -234,7 +200,8 @@ func marshalParams(params any) (json.RawMessage, error) {
 
 // Call calls method with params (nil, a struct, a map, a slice or a
 // json.RawMessage) and decodes the result into result (nil to discard).
-// A JSON-RPC error comes back as an *Error.
+// A JSON-RPC error comes back as an *errs.Error (errs.Decode) with the
+// code's kind, the reason and the hint the server sent.
 func (c *Client) Call(ctx context.Context, method string, params, result any) error {
 	resp, err := c.call(ctx, method, params)
 	if err != nil {
@@ -249,7 +216,7 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 // CallFD calls a method that hands back a descriptor with its result
 // (file.open): it decodes the result into result and returns the
 // descriptor, which the caller must close. It fails with reason
-// "no_fd" when the answer carried none.
+// errs.ReasonNoFD when the answer carried none.
 func (c *Client) CallFD(ctx context.Context, method string, params, result any) (*os.File, error) {
 	resp, err := c.call(ctx, method, params)
 	if err != nil {
@@ -262,7 +229,7 @@ func (c *Client) CallFD(ctx context.Context, method string, params, result any) 
 		return nil, err
 	}
 	if resp.File == nil {
-		return nil, errs.E(method, errs.Internal, errs.Reason("no_fd"),
+		return nil, errs.E(method, errs.Internal, errs.ReasonNoFD,
 			errs.Hint("the answer carried no descriptor; read with file.read in chunks instead"))
 	}
 	return resp.File, nil
@@ -439,7 +406,7 @@ func (c *Client) connErrorLocked(err error) error {
 	if err == nil {
 		err = errors.New("connection closed")
 	}
-	return errs.E("router connection", errs.Unavailable, errs.Reason("connection_lost"),
+	return errs.E("router connection", errs.Unavailable, errs.ReasonConnectionLost,
 		errs.Hint("the router closed the connection; check that it is still running (`carapace status`)"), err)
 }
 

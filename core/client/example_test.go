@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/gimme-tools/carapace/core/client"
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 )
@@ -58,8 +59,8 @@ func Example_shim() {
 	fmt.Println("whoami: router runs as me:", who.User == me.Username, "sees my uid:", who.CallerUID == os.Geteuid(), err)
 
 	err = c.Call(ctx, "nonexistent", map[string]any{}, nil)
-	var ce *client.Error
-	fmt.Println("nonexistent:", errors.As(err, &ce) && ce.Code == -32601, ce.Message)
+	var ce *errs.Error
+	fmt.Println("nonexistent:", errors.As(err, &ce) && ce.Kind.Code() == -32601, ce.Kind)
 	// Output:
 	// ping: true <nil>
 	// echo: {"message":"Hello, Carapace!"} <nil>

@@ -147,13 +147,13 @@ func (p place) verify(socket string, conn net.Conn) (peer.Creds, error) {
 	op := "dial " + socket
 	cr, err := peer.FromConn(conn)
 	if err != nil {
-		return cr, errs.E(op, errs.Unavailable, errs.Reason("no_peer_creds"),
+		return cr, errs.E(op, errs.Unavailable, errs.ReasonNoPeerCreds,
 			errs.Hint("Carapace cannot learn who serves this socket on this platform, so it sends nothing over it; on macOS pass --socket xpc:com.gimme.local.router"), err)
 	}
 	if cr.UID == os.Geteuid() && cr.Confined && !peer.SelfConfined() {
 		// In dev mode the code service's commands run as the owner's
 		// uid, sandboxed: one that listens on a socket is not the router.
-		return cr, errs.E(op, errs.Forbidden, errs.Reason("confined_router"),
+		return cr, errs.E(op, errs.Forbidden, errs.ReasonConfinedRouter,
 			errs.Hint("the process listening at "+socket+" runs as you but sandboxed (seccomp or no-new-privileges), as a command Carapace ran would: it is not your router, and nothing was sent to it; stop it (pid "+strconv.Itoa(cr.PID)+"), "+p.dirAdvice()),
 			fmt.Errorf("server pid %d is confined and this client is not", cr.PID))
 	}
@@ -164,7 +164,7 @@ func (p place) verify(socket string, conn net.Conn) (peer.Creds, error) {
 	if !p.dev {
 		want += ", " + RouterUser + " or root"
 	}
-	return cr, errs.E(op, errs.Forbidden, errs.Reason("untrusted_router"),
+	return cr, errs.E(op, errs.Forbidden, errs.ReasonUntrustedRouter,
 		errs.Hint("the process listening at "+socket+" runs as "+describeUID(cr.UID)+", not as "+want+": another user may be impersonating Carapace, and nothing was sent to it; "+p.advice(socket)),
 		fmt.Errorf("server uid %d (pid %d) is not trusted for a %s socket", cr.UID, cr.PID, p.kind))
 }

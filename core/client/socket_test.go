@@ -252,7 +252,7 @@ type attempt struct {
 func tryDial(explicit string) attempt {
 	c, err := Dial(context.Background(), Socket(explicit))
 	if err != nil {
-		return attempt{Reason: errs.ReasonOf(err), Error: err.Error(), Hint: errs.HintOf(err)}
+		return attempt{Reason: string(errs.ReasonOf(err)), Error: err.Error(), Hint: errs.HintOf(err)}
 	}
 	// Only a client that trusted an impostor gets here: send it the token
 	// and give up on an answer that never comes.

@@ -240,7 +240,7 @@ func startError(c Command, err error) error {
 			hint = "the working directory " + c.Dir + " does not exist"
 		}
 	}
-	return errs.E("start "+c.Path, errs.Failed, errs.Reason("start_failed"), errs.Hint(hint), err)
+	return errs.E("start "+c.Path, errs.Failed, errs.ReasonStartFailed, errs.Hint(hint), err)
 }
 
 // capWriter keeps the first max bytes and counts the rest.

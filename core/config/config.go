@@ -183,13 +183,35 @@ func (p Project) NoRedact() bool { return p.Redact != nil && !*p.Redact }
 //	  deny: ["uploads.files.example.net"]
 //	  projects:
 //	    ~/Projects/webapp: {allow: ["127.0.0.1:8443"]}
+//	  routes:
+//	    github: {upstream: "https://api.github.com", header: "Authorization: Bearer {secret}"}
 //
 // The top-level lists apply to every project, a project's lists to
-// commands in it or below; deny wins. No allow rule: no network.
+// commands in it or below; deny wins. No allow rule: no network, but for
+// the routes. Routes are credential routes (core/egress.Route,
+// docs/secrets.md): a command asks the proxy for /<name>/… and the
+// request goes to the upstream with the stored secret in the header.
 type Network struct {
 	Allow    []string                `yaml:"allow"`
 	Deny     []string                `yaml:"deny"`
 	Projects map[string]NetworkRules `yaml:"projects"`
+	Routes   map[string]Route        `yaml:"routes"`
+}
+
+// Route is one credential route. Secret names the stored secret
+// (`carapace secret set NAME`); empty, the route's own name.
+type Route struct {
+	Upstream string `yaml:"upstream"`
+	Header   string `yaml:"header"`
+	Secret   string `yaml:"secret"`
+}
+
+// SecretName is the stored secret route name uses.
+func (r Route) SecretName(name string) string {
+	if r.Secret != "" {
+		return r.Secret
+	}
+	return name
 }
 
 // NetworkRules are one project's allow and deny lists.

@@ -15,7 +15,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/gimme-tools/carapace/core/egress"
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/secret"
 )
 
 // DefaultSystemPath is where the system file lives when installed.
@@ -130,7 +132,7 @@ func yamlError(path string, err error) error {
 			msgs[i] = path + ": " + rest
 		}
 	}
-	return errs.E("config", errs.InvalidParams, errs.Reason("bad_config"),
+	return errs.E("config", errs.InvalidParams, errs.ReasonBadConfig,
 		errs.Hint("fix the key named above; `carapace config check` validates both files"),
 		errors.New(strings.Join(msgs, "; ")))
 }
@@ -141,7 +143,7 @@ func fieldError(path string, line int, key, what string) error {
 	if line > 0 {
 		loc += ":" + strconv.Itoa(line)
 	}
-	return errs.E("config", errs.InvalidParams, errs.Reason("bad_config"),
+	return errs.E("config", errs.InvalidParams, errs.ReasonBadConfig,
 		errs.Hint("fix the key named above; `carapace config check` validates both files"),
 		fmt.Errorf("%s: %s: %s", loc, key, what))
 }
@@ -232,18 +234,29 @@ func (n *Network) UnmarshalYAML(node *yaml.Node) error {
 	if node.Kind != yaml.MappingNode {
 		return fmt.Errorf("line %d: services.code.network is {allow: [hosts], deny: [hosts], projects: {...}}", node.Line)
 	}
-	if err := knownKeys(node, "services.code.network", "allow", "deny", "projects"); err != nil {
+	if err := knownKeys(node, "services.code.network", "allow", "deny", "projects", "routes"); err != nil {
 		return err
 	}
 	var raw struct {
 		Allow    []string             `yaml:"allow"`
 		Deny     []string             `yaml:"deny"`
 		Projects map[string]yaml.Node `yaml:"projects"`
+		Routes   map[string]yaml.Node `yaml:"routes"`
 	}
 	if err := node.Decode(&raw); err != nil {
 		return err
 	}
 	n.Allow, n.Deny = raw.Allow, raw.Deny
+	for name, rn := range raw.Routes {
+		r, err := decodeRoute(name, &rn)
+		if err != nil {
+			return err
+		}
+		if n.Routes == nil {
+			n.Routes = map[string]Route{}
+		}
+		n.Routes[name] = r
+	}
 	for root, pn := range raw.Projects {
 		key := "services.code.network.projects[" + strconv.Quote(root) + "]"
 		if pn.Kind != yaml.MappingNode {
@@ -262,6 +275,28 @@ func (n *Network) UnmarshalYAML(node *yaml.Node) error {
 		n.Projects[root] = rs
 	}
 	return nil
+}
+
+// decodeRoute reads and checks one credential route, naming its line.
+func decodeRoute(name string, rn *yaml.Node) (Route, error) {
+	key := "services.code.network.routes." + name
+	if rn.Kind != yaml.MappingNode {
+		return Route{}, fmt.Errorf(`line %d: %s is {upstream: "https://host", header: "Name: value with {secret}"}`, rn.Line, key)
+	}
+	if err := knownKeys(rn, key, "upstream", "header", "secret"); err != nil {
+		return Route{}, err
+	}
+	var r Route
+	if err := rn.Decode(&r); err != nil {
+		return Route{}, err
+	}
+	if _, err := egress.ParseRoute(name, r.Upstream, r.Header); err != nil {
+		return Route{}, fmt.Errorf("line %d: %s: %v", rn.Line, key, err)
+	}
+	if err := secret.CheckName(r.SecretName(name)); err != nil {
+		return Route{}, fmt.Errorf("line %d: %s.secret: %v", rn.Line, key, err)
+	}
+	return r, nil
 }
 
 // knownKeys refuses a mapping key not in keys: node.Decode inside an

@@ -197,10 +197,10 @@ func (n Network) WholeNetwork() []string {
 	return keys
 }
 
-// Any reports whether some list allows a host: some command may have
-// network (through the proxy).
+// Any reports whether some list allows a host, or a route is set: some
+// command may have network (through the proxy).
 func (n Network) Any() bool {
-	if len(n.Allow) > 0 {
+	if len(n.Allow) > 0 || len(n.Routes) > 0 {
 		return true
 	}
 	for _, rs := range n.Projects {

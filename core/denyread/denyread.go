@@ -10,9 +10,10 @@
 // trailing slash is ignored (".ssh/" matches the directory, and so
 // everything in it). They are the file service's deny-glob syntax.
 //
-// A Matcher is built for the walk that runs before every command over
-// its whole tree: most names are turned away by their first and last
-// byte alone, without a map lookup or a path.Match.
+// A Matcher is built for the walk over a command's whole tree (kept up
+// to date between commands by core/autorun.Index): most names are turned
+// away by their first and last byte alone, without a map lookup or a
+// path.Match.
 package denyread
 
 import (

@@ -43,6 +43,9 @@ type Proxy struct {
 	MaxBytes int64
 	// Record, when set, receives one Record per connection, when it ends.
 	Record func(Record)
+	// Routes, when set, are the credential routes the command may use
+	// (routes.go): requests to the proxy's own address.
+	Routes *Routes
 
 	conns atomic.Int64
 	bytes atomic.Int64
@@ -58,6 +61,9 @@ type Record struct {
 	Down     int64  `json:"down"`           // bytes to the command
 	Decision string `json:"decision"`       // allow or deny
 	Why      string `json:"why"`
+	Route    string `json:"route,omitempty"`  // a credential route's name
+	Path     string `json:"path,omitempty"`   // the path a route sent upstream
+	Status   int    `json:"status,omitempty"` // the upstream's status, for a route
 }
 
 // Defaults.
@@ -111,6 +117,15 @@ func (p *Proxy) ServeConn(c net.Conn) {
 	}
 	c.SetReadDeadline(time.Time{})
 	rec.Method = req.Method
+	if p.Routes.claims(c, req) {
+		err = p.Routes.serve(c, req, &rec)
+		var r *refusal
+		if errors.As(err, &r) {
+			rec.Why = r.why
+			writeRefusal(c, r.status, r.why)
+		}
+		return
+	}
 	var up net.Conn
 	if req.Method == http.MethodConnect {
 		up, err = p.connect(c, br, req, &rec)

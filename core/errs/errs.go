@@ -1,9 +1,13 @@
-// Package errs defines Carapace's error values: an operation, a kind, a
+// Package errs defines Carapace's one error type: an operation, a kind, a
 // machine-readable reason and a hint a person can act on.
 //
 // Kinds map one-to-one onto the JSON-RPC error codes in DESIGN.md, so an
 // error made deep inside a service reaches the caller, the audit log and the
-// CLI with the same meaning. The style follows upspin's errors package.
+// CLI with the same meaning; Decode turns an error response back into an
+// *Error. Every reason is a constant in reasons.go, documented in
+// docs/protocol.md. Match compares an error with a template. The style
+// follows upspin's errors package; docs/internals.md ("Errors") says how
+// the pieces fit.
 package errs
 
 import (
@@ -34,6 +38,11 @@ const (
 	Unavailable    Kind = -32007 // service not running or not enabled
 	Timeout        Kind = -32008 // the operation or the connection timed out
 	TooLarge       Kind = -32009 // a message or value exceeds a limit
+
+	// Usage is a command line given wrong (bad flags or arguments). It
+	// is a command-line tool's own kind, never sent: its Code is
+	// InvalidParams, and an error of this kind prints only its cause.
+	Usage Kind = 1
 )
 
 var kindText = map[Kind]string{
@@ -54,19 +63,29 @@ var kindText = map[Kind]string{
 	TooLarge:       "too large",
 }
 
+// local are the kinds that never go on the wire.
+var local = map[Kind]Kind{Usage: InvalidParams}
+
 // String returns the kind's standard message, as used in a JSON-RPC error's
 // "message" member ("Method not found", "too large", …).
 func (k Kind) String() string {
+	if k == Usage {
+		return "usage"
+	}
 	if s, ok := kindText[k]; ok {
 		return s
 	}
 	return fmt.Sprintf("error %d", int(k))
 }
 
-// Code returns the JSON-RPC error code for k. Other becomes Internal.
+// Code returns the JSON-RPC error code for k. Other becomes Internal, a
+// local kind the code nearest it.
 func (k Kind) Code() int {
 	if k == Other {
 		return int(Internal)
+	}
+	if w, ok := local[k]; ok {
+		return int(w)
 	}
 	return int(k)
 }
@@ -85,12 +104,16 @@ func KindOfCode(code int) Kind {
 type Error struct {
 	Op     string // the operation: "code.execute", "dial router", …
 	Kind   Kind
-	Reason string // machine-readable: "expired", "outside_allowed", …
+	Reason Reason // machine-readable: ReasonExpired, ReasonOutsideAllowed, …
 	Hint   string // what a person can do about it
 	Err    error  // the underlying error, if any
 	// Data holds extra members for the JSON-RPC error's data object
 	// (retry_after_ms, rule, …); reason and hint are added to it.
 	Data map[string]any
+	// Exit is, for a command-line tool, the status to exit with when the
+	// kind does not decide it: a command's own status passed through, 124
+	// for a command that timed out. Zero leaves it to the kind.
+	Exit int
 }
 
 // E builds an *Error from its arguments, in any order: a string is the Op,
@@ -105,7 +128,7 @@ func E(args ...any) error {
 		case Kind:
 			e.Kind = a
 		case Reason:
-			e.Reason = string(a)
+			e.Reason = a
 		case Hint:
 			e.Hint = string(a)
 		case map[string]any:
@@ -135,9 +158,14 @@ type (
 	Hint   string
 )
 
-// Error renders "op: kind: reason: cause", skipping empty parts and parts a
-// wrapped *Error already says.
+// Error renders "op: kind: reason: cause", skipping empty parts, parts a
+// wrapped *Error already says, a reason that only repeats the kind, and
+// the kind of a Usage error. An error decoded from a response (Decode)
+// renders as the server wrote it: "message (reason): detail [code]".
 func (e *Error) Error() string {
+	if r, ok := e.Err.(*remote); ok && e.Op == "" {
+		return r.text(e.Reason)
+	}
 	var b strings.Builder
 	add := func(s string) {
 		if s == "" {
@@ -151,12 +179,14 @@ func (e *Error) Error() string {
 	add(e.Op)
 	var inner *Error
 	if !errors.As(e.Err, &inner) || inner.Kind != e.Kind {
-		if e.Kind != Other || e.Err == nil {
+		if e.Kind != Usage && (e.Kind != Other || e.Err == nil) {
 			add(e.Kind.String())
 		}
 	}
 	if inner == nil || inner.Reason != e.Reason {
-		add(strings.ReplaceAll(e.Reason, "_", " "))
+		if r := strings.ReplaceAll(string(e.Reason), "_", " "); r != e.Kind.String() {
+			add(r)
+		}
 	}
 	if e.Err != nil {
 		add(e.Err.Error())
@@ -180,7 +210,7 @@ func KindOf(err error) Kind {
 }
 
 // ReasonOf returns the first non-empty reason in err's chain.
-func ReasonOf(err error) string {
+func ReasonOf(err error) Reason {
 	for err != nil {
 		if e, ok := err.(*Error); ok && e.Reason != "" {
 			return e.Reason

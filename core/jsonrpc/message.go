@@ -133,8 +133,8 @@ func detail(err error) string {
 }
 
 // NewError returns an error object for kind k with a reason and hint.
-func NewError(k errs.Kind, reason, hint string) *Error {
-	return ErrorFrom(errs.E(k, errs.Reason(reason), errs.Hint(hint)))
+func NewError(k errs.Kind, reason errs.Reason, hint string) *Error {
+	return ErrorFrom(errs.E(k, reason, errs.Hint(hint)))
 }
 
 // AppendResponse appends the encoding of r to dst, with members in the

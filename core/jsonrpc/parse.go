@@ -81,7 +81,7 @@ func parseValid(line []byte) (*Message, *Error) {
 }
 
 func invalidRequest(why string) *Error {
-	d, _ := json.Marshal(map[string]string{"reason": "invalid_request", "detail": why})
+	d, _ := json.Marshal(map[string]string{"reason": string(errs.ReasonInvalidRequest), "detail": why})
 	return &Error{Code: int(errs.InvalidRequest), Message: errs.InvalidRequest.String(), Data: d}
 }
 

@@ -49,7 +49,7 @@ func (s *Server) readAll(ctx context.Context, p string, limit int64) ([]byte, st
 			return nil, "", err
 		}
 		if res.Size > limit {
-			return nil, "", errs.E("read "+p, errs.TooLarge, errs.Reason("file_too_large"),
+			return nil, "", errs.E("read "+p, errs.TooLarge, errs.ReasonFileTooLarge,
 				errs.Hint(fmt.Sprintf("the file is %s; this tool reads at most %s whole: use read_text_file with head or tail", formatSize(res.Size), formatSize(limit))))
 		}
 		buf.Write(b)
@@ -71,7 +71,7 @@ func (s *Server) readText(ctx context.Context, p string) (string, string, error)
 }
 
 func linesTooLong(p string) error {
-	return errs.E("read "+p, errs.TooLarge, errs.Reason("lines_too_long"),
+	return errs.E("read "+p, errs.TooLarge, errs.ReasonLinesTooLong,
 		errs.Hint(fmt.Sprintf("the lines asked for span more than %s; ask for fewer lines", formatSize(maxTextRead))))
 }
 

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -110,7 +109,7 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s, done, err := h.server(r, tokens)
 	if err != nil {
-		if k := kindOf(err); k == errs.Unauthorized || k == errs.Forbidden {
+		if k := errs.KindOf(err); k == errs.Unauthorized || k == errs.Forbidden {
 			h.unauthorized(w, r, "invalid_token", refusal(err))
 			return
 		}
@@ -229,15 +228,6 @@ func (h *httpHandler) dial(remote string) (*client.Client, error) {
 		}
 	}()
 	return client.New(mine), nil
-}
-
-// kindOf is the kind of a router's refusal or of a local error.
-func kindOf(err error) errs.Kind {
-	var ce *client.Error
-	if errors.As(err, &ce) {
-		return ce.Kind()
-	}
-	return errs.KindOf(err)
 }
 
 // warnOnly passes on warnings and errors only.

@@ -82,10 +82,10 @@ func (l *link) call(ctx context.Context, method string, params, result any) erro
 		return err
 	}
 	err = c.Call(ctx, method, params, result)
-	if kindOf(err) == errs.Unauthorized {
+	if errs.KindOf(err) == errs.Unauthorized {
 		l.refused.Store(true)
 	}
-	if errs.ReasonOf(err) == "connection_lost" {
+	if errs.Match(errs.E(errs.ReasonConnectionLost), err) {
 		l.mu.Lock()
 		if l.c == c {
 			l.c = nil
@@ -178,18 +178,16 @@ func (l *link) close() {
 // refusal is the router's or a service's "no", or any failure to get an
 // answer: what a tool reports with isError.
 func refusal(err error) string {
-	var ce *client.Error
-	if errors.As(err, &ce) {
-		s := ce.Error()
-		if ce.Hint != "" {
-			s += "\nhint: " + ce.Hint
-		}
-		return s
-	}
 	s := err.Error()
 	var ee *errs.Error
 	if errors.As(err, &ee) && ee.Reason != "" { // rendered as the router renders its own
 		s = fmt.Sprintf("%s (%s): %s [%d]", ee.Kind, ee.Reason, ee.Op, ee.Kind.Code())
+	}
+	for e := err; errors.As(e, &ee); e = ee.Err {
+		if ee.Remote() { // the router's own words
+			s = ee.Error()
+			break
+		}
 	}
 	if h := errs.HintOf(err); h != "" {
 		s += "\nhint: " + h

@@ -163,7 +163,7 @@ func Run(ctx context.Context, h service.Handler, call *service.Call, log *slog.L
 	defer func() {
 		if p := recover(); p != nil {
 			log.Error("handler panicked", "method", call.Method, "panic", p)
-			resp = &jsonrpc.Response{Error: jsonrpc.NewError(errs.Internal, "internal", "")}
+			resp = &jsonrpc.Response{Error: jsonrpc.NewError(errs.Internal, errs.ReasonInternal, "")}
 		}
 	}()
 	res, err := h(ctx, call)
@@ -180,7 +180,7 @@ func Run(ctx context.Context, h service.Handler, call *service.Call, log *slog.L
 			file.Close()
 		}
 		log.Error("handler result not encodable", "method", call.Method, "err", err)
-		return &jsonrpc.Response{Error: jsonrpc.ErrorFrom(errs.E(call.Method, errs.Internal, errs.Reason("internal"), err))}
+		return &jsonrpc.Response{Error: jsonrpc.ErrorFrom(errs.E(call.Method, errs.Internal, errs.ReasonInternal, err))}
 	}
 	return &jsonrpc.Response{Result: b, File: file}
 }

@@ -225,7 +225,7 @@ func matchProgram(word, prog string) bool {
 }
 
 // Err returns nil for allow and prompt, and for forbidden the -32003 error
-// the services return: reason forbidden_by_rule, the rule's words and
+// the services return: reason denied_by_rule, the rule's words and
 // reason in data.
 func (r Result) Err(op string) error {
 	if r.Decision != Forbidden {
@@ -235,7 +235,7 @@ func (r Result) Err(op string) error {
 	if r.Rule != nil {
 		data["rule"] = r.Rule.Match
 	}
-	return errs.E(op, errs.Forbidden, errs.Reason("forbidden_by_rule"), data,
+	return errs.E(op, errs.Forbidden, errs.ReasonDeniedByRule, data,
 		errs.Hint("forbidden by the command policy: "+r.Reason+
 			"; built-in rules cannot be lifted, your own are under policy: in ~/.config/gimme/local.yaml"))
 }

@@ -104,7 +104,7 @@ func TestDefaultPerService(t *testing.T) {
 func TestForbiddenError(t *testing.T) {
 	r := newTest(t, Allow).Check([]string{"git", "push", "--force"})
 	err := r.Err("code.execute")
-	if errs.KindOf(err) != errs.Forbidden || errs.ReasonOf(err) != "forbidden_by_rule" {
+	if errs.KindOf(err) != errs.Forbidden || errs.ReasonOf(err) != "denied_by_rule" {
 		t.Fatalf("err = %v (kind %v reason %q)", err, errs.KindOf(err), errs.ReasonOf(err))
 	}
 	var e *errs.Error

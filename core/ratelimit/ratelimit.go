@@ -116,7 +116,7 @@ func (l *Limiter) Conn() error {
 
 func limited(op, who string, wait time.Duration) error {
 	ms := max(wait.Milliseconds(), 1)
-	return errs.E(op, errs.RateLimited, errs.Reason("rate_limited"),
+	return errs.E(op, errs.RateLimited, errs.ReasonRateLimited,
 		errs.Hint(fmt.Sprintf("too many requests; retry in %d ms (the limits are set under limits: in /etc/gimme/carapace.yaml)", ms)),
 		map[string]any{"retry_after_ms": ms},
 		fmt.Errorf("%s over its rate", who))

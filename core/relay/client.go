@@ -104,7 +104,7 @@ func CheckURL(u string) error {
 		err = errors.New("no host")
 	}
 	if err != nil {
-		return errs.E("relay.url", errs.InvalidParams, errs.Reason("bad_url"),
+		return errs.E("relay.url", errs.InvalidParams, errs.ReasonBadURL,
 			errs.Hint("use wss://relay.example/tunnel"), err)
 	}
 	switch p.Scheme {
@@ -115,11 +115,11 @@ func CheckURL(u string) error {
 		if ip := net.ParseIP(h); h == "localhost" || (ip != nil && ip.IsLoopback()) {
 			return nil
 		}
-		return errs.E("relay.url", errs.Forbidden, errs.Reason("plaintext_relay"),
+		return errs.E("relay.url", errs.Forbidden, errs.ReasonPlaintextRelay,
 			errs.Hint("use wss:// — ws:// (no TLS) is allowed only to a loopback relay"),
 			fmt.Errorf("%s is not loopback", h))
 	}
-	return errs.E("relay.url", errs.InvalidParams, errs.Reason("bad_url"),
+	return errs.E("relay.url", errs.InvalidParams, errs.ReasonBadURL,
 		errs.Hint("the relay URL must start with wss://"), fmt.Errorf("scheme %q", p.Scheme))
 }
 
@@ -221,6 +221,6 @@ func (c *Client) dial(ctx context.Context) (*websocket.Conn, error) {
 }
 
 // errorMessage encodes a JSON-RPC error with a null id.
-func errorMessage(k errs.Kind, reason, hint string) []byte {
+func errorMessage(k errs.Kind, reason errs.Reason, hint string) []byte {
 	return jsonrpc.AppendResponse(nil, &jsonrpc.Response{Error: jsonrpc.NewError(k, reason, hint)})
 }

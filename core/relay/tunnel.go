@@ -139,7 +139,7 @@ func (t *tunnel) tooLarge(prefix []byte) {
 	if !ok {
 		return
 	}
-	t.send(appendMessage(nil, id, errorMessage(errs.TooLarge, "message_too_large",
+	t.send(appendMessage(nil, id, errorMessage(errs.TooLarge, errs.ReasonMessageTooLarge,
 		"a message may be at most "+strconv.Itoa(t.maxMsg)+" bytes; the frame was skipped")))
 }
 
@@ -156,7 +156,7 @@ func (t *tunnel) session(id string) (*rpcserver.Session, error) {
 	}
 	if len(t.sessions) >= t.maxSessions {
 		t.mu.Unlock()
-		return nil, errs.E("relay", errs.RateLimited, errs.Reason("too_many_sessions"),
+		return nil, errs.E("relay", errs.RateLimited, errs.ReasonTooManySessions,
 			errs.Hint("at most "+strconv.Itoa(t.maxSessions)+" relay sessions may be open at once; close one first"))
 	}
 	info := rpcserver.ConnInfo{Creds: NoOwner, Via: Via, Remote: id}

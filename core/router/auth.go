@@ -112,7 +112,7 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 	if a == nil {
 		// Without a verifier no token can be valid: every call is
 		// unauthenticated.
-		return grant{}, errs.E(method, errs.Unauthorized, errs.Reason("no_authorizer"),
+		return grant{}, errs.E(method, errs.Unauthorized, errs.ReasonNoAuthorizer,
 			errs.Hint("this router was started without token verification (no state directory), so no service call can be authorised"))
 	}
 	start := time.Now()
@@ -158,7 +158,7 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 		// Queued, not waited for: the service connection writes the
 		// log just before the write that carries this call (bconn.send).
 		if g.ticket, err = a.Audit.Queue(rec); err != nil {
-			return grant{}, errs.E(method, errs.Unavailable, errs.Reason("audit_unavailable"),
+			return grant{}, errs.E(method, errs.Unavailable, errs.ReasonAuditUnavailable,
 				errs.Hint("the audit log cannot be written (disk full? permissions?); calls are refused until it can"), err)
 		}
 		g.log, g.queued = a.Audit, true
@@ -226,7 +226,7 @@ func (r *Router) allow(t *token.Verified, svc, method string, params json.RawMes
 	rec.Resource = strings.Join(names, " ")
 	for _, x := range acc {
 		if !filepath.IsAbs(x.Resource) {
-			return errs.E(method, errs.InvalidParams, errs.Reason("relative_path"),
+			return errs.E(method, errs.InvalidParams, errs.ReasonRelativePath,
 				errs.Hint("give absolute paths"), fmt.Errorf("%q is not absolute", x.Resource))
 		}
 		if err := t.Allow(x.Verb, x.Resource); err != nil {
@@ -247,7 +247,7 @@ func (r *Router) deny(rec audit.Record, start time.Time, err error) error {
 	if rec.By == "" {
 		rec.By = audit.ByRouter
 	}
-	rec.Reason = errs.ReasonOf(err)
+	rec.Reason = string(errs.ReasonOf(err))
 	if rec.Reason == "" {
 		rec.Reason = errs.KindOf(err).String()
 	}
@@ -317,11 +317,11 @@ func noToken(method, aud string, have []string) error {
 	svc := token.ServiceFor(aud)
 	issue := "carapace token issue --aud " + svc + " --scope '…' --ttl 1h"
 	if len(have) == 0 {
-		return errs.E(method, errs.Unauthorized, errs.Reason("no_token"),
+		return errs.E(method, errs.Unauthorized, errs.ReasonNoToken,
 			errs.Hint("call auth {\"token\": …} with a token for "+aud+" first (CLI: --token, --token-file or $GIMME_TOKEN); the owner makes one with `"+issue+"`"),
 			fmt.Errorf("no token for %s on this connection", aud))
 	}
-	return errs.E(method, errs.Unauthorized, errs.Reason(token.ReasonAudience),
+	return errs.E(method, errs.Unauthorized, errs.Reason(errs.ReasonAudienceMismatch),
 		errs.Hint("this connection holds tokens for "+strings.Join(have, ", ")+" only; a token opens one service: auth with one for "+aud+" (`"+issue+"`)"),
 		fmt.Errorf("no token for %s on this connection", aud))
 }
@@ -350,11 +350,11 @@ func ownerOnlyMethod(method string) bool {
 // remote_entry or not_owner.
 func (r *Router) ownerOnly(info rpcserver.ConnInfo, method string) error {
 	if !info.Via.Local() {
-		return errs.E(method, errs.Forbidden, errs.Reason("remote_entry"),
+		return errs.E(method, errs.Forbidden, errs.ReasonRemoteEntry,
 			errs.Hint("token.*, approvals.* and config.* are answered only over the local Unix socket (or XPC), never over "+string(info.Via)))
 	}
 	if !r.isOwner(info) {
-		return errs.E(method, errs.Forbidden, errs.Reason("not_owner"),
+		return errs.E(method, errs.Forbidden, errs.ReasonNotOwner,
 			errs.Hint("only the owner (uid "+strconv.Itoa(r.opts.OwnerUID)+"), outside any sandbox, may do this; ask the owner for a token (`carapace token issue`)"))
 	}
 	return nil

@@ -2,7 +2,6 @@ package router_test
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/client"
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/ratelimit"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/rpcserver"
@@ -40,10 +40,10 @@ func serveVia(t *testing.T, st *stack, via string) string {
 	return sock
 }
 
-func callErr(t *testing.T, c *client.Client, method string, params any) *client.Error {
+func callErr(t *testing.T, c *client.Client, method string, params any) *errs.Error {
 	t.Helper()
 	err := c.Call(ctx(t), method, params, nil)
-	var ce *client.Error
+	var ce *errs.Error
 	if !errorsAs(err, &ce) {
 		t.Fatalf("%s: got %v, want an error response", method, err)
 	}
@@ -60,13 +60,13 @@ func TestOwnerOnlyRefusedByVia(t *testing.T) {
 		c := dial(t, serveVia(t, st, via))
 		for _, m := range []string{"token.issue", "token.revoke", "config.reload", "approvals.approve", "config.anything"} {
 			ce := callErr(t, c, m, issue)
-			if ce.Code != -32003 || ce.Reason != "remote_entry" || ce.Hint == "" {
+			if ce.Kind.Code() != -32003 || ce.Reason != "remote_entry" || ce.Hint == "" {
 				t.Errorf("%s over %s: %+v", m, via, ce)
 			}
 		}
 		// Without a token only ping, echo and auth answer remotely.
 		for _, m := range []string{"whoami", "services", "rpc.methods"} {
-			if ce := callErr(t, c, m, nil); ce.Code != -32001 || ce.Reason != "token_required" || ce.Hint == "" {
+			if ce := callErr(t, c, m, nil); ce.Kind.Code() != -32001 || ce.Reason != "token_required" || ce.Hint == "" {
 				t.Errorf("%s over %s without a token: %+v", m, via, ce)
 			}
 		}
@@ -103,7 +103,7 @@ func TestTokenDecisions(t *testing.T) {
 			}
 		}
 		ce := callErr(t, c, "code.params", map[string]any{})
-		if ce.Code != tc.code || ce.Reason != tc.reason || ce.Hint == "" {
+		if ce.Kind.Code() != tc.code || string(ce.Reason) != tc.reason || ce.Hint == "" {
 			t.Errorf("%s: got %+v, want %d %s", tc.name, ce, tc.code, tc.reason)
 		}
 	}
@@ -112,7 +112,7 @@ func TestTokenDecisions(t *testing.T) {
 	if err := c.Call(ctx(t), "code.params", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if ce := callErr(t, c, "code.params", nil); ce.Code != -32001 || ce.Reason != "replayed" {
+	if ce := callErr(t, c, "code.params", nil); ce.Kind.Code() != -32001 || ce.Reason != "replayed" {
 		t.Errorf("second use of a one-time token: %+v", ce)
 	}
 	// Revoked while held: the next call is refused.
@@ -124,7 +124,7 @@ func TestTokenDecisions(t *testing.T) {
 	if err := dial(t, st.routerSock).Call(ctx(t), "token.revoke", map[string]any{"jti": claims.ID}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if ce := callErr(t, c, "code.params", nil); ce.Code != -32001 || ce.Reason != "revoked" {
+	if ce := callErr(t, c, "code.params", nil); ce.Kind.Code() != -32001 || ce.Reason != "revoked" {
 		t.Errorf("revoked: %+v", ce)
 	}
 	rep, err := audit.Verify(filepath.Join(st.dir, "state", "audit"))
@@ -165,13 +165,13 @@ func TestIssueWithinConfig(t *testing.T) {
 		{map[string]any{"aud": "code", "scope": []string{"POST:/work-old/*"}, "ttl_seconds": 60}, -32003, "scope_too_wide"},
 		{map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 7200}, -32003, "bad_ttl"},
 		{map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 0}, -32003, "bad_ttl"},
-		{map[string]any{"aud": "file", "scope": []string{"GET:/work/*"}, "ttl_seconds": 60}, -32003, "service_disabled"},
+		{map[string]any{"aud": "file", "scope": []string{"GET:/work/*"}, "ttl_seconds": 60}, -32003, "not_enabled"},
 		{map[string]any{"aud": "local.gimme.tools", "ttl_seconds": 60}, -32602, "audience_mismatch"},
 		{map[string]any{"aud": "code", "scope": []string{"FETCH:/work"}, "ttl_seconds": 60}, -32602, "bad_scope"},
 		{map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 60, "extra": 1}, -32602, ""},
 	} {
 		ce := callErr(t, c, "token.issue", tc.params)
-		if ce.Code != tc.code || (tc.reason != "" && ce.Reason != tc.reason) {
+		if ce.Kind.Code() != tc.code || (tc.reason != "" && string(ce.Reason) != tc.reason) {
 			t.Errorf("%v: got %+v, want %d %s", tc.params, ce, tc.code, tc.reason)
 		}
 	}
@@ -182,10 +182,10 @@ func TestIssueWithinConfig(t *testing.T) {
 	// A router whose owner is someone else: we may not mint, but our token works.
 	other := startStackWith(t, true, os.Geteuid()+1, ratelimit.Limits{})
 	oc := dial(t, other.routerSock)
-	if ce := callErr(t, oc, "token.issue", map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 60}); ce.Code != -32003 || ce.Reason != "not_owner" {
+	if ce := callErr(t, oc, "token.issue", map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 60}); ce.Kind.Code() != -32003 || ce.Reason != "not_owner" {
 		t.Errorf("non-owner mint: %+v", ce)
 	}
-	if ce := callErr(t, oc, "code.params", nil); ce.Code != -32001 {
+	if ce := callErr(t, oc, "code.params", nil); ce.Kind.Code() != -32001 {
 		t.Errorf("non-owner without token: %+v", ce)
 	}
 	if err := authed(t, other.routerSock, other.token).Call(ctx(t), "code.params", nil, nil); err != nil {
@@ -197,7 +197,7 @@ func TestAuditFailureFailsClosed(t *testing.T) {
 	st := startStack(t, true)
 	c := authed(t, st.routerSock, st.token)
 	st.auth.Audit.Close()
-	if ce := callErr(t, c, "code.params", nil); ce.Code != -32007 || ce.Reason != "audit_unavailable" {
+	if ce := callErr(t, c, "code.params", nil); ce.Kind.Code() != -32007 || ce.Reason != "audit_unavailable" {
 		t.Fatalf("got %+v", ce)
 	}
 }
@@ -252,11 +252,8 @@ func TestRateLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	ce := callErr(t, c, "code.params", nil)
-	var data struct {
-		RetryAfterMS int64 `json:"retry_after_ms"`
-	}
-	json.Unmarshal(ce.Data, &data)
-	if ce.Code != -32005 || ce.Reason != "rate_limited" || data.RetryAfterMS <= 0 {
+	retry, _ := ce.Data["retry_after_ms"].(float64)
+	if ce.Kind.Code() != -32005 || ce.Reason != "rate_limited" || retry <= 0 {
 		t.Fatalf("got %+v", ce)
 	}
 	// ping is not rate limited
@@ -341,11 +338,11 @@ func TestAuditFullDiskFailsClosed(t *testing.T) {
 		if err == nil {
 			continue
 		}
-		var ce *client.Error
+		var ce *errs.Error
 		if !errorsAs(err, &ce) {
 			t.Fatalf("call on a full disk: %v, want an error response", err)
 		}
-		if ce.Code != -32007 || ce.Reason != "audit_unavailable" || ce.Hint == "" {
+		if ce.Kind.Code() != -32007 || ce.Reason != "audit_unavailable" || ce.Hint == "" {
 			t.Fatalf("call on a full disk: %+v", ce)
 		}
 		return
@@ -500,10 +497,10 @@ func TestFrontDoorInAudit(t *testing.T) {
 	if err := authed(t, st.routerSock, plainTok).Call(ctx(t), "code.params", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if ce := callErr(t, dial(t, st.routerSock), "auth", map[string]string{"token": work, "via": "owner"}); ce.Code != -32602 || ce.Reason != "bad_via" || ce.Hint == "" {
+	if ce := callErr(t, dial(t, st.routerSock), "auth", map[string]string{"token": work, "via": "owner"}); ce.Kind.Code() != -32602 || ce.Reason != "bad_via" || ce.Hint == "" {
 		t.Errorf("unknown via: %+v", ce)
 	}
-	if ce := callErr(t, dial(t, serveVia(t, st, "websocket")), "auth", map[string]string{"token": work, "via": "mcp"}); ce.Code != -32003 || ce.Reason != "bad_via" {
+	if ce := callErr(t, dial(t, serveVia(t, st, "websocket")), "auth", map[string]string{"token": work, "via": "mcp"}); ce.Kind.Code() != -32003 || ce.Reason != "bad_via" {
 		t.Errorf("via over the WebSocket: %+v", ce)
 	}
 	got := map[string]string{}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/client"
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/ratelimit"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/rpcserver"
@@ -219,8 +220,8 @@ func TestFDNeverReachesOtherSessions(t *testing.T) {
 	c := authed(t, st.xpcSock, st.tok)
 	for i := 0; i < 50; i++ {
 		_, err := c.CallFD(ctx(t), "file.open", map[string]string{"path": "1"}, nil)
-		var ce *client.Error
-		if !errors.As(err, &ce) || ce.Code != -32003 || ce.Reason != "fd_not_allowed" || ce.Hint == "" {
+		var ce *errs.Error
+		if !errors.As(err, &ce) || ce.Kind.Code() != -32003 || ce.Reason != "fd_not_allowed" || ce.Hint == "" {
 			t.Fatalf("file.open over a non-unix session: %v, want -32003 fd_not_allowed with a hint", err)
 		}
 	}
@@ -232,7 +233,7 @@ func TestFDMissingIsAnError(t *testing.T) {
 	st := startFDStack(t)
 	c := authed(t, st.unixSock, st.tok)
 	_, err := c.CallFD(ctx(t), "file.lie", nil, nil)
-	var ce *client.Error
+	var ce *errs.Error
 	if !errors.As(err, &ce) || ce.Reason != "fd_missing" {
 		t.Fatalf("an answer announcing a descriptor it lacks: %v, want fd_missing", err)
 	}
@@ -286,8 +287,8 @@ func TestFDNoLeakAcrossRestart(t *testing.T) {
 	st.host.Close()
 	st.r.ServiceRestarted("file")
 	for i := 0; i < 4; i++ {
-		var ce *client.Error
-		if err := <-errc; !errors.As(err, &ce) || ce.Code != -32007 {
+		var ce *errs.Error
+		if err := <-errc; !errors.As(err, &ce) || ce.Kind.Code() != -32007 {
 			t.Errorf("call during restart: %v, want -32007", err)
 		}
 	}

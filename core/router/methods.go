@@ -73,7 +73,7 @@ func (r *Router) remoteOwn(s *rpcserver.Session, method string) error {
 	if s.Info().Via.Local() || remoteFree[method] || len(r.state(s).audiences()) > 0 {
 		return nil
 	}
-	return errs.E(method, errs.Unauthorized, errs.Reason("token_required"),
+	return errs.E(method, errs.Unauthorized, errs.ReasonTokenRequired,
 		errs.Hint("over the WebSocket and the relay only ping, echo and auth answer without a token; "+
 			"present one (Authorization: Bearer, or auth {\"token\": …}) from `carapace token issue`, "+
 			"or run `carapace "+method+"` on the machine itself"))

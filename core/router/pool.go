@@ -102,7 +102,7 @@ func (p *pool) forward(sess *rpcserver.Session, req *jsonrpc.Request, g grant, d
 }
 
 func (p *pool) unavailable(err error) error {
-	return errs.E("forward to "+p.name, errs.Unavailable, errs.Reason("service_down"),
+	return errs.E("forward to "+p.name, errs.Unavailable, errs.ReasonServiceDown,
 		errs.Hint("the "+p.name+" service is not answering; `carapace status` shows its state, and it is restarted automatically in dev mode"), err)
 }
 
@@ -371,7 +371,7 @@ func (bc *bconn) attachFD(p *pend, resp *jsonrpc.Response) {
 	}
 	switch {
 	case f == nil:
-		resp.Result, resp.Error = nil, jsonrpc.ErrorFrom(errs.E("forward to "+bc.p.name, errs.Internal, errs.Reason("fd_missing"),
+		resp.Result, resp.Error = nil, jsonrpc.ErrorFrom(errs.E("forward to "+bc.p.name, errs.Internal, errs.ReasonFDMissing,
 			errs.Hint("the service announced a descriptor it did not pass; retry, or read with file.read in chunks")))
 	case !p.sess.CanPassFDs():
 		f.Close()
@@ -505,7 +505,7 @@ func (bc *bconn) fail() {
 	cause := bc.cause
 	bc.mu.Unlock()
 	err := errs.E("forward to "+bc.p.name, errs.Unavailable,
-		errs.Reason("service_lost"), errs.Hint("the "+bc.p.name+" service went away while answering; retry the call"))
+		errs.ReasonServiceLost, errs.Hint("the "+bc.p.name+" service went away while answering; retry the call"))
 	if cause != nil {
 		err = errs.E("forward to "+bc.p.name, cause) // the audit log failed: kind, reason and hint are its
 	}

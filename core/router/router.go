@@ -162,7 +162,7 @@ func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(
 			// A connection that declared a front door (carapace mcp) is
 			// an agent's, whatever its uid: on macOS nothing but this
 			// keeps an MCP agent from minting or approving through it.
-			err = errs.E(req.Method, errs.Forbidden, errs.Reason("not_owner"),
+			err = errs.E(req.Method, errs.Forbidden, errs.ReasonNotOwner,
 				errs.Hint("a connection that declared itself "+r.state(s).frontDoor()+" (an agent's front door) is never the owner's; run the owner's commands from your own terminal"))
 		}
 		if err != nil {
@@ -295,7 +295,7 @@ func notEnabled(b Backend) error {
 	if b.Why != "" {
 		hint = b.Why
 	}
-	return errs.E(b.Name, errs.Unavailable, errs.Reason("not_enabled"), errs.Hint(hint))
+	return errs.E(b.Name, errs.Unavailable, errs.ReasonNotEnabled, errs.Hint(hint))
 }
 
 // isOwner reports whether a peer is the owner: the owner's uid, over a

@@ -264,8 +264,8 @@ func TestCallerRecordReachesService(t *testing.T) {
 func TestServiceErrorsPassThrough(t *testing.T) {
 	st := startStack(t, true)
 	err := authed(t, st.routerSock, st.token).Call(ctx(t), "code.fail", nil, nil)
-	var ce *client.Error
-	if !errorsAs(err, &ce) || ce.Code != -32003 || ce.Reason != "outside_project_roots" || ce.Hint != "add it" {
+	var ce *errs.Error
+	if !errorsAs(err, &ce) || ce.Kind.Code() != -32003 || ce.Reason != "outside_project_roots" || ce.Hint != "add it" {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -273,8 +273,8 @@ func TestServiceErrorsPassThrough(t *testing.T) {
 func TestServiceDownIsUnavailable(t *testing.T) {
 	st := startStack(t, false)
 	err := authed(t, st.routerSock, st.token).Call(ctx(t), "code.params", nil, nil)
-	var ce *client.Error
-	if !errorsAs(err, &ce) || ce.Code != -32007 || ce.Reason != "service_down" || ce.Hint == "" {
+	var ce *errs.Error
+	if !errorsAs(err, &ce) || ce.Kind.Code() != -32007 || ce.Reason != "service_down" || ce.Hint == "" {
 		t.Fatalf("got %v", err)
 	}
 	// Once the service is up, the same router reaches it.
@@ -292,15 +292,15 @@ func TestDisabledAndUnknown(t *testing.T) {
 		code   int
 	}{{"file.read", -32007}, {"nosuch.op", -32601}, {"nodot", -32601}, {"execute", 0}} {
 		err := c.Call(ctx(t), tc.method, map[string]any{}, nil)
-		var ce *client.Error
+		var ce *errs.Error
 		if tc.code == 0 {
 			// execute is an alias of code.execute, which the test service lacks.
-			if !errorsAs(err, &ce) || ce.Code != -32601 {
+			if !errorsAs(err, &ce) || ce.Kind.Code() != -32601 {
 				t.Errorf("%s: got %v", tc.method, err)
 			}
 			continue
 		}
-		if !errorsAs(err, &ce) || ce.Code != tc.code {
+		if !errorsAs(err, &ce) || ce.Kind.Code() != tc.code {
 			t.Errorf("%s: got %v, want %d", tc.method, err, tc.code)
 		}
 	}
@@ -360,15 +360,15 @@ func TestServiceRefusesOtherPeers(t *testing.T) {
 	}
 	go st.host.Serve(l)
 	err = dial(t, st.codeSock).Call(ctx(t), "code.params", nil, nil)
-	var ce *client.Error
-	if !errorsAs(err, &ce) || ce.Code != -32003 || ce.Reason != "not_router" {
+	var ce *errs.Error
+	if !errorsAs(err, &ce) || ce.Kind.Code() != -32003 || ce.Reason != "not_router" {
 		t.Fatalf("got %v", err)
 	}
 }
 
-func errorsAs(err error, target **client.Error) bool {
+func errorsAs(err error, target **errs.Error) bool {
 	for err != nil {
-		if ce, ok := err.(*client.Error); ok {
+		if ce, ok := err.(*errs.Error); ok {
 			*target = ce
 			return true
 		}

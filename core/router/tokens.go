@@ -26,7 +26,7 @@ func session(ctx context.Context) *rpcserver.Session {
 
 func (r *Router) auth0(op string) (*Auth, error) {
 	if r.opts.Auth == nil {
-		return nil, errs.E(op, errs.Unavailable, errs.Reason("no_authorizer"),
+		return nil, errs.E(op, errs.Unavailable, errs.ReasonNoAuthorizer,
 			errs.Hint("the router was started without token verification"))
 	}
 	return r.opts.Auth, nil
@@ -120,10 +120,10 @@ func checkFrontDoor(via string, transport service.Via) error {
 	case via == "":
 		return nil
 	case !frontDoors[via]:
-		return errs.E(errs.InvalidParams, errs.Reason("bad_via"), errs.Hint(`via names the front door the caller serves: "mcp"`),
+		return errs.E(errs.InvalidParams, errs.ReasonBadVia, errs.Hint(`via names the front door the caller serves: "mcp"`),
 			fmt.Errorf("via %q", via))
 	case transport != service.ViaUnix:
-		return errs.E(errs.Forbidden, errs.Reason("bad_via"), errs.Hint("via is taken only on the local Unix socket"),
+		return errs.E(errs.Forbidden, errs.ReasonBadVia, errs.Hint("via is taken only on the local Unix socket"),
 			fmt.Errorf("via %q over %s", via, transport))
 	}
 	return nil
@@ -153,7 +153,7 @@ func (r *Router) allowed(rec audit.Record, start time.Time) error {
 	rec.Decision, rec.By = audit.Allow, audit.ByRouter
 	rec.DurationUS = time.Since(start).Microseconds()
 	if err := a.Audit.Write(rec); err != nil {
-		return errs.E(rec.Method, errs.Unavailable, errs.Reason("audit_unavailable"),
+		return errs.E(rec.Method, errs.Unavailable, errs.ReasonAuditUnavailable,
 			errs.Hint("the audit log cannot be written (disk full? permissions?); nothing is allowed until it can"), err)
 	}
 	return nil
@@ -228,13 +228,13 @@ func (r *Router) issue(_ context.Context, c *service.Call) (any, error) {
 func (r *Router) checkIssue(a *Auth, p *IssueParams) (string, time.Duration, error) {
 	aud, err := token.AudienceFor(p.Aud)
 	if err != nil || aud == token.AudRouter {
-		return "", 0, errs.E(errs.InvalidParams, errs.Reason(token.ReasonAudience),
+		return "", 0, errs.E(errs.InvalidParams, errs.Reason(errs.ReasonAudienceMismatch),
 			errs.Hint("aud is one of "+strings.Join(service.Names(), ", ")), fmt.Errorf("audience %q", p.Aud))
 	}
 	svc := token.ServiceFor(aud)
 	allowed, enabled := a.Grants[aud]
 	if !enabled {
-		return aud, 0, errs.E(errs.Forbidden, errs.Reason("service_disabled"),
+		return aud, 0, errs.E(errs.Forbidden, errs.ReasonNotEnabled,
 			errs.Hint("the "+svc+" service is disabled; enable it in ~/.config/gimme/local.yaml (services."+svc+".enabled: true)"))
 	}
 	maxTTL := a.MaxTTL
@@ -243,17 +243,17 @@ func (r *Router) checkIssue(a *Auth, p *IssueParams) (string, time.Duration, err
 	}
 	ttl := time.Duration(p.TTLSeconds) * time.Second
 	if p.TTLSeconds <= 0 || ttl > maxTTL {
-		return aud, 0, errs.E(errs.Forbidden, errs.Reason("bad_ttl"),
+		return aud, 0, errs.E(errs.Forbidden, errs.ReasonBadTTL,
 			errs.Hint(fmt.Sprintf("give ttl_seconds from 1 to %d (tokens.max_ttl in the system config: %v)", int64(maxTTL/time.Second), maxTTL)),
 			fmt.Errorf("ttl %ds", p.TTLSeconds))
 	}
 	req, err := scope.ParseSet(p.Scope, aud, a.Home)
 	if err != nil {
-		return aud, 0, errs.E(errs.InvalidParams, errs.Reason("bad_scope"),
+		return aud, 0, errs.E(errs.InvalidParams, errs.ReasonBadScope,
 			errs.Hint("write scope entries as VERB:path, e.g. GET:~/Documents/*"), err)
 	}
 	if !req.Within(allowed) {
-		return aud, 0, errs.E(errs.Forbidden, errs.Reason("scope_too_wide"),
+		return aud, 0, errs.E(errs.Forbidden, errs.ReasonScopeTooWide,
 			errs.Hint("the owner configuration allows at most: "+grantText(allowed)+" (widen "+configKey[svc]+" in ~/.config/gimme/local.yaml)"),
 			fmt.Errorf("%s is wider than the configuration allows", strings.Join(req.Strings(), ", ")))
 	}
@@ -290,7 +290,7 @@ func (r *Router) revoke(_ context.Context, c *service.Call) (any, error) {
 		return nil, errs.E(op, err)
 	}
 	if p.JTI == "" || len(p.JTI) > token.MaxJTILen {
-		return nil, errs.E(op, errs.InvalidParams, errs.Reason("bad_jti"),
+		return nil, errs.E(op, errs.InvalidParams, errs.ReasonBadJTI,
 			errs.Hint("give the token's jti (`carapace token inspect TOKEN` shows it)"))
 	}
 	start := time.Now()
@@ -300,7 +300,7 @@ func (r *Router) revoke(_ context.Context, c *service.Call) (any, error) {
 		until = time.Unix(p.Until, 0).Add(token.DefaultLeeway)
 	}
 	if err := a.Revoked.Revoke(p.JTI, until); err != nil {
-		return nil, r.deny(rec, start, errs.E(op, errs.Failed, errs.Reason("revoke_failed"), err))
+		return nil, r.deny(rec, start, errs.E(op, errs.Failed, errs.ReasonRevokeFailed, err))
 	}
 	if err := r.allowed(rec, start); err != nil {
 		return nil, err
@@ -328,7 +328,7 @@ func (r *Router) Reload() error {
 		return nil
 	}
 	if err := a.Reload(); err != nil {
-		return errs.E(errs.Failed, errs.Reason("reload_failed"),
+		return errs.E(errs.Failed, errs.ReasonReloadFailed,
 			errs.Hint("fix the file named above; the keys it held before are kept"), err)
 	}
 	return nil

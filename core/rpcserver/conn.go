@@ -42,7 +42,7 @@ func (s *Server) serveConn(c net.Conn) {
 	refuse := s.addSession(sess)
 	if refuse == nil && s.Accept != nil {
 		if credErr != nil {
-			refuse = errs.E("accept", errs.Forbidden, errs.Reason("peer_unknown"), credErr)
+			refuse = errs.E("accept", errs.Forbidden, errs.ReasonPeerUnknown, credErr)
 		} else {
 			refuse = s.Accept(info)
 		}
@@ -73,14 +73,14 @@ func (s *Server) readLoop(c *stream.LoopConn, sess *Session, lim Limits) {
 		case err == nil:
 			sess.Handle(line)
 		case errors.Is(err, stream.ErrTooLarge):
-			sess.sendError(nil, jsonrpc.NewError(errs.TooLarge, "message_too_large",
+			sess.sendError(nil, jsonrpc.NewError(errs.TooLarge, errs.ReasonMessageTooLarge,
 				"a message may be at most "+strconv.Itoa(lim.MaxMessage)+" bytes; the line was skipped"))
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			if sess.InFlight() > 0 {
 				setAt = time.Time{} // waiting on a slow answer is not idleness
 				break
 			}
-			sess.sendError(nil, jsonrpc.NewError(errs.Timeout, "idle_timeout",
+			sess.sendError(nil, jsonrpc.NewError(errs.Timeout, errs.ReasonIdleTimeout,
 				"the connection was idle for "+lim.IdleTimeout.String()+"; reconnect to continue"))
 			sess.end(true)
 			return true

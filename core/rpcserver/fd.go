@@ -31,7 +31,7 @@ func (s *Session) CanPassFDs() bool {
 // FDNotAllowed is the error a response carrying a descriptor becomes on a
 // session that cannot receive one.
 func FDNotAllowed() *jsonrpc.Error {
-	return jsonrpc.ErrorFrom(errs.E(errs.Forbidden, errs.Reason("fd_not_allowed"),
+	return jsonrpc.ErrorFrom(errs.E(errs.Forbidden, errs.ReasonFDNotAllowed,
 		errs.Hint("descriptors are handed over only on the local Unix socket; read the file with file.read in chunks (offset and length) instead")))
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/client"
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/mux"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
@@ -51,8 +52,8 @@ func TestMuxPassesFileResult(t *testing.T) {
 		defer c.Close()
 		f, err := c.CallFD(ctx, "open", nil, nil)
 		if via == "websocket" {
-			var ce *client.Error
-			if !errors.As(err, &ce) || ce.Reason != "fd_not_allowed" || ce.Code != -32003 {
+			var ce *errs.Error
+			if !errors.As(err, &ce) || ce.Reason != "fd_not_allowed" || ce.Kind.Code() != -32003 {
 				t.Fatalf("via %s: %v, want fd_not_allowed", via, err)
 			}
 			continue

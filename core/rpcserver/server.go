@@ -200,7 +200,7 @@ func (s *Server) addSession(sess *Session) error {
 		s.sessions = map[*Session]struct{}{}
 	}
 	if len(s.sessions) >= s.limits().MaxConns {
-		return errs.E(errs.RateLimited, errs.Reason("too_many_connections"),
+		return errs.E(errs.RateLimited, errs.ReasonTooManyConnections,
 			errs.Hint("too many open connections; close idle clients or raise limits.max_connections"))
 	}
 	s.sessions[sess] = struct{}{}
@@ -255,7 +255,7 @@ func (s *Server) NewSession(ctx context.Context, info ConnInfo, send func(msg []
 
 // MethodNotFound returns the -32601 error object for method.
 func MethodNotFound(method string) *jsonrpc.Error {
-	d, _ := json.Marshal(map[string]string{"reason": "no_method", "method": method,
+	d, _ := json.Marshal(map[string]string{"reason": string(errs.ReasonNoMethod), "method": method,
 		"hint": "run `carapace call rpc.methods` for the list, or check the spelling"})
 	return &jsonrpc.Error{Code: int(errs.NoMethod), Message: errs.NoMethod.String(), Data: d}
 }

@@ -137,7 +137,7 @@ func (s *Session) Handle(line []byte) {
 	}
 	if msg.Batch {
 		if max := s.srv.limits().MaxBatch; len(msg.Items) > max {
-			s.sendError(nil, jsonrpc.NewError(errs.TooLarge, "batch_too_large",
+			s.sendError(nil, jsonrpc.NewError(errs.TooLarge, errs.ReasonBatchTooLarge,
 				fmt.Sprintf("send at most %d requests per batch", max)))
 			return
 		}
@@ -184,7 +184,7 @@ func (s *Session) release() {
 }
 
 func (s *Session) tooManyInFlight() *jsonrpc.Error {
-	return jsonrpc.NewError(errs.RateLimited, "too_many_in_flight",
+	return jsonrpc.NewError(errs.RateLimited, errs.ReasonTooManyInFlight,
 		fmt.Sprintf("at most %d requests may be in flight on one connection; wait for answers or open another connection",
 			s.srv.limits().MaxInFlight))
 }
@@ -297,7 +297,7 @@ func (s *Session) dispatch(req *jsonrpc.Request, reply func(*jsonrpc.Response)) 
 	defer func() {
 		if p := recover(); p != nil {
 			s.srv.log().Error("dispatch panicked", "method", req.Method, "panic", p)
-			done(&jsonrpc.Response{Error: jsonrpc.NewError(errs.Internal, "internal", "")})
+			done(&jsonrpc.Response{Error: jsonrpc.NewError(errs.Internal, errs.ReasonInternal, "")})
 		}
 	}()
 	s.srv.Dispatcher.Dispatch(s, req, done)

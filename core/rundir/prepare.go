@@ -52,11 +52,11 @@ func checkEntries(dir string, uid int) error {
 		case !ok:
 			return unsupported(op)
 		case fi.Mode()&fs.ModeSymlink != 0:
-			return errs.E(op, errs.Forbidden, errs.Reason("runtime_dir_planted"),
+			return errs.E(op, errs.Forbidden, errs.ReasonRuntimeDirPlanted,
 				errs.Hint(p+" is a symbolic link, which Carapace never makes there, owned by "+describe(who)+"; remove it (rm "+p+") after checking where it points"),
 				fmt.Errorf("%s is a symbolic link", p))
 		case who != uid:
-			return errs.E(op, errs.Forbidden, errs.Reason("runtime_dir_planted"),
+			return errs.E(op, errs.Forbidden, errs.ReasonRuntimeDirPlanted,
 				errs.Hint(removal(p, who, uid)),
 				fmt.Errorf("%s (%s) is owned by %s, not by uid %d", p, kind(fi), describe(who), uid))
 		}

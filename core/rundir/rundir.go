@@ -77,7 +77,7 @@ func checkLeaf(dir, real string, uid int) error {
 	op := "runtime dir " + dir
 	fi, err := os.Lstat(real)
 	if errors.Is(err, fs.ErrNotExist) {
-		return errs.E(op, errs.NotFound, errs.Reason("no_runtime_dir"), err)
+		return errs.E(op, errs.NotFound, errs.ReasonNoRuntimeDir, err)
 	}
 	if err != nil {
 		return errs.E(op, errs.Failed, err)
@@ -88,19 +88,19 @@ func checkLeaf(dir, real string, uid int) error {
 		return unsupported(op)
 	case fi.Mode()&fs.ModeSymlink != 0:
 		target, _ := os.Readlink(real)
-		return errs.E(op, errs.Forbidden, errs.Reason("runtime_dir_symlink"),
+		return errs.E(op, errs.Forbidden, errs.ReasonRuntimeDirSymlink,
 			errs.Hint(dir+" is a symbolic link (to "+target+"), owned by "+describe(who)+"; "+removal(dir, who, uid)),
 			fmt.Errorf("a symbolic link, not a directory"))
 	case !fi.IsDir():
-		return errs.E(op, errs.Forbidden, errs.Reason("runtime_dir_not_dir"),
+		return errs.E(op, errs.Forbidden, errs.ReasonRuntimeDirNotDir,
 			errs.Hint(dir+" is a "+kind(fi)+" owned by "+describe(who)+"; "+removal(dir, who, uid)),
 			fmt.Errorf("not a directory"))
 	case who != uid:
-		return errs.E(op, errs.Forbidden, errs.Reason("runtime_dir_foreign"),
+		return errs.E(op, errs.Forbidden, errs.ReasonRuntimeDirForeign,
 			errs.Hint(removal(dir, who, uid)),
 			fmt.Errorf("owned by %s, not by uid %d", describe(who), uid))
 	case fi.Mode().Perm()&0o077 != 0:
-		return errs.E(op, errs.Forbidden, errs.Reason("runtime_dir_open"),
+		return errs.E(op, errs.Forbidden, errs.ReasonRuntimeDirOpen,
 			errs.Hint(fmt.Sprintf("%s is open to other users (mode %04o): another user may have planted a socket or state file in it, impersonating Carapace; remove it (rm -r %s) and let Carapace make a new one, or, if you trust everything in it, chmod 700 %s", dir, fi.Mode().Perm(), dir, dir)),
 			fmt.Errorf("mode %04o: group or others have access", fi.Mode().Perm()))
 	}
@@ -142,7 +142,7 @@ func Chain(dir string, owners ...int) (string, error) {
 		next := filepath.Join(cur, c)
 		nfi, err := os.Lstat(next)
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", errs.E(op, errs.NotFound, errs.Reason("no_runtime_dir"), err)
+			return "", errs.E(op, errs.NotFound, errs.ReasonNoRuntimeDir, err)
 		}
 		if err != nil {
 			return "", errs.E(op, errs.Failed, err)
@@ -179,7 +179,7 @@ func Chain(dir string, owners ...int) (string, error) {
 // checkParent checks one directory on the way down.
 func checkParent(op, p string, fi fs.FileInfo, trusted func(int) bool) error {
 	if !fi.IsDir() {
-		return errs.E(op, errs.Forbidden, errs.Reason("runtime_dir_not_dir"), fmt.Errorf("%s is not a directory", p))
+		return errs.E(op, errs.Forbidden, errs.ReasonRuntimeDirNotDir, fmt.Errorf("%s is not a directory", p))
 	}
 	who, ok := ownerUID(fi)
 	if !ok {
@@ -195,7 +195,7 @@ func checkParent(op, p string, fi fs.FileInfo, trusted func(int) bool) error {
 }
 
 func parentError(op, p, why string) error {
-	return errs.E(op, errs.Forbidden, errs.Reason("runtime_dir_parent"),
+	return errs.E(op, errs.Forbidden, errs.ReasonRuntimeDirParent,
 		errs.Hint(p+" can be changed by someone other than you and root ("+why+"), so whatever is below it could be swapped; use a runtime directory under a parent only you or root can write"),
 		fmt.Errorf("unsafe parent %s: %s", p, why))
 }
@@ -237,7 +237,7 @@ func ownerUID(fi fs.FileInfo) (int, bool) {
 }
 
 func unsupported(op string) error {
-	return errs.E(op, errs.Unavailable, errs.Reason("no_file_owner"),
+	return errs.E(op, errs.Unavailable, errs.ReasonNoFileOwner,
 		errs.Hint("this platform cannot report who owns a file, so Carapace cannot tell whether its runtime directory is private"),
 		errors.ErrUnsupported)
 }

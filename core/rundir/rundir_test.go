@@ -29,7 +29,7 @@ func base(t *testing.T) string {
 
 func wantReason(t *testing.T, err error, reason string) {
 	t.Helper()
-	if got := errs.ReasonOf(err); got != reason {
+	if got := string(errs.ReasonOf(err)); got != reason {
 		t.Fatalf("reason %q (%v), want %q", got, err, reason)
 	}
 	if errs.HintOf(err) == "" && reason != "no_runtime_dir" {

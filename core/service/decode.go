@@ -15,16 +15,16 @@ func decodeParams(params json.RawMessage, v any) error {
 		p = []byte("{}")
 	}
 	if p[0] != '{' {
-		return errs.E(errs.InvalidParams, errs.Reason("params_by_name"),
+		return errs.E(errs.InvalidParams, errs.ReasonParamsByName,
 			errs.Hint("pass params as an object, for example {\"path\": \"…\"}"))
 	}
 	dec := json.NewDecoder(bytes.NewReader(p))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return errs.E(errs.InvalidParams, errs.Reason("bad_params"), paramError(err))
+		return errs.E(errs.InvalidParams, errs.ReasonBadParams, paramError(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errs.E(errs.InvalidParams, errs.Reason("bad_params"), errors.New("trailing data after params"))
+		return errs.E(errs.InvalidParams, errs.ReasonBadParams, errors.New("trailing data after params"))
 	}
 	return nil
 }

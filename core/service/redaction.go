@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/redact"
 )
 
@@ -50,5 +51,5 @@ func Redacted(call *Call, counts redact.Counts) error {
 	if len(counts) == 0 {
 		return nil
 	}
-	return Decide(call, Decision{Decision: "allow", By: "service", Reason: "redacted", Redacted: counts})
+	return Decide(call, Decision{Decision: "allow", By: "service", Reason: string(errs.ReasonRedacted), Redacted: counts})
 }

@@ -103,7 +103,7 @@ func (s *Spec) Resources(method string, params json.RawMessage) ([]Access, error
 
 // Unscoped is the error for a method no rule covers.
 func Unscoped(method string) error {
-	return errs.E(errs.Forbidden, errs.Reason("unscoped_method"),
+	return errs.E(errs.Forbidden, errs.ReasonUnscopedMethod,
 		errs.Hint("the router does not know what "+method+" touches, so no token can allow it; see core/service/rules.go"),
 		fmt.Errorf("no resource rule for %s", method))
 }

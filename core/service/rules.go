@@ -114,7 +114,7 @@ func executeIn(def string) Rule {
 // the router's own method via: it refuses every call with a token.
 func ownerOnly(via string) Rule {
 	return func(method string, _ json.RawMessage) ([]Access, error) {
-		return nil, errs.E(errs.Forbidden, errs.Reason("unscoped_method"),
+		return nil, errs.E(errs.Forbidden, errs.ReasonUnscopedMethod,
 			errs.Hint("no token allows "+method+"; the owner calls the router's "+via+" (carapace approve, carapace deny)"),
 			fmt.Errorf("%s is the owner's alone", method))
 	}
@@ -148,11 +148,11 @@ func decodeLoose(params json.RawMessage, v any) error {
 }
 
 func badParams(err error) error {
-	return errs.E(errs.InvalidParams, errs.Reason("bad_params"),
+	return errs.E(errs.InvalidParams, errs.ReasonBadParams,
 		errs.Hint(`service methods take named params: {"name": value}`), err)
 }
 
 func missing(method, what string) error {
-	return errs.E(errs.InvalidParams, errs.Reason("missing_param"),
+	return errs.E(errs.InvalidParams, errs.ReasonMissingParam,
 		errs.Hint(method+" needs "+what), fmt.Errorf("%s: missing %s", method, what))
 }

@@ -49,7 +49,7 @@ func TestRules(t *testing.T) {
 		acc, err := service.Lookup(tc.svc).Resources(tc.method, json.RawMessage(tc.params))
 		var got string
 		if err != nil {
-			got = "!" + errs.ReasonOf(err)
+			got = "!" + string(errs.ReasonOf(err))
 		} else {
 			var parts []string
 			for _, a := range acc {

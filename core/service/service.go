@@ -60,7 +60,7 @@ func AllowAll(*Call, string, string) error { return nil }
 // NoAuthorizer is the error of a service or host started without an
 // Authorize: it refuses every call rather than act unchecked.
 func NoAuthorizer(method, svc string) error {
-	return errs.E(method, errs.Unavailable, errs.Reason("no_authorizer"),
+	return errs.E(method, errs.Unavailable, errs.ReasonNoAuthorizer,
 		errs.Hint("the "+svc+" service was started without token verification; restart it with `carapace serve "+svc+"`"))
 }
 

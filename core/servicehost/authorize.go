@@ -99,14 +99,14 @@ func ReadOnlyVerifier(cfg AuthorizerConfig) (*token.Verifier, error) {
 	op := "verifier"
 	pub, err := token.LoadPublic(cfg.StateDir)
 	if err != nil {
-		return nil, errs.E(op, errs.Unavailable, errs.Reason("no_device_key"),
+		return nil, errs.E(op, errs.Unavailable, errs.ReasonNoDeviceKey,
 			errs.Hint("the router makes the device key at first start in "+cfg.StateDir+"; start the router first, or pass --state-dir"), err)
 	}
 	keys, _ := token.NewKeyring(cfg.Issuers) // an issuer whose file is bad has no keys: its tokens are refused
 	keys.Follow(token.RefreshInterval)       // the owner's key rotations reach the service without a restart
 	rev, err := token.OpenRevocations(filepath.Join(cfg.StateDir, "revoked.json"))
 	if err != nil {
-		return nil, errs.E(op, errs.Unavailable, errs.Reason("no_revocations"), err)
+		return nil, errs.E(op, errs.Unavailable, errs.ReasonNoRevocations, err)
 	}
 	v, err := token.NewVerifier(token.Config{Device: pub, Issuers: keys, Home: cfg.Home, Revoked: rev})
 	if err != nil {

@@ -40,10 +40,10 @@ func TestAuthorizeRechecksHeldTokens(t *testing.T) {
 	}
 	fileTok, _, _ := m.Mint(token.AudFile, []string{"GET:/*"}, time.Hour, false, "agent")
 	fileCall := &service.Call{Method: "code.execute", Caller: service.Caller{Token: fileTok}}
-	if err := auth(fileCall, "", ""); errs.ReasonOf(err) != token.ReasonAudience {
+	if err := auth(fileCall, "", ""); errs.ReasonOf(err) != errs.ReasonAudienceMismatch {
 		t.Errorf("file token at the code service: %v", err)
 	}
-	if err := auth(fileCall, "", ""); errs.ReasonOf(err) != token.ReasonAudience {
+	if err := auth(fileCall, "", ""); errs.ReasonOf(err) != errs.ReasonAudienceMismatch {
 		t.Errorf("file token, second call: %v", err)
 	}
 	// The router revokes it (its own handle on the same list).
@@ -58,7 +58,7 @@ func TestAuthorizeRechecksHeldTokens(t *testing.T) {
 	deadline := time.Now().Add(token.RefreshInterval + 5*time.Second)
 	for {
 		err := auth(call, "POST", "/work/x")
-		if errs.ReasonOf(err) == token.ReasonRevoked {
+		if errs.ReasonOf(err) == errs.ReasonRevoked {
 			break
 		}
 		if time.Now().After(deadline) {

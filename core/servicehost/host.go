@@ -118,7 +118,7 @@ func (h *Host) Close() error { return h.srv.Close() }
 func onlyRouter(uid, pid int) rpcserver.AcceptFunc {
 	return func(info rpcserver.ConnInfo) error {
 		if info.Creds.UID != uid || (pid != 0 && info.Creds.PID != pid) {
-			return errs.E("accept", errs.Forbidden, errs.Reason("not_router"),
+			return errs.E("accept", errs.Forbidden, errs.ReasonNotRouter,
 				errs.Hint("services accept only the router; connect to the router socket instead"),
 				fmt.Errorf("peer %s is not the router (uid %d)", info.Creds, uid))
 		}
@@ -157,11 +157,11 @@ func (cc *callerCache) decode(s *rpcserver.Session, req *jsonrpc.Request) (servi
 func callerFromRouter(_ *rpcserver.Session, req *jsonrpc.Request) (service.Caller, error) {
 	var c service.Caller
 	if req.Caller == nil {
-		return c, errs.E(req.Method, errs.Unauthorized, errs.Reason("no_caller"),
+		return c, errs.E(req.Method, errs.Unauthorized, errs.ReasonNoCaller,
 			errs.Hint("call services through the router"))
 	}
 	if err := json.Unmarshal(req.Caller, &c); err != nil {
-		return c, errs.E(req.Method, errs.InvalidRequest, errs.Reason("bad_caller"), err)
+		return c, errs.E(req.Method, errs.InvalidRequest, errs.ReasonBadCaller, err)
 	}
 	return c, nil
 }

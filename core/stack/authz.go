@@ -83,7 +83,7 @@ func NewAuthz(st *Settings) (*Authz, error) {
 	}
 	key, created, err := token.LoadOrCreate(NewKeyStore(dir))
 	if err != nil {
-		return nil, errs.E(op, errs.Failed, errs.Reason("device_key"), errs.Hint("check "+filepath.Join(dir, "device.key")+": mode 0600, owned by the router's user"), err)
+		return nil, errs.E(op, errs.Failed, errs.ReasonDeviceKey, errs.Hint("check "+filepath.Join(dir, "device.key")+": mode 0600, owned by the router's user"), err)
 	}
 	if created {
 		st.log().Info("made this device's key", "device_id", key.ID, "dir", dir)
@@ -145,7 +145,7 @@ func openAudit(st *Settings) (*audit.Log, error) {
 	}
 	l, err := audit.Open(st.AuditDir(), opt)
 	if err != nil {
-		return nil, errs.E("audit log "+st.AuditDir(), errs.Unavailable, errs.Reason("audit_unavailable"),
+		return nil, errs.E("audit log "+st.AuditDir(), errs.Unavailable, errs.ReasonAuditUnavailable,
 			errs.Hint("set audit.path in the system config to a directory the router can write"), err)
 	}
 	if l.TornBytes > 0 {
@@ -174,7 +174,7 @@ func Grants(o *config.Owner) (map[string]scope.Set, error) {
 	s := o.Services
 	add := func(aud string, set scope.Set, err error) error {
 		if err != nil {
-			return errs.E("owner config", errs.InvalidParams, errs.Reason("bad_config"), err)
+			return errs.E("owner config", errs.InvalidParams, errs.ReasonBadConfig, err)
 		}
 		g[aud] = append(g[aud], set...)
 		return nil
@@ -218,7 +218,7 @@ func Grants(o *config.Owner) (map[string]scope.Set, error) {
 		for _, app := range s.App.AllowedApps {
 			e, err := scope.Parse(scope.POST+":"+token.AudApp+"/"+app, token.AudApp, "")
 			if err != nil {
-				return nil, errs.E("owner config", errs.InvalidParams, errs.Reason("bad_config"),
+				return nil, errs.E("owner config", errs.InvalidParams, errs.ReasonBadConfig,
 					errs.Hint("an app id in services.app.allowed_apps cannot contain / or *"), err)
 			}
 			g[token.AudApp] = append(g[token.AudApp], e)

@@ -104,7 +104,7 @@ func (s *Supervisor) Start(ctx context.Context, children []Child) error {
 		}
 	}
 	if len(errList) > 0 {
-		return errs.E("start services", errs.Unavailable, errs.Reason("service_failed"),
+		return errs.E("start services", errs.Unavailable, errs.ReasonServiceFailed,
 			errs.Hint("see the service's log lines above; `carapace config check` validates the config"), errors.Join(errList...))
 	}
 	return nil

@@ -52,7 +52,7 @@ func AudienceFor(name string) (string, error) {
 	if ValidAudience(name) {
 		return name, nil
 	}
-	return "", errs.E("token.audience", errs.InvalidParams, errs.Reason("audience_mismatch"),
+	return "", errs.E("token.audience", errs.InvalidParams, errs.ReasonAudienceMismatch,
 		errs.Hint("use one of "+strings.Join(service.Names(), ", ")+" (or "+strings.Join(Audiences, ", ")+")"),
 		fmt.Errorf("unknown service or audience %q", name))
 }

@@ -113,7 +113,7 @@ func (t *Verified) Allow(verb, path string) error {
 	if t.Scope.Allows(verb, t.Audience, path) {
 		return nil
 	}
-	return errs.E("token.scope", errs.Forbidden, errs.Reason(ReasonScope),
+	return errs.E("token.scope", errs.Forbidden, errs.Reason(errs.ReasonScope),
 		errs.Hint(fmt.Sprintf("this token allows only %s; ask the owner for a token covering %s:%s", t.scopeText(), verb, path)),
 		fmt.Errorf("%s %s is not in the token's scope", verb, path))
 }
@@ -128,27 +128,27 @@ func (t *Verified) scopeText() string {
 // verified checks the static claims of c and builds a Verified.
 func (v *Verifier) verified(c *Claims) (*Verified, error) {
 	if len(c.Audience) != 1 {
-		return nil, fail(ReasonAudience, "the token names %d audiences; it must name exactly one", len(c.Audience))
+		return nil, fail(errs.ReasonAudienceMismatch, "the token names %d audiences; it must name exactly one", len(c.Audience))
 	}
 	aud := c.Audience[0]
 	if !ValidAudience(aud) {
-		return nil, fail(ReasonAudience, "audience %q is not a Carapace service", clip(aud))
+		return nil, fail(errs.ReasonAudienceMismatch, "audience %q is not a Carapace service", clip(aud))
 	}
 	if c.DeviceID != v.device.ID {
-		return nil, fail(ReasonWrongDevice, "token is for device %q, this is %q", clip(c.DeviceID), v.device.ID)
+		return nil, fail(errs.ReasonWrongDevice, "token is for device %q, this is %q", clip(c.DeviceID), v.device.ID)
 	}
 	if len(c.ID) > MaxJTILen {
-		return nil, fail(ReasonMalformed, "jti longer than %d bytes", MaxJTILen)
+		return nil, fail(errs.ReasonMalformed, "jti longer than %d bytes", MaxJTILen)
 	}
 	if c.Once && c.ID == "" {
-		return nil, fail(ReasonMalformed, "a one-time token (once: true) must carry a jti")
+		return nil, fail(errs.ReasonMalformed, "a one-time token (once: true) must carry a jti")
 	}
 	if err := CheckAgent(c.Agent); err != nil {
-		return nil, fail(ReasonMalformed, "%w", err)
+		return nil, fail(errs.ReasonMalformed, "%w", err)
 	}
 	set, err := scope.ParseSet(c.Scope, aud, v.home)
 	if err != nil {
-		return nil, fail(ReasonMalformed, "%w", err)
+		return nil, fail(errs.ReasonMalformed, "%w", err)
 	}
 	t := &Verified{
 		Issuer: c.Issuer, Subject: c.Subject, Agent: c.Agent, Audience: aud, ID: c.ID,

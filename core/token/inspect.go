@@ -14,7 +14,7 @@ type Report struct {
 	Header   map[string]any `json:"header,omitempty"` // decoded, not trusted
 	Claims   map[string]any `json:"claims,omitempty"` // decoded, not trusted
 	Accepted bool           `json:"accepted"`         // Verify would accept it now
-	Reason   string         `json:"reason,omitempty"` // why not
+	Reason   errs.Reason    `json:"reason,omitempty"` // why not
 	Hint     string         `json:"hint,omitempty"`
 	Error    string         `json:"error,omitempty"`
 }

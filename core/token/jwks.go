@@ -84,7 +84,7 @@ func (k *Keyring) Set(issuers []Issuer) error {
 	k.gen.Add(1)
 	k.mu.Unlock()
 	if len(bad) > 0 {
-		return errs.E("token.keys", errs.Failed, errs.Reason("bad_jwks"),
+		return errs.E("token.keys", errs.Failed, errs.ReasonBadJWKS,
 			errs.Hint("fix the JWKS file named above; the issuer keeps the keys it had"), errors.Join(bad...))
 	}
 	return nil

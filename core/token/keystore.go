@@ -153,7 +153,7 @@ func validDeviceID(id string) bool {
 }
 
 func keyErr(path string, err error) error {
-	return errs.E("token.devicekey", errs.Failed, errs.Reason("bad_device_key"),
+	return errs.E("token.devicekey", errs.Failed, errs.ReasonBadDeviceKey,
 		errs.Hint("move "+path+" aside to make a new device key (tokens minted with the old one stop working)"),
 		fmt.Errorf("%s: %w", path, err))
 }

@@ -41,21 +41,21 @@ func (m *Minter) Mint(aud string, scopes []string, ttl time.Duration, once bool,
 // owner hands the token to ("claude"), shown in approvals and in every
 // audit record of its calls. Empty leaves the claim out.
 func (m *Minter) MintNamed(aud string, scopes []string, ttl time.Duration, once bool, subject, agent string) (string, Claims, error) {
-	bad := func(reason, hint string, err error) (string, Claims, error) {
-		return "", Claims{}, errs.E("token.mint", errs.InvalidParams, errs.Reason(reason), errs.Hint(hint), err)
+	bad := func(reason errs.Reason, hint string, err error) (string, Claims, error) {
+		return "", Claims{}, errs.E("token.mint", errs.InvalidParams, reason, errs.Hint(hint), err)
 	}
 	if !ValidAudience(aud) {
-		return bad(ReasonAudience, "use one of "+strings.Join(service.Names(), ", "), fmt.Errorf("unknown audience %q", aud))
+		return bad(errs.ReasonAudienceMismatch, "use one of "+strings.Join(service.Names(), ", "), fmt.Errorf("unknown audience %q", aud))
 	}
 	if err := CheckAgent(agent); err != nil {
-		return bad("bad_name", "give a short name such as claude or codex: letters, digits, '.', '_', '-', ':', '@', at most 64", err)
+		return bad(errs.ReasonBadName, "give a short name such as claude or codex: letters, digits, '.', '_', '-', ':', '@', at most 64", err)
 	}
 	if ttl < time.Second {
-		return bad("bad_ttl", "give a TTL of at least one second, e.g. --ttl 10m", fmt.Errorf("ttl %v", ttl))
+		return bad(errs.ReasonBadTTL, "give a TTL of at least one second, e.g. --ttl 10m", fmt.Errorf("ttl %v", ttl))
 	}
 	set, err := scope.ParseSet(scopes, aud, m.home)
 	if err != nil {
-		return bad(ReasonScope, "write scope entries as VERB:path, e.g. GET:~/Documents/*", err)
+		return bad(errs.ReasonScope, "write scope entries as VERB:path, e.g. GET:~/Documents/*", err)
 	}
 	jti, err := newJTI()
 	if err != nil {
@@ -77,7 +77,7 @@ func (m *Minter) MintNamed(aud string, scopes []string, ttl time.Duration, once 
 		return "", Claims{}, fmt.Errorf("sign token: %w", err)
 	}
 	if len(s) > MaxTokenSize {
-		return bad(ReasonTooLarge, "use fewer scope entries", errors.New("token over 8 KiB"))
+		return bad(errs.ReasonTooLarge, "use fewer scope entries", errors.New("token over 8 KiB"))
 	}
 	return s, c, nil
 }

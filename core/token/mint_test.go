@@ -49,7 +49,7 @@ func TestMintVerify(t *testing.T) {
 		t.Error(err)
 	}
 	_, err = f.v.Verify(raw, AudCode)
-	wantErr(t, "minted file token on code", err, errs.Unauthorized, ReasonAudience)
+	wantErr(t, "minted file token on code", err, errs.Unauthorized, errs.ReasonAudienceMismatch)
 
 	once, _, err := m.Mint(AudCode, []string{"POST:~/Projects/x"}, time.Minute, true, "owner")
 	if err != nil {
@@ -62,7 +62,7 @@ func TestMintVerify(t *testing.T) {
 	if err := f.v.Consume(ot); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, "minted once token reused", f.v.Consume(ot), errs.Unauthorized, ReasonReplayed)
+	wantErr(t, "minted once token reused", f.v.Consume(ot), errs.Unauthorized, errs.ReasonReplayed)
 }
 
 func TestMintRefuses(t *testing.T) {
@@ -94,13 +94,13 @@ func TestInspect(t *testing.T) {
 	}
 	f.now = t0.Add(2 * time.Hour)
 	r := f.v.Inspect(raw)
-	if r.Accepted || r.Reason != ReasonExpired || r.Hint == "" || r.Claims["aud"] != AudFile {
+	if r.Accepted || r.Reason != errs.ReasonExpired || r.Hint == "" || r.Claims["aud"] != AudFile {
 		t.Errorf("Inspect(expired) = %+v", r)
 	}
 	if len(f.v.cache.m) != 0 {
 		t.Error("Inspect filled the cache")
 	}
-	if r := f.v.Inspect(strings.Repeat(".", 100000)); r.Accepted || r.Reason != ReasonTooLarge || r.Claims != nil {
+	if r := f.v.Inspect(strings.Repeat(".", 100000)); r.Accepted || r.Reason != errs.ReasonTooLarge || r.Claims != nil {
 		t.Errorf("Inspect(dots) = %+v", r)
 	}
 }
@@ -154,7 +154,7 @@ func TestHugeTokensCostNothing(t *testing.T) {
 	for _, raw := range []string{strings.Repeat(".", 100000), strings.Repeat("a", 1<<20), strings.Repeat("a.", 1<<19)} {
 		var err error
 		allocs := testing.AllocsPerRun(10, func() { _, err = f.v.Verify(raw, AudFile) })
-		if errs.ReasonOf(err) != ReasonTooLarge {
+		if errs.ReasonOf(err) != errs.ReasonTooLarge {
 			t.Errorf("%d-byte token: %v", len(raw), err)
 		}
 		if allocs > 20 {

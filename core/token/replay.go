@@ -109,12 +109,12 @@ func (c *ReplayCache) Consume(jti string, until time.Time) error {
 	defer c.mu.Unlock()
 	now := c.now()
 	if u, ok := c.seen[jti]; ok && now.Before(u) {
-		return fail(ReasonReplayed, "one-time token %s was already used", jti)
+		return fail(errs.ReasonReplayed, "one-time token %s was already used", jti)
 	}
 	if len(c.seen) >= c.max {
 		c.prune(now)
 		if len(c.seen) >= c.max {
-			return errs.E("token.consume", errs.RateLimited, errs.Reason("replay_cache_full"),
+			return errs.E("token.consume", errs.RateLimited, errs.ReasonReplayCacheFull,
 				errs.Hint("too many one-time tokens are live at once; wait for some to expire"),
 				fmt.Errorf("%d one-time tokens remembered", len(c.seen)))
 		}
@@ -122,10 +122,10 @@ func (c *ReplayCache) Consume(jti string, until time.Time) error {
 	if c.f != nil {
 		line, _ := json.Marshal(replayLine{jti, until.Unix() + 1})
 		if _, err := c.f.Write(append(line, '\n')); err != nil {
-			return errs.E("token.consume", errs.Failed, errs.Reason("replay_cache_unwritable"), err)
+			return errs.E("token.consume", errs.Failed, errs.ReasonReplayCacheUnwritable, err)
 		}
 		if err := c.f.Sync(); err != nil {
-			return errs.E("token.consume", errs.Failed, errs.Reason("replay_cache_unwritable"), err)
+			return errs.E("token.consume", errs.Failed, errs.ReasonReplayCacheUnwritable, err)
 		}
 	}
 	c.seen[jti] = until

@@ -66,7 +66,7 @@ func (r *Revocations) load() error {
 	}
 	var rf revocationFile
 	if err := json.Unmarshal(b, &rf); err != nil {
-		return errs.E("token.revocations", errs.Failed, errs.Reason("bad_revocation_list"),
+		return errs.E("token.revocations", errs.Failed, errs.ReasonBadRevocationList,
 			errs.Hint("the file is written atomically, so this is an edit by hand: fix or restore it"),
 			fmt.Errorf("%s: %w", r.path, err))
 	}
@@ -87,7 +87,7 @@ func (r *Revocations) load() error {
 // returns.
 func (r *Revocations) Revoke(jti string, until time.Time) error {
 	if jti == "" || len(jti) > MaxJTILen {
-		return errs.E("token.revoke", errs.InvalidParams, errs.Reason("malformed"),
+		return errs.E("token.revoke", errs.InvalidParams, errs.ReasonMalformed,
 			errs.Hint("give the jti printed by carapace token issue or carapace token inspect"),
 			fmt.Errorf("jti must be 1 to %d bytes", MaxJTILen))
 	}
@@ -119,7 +119,7 @@ func (r *Revocations) saveLocked() error {
 	}
 	b, _ := json.MarshalIndent(rf, "", "  ")
 	if err := writeAtomic(r.path, append(b, '\n'), 0o644); err != nil {
-		return errs.E("token.revoke", errs.Failed, errs.Reason("revocation_list_unwritable"), err)
+		return errs.E("token.revoke", errs.Failed, errs.ReasonRevocationListUnwritable, err)
 	}
 	fi, err := os.Stat(r.path)
 	if err == nil {

@@ -120,7 +120,7 @@ func with(m map[string]any, kv ...any) map[string]any {
 	return m
 }
 
-func wantErr(t *testing.T, name string, err error, kind errs.Kind, reason string) {
+func wantErr(t *testing.T, name string, err error, kind errs.Kind, reason errs.Reason) {
 	t.Helper()
 	if err == nil {
 		t.Errorf("%s: accepted, want %v/%s", name, kind, reason)
@@ -152,7 +152,7 @@ func TestTokenMatrix(t *testing.T) {
 		raw    string
 		aud    string
 		kind   errs.Kind
-		reason string // "" means accepted
+		reason errs.Reason // "" means accepted
 	}{
 		{"good EdDSA", good, AudFile, 0, ""},
 		{"good ES256", handJWT(hdr("ES256", "ec1"), c, es), AudFile, 0, ""},
@@ -160,56 +160,56 @@ func TestTokenMatrix(t *testing.T) {
 		{"owner token without kid", handJWT(hdr("EdDSA", ""), own, signEd(f.device.Key)), AudFile, 0, ""},
 		{"any audience at auth", good, "", 0, ""},
 		{"nbf within leeway", handJWT(hdr("EdDSA", "ed1"), with(c, "nbf", t0.Add(10*time.Second).Unix()), ed), AudFile, 0, ""},
-		{"alg none", handJWT(hdr("none", "ed1"), c, signNone), AudFile, errs.Unauthorized, ReasonAlgorithm},
-		{"alg None", handJWT(hdr("None", "ed1"), c, signNone), AudFile, errs.Unauthorized, ReasonAlgorithm},
-		{"HS256 with the public key", handJWT(hdr("HS256", "ed1"), c, signHS(edPub)), AudFile, errs.Unauthorized, ReasonAlgorithm},
-		{"HS256 with the JWKS x", handJWT(hdr("HS256", "ed1"), c, signHS([]byte(b64(edPub)))), AudFile, errs.Unauthorized, ReasonAlgorithm},
-		{"HS256 owner token", handJWT(hdr("HS256", ""), own, signHS(f.device.Public().Key)), AudFile, errs.Unauthorized, ReasonAlgorithm},
-		{"ES256 header on an Ed25519 key", handJWT(hdr("ES256", "ed1"), c, es), AudFile, errs.Unauthorized, ReasonAlgorithm},
-		{"EdDSA header on a P-256 key", handJWT(hdr("EdDSA", "ec1"), c, ed), AudFile, errs.Unauthorized, ReasonAlgorithm},
-		{"RS256", handJWT(hdr("RS256", "ed1"), c, ed), AudFile, errs.Unauthorized, ReasonAlgorithm},
-		{"ES256 owner token", handJWT(hdr("ES256", ""), own, es), AudFile, errs.Unauthorized, ReasonAlgorithm},
-		{"wrong kid", handJWT(hdr("EdDSA", "nope"), c, ed), AudFile, errs.Unauthorized, ReasonBadSignature},
-		{"no kid", handJWT(hdr("EdDSA", ""), c, ed), AudFile, errs.Unauthorized, ReasonBadSignature},
-		{"owner token, other kid", handJWT(hdr("EdDSA", "ed1"), own, signEd(f.device.Key)), AudFile, errs.Unauthorized, ReasonBadSignature},
-		{"bad signature", string(flipped), AudFile, errs.Unauthorized, ReasonBadSignature},
-		{"signed by another key", handJWT(hdr("EdDSA", "ed1"), c, signEd(otherEd)), AudFile, errs.Unauthorized, ReasonBadSignature},
-		{"owner claim, issuer key", handJWT(hdr("EdDSA", ""), own, ed), AudFile, errs.Unauthorized, ReasonBadSignature},
-		{"issuer claim, device key", handJWT(hdr("EdDSA", "ed1"), c, signEd(f.device.Key)), AudFile, errs.Unauthorized, ReasonBadSignature},
-		{"expired", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", t0.Add(-time.Minute).Unix()), ed), AudFile, errs.Unauthorized, ReasonExpired},
-		{"no exp", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", nil), ed), AudFile, errs.Unauthorized, ReasonMalformed},
-		{"nbf in the future", handJWT(hdr("EdDSA", "ed1"), with(c, "nbf", t0.Add(time.Hour).Unix()), ed), AudFile, errs.Unauthorized, ReasonNotYetValid},
-		{"iat in the future", handJWT(hdr("EdDSA", "ed1"), with(c, "iat", t0.Add(time.Hour).Unix()), ed), AudFile, errs.Unauthorized, ReasonNotYetValid},
-		{"wrong device", handJWT(hdr("EdDSA", "ed1"), with(c, "device_id", "device-other"), ed), AudFile, errs.Unauthorized, ReasonWrongDevice},
-		{"no device", handJWT(hdr("EdDSA", "ed1"), with(c, "device_id", nil), ed), AudFile, errs.Unauthorized, ReasonWrongDevice},
-		{"file token on code", good, AudCode, errs.Unauthorized, ReasonAudience},
-		{"file token on the router", good, AudRouter, errs.Unauthorized, ReasonAudience},
-		{"unknown audience", handJWT(hdr("EdDSA", "ed1"), with(c, "aud", "evil.example"), ed), "", errs.Unauthorized, ReasonAudience},
-		{"two audiences", handJWT(hdr("EdDSA", "ed1"), with(c, "aud", []string{AudFile, AudCode}), ed), AudFile, errs.Unauthorized, ReasonAudience},
-		{"unknown issuer", handJWT(hdr("EdDSA", "ed1"), with(c, "iss", "https://evil.example"), ed), AudFile, errs.Unauthorized, ReasonUnknownIssuer},
-		{"no issuer", handJWT(hdr("EdDSA", "ed1"), with(c, "iss", nil), ed), AudFile, errs.Unauthorized, ReasonUnknownIssuer},
-		{"100,000 dots", strings.Repeat(".", 100000), AudFile, errs.Unauthorized, ReasonTooLarge},
-		{"1 MiB", strings.Repeat("a", 1<<20), AudFile, errs.Unauthorized, ReasonTooLarge},
-		{"8 KiB + 1", good + "." + strings.Repeat("a", MaxTokenSize), AudFile, errs.Unauthorized, ReasonTooLarge},
-		{"two parts", "a.b", AudFile, errs.Unauthorized, ReasonMalformed},
-		{"four parts", good + ".x", AudFile, errs.Unauthorized, ReasonMalformed},
-		{"empty", "", AudFile, errs.Unauthorized, ReasonMalformed},
-		{"not base64", "!!.!!.!!", AudFile, errs.Unauthorized, ReasonMalformed},
-		{"padded base64", strings.Replace(good, ".", "=.", 1), AudFile, errs.Unauthorized, ReasonMalformed},
-		{"once without jti", handJWT(hdr("EdDSA", "ed1"), with(c, "once", true, "jti", nil), ed), AudFile, errs.Unauthorized, ReasonMalformed},
-		{"bad scope entry", handJWT(hdr("EdDSA", "ed1"), with(c, "scope", []string{"GET:~/../etc/*"}), ed), AudFile, errs.Unauthorized, ReasonMalformed},
-		{"scope not a list", handJWT(hdr("EdDSA", "ed1"), with(c, "scope", "GET:/*"), ed), AudFile, errs.Unauthorized, ReasonMalformed},
+		{"alg none", handJWT(hdr("none", "ed1"), c, signNone), AudFile, errs.Unauthorized, errs.ReasonAlgorithmNotAllowed},
+		{"alg None", handJWT(hdr("None", "ed1"), c, signNone), AudFile, errs.Unauthorized, errs.ReasonAlgorithmNotAllowed},
+		{"HS256 with the public key", handJWT(hdr("HS256", "ed1"), c, signHS(edPub)), AudFile, errs.Unauthorized, errs.ReasonAlgorithmNotAllowed},
+		{"HS256 with the JWKS x", handJWT(hdr("HS256", "ed1"), c, signHS([]byte(b64(edPub)))), AudFile, errs.Unauthorized, errs.ReasonAlgorithmNotAllowed},
+		{"HS256 owner token", handJWT(hdr("HS256", ""), own, signHS(f.device.Public().Key)), AudFile, errs.Unauthorized, errs.ReasonAlgorithmNotAllowed},
+		{"ES256 header on an Ed25519 key", handJWT(hdr("ES256", "ed1"), c, es), AudFile, errs.Unauthorized, errs.ReasonAlgorithmNotAllowed},
+		{"EdDSA header on a P-256 key", handJWT(hdr("EdDSA", "ec1"), c, ed), AudFile, errs.Unauthorized, errs.ReasonAlgorithmNotAllowed},
+		{"RS256", handJWT(hdr("RS256", "ed1"), c, ed), AudFile, errs.Unauthorized, errs.ReasonAlgorithmNotAllowed},
+		{"ES256 owner token", handJWT(hdr("ES256", ""), own, es), AudFile, errs.Unauthorized, errs.ReasonAlgorithmNotAllowed},
+		{"wrong kid", handJWT(hdr("EdDSA", "nope"), c, ed), AudFile, errs.Unauthorized, errs.ReasonBadSignature},
+		{"no kid", handJWT(hdr("EdDSA", ""), c, ed), AudFile, errs.Unauthorized, errs.ReasonBadSignature},
+		{"owner token, other kid", handJWT(hdr("EdDSA", "ed1"), own, signEd(f.device.Key)), AudFile, errs.Unauthorized, errs.ReasonBadSignature},
+		{"bad signature", string(flipped), AudFile, errs.Unauthorized, errs.ReasonBadSignature},
+		{"signed by another key", handJWT(hdr("EdDSA", "ed1"), c, signEd(otherEd)), AudFile, errs.Unauthorized, errs.ReasonBadSignature},
+		{"owner claim, issuer key", handJWT(hdr("EdDSA", ""), own, ed), AudFile, errs.Unauthorized, errs.ReasonBadSignature},
+		{"issuer claim, device key", handJWT(hdr("EdDSA", "ed1"), c, signEd(f.device.Key)), AudFile, errs.Unauthorized, errs.ReasonBadSignature},
+		{"expired", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", t0.Add(-time.Minute).Unix()), ed), AudFile, errs.Unauthorized, errs.ReasonExpired},
+		{"no exp", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", nil), ed), AudFile, errs.Unauthorized, errs.ReasonMalformed},
+		{"nbf in the future", handJWT(hdr("EdDSA", "ed1"), with(c, "nbf", t0.Add(time.Hour).Unix()), ed), AudFile, errs.Unauthorized, errs.ReasonNotYetValid},
+		{"iat in the future", handJWT(hdr("EdDSA", "ed1"), with(c, "iat", t0.Add(time.Hour).Unix()), ed), AudFile, errs.Unauthorized, errs.ReasonNotYetValid},
+		{"wrong device", handJWT(hdr("EdDSA", "ed1"), with(c, "device_id", "device-other"), ed), AudFile, errs.Unauthorized, errs.ReasonWrongDevice},
+		{"no device", handJWT(hdr("EdDSA", "ed1"), with(c, "device_id", nil), ed), AudFile, errs.Unauthorized, errs.ReasonWrongDevice},
+		{"file token on code", good, AudCode, errs.Unauthorized, errs.ReasonAudienceMismatch},
+		{"file token on the router", good, AudRouter, errs.Unauthorized, errs.ReasonAudienceMismatch},
+		{"unknown audience", handJWT(hdr("EdDSA", "ed1"), with(c, "aud", "evil.example"), ed), "", errs.Unauthorized, errs.ReasonAudienceMismatch},
+		{"two audiences", handJWT(hdr("EdDSA", "ed1"), with(c, "aud", []string{AudFile, AudCode}), ed), AudFile, errs.Unauthorized, errs.ReasonAudienceMismatch},
+		{"unknown issuer", handJWT(hdr("EdDSA", "ed1"), with(c, "iss", "https://evil.example"), ed), AudFile, errs.Unauthorized, errs.ReasonUnknownIssuer},
+		{"no issuer", handJWT(hdr("EdDSA", "ed1"), with(c, "iss", nil), ed), AudFile, errs.Unauthorized, errs.ReasonUnknownIssuer},
+		{"100,000 dots", strings.Repeat(".", 100000), AudFile, errs.Unauthorized, errs.ReasonTooLarge},
+		{"1 MiB", strings.Repeat("a", 1<<20), AudFile, errs.Unauthorized, errs.ReasonTooLarge},
+		{"8 KiB + 1", good + "." + strings.Repeat("a", MaxTokenSize), AudFile, errs.Unauthorized, errs.ReasonTooLarge},
+		{"two parts", "a.b", AudFile, errs.Unauthorized, errs.ReasonMalformed},
+		{"four parts", good + ".x", AudFile, errs.Unauthorized, errs.ReasonMalformed},
+		{"empty", "", AudFile, errs.Unauthorized, errs.ReasonMalformed},
+		{"not base64", "!!.!!.!!", AudFile, errs.Unauthorized, errs.ReasonMalformed},
+		{"padded base64", strings.Replace(good, ".", "=.", 1), AudFile, errs.Unauthorized, errs.ReasonMalformed},
+		{"once without jti", handJWT(hdr("EdDSA", "ed1"), with(c, "once", true, "jti", nil), ed), AudFile, errs.Unauthorized, errs.ReasonMalformed},
+		{"bad scope entry", handJWT(hdr("EdDSA", "ed1"), with(c, "scope", []string{"GET:~/../etc/*"}), ed), AudFile, errs.Unauthorized, errs.ReasonMalformed},
+		{"scope not a list", handJWT(hdr("EdDSA", "ed1"), with(c, "scope", "GET:/*"), ed), AudFile, errs.Unauthorized, errs.ReasonMalformed},
 		// RFC 7519 §2: a NumericDate is a JSON number, never a string.
-		{"exp a string", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", strconv.FormatInt(t0.Add(time.Hour).Unix(), 10)), ed), AudFile, errs.Unauthorized, ReasonMalformed},
-		{"exp a far-future string", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", "99999999999"), ed), AudFile, errs.Unauthorized, ReasonMalformed},
-		{"nbf a string", handJWT(hdr("EdDSA", "ed1"), with(c, "nbf", strconv.FormatInt(t0.Unix(), 10)), ed), AudFile, errs.Unauthorized, ReasonMalformed},
-		{"iat a string", handJWT(hdr("EdDSA", "ed1"), with(c, "iat", strconv.FormatInt(t0.Unix(), 10)), ed), AudFile, errs.Unauthorized, ReasonMalformed},
-		{"exp true", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", true), ed), AudFile, errs.Unauthorized, ReasonMalformed},
-		{"exp a list", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", []int64{t0.Add(time.Hour).Unix()}), ed), AudFile, errs.Unauthorized, ReasonMalformed},
+		{"exp a string", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", strconv.FormatInt(t0.Add(time.Hour).Unix(), 10)), ed), AudFile, errs.Unauthorized, errs.ReasonMalformed},
+		{"exp a far-future string", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", "99999999999"), ed), AudFile, errs.Unauthorized, errs.ReasonMalformed},
+		{"nbf a string", handJWT(hdr("EdDSA", "ed1"), with(c, "nbf", strconv.FormatInt(t0.Unix(), 10)), ed), AudFile, errs.Unauthorized, errs.ReasonMalformed},
+		{"iat a string", handJWT(hdr("EdDSA", "ed1"), with(c, "iat", strconv.FormatInt(t0.Unix(), 10)), ed), AudFile, errs.Unauthorized, errs.ReasonMalformed},
+		{"exp true", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", true), ed), AudFile, errs.Unauthorized, errs.ReasonMalformed},
+		{"exp a list", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", []int64{t0.Add(time.Hour).Unix()}), ed), AudFile, errs.Unauthorized, errs.ReasonMalformed},
 		{"exp fractional", handJWT(hdr("EdDSA", "ed1"), with(c, "exp", float64(t0.Add(time.Hour).Unix())+0.5), ed), AudFile, 0, ""},
 		{"agent claim", handJWT(hdr("EdDSA", "ed1"), with(c, "agent", "claude"), ed), AudFile, 0, ""},
-		{"agent with a newline", handJWT(hdr("EdDSA", "ed1"), with(c, "agent", "claude\nowner"), ed), AudFile, errs.Unauthorized, ReasonMalformed},
-		{"agent too long", handJWT(hdr("EdDSA", "ed1"), with(c, "agent", strings.Repeat("a", MaxAgentLen+1)), ed), AudFile, errs.Unauthorized, ReasonMalformed},
+		{"agent with a newline", handJWT(hdr("EdDSA", "ed1"), with(c, "agent", "claude\nowner"), ed), AudFile, errs.Unauthorized, errs.ReasonMalformed},
+		{"agent too long", handJWT(hdr("EdDSA", "ed1"), with(c, "agent", strings.Repeat("a", MaxAgentLen+1)), ed), AudFile, errs.Unauthorized, errs.ReasonMalformed},
 	}
 	for _, tt := range cases {
 		_, err := f.v.Verify(tt.raw, tt.aud)
@@ -241,7 +241,7 @@ func TestScopeChecks(t *testing.T) {
 		{"DELETE", "/home/ann/Documents/a.txt"},
 		{"POST", "/home/ann/Documents"},
 	} {
-		wantErr(t, c.verb+" "+c.path, tok.Allow(c.verb, c.path), errs.Forbidden, ReasonScope)
+		wantErr(t, c.verb+" "+c.path, tok.Allow(c.verb, c.path), errs.Forbidden, errs.ReasonScope)
 	}
 }
 
@@ -262,8 +262,8 @@ func TestOnceToken(t *testing.T) {
 		t.Errorf("a service re-verifying the call's token: %v", err)
 	}
 	_, err = f.v.Verify(raw, AudFile)
-	wantErr(t, "verify after use", err, errs.Unauthorized, ReasonReplayed)
-	wantErr(t, "second use", f.v.Consume(tok), errs.Unauthorized, ReasonReplayed)
+	wantErr(t, "verify after use", err, errs.Unauthorized, errs.ReasonReplayed)
+	wantErr(t, "second use", f.v.Consume(tok), errs.Unauthorized, errs.ReasonReplayed)
 
 	// A restart remembers the use.
 	f.replay.Close()
@@ -273,7 +273,7 @@ func TestOnceToken(t *testing.T) {
 	}
 	v2, _ := NewVerifier(Config{Device: f.device.Public(), Issuers: f.keys, Home: testHome, Replay: r2, Now: f.clock})
 	_, err = v2.Verify(raw, AudFile)
-	wantErr(t, "verify after restart", err, errs.Unauthorized, ReasonReplayed)
+	wantErr(t, "verify after restart", err, errs.Unauthorized, errs.ReasonReplayed)
 
 	// After expiry it is forgotten, and refused as expired anyway.
 	f.now = t0.Add(2 * time.Hour)
@@ -281,7 +281,7 @@ func TestOnceToken(t *testing.T) {
 		t.Error("replay cache still holds an expired jti")
 	}
 	_, err = v2.Verify(raw, AudFile)
-	wantErr(t, "verify after expiry", err, errs.Unauthorized, ReasonExpired)
+	wantErr(t, "verify after expiry", err, errs.Unauthorized, errs.ReasonExpired)
 
 	// A plain token can be used any number of times.
 	f.now = t0
@@ -309,7 +309,7 @@ func TestRevocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = f.v.Verify(raw, AudFile) // cached, still refused
-	wantErr(t, "revoked", err, errs.Unauthorized, ReasonRevoked)
+	wantErr(t, "revoked", err, errs.Unauthorized, errs.ReasonRevoked)
 
 	f.now = t0.Add(2 * RefreshInterval)
 	if !other.Revoked("jti-1") {
@@ -340,7 +340,7 @@ func TestCacheStillChecksTime(t *testing.T) {
 	f := newFixture(t)
 	raw := handJWT(hdr("EdDSA", "ed1"), with(f.claims(), "nbf", t0.Add(time.Minute).Unix(), "iat", nil), signEd(f.edKey))
 	_, err := f.v.Verify(raw, AudFile)
-	wantErr(t, "before nbf", err, errs.Unauthorized, ReasonNotYetValid)
+	wantErr(t, "before nbf", err, errs.Unauthorized, errs.ReasonNotYetValid)
 	f.now = t0.Add(2 * time.Minute)
 	if _, err := f.v.Verify(raw, AudFile); err != nil {
 		t.Fatal(err)
@@ -349,10 +349,10 @@ func TestCacheStillChecksTime(t *testing.T) {
 		t.Fatalf("cache holds %d tokens, want 1", len(f.v.cache.m))
 	}
 	_, err = f.v.Verify(raw, AudCode)
-	wantErr(t, "cached, wrong audience", err, errs.Unauthorized, ReasonAudience)
+	wantErr(t, "cached, wrong audience", err, errs.Unauthorized, errs.ReasonAudienceMismatch)
 	f.now = t0.Add(time.Hour + DefaultLeeway)
 	_, err = f.v.Verify(raw, AudFile)
-	wantErr(t, "cached, expired", err, errs.Unauthorized, ReasonExpired)
+	wantErr(t, "cached, expired", err, errs.Unauthorized, errs.ReasonExpired)
 }
 
 func TestKeyringReload(t *testing.T) {
@@ -377,14 +377,14 @@ func TestKeyringReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = f.v.Verify(raw, AudFile)
-	wantErr(t, "rotated-out key", err, errs.Unauthorized, ReasonBadSignature)
+	wantErr(t, "rotated-out key", err, errs.Unauthorized, errs.ReasonBadSignature)
 	if _, err := f.v.Verify(handJWT(hdr("EdDSA", "ed2"), f.claims(), signEd(newKey)), AudFile); err != nil {
 		t.Errorf("new key: %v", err)
 	}
 	// Dropping the issuer from the config.
 	f.keys.Set(nil)
 	_, err = f.v.Verify(raw, AudFile)
-	wantErr(t, "issuer removed", err, errs.Unauthorized, ReasonUnknownIssuer)
+	wantErr(t, "issuer removed", err, errs.Unauthorized, errs.ReasonUnknownIssuer)
 }
 
 func TestParseJWKS(t *testing.T) {
@@ -450,15 +450,15 @@ func TestRecheck(t *testing.T) {
 		t.Fatalf("fresh held token: stale %v, %v", stale, err)
 	}
 	_, err = f.v.Recheck(held, gen, AudCode)
-	wantErr(t, "held, wrong audience", err, errs.Unauthorized, ReasonAudience)
+	wantErr(t, "held, wrong audience", err, errs.Unauthorized, errs.ReasonAudienceMismatch)
 	if err := f.revoked.Revoke("held-1", t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.v.Recheck(held, gen, AudFile)
-	wantErr(t, "held, revoked", err, errs.Unauthorized, ReasonRevoked)
+	wantErr(t, "held, revoked", err, errs.Unauthorized, errs.ReasonRevoked)
 	f.now = t0.Add(time.Hour + DefaultLeeway)
 	_, err = f.v.Recheck(held, gen, AudFile)
-	wantErr(t, "held, expired", err, errs.Unauthorized, ReasonExpired)
+	wantErr(t, "held, expired", err, errs.Unauthorized, errs.ReasonExpired)
 	f.now = t0
 	// One-time: usable until consumed, then replayed.
 	once := handJWT(hdr("EdDSA", "ed1"), with(f.claims(), "jti", "once-1", "once", true), signEd(f.edKey))
@@ -470,7 +470,7 @@ func TestRecheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = f.v.Recheck(ot, gen, AudFile)
-	wantErr(t, "held one-time token, used", err, errs.Unauthorized, ReasonReplayed)
+	wantErr(t, "held one-time token, used", err, errs.Unauthorized, errs.ReasonReplayed)
 	// A reload makes every held result stale, whatever it says.
 	_, newKey, _ := ed25519.GenerateKey(rand.Reader)
 	writeJWKS(t, f.jwks, map[string]any{"ed2": newKey.Public()})
@@ -498,7 +498,7 @@ func TestKeyringFollow(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, err := f.v.Verify(raw, AudFile)
-		if errs.ReasonOf(err) == ReasonBadSignature {
+		if errs.ReasonOf(err) == errs.ReasonBadSignature {
 			break
 		}
 		if time.Now().After(deadline) {

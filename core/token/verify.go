@@ -188,10 +188,10 @@ func (v *Verifier) Consume(t *Verified) error {
 
 func (v *Verifier) verify(raw, aud string, replay, useCache bool) (*Verified, error) {
 	if len(raw) > MaxTokenSize {
-		return nil, fail(ReasonTooLarge, "token is %d bytes, over the %d-byte limit", len(raw), MaxTokenSize)
+		return nil, fail(errs.ReasonTooLarge, "token is %d bytes, over the %d-byte limit", len(raw), MaxTokenSize)
 	}
 	if strings.Count(raw, ".") != 2 {
-		return nil, fail(ReasonMalformed, "a token has three dot-separated parts")
+		return nil, fail(errs.ReasonMalformed, "a token has three dot-separated parts")
 	}
 	key := sha256.Sum256([]byte(raw))
 	gen := v.issuers.generation()
@@ -216,19 +216,19 @@ func (v *Verifier) verify(raw, aud string, replay, useCache bool) (*Verified, er
 func (v *Verifier) check(t *Verified, aud string, replay bool) error {
 	now := v.now()
 	if !now.Before(t.Expires.Add(v.leeway)) {
-		return fail(ReasonExpired, "token expired at %s", t.Expires.UTC().Format(time.RFC3339))
+		return fail(errs.ReasonExpired, "token expired at %s", t.Expires.UTC().Format(time.RFC3339))
 	}
 	if !t.NotBefore.IsZero() && now.Add(v.leeway).Before(t.NotBefore) {
-		return fail(ReasonNotYetValid, "token is valid from %s", t.NotBefore.UTC().Format(time.RFC3339))
+		return fail(errs.ReasonNotYetValid, "token is valid from %s", t.NotBefore.UTC().Format(time.RFC3339))
 	}
 	if aud != "" && t.Audience != aud {
-		return fail(ReasonAudience, "token is for %s, this call needs %s", t.Audience, aud)
+		return fail(errs.ReasonAudienceMismatch, "token is for %s, this call needs %s", t.Audience, aud)
 	}
 	if t.ID != "" && v.revoked.Revoked(t.ID) {
-		return fail(ReasonRevoked, "token %s was revoked", t.ID)
+		return fail(errs.ReasonRevoked, "token %s was revoked", t.ID)
 	}
 	if replay && t.Once && v.replay.Used(t.ID) {
-		return fail(ReasonReplayed, "one-time token %s was already used", t.ID)
+		return fail(errs.ReasonReplayed, "one-time token %s was already used", t.ID)
 	}
 	return nil
 }
@@ -251,16 +251,16 @@ func (v *Verifier) keyFor(tok *jwt.Token) (any, error) {
 	iss, _ := tok.Claims.GetIssuer()
 	if iss == v.ownIssuer {
 		if kid != "" && kid != v.device.ID {
-			return nil, fail(ReasonBadSignature, "kid %q is not this device's key", clip(kid))
+			return nil, fail(errs.ReasonBadSignature, "kid %q is not this device's key", clip(kid))
 		}
 		return v.device.Key, fitAlg(alg, v.device.Key)
 	}
 	key, known := v.issuers.lookup(iss, kid)
 	if !known {
-		return nil, fail(ReasonUnknownIssuer, "issuer %q is not configured", clip(iss))
+		return nil, fail(errs.ReasonUnknownIssuer, "issuer %q is not configured", clip(iss))
 	}
 	if key == nil {
-		return nil, fail(ReasonBadSignature, "issuer %q has no key with kid %q", clip(iss), clip(kid))
+		return nil, fail(errs.ReasonBadSignature, "issuer %q has no key with kid %q", clip(iss), clip(kid))
 	}
 	return key, fitAlg(alg, key)
 }
@@ -277,7 +277,7 @@ func fitAlg(alg string, key any) error {
 		}
 	}
 	if alg != want || want == "" {
-		return fail(ReasonAlgorithm, "algorithm %q does not fit the issuer's key (want %s)", clip(alg), want)
+		return fail(errs.ReasonAlgorithmNotAllowed, "algorithm %q does not fit the issuer's key (want %s)", clip(alg), want)
 	}
 	return nil
 }
@@ -289,20 +289,20 @@ func classify(tok *jwt.Token, err error) error {
 		return e
 	}
 	if errors.Is(err, jwt.ErrTokenMalformed) {
-		return fail(ReasonMalformed, "%w", err)
+		return fail(errs.ReasonMalformed, "%w", err)
 	}
 	if tok != nil {
 		if alg, _ := tok.Header["alg"].(string); alg != algEdDSA && alg != algES256 {
-			return fail(ReasonAlgorithm, "algorithm %q is not allowed", clip(alg))
+			return fail(errs.ReasonAlgorithmNotAllowed, "algorithm %q is not allowed", clip(alg))
 		}
 	}
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return fail(ReasonExpired, "%w", err)
+		return fail(errs.ReasonExpired, "%w", err)
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return fail(ReasonNotYetValid, "%w", err)
+		return fail(errs.ReasonNotYetValid, "%w", err)
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return fail(ReasonBadSignature, "%w", err)
+		return fail(errs.ReasonBadSignature, "%w", err)
 	}
-	return fail(ReasonMalformed, "%w", err)
+	return fail(errs.ReasonMalformed, "%w", err)
 }

@@ -28,12 +28,12 @@ func Listen(path string, mode os.FileMode) (net.Listener, error) {
 	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {
-			return nil, errs.E(op, errs.Failed, errs.Reason("not_a_socket"),
+			return nil, errs.E(op, errs.Failed, errs.ReasonNotASocket,
 				errs.Hint("move the file at "+path+" away; Carapace will not remove a file that is not a socket"))
 		}
 		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 			c.Close()
-			return nil, errs.E(op, errs.Unavailable, errs.Reason("already_running"),
+			return nil, errs.E(op, errs.Unavailable, errs.ReasonAlreadyRunning,
 				errs.Hint("another carapace is already serving "+path+"; stop it first, or use another --runtime-dir"))
 		} else if !isStale(err) {
 			return nil, errs.E(op, errs.Failed, fmt.Errorf("probe existing socket: %w", err))

@@ -118,7 +118,7 @@ func (e *Entry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	token, ref := bearer(r)
 	if ref == nil && token != "" && e.OnBearer == nil {
-		ref = &refusal{http.StatusUnauthorized, "bearer_unsupported",
+		ref = &refusal{http.StatusUnauthorized, errs.ReasonBearerUnsupported,
 			"this router does not accept bearer tokens at the handshake; connect without one and call auth"}
 	}
 	if ref != nil {
@@ -246,7 +246,7 @@ func (c *wsConn) idleOut(sess *rpcserver.Session, idle time.Duration) {
 		c.idle.Reset(idle)
 		return
 	}
-	c.send(jsonrpc.AppendResponse(nil, &jsonrpc.Response{Error: jsonrpc.NewError(errs.Timeout, "idle_timeout",
+	c.send(jsonrpc.AppendResponse(nil, &jsonrpc.Response{Error: jsonrpc.NewError(errs.Timeout, errs.ReasonIdleTimeout,
 		"the connection was idle for "+idle.String()+"; reconnect to continue")}))
 	c.conn.Close(websocket.StatusNormalClosure, "idle timeout")
 }

@@ -1,6 +1,7 @@
 package wsentry
 
 import (
+	"github.com/gimme-tools/carapace/core/errs"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,7 +13,7 @@ import (
 // status, a machine-readable reason, and a sentence for the body.
 type refusal struct {
 	status int
-	reason string
+	reason errs.Reason
 	why    string
 }
 
@@ -26,12 +27,12 @@ const maxBearer = 8 << 10
 func checkHost(r *http.Request, local net.Addr) *refusal {
 	_, port, err := net.SplitHostPort(addrString(local))
 	if err != nil {
-		return &refusal{http.StatusInternalServerError, "no_local_addr", "the entry could not tell its own address"}
+		return &refusal{http.StatusInternalServerError, errs.ReasonNoLocalAddr, "the entry could not tell its own address"}
 	}
 	if allowedHost(r.Host, port, local) {
 		return nil
 	}
-	return &refusal{http.StatusForbidden, "host_not_allowed",
+	return &refusal{http.StatusForbidden, errs.ReasonHostNotAllowed,
 		"Host " + strconv.Quote(r.Host) + " is not this entry's own name; use 127.0.0.1:" + port +
 			", localhost:" + port + " or [::1]:" + port + " (DNS rebinding protection)"}
 }
@@ -85,7 +86,7 @@ func checkOrigin(r *http.Request, allowed []string) *refusal {
 			return nil
 		}
 	}
-	return &refusal{http.StatusForbidden, "origin_not_allowed",
+	return &refusal{http.StatusForbidden, errs.ReasonOriginNotAllowed,
 		header + " " + strconv.Quote(origin) + " is not allowed to use this entry " +
 			"(cross-site WebSocket hijacking protection); add it to websocket.allowed_origins if you trust that site"}
 }
@@ -110,11 +111,11 @@ func bearer(r *http.Request) (string, *refusal) {
 	scheme, tok, ok := strings.Cut(h, " ")
 	tok = strings.TrimSpace(tok)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-		return "", &refusal{http.StatusBadRequest, "bad_authorization",
+		return "", &refusal{http.StatusBadRequest, errs.ReasonBadAuthorization,
 			"the Authorization header must be \"Bearer <token>\""}
 	}
 	if len(tok) > maxBearer {
-		return "", &refusal{http.StatusRequestHeaderFieldsTooLarge, "token_too_large",
+		return "", &refusal{http.StatusRequestHeaderFieldsTooLarge, errs.ReasonTokenTooLarge,
 			"the bearer token is over " + strconv.Itoa(maxBearer) + " bytes"}
 	}
 	return tok, nil
@@ -127,5 +128,5 @@ func (e *Entry) refuse(w http.ResponseWriter, req *http.Request, r *refusal) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(r.status)
-	w.Write([]byte("carapace: " + r.reason + ": " + r.why + "\n"))
+	w.Write([]byte("carapace: " + string(r.reason) + ": " + r.why + "\n"))
 }

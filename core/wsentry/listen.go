@@ -22,7 +22,7 @@ const OverrideKey = "websocket.i_understand_this_exposes_carapace_to_the_network
 func Listen(addr string, allowNonLoopback bool) (net.Listener, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, errs.E("websocket.listen", errs.InvalidParams, errs.Reason("bad_address"),
+		return nil, errs.E("websocket.listen", errs.InvalidParams, errs.ReasonBadAddress,
 			errs.Hint("use host:port, e.g. 127.0.0.1:7001"), err)
 	}
 	if host == "localhost" {
@@ -30,13 +30,13 @@ func Listen(addr string, allowNonLoopback bool) (net.Listener, error) {
 	}
 	ip := net.ParseIP(host)
 	if (ip == nil || !ip.IsLoopback()) && !allowNonLoopback {
-		return nil, errs.E("websocket.listen", errs.Forbidden, errs.Reason("not_loopback"),
+		return nil, errs.E("websocket.listen", errs.Forbidden, errs.ReasonNotLoopback,
 			errs.Hint("listen on 127.0.0.1, [::1] or localhost; to expose the entry to the network set "+OverrideKey+": true"),
 			errors.New(addr+" is not a loopback address"))
 	}
 	l, err := net.Listen("tcp", net.JoinHostPort(host, port))
 	if err != nil {
-		return nil, errs.E("websocket.listen", errs.Failed, errs.Reason("listen_failed"),
+		return nil, errs.E("websocket.listen", errs.Failed, errs.ReasonListenFailed,
 			errs.Hint("is another carapace (or another program) using "+addr+"?"), err)
 	}
 	return l, nil

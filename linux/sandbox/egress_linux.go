@@ -98,6 +98,10 @@ func startForwarder(sock int) error {
 	os.Setenv("NO_PROXY", "")
 	os.Setenv("no_proxy", "")
 	os.Setenv("CARAPACE_PROXY", ln.Addr().String())
+	// Credential routes (core/egress/routes.go) are served at the same
+	// address: $CREDENTIAL_ROUTES_URL/<route>/<path>. Not CARAPACE_*:
+	// scrubEnv keeps that prefix out of every sandbox.
+	os.Setenv("CREDENTIAL_ROUTES_URL", addr)
 	go func() {
 		for {
 			c, err := ln.Accept()

@@ -37,7 +37,12 @@ func Load(service, account string) ([]byte, error) {
 
 // Store saves data for service and account, replacing what was there.
 func Store(service, account string, data []byte) error {
-	item := kc.NewGenericPassword(service, account, Label, data, "")
+	return StoreLabeled(service, account, Label, data)
+}
+
+// StoreLabeled is Store with the label Keychain Access shows.
+func StoreLabeled(service, account, label string, data []byte) error {
+	item := kc.NewGenericPassword(service, account, label, data, "")
 	item.SetSynchronizable(kc.SynchronizableNo)
 	item.SetAccessible(kc.AccessibleAfterFirstUnlockThisDeviceOnly)
 	err := kc.AddItem(item)
@@ -60,4 +65,13 @@ func Delete(service, account string) error {
 		return fmt.Errorf("keychain: delete %s/%s: %w", service, account, err)
 	}
 	return nil
+}
+
+// Accounts lists the accounts of service's items.
+func Accounts(service string) ([]string, error) {
+	as, err := kc.GetGenericPasswordAccounts(service)
+	if err != nil {
+		return nil, fmt.Errorf("keychain: list %s: %w", service, err)
+	}
+	return as, nil
 }

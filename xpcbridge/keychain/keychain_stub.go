@@ -22,3 +22,11 @@ func Store(service, account string, data []byte) error { return unsupported("sto
 
 // Delete returns an error wrapping errors.ErrUnsupported.
 func Delete(service, account string) error { return unsupported("delete") }
+
+// StoreLabeled is unsupported in this build.
+func StoreLabeled(service, account, label string, data []byte) error {
+	return unsupported("store")
+}
+
+// Accounts is unsupported in this build.
+func Accounts(service string) ([]string, error) { return nil, unsupported("list") }

@@ -57,7 +57,7 @@ func (s *Service) open(_ context.Context, call *service.Call) (any, error) {
 	}
 	if t.entry == nil {
 		if err := Native.Open(t.id, p.Files); err != nil {
-			return nil, errs.E(op, errs.Failed, errs.Reason("open_failed"), errs.Hint("the system could not open "+quote(t.name)), err)
+			return nil, errs.E(op, errs.Failed, errs.ReasonOpenFailed, errs.Hint("the system could not open "+quote(t.name)), err)
 		}
 		return Result{App: t.name, ID: t.id, PIDs: []int{}}, nil
 	}
@@ -76,20 +76,20 @@ func (s *Service) checkFiles(op string, files []string) error {
 		return nil
 	}
 	if len(files) > MaxFiles {
-		return errs.E(op, errs.TooLarge, errs.Reason("too_many_files"), errs.Hint("open at most 64 files at once"))
+		return errs.E(op, errs.TooLarge, errs.ReasonTooManyFiles, errs.Hint("open at most 64 files at once"))
 	}
 	if s.cfg.CheckFile == nil {
-		return errs.E(op, errs.Forbidden, errs.Reason("files_not_allowed"),
+		return errs.E(op, errs.Forbidden, errs.ReasonFilesNotAllowed,
 			errs.Hint("this build cannot check files against the file rules; open the app without files"))
 	}
 	for _, f := range files {
 		if !filepath.IsAbs(f) || strings.ContainsRune(f, 0) || filepath.Clean(f) != f {
-			return errs.E(op, errs.InvalidParams, errs.Reason("bad_file"),
+			return errs.E(op, errs.InvalidParams, errs.ReasonBadFile,
 				errs.Hint("files must be clean absolute paths, such as /home/you/Documents/a.txt: "+quote(f)))
 		}
 		if err := s.cfg.CheckFile(f); err != nil {
 			if errs.KindOf(err) == errs.Other {
-				err = errs.E(errs.Forbidden, errs.Reason("file_not_allowed"),
+				err = errs.E(errs.Forbidden, errs.ReasonFileNotAllowed,
 					errs.Hint(f+" is outside what services.file allows"), err)
 			}
 			return errs.E(op, err)
@@ -102,22 +102,22 @@ func (s *Service) checkFiles(op string, files []string) error {
 // new session, with no terminal and no shell. It returns the pids.
 func (s *Service) launch(op string, t target, files []string) ([]int, error) {
 	if t.entry.Terminal {
-		return nil, errs.E(op, errs.Failed, errs.Reason("terminal_app"),
+		return nil, errs.E(op, errs.Failed, errs.ReasonTerminalApp,
 			errs.Hint(quote(t.name)+" runs in a terminal; the app service starts only graphical apps"))
 	}
 	lines, err := expandExec(t.entry.Exec, files)
 	if errors.Is(err, errNoFileArg) {
-		return nil, errs.E(op, errs.InvalidParams, errs.Reason("no_file_argument"),
+		return nil, errs.E(op, errs.InvalidParams, errs.ReasonNoFileArgument,
 			errs.Hint(quote(t.name)+"'s desktop entry takes no files; open it without files"))
 	}
 	if err != nil {
-		return nil, errs.E(op, errs.Failed, errs.Reason("bad_desktop_entry"), errs.Hint("fix "+t.entry.Path), err)
+		return nil, errs.E(op, errs.Failed, errs.ReasonBadDesktopEntry, errs.Hint("fix "+t.entry.Path), err)
 	}
 	var pids []int
 	for _, argv := range lines {
 		pid, err := s.start(t, argv)
 		if err != nil {
-			return pids, errs.E(op, errs.Failed, errs.Reason("start_failed"),
+			return pids, errs.E(op, errs.Failed, errs.ReasonStartFailed,
 				errs.Hint("could not start "+quote(argv[0])+" from "+t.entry.Path), err)
 		}
 		pids = append(pids, pid)
@@ -167,7 +167,7 @@ func (s *Service) activate(_ context.Context, call *service.Call) (any, error) {
 	}
 	if t.entry == nil {
 		if err := Native.Activate(t.id); err != nil {
-			return nil, errs.E(op, errs.Failed, errs.Reason("activate_failed"), errs.Hint("the system could not activate "+quote(t.name)), err)
+			return nil, errs.E(op, errs.Failed, errs.ReasonActivateFailed, errs.Hint("the system could not activate "+quote(t.name)), err)
 		}
 		return Result{App: t.name, ID: t.id, PIDs: []int{}}, nil
 	}
@@ -190,13 +190,13 @@ func (s *Service) quit(_ context.Context, call *service.Call) (any, error) {
 	}
 	if t.entry == nil {
 		if err := Native.Quit(t.id); err != nil {
-			return nil, errs.E(op, errs.Failed, errs.Reason("quit_failed"), errs.Hint("the system could not quit "+quote(t.name)), err)
+			return nil, errs.E(op, errs.Failed, errs.ReasonQuitFailed, errs.Hint("the system could not quit "+quote(t.name)), err)
 		}
 		return Result{App: t.name, ID: t.id, PIDs: []int{}}, nil
 	}
 	pids := s.procs.pids(t.id)
 	if len(pids) == 0 {
-		return nil, errs.E(op, errs.NotFound, errs.Reason("not_started_by_carapace"),
+		return nil, errs.E(op, errs.NotFound, errs.ReasonNotStartedByCarapace,
 			errs.Hint("on Linux Carapace can quit only the apps it opened, while their first process runs"))
 	}
 	for _, pid := range pids {

@@ -176,7 +176,7 @@ func (s *Service) allowed(id, name string) bool {
 }
 
 func notAllowed(op, app string) error {
-	return errs.E(op, errs.Forbidden, errs.Reason("app_not_allowed"),
+	return errs.E(op, errs.Forbidden, errs.ReasonAppNotAllowed,
 		errs.Hint("the app "+quote(app)+" is not allowed; add its name to services.app.allowed_apps in ~/.config/gimme/local.yaml"))
 }
 
@@ -190,7 +190,7 @@ func quote(s string) string {
 // noNative is the error on macOS when the build has no app support.
 func noNative(op string) error {
 	if runtime.GOOS == "darwin" && Native == nil {
-		return errs.E(op, errs.Unavailable, errs.Reason("unsupported"),
+		return errs.E(op, errs.Unavailable, errs.ReasonUnsupported,
 			errs.Hint("this build has no macOS app support (it needs cgo); use the signed release"))
 	}
 	return nil
@@ -205,7 +205,7 @@ type target struct {
 // resolve finds the allowed, installed app that app names.
 func (s *Service) resolve(op, app string) (target, error) {
 	if app == "" {
-		return target{}, errs.E(op, errs.InvalidParams, errs.Reason("missing_app"),
+		return target{}, errs.E(op, errs.InvalidParams, errs.ReasonMissingApp,
 			errs.Hint(`name the app: {"app": "Visual Studio Code"}`))
 	}
 	if err := noNative(op); err != nil {
@@ -238,7 +238,7 @@ func (s *Service) resolve(op, app string) (target, error) {
 }
 
 func notInstalled(op, app string) error {
-	return errs.E(op, errs.NotFound, errs.Reason("app_not_installed"),
+	return errs.E(op, errs.NotFound, errs.ReasonAppNotInstalled,
 		errs.Hint("no installed app is called "+quote(app)+"; `carapace call app.list` shows the allowed apps that are installed"))
 }
 

@@ -101,7 +101,7 @@ func (e *env) recorded(tag string) []string {
 
 func wantErr(t *testing.T, what string, err error, kind errs.Kind, reason string) {
 	t.Helper()
-	if errs.KindOf(err) != kind || errs.ReasonOf(err) != reason {
+	if errs.KindOf(err) != kind || string(errs.ReasonOf(err)) != reason {
 		t.Fatalf("%s: got %v, want kind %d reason %q", what, err, kind, reason)
 	}
 	if errs.HintOf(err) == "" {

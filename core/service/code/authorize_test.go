@@ -82,7 +82,7 @@ func TestServiceReverifies(t *testing.T) {
 		{"scratch", token.AudCode, []string{"POST:" + a + "/*"}, "", "scope"},
 	} {
 		err := f.exec(t, tc.aud, tc.scopes, tc.cwd)
-		if errs.ReasonOf(err) != tc.reason {
+		if string(errs.ReasonOf(err)) != tc.reason {
 			t.Errorf("%s: got %v, want reason %s", tc.name, err, tc.reason)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gimme-tools/carapace/core/autorun"
 	"github.com/gimme-tools/carapace/core/codeexec"
 	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/egress"
@@ -50,6 +52,11 @@ type Config struct {
 	// own whose one way out is the proxy (core/egress) applying these
 	// rules; "*" included: there is no unfiltered network.
 	Network func(dir string) egress.Rules
+	// Routes are the owner's credential routes (services.code.network.
+	// routes), their secrets filled in: a command with them gets the
+	// proxy even where no host is allowed, and asks it for
+	// /<route>/… (core/egress.Route). Their secrets belong in Redact.
+	Routes *egress.Routes
 	// Limits are the sandbox's resource limits (zero: the defaults).
 	Limits sandbox.Limits
 	// SandboxOff runs commands unconfined where no sandbox exists. Never
@@ -100,6 +107,10 @@ type Service struct {
 	denyRead *denyread.Matcher
 	projects []projectDeny
 	denyErr  error // a glob that did not compile: no command runs
+	// index keeps each working directory's walk (executed paths, masked
+	// secrets) up to date with inotify, so a command's start does not
+	// walk its tree (core/autorun.Index).
+	index *autorun.Index
 }
 
 type projectDeny struct {
@@ -132,7 +143,9 @@ func New(cfg Config) *Service {
 	if cfg.WarmHelpers == 0 {
 		cfg.WarmHelpers = DefaultWarmHelpers
 	}
-	s := &Service{cfg: cfg}
+	s := &Service{cfg: cfg, index: &autorun.Index{Logf: func(format string, args ...any) {
+		log.Printf("code: deny_read and executed-path index: "+format, args...)
+	}}}
 	var err error
 	global := append(append([]string(nil), denyread.Default...), cfg.DenyRead...)
 	if s.denyRead, err = denyread.New(global); err != nil {
@@ -206,11 +219,11 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		return nil, errs.E(op, err)
 	}
 	if p.Command == "" {
-		return nil, errs.E(op, errs.InvalidParams, errs.Reason("missing_command"),
+		return nil, errs.E(op, errs.InvalidParams, errs.ReasonMissingCommand,
 			errs.Hint(`give the program to run: {"command": "ls", "args": ["-la"]}`))
 	}
 	if strings.ContainsRune(p.Command, 0) || anyNUL(p.Args) {
-		return nil, errs.E(op, errs.InvalidParams, errs.Reason("nul_byte"), errs.Hint("arguments cannot contain NUL bytes"))
+		return nil, errs.E(op, errs.InvalidParams, errs.ReasonNULByte, errs.Hint("arguments cannot contain NUL bytes"))
 	}
 	if err := s.authorize(call, p.Cwd); err != nil {
 		return nil, err
@@ -257,7 +270,7 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		c.Pool = s.pool
 		c.Request = sandbox.Request{Args: argv[2:], Env: env, Dir: dir, Stdin: stdin != nil}.Encode()
 		if s.networkFor(dir) {
-			ns = newNetSession(call, s.rulesFor(dir))
+			ns = newNetSession(call, s.rulesFor(dir), s.cfg.Routes)
 			c.Egress = ns.serve
 		}
 	}
@@ -328,7 +341,7 @@ func (s *Service) redactResult(call *service.Call, op string, sc *redact.Scanner
 		counts.Add(c)
 	}
 	if err := service.Redacted(call, counts); err != nil {
-		return errs.E(op, errs.Failed, errs.Reason("audit"), errs.Hint("the command ran, but the redactions in its output could not be recorded; its output is withheld"), err)
+		return errs.E(op, errs.Failed, errs.ReasonAudit, errs.Hint("the command ran, but the redactions in its output could not be recorded; its output is withheld"), err)
 	}
 	return nil
 }
@@ -347,7 +360,7 @@ func stdinBytes(p ExecuteParams) ([]byte, error) {
 	case p.StdinB64 != "":
 		b, err := base64.StdEncoding.DecodeString(p.StdinB64)
 		if err != nil {
-			return nil, errs.E(errs.InvalidParams, errs.Reason("bad_stdin"), errs.Hint("stdin_base64 must be standard base64"), err)
+			return nil, errs.E(errs.InvalidParams, errs.ReasonBadStdin, errs.Hint("stdin_base64 must be standard base64"), err)
 		}
 		return b, nil
 	case p.Stdin != "":
@@ -383,11 +396,11 @@ func (s *Service) workdir(cwd string) (dir, lexical string, cleanup func(), err 
 		return d, "", func() { os.RemoveAll(d) }, nil
 	}
 	if !filepath.IsAbs(cwd) {
-		return "", "", nil, errs.E(errs.InvalidParams, errs.Reason("relative_cwd"), errs.Hint("cwd must be an absolute path"))
+		return "", "", nil, errs.E(errs.InvalidParams, errs.ReasonRelativeCwd, errs.Hint("cwd must be an absolute path"))
 	}
 	real, err := filepath.EvalSymlinks(filepath.Clean(cwd))
 	if err != nil {
-		return "", "", nil, errs.E(errs.NotFound, errs.Reason("no_cwd"), errs.Hint("the working directory "+cwd+" does not exist"), err)
+		return "", "", nil, errs.E(errs.NotFound, errs.ReasonNoCwd, errs.Hint("the working directory "+cwd+" does not exist"), err)
 	}
 	for _, root := range s.cfg.ProjectRoots {
 		rr, err := filepath.EvalSymlinks(root)
@@ -402,7 +415,7 @@ func (s *Service) workdir(cwd string) (dir, lexical string, cleanup func(), err 
 			return real, filepath.Join(root, rel), func() {}, nil
 		}
 	}
-	return "", "", nil, errs.E(errs.Forbidden, errs.Reason("outside_project_roots"),
+	return "", "", nil, errs.E(errs.Forbidden, errs.ReasonOutsideProjectRoots,
 		errs.Hint("cwd "+cwd+" is not inside a project root; add it to services.code.project_roots in ~/.config/gimme/local.yaml"))
 }
 
@@ -430,7 +443,7 @@ func (s *Service) lookPath(cmd, dir string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", errs.E(errs.NotFound, errs.Reason("no_program"),
+	return "", errs.E(errs.NotFound, errs.ReasonNoProgram,
 		errs.Hint("no program "+cmd+" on the sandbox PATH ("+s.cfg.Path+")"), exec.ErrNotFound)
 }
 

@@ -31,16 +31,21 @@ type netSession struct {
 	sock  *os.File
 }
 
-func newNetSession(call *service.Call, rules egress.Rules) *netSession {
+func newNetSession(call *service.Call, rules egress.Rules, routes *egress.Routes) *netSession {
 	ns := &netSession{conns: map[net.Conn]bool{}}
-	ns.proxy = &egress.Proxy{Rules: rules, Record: func(r egress.Record) {
+	ns.proxy = &egress.Proxy{Rules: rules, Routes: routes, Record: func(r egress.Record) {
 		service.Decide(call, service.Decision{Decision: r.Decision, By: audit.ByEgress, Reason: describe(r)})
 	}}
 	return ns
 }
 
 // describe is a connection's audit reason: what, where to, how much, why.
+// A credential route's use names the route, the path sent upstream and
+// the upstream's status.
 func describe(r egress.Record) string {
+	if r.Route != "" {
+		return fmt.Sprintf("network route %s: %s %s:%d%s → %d, up %d B, down %d B: %s", r.Route, r.Method, r.Host, r.Port, r.Path, r.Status, r.Up, r.Down, r.Why)
+	}
 	to := r.Addr
 	if to == "" {
 		to = "-"

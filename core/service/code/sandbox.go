@@ -9,6 +9,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/autorun"
 	"github.com/gimme-tools/carapace/core/codeexec"
+	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/egress"
 
 	"github.com/gimme-tools/carapace/core/errs"
@@ -28,7 +29,7 @@ func (s *Service) checkPolicy(op string, argv []string) error {
 	case policy.Forbidden:
 		return r.Err(op)
 	case policy.Prompt:
-		return errs.E(op, errs.Denied, errs.Reason("approval_required"),
+		return errs.E(op, errs.Denied, errs.ReasonApprovalRequired,
 			errs.Hint("the command policy asks the owner to approve "+r.Program+" ("+r.Reason+"); code commands cannot wait for approval: run it through the shell service, or change the rule in services.code.policy"))
 	}
 	return nil
@@ -43,19 +44,17 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([
 	// One walk finds both the files the owner's tools run (made
 	// read-only) and the secrets the command may not read (masked).
 	if s.denyErr != nil {
-		return nil, nil, nil, nil, errs.E(errs.Unavailable, errs.Reason("bad_config"),
+		return nil, nil, nil, nil, errs.E(errs.Unavailable, errs.ReasonBadConfig,
 			errs.Hint("fix services.code.deny_read in ~/.config/gimme/local.yaml (carapace config check)"), s.denyErr)
 	}
 	deny := s.denyReadFor(dir)
-	found, err := autorun.FindWith(dir, autorun.Options{Mask: func(name string, parents []string) bool {
-		return deny.Name(name, parents) != ""
-	}})
+	found, err := s.index.Find(dir, deny, maskWith(deny))
 	if errors.Is(err, autorun.ErrTooLarge) {
-		return nil, nil, nil, nil, errs.E(errs.Failed, errs.Reason("tree_too_large"),
+		return nil, nil, nil, nil, errs.E(errs.Failed, errs.ReasonTreeTooLarge,
 			errs.Hint("the working directory holds too many files, repositories or deny_read matches (node_modules aside) to protect their git hooks, the other files your tools run and its secrets; run the command in a smaller directory, e.g. one project"), err)
 	}
 	if err != nil {
-		return nil, nil, nil, nil, errs.E(errs.Failed, errs.Reason("sandbox_setup"), err)
+		return nil, nil, nil, nil, errs.E(errs.Failed, errs.ReasonSandboxSetup, err)
 	}
 	tmp, err := os.MkdirTemp("", "carapace-tmp-")
 	if err != nil {
@@ -69,7 +68,7 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([
 			spec.Protected = append(spec.Protected, p)
 		}
 	}
-	spec.Masked = found.Masked
+	spec.Masked = append([]string(nil), found.Masked...) // found is the index's, shared
 	if s.networkFor(dir) {
 		spec.Network, spec.Egress = true, true
 	}
@@ -80,14 +79,23 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([
 	}
 	if errors.Is(err, errors.ErrUnsupported) {
 		cleanup()
-		return nil, nil, nil, nil, errs.E(errs.Unavailable, errs.Reason("no_sandbox"),
+		return nil, nil, nil, nil, errs.E(errs.Unavailable, errs.ReasonNoSandbox,
 			errs.Hint("this platform has no command sandbox (Linux needs Landlock and seccomp); set services.code.sandbox: off to run commands unconfined, at your own risk"))
 	}
 	if err != nil {
 		cleanup()
-		return nil, nil, nil, nil, errs.E(errs.Failed, errs.Reason("sandbox_setup"), err)
+		return nil, nil, nil, nil, errs.E(errs.Failed, errs.ReasonSandboxSetup, err)
 	}
 	return wrapped, spec.Env(nil, env), found, cleanup, nil
+}
+
+// unmasked is the index's id for walks without a mask.
+type unmasked struct{}
+
+func maskWith(deny *denyread.Matcher) autorun.Options {
+	return autorun.Options{Mask: func(name string, parents []string) bool {
+		return deny.Name(name, parents) != ""
+	}}
 }
 
 // quarantine looks in dir, once the command and everything it started
@@ -96,9 +104,15 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([
 // in res: a repository, hook, shell start-up file or agent setting the
 // command made must not run as the owner at the next `git status`.
 func (s *Service) quarantine(op, dir string, before *autorun.Found, res *codeexec.Result) error {
-	after, err := autorun.Find(dir)
+	// Unmasked, as before the index: a directory made with a masked
+	// name (a new .env/) may hold what the owner's tools run.
+	after, err := s.index.Find(dir, unmasked{}, autorun.Options{})
+	// The next command's start finds its walk done, this command's
+	// changes included.
+	deny := s.denyReadFor(dir)
+	go s.index.Find(dir, deny, maskWith(deny))
 	if err != nil {
-		return errs.E(op, errs.Failed, errs.Reason("quarantine"),
+		return errs.E(op, errs.Failed, errs.ReasonQuarantine,
 			errs.Hint("the command ran, but "+dir+" could not be checked for files your tools run: look for new .git, hooks, shell or editor files before using it"), err)
 	}
 	left := autorun.Diff(before, after)
@@ -111,18 +125,19 @@ func (s *Service) quarantine(op, dir string, before *autorun.Found, res *codeexe
 		res.Stderr += "carapace: quarantined " + q + ": a sandboxed command may not leave files your tools run (docs/sandbox.md)\n"
 	}
 	if err != nil {
-		return errs.E(op, errs.Failed, errs.Reason("quarantine"),
+		return errs.E(op, errs.Failed, errs.ReasonQuarantine,
 			errs.Hint("the command left files your tools would run and not all could be moved aside: check "+strings.Join(left, ", ")+" before using git or a shell there"), err)
 	}
 	return nil
 }
 
 // networkFor reports whether a command in dir gets network: where the
-// owner's rules allow some host, and only through the proxy, which needs
-// a warm helper (its network namespace and descriptor 5). Without one
-// the command runs without network. Never the unfiltered network.
+// owner's rules allow some host or set a credential route, and only
+// through the proxy, which needs a warm helper (its network namespace
+// and descriptor 5). Without one the command runs without network.
+// Never the unfiltered network.
 func (s *Service) networkFor(dir string) bool {
-	return s.pool != nil && !s.rulesFor(dir).Empty()
+	return s.pool != nil && (!s.rulesFor(dir).Empty() || s.cfg.Routes != nil)
 }
 
 func (s *Service) rulesFor(dir string) egress.Rules {

@@ -67,7 +67,7 @@ func mkdirOne(op string, root *fsafe.Root, rel string, check fsafe.Check, existO
 		}
 	}
 	if err != nil && os.IsNotExist(err) {
-		return errs.E(op, errs.NotFound, errs.Reason("not_found"), errs.Hint("the parent directory is missing; pass parents: true"), err)
+		return errs.E(op, errs.NotFound, errs.ReasonNotFound, errs.Hint("the parent directory is missing; pass parents: true"), err)
 	}
 	if err != nil {
 		return fsError(op, err)
@@ -124,7 +124,7 @@ func (s *Service) move(ctx context.Context, call *service.Call) (any, error) {
 }
 
 func allowedFolder(op string) error {
-	return errs.E(op, errs.Forbidden, errs.Reason("allowed_folder"),
+	return errs.E(op, errs.Forbidden, errs.ReasonAllowedFolder,
 		errs.Hint("an allowed folder itself cannot be moved or deleted; change "+pathsHint+" instead"))
 }
 
@@ -157,7 +157,7 @@ func (s *Service) delete(ctx context.Context, call *service.Call) (any, error) {
 	}
 	if info.Mode.IsDir() {
 		if !p.Recursive {
-			return nil, errs.E(op, errs.InvalidParams, errs.Reason("is_directory"),
+			return nil, errs.E(op, errs.InvalidParams, errs.ReasonIsDirectory,
 				errs.Hint("pass recursive: true to delete a directory and all it holds"), fmt.Errorf("%s is a directory", t.abs))
 		}
 		if err := s.scanTree(call, op, verbDelete, t.abs, d, name, 0); err != nil {
@@ -181,7 +181,7 @@ const maxDepth = 128
 // folders) before a recursive change touches any of them.
 func (s *Service) scanTree(call *service.Call, op, verb, abs string, d *fsafe.Dir, name string, depth int) error {
 	if depth > maxDepth {
-		return errs.E(op, errs.Failed, errs.Reason("too_deep"), errs.Hint(fmt.Sprintf("the tree is more than %d levels deep", maxDepth)))
+		return errs.E(op, errs.Failed, errs.ReasonTooDeep, errs.Hint(fmt.Sprintf("the tree is more than %d levels deep", maxDepth)))
 	}
 	sub, err := d.OpenDir(name)
 	if err != nil {

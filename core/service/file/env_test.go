@@ -134,7 +134,7 @@ func (e *env) fails(method string, params any, kind errs.Kind, reason string) {
 		e.t.Errorf("%s %v succeeded (%s), want %v %s", method, params, out, kind, reason)
 		return
 	}
-	if errs.KindOf(err) != kind || (reason != "" && errs.ReasonOf(err) != reason) {
+	if errs.KindOf(err) != kind || (reason != "" && string(errs.ReasonOf(err)) != reason) {
 		e.t.Errorf("%s %v: %v (kind %d, reason %q), want kind %d reason %q", method, params, err, errs.KindOf(err), errs.ReasonOf(err), kind, reason)
 	}
 	if errs.HintOf(err) == "" && kind != errs.InvalidParams {

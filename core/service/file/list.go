@@ -114,7 +114,7 @@ func entrySize(e Entry) int {
 
 func checkGlob(op, glob string) error {
 	if _, err := path.Match(glob, ""); err != nil {
-		return errs.E(op, errs.InvalidParams, errs.Reason("bad_glob"), errs.Hint("glob uses * ? [a-z] and \\ for escapes"), err)
+		return errs.E(op, errs.InvalidParams, errs.ReasonBadGlob, errs.Hint("glob uses * ? [a-z] and \\ for escapes"), err)
 	}
 	return nil
 }

@@ -46,12 +46,12 @@ func (s *Service) open(ctx context.Context, call *service.Call) (any, error) {
 		return nil, err
 	}
 	if v := call.Caller.Via; v != "" && v != service.ViaUnix {
-		return nil, errs.E(op, errs.Forbidden, errs.Reason("fd_not_allowed"),
+		return nil, errs.E(op, errs.Forbidden, errs.ReasonFDNotAllowed,
 			errs.Hint("descriptors are handed over only on the local Unix socket; read the file with file.read in chunks (offset and length) instead"))
 	}
 	if s.redactor(call, t.f) != nil {
 		// A descriptor reads raw bytes: no path around redaction.
-		return nil, errs.E(op, errs.Forbidden, errs.Reason("redacted"),
+		return nil, errs.E(op, errs.Forbidden, errs.ReasonRedacted,
 			errs.Hint("this token's reads are redacted, and a descriptor would hand over the file's bytes unredacted; read it with file.read in chunks (offset and length) instead"))
 	}
 	f, info, err := s.openContent(call, op, verbGet, t, os.O_RDONLY)

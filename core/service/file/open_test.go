@@ -82,7 +82,7 @@ func TestOpenAttackCorpus(t *testing.T) {
 					}
 					continue
 				}
-				if errs.KindOf(err) != a.kind || (a.reason != "" && errs.ReasonOf(err) != a.reason) {
+				if errs.KindOf(err) != a.kind || (a.reason != "" && string(errs.ReasonOf(err)) != a.reason) {
 					t.Errorf("open %q: %v, want kind %d reason %q", path, err, a.kind, a.reason)
 				}
 			}

@@ -32,34 +32,34 @@ type target struct {
 // "~" and "~/…" stand for the owner's home. Relative paths are refused: a
 // name that means different things depending on folder order is a trap.
 func (s *Service) cleanPath(op, p string) (string, error) {
-	bad := func(reason, msg, hint string) error {
-		return errs.E(op, errs.InvalidParams, errs.Reason(reason), errs.Hint(hint), fmt.Errorf("path %q: %s", trunc(p), msg))
+	bad := func(reason errs.Reason, msg, hint string) error {
+		return errs.E(op, errs.InvalidParams, reason, errs.Hint(hint), fmt.Errorf("path %q: %s", trunc(p), msg))
 	}
 	switch {
 	case p == "":
-		return "", bad("empty_path", "empty", "pass an absolute path or one starting with ~/")
+		return "", bad(errs.ReasonEmptyPath, "empty", "pass an absolute path or one starting with ~/")
 	case strings.IndexByte(p, 0) >= 0:
-		return "", bad("bad_path", "contains a NUL byte", "remove the NUL byte from the path")
+		return "", bad(errs.ReasonBadPath, "contains a NUL byte", "remove the NUL byte from the path")
 	case !utf8.ValidString(p):
-		return "", bad("bad_path", "is not valid UTF-8", "paths must be UTF-8 text")
+		return "", bad(errs.ReasonBadPath, "is not valid UTF-8", "paths must be UTF-8 text")
 	case len(p) > maxPathLen:
-		return "", bad("path_too_long", fmt.Sprintf("longer than %d bytes", maxPathLen), "use a shorter path")
+		return "", bad(errs.ReasonPathTooLong, fmt.Sprintf("longer than %d bytes", maxPathLen), "use a shorter path")
 	}
 	if p == "~" || strings.HasPrefix(p, "~/") {
 		if s.home == "" {
-			return "", bad("bad_path", "~ is not known to this service", "use an absolute path")
+			return "", bad(errs.ReasonBadPath, "~ is not known to this service", "use an absolute path")
 		}
 		p = s.home + p[1:]
 	} else if strings.HasPrefix(p, "~") {
-		return "", bad("bad_path", "~user is not supported", "use an absolute path or ~/…")
+		return "", bad(errs.ReasonBadPath, "~user is not supported", "use an absolute path or ~/…")
 	}
 	if !strings.HasPrefix(p, "/") {
-		return "", bad("relative_path", "is relative", "use an absolute path or one starting with ~/")
+		return "", bad(errs.ReasonRelativePath, "is relative", "use an absolute path or one starting with ~/")
 	}
 	p = path.Clean(p)
 	for c := range strings.SplitSeq(p, "/") {
 		if len(c) > maxNameLen {
-			return "", bad("path_too_long", fmt.Sprintf("has a component longer than %d bytes", maxNameLen), "use shorter names")
+			return "", bad(errs.ReasonPathTooLong, fmt.Sprintf("has a component longer than %d bytes", maxNameLen), "use shorter names")
 		}
 	}
 	return p, nil
@@ -87,7 +87,7 @@ func (s *Service) resolve(call *service.Call, op, verb, p string) (target, error
 func (s *Service) allowed(call *service.Call, op, verb, abs string) (target, error) {
 	if err := s.authorize(call, verb, abs); err != nil {
 		if errs.KindOf(err) == errs.Other {
-			return target{}, errs.E(op, errs.Forbidden, errs.Reason("scope"),
+			return target{}, errs.E(op, errs.Forbidden, errs.ReasonScope,
 				errs.Hint("the token's scope does not cover "+verb+" "+abs), err)
 		}
 		if errs.HintOf(err) == "" {
@@ -100,7 +100,7 @@ func (s *Service) allowed(call *service.Call, op, verb, abs string) (target, err
 		return target{}, err
 	}
 	if t.f.root == nil {
-		return target{}, errs.E(op, errs.NotFound, errs.Reason("folder_unavailable"),
+		return target{}, errs.E(op, errs.NotFound, errs.ReasonFolderUnavailable,
 			errs.Hint("create "+t.f.path+" (the file service takes it in within seconds, without a restart), or remove it from "+pathsHint), t.f.openErr)
 	}
 	return t, nil
@@ -111,23 +111,23 @@ func (s *Service) allowed(call *service.Call, op, verb, abs string) (target, err
 func (s *Service) ruled(op, verb, abs string) (target, error) {
 	t, ok := s.place(abs)
 	if !ok {
-		return target{}, errs.E(op, errs.Forbidden, errs.Reason("outside_allowed"),
+		return target{}, errs.E(op, errs.Forbidden, errs.ReasonOutsideAllowed,
 			errs.Hint("add the folder to "+pathsHint), fmt.Errorf("%s is outside the allowed folders", abs))
 	}
 	if rule := s.denyRule(abs); rule != "" {
-		return target{}, errs.E(op, errs.Forbidden, errs.Reason("denied_by_rule"), map[string]any{"rule": rule},
+		return target{}, errs.E(op, errs.Forbidden, errs.ReasonDeniedByRule, map[string]any{"rule": rule},
 			errs.Hint(fmt.Sprintf("%q matches the deny rule %q (services.file.deny or the folder's deny)", path.Base(abs), rule)),
 			fmt.Errorf("%s is deny-listed", abs))
 	}
 	if verb != verbGet {
 		if rule := s.denyWriteRule(abs); rule != "" {
-			return target{}, errs.E(op, errs.Forbidden, errs.Reason("write_denied_by_rule"), map[string]any{"rule": rule},
+			return target{}, errs.E(op, errs.Forbidden, errs.ReasonWriteDeniedByRule, map[string]any{"rule": rule},
 				errs.Hint(fmt.Sprintf("%s matches the deny-write rule %q: your tools run it, so no token may change it (services.file.deny_write, docs/file.md); change it yourself", abs, rule)),
 				fmt.Errorf("%s may be read but not changed", abs))
 		}
 	}
 	if verb != verbGet && t.f.ro {
-		return target{}, errs.E(op, errs.Forbidden, errs.Reason("read_only"),
+		return target{}, errs.E(op, errs.Forbidden, errs.ReasonReadOnly,
 			errs.Hint(t.f.path+" is read-only (mode: ro in "+pathsHint+")"), fmt.Errorf("%s is in a read-only folder", abs))
 	}
 	return t, nil

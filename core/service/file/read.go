@@ -51,7 +51,7 @@ func (s *Service) read(ctx context.Context, call *service.Call) (any, error) {
 		return nil, err
 	}
 	if p.Offset < 0 || p.Length < 0 {
-		return nil, errs.E(op, errs.InvalidParams, errs.Reason("bad_range"), errs.Hint("offset and length must not be negative"))
+		return nil, errs.E(op, errs.InvalidParams, errs.ReasonBadRange, errs.Hint("offset and length must not be negative"))
 	}
 	n := p.Length
 	if n == 0 {
@@ -115,7 +115,7 @@ func (s *Service) readRedacted(call *service.Call, op string, f *os.File, info f
 	res.EOF = off+int64(res.Length) >= info.Size
 	res.Content, res.Encoding, _ = encode(text, true)
 	if err := service.Redacted(call, counts); err != nil {
-		return nil, errs.E(op, errs.Failed, errs.Reason("audit"), errs.Hint("the read's redactions could not be recorded; try again"), err)
+		return nil, errs.E(op, errs.Failed, errs.ReasonAudit, errs.Hint("the read's redactions could not be recorded; try again"), err)
 	}
 	return res, nil
 }
@@ -136,11 +136,11 @@ func (s *Service) openContent(call *service.Call, op, verb string, t target, fla
 	}
 	switch {
 	case info.Mode.IsDir():
-		err = errs.E(op, errs.InvalidParams, errs.Reason("is_directory"), errs.Hint("use file.list for a directory"), fmt.Errorf("%s is a directory", t.abs))
+		err = errs.E(op, errs.InvalidParams, errs.ReasonIsDirectory, errs.Hint("use file.list for a directory"), fmt.Errorf("%s is a directory", t.abs))
 	case !info.Mode.IsRegular():
-		err = errs.E(op, errs.Forbidden, errs.Reason("not_regular"), errs.Hint("only regular files can be read or written"), fmt.Errorf("%s is a %v", t.abs, info.Mode.Type()))
+		err = errs.E(op, errs.Forbidden, errs.ReasonNotRegular, errs.Hint("only regular files can be read or written"), fmt.Errorf("%s is a %v", t.abs, info.Mode.Type()))
 	case info.Nlink > 1:
-		err = errs.E(op, errs.Forbidden, errs.Reason("hard_link"), map[string]any{"nlink": info.Nlink},
+		err = errs.E(op, errs.Forbidden, errs.ReasonHardLink, map[string]any{"nlink": info.Nlink},
 			errs.Hint("the file has other hard links, possibly outside the allowed folders; copy it to a new file to use it here"),
 			fmt.Errorf("%s has %d hard links", t.abs, info.Nlink))
 	}

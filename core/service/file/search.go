@@ -79,7 +79,7 @@ func (s *Service) search(ctx context.Context, call *service.Call) (any, error) {
 		return nil, err
 	}
 	if p.Query == "" || len(p.Query) > maxQueryLen || !utf8.ValidString(p.Query) {
-		return nil, errs.E(op, errs.InvalidParams, errs.Reason("bad_query"), errs.Hint("query must be UTF-8 text of 1 to 1024 bytes"))
+		return nil, errs.E(op, errs.InvalidParams, errs.ReasonBadQuery, errs.Hint("query must be UTF-8 text of 1 to 1024 bytes"))
 	}
 	if err := checkGlob(op, p.Glob); err != nil {
 		return nil, err
@@ -97,7 +97,7 @@ func (s *Service) search(ctx context.Context, call *service.Call) (any, error) {
 	sr.res.Matches = []Match{}
 	sr.dir(d, t.abs, 0)
 	if err := service.Redacted(call, sr.redacted); err != nil {
-		return nil, errs.E(op, errs.Failed, errs.Reason("audit"), errs.Hint("the search's redactions could not be recorded; try again"), err)
+		return nil, errs.E(op, errs.Failed, errs.ReasonAudit, errs.Hint("the search's redactions could not be recorded; try again"), err)
 	}
 	return &sr.res, nil
 }

@@ -51,7 +51,7 @@ func (s *Service) write(ctx context.Context, call *service.Call) (any, error) {
 		return nil, err
 	}
 	if t.rel == "" {
-		return nil, errs.E(op, errs.InvalidParams, errs.Reason("is_directory"), errs.Hint("name a file inside the folder"))
+		return nil, errs.E(op, errs.InvalidParams, errs.ReasonIsDirectory, errs.Hint("name a file inside the folder"))
 	}
 	if int64(len(data)) > s.maxWrite {
 		return nil, s.tooLarge(op, int64(len(data)))
@@ -66,7 +66,7 @@ func (p *writeParams) decode(op string) (data []byte, ifMtime *time.Time, err er
 	switch p.Mode {
 	case "create", "overwrite", "append":
 	default:
-		return nil, nil, errs.E(op, errs.InvalidParams, errs.Reason("bad_mode"),
+		return nil, nil, errs.E(op, errs.InvalidParams, errs.ReasonBadMode,
 			errs.Hint(`mode must be "create", "overwrite" or "append"`), fmt.Errorf("mode %q", p.Mode))
 	}
 	switch p.Encoding {
@@ -74,16 +74,16 @@ func (p *writeParams) decode(op string) (data []byte, ifMtime *time.Time, err er
 		data = []byte(p.Content)
 	case "base64":
 		if data, err = base64.StdEncoding.DecodeString(p.Content); err != nil {
-			return nil, nil, errs.E(op, errs.InvalidParams, errs.Reason("bad_content"), errs.Hint("content is not standard base64"), err)
+			return nil, nil, errs.E(op, errs.InvalidParams, errs.ReasonBadContent, errs.Hint("content is not standard base64"), err)
 		}
 	default:
-		return nil, nil, errs.E(op, errs.InvalidParams, errs.Reason("bad_encoding"),
+		return nil, nil, errs.E(op, errs.InvalidParams, errs.ReasonBadEncoding,
 			errs.Hint(`encoding must be "utf-8" or "base64"`), fmt.Errorf("encoding %q", p.Encoding))
 	}
 	if p.IfMtime != "" {
 		m, err := time.Parse(time.RFC3339Nano, p.IfMtime)
 		if err != nil {
-			return nil, nil, errs.E(op, errs.InvalidParams, errs.Reason("bad_mtime"),
+			return nil, nil, errs.E(op, errs.InvalidParams, errs.ReasonBadMtime,
 				errs.Hint("pass if_mtime exactly as file.stat or file.read returned it"), err)
 		}
 		ifMtime = &m
@@ -92,12 +92,12 @@ func (p *writeParams) decode(op string) (data []byte, ifMtime *time.Time, err er
 }
 
 func (s *Service) tooLarge(op string, n int64) error {
-	return errs.E(op, errs.TooLarge, errs.Reason("write_too_large"), map[string]any{"max": s.maxWrite},
+	return errs.E(op, errs.TooLarge, errs.ReasonWriteTooLarge, map[string]any{"max": s.maxWrite},
 		errs.Hint(fmt.Sprintf("the file would be %d bytes; the limit is %d (services.file.max_write)", n, s.maxWrite)))
 }
 
 func changed(op string, want *time.Time, got string) error {
-	return errs.E(op, errs.Failed, errs.Reason("changed"), map[string]any{"mtime": got},
+	return errs.E(op, errs.Failed, errs.ReasonChanged, map[string]any{"mtime": got},
 		errs.Hint("the file changed since you read it; read it again and retry"),
 		fmt.Errorf("mtime is %s, not %s", got, FormatMtime(*want)))
 }
@@ -117,9 +117,9 @@ func (s *Service) replace(call *service.Call, op string, t target, data []byte, 
 	old, err := dir.Lstat(name)
 	switch {
 	case err == nil && !overwrite:
-		return nil, errs.E(op, errs.Failed, errs.Reason("exists"), errs.Hint(`use mode "overwrite" to replace it`), fmt.Errorf("%s exists", t.abs))
+		return nil, errs.E(op, errs.Failed, errs.ReasonExists, errs.Hint(`use mode "overwrite" to replace it`), fmt.Errorf("%s exists", t.abs))
 	case err == nil && old.Mode.IsDir():
-		return nil, errs.E(op, errs.InvalidParams, errs.Reason("is_directory"), errs.Hint("name a file, not a directory"), fmt.Errorf("%s is a directory", t.abs))
+		return nil, errs.E(op, errs.InvalidParams, errs.ReasonIsDirectory, errs.Hint("name a file, not a directory"), fmt.Errorf("%s is a directory", t.abs))
 	case err == nil && ifMtime != nil && !old.ModTime.Equal(*ifMtime):
 		return nil, changed(op, ifMtime, FormatMtime(old.ModTime))
 	case err == nil && old.Mode.IsRegular():

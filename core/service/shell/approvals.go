@@ -22,11 +22,11 @@ func ownerOnly(op string, c service.Caller) error {
 	const hint = "approvals are decided only by the owner, with `carapace approvals` on this machine"
 	switch {
 	case !c.Via.Local():
-		return errs.E(op, errs.Forbidden, errs.Reason("remote_cannot_approve"), errs.Hint(hint))
+		return errs.E(op, errs.Forbidden, errs.ReasonRemoteCannotApprove, errs.Hint(hint))
 	case !c.Owner:
-		return errs.E(op, errs.Forbidden, errs.Reason("not_owner"), errs.Hint(hint))
+		return errs.E(op, errs.Forbidden, errs.ReasonNotOwner, errs.Hint(hint))
 	case c.Token != "":
-		return errs.E(op, errs.Forbidden, errs.Reason("token_cannot_approve"),
+		return errs.E(op, errs.Forbidden, errs.ReasonTokenCannotApprove,
 			errs.Hint(hint+", on a connection that holds no token"))
 	}
 	return nil
@@ -103,7 +103,7 @@ func (p DecideParams) rememberFor() (time.Duration, error) {
 			return v, nil
 		}
 	}
-	return 0, errs.E(errs.InvalidParams, errs.Reason("bad_remember"),
+	return 0, errs.E(errs.InvalidParams, errs.ReasonBadRemember,
 		errs.Hint(`remember is true, a number of milliseconds, or a duration such as "10m"`))
 }
 
@@ -124,7 +124,7 @@ func (s *Service) decide(_ context.Context, call *service.Call) (any, error) {
 		return nil, errs.E(op, err)
 	}
 	if p.ID == "" || p.Allow == nil {
-		return nil, errs.E(op, errs.InvalidParams, errs.Reason("missing_params"),
+		return nil, errs.E(op, errs.InvalidParams, errs.ReasonMissingParam,
 			errs.Hint(`give the request and the answer: {"id": "1a2b3c4d", "allow": true}`))
 	}
 	remember, err := p.rememberFor()
@@ -132,7 +132,7 @@ func (s *Service) decide(_ context.Context, call *service.Call) (any, error) {
 		return nil, errs.E(op, err)
 	}
 	if !validChannel(p.Channel) {
-		return nil, errs.E(op, errs.InvalidParams, errs.Reason("bad_channel"),
+		return nil, errs.E(op, errs.InvalidParams, errs.ReasonBadChannel,
 			errs.Hint(`channel is a short lower-case word naming how the owner answered, e.g. "cli"`))
 	}
 	until, err := s.queue.Decide(p.ID, *p.Allow, remember)

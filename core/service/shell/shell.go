@@ -71,12 +71,12 @@ type Service struct {
 // owner or the owner has no usable shell.
 func New(cfg Config) (*Service, error) {
 	if uid := os.Geteuid(); uid != cfg.OwnerUID {
-		return nil, errs.E("shell", errs.Unavailable, errs.Reason("not_owner_process"),
+		return nil, errs.E("shell", errs.Unavailable, errs.ReasonNotOwnerProcess,
 			errs.Hint("the shell service must run as the owner (uid "+fmt.Sprint(cfg.OwnerUID)+"), not uid "+fmt.Sprint(uid)))
 	}
 	acct, err := lookupAccount(cfg.OwnerUID)
 	if err != nil && (cfg.Shell == "" || cfg.Home == "") {
-		return nil, errs.E("shell", errs.Unavailable, errs.Reason("no_account"),
+		return nil, errs.E("shell", errs.Unavailable, errs.ReasonNoAccount,
 			errs.Hint("the owner's entry in the password database could not be read"), err)
 	}
 	if cfg.Shell == "" {
@@ -164,7 +164,7 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		Policy: verdict.Decision.String(), PolicyReason: verdict.Reason}
 	out, err := s.queue.Ask(ctx, r)
 	if err != nil {
-		decide(call, audit.Deny, askRefusedBy(err), errs.ReasonOf(err), out.ID)
+		decide(call, audit.Deny, askRefusedBy(err), string(errs.ReasonOf(err)), out.ID)
 		return nil, errs.E(op, err)
 	}
 	switch {
@@ -173,8 +173,8 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	case out.Allowed:
 		decide(call, audit.Allow, audit.ByOwner, "approved", out.ID)
 	default:
-		decide(call, audit.Deny, audit.ByOwner, "denied", out.ID)
-		return nil, errs.E(op, errs.Denied, errs.Reason("denied"),
+		decide(call, audit.Deny, audit.ByOwner, string(errs.ReasonDenied), out.ID)
+		return nil, errs.E(op, errs.Denied, errs.ReasonDenied,
 			errs.Hint("the owner refused this command (request "+out.ID+")"))
 	}
 	timeout := s.cfg.DefaultTimeout
@@ -201,7 +201,7 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 			counts.Add(c)
 		}
 		if err := service.Redacted(call, counts); err != nil {
-			return nil, errs.E(op, errs.Failed, errs.Reason("audit"), errs.Hint("the command ran, but the redactions in its output could not be recorded; its output is withheld"), err)
+			return nil, errs.E(op, errs.Failed, errs.ReasonAudit, errs.Hint("the command ran, but the redactions in its output could not be recorded; its output is withheld"), err)
 		}
 	}
 	return res, nil
@@ -230,9 +230,9 @@ func policyReason(v policy.Result) string {
 // approval time-out, the caller leaving, or the queue's cap.
 func askRefusedBy(err error) string {
 	switch errs.ReasonOf(err) {
-	case "approval_timeout":
+	case errs.ReasonApprovalTimeout:
 		return audit.ByTimeout
-	case "caller_gone":
+	case errs.ReasonCallerGone:
 		return audit.ByCaller
 	}
 	return audit.ByService
@@ -241,12 +241,12 @@ func askRefusedBy(err error) string {
 func checkCommand(cmd string) error {
 	switch {
 	case strings.TrimSpace(cmd) == "":
-		return errs.E(errs.InvalidParams, errs.Reason("missing_command"),
+		return errs.E(errs.InvalidParams, errs.ReasonMissingCommand,
 			errs.Hint(`give the command line to run: {"command": "ls -la | head"}`))
 	case strings.ContainsRune(cmd, 0):
-		return errs.E(errs.InvalidParams, errs.Reason("nul_byte"), errs.Hint("the command cannot contain NUL bytes"))
+		return errs.E(errs.InvalidParams, errs.ReasonNULByte, errs.Hint("the command cannot contain NUL bytes"))
 	case len(cmd) > MaxCommand:
-		return errs.E(errs.TooLarge, errs.Reason("command_too_long"),
+		return errs.E(errs.TooLarge, errs.ReasonCommandTooLong,
 			errs.Hint(fmt.Sprintf("a command line may be at most %d bytes; put a long script in a file", MaxCommand)))
 	}
 	return nil
@@ -259,7 +259,7 @@ func (s *Service) workdir(cwd string) (string, error) {
 		cwd = s.cfg.Home
 	}
 	if !filepath.IsAbs(cwd) {
-		return "", errs.E(errs.InvalidParams, errs.Reason("relative_cwd"), errs.Hint("cwd must be an absolute path"))
+		return "", errs.E(errs.InvalidParams, errs.ReasonRelativeCwd, errs.Hint("cwd must be an absolute path"))
 	}
 	real, err := filepath.EvalSymlinks(filepath.Clean(cwd))
 	if err == nil {
@@ -269,7 +269,7 @@ func (s *Service) workdir(cwd string) (string, error) {
 		}
 	}
 	if err != nil {
-		return "", errs.E(errs.NotFound, errs.Reason("no_cwd"), errs.Hint("the working directory "+cwd+" does not exist"), err)
+		return "", errs.E(errs.NotFound, errs.ReasonNoCwd, errs.Hint("the working directory "+cwd+" does not exist"), err)
 	}
 	return real, nil
 }

@@ -87,7 +87,7 @@ func (e *env) decide(c service.Caller, id string, allow bool, rememberMS int64) 
 
 func wantErr(t *testing.T, what string, err error, kind errs.Kind, reason string) {
 	t.Helper()
-	if errs.KindOf(err) != kind || errs.ReasonOf(err) != reason {
+	if errs.KindOf(err) != kind || string(errs.ReasonOf(err)) != reason {
 		t.Fatalf("%s: got %v (kind %d, reason %q), want kind %d reason %q", what, err, errs.KindOf(err), errs.ReasonOf(err), kind, reason)
 	}
 	if errs.HintOf(err) == "" {
@@ -270,7 +270,7 @@ func TestPolicy(t *testing.T) {
 		res := e.execute(context.Background(), agent, map[string]any{"command": tc.cmd})
 		if tc.policy == "" {
 			r := <-res
-			wantErr(t, tc.cmd, r.err, errs.Forbidden, "forbidden_by_rule")
+			wantErr(t, tc.cmd, r.err, errs.Forbidden, "denied_by_rule")
 			continue
 		}
 		p := <-e.asked
@@ -302,7 +302,7 @@ func TestBadParams(t *testing.T) {
 		{map[string]any{"command": "ls", "args": []string{"x"}}, errs.InvalidParams, "bad_params"},
 	} {
 		_, err := e.call(context.Background(), agent, "shell.execute", tc.params)
-		if errs.KindOf(err) != tc.kind || errs.ReasonOf(err) != tc.reason {
+		if errs.KindOf(err) != tc.kind || string(errs.ReasonOf(err)) != tc.reason {
 			t.Errorf("%v: %v", tc.params, err)
 		}
 	}

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/gimme-tools/carapace/core/secret"
+)
+
+func secretRmCmd() *ffcli.Command {
+	fs := flag.NewFlagSet("carapace secret rm", flag.ContinueOnError)
+	return &ffcli.Command{
+		Name:       "rm",
+		ShortUsage: "carapace secret rm NAME",
+		ShortHelp:  "remove a stored secret",
+		FlagSet:    fs,
+		Exec: func(ctx context.Context, args []string) error {
+			name, err := oneName("rm", args)
+			if err != nil {
+				return err
+			}
+			ss, err := secret.Open()
+			if err != nil {
+				return secretError("secret rm", err)
+			}
+			if err := ss.Delete(name); err != nil {
+				return secretError("secret rm", err)
+			}
+			fmt.Fprintf(os.Stderr, "removed %s\n", name)
+			return nil
+		},
+	}
+}
