@@ -108,8 +108,11 @@ FUZZTIME ?= 30s
 fuzz: fuzz-tokens fuzz-sandbox websocket-fuzz fuzz-shellapp fuzz-secrets fuzz-net
 	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/jsonrpc -run '^$$' -fuzz FuzzParseMatchesReference -fuzztime $(FUZZTIME)
-	$(GO) test ./core/jsonrpc -run '^$$' -fuzz FuzzFramerInterrupted -fuzztime $(FUZZTIME)
-	$(GO) test ./core/jsonrpc -run '^$$' -fuzz FuzzFramer -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzParseTrusted$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzParseResponse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzWantsFD$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonrpc/stream -run '^$$' -fuzz '^FuzzFramerInterrupted$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonrpc/stream -run '^$$' -fuzz '^FuzzFramer$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/fsafe -run '^$$' -fuzz FuzzOpen -fuzztime $(FUZZTIME)
 	$(GO) test ./core/service/file -run '^$$' -fuzz FuzzPath -fuzztime $(FUZZTIME)
 	$(GO) test ./core/config -run '^$$' -fuzz FuzzConfigFiles -fuzztime $(FUZZTIME)

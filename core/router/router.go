@@ -30,6 +30,7 @@ import (
 	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/mux"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
 )
@@ -99,10 +100,8 @@ type selfInfo struct {
 // service: one per two processors, at least one. Each connection is read
 // by one goroutine at each end, and calls are spread over the connections,
 // so connections beyond what can run in parallel only split the batches
-// that share one write(2), one read and one audit write: on two processors
-// one connection instead of four cut a forwarded call's server CPU from
-// ~27 µs to ~25 µs and its system calls from 4.8 to 4.2 (make bench,
-// -baseline).
+// that share one write(2), one read and one audit write (measure a change
+// with `go run ./internal/bench -only d -baseline <old build>`).
 func DefaultPoolSize() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // New returns a Router.
@@ -317,32 +316,15 @@ func (r *Router) isOwner(info rpcserver.ConnInfo) bool {
 	return info.Creds.UID == r.opts.OwnerUID && !info.Creds.Confined && info.Via.Local()
 }
 
-func (r *Router) runOwn(s *rpcserver.Session, req *jsonrpc.Request, h service.Handler) (resp *jsonrpc.Response) {
-	defer func() {
-		if p := recover(); p != nil {
-			r.log().Error("handler panicked", "method", req.Method, "panic", p)
-			resp = &jsonrpc.Response{Error: jsonrpc.NewError(errs.Internal, errs.ReasonInternal, "")}
-		}
-	}()
+// runOwn runs one of the router's own methods as a service runs its
+// methods (mux.Run); the handler finds the session in its context.
+func (r *Router) runOwn(s *rpcserver.Session, req *jsonrpc.Request, h service.Handler) *jsonrpc.Response {
 	ci := s.Info()
 	call := &service.Call{Method: req.Method, Params: req.Params,
 		Caller: service.Caller{UID: ci.Creds.UID, GID: ci.Creds.GID, PID: ci.Creds.PID, Via: ci.Via,
 			Owner: r.isOwner(ci)}}
 	ctx := context.WithValue(s.Context(), sessionKey{}, s)
-	res, err := h(ctx, call)
-	if err != nil {
-		return &jsonrpc.Response{Error: jsonrpc.ErrorFrom(err)}
-	}
-	switch v := res.(type) {
-	case json.RawMessage:
-		return &jsonrpc.Response{Result: v}
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			return &jsonrpc.Response{Error: jsonrpc.ErrorFrom(errs.E(req.Method, errs.Internal, err))}
-		}
-		return &jsonrpc.Response{Result: b}
-	}
+	return mux.Run(ctx, h, call, r.log())
 }
 
 type sessionKey struct{}

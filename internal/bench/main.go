@@ -38,6 +38,7 @@ import (
 	"github.com/creachadair/jrpc2/channel"
 	"github.com/creachadair/jrpc2/handler"
 
+	"github.com/gimme-tools/carapace/core/mux"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
 )
@@ -629,7 +630,7 @@ func serveHelper(mode, sock, backend string) error {
 	case "ours":
 		var t service.Table
 		t.Register("echo", func(_ context.Context, c *service.Call) (any, error) { return c.Params, nil })
-		srv := &rpcserver.Server{Dispatcher: &rpcserver.Mux{Table: &t}}
+		srv := &rpcserver.Server{Dispatcher: &mux.Mux{Table: &t}}
 		return srv.Serve(l)
 	}
 	for {
