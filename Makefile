@@ -89,6 +89,10 @@ check: tools
 # WebSocket entry and the file service.
 bench: deps build
 	@command -v perf >/dev/null || apt-get install -y -q linux-perf >/dev/null 2>&1 || echo "bench: no perf; system calls counted from /proc/PID/io (reads and writes only)"
+	@# srt (npm @anthropic-ai/sandbox-runtime, installed by the bench) needs ripgrep.
+	@command -v rg >/dev/null || apt-get install -y -q ripgrep >/dev/null 2>&1 || echo "bench: no ripgrep; srt will be skipped"
+	@# (s), the seed's tokio daemon, builds offline from Debian's packaged crates.
+	@if command -v cargo >/dev/null && ! ls -d /usr/share/cargo/registry/tokio-1.* >/dev/null 2>&1; then apt-get install -y -q 'librust-tokio+full-dev' >/dev/null 2>&1 || echo "bench: no packaged tokio crates; (s) will be skipped"; fi
 	$(GO) run ./internal/bench $(BENCHARGS)
 	$(MAKE) bench-sandbox bench-tokens websocket-bench bench-file bench-mcp bench-secrets bench-net
 
@@ -104,8 +108,11 @@ FUZZTIME ?= 30s
 fuzz: fuzz-tokens fuzz-sandbox websocket-fuzz fuzz-shellapp fuzz-secrets fuzz-net
 	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/jsonrpc -run '^$$' -fuzz FuzzParseMatchesReference -fuzztime $(FUZZTIME)
-	$(GO) test ./core/jsonrpc -run '^$$' -fuzz FuzzFramerInterrupted -fuzztime $(FUZZTIME)
-	$(GO) test ./core/jsonrpc -run '^$$' -fuzz FuzzFramer -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzParseTrusted$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzParseResponse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzWantsFD$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonrpc/stream -run '^$$' -fuzz '^FuzzFramerInterrupted$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonrpc/stream -run '^$$' -fuzz '^FuzzFramer$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/fsafe -run '^$$' -fuzz FuzzOpen -fuzztime $(FUZZTIME)
 	$(GO) test ./core/service/file -run '^$$' -fuzz FuzzPath -fuzztime $(FUZZTIME)
 	$(GO) test ./core/config -run '^$$' -fuzz FuzzConfigFiles -fuzztime $(FUZZTIME)

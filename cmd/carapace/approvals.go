@@ -15,6 +15,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/approval"
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/service/code"
 	"github.com/gimme-tools/carapace/core/service/shell"
 )
 
@@ -26,7 +27,7 @@ func approvalsCmd() *ffcli.Command {
 	return &ffcli.Command{
 		Name:       "approvals",
 		ShortUsage: "carapace approvals [--json] [--watch]",
-		ShortHelp:  "list shell commands waiting for your approval",
+		ShortHelp:  "list shell commands and network connections waiting for your approval",
 		LongHelp: "Lists the shell commands an agent asked to run, waiting for you: their id,\n" +
 			"who asked, through what, the command, its directory and how long it has waited.\n" +
 			"Answer with `carapace approve ID` or `carapace deny ID`.",
@@ -38,8 +39,8 @@ func approvalsCmd() *ffcli.Command {
 			if *watch {
 				return watchApprovals(ctx, &f)
 			}
-			var res shell.ListResult
-			if err := approvalsCall(ctx, &f, "list", nil, &res); err != nil {
+			res, err := listApprovals(ctx, &f)
+			if err != nil {
 				return err
 			}
 			if f.json {
@@ -64,6 +65,23 @@ func approvalsCall(ctx context.Context, f *clientFlags, op string, params, resul
 		err = f.call(ctx, "shell.approvals."+op, params, result)
 	}
 	return err
+}
+
+// listApprovals lists the shell commands and the network connections
+// (the code service's ask mode) waiting for the owner. Either queue may
+// be missing (its service disabled); both missing is the shell's error.
+func listApprovals(ctx context.Context, f *clientFlags) (shell.ListResult, error) {
+	var res shell.ListResult
+	err := approvalsCall(ctx, f, "list", nil, &res)
+	var network code.ApprovalsList
+	if nerr := f.call(ctx, "approvals.network.list", nil, &network); nerr == nil {
+		res.Pending = append(res.Pending, network.Pending...)
+		if err != nil {
+			res.ApprovalTimeoutMS = network.ApprovalTimeoutMS
+			err = nil
+		}
+	}
+	return res, err
 }
 
 // printPending prints requests as a table.
@@ -117,8 +135,8 @@ func watchApprovals(ctx context.Context, f *clientFlags) error {
 		fmt.Fprintln(os.Stderr, "watching for shell commands that need your approval (Ctrl-C to stop)")
 	}
 	for {
-		var res shell.ListResult
-		if err := approvalsCall(ctx, f, "list", nil, &res); err != nil {
+		res, err := listApprovals(ctx, f)
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}

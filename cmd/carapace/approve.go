@@ -9,6 +9,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/service/shell"
 )
 
@@ -20,7 +21,7 @@ func approveCmd() *ffcli.Command {
 	return &ffcli.Command{
 		Name:       "approve",
 		ShortUsage: "carapace approve ID [--for 10m]",
-		ShortHelp:  "let a waiting shell command run",
+		ShortHelp:  "let a waiting shell command run, or a held network connection through",
 		FlagSet:    fs,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) != 1 {
@@ -41,8 +42,15 @@ func decide(ctx context.Context, f *clientFlags, id string, allow bool, remember
 		params["remember_ms"] = remember.Milliseconds()
 	}
 	var res shell.DecideResult
-	if err := approvalsCall(ctx, f, "decide", params, &res); err != nil {
+	err := approvalsCall(ctx, f, "decide", params, &res)
+	if err != nil && !errs.Match(errs.E(errs.NotFound), err) && !errs.Match(errs.E(errs.Unavailable), err) {
 		return err
+	}
+	if err != nil {
+		// Not a shell command: a network connection held in ask mode?
+		if nerr := f.call(ctx, "approvals.network.decide", params, &res); nerr != nil {
+			return err
+		}
 	}
 	if f.json {
 		return printJSON(os.Stdout, res)

@@ -14,6 +14,7 @@ import (
 	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/managed"
+	"github.com/gimme-tools/carapace/core/ratelimit"
 	"github.com/gimme-tools/carapace/core/router"
 	"github.com/gimme-tools/carapace/core/scope"
 	"github.com/gimme-tools/carapace/core/service/file"
@@ -135,7 +136,8 @@ func effective(st *stack.Settings, grants map[string]scope.Set) effectiveConfig 
 		StateDir: st.StateDir(), AuditDir: st.AuditDir(), MaxTTL: maxTTL.String(),
 		Managed: st.Managed, Sources: sources(st, sys),
 		RateLimits: map[string]float64{
-			"per_uid": def(rl.PerUID, 20000), "per_subject": def(rl.PerSubject, 10000), "conns_per_second": def(rl.ConnsPerSec, 500),
+			"per_uid": def(rl.PerUID, ratelimit.Defaults.PerUID), "per_subject": def(rl.PerSubject, ratelimit.Defaults.PerSubject),
+			"conns_per_second": def(rl.ConnsPerSec, ratelimit.Defaults.ConnsPerSec),
 		},
 		Mintable: mint, FileRules: fileRulesOf(st), System: sys, Owner: st.Owner,
 		Missing:  missingFolders(st),

@@ -14,7 +14,7 @@ func denyCmd() *ffcli.Command {
 	return &ffcli.Command{
 		Name:       "deny",
 		ShortUsage: "carapace deny ID",
-		ShortHelp:  "refuse a waiting shell command (its caller gets -32006)",
+		ShortHelp:  "refuse a waiting shell command (its caller gets -32006) or a held network connection",
 		FlagSet:    fs,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) != 1 {

@@ -57,7 +57,7 @@ func (f *fileFlags) register(fs *flag.FlagSet, names []string) {
 	all := map[string]func(){
 		"o": func() { fs.StringVar(&f.out, "o", "-", "write the file's content here (- for stdout)") },
 		"chunks": func() {
-			fs.BoolVar(&f.chunks, "chunks", false, "read in JSON chunks (file.read) even where the descriptor hand-off works")
+			fs.BoolVar(&f.chunks, "chunks", false, "move the content in JSON chunks (file.read, file.write) even where the descriptor hand-off works")
 		},
 		"from":    func() { fs.StringVar(&f.from, "from", "", "read the content from this local file instead of stdin") },
 		"mode":    func() { fs.StringVar(&f.mode, "mode", "create", "create (fail if it exists), overwrite or append") },

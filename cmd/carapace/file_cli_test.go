@@ -36,24 +36,35 @@ func fileStack(t *testing.T) (*devStack, string) {
 	return d, filepath.Join(d.home, "Docs")
 }
 
-// TestFileCLIBigRoundTrip writes 5 MiB of random bytes from stdin and
-// reads them back, through the descriptor and through chunks.
+// TestFileCLIBigRoundTrip writes 5 MiB of random bytes from stdin, through
+// file.upload's pipe and in chunks, and reads them back, through the
+// descriptor and through chunks.
 func TestFileCLIBigRoundTrip(t *testing.T) {
 	d, docs := fileStack(t)
 	want := make([]byte, 5<<20)
 	rand.Read(want)
 	big := filepath.Join(docs, "big.bin")
-	out, errOut, code := d.cliIO(bytes.NewReader(want), "file", "write", big, "-", "--json")
-	var wr struct {
-		Bytes  int64
-		Chunks int
-		Size   int64
-	}
-	if code != 0 || json.Unmarshal(out, &wr) != nil || wr.Bytes != 5<<20 || wr.Size != 5<<20 || wr.Chunks < 2 {
-		t.Fatalf("write: %d %s %s\n%s", code, out, errOut, d.stderr)
-	}
-	if got, _ := os.ReadFile(big); !bytes.Equal(got, want) {
-		t.Fatal("the written file differs from the input")
+	for _, via := range []string{"chunks", "fd"} {
+		args := []string{"file", "write", big, "-", "--json", "--mode", "overwrite"}
+		if via == "chunks" {
+			args = append(args, "--chunks")
+		}
+		out, errOut, code := d.cliIO(bytes.NewReader(want), args...)
+		var wr struct {
+			Bytes  int64
+			Chunks int
+			Size   int64
+			Via    string
+		}
+		if code != 0 || json.Unmarshal(out, &wr) != nil || wr.Bytes != 5<<20 || wr.Size != 5<<20 || wr.Via != via || (via == "chunks") != (wr.Chunks >= 2) {
+			t.Fatalf("write via %s: %d %s %s\n%s", via, code, out, errOut, d.stderr)
+		}
+		if got, _ := os.ReadFile(big); !bytes.Equal(got, want) {
+			t.Fatalf("the file written via %s differs from the input", via)
+		}
+		if via == "chunks" {
+			os.Remove(big)
+		}
 	}
 	for _, tc := range []struct {
 		args []string
@@ -76,7 +87,7 @@ func TestFileCLIBigRoundTrip(t *testing.T) {
 	}
 	// -o FILE, and the report on stdout then.
 	local := filepath.Join(t.TempDir(), "copy")
-	out, errOut, code = d.cliIO(nil, "file", "read", big, "-o", local, "-v")
+	out, errOut, code := d.cliIO(nil, "file", "read", big, "-o", local, "-v")
 	if got, _ := os.ReadFile(local); code != 0 || !bytes.Equal(got, want) || !strings.Contains(errOut, "via fd") {
 		t.Fatalf("read -o: %d %s %s", code, out, errOut)
 	}

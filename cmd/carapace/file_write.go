@@ -18,9 +18,9 @@ import (
 
 var fileWriteVerb = fileVerb{
 	name:  "write",
-	usage: "carapace file write PATH [- | --from FILE] [--mode create|overwrite|append] [--json]",
-	help:  "write stdin (or a local file) to a file, in chunks, atomically unless appending",
-	flags: []string{"from", "mode"},
+	usage: "carapace file write PATH [- | --from FILE] [--mode create|overwrite|append] [--chunks] [--json]",
+	help:  "write stdin (or a local file) to a file, atomically unless appending",
+	flags: []string{"from", "mode", "chunks"},
 	exec:  fileWrite,
 }
 
@@ -35,6 +35,7 @@ type writeReport struct {
 	Mtime  string `json:"mtime"`
 	Bytes  int64  `json:"bytes"`
 	Chunks int    `json:"chunks"`
+	Via    string `json:"via"` // "fd" (file.upload's pipe) or "chunks" (file.write)
 }
 
 func fileWrite(ctx context.Context, f *fileFlags, args []string) error {
@@ -60,9 +61,23 @@ func fileWrite(ctx context.Context, f *fileFlags, args []string) error {
 		return err
 	}
 	defer c.Close()
-	w := &chunkWriter{c: c, path: p, mode: f.mode, pr: newProgress("wrote", size)}
-	rep, err := w.run(ctx, in)
-	w.pr.finish()
+	pr := newProgress("wrote", size)
+	var rep *writeReport
+	err = errNoUpload
+	if f.mode != "append" && !f.chunks {
+		// The descriptor path, on the local socket; chunks where it
+		// cannot come (another entry, another system).
+		src := in
+		if f.from == "" {
+			src = os.Stdin
+		}
+		rep, err = upload(ctx, c, p, f.mode, src, pr)
+	}
+	if err == errNoUpload || fallBack(err) {
+		w := &chunkWriter{c: c, path: p, mode: f.mode, pr: pr}
+		rep, err = w.run(ctx, in)
+	}
+	pr.finish()
 	if err != nil {
 		return cliHint("file.write", relabel(err, "file.write"))
 	}
@@ -70,10 +85,18 @@ func fileWrite(ctx context.Context, f *fileFlags, args []string) error {
 	case f.json:
 		return printJSON(os.Stdout, rep)
 	case f.verbose:
-		fmt.Fprintf(os.Stderr, "carapace: file write %s: %d bytes in %d chunks\n", rep.Path, rep.Bytes, rep.Chunks)
+		if rep.Via == "fd" {
+			fmt.Fprintf(os.Stderr, "carapace: file write %s: %d bytes through a descriptor\n", rep.Path, rep.Bytes)
+		} else {
+			fmt.Fprintf(os.Stderr, "carapace: file write %s: %d bytes in %d chunks\n", rep.Path, rep.Bytes, rep.Chunks)
+		}
 	}
 	return nil
 }
+
+// errNoUpload is a write that goes in chunks from the start (append,
+// --chunks).
+var errNoUpload = errors.New("no upload")
 
 // writeSource opens the content: --from FILE, or stdin ("-", or no
 // argument when stdin is not a terminal). It returns the size when known.
@@ -120,7 +143,7 @@ type chunkWriter struct {
 }
 
 func (w *chunkWriter) run(ctx context.Context, in io.Reader) (*writeReport, error) {
-	w.rep.Path, w.target = w.path, w.path
+	w.rep.Path, w.target, w.rep.Via = w.path, w.path, "chunks"
 	buf, next := make([]byte, writeChunk), make([]byte, writeChunk)
 	n, err := io.ReadFull(in, buf)
 	for {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/gimme-tools/carapace/core/egress"
 )
 
 // Exit codes (also in the README).
@@ -37,6 +39,11 @@ func run(args []string) int {
 	// command's) and must start fast: it bypasses the CLI machinery.
 	if len(args) > 0 && args[0] == "sandbox-exec" {
 		return sandboxExec(args[1:])
+	}
+	// The egress proxy's process confines itself before anything else
+	// runs (core/egress, docs/network.md).
+	if len(args) > 0 && args[0] == egress.ProcessWord {
+		return egress.ProcessMain()
 	}
 	root := rootCommand()
 	jsonErrors = wantsJSON(args)

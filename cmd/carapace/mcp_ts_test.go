@@ -164,7 +164,8 @@ func TestMCPBenchmark(t *testing.T) {
 	dir := installTS(t)
 	addr := freePort(t)
 	d := startDevWith(t, "services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: false}\n",
-		"websocket: {listen: \""+addr+"\"}\n", nil, nil)
+		// The rate limits out of the way: a benchmark calls flat out.
+		"websocket: {listen: \""+addr+"\"}\nrate_limits: {per_uid: -1, per_subject: -1, conns_per_second: -1}\n", nil, nil)
 	content := bytes.Repeat([]byte("0123456789abcde\n"), 256) // 4 KiB
 	file := filepath.Join(d.home, "Docs", "bench.txt")
 	os.WriteFile(file, content, 0o644)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gimme-tools/carapace/core/audit"
 )
@@ -90,5 +92,63 @@ func execWithNetwork(t *testing.T, cred *syscall.Credential) {
 	}
 	if !allowed || !refused {
 		t.Errorf("audit: allowed connection recorded %v, refused one %v", allowed, refused)
+	}
+}
+
+// TestExecAsksTheOwner: in ask mode a connection to a host no rule lists
+// waits in `carapace approvals` until the owner answers with `carapace
+// approve`; then it goes through (here to an address a rule names).
+func TestExecAsksTheOwner(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("commands get network only on Linux (docs/network.md)")
+	}
+	if _, err := os.Stat("/usr/bin/curl"); err != nil {
+		t.Skip("no /usr/bin/curl")
+	}
+	registry := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "package %s", r.URL.Path)
+	}))
+	defer registry.Close()
+	_, port, _ := net.SplitHostPort(registry.Listener.Addr().String())
+	d := startDevWith(t, "services:\n  code:\n    enabled: true\n    project_roots: [~/Projects]\n    network: {allow: [\"127.0.0.1:"+port+"\"], ask: true}\n", "", nil, nil)
+	proj := filepath.Join(d.home, "Projects", "demo")
+	curl := exec.Command(binPath, "exec", "--cwd", proj, "--", "curl", "-sSk", "--max-time", "120", "https://localhost:"+port+"/asked")
+	curl.Env = []string{"HOME=" + d.home, "GIMME_SOCKET=" + d.socket, "PATH=/usr/bin:/bin"}
+	var o, e strings.Builder
+	curl.Stdout, curl.Stderr = &o, &e
+	if err := curl.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for i := 0; i < 600 && id == ""; i++ { // the request reaches the queue from another process
+		out, _, _ := d.cli("approvals", "--json")
+		var res struct {
+			Pending []struct {
+				ID      string `json:"id"`
+				Command string `json:"command"`
+			} `json:"pending"`
+		}
+		if json.Unmarshal([]byte(out), &res) == nil {
+			for _, p := range res.Pending {
+				if p.Command == "network: connect to localhost:"+port {
+					id = p.ID
+				}
+			}
+		}
+		if id == "" {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if id == "" {
+		curl.Process.Kill()
+		curl.Wait()
+		t.Fatalf("no network request in carapace approvals; curl: %q %q\nstack:\n%s", o.String(), e.String(), d.stderrText())
+	}
+	if out, errOut, code := d.cli("approve", id); code != 0 {
+		t.Fatalf("carapace approve %s: %d %q %q", id, code, out, errOut)
+	}
+	curl.Wait()
+	if o.String() != "package /asked" {
+		t.Errorf("curl after the owner's approval: %q %q", o.String(), e.String())
 	}
 }

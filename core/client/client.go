@@ -42,6 +42,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/jsonrpc/stream"
 	"github.com/gimme-tools/carapace/core/peer"
 )
 
@@ -54,8 +55,8 @@ func fromWire(we *jsonrpc.Error) *errs.Error {
 // Client is a connection to the router.
 type Client struct {
 	conn net.Conn
-	fds  *jsonrpc.FDConn // conn, when it can receive descriptors
-	w    *jsonrpc.Writer
+	fds  *stream.FDConn // conn, when it can receive descriptors
+	w    *stream.Writer
 	next atomic.Uint64
 
 	mu      sync.Mutex
@@ -76,10 +77,10 @@ type Client struct {
 func New(conn net.Conn) *Client {
 	c := &Client{pending: map[uint64]chan *jsonrpc.Response{}}
 	if uc, ok := conn.(*net.UnixConn); ok {
-		c.fds = jsonrpc.NewFDConn(uc)
+		c.fds = stream.NewFDConn(uc)
 		conn = c.fds
 	}
-	c.conn, c.w = conn, jsonrpc.NewWriter(conn, 0, 0)
+	c.conn, c.w = conn, stream.NewWriter(conn, 0, 0)
 	c.w.KeepOpen()
 	go c.w.Run()
 	go c.readLoop()
@@ -411,7 +412,7 @@ func (c *Client) connErrorLocked(err error) error {
 
 // readLoop delivers responses until the connection ends.
 func (c *Client) readLoop() {
-	r := jsonrpc.NewReader(c.conn, 256<<20)
+	r := stream.NewReader(c.conn, 256<<20)
 	var err error
 	for {
 		var line []byte

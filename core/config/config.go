@@ -37,6 +37,26 @@ type System struct {
 	Rate     RateLimit `yaml:"rate_limits"`
 	WS       WebSocket `yaml:"websocket"`
 	Relay    Relay     `yaml:"relay"`
+	// Services caps what the owner file may allow its services.
+	Services SystemServices `yaml:"services"`
+}
+
+// SystemServices is the system file's cap on the owner's services.
+type SystemServices struct {
+	Code SystemCode `yaml:"code"`
+}
+
+// SystemCode caps the code service.
+type SystemCode struct {
+	// Network, when set, caps the owner's services.code.network: a
+	// command reaches a host only when the owner's rules and these both
+	// allow it, and a deny here wins over any allow there. Unset: no cap;
+	// allow: [] means no network for commands, whatever the owner lists.
+	//
+	//	services:
+	//	  code:
+	//	    network: {allow: ["*.npmjs.org", "pypi.org", "*.pythonhosted.org"], deny: [...]}
+	Network *NetworkRules `yaml:"network"`
 }
 
 // Limits bounds what one client can make the router do.
@@ -221,6 +241,11 @@ type Network struct {
 	Deny     []string                `yaml:"deny"`
 	Projects map[string]NetworkRules `yaml:"projects"`
 	Routes   map[string]Route        `yaml:"routes"`
+	// Ask holds a connection to a host no allow rule covers until the
+	// owner decides (`carapace approvals`); a time-out is a deny. Deny
+	// rules, the system cap, a token's claim and private addresses are
+	// never asked about.
+	Ask bool `yaml:"ask"`
 }
 
 // Route is one credential route. Secret names the stored secret

@@ -234,7 +234,7 @@ func (n *Network) UnmarshalYAML(node *yaml.Node) error {
 	if node.Kind != yaml.MappingNode {
 		return fmt.Errorf("line %d: services.code.network is {allow: [hosts], deny: [hosts], projects: {...}}", node.Line)
 	}
-	if err := knownKeys(node, "services.code.network", "allow", "deny", "projects", "routes"); err != nil {
+	if err := knownKeys(node, "services.code.network", "allow", "deny", "projects", "routes", "ask"); err != nil {
 		return err
 	}
 	var raw struct {
@@ -242,11 +242,12 @@ func (n *Network) UnmarshalYAML(node *yaml.Node) error {
 		Deny     []string             `yaml:"deny"`
 		Projects map[string]yaml.Node `yaml:"projects"`
 		Routes   map[string]yaml.Node `yaml:"routes"`
+		Ask      bool                 `yaml:"ask"`
 	}
 	if err := node.Decode(&raw); err != nil {
 		return err
 	}
-	n.Allow, n.Deny = raw.Allow, raw.Deny
+	n.Allow, n.Deny, n.Ask = raw.Allow, raw.Deny, raw.Ask
 	for name, rn := range raw.Routes {
 		r, err := decodeRoute(name, &rn)
 		if err != nil {

@@ -50,6 +50,11 @@ func (c *System) validate(path string) error {
 	} else if s != (Syslog{}) {
 		return fieldError(path, 0, "audit.export.syslog.address", "needed with the other syslog keys")
 	}
+	if n := c.Services.Code.Network; n != nil {
+		if _, err := egress.ParseRules(n.Allow, n.Deny); err != nil {
+			return fieldError(path, 0, "services.code.network", err.Error())
+		}
+	}
 	switch c.Audit.Fsync {
 	case "", "always", "batch":
 	default:
@@ -158,6 +163,17 @@ func (c *Owner) expand(home string) {
 	}
 }
 
+// NetworkCap returns the system's cap on the owner's network rules
+// (services.code.network in the system file), and whether one is set.
+// Call it on a validated config.
+func (c SystemCode) NetworkCap() (egress.Cap, bool) {
+	if c.Network == nil {
+		return egress.Cap{}, false
+	}
+	rs, _ := egress.ParseRules(c.Network.Allow, c.Network.Deny)
+	return egress.Cap{Name: "the system's cap (services.code.network in the system file)", Allow: rs.Allow, Deny: rs.Deny}, true
+}
+
 func (n Network) validate(path string) error {
 	if _, err := egress.ParseRules(n.Allow, n.Deny); err != nil {
 		return fieldError(path, 0, "services.code.network", err.Error())
@@ -188,6 +204,7 @@ func (n Network) projectRoots() []string {
 // validated, expanded config.
 func (n Network) RulesFor(dir string) egress.Rules {
 	rs, _ := egress.ParseRules(n.Allow, n.Deny)
+	rs.Ask = n.Ask
 	for _, root := range n.projectRoots() {
 		if dir == root || root == "/" || strings.HasPrefix(dir, root+"/") {
 			p, _ := egress.ParseRules(n.Projects[root].Allow, n.Projects[root].Deny)
@@ -215,7 +232,7 @@ func (n Network) WholeNetwork() []string {
 // Any reports whether some list allows a host, or a route is set: some
 // command may have network (through the proxy).
 func (n Network) Any() bool {
-	if len(n.Allow) > 0 || len(n.Routes) > 0 {
+	if len(n.Allow) > 0 || len(n.Routes) > 0 || n.Ask {
 		return true
 	}
 	for _, rs := range n.Projects {

@@ -46,6 +46,10 @@ type Proxy struct {
 	// Routes, when set, are the credential routes the command may use
 	// (routes.go): requests to the proxy's own address.
 	Routes *Routes
+	// Ask, when set, is asked about a target the rules refuse only for
+	// want of an allow rule, when they ask (Rules.Asks): it blocks until
+	// the owner decides and returns the decision and why. Nil refuses.
+	Ask func(Target) (bool, string)
 
 	conns atomic.Int64
 	bytes atomic.Int64
@@ -246,6 +250,9 @@ func (p *Proxy) dial(host string, port uint16, rec *Record) (Target, net.Conn, e
 		rec.Host = t.Addr.String()
 	}
 	ok, allowedBy := p.Rules.Check(t)
+	if !ok && p.Ask != nil && p.Rules.Asks(t) {
+		ok, allowedBy = p.Ask(t)
+	}
 	if !ok {
 		return t, nil, refuse(http.StatusForbidden, "%s", allowedBy)
 	}

@@ -40,6 +40,7 @@ type Route struct {
 	Name     string
 	Upstream *url.URL // scheme https (or http), host, optional base path
 	Header   string   // the header's canonical name
+	template string   // the header's value as the owner wrote it, with {secret}
 	value    string   // the header's value: the template, or the secret filled in
 	secret   string   // the secret, "" until WithSecret
 }
@@ -80,7 +81,7 @@ func ParseRoute(name, upstream, header string) (Route, error) {
 	if hopHeader(k) || k == "Host" || k == "Content-Length" {
 		return Route{}, fmt.Errorf("header %q: %s is the proxy's to set", header, k)
 	}
-	return Route{Name: name, Upstream: u, Header: k, value: v}, nil
+	return Route{Name: name, Upstream: u, Header: k, template: v, value: v}, nil
 }
 
 // WithSecret returns r with the secret in its header. A secret holding a

@@ -213,9 +213,30 @@ func (r Rule) matchPort(port uint16) bool {
 	return false
 }
 
-// Rules is an allow list and a deny list; deny wins.
+// Rules is an allow list and a deny list; deny wins. Caps are layers
+// above (the system's cap, a token's narrowing): a connection must be
+// allowed by every one of them as well, so a cap can only narrow.
 type Rules struct {
 	Allow, Deny []Rule
+	Caps        []Cap
+	// Ask holds a connection to a host no allow rule covers (and no deny
+	// rule names, and every cap allows) until the owner decides
+	// (services.code.network.ask): Asks.
+	Ask bool
+}
+
+// Cap is one narrowing layer: its own allow and deny lists, and the name
+// a refusal gives it ("the system cap, services.code.network in
+// /etc/gimme/carapace.yaml", "the token's network claim").
+type Cap struct {
+	Name        string
+	Allow, Deny []Rule
+}
+
+// Within returns rs narrowed by c as well.
+func (rs Rules) Within(c Cap) Rules {
+	rs.Caps = append(append([]Cap(nil), rs.Caps...), c)
+	return rs
 }
 
 // ParseRules parses both lists; the error names the list and the entry.
@@ -237,16 +258,48 @@ func ParseRules(allow, deny []string) (Rules, error) {
 	return rs, nil
 }
 
-// Merge returns rs with o's rules added to both lists.
+// Merge returns rs with o's rules added to both lists (and o's caps).
 func (rs Rules) Merge(o Rules) Rules {
 	return Rules{
 		Allow: append(append([]Rule(nil), rs.Allow...), o.Allow...),
 		Deny:  append(append([]Rule(nil), rs.Deny...), o.Deny...),
+		Caps:  append(append([]Cap(nil), rs.Caps...), o.Caps...),
+		Ask:   rs.Ask || o.Ask,
 	}
 }
 
-// Empty reports whether rs allows nothing: the command gets no network.
-func (rs Rules) Empty() bool { return len(rs.Allow) == 0 }
+// Asks reports whether t, which rs refuses, is one to ask the owner
+// about: Ask is on, the only reason is that no allow rule of the owner's
+// covers it, and every cap allows it. A deny rule, a cap, or a private
+// address (checked after resolution, as always) is never asked about.
+func (rs Rules) Asks(t Target) bool {
+	if !rs.Ask {
+		return false
+	}
+	if ok, why := check(rs.Allow, rs.Deny, t); ok || !strings.HasPrefix(why, "no allow rule") {
+		return false
+	}
+	for _, c := range rs.Caps {
+		if ok, _ := check(c.Allow, c.Deny, t); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Empty reports whether rs allows nothing and asks about nothing: the
+// command gets no network. A cap that allows nothing empties it too.
+func (rs Rules) Empty() bool {
+	if len(rs.Allow) == 0 && !rs.Ask {
+		return true
+	}
+	for _, c := range rs.Caps {
+		if len(c.Allow) == 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // Everything reports whether rs has an allow rule for every host ("*").
 func (rs Rules) Everything() bool {
@@ -300,12 +353,28 @@ func (t Target) String() string {
 // Check reports whether rs allows t, and why: the rule that decided, or
 // that none did.
 func (rs Rules) Check(t Target) (bool, string) {
-	for _, r := range rs.Deny {
+	ok, why := check(rs.Allow, rs.Deny, t)
+	if !ok {
+		return false, why
+	}
+	for _, c := range rs.Caps {
+		if ok, w := check(c.Allow, c.Deny, t); !ok {
+			if strings.HasPrefix(w, "denied") {
+				return false, w + " in " + c.Name
+			}
+			return false, t.String() + " is outside " + c.Name
+		}
+	}
+	return true, why
+}
+
+func check(allow, deny []Rule, t Target) (bool, string) {
+	for _, r := range deny {
 		if r.matchHost(t.Name, t.Addr) && r.matchPort(t.Port) {
 			return false, "denied by " + r.String()
 		}
 	}
-	for _, r := range rs.Allow {
+	for _, r := range allow {
 		if r.matchHost(t.Name, t.Addr) && r.matchPort(t.Port) {
 			return true, "allowed by " + r.String()
 		}
@@ -315,10 +384,22 @@ func (rs Rules) Check(t Target) (bool, string) {
 
 // NamesAddr reports whether an allow rule names addr itself (not through
 // a host name or "*"), which is what lets a connection reach a private
-// address: Refused.
+// address: Refused. Every cap must name it too.
 func (rs Rules) NamesAddr(addr netip.Addr, port uint16) bool {
 	addr = addr.Unmap()
-	for _, r := range rs.Allow {
+	if !namesAddr(rs.Allow, addr, port) {
+		return false
+	}
+	for _, c := range rs.Caps {
+		if !namesAddr(c.Allow, addr, port) {
+			return false
+		}
+	}
+	return true
+}
+
+func namesAddr(allow []Rule, addr netip.Addr, port uint16) bool {
+	for _, r := range allow {
 		if r.Addr.IsValid() && r.Addr == addr && r.matchPort(port) {
 			return true
 		}

@@ -9,6 +9,12 @@ package errs
 // A reason is part of the wire protocol: an agent may act on it. Rename
 // one only with a line under "Renamed reasons" in docs/protocol.md.
 const (
+	ReasonBadNetwork               Reason = "bad_network"
+	ReasonUploadFailed             Reason = "upload_failed"
+	ReasonTooManyUploads           Reason = "too_many_uploads"
+	ReasonShortUpload              Reason = "short_upload"
+	ReasonNoUpload                 Reason = "no_upload"
+	ReasonCancelled                Reason = "cancelled"
 	ReasonActivateFailed           Reason = "activate_failed"
 	ReasonAlgorithmNotAllowed      Reason = "algorithm_not_allowed"
 	ReasonAllowedFolder            Reason = "allowed_folder"

@@ -31,6 +31,17 @@ func (r *Root) Open(rel string, flag int, check Check) (*os.File, error) {
 	return nil, errors.ErrUnsupported
 }
 
+// OpenFD fails with errors.ErrUnsupported.
+func (r *Root) OpenFD(rel string, flag int, check Check) (int, error) {
+	return -1, errors.ErrUnsupported
+}
+
+// Lstat fails with errors.ErrUnsupported.
+func (r *Root) Lstat(rel string, check Check) (Info, error) { return Info{}, errors.ErrUnsupported }
+
+// StatFD fails with errors.ErrUnsupported.
+func StatFD(fd int, name string) (Info, error) { return Info{}, errors.ErrUnsupported }
+
 // OpenDir fails with errors.ErrUnsupported.
 func (r *Root) OpenDir(rel string, check Check) (*Dir, error) { return nil, errors.ErrUnsupported }
 
@@ -64,6 +75,17 @@ func (d *Dir) Names() ([]string, error) { return nil, errors.ErrUnsupported }
 func (d *Dir) OpenFile(name string, flag int, perm uint32) (*os.File, error) {
 	return nil, errors.ErrUnsupported
 }
+
+// OpenFD fails with errors.ErrUnsupported.
+func (r *Root) OpenFD(rel string, flag int, check Check) (int, error) {
+	return -1, errors.ErrUnsupported
+}
+
+// Lstat fails with errors.ErrUnsupported.
+func (r *Root) Lstat(rel string, check Check) (Info, error) { return Info{}, errors.ErrUnsupported }
+
+// StatFD fails with errors.ErrUnsupported.
+func StatFD(fd int, name string) (Info, error) { return Info{}, errors.ErrUnsupported }
 
 // OpenDir fails with errors.ErrUnsupported.
 func (d *Dir) OpenDir(name string) (*Dir, error) { return nil, errors.ErrUnsupported }

@@ -61,28 +61,63 @@ func (r *Root) Close() error { return unix.Close(r.fd) }
 // O_NOCTTY are always added, so opening a FIFO or a terminal cannot block or
 // take a controlling terminal; callers check the type with Stat.
 func (r *Root) Open(rel string, flag int, check Check) (*os.File, error) {
+	fd, name, err := r.open(rel, flag, check)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+// OpenFD is Open returning the bare descriptor, which the caller closes:
+// for a short-lived read, it spares the two system calls an *os.File
+// costs (its mode check and its registration with the poller).
+func (r *Root) OpenFD(rel string, flag int, check Check) (int, error) {
+	fd, _, err := r.open(rel, flag, check)
+	return fd, err
+}
+
+func (r *Root) open(rel string, flag int, check Check) (int, string, error) {
 	flag |= unix.O_NONBLOCK | unix.O_NOCTTY | unix.O_CLOEXEC
 	if rel == "" {
 		fd, err := unix.Openat(r.fd, ".", flag, 0)
-		return newFile(fd, r.path, err)
+		return openResult(fd, r.path, err)
 	}
 	if !IsValidRel(rel) {
-		return nil, ErrInvalid
+		return -1, "", ErrInvalid
 	}
 	if !walkOnly.Load() && fastOpen != nil {
 		fd, err := fastOpen(r.fd, rel, flag, 0)
 		if err != errNoFast {
-			return newFile(fd, path.Join(r.path, rel), err)
+			return openResult(fd, path.Join(r.path, rel), err)
 		}
 	}
 	w, err := r.walk(rel, check, func(dir int, name string) (int, error) {
 		return unix.Openat(dir, name, flag|noFollow, 0)
 	})
 	if err != nil {
-		return nil, err
+		return -1, "", err
 	}
 	unix.Close(w.dir)
-	return newFile(w.fd, path.Join(r.path, w.rel()), nil)
+	return w.fd, path.Join(r.path, w.rel()), nil
+}
+
+// Lstat describes rel without following a link at its last component;
+// links in its directory part are followed as Parent follows them. A name
+// directly in the root costs one fstatat.
+func (r *Root) Lstat(rel string, check Check) (Info, error) {
+	if rel != "" && IsValidRel(rel) && !strings.Contains(rel, "/") {
+		var st unix.Stat_t
+		if err := unix.Fstatat(r.fd, rel, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return Info{}, &fs.PathError{Op: "lstat", Path: path.Join(r.path, rel), Err: err}
+		}
+		return infoFromStat(rel, &st), nil
+	}
+	d, name, err := r.Parent(rel, check)
+	if err != nil {
+		return Info{}, err
+	}
+	defer d.Close()
+	return d.Lstat(name)
 }
 
 // OpenDir opens the directory at rel ("" for the root), following symbolic
@@ -232,14 +267,14 @@ func dupCloexec(fd int) (int, error) {
 	return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 }
 
-func newFile(fd int, name string, err error) (*os.File, error) {
+func openResult(fd int, name string, err error) (int, string, error) {
 	if err != nil {
 		if err == ErrEscape || errors.Is(err, ErrEscape) {
-			return nil, err
+			return -1, "", err
 		}
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		return -1, "", &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	return os.NewFile(uintptr(fd), name), nil
+	return fd, name, nil
 }
 
 func infoFromStat(name string, st *unix.Stat_t) Info {
@@ -274,6 +309,15 @@ func infoFromStat(name string, st *unix.Stat_t) Info {
 		ModTime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec)),
 		Nlink:   uint64(st.Nlink),
 	}
+}
+
+// StatFD returns the Info of the open descriptor fd, named name.
+func StatFD(fd int, name string) (Info, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return Info{}, &fs.PathError{Op: "fstat", Path: name, Err: err}
+	}
+	return infoFromStat(path.Base(name), &st), nil
 }
 
 // Stat returns f's Info, from fstat on its descriptor.

@@ -1,8 +1,12 @@
-// Package jsonrpc implements the JSON-RPC 2.0 message layer Carapace speaks
-// on every entry: parsing requests (single and batch) exactly as the
+// Package jsonrpc is the JSON-RPC 2.0 message layer Carapace speaks on
+// every entry: parsing requests (single and batch) exactly as the
 // specification says (https://www.jsonrpc.org/specification, sections 4–7),
-// encoding responses and notifications, and reading newline-delimited
-// messages with a size limit.
+// parsing what a service answers (ParseResponse), and encoding responses,
+// requests and notifications.
+//
+// It is pure: bytes in, values out, no I/O, so every decoder is fuzzed
+// (the Fuzz targets here; `make fuzz`). Reading and writing messages on a
+// connection is package stream's job.
 //
 // It is deliberately small and allocation-light: the router parses each
 // request once and forwards params and ids as raw JSON, never re-encoding
@@ -203,4 +207,25 @@ func hasSpace(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// WantsFD reports whether a result is an object whose "fd" member is true:
+// the response carries a descriptor. It agrees with encoding/json (a key
+// may be escaped; of duplicate keys the last counts), so every receiver
+// pairs descriptors with the same messages.
+func WantsFD(result json.RawMessage) bool {
+	if !bytes.Contains(result, []byte(`"fd"`)) && !bytes.Contains(result, []byte(`\u`)) {
+		return false // cannot name "fd": most results, without a full parse
+	}
+	if !json.Valid(result) {
+		return false
+	}
+	want := false
+	members(result, func(k []byte, v []byte) bool {
+		if string(k) == "fd" {
+			want = string(v) == "true"
+		}
+		return true
+	})
+	return want
 }

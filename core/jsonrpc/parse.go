@@ -14,6 +14,11 @@ type Message struct {
 	// Items holds the parsed elements. For a single request it has one
 	// element. An element that is not a valid request has Err set.
 	Items []Item
+
+	// A single request's Items and Request, in the Message's allocation:
+	// two allocations fewer for the common case on every hop.
+	one [1]Item
+	req Request
 }
 
 // Item is one element of a message.
@@ -59,7 +64,10 @@ func ParseTrusted(line []byte) (*Message, *Error) {
 // parseValid parses a trimmed message the caller owns.
 func parseValid(line []byte) (*Message, *Error) {
 	if line[0] != '[' {
-		return &Message{Items: []Item{parseItem(line)}}, nil
+		m := &Message{}
+		m.one[0] = parseItem(line, &m.req)
+		m.Items = m.one[:]
+		return m, nil
 	}
 	elems := elements(line)
 	if len(elems) == 0 {
@@ -67,7 +75,7 @@ func parseValid(line []byte) (*Message, *Error) {
 	}
 	m := &Message{Batch: true, Items: make([]Item, len(elems))}
 	for i, e := range elems {
-		m.Items[i] = parseItem(e)
+		m.Items[i] = parseItem(e, nil)
 	}
 	return m, nil
 }
@@ -77,8 +85,9 @@ func invalidRequest(why string) *Error {
 	return &Error{Code: int(errs.InvalidRequest), Message: errs.InvalidRequest.String(), Data: d}
 }
 
-// parseItem validates one request object (specification section 4).
-func parseItem(raw json.RawMessage) Item {
+// parseItem validates one request object (specification section 4). A
+// valid request is stored in req, or in a new Request when req is nil.
+func parseItem(raw json.RawMessage, req *Request) Item {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return Item{Err: invalidRequest("a request must be a JSON object")}
@@ -115,7 +124,10 @@ func parseItem(raw json.RawMessage) Item {
 	if len(mraw) == 0 || mraw[0] != '"' {
 		return Item{ID: it.ID, Err: invalidRequest(`"method" must be a string`)}
 	}
-	req := &Request{ID: it.ID, Method: decodeString(mraw)}
+	if req == nil {
+		req = new(Request)
+	}
+	*req = Request{ID: it.ID, Method: decodeString(mraw)}
 	if hasParams {
 		if len(params) == 0 || (params[0] != '{' && params[0] != '[') {
 			return Item{ID: it.ID, Err: invalidRequest(`"params" must be an object or an array`)}

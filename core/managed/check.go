@@ -5,10 +5,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/scope"
 	"github.com/gimme-tools/carapace/core/service"
-	"github.com/gimme-tools/carapace/core/service/file"
 )
 
 // Reasons of the refusals Check makes (errs.Reason, the audit record's
@@ -73,11 +73,12 @@ func (p *Policy) checkAccess(c Call, a service.Access) error {
 			return forbidden(c.Method, ReasonPath, "the managed policy allows folders inside "+strings.Join(p.Folders, ", ")+" only",
 				"%s is outside the managed folders", a.Resource)
 		}
-		if g := match(p.DenyRead, a.Resource); g != "" {
+		comps := split(a.Resource)
+		if g := match(p.compiled(c.Home).denyRead, comps); g != "" {
 			return forbidden(c.Method, ReasonPath, "the managed policy's deny_read has "+g, "%s is denied by the managed policy", a.Resource)
 		}
 		if a.Verb != scope.GET {
-			if g := match(p.DenyWrite, a.Resource); g != "" {
+			if g := match(p.compiled(c.Home).denyWrite, comps); g != "" {
 				return forbidden(c.Method, ReasonPath, "the managed policy's deny_write has "+g, "%s may not be changed under the managed policy", a.Resource)
 			}
 		}
@@ -90,10 +91,14 @@ func (p *Policy) checkAccess(c Call, a service.Access) error {
 	return nil
 }
 
-// match returns the glob of globs that the absolute path p matches, or "".
-func match(globs []string, p string) string {
-	for _, g := range globs {
-		if file.GlobMatchesPath(g, p) {
+// match returns the glob m has that a component of a path (comps, from
+// the root) matches, with the components above it, or "".
+func match(m *denyread.Matcher, comps []string) string {
+	if m == nil {
+		return ""
+	}
+	for i, c := range comps {
+		if g := m.Name(c, comps[:i]); g != "" {
 			return g
 		}
 	}
@@ -107,8 +112,9 @@ func forbidden(method string, reason errs.Reason, hint, format string, args ...a
 // patterns are the policy's folders and project roots, expanded for one
 // home and split, made once: Check runs on every call.
 type patterns struct {
-	home           string
-	folders, roots [][]string
+	home                string
+	folders, roots      [][]string
+	denyRead, denyWrite *denyread.Matcher // nil: none
 }
 
 func (p *Policy) compiled(home string) *patterns {
@@ -116,6 +122,13 @@ func (p *Policy) compiled(home string) *patterns {
 		return c
 	}
 	c := &patterns{home: home, folders: compile(p.Folders, home), roots: compile(p.ProjectRoots, home)}
+	// The globs were checked when the policy was read.
+	if len(p.DenyRead) > 0 {
+		c.denyRead, _ = denyread.New(p.DenyRead)
+	}
+	if len(p.DenyWrite) > 0 {
+		c.denyWrite, _ = denyread.New(p.DenyWrite)
+	}
 	p.cache.Store(c)
 	return c
 }

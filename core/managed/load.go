@@ -17,6 +17,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/egress"
 	"github.com/gimme-tools/carapace/core/service"
 	"github.com/gimme-tools/carapace/core/service/file"
@@ -183,8 +184,8 @@ var fields = map[string]field{
 	"services":      list(func(p *Policy) *[]string { return &p.Services }, checkServices),
 	"folders":       list(func(p *Policy) *[]string { return &p.Folders }, checkPatterns),
 	"project_roots": list(func(p *Policy) *[]string { return &p.ProjectRoots }, checkPatterns),
-	"deny_read":     list(func(p *Policy) *[]string { return &p.DenyRead }, file.CheckGlobs),
-	"deny_write":    list(func(p *Policy) *[]string { return &p.DenyWrite }, file.CheckGlobs),
+	"deny_read":     list(func(p *Policy) *[]string { return &p.DenyRead }, checkGlobs),
+	"deny_write":    list(func(p *Policy) *[]string { return &p.DenyWrite }, checkGlobs),
 	"agents":        list(func(p *Policy) *[]string { return &p.Agents }, checkNames),
 	"network": mapping(func(p *Policy) any { return &p.Network }, func(p *Policy) error {
 		_, err := egress.ParseRules(p.Network.Allow, p.Network.Deny)
@@ -293,6 +294,15 @@ func cleanYAML(err error) error {
 	if errors.As(err, &te) {
 		return errors.New(strings.Join(te.Errors, "; "))
 	}
+	return err
+}
+
+// checkGlobs checks deny globs as the file service and Check use them.
+func checkGlobs(v []string) error {
+	if err := file.CheckGlobs(v); err != nil {
+		return err
+	}
+	_, err := denyread.New(v)
 	return err
 }
 

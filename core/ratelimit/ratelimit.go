@@ -16,10 +16,10 @@ import (
 // Limits configures a Limiter. A zero field takes its default; a negative
 // rate turns that limit off.
 type Limits struct {
-	PerUID       float64          // calls per second per peer uid (default 20000)
-	PerUIDBurst  int              // (default 2×PerUID)
-	PerSubject   float64          // calls per second per token subject (default 10000)
-	SubjectBurst int              // (default 2×PerSubject)
+	PerUID       float64          // calls per second per peer uid (default 1000)
+	PerUIDBurst  int              // (default 10000 with the default rate, else 2×PerUID)
+	PerSubject   float64          // calls per second per token subject (default 200)
+	SubjectBurst int              // (default 4000 with the default rate, else 2×PerSubject)
 	ConnsPerSec  float64          // new connections per second, all peers (default 500)
 	ConnsBurst   int              // (default 2×ConnsPerSec)
 	MaxKeys      int              // uids or subjects remembered per table (default 10000)
@@ -27,10 +27,15 @@ type Limits struct {
 	Now          func() time.Time // for tests
 }
 
-// Defaults, generous: a person or a benchmark never meets them; a runaway
-// agent looping as fast as it can does.
+// Defaults, from measurement (docs/benchmarks.md, `bench -only l`): an
+// agent reading a whole 2,000-file project with one call per file, as
+// fast as the router answers (2,500–4,700 calls/s here), stays inside a
+// token subject's burst of 4,000, twice over; a loop calling as fast as
+// it can (4,000–9,000 calls/s) empties it within about a second and then
+// gets 200 calls/s. A peer uid, every agent of one user together, gets
+// five times that. A benchmark turns them off (rate_limits: -1).
 var Defaults = Limits{
-	PerUID: 20000, PerSubject: 10000, ConnsPerSec: 500,
+	PerUID: 1000, PerUIDBurst: 10000, PerSubject: 200, SubjectBurst: 4000, ConnsPerSec: 500,
 	MaxKeys: 10000, IdleAfter: 10 * time.Minute,
 }
 
@@ -38,9 +43,15 @@ func (l Limits) withDefaults() Limits {
 	d := Defaults
 	if l.PerUID == 0 {
 		l.PerUID = d.PerUID
+		if l.PerUIDBurst == 0 {
+			l.PerUIDBurst = d.PerUIDBurst
+		}
 	}
 	if l.PerSubject == 0 {
 		l.PerSubject = d.PerSubject
+		if l.SubjectBurst == 0 {
+			l.SubjectBurst = d.SubjectBurst
+		}
 	}
 	if l.ConnsPerSec == 0 {
 		l.ConnsPerSec = d.ConnsPerSec
@@ -117,7 +128,7 @@ func (l *Limiter) Conn() error {
 func limited(op, who string, wait time.Duration) error {
 	ms := max(wait.Milliseconds(), 1)
 	return errs.E(op, errs.RateLimited, errs.ReasonRateLimited,
-		errs.Hint(fmt.Sprintf("too many requests; retry in %d ms (the limits are set under limits: in /etc/gimme/carapace.yaml)", ms)),
+		errs.Hint(fmt.Sprintf("too many requests; retry in %d ms (the owner sets the limits under rate_limits: in /etc/gimme/carapace.yaml)", ms)),
 		map[string]any{"retry_after_ms": ms},
 		fmt.Errorf("%s over its rate", who))
 }

@@ -1,7 +1,9 @@
 package ratelimit
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,13 +89,41 @@ func TestLimiterErrors(t *testing.T) {
 	}
 }
 
-func TestDefaultsGenerousAndOff(t *testing.T) {
-	l := New(Limits{})
-	for i := 0; i < 10000; i++ {
+// TestDefaultsFitAnAgent: under the defaults an agent reads a 2,000-file
+// project twice, one call per file, at once (no time passes) and is never
+// refused; a loop that keeps calling as fast as it can is held to the
+// subject's rate, and its refusal says when to retry.
+func TestDefaultsFitAnAgent(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	l := New(Limits{Now: func() time.Time { return now }})
+	for i := 0; i < 2*2000; i++ {
 		if err := l.Call(1000, "agent"); err != nil {
-			t.Fatalf("call %d refused under the defaults: %v", i, err)
+			t.Fatalf("project read: call %d refused under the defaults: %v", i, err)
 		}
 	}
+	// The runaway: 10 s of calls every 100 µs (10,000/s).
+	var ok, refused int
+	var lastErr error
+	for i := 0; i < 100000; i++ {
+		now = now.Add(100 * time.Microsecond)
+		if err := l.Call(1000, "agent"); err != nil {
+			refused++
+			lastErr = err
+		} else {
+			ok++
+		}
+	}
+	if got := float64(ok) / 10; got > 1.1*Defaults.PerSubject {
+		t.Errorf("a runaway loop got %.0f calls/s, want the subject's %.0f", got, Defaults.PerSubject)
+	}
+	var e *errs.Error
+	if refused == 0 || !errors.As(lastErr, &e) || errs.KindOf(lastErr) != errs.RateLimited ||
+		!strings.Contains(errs.HintOf(lastErr), "retry in") || e.Data["retry_after_ms"] == nil {
+		t.Errorf("runaway: %d refused, last %v (data %v), want rate_limited with retry_after_ms and a hint", refused, lastErr, e)
+	}
+}
+
+func TestDefaultsOff(t *testing.T) {
 	off := New(Limits{PerUID: -1, PerSubject: -1, ConnsPerSec: -1})
 	for i := 0; i < 100000; i++ {
 		if off.Call(1, "s") != nil || off.Conn() != nil {

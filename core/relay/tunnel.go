@@ -12,6 +12,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/jsonrpc/stream"
 	"github.com/gimme-tools/carapace/core/peer"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/wsentry"
@@ -50,7 +51,7 @@ func newTunnel(c *Client, conn *websocket.Conn) *tunnel {
 		t.ping = 30 * time.Second
 	}
 	if t.maxMsg <= 0 {
-		t.maxMsg = jsonrpc.DefaultMaxMessage
+		t.maxMsg = stream.DefaultMaxMessage
 	}
 	if t.maxSessions <= 0 {
 		t.maxSessions = 256
@@ -78,7 +79,7 @@ func (t *tunnel) serve(ctx context.Context) error {
 		}
 		b, err := readFrame(r, t.maxMsg+envelope)
 		switch {
-		case errors.Is(err, jsonrpc.ErrTooLarge):
+		case errors.Is(err, stream.ErrTooLarge):
 			t.tooLarge(b)
 			continue
 		case err != nil:
@@ -93,10 +94,10 @@ func (t *tunnel) serve(ctx context.Context) error {
 
 // readFrame reads one frame of at most max bytes. A larger one is read to
 // its end and discarded; its first max bytes are returned with
-// jsonrpc.ErrTooLarge, and the tunnel goes on.
+// stream.ErrTooLarge, and the tunnel goes on.
 func readFrame(r io.Reader, max int) ([]byte, error) {
-	b, err := jsonrpc.ReadMessage(r, max)
-	if errors.Is(err, jsonrpc.ErrTooLarge) {
+	b, err := stream.ReadMessage(r, max)
+	if errors.Is(err, stream.ErrTooLarge) {
 		if _, derr := io.Copy(io.Discard, r); derr != nil {
 			return nil, derr
 		}

@@ -169,6 +169,7 @@ func TestIssueWithinConfig(t *testing.T) {
 		{map[string]any{"aud": "local.gimme.tools", "ttl_seconds": 60}, -32602, "audience_mismatch"},
 		{map[string]any{"aud": "code", "scope": []string{"FETCH:/work"}, "ttl_seconds": 60}, -32602, "bad_scope"},
 		{map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 60, "extra": 1}, -32602, ""},
+		{map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 60, "network": []string{"a..b"}}, -32602, "bad_network"},
 	} {
 		ce := callErr(t, c, "token.issue", tc.params)
 		if ce.Kind.Code() != tc.code || (tc.reason != "" && string(ce.Reason) != tc.reason) {
@@ -178,6 +179,13 @@ func TestIssueWithinConfig(t *testing.T) {
 	var res router.IssueResult
 	if err := c.Call(ctx(t), "token.issue", map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 60, "sub": "agent:x"}, &res); err != nil {
 		t.Fatal(err)
+	}
+	// A network claim narrows (core/service/code applies it).
+	if err := c.Call(ctx(t), "token.issue", map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 60, "network": []string{"pypi.org"}}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := token.NetworkClaim(res.Token); err != nil || n == nil || len(*n) != 1 || (*n)[0] != "pypi.org" {
+		t.Errorf("network claim %v, %v", n, err)
 	}
 	// A router whose owner is someone else: we may not mint, but our token works.
 	other := startStackWith(t, true, os.Geteuid()+1, ratelimit.Limits{})

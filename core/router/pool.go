@@ -15,6 +15,7 @@ import (
 	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/jsonrpc/stream"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
 )
@@ -39,8 +40,8 @@ type pool struct {
 type bconn struct {
 	p    *pool
 	c    net.Conn
-	fds  *jsonrpc.FDConn // c, when it can receive descriptors (file.open)
-	w    *jsonrpc.Writer
+	fds  *stream.FDConn // c, when it can receive descriptors (file.open)
+	w    *stream.Writer
 	next atomic.Uint64
 
 	mu      sync.Mutex
@@ -145,10 +146,10 @@ func (p *pool) get(ctx context.Context) (*bconn, error) {
 	}
 	bc := &bconn{p: p, pending: map[uint64]*pend{}}
 	if uc, ok := c.(*net.UnixConn); ok {
-		bc.fds = jsonrpc.NewFDConn(uc)
+		bc.fds = stream.NewFDConn(uc)
 		c = bc.fds
 	}
-	bc.c, bc.w = c, jsonrpc.NewWriter(c, 30*time.Second, 0)
+	bc.c, bc.w = c, stream.NewWriter(c, 30*time.Second, 0)
 	bc.w.Batch()
 	bc.w.BeforeWrite(bc.flushAudit)
 	go bc.w.Run()
@@ -326,7 +327,7 @@ func (bc *bconn) take(id uint64) *pend {
 // readLoop delivers answers and streamed notifications until the service
 // connection ends; every request still pending then fails with -32007.
 func (bc *bconn) readLoop() {
-	r := jsonrpc.NewReader(bc.c, maxServiceMessage)
+	r := stream.NewReader(bc.c, maxServiceMessage)
 	for {
 		line, err := r.Next()
 		if err != nil {
@@ -360,7 +361,7 @@ func (bc *bconn) readLoop() {
 }
 
 // attachFD gives a response that says "fd": true the next descriptor the
-// service passed (see jsonrpc's note on descriptor passing), if its
+// service passed (see stream's note on descriptor passing), if its
 // caller may receive one: a session on the local Unix socket. Anyone else
 // (WebSocket, relay, XPC) gets fd_not_allowed, and the descriptor is
 // closed here.

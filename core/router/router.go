@@ -30,6 +30,7 @@ import (
 	"github.com/gimme-tools/carapace/core/audit"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/mux"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
 )
@@ -99,10 +100,8 @@ type selfInfo struct {
 // service: one per two processors, at least one. Each connection is read
 // by one goroutine at each end, and calls are spread over the connections,
 // so connections beyond what can run in parallel only split the batches
-// that share one write(2), one read and one audit write: on two processors
-// one connection instead of four cut a forwarded call's server CPU from
-// ~27 µs to ~25 µs and its system calls from 4.8 to 4.2 (make bench,
-// -baseline).
+// that share one write(2), one read and one audit write (measure a change
+// with `go run ./internal/bench -only d -baseline <old build>`).
 func DefaultPoolSize() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // New returns a Router.
@@ -247,9 +246,15 @@ func (r *Router) cancelOnClose(s *rpcserver.Session) {
 // sandboxed); the call carries no token, so nothing an agent holds can
 // reach it, and the shell service checks the same again.
 func (r *Router) forwardApproval(s *rpcserver.Session, req *jsonrpc.Request, done func(*jsonrpc.Response)) {
-	b, ok := r.back["shell"]
+	// approvals.network.<op> are the code service's network questions
+	// (ask mode, docs/network.md): code.approvals.<op>.
+	svc, method := "shell", "shell."+req.Method
+	if op, ok := strings.CutPrefix(req.Method, "approvals.network."); ok {
+		svc, method = "code", "code.approvals."+op
+	}
+	b, ok := r.back[svc]
 	if !ok || !b.Enabled {
-		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(notEnabled(shellBackend(b)))})
+		done(&jsonrpc.Response{Error: jsonrpc.ErrorFrom(notEnabled(backendNamed(b, svc)))})
 		return
 	}
 	info := s.Info()
@@ -259,7 +264,7 @@ func (r *Router) forwardApproval(s *rpcserver.Session, req *jsonrpc.Request, don
 		return
 	}
 	fwd := *req
-	fwd.Method = "shell." + req.Method
+	fwd.Method = method
 	g := grant{caller: caller}
 	if a := r.opts.Auth; a != nil && a.Audit != nil {
 		// The owner's decision is the shell service's to report (a
@@ -268,7 +273,7 @@ func (r *Router) forwardApproval(s *rpcserver.Session, req *jsonrpc.Request, don
 		g.log = a.Audit
 		g.call = callRecord{method: req.Method, start: time.Now()}
 	}
-	r.pools["shell"].forward(s, &fwd, g, done)
+	r.pools[svc].forward(s, &fwd, g, done)
 }
 
 // refuse records the router's refusal of one of its own methods (an
@@ -289,10 +294,10 @@ func (r *Router) refuse(s *rpcserver.Session, method string, err error) error {
 	return r.deny(rec, start, err)
 }
 
-// shellBackend names the shell backend for a not-enabled error even when
-// the router has none configured.
-func shellBackend(b Backend) Backend {
-	b.Name = "shell"
+// backendNamed names the backend for a not-enabled error even when
+// the router has none by that name (a zero Backend).
+func backendNamed(b Backend, name string) Backend {
+	b.Name = name
 	return b
 }
 
@@ -311,32 +316,15 @@ func (r *Router) isOwner(info rpcserver.ConnInfo) bool {
 	return info.Creds.UID == r.opts.OwnerUID && !info.Creds.Confined && info.Via.Local()
 }
 
-func (r *Router) runOwn(s *rpcserver.Session, req *jsonrpc.Request, h service.Handler) (resp *jsonrpc.Response) {
-	defer func() {
-		if p := recover(); p != nil {
-			r.log().Error("handler panicked", "method", req.Method, "panic", p)
-			resp = &jsonrpc.Response{Error: jsonrpc.NewError(errs.Internal, errs.ReasonInternal, "")}
-		}
-	}()
+// runOwn runs one of the router's own methods as a service runs its
+// methods (mux.Run); the handler finds the session in its context.
+func (r *Router) runOwn(s *rpcserver.Session, req *jsonrpc.Request, h service.Handler) *jsonrpc.Response {
 	ci := s.Info()
 	call := &service.Call{Method: req.Method, Params: req.Params,
 		Caller: service.Caller{UID: ci.Creds.UID, GID: ci.Creds.GID, PID: ci.Creds.PID, Via: ci.Via,
 			Owner: r.isOwner(ci)}}
 	ctx := context.WithValue(s.Context(), sessionKey{}, s)
-	res, err := h(ctx, call)
-	if err != nil {
-		return &jsonrpc.Response{Error: jsonrpc.ErrorFrom(err)}
-	}
-	switch v := res.(type) {
-	case json.RawMessage:
-		return &jsonrpc.Response{Result: v}
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			return &jsonrpc.Response{Error: jsonrpc.ErrorFrom(errs.E(req.Method, errs.Internal, err))}
-		}
-		return &jsonrpc.Response{Result: b}
-	}
+	return mux.Run(ctx, h, call, r.log())
 }
 
 type sessionKey struct{}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/audit"
+	"github.com/gimme-tools/carapace/core/egress"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/scope"
@@ -170,6 +171,10 @@ type IssueParams struct {
 	// default "<service>-agent". It names the caller in approvals and in
 	// every audit record of the token's calls.
 	Name string `json:"name"`
+	// Network narrows the hosts the token's commands may reach (code
+	// tokens; the claim Claims.Network): nil leaves the owner's rules,
+	// an empty list means no network. It never widens them.
+	Network *[]string `json:"network,omitempty"`
 }
 
 // IssueResult is token.issue's answer.
@@ -221,7 +226,7 @@ func (r *Router) issue(_ context.Context, c *service.Call) (any, error) {
 			return nil, r.deny(rec, start, err)
 		}
 	}
-	raw, claims, err := a.Minter.MintNamed(aud, p.Scope, ttl, p.Once, p.Sub, p.Name)
+	raw, claims, err := a.Minter.MintNarrowed(aud, p.Scope, ttl, p.Once, p.Sub, p.Name, p.Network)
 	if err != nil {
 		return nil, r.deny(rec, start, errs.E(op, err))
 	}
@@ -258,6 +263,16 @@ func (r *Router) checkIssue(a *Auth, p *IssueParams) (string, time.Duration, err
 		return aud, 0, errs.E(errs.Forbidden, errs.ReasonBadTTL,
 			errs.Hint(fmt.Sprintf("give ttl_seconds from 1 to %d (tokens.max_ttl in the system config: %v)", int64(maxTTL/time.Second), maxTTL)),
 			fmt.Errorf("ttl %ds", p.TTLSeconds))
+	}
+	if p.Network != nil {
+		if svc != "code" {
+			return aud, 0, errs.E(errs.InvalidParams, errs.ReasonBadNetwork,
+				errs.Hint("--network narrows a code token's network; leave it out for "+svc))
+		}
+		if _, err := egress.ParseRules(*p.Network, nil); err != nil {
+			return aud, 0, errs.E(errs.InvalidParams, errs.ReasonBadNetwork,
+				errs.Hint("write --network as a host pattern, e.g. registry.npmjs.org or '*.pythonhosted.org:443' (docs/network.md)"), err)
+		}
 	}
 	req, err := scope.ParseSet(p.Scope, aud, a.Home)
 	if err != nil {

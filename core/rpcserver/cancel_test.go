@@ -1,4 +1,4 @@
-package rpcserver
+package rpcserver_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gimme-tools/carapace/core/mux"
+	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
 )
 
@@ -24,7 +26,7 @@ func TestCancelOnlyOwnSession(t *testing.T) {
 		}
 	})
 	tb.Register("get_data", func(context.Context, *service.Call) (any, error) { return []any{"hello", 5}, nil })
-	sock := startServer(t, &Server{Dispatcher: &Mux{Table: &tb}})
+	sock := startServer(t, &rpcserver.Server{Dispatcher: &mux.Mux{Table: &tb}})
 	a, b := dialTest(t, sock), dialTest(t, sock)
 	a.send(`{"jsonrpc":"2.0","id":7,"method":"wait"}`)
 	<-entered

@@ -6,13 +6,14 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/jsonrpc/stream"
 	"github.com/gimme-tools/carapace/core/peer"
-	"github.com/gimme-tools/carapace/core/service"
 )
 
 var errSinkClosed = errors.New("rpcserver: connection closed")
@@ -26,13 +27,13 @@ func (s *Server) serveConn(c net.Conn) {
 	creds, credErr := peer.FromConn(c)
 	via := s.Via
 	if via == "" {
-		via = service.ViaUnix
+		via = peer.ViaUnix
 	}
 	info := ConnInfo{Creds: creds, Via: via}
 	if credErr != nil {
 		info.Creds = peer.Creds{UID: -1, GID: -1}
 	}
-	lc := jsonrpc.NewLoopConn(c) // read, written and closed through lc
+	lc := stream.NewLoopConn(c) // read, written and closed through lc
 	sk := newStreamSink(lc, lim)
 	if s.BatchWrites {
 		sk.w.Batch()
@@ -60,7 +61,7 @@ func (s *Server) serveConn(c net.Conn) {
 	s.readLoop(lc, sess, lim)
 }
 
-func (s *Server) readLoop(c *jsonrpc.LoopConn, sess *Session, lim Limits) {
+func (s *Server) readLoop(c *stream.LoopConn, sess *Session, lim Limits) {
 	// The idle deadline is pushed forward at most every idleStep, not on
 	// every message: resetting a timer per request costs more than the
 	// precision is worth.
@@ -71,9 +72,9 @@ func (s *Server) readLoop(c *jsonrpc.LoopConn, sess *Session, lim Limits) {
 		switch {
 		case err == nil:
 			sess.Handle(line)
-		case errors.Is(err, jsonrpc.ErrTooLarge):
+		case errors.Is(err, stream.ErrTooLarge):
 			sess.sendError(nil, jsonrpc.NewError(errs.TooLarge, errs.ReasonMessageTooLarge,
-				"a message may be at most "+itoa(lim.MaxMessage)+" bytes; the line was skipped"))
+				"a message may be at most "+strconv.Itoa(lim.MaxMessage)+" bytes; the line was skipped"))
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			if sess.InFlight() > 0 {
 				setAt = time.Time{} // waiting on a slow answer is not idleness
@@ -132,26 +133,11 @@ func waitPending(sess *Session, gone func() bool) (peerGone bool) {
 // for a full close while its answers are awaited.
 const pollGone = 100 * time.Millisecond
 
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = digits[n%10]
-		n /= 10
-	}
-	return string(b[i:])
-}
-
-// streamSink adapts a jsonrpc.Writer to the session's sink.
-type streamSink struct{ w *jsonrpc.Writer }
+// streamSink adapts a stream.Writer to the session's sink.
+type streamSink struct{ w *stream.Writer }
 
 func newStreamSink(c net.Conn, lim Limits) *streamSink {
-	return &streamSink{w: jsonrpc.NewWriter(c, lim.WriteTimeout, 8*lim.MaxMessage+1<<20)}
+	return &streamSink{w: stream.NewWriter(c, lim.WriteTimeout, 8*lim.MaxMessage+1<<20)}
 }
 
 func (s *streamSink) send(msg []byte) error { return s.w.Send(msg) }

@@ -5,17 +5,8 @@ import (
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
-	"github.com/gimme-tools/carapace/core/service"
+	"github.com/gimme-tools/carapace/core/peer"
 )
-
-// FileResult is implemented by a handler's result that hands the caller
-// a descriptor (file.open): the Mux sends Result() as the JSON result and
-// passes File() with it over the Unix connection (SCM_RIGHTS). The result
-// should say "fd": true so the receiver knows to take it.
-type FileResult interface {
-	Result() any
-	File() *os.File
-}
 
 // fdSink is a sink that can pass descriptors with a message.
 type fdSink interface {
@@ -34,7 +25,7 @@ func (s *streamSink) canPassFDs() bool { return s.w.CanPassFDs() }
 // relay or XPC.
 func (s *Session) CanPassFDs() bool {
 	fs, ok := s.sink.(fdSink)
-	return ok && s.info.Via == service.ViaUnix && fs.canPassFDs()
+	return ok && s.info.Via == peer.ViaUnix && fs.canPassFDs()
 }
 
 // FDNotAllowed is the error a response carrying a descriptor becomes on a

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/client"
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/mux"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
 )
@@ -34,7 +35,7 @@ func TestMuxPassesFileResult(t *testing.T) {
 		return fileResult{f}, err
 	})
 	for _, via := range []string{"", "websocket"} {
-		srv := &rpcserver.Server{Dispatcher: &rpcserver.Mux{Table: &table}, Via: service.Via(via)}
+		srv := &rpcserver.Server{Dispatcher: &mux.Mux{Table: &table}, Via: service.Via(via)}
 		sock := filepath.Join(dir, via+"s.sock")
 		l, err := net.Listen("unix", sock)
 		if err != nil {

@@ -1,4 +1,4 @@
-package rpcserver
+package rpcserver_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gimme-tools/carapace/core/mux"
+	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
 )
 
@@ -40,7 +42,7 @@ func ping(t *testing.T, sock string) {
 }
 
 func TestTooLargeResynchronises(t *testing.T) {
-	sock := startServer(t, &Server{Limits: Limits{MaxMessage: 4096}})
+	sock := startServer(t, &rpcserver.Server{Limits: rpcserver.Limits{MaxMessage: 4096}})
 	c := dialTest(t, sock)
 	// 10 MiB in one line, sent slowly while another client is served.
 	done := make(chan struct{})
@@ -65,7 +67,7 @@ func TestTooLargeResynchronises(t *testing.T) {
 }
 
 func TestHalfLineDoesNotBlockOthers(t *testing.T) {
-	sock := startServer(t, &Server{})
+	sock := startServer(t, &rpcserver.Server{})
 	stalled := dialTest(t, sock)
 	stalled.c.Write([]byte(`{"jsonrpc":"2.0","id":1,"meth`))
 	for i := 0; i < 5; i++ {
@@ -79,7 +81,7 @@ func TestHalfLineDoesNotBlockOthers(t *testing.T) {
 }
 
 func TestMaxConnections(t *testing.T) {
-	srv := &Server{Limits: Limits{MaxConns: 2}}
+	srv := &rpcserver.Server{Limits: rpcserver.Limits{MaxConns: 2}}
 	sock := startServer(t, srv)
 	a, b := dialTest(t, sock), dialTest(t, sock)
 	a.send(`{"jsonrpc":"2.0","id":1,"method":"get_data"}`)
@@ -99,7 +101,7 @@ func TestMaxConnections(t *testing.T) {
 }
 
 func TestMaxInFlight(t *testing.T) {
-	sock := startServer(t, &Server{Limits: Limits{MaxInFlight: 2}})
+	sock := startServer(t, &rpcserver.Server{Limits: rpcserver.Limits{MaxInFlight: 2}})
 	c := dialTest(t, sock)
 	c.send(`{"jsonrpc":"2.0","id":1,"method":"slow"}`)
 	c.send(`{"jsonrpc":"2.0","id":2,"method":"slow"}`)
@@ -111,7 +113,7 @@ func TestMaxInFlight(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	sock := startServer(t, &Server{Limits: Limits{IdleTimeout: 100 * time.Millisecond}})
+	sock := startServer(t, &rpcserver.Server{Limits: rpcserver.Limits{IdleTimeout: 100 * time.Millisecond}})
 	c := dialTest(t, sock)
 	if code, reason := errorOf(t, c.recv()); code != -32008 || reason != "idle_timeout" {
 		t.Fatalf("idle: %d %s", code, reason)
@@ -129,7 +131,7 @@ func TestIdleTimeoutSparesSlowCalls(t *testing.T) {
 		time.Sleep(3 * time.Second)
 		return "done", nil
 	})
-	sock := startServer(t, &Server{Dispatcher: &Mux{Table: &tb}, Limits: Limits{IdleTimeout: 2 * time.Second}})
+	sock := startServer(t, &rpcserver.Server{Dispatcher: &mux.Mux{Table: &tb}, Limits: rpcserver.Limits{IdleTimeout: 2 * time.Second}})
 	c := dialTest(t, sock)
 	c.send(`{"jsonrpc":"2.0","id":1,"method":"wait"}`)
 	if got := c.recv(); !strings.Contains(got, `"done"`) {
@@ -142,7 +144,7 @@ func TestWriteDeadlineDropsNonReader(t *testing.T) {
 	big := json.RawMessage(`"` + strings.Repeat("x", 256<<10) + `"`)
 	tb.Register("big", func(context.Context, *service.Call) (any, error) { return big, nil })
 	tb.Register("get_data", func(context.Context, *service.Call) (any, error) { return []any{"hello", 5}, nil })
-	srv := &Server{Dispatcher: &Mux{Table: &tb}, Limits: Limits{WriteTimeout: 200 * time.Millisecond, MaxInFlight: 1000}}
+	srv := &rpcserver.Server{Dispatcher: &mux.Mux{Table: &tb}, Limits: rpcserver.Limits{WriteTimeout: 200 * time.Millisecond, MaxInFlight: 1000}}
 	sock := startServer(t, srv)
 	c, err := net.Dial("unix", sock)
 	if err != nil {
@@ -162,7 +164,7 @@ func TestWriteDeadlineDropsNonReader(t *testing.T) {
 }
 
 func TestHalfCloseStillAnswers(t *testing.T) {
-	sock := startServer(t, &Server{})
+	sock := startServer(t, &rpcserver.Server{})
 	c := dialTest(t, sock)
 	c.send(`{"jsonrpc":"2.0","id":1,"method":"get_data"}`)
 	c.c.Write([]byte(`{"jsonrpc":"2.0","id":2,"method":"get_data"}`)) // no newline
@@ -174,7 +176,7 @@ func TestHalfCloseStillAnswers(t *testing.T) {
 }
 
 func TestBlankLinesIgnored(t *testing.T) {
-	sock := startServer(t, &Server{})
+	sock := startServer(t, &rpcserver.Server{})
 	c := dialTest(t, sock)
 	c.c.Write([]byte("\n\r\n   \n"))
 	c.silent()

@@ -9,10 +9,16 @@
 // itself, fans batches out and gathers their responses into one array, and
 // hands every valid request to a Dispatcher. Responses are coalesced: all
 // that are ready when the writer wakes go out in one write.
+//
+// It knows nothing of services: a Dispatcher decides what a request means
+// (core/mux serves a service's route table; the router is another).
+// Messages are read and written by package stream and parsed by package
+// jsonrpc.
 package rpcserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -21,8 +27,8 @@ import (
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/jsonrpc/stream"
 	"github.com/gimme-tools/carapace/core/peer"
-	"github.com/gimme-tools/carapace/core/service"
 )
 
 // Limits bounds what one peer can make the server do. Zero fields take the
@@ -39,7 +45,7 @@ type Limits struct {
 // WithDefaults returns l with zero fields set to the defaults.
 func (l Limits) WithDefaults() Limits {
 	if l.MaxMessage <= 0 {
-		l.MaxMessage = jsonrpc.DefaultMaxMessage
+		l.MaxMessage = stream.DefaultMaxMessage
 	}
 	if l.MaxConns <= 0 {
 		l.MaxConns = 1024
@@ -75,7 +81,7 @@ type AcceptFunc func(info ConnInfo) error
 // ConnInfo is what a Session knows about its peer, fixed at accept.
 type ConnInfo struct {
 	Creds  peer.Creds
-	Via    service.Via
+	Via    peer.Via
 	Remote string // remote address, for websocket and relay
 }
 
@@ -86,9 +92,9 @@ type Server struct {
 	Accept     AcceptFunc // nil accepts everyone
 	Log        *slog.Logger
 	// Via names the transport for ConnInfo ("unix" if empty).
-	Via service.Via
+	Via peer.Via
 	// BatchWrites sends every response through the connection's writer
-	// goroutine (jsonrpc.Writer.Batch): right for a service, whose one
+	// goroutine (stream.Writer.Batch): right for a service, whose one
 	// peer, the router, multiplexes many callers over few connections.
 	BatchWrites bool
 	// TrustedPeer skips the full JSON validation of each message
@@ -245,4 +251,11 @@ func (s *Server) NewSession(ctx context.Context, info ConnInfo, send func(msg []
 		return nil, err
 	}
 	return sess, nil
+}
+
+// MethodNotFound returns the -32601 error object for method.
+func MethodNotFound(method string) *jsonrpc.Error {
+	d, _ := json.Marshal(map[string]string{"reason": string(errs.ReasonNoMethod), "method": method,
+		"hint": "run `carapace call rpc.methods` for the list, or check the spelling"})
+	return &jsonrpc.Error{Code: int(errs.NoMethod), Message: errs.NoMethod.String(), Data: d}
 }

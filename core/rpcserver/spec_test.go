@@ -1,4 +1,4 @@
-package rpcserver
+package rpcserver_test
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/mux"
+	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
 )
 
@@ -59,10 +61,10 @@ func specTable() *service.Table {
 }
 
 // startServer serves srv on a Unix socket in a temp dir and returns its path.
-func startServer(t *testing.T, srv *Server) string {
+func startServer(t *testing.T, srv *rpcserver.Server) string {
 	t.Helper()
 	if srv.Dispatcher == nil {
-		srv.Dispatcher = &Mux{Table: specTable()}
+		srv.Dispatcher = &mux.Mux{Table: specTable()}
 	}
 	sock := filepath.Join(t.TempDir(), "s.sock")
 	l, err := net.Listen("unix", sock)
@@ -152,7 +154,7 @@ func normalise(v any) any {
 // TestSpecificationExamples replays section 7 of the JSON-RPC 2.0
 // specification, request for request.
 func TestSpecificationExamples(t *testing.T) {
-	sock := startServer(t, &Server{})
+	sock := startServer(t, &rpcserver.Server{})
 	for _, tc := range []struct {
 		name, req, want string // want "" means no response
 	}{

@@ -64,6 +64,11 @@ type Profile struct {
 	// command in a project with .git fails with exit 126. The command's
 	// own filter refuses both again.
 	Namespaces bool
+	// NoFiles refuses every call that opens a file (open, openat,
+	// openat2, creat), whatever Landlock allows, and socket(AF_UNIX):
+	// the egress proxy's process, which needs only the descriptors it
+	// is handed and the network.
+	NoFiles bool
 }
 
 // ConfineSelf confines the calling process for the rest of its life: no

@@ -108,6 +108,9 @@ var DefaultReadOnly = []string{
 	"/etc/nsswitch.conf", "/etc/host.conf", "/etc/localtime", "/etc/timezone",
 	"/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
 	"/etc/locale.alias", "/etc/mime.types", "/etc/os-release",
+	// pip names the distribution in its User-Agent (distro): without
+	// these it stops with a PermissionError on Debian and Ubuntu.
+	"/etc/debian_version", "/etc/lsb-release",
 	"/etc/gitconfig", "/etc/profile", "/etc/bash.bashrc", "/etc/inputrc",
 	"/etc/environment", "/etc/login.defs", "/etc/protocols", "/etc/services",
 	"/proc", "/sys/devices/system/cpu", "/sys/fs/cgroup",

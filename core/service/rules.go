@@ -31,6 +31,7 @@ var (
 		"file.list": Path(scope.GET), "file.search": Path(scope.GET),
 		"file.open":  Path(scope.GET),
 		"file.write": Path(scope.PUT), "file.mkdir": Path(scope.PUT),
+		"file.upload": Path(scope.PUT), "file.commit": Path(scope.PUT),
 		"file.delete": Path(scope.DELETE),
 		// A move needs DELETE on "from" and PUT on "to", as the file
 		// service checks it.
@@ -39,7 +40,12 @@ var (
 	// code.execute runs in its "cwd", or, without one, in a fresh scratch
 	// directory: POST on CodeScratch, which "POST:code.local.gimme.tools/*"
 	// covers as it covers everything, and "POST:/.carapace/scratch" alone.
-	codeRules = map[string]Rule{"code.execute": executeIn(CodeScratch), "code.info": Untouched}
+	// Its approvals (network connections held in ask mode) are the
+	// owner's alone, like the shell's: approvals.network.*.
+	codeRules = map[string]Rule{
+		"code.execute": executeIn(CodeScratch), "code.info": Untouched,
+		"code.approvals.list": ownerOnly("approvals.network.list"), "code.approvals.decide": ownerOnly("approvals.network.decide"),
+	}
 	// shell.execute runs in its "cwd", the owner's home when it gives none.
 	// The approval queue is the owner's alone: the router forwards its own
 	// approvals.list and approvals.decide, which carry no token, and no

@@ -17,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 
 	"github.com/gimme-tools/carapace/core/errs"
@@ -66,6 +67,15 @@ func NoAuthorizer(method, svc string) error {
 // Handler handles one method. The result is marshalled as the JSON-RPC
 // result; an error is turned into a JSON-RPC error by its errs.Kind.
 type Handler func(ctx context.Context, call *Call) (any, error)
+
+// FileResult is implemented by a handler's result that hands the caller
+// a descriptor (file.open): the result sent is Result(), and File() is
+// passed with it over the Unix connection (SCM_RIGHTS). The result should
+// say "fd": true so the receiver knows to take it.
+type FileResult interface {
+	Result() any
+	File() *os.File
+}
 
 // Service is one capability service.
 type Service interface {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/mux"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
 )
@@ -86,7 +87,7 @@ func New(svc service.Service, opts Options) *Host {
 	lim.MaxMessage = 64 << 20
 	lim.MaxInFlight = RouterInFlight(opts.Limits)
 	srv := &rpcserver.Server{
-		Dispatcher: &rpcserver.Mux{Table: &t, Caller: (&callerCache{}).decode},
+		Dispatcher: &mux.Mux{Table: &t, Caller: (&callerCache{}).decode, Log: opts.Log},
 		Limits:     lim,
 		Log:        opts.Log,
 		Accept:     onlyRouter(opts.RouterUID, opts.RouterPID),

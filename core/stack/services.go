@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gimme-tools/carapace/core/config"
+	"github.com/gimme-tools/carapace/core/egress"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/policy"
 	"github.com/gimme-tools/carapace/core/redact"
@@ -64,6 +65,20 @@ var builders = map[string]func(st *Settings, sockDir string, auth service.Author
 	"app":   newAppService,
 }
 
+// networkRules returns the owner's network rules for a directory, within
+// the system file's cap when it sets one.
+func networkRules(st *Settings) func(dir string) egress.Rules {
+	owner := st.Owner.Services.Code.Network
+	if st.System == nil {
+		return owner.RulesFor
+	}
+	cap, ok := st.System.Services.Code.NetworkCap()
+	if !ok {
+		return owner.RulesFor
+	}
+	return func(dir string) egress.Rules { return owner.RulesFor(dir).Within(cap) }
+}
+
 func newCodeService(st *Settings, _ string, auth service.Authorize) (service.Service, error) {
 	c := st.Owner.Services.Code
 	pol, err := CommandPolicy("code", c.Policy)
@@ -84,7 +99,8 @@ func newCodeService(st *Settings, _ string, auth service.Authorize) (service.Ser
 	// the service confines itself (routes.go).
 	routes, routeSecrets := credentialRoutes(st)
 	// The helper protects .git in a mount namespace; with network rules
-	// the service itself dials out for its commands (core/egress).
+	// the service starts the egress proxy's process, which dials out
+	// for its commands (core/egress) under the filter it inherits.
 	if err := confine(sandbox.Profile{Exec: true, Namespaces: true, Network: c.Network.Any()}); err != nil {
 		return nil, err
 	}
@@ -104,7 +120,7 @@ func newCodeService(st *Settings, _ string, auth service.Authorize) (service.Ser
 	}
 	return code.New(code.Config{
 		ProjectRoots:   c.ProjectRoots,
-		Network:        c.Network.RulesFor,
+		Network:        networkRules(st),
 		Routes:         routes,
 		DefaultTimeout: c.Timeout.D(),
 		MaxTimeout:     c.MaxTimeout.D(),

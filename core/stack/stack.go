@@ -134,7 +134,7 @@ func StartDev(ctx context.Context, st *Settings, exe string) (*Dev, error) {
 	}
 	d.sup = &supervisor.Supervisor{Log: st.Log}
 	r := router.New(router.Options{
-		OwnerUID: st.OwnerUID, Backends: st.Backends(), Status: d.sup.Status, Log: st.Log,
+		OwnerUID: st.OwnerUID, Backends: st.Backends(), Status: d.serviceStatus, Log: st.Log,
 		Auth: d.authz.Auth,
 	})
 	d.Router = r
@@ -212,6 +212,20 @@ func (st *Settings) RouterServer(r *router.Router, z *Authz) *rpcserver.Server {
 
 // Done receives the router's serve error when it stops on its own.
 func (d *Dev) Done() <-chan error { return d.done }
+
+// serviceStatus is the supervisor's state of a service, as the router's
+// `services` method shows it.
+func (d *Dev) serviceStatus(name string) router.Status {
+	c := d.sup.Status(name)
+	if !c.Known {
+		return router.Status{Name: name}
+	}
+	st := router.Status{Name: name, Enabled: true, Up: c.Up, Socket: c.Socket, PID: c.PID, Restarts: c.Restarts, Error: c.Err}
+	if !c.Since.IsZero() {
+		st.Since = c.Since.UTC().Format(time.RFC3339)
+	}
+	return st
+}
 
 // OwnerUID resolves the configured owner (a name or a uid), defaulting to
 // the current user.

@@ -1,7 +1,8 @@
 // Package supervisor starts and keeps alive the service processes of a dev
 // stack: one child per service, re-executed from the same binary, each
 // reporting readiness on an inherited pipe; a child that dies is restarted
-// with exponential backoff, and its state is reported to the router.
+// with exponential backoff, and Status reports its state (the router's
+// `services` method shows it).
 //
 // The readiness protocol is a pipe passed as fd 3 with CARAPACE_READY_FD=3
 // in the environment: the child writes "READY=1\n" once it listens, then
@@ -23,7 +24,6 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/errs"
-	"github.com/gimme-tools/carapace/core/router"
 )
 
 // ReadyFDEnv names the environment variable that tells a child which fd to
@@ -229,21 +229,30 @@ func (s *Supervisor) isStopping() bool {
 	return s.stopping
 }
 
-// Status reports one child's state for the router's `services` method.
-func (s *Supervisor) Status(name string) router.Status {
+// Status is one child's run state.
+type Status struct {
+	Known    bool      // the supervisor runs a child of this name
+	Up       bool      // it is serving
+	PID      int       // its process, while up
+	Since    time.Time // when it last came up, while up
+	Restarts int
+	Socket   string
+	Err      string // why it last went down, while down
+}
+
+// Status reports the state of the child named name.
+func (s *Supervisor) Status(name string) Status {
 	s.mu.Lock()
 	p := s.children[name]
 	s.mu.Unlock()
 	if p == nil {
-		return router.Status{Name: name}
+		return Status{}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := router.Status{Name: name, Enabled: true, Up: p.up, Socket: p.c.Socket, Restarts: p.restarts, Error: p.lastErr}
+	st := Status{Known: true, Up: p.up, Socket: p.c.Socket, Restarts: p.restarts, Err: p.lastErr}
 	if p.up && p.cmd != nil && p.cmd.Process != nil {
-		st.PID = p.cmd.Process.Pid
-		st.Since = p.since.UTC().Format(time.RFC3339)
-		st.Error = ""
+		st.PID, st.Since, st.Err = p.cmd.Process.Pid, p.since, ""
 	}
 	return st
 }

@@ -27,6 +27,23 @@ type Claims struct {
 	DeviceID string   `json:"device_id"`
 	Once     bool     `json:"once,omitempty"`
 	Agent    string   `json:"agent,omitempty"`
+	// Network, when present, narrows the hosts the token's commands may
+	// reach to these patterns (core/egress's allow syntax) within the
+	// owner's rules: a host must be in both. An empty list: no network.
+	// Absent: the owner's rules as they are. It can never widen them
+	// (docs/tokens.md, docs/network.md).
+	Network *[]string `json:"network,omitempty"`
+}
+
+// NetworkClaim returns the network claim of raw, nil when it has none.
+// It does not verify raw: call it only on a token this call's Authorize
+// hook has just verified.
+func NetworkClaim(raw string) (*[]string, error) {
+	var c Claims
+	if _, _, err := jwt.NewParser().ParseUnverified(raw, &c); err != nil {
+		return nil, err
+	}
+	return c.Network, nil
 }
 
 // UnmarshalJSON decodes c after checking that exp, nbf and iat, when

@@ -41,6 +41,12 @@ func (m *Minter) Mint(aud string, scopes []string, ttl time.Duration, once bool,
 // owner hands the token to ("claude"), shown in approvals and in every
 // audit record of its calls. Empty leaves the claim out.
 func (m *Minter) MintNamed(aud string, scopes []string, ttl time.Duration, once bool, subject, agent string) (string, Claims, error) {
+	return m.MintNarrowed(aud, scopes, ttl, once, subject, agent, nil)
+}
+
+// MintNarrowed is MintNamed with the network claim (Claims.Network): nil
+// leaves it out, an empty list means no network.
+func (m *Minter) MintNarrowed(aud string, scopes []string, ttl time.Duration, once bool, subject, agent string, network *[]string) (string, Claims, error) {
 	bad := func(reason errs.Reason, hint string, err error) (string, Claims, error) {
 		return "", Claims{}, errs.E("token.mint", errs.InvalidParams, reason, errs.Hint(hint), err)
 	}
@@ -68,7 +74,7 @@ func (m *Minter) MintNamed(aud string, scopes []string, ttl time.Duration, once 
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)), IssuedAt: jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now), ID: jti,
 		},
-		Scope: set.Strings(), DeviceID: m.key.ID, Once: once, Agent: agent,
+		Scope: set.Strings(), DeviceID: m.key.ID, Once: once, Agent: agent, Network: network,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
 	t.Header["kid"] = m.key.ID

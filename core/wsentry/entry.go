@@ -32,6 +32,7 @@ import (
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"github.com/gimme-tools/carapace/core/jsonrpc/stream"
 	"github.com/gimme-tools/carapace/core/peer"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 )
@@ -85,7 +86,7 @@ func (e *Entry) limits() (maxMsg int, idle, write, ping time.Duration) {
 	l := e.Server.Limits
 	maxMsg, idle, write, ping = l.MaxMessage, l.IdleTimeout, l.WriteTimeout, e.PingInterval
 	if maxMsg <= 0 {
-		maxMsg = jsonrpc.DefaultMaxMessage
+		maxMsg = stream.DefaultMaxMessage
 	}
 	if idle <= 0 {
 		idle = 10 * time.Minute
@@ -141,7 +142,7 @@ func (e *Entry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve runs one upgraded connection as one rpcserver session.
 func (e *Entry) serve(conn *websocket.Conn, remote, token string) {
 	maxMsg, idle, write, ping := e.limits()
-	conn.SetReadLimit(-1) // enforced by jsonrpc.ReadMessage, with a clearer close reason
+	conn.SetReadLimit(-1) // enforced by stream.ReadMessage, with a clearer close reason
 	c := &wsConn{conn: conn, write: write}
 	info := rpcserver.ConnInfo{Creds: NoOwner, Via: Via, Remote: remote}
 	sess, err := e.Server.NewSession(context.Background(), info, c.send)
@@ -196,8 +197,8 @@ func (c *wsConn) readLoop(sess *rpcserver.Session, maxMsg int, idle time.Duratio
 				"binary frames are not accepted: send each JSON-RPC message as a text frame")
 			return
 		}
-		msg, err := jsonrpc.ReadMessage(r, maxMsg)
-		if errors.Is(err, jsonrpc.ErrTooLarge) {
+		msg, err := stream.ReadMessage(r, maxMsg)
+		if errors.Is(err, stream.ErrTooLarge) {
 			c.conn.Close(websocket.StatusMessageTooBig,
 				"a message may be at most "+strconv.Itoa(maxMsg)+" bytes; use file.open for large files")
 			return

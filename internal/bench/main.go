@@ -38,6 +38,7 @@ import (
 	"github.com/creachadair/jrpc2/channel"
 	"github.com/creachadair/jrpc2/handler"
 
+	"github.com/gimme-tools/carapace/core/mux"
 	"github.com/gimme-tools/carapace/core/rpcserver"
 	"github.com/gimme-tools/carapace/core/service"
 )
@@ -52,7 +53,8 @@ func main() {
 	idle := flag.Int("idle", 1000, "idle connections for the memory check")
 	baseline = flag.String("baseline", "", "another carapace binary (a build before a change): (d') measures (d) against it in the same rounds")
 	rounds := flag.Int("rounds", 3, "measure every case this many times, interleaved, and report the median")
-	only := flag.String("only", "", "measure only the cases whose letters are listed (\"bd\": (b) and (d); \"x\": the sandbox start-up table), for profiling")
+	seeds = flag.String("seeds", "../shared/seeds", "the seed documents, for (s): the seed's Rust/tokio daemon (needs cargo)")
+	only := flag.String("only", "", "measure only the cases whose letters are listed (\"bd\": (b) and (d); \"x\": the sandbox start-up tables; \"X\": only carapace exec against srt; \"w\": the 200 MiB write; \"l\": an agent against the default rate limits), for profiling")
 	flag.Parse()
 	if *mode != "" {
 		if err := serveHelper(*mode, *sock, *backend); err != nil {
@@ -78,8 +80,8 @@ type result struct {
 	sys float64
 }
 
-// baseline is the -baseline binary, if any.
-var baseline *string
+// baseline is the -baseline binary, if any; seeds the seed documents.
+var baseline, seeds *string
 
 func run(clients int, d time.Duration, carapace string, idle, rounds int, only string) error {
 	dir, err := os.MkdirTemp("", "carapace-bench-")
@@ -95,16 +97,17 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 	// on every case alike; each case reports its median round.
 	type bcase struct {
 		name, sock, line, auth string
-		pids                   []int // the server side, for CPU and syscalls per request
+		expect                 string // every answer holds it
+		pids                   []int  // the server side, for CPU and syscalls per request
 	}
 	var cases []bcase
 	measure := func(name, sock, line string, pids ...int) error {
-		cases = append(cases, bcase{name, sock, line, "", pids})
+		cases = append(cases, bcase{name, sock, line, "", "hello", pids})
 		return nil
 	}
 	// measureAuth sends auth first on every connection: an authorised call.
-	measureAuth := func(name, sock, line, tok string, pids ...int) {
-		cases = append(cases, bcase{name, sock, line, `{"jsonrpc":"2.0","id":0,"method":"auth","params":{"token":"` + tok + `"}}`, pids})
+	measureAuth := func(name, sock, line, tok, expect string, pids ...int) {
+		cases = append(cases, bcase{name, sock, line, `{"jsonrpc":"2.0","id":0,"method":"auth","params":{"token":"` + tok + `"}}`, expect, pids})
 	}
 	fmt.Fprintf(os.Stderr, "bench: %d clients, %s per case, %d rounds; syscalls: %s\n", clients, d, rounds, syscallsHow())
 
@@ -143,10 +146,11 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 	if err := measure("(c) echo answered by the router", routerSock, req, dev.Process.Pid); err != nil {
 		return err
 	}
-	// echoThrough measures svc.echo forwarded by the router at sock (of
-	// the dev stack devPid), with a token for svc on every connection.
-	echoThrough := func(name, sock string, devPid int, svc string) error {
-		tok, err := issueToken(sock, svc)
+	// callThrough measures svc.method(params) forwarded by the router at
+	// sock (of the dev stack devPid), with an agent's token for svc (its
+	// reads redacted) on every connection; every answer must hold expect.
+	callThrough := func(name, sock string, devPid int, svc, method, params, expect string, scope ...string) error {
+		tok, err := issueToken(sock, svc, scope...)
 		if err != nil {
 			return err
 		}
@@ -154,15 +158,43 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 		if err != nil {
 			return err
 		}
-		line := `{"jsonrpc":"2.0","id":1,"method":"` + svc + `.echo","params":{"msg":"hello"}}`
-		measureAuth(name, sock, line, tok, devPid, pid)
+		line := `{"jsonrpc":"2.0","id":1,"method":"` + svc + "." + method + `","params":` + params + `}`
+		measureAuth(name, sock, line, tok, expect, devPid, pid)
 		return nil
+	}
+	// (s) the seed's own daemon, as the seed document writes it.
+	if strings.ContainsAny(only, "s") || only == "" {
+		bin, err := seedDaemon(*seeds)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: (s) skipped, the seed's tokio daemon could not be built: %v\n", err)
+		} else {
+			stop, pid, err := startSeed(bin, filepath.Join(dir, "seed.sock"))
+			if err != nil {
+				return err
+			}
+			defer stop()
+			measure("(s) echo answered by the seed's Rust/tokio daemon", filepath.Join(dir, "seed.sock"), req, pid)
+		}
+	}
+	// echoThrough measures svc.echo forwarded by the router at sock (of
+	// the dev stack devPid), with a token for svc on every connection.
+	echoThrough := func(name, sock string, devPid int, svc string) error {
+		return callThrough(name, sock, devPid, svc, "echo", `{"msg":"hello"}`, "hello")
 	}
 	// (d) forwards to the file service: the hop of the many small calls
 	// an agent makes (list, stat, read). (d3) forwards the same echo to
 	// the code service, which keeps more processors (it starts processes:
 	// see stack.ServiceProcs).
 	if err := echoThrough("(d) file.echo forwarded router→service (token, audit on)", routerSock, dev.Process.Pid, "file"); err != nil {
+		return err
+	}
+	// (g) the calls an agent makes, forwarded the same way to the
+	// Landlocked file service: a small file's stat, a 4 KiB text file read
+	// (scanned for secrets: the token is an agent's), a 100-entry folder
+	// listed (each entry checked against the deny rules and lstat'ed).
+	if err := fileCases(filepath.Join(dir, "dev", "home", "Documents"), func(name, method, params, expect string) error {
+		return callThrough(name, routerSock, dev.Process.Pid, "file", method, params, expect, "GET:~/Documents/*")
+	}); err != nil {
 		return err
 	}
 	if err := echoThrough("(d3) code.echo forwarded router→service (token, audit on)", routerSock, dev.Process.Pid, "code"); err != nil {
@@ -217,7 +249,7 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 			}
 			before := procStats(c.pids)
 			sc := countSyscalls(c.pids)
-			r, n, err := load(c.sock, c.line, c.auth, clients, d)
+			r, n, err := load(c.sock, c.line, c.auth, c.expect, clients, d)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
@@ -237,10 +269,23 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 			results = append(results, median(s))
 		}
 	}
+	if strings.Contains(only, "l") {
+		return agentLimits(carapace, filepath.Join(dir, "limits"))
+	}
+	if strings.Contains(only, "w") {
+		return fileWrite(carapace, routerSock, filepath.Join(dir, "dev", "home", "Documents"), dir)
+	}
+	if strings.Contains(only, "X") {
+		return shellBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench"))
+	}
 	if strings.Contains(only, "x") {
-		return execBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench"))
+		if err := execBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench")); err != nil {
+			return err
+		}
+		return shellBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench"))
 	}
 	if only != "" {
+		report(results, 0, 0)
 		return nil
 	}
 	mem, err := idleMemory(dev.Process.Pid, routerSock, idle)
@@ -251,7 +296,13 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 	if err := fileRead(carapace, routerSock, filepath.Join(dir, "dev", "home", "Documents")); err != nil {
 		return err
 	}
-	return execBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench"))
+	if err := fileWrite(carapace, routerSock, filepath.Join(dir, "dev", "home", "Documents"), dir); err != nil {
+		return err
+	}
+	if err := execBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench")); err != nil {
+		return err
+	}
+	return shellBench(carapace, routerSock, filepath.Join(dir, "dev", "home", "Projects", "bench"))
 }
 
 // fileRead times reading a 100 MiB file (in the page cache) to /dev/null
@@ -329,17 +380,25 @@ func report(rs []result, mem int64, idle int) {
 	for _, r := range rs {
 		fmt.Printf("| %s | %s | %s | %.0f | %.1f µs | %.1f |\n", r.name, us(r.p50), us(r.p99), r.rps, float64(r.cpu)/1e3, r.sys)
 	}
-	b, dd := by["(b)"], by["(d)"]
 	fmt.Println()
-	fmt.Printf("(d)/(b) p50 ratio: %.2f (target ≤ 1.25)\n", float64(dd.p50)/float64(b.p50))
-	fmt.Printf("(d)/(b) throughput ratio: %.2f (target ≥ 1.0)\n", dd.rps/b.rps)
-	d2 := by["(d2)"]
-	fmt.Printf("audit log cost: (d) p50 %.2f× (d2) p50, throughput %.2f×\n", float64(dd.p50)/float64(d2.p50), dd.rps/d2.rps)
-	d3 := by["(d3)"]
-	fmt.Printf("(d3)/(b), the code service's hop: p50 %.2f, throughput %.2f\n", float64(d3.p50)/float64(b.p50), d3.rps/b.rps)
-	fmt.Printf("(c)/(a) p50 ratio: %.2f\n", float64(by["(c)"].p50)/float64(by["(a)"].p50))
-	fmt.Printf("(e2)/(e1) throughput ratio (ours vs jrpc2): %.2f\n", by["(e2)"].rps/by["(e1)"].rps)
-	fmt.Printf("router memory with %d idle connections: %.1f MiB (target ≤ 64 MiB)\n", idle, float64(mem)/(1<<20))
+	// ratio prints a/b's p50 and throughput when both were measured (-only).
+	ratio := func(label, a, b, targets string) {
+		x, okA := by[a]
+		y, okB := by[b]
+		if okA && okB {
+			fmt.Printf("%s: p50 %.2f, throughput %.2f%s\n", label, float64(x.p50)/float64(y.p50), x.rps/y.rps, targets)
+		}
+	}
+	ratio("(d)/(b)", "(d)", "(b)", " (targets ≤ 1.25, ≥ 1.0)")
+	fileRatios(by)
+	ratio("audit log cost, (d)/(d2)", "(d)", "(d2)", "")
+	ratio("(d3)/(b), the code service's hop", "(d3)", "(b)", "")
+	ratio("(c)/(a)", "(c)", "(a)", "")
+	ratio("(c)/(s), the router's echo against the seed's tokio daemon", "(c)", "(s)", " (targets ≤ 1.0, ≥ 1.0)")
+	ratio("(e2)/(e1), ours against jrpc2", "(e2)", "(e1)", "")
+	if idle > 0 {
+		fmt.Printf("router memory with %d idle connections: %.1f MiB (target ≤ 64 MiB)\n", idle, float64(mem)/(1<<20))
+	}
 }
 
 // median returns the round with the median throughput.
@@ -352,7 +411,7 @@ func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/floa
 
 // load runs clients concurrent request/response loops for d and returns
 // the latency percentiles and throughput, and how many requests completed.
-func load(sock, line, auth string, clients int, d time.Duration) (result, int, error) {
+func load(sock, line, auth, expect string, clients int, d time.Duration) (result, int, error) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	var wg sync.WaitGroup
@@ -367,7 +426,7 @@ func load(sock, line, auth string, clients int, d time.Duration) (result, int, e
 		go func() {
 			defer wg.Done()
 			defer c.Close()
-			r := bufio.NewReader(c)
+			r := bufio.NewReaderSize(c, 64<<10) // a whole answer (file.read, file.list)
 			if auth != "" {
 				io.WriteString(c, auth+"\n")
 				if resp, err := r.ReadString('\n'); err != nil || !strings.Contains(resp, `"result"`) {
@@ -390,7 +449,7 @@ func load(sock, line, auth string, clients int, d time.Duration) (result, int, e
 					errc <- err
 					return
 				}
-				if resp[0] != '{' || !strings.Contains(string(resp), "hello") {
+				if resp[0] != '{' || !strings.Contains(string(resp), expect) {
 					errc <- fmt.Errorf("unexpected answer %s", resp)
 					return
 				}
@@ -468,14 +527,20 @@ func rss(pid int) (int64, error) {
 }
 
 // issueToken asks the router, as the owner, for an hour's token for the
-// service svc.
-func issueToken(sock, svc string) (string, error) {
+// service svc with scope (none: only methods that touch no resource).
+func issueToken(sock, svc string, scope ...string) (string, error) {
+	return issueTokenSub(sock, svc, "bench", scope...)
+}
+
+// issueTokenSub is issueToken for the token subject sub.
+func issueTokenSub(sock, svc, sub string, scope ...string) (string, error) {
 	c, err := net.Dial("unix", sock)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
-	io.WriteString(c, `{"jsonrpc":"2.0","id":1,"method":"token.issue","params":{"aud":"`+svc+`","scope":[],"ttl_seconds":3600,"sub":"bench"}}`+"\n")
+	sc, _ := json.Marshal(append([]string{}, scope...))
+	io.WriteString(c, `{"jsonrpc":"2.0","id":1,"method":"token.issue","params":{"aud":"`+svc+`","scope":`+string(sc)+`,"ttl_seconds":3600,"sub":"`+sub+`"}}`+"\n")
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
 		return "", err
@@ -491,12 +556,20 @@ func issueToken(sock, svc string) (string, error) {
 }
 
 // startDev runs `carapace dev` with rate limits off and extra system
-// config, and waits for its ready line.
+// config, and waits for its ready line. (An extraConfig that starts with
+// "rate_limits:" replaces the limits instead.)
 func startDev(bin, dir, extraConfig string) (*exec.Cmd, string, error) {
 	home := filepath.Join(dir, "home")
 	os.MkdirAll(filepath.Join(home, "Documents"), 0o700) // the file service's default folder
-	cfg := filepath.Join(dir, "carapace.yaml")
-	os.WriteFile(cfg, []byte("rate_limits: {per_uid: -1, per_subject: -1, conns_per_second: -1}\n"+extraConfig), 0o600)
+	// The config's directory is Carapace's own, which no write may touch:
+	// keep it out of the directory holding the home.
+	os.MkdirAll(dir+"-config", 0o700)
+	cfg := filepath.Join(dir+"-config", "carapace.yaml")
+	limits := "rate_limits: {per_uid: -1, per_subject: -1, conns_per_second: -1}\n"
+	if strings.HasPrefix(extraConfig, "rate_limits:") {
+		limits = ""
+	}
+	os.WriteFile(cfg, []byte(limits+extraConfig), 0o600)
 	cmd := exec.Command(bin, "dev", "--runtime-dir", filepath.Join(dir, "run"), "--config", cfg)
 	cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "CARAPACE_LOG=warn",
 		"CARAPACE_CPUPROFILE=" + os.Getenv("CARAPACE_CPUPROFILE")}
@@ -528,15 +601,24 @@ func helper(self, mode, sock, backend string) (func(), int, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, 0, err
 	}
-	for i := 0; i < 200; i++ {
+	if err := waitSocket(sock); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, 0, fmt.Errorf("helper %s: %w", mode, err)
+	}
+	return func() { cmd.Process.Kill(); cmd.Wait() }, cmd.Process.Pid, nil
+}
+
+// waitSocket waits up to 20 s for sock to accept a connection.
+func waitSocket(sock string) error {
+	for i := 0; i < 2000; i++ {
 		if c, err := net.Dial("unix", sock); err == nil {
 			c.Close()
-			return func() { cmd.Process.Kill(); cmd.Wait() }, cmd.Process.Pid, nil
+			return nil
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	cmd.Process.Kill()
-	return nil, 0, fmt.Errorf("helper %s did not start", mode)
+	return fmt.Errorf("nothing listens on %s after 20 s", sock)
 }
 
 func serveHelper(mode, sock, backend string) error {
@@ -548,7 +630,7 @@ func serveHelper(mode, sock, backend string) error {
 	case "ours":
 		var t service.Table
 		t.Register("echo", func(_ context.Context, c *service.Call) (any, error) { return c.Params, nil })
-		srv := &rpcserver.Server{Dispatcher: &rpcserver.Mux{Table: &t}}
+		srv := &rpcserver.Server{Dispatcher: &mux.Mux{Table: &t}}
 		return srv.Serve(l)
 	}
 	for {

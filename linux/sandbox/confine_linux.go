@@ -54,7 +54,13 @@ func confineSyscalls(p sandbox.Profile) error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("confine: set no_new_privs: %w", err)
 	}
-	return loadFilter(filterOptions{network: p.Network, exec: p.Exec, mountNS: p.Namespaces, unix: true})
+	if err := loadFilter(filterOptions{network: p.Network, exec: p.Exec, mountNS: p.Namespaces, unix: !p.NoFiles}); err != nil {
+		return err
+	}
+	if p.NoFiles {
+		return loadNoFilesFilter()
+	}
+	return nil
 }
 
 // confinedParent carries, across the re-exec, the parent pid and the

@@ -79,17 +79,29 @@ var proxyVars = []string{
 	"PIP_PROXY", "CARGO_HTTP_PROXY",
 }
 
-// startForwarder listens on 127.0.0.1 in the helper's network namespace
-// and passes each accepted connection, as a descriptor, to the service's
-// proxy over sock; it sets the proxy variables for the command. It runs
-// until the helper exits. The forwarder copies no bytes: the proxy reads
-// and writes the command's own TCP socket.
-func startForwarder(sock int) error {
+// listenForwarder listens on 127.0.0.1 in the helper's network
+// namespace (MPTCP off). A warm helper does it at warm-up.
+func listenForwarder() (net.Listener, error) {
 	lc := net.ListenConfig{}
 	lc.SetMultipathTCP(false)
 	ln, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
 	if err != nil {
-		return fmt.Errorf("listen in the network namespace: %w", err)
+		return nil, fmt.Errorf("listen in the network namespace: %w", err)
+	}
+	return ln, nil
+}
+
+// startForwarder passes each connection accepted on ln (nil: a new
+// listener) as a descriptor to the service's proxy over sock, and sets
+// the proxy variables for the command. It runs until the helper exits.
+// The forwarder copies no bytes: the proxy reads and writes the
+// command's own TCP socket.
+func startForwarder(ln net.Listener, sock int) error {
+	if ln == nil {
+		var err error
+		if ln, err = listenForwarder(); err != nil {
+			return err
+		}
 	}
 	addr := "http://" + ln.Addr().String()
 	for _, v := range proxyVars {

@@ -25,8 +25,8 @@ import (
 
 // TestEgressNamespace runs commands with network as the code service
 // does: warm helpers in a network namespace of their own, the proxy
-// (core/egress) serving the connections the helper's forwarder passes
-// over descriptor 5. An HTTPS stand-in for a registry listens on the
+// (core/egress) in its own confined process serving the connections the
+// helper's forwarder passes over descriptor 5. An HTTPS stand-in for a registry listens on the
 // test's loopback, outside the namespace; the owner's rules name its
 // address. curl through the proxy variables reaches it; every way around
 // the proxy fails, and the proxy records each connection.
@@ -50,8 +50,10 @@ func TestEgressNamespace(t *testing.T) {
 	must(t, err)
 	var mu sync.Mutex
 	var records []egress.Record
-	// The system resolver: localhost is 127.0.0.1 in /etc/hosts.
-	proxy := &egress.Proxy{Rules: rules, Record: func(r egress.Record) { mu.Lock(); records = append(records, r); mu.Unlock() }}
+	// The proxy in its own confined process, as the code service runs
+	// it; localhost is 127.0.0.1 in the /etc/hosts it is handed.
+	runner := &egress.Runner{Argv: []string{b.bin, egress.ProcessWord}}
+	defer runner.Close()
 	pool := codeexec.NewPool([]string{b.bin, "sandbox-exec", "--warm"}, codeexec.PoolOptions{Size: 1, Attr: ws.Attr})
 	defer pool.Close()
 	spec := b.spec
@@ -61,27 +63,17 @@ func TestEgressNamespace(t *testing.T) {
 		wrapped, err := wrap(spec, argv)
 		must(t, err)
 		req := sandbox.Request{Args: wrapped[2:], Env: spec.Env(os.Environ(), nil), Dir: b.project}
-		var wg sync.WaitGroup
+		var sess *egress.Session
 		res, err := codeexec.Run(context.Background(), codeexec.Command{Path: argv[0], Pool: pool, Request: req.Encode(), Timeout: time.Minute,
 			Egress: func(sock *os.File) {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					defer sock.Close()
-					for {
-						c, err := egress.Receive(sock)
-						if err != nil {
-							return
-						}
-						if c != nil {
-							wg.Add(1)
-							go func() { defer wg.Done(); proxy.ServeConn(c) }()
-						}
-					}
-				}()
+				var err error
+				sess, err = runner.Open(egress.NewSessionConfig(rules), sock, func(r egress.Record) { mu.Lock(); records = append(records, r); mu.Unlock() }, nil)
+				must(t, err)
 			}})
 		must(t, err)
-		wg.Wait()
+		if sess != nil {
+			sess.Wait(30 * time.Second)
+		}
 		return strings.TrimSpace(res.Stdout + res.Stderr)
 	}
 	curl := func(args ...string) string {
@@ -165,10 +157,14 @@ func TestEgressStartBenchmark(t *testing.T) {
 	standInServiceCgroup(t)
 	ws, err := warmHelper()
 	must(t, err)
-	pool := codeexec.NewPool([]string{b.bin, "sandbox-exec", "--warm"}, codeexec.PoolOptions{Size: 2, Attr: ws.Attr})
+	// The slim helper, as the installed code service starts it.
+	slim := buildSlim(t, filepath.Dir(b.bin))
+	pool := codeexec.NewPool([]string{slim, "sandbox-exec", "--warm"}, codeexec.PoolOptions{Size: 2, Attr: ws.Attr})
 	defer pool.Close()
 	rules, _ := egress.ParseRules([]string{"example.com"}, nil)
-	proxy := &egress.Proxy{Rules: rules}
+	// The proxy in its own process, as the code service runs it.
+	runner := &egress.Runner{Argv: []string{b.bin, egress.ProcessWord}}
+	defer runner.Close()
 	helper := func(network bool) time.Duration {
 		spec := b.spec
 		spec.Network, spec.Egress = network, network
@@ -176,24 +172,19 @@ func TestEgressStartBenchmark(t *testing.T) {
 		must(t, err)
 		req := sandbox.Request{Args: wrapped[2:], Env: spec.Env(os.Environ(), nil), Dir: b.project}.Encode()
 		c := codeexec.Command{Path: "/bin/true", Pool: pool, Request: req, Timeout: time.Minute}
+		var sess *egress.Session
 		if network {
 			c.Egress = func(sock *os.File) {
-				go func() {
-					defer sock.Close()
-					for {
-						conn, err := egress.Receive(sock)
-						if err != nil {
-							return
-						}
-						if conn != nil {
-							go proxy.ServeConn(conn)
-						}
-					}
-				}()
+				var err error
+				sess, err = runner.Open(egress.NewSessionConfig(rules), sock, nil, nil)
+				must(t, err)
 			}
 		}
 		start := time.Now()
 		res, err := codeexec.Run(context.Background(), c)
+		if sess != nil {
+			sess.Wait(time.Minute) // the answer waits for the records
+		}
 		d := time.Since(start)
 		if err != nil || res.ExitCode != 0 {
 			t.Fatalf("true: %v %+v", err, res)
@@ -209,12 +200,13 @@ func TestEgressStartBenchmark(t *testing.T) {
 		return time.Since(start)
 	}
 	var off, on, base []time.Duration
+	helper(true) // start the proxy process
 	for i := 0; i < 60; i++ {
 		off = append(off, helper(false))
 		on = append(on, helper(true))
 		base = append(base, bw())
 	}
 	med := func(ds []time.Duration) time.Duration { slices.Sort(ds); return ds[len(ds)/2] }
-	t.Logf("true, median of 60: warm helper without network %v, with network (own netns + forwarder) %v, bwrap --unshare-all %v: %.2f× bwrap (target ≤ 1.0×)",
+	t.Logf("true, median of 60: warm helper without network %v, with network (own netns, forwarder, proxy process session) %v, bwrap --unshare-all %v: %.2f× bwrap (target ≤ 1.0×)",
 		med(off).Round(10*time.Microsecond), med(on).Round(10*time.Microsecond), med(base).Round(10*time.Microsecond), float64(med(on))/float64(med(base)))
 }

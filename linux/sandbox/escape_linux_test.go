@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gimme-tools/carapace/core/sandbox"
 )
@@ -170,6 +171,10 @@ func TestEscapeNetwork(t *testing.T) {
 	// check above proves nothing.
 	b.spec.Network = true
 	expect(t, "tcp with network on", b.probe(t, "tcp", addr), "ok")
+	// The connection is made; the listener's Accept may not have run yet.
+	for i := 0; i < 200 && seen.Load() == 0; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
 	if seen.Load() != 1 {
 		t.Fatalf("with the network on the listener saw %d connections, want 1", seen.Load())
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/gimme-tools/carapace/core/egress"
 )
 
 // TestMain lets the test binary stand in for carapace: run with
@@ -17,6 +19,10 @@ func TestMain(m *testing.M) {
 		switch os.Args[1] {
 		case "sandbox-exec":
 			os.Exit(ExecMain(os.Args[2:]))
+		case egress.ProcessWord:
+			os.Exit(egress.ProcessMain())
+		case "egress-probe":
+			os.Exit(egressConfinementProbe(os.Args[2:]))
 		case "probe":
 			os.Exit(probe(os.Args[2:]))
 		case "confine":

@@ -5,6 +5,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -34,6 +35,10 @@ type supervisor struct {
 	// runs only then (egress_linux.go).
 	ownNet bool
 	egress int
+	// forwarder is the forwarder's listener, opened at warm-up where
+	// the helper has a network namespace and the proxy's descriptor:
+	// off the command's path. Nil: opened on demand.
+	forwarder net.Listener
 	// status, when set, is where report writes the exit code before the
 	// helper exits (a warm helper's descriptor 4).
 	status *os.File
@@ -125,9 +130,11 @@ func (s *supervisor) start(inv invocation, cg *cgroup, released <-chan struct{})
 		if !s.ownNet || s.egress < 0 || os.Getppid() != s.ppid {
 			return nil, errors.New("the command may use the network only through Carapace's proxy, and this helper has no network namespace of its own or no way to the proxy: refusing to run it with network (docs/network.md)")
 		}
-		if err := startForwarder(s.egress); err != nil {
+		if err := startForwarder(s.forwarder, s.egress); err != nil {
 			return nil, err
 		}
+	} else if s.forwarder != nil {
+		s.forwarder.Close() // no network for this command: nothing listens
 	}
 	protected, masked := existingPaths(inv.spec.Protected), existingPaths(inv.spec.Masked)
 	mountHere := s.ownMounts && os.Getppid() == s.ppid

@@ -58,6 +58,9 @@ func warmMain() int {
 	s.ownMounts, s.ppid = ownMountNamespace()
 	s.egress = egressSocket()
 	s.ownNet = ownNetNamespace(s.ppid)
+	if s.ownNet && s.egress >= 0 && !requestWaiting() {
+		s.forwarder, _ = listenForwarder() // nil on error: opened per request
+	}
 	if s.ownMounts {
 		s.terminals = mountPrivateTerminals() == nil // else no terminal at all
 	}

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gimme-tools/carapace/core/approval"
 	"github.com/gimme-tools/carapace/core/autorun"
 	"github.com/gimme-tools/carapace/core/codeexec"
 	"github.com/gimme-tools/carapace/core/denyread"
@@ -107,6 +108,11 @@ type Service struct {
 	// pool keeps sandbox helpers started ahead of the next commands
 	// (core/sandbox.Warm), where the platform has one.
 	pool *codeexec.Pool
+	// egress runs the proxy process that serves commands' network
+	// (core/egress.Runner); set with pool. asks holds the connections
+	// waiting for the owner (ask mode, approvals.go).
+	egress *egress.Runner
+	asks   *approval.Queue
 	// denyRead is the matcher for commands in no ProjectDenyRead
 	// project; projects holds those projects' own, longest path first.
 	denyRead *denyread.Matcher
@@ -148,7 +154,7 @@ func New(cfg Config) *Service {
 	if cfg.WarmHelpers == 0 {
 		cfg.WarmHelpers = DefaultWarmHelpers
 	}
-	s := &Service{cfg: cfg, index: &autorun.Index{Logf: func(format string, args ...any) {
+	s := &Service{cfg: cfg, asks: approval.New(approval.Options{}), index: &autorun.Index{Logf: func(format string, args ...any) {
 		log.Printf("code: deny_read and executed-path index: "+format, args...)
 	}}}
 	var err error
@@ -167,6 +173,7 @@ func New(cfg Config) *Service {
 	if _, ok := sandbox.Available(); ok && sandbox.Warm != nil && cfg.WarmHelpers > 0 {
 		if ws, err := sandbox.Warm(); err == nil {
 			s.pool = codeexec.NewPool(ws.Argv, codeexec.PoolOptions{Size: cfg.WarmHelpers, Attr: ws.Attr, Fallback: ws.Fallback})
+			s.egress, _ = egress.NewRunner()
 		}
 	}
 	return s
@@ -182,12 +189,16 @@ func (s *Service) denyReadFor(dir string) *denyread.Matcher {
 	return s.denyRead
 }
 
-// Close kills the sandbox helpers kept waiting for the next commands.
+// Close kills the sandbox helpers kept waiting for the next commands and
+// ends the egress proxy's process.
 // Commands already running are not touched. (A waiting helper also exits
 // by itself when the service's process ends.)
 func (s *Service) Close() error {
 	if s.pool != nil {
 		s.pool.Close()
+	}
+	if s.egress != nil {
+		s.egress.Close()
 	}
 	return nil
 }
@@ -198,8 +209,10 @@ func (s *Service) Name() string { return "code" }
 // Methods implements service.Service.
 func (s *Service) Methods() map[string]service.Handler {
 	return map[string]service.Handler{
-		"code.execute": s.execute,
-		"code.info":    s.info,
+		"code.execute":          s.execute,
+		"code.info":             s.info,
+		"code.approvals.list":   s.approvalsList,
+		"code.approvals.decide": s.approvalsDecide,
 	}
 }
 
@@ -252,7 +265,8 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	if err := s.checkPolicy(op, append([]string{path}, p.Args...)); err != nil {
 		return nil, err
 	}
-	argv, env, before, cleanTmp, err := s.sandboxed(append([]string{path}, p.Args...), dir, p.Env)
+	rules := s.commandRules(call, dir)
+	argv, env, before, cleanTmp, err := s.sandboxed(append([]string{path}, p.Args...), dir, p.Env, rules)
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
@@ -274,8 +288,9 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		// A warm helper takes the same words, and the rest, as a request.
 		c.Pool = s.pool
 		c.Request = sandbox.Request{Args: argv[2:], Env: env, Dir: dir, Stdin: stdin != nil}.Encode()
-		if s.networkFor(dir) {
-			ns = newNetSession(call, s.rulesFor(dir), s.cfg.Routes)
+		if s.networkWith(rules) {
+			ns = newNetSession(call, s.egress, rules, s.cfg.Routes)
+			ns.ask = func(t egress.Target) (bool, string) { return s.askOwner(ctx, call, dir, t) }
 			c.Egress = ns.serve
 		}
 	}

@@ -2,9 +2,7 @@ package code
 
 import (
 	"fmt"
-	"net"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/gimme-tools/carapace/core/audit"
@@ -17,26 +15,31 @@ import (
 // socket's other end is the command's), so this is rarely waited for.
 const egressGrace = 5 * time.Second
 
-// netSession serves one command's connections: the helper passes each
-// TCP connection the command opens to its forwarder, as a descriptor, over
-// the pool's end of its descriptor 5; the proxy (core/egress), with the
-// owner's rules for the command's directory, decides and relays it, and
-// each connection becomes an audit record (service.Decide, by
-// audit.ByEgress).
+// netSession is one command's network: the helper passes each TCP
+// connection the command opens to its forwarder, as a descriptor, over
+// the pool's end of its descriptor 5; that end goes to the proxy process
+// (core/egress.Runner), which decides and relays each connection with the
+// owner's rules for the command's directory and sends back its record;
+// each record becomes an audit record (service.Decide, by
+// audit.ByEgress). The code service itself relays no byte.
 type netSession struct {
-	proxy *egress.Proxy
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	conns map[net.Conn]bool
-	sock  *os.File
+	call   *service.Call
+	rules  egress.Rules
+	runner *egress.Runner
+	sess   *egress.Session
+	// routes are the owner's credential routes, secrets included: they
+	// go to the proxy process only, never to the command.
+	routes *egress.Routes
+	// ask asks the owner about a connection (ask mode); nil refuses.
+	ask func(egress.Target) (bool, string)
 }
 
-func newNetSession(call *service.Call, rules egress.Rules, routes *egress.Routes) *netSession {
-	ns := &netSession{conns: map[net.Conn]bool{}}
-	ns.proxy = &egress.Proxy{Rules: rules, Routes: routes, Record: func(r egress.Record) {
-		service.Decide(call, service.Decision{Decision: r.Decision, By: audit.ByEgress, Reason: describe(r)})
-	}}
-	return ns
+func newNetSession(call *service.Call, runner *egress.Runner, rules egress.Rules, routes *egress.Routes) *netSession {
+	return &netSession{call: call, rules: rules, runner: runner, routes: routes}
+}
+
+func (ns *netSession) record(r egress.Record) {
+	service.Decide(ns.call, service.Decision{Decision: r.Decision, By: audit.ByEgress, Reason: describe(r)})
 }
 
 // describe is a connection's audit reason: what, where to, how much, why.
@@ -53,53 +56,24 @@ func describe(r egress.Record) string {
 	return fmt.Sprintf("network %s %s:%d → %s, up %d B, down %d B: %s", r.Method, r.Host, r.Port, to, r.Up, r.Down, r.Why)
 }
 
-// serve takes the pool's end of the helper's descriptor 5 (Command.Egress).
+// serve takes the pool's end of the helper's descriptor 5 (Command.Egress)
+// and hands it to the proxy process. If that fails the command's
+// connections find no one (it has no network) and the record says why.
 func (ns *netSession) serve(sock *os.File) {
-	ns.sock = sock
-	ns.wg.Add(1)
-	go func() {
-		defer ns.wg.Done()
-		defer sock.Close()
-		for {
-			c, err := egress.Receive(sock)
-			if err != nil {
-				return
-			}
-			if c == nil {
-				continue
-			}
-			ns.mu.Lock()
-			ns.conns[c] = true
-			ns.mu.Unlock()
-			ns.wg.Add(1)
-			go func() {
-				defer ns.wg.Done()
-				ns.proxy.ServeConn(c)
-				ns.mu.Lock()
-				delete(ns.conns, c)
-				ns.mu.Unlock()
-			}()
-		}
-	}()
+	cfg := egress.NewSessionConfig(ns.rules)
+	cfg.SetRoutes(ns.routes)
+	sess, err := ns.runner.Open(cfg, sock, ns.record, ns.ask)
+	if err != nil {
+		ns.record(egress.Record{Decision: "deny", Why: "no network for this command: " + err.Error()})
+		return
+	}
+	ns.sess = sess
 }
 
 // wait waits, after the command, for its connections to end and be
-// recorded; past egressGrace it closes what is left.
+// recorded; past egressGrace the proxy process cuts what is left.
 func (ns *netSession) wait() {
-	done := make(chan struct{})
-	go func() { ns.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return
-	case <-time.After(egressGrace):
+	if ns.sess != nil {
+		ns.sess.Wait(egressGrace)
 	}
-	ns.mu.Lock()
-	for c := range ns.conns {
-		c.Close()
-	}
-	ns.mu.Unlock()
-	if ns.sock != nil {
-		ns.sock.Close()
-	}
-	<-done
 }

@@ -11,10 +11,11 @@ import (
 	"github.com/gimme-tools/carapace/core/codeexec"
 	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/egress"
-
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/policy"
 	"github.com/gimme-tools/carapace/core/sandbox"
+	"github.com/gimme-tools/carapace/core/service"
+	"github.com/gimme-tools/carapace/core/token"
 )
 
 // checkPolicy applies the command policy to argv. A forbidden command is
@@ -40,7 +41,7 @@ func (s *Service) checkPolicy(op string, argv []string) error {
 // (made read-only for the command; quarantine compares against them),
 // and a cleanup for its private temporary directory. Without a sandbox
 // it refuses, unless the owner turned the sandbox off in the config.
-func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([]string, []string, *autorun.Found, func(), error) {
+func (s *Service) sandboxed(argv []string, dir string, env map[string]string, rules egress.Rules) ([]string, []string, *autorun.Found, func(), error) {
 	// One walk finds both the files the owner's tools run (made
 	// read-only) and the secrets the command may not read (masked).
 	if s.denyErr != nil {
@@ -69,7 +70,7 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string) ([
 		}
 	}
 	spec.Masked = append([]string(nil), found.Masked...) // found is the index's, shared
-	if s.networkFor(dir) {
+	if s.networkWith(rules) {
 		spec.Network, spec.Egress = true, true
 	}
 	spec.Limits = s.cfg.Limits
@@ -133,11 +134,39 @@ func (s *Service) quarantine(op, dir string, before *autorun.Found, res *codeexe
 
 // networkFor reports whether a command in dir gets network: where the
 // owner's rules allow some host or set a credential route, and only
-// through the proxy, which needs a warm helper (its network namespace
-// and descriptor 5). Without one the command runs without network.
-// Never the unfiltered network.
-func (s *Service) networkFor(dir string) bool {
-	return s.pool != nil && (!s.rulesFor(dir).Empty() || s.cfg.Routes != nil)
+// through the proxy, which needs a warm helper (its network namespace and
+// descriptor 5) and the proxy's process (core/egress.Runner). Without them
+// the command runs without network. Never the unfiltered network.
+func (s *Service) networkFor(dir string) bool { return s.networkWith(s.rulesFor(dir)) }
+
+func (s *Service) networkWith(rules egress.Rules) bool {
+	return s.pool != nil && s.egress != nil && (!rules.Empty() || s.cfg.Routes != nil)
+}
+
+// tokenNetworkCap is the name a refusal gives the token's narrowing.
+const tokenNetworkCap = "the token's network claim"
+
+// commandRules returns the rules for a command call runs in dir: the
+// owner's (already within the system's cap), narrowed by the token's
+// network claim when it has one. A claim that cannot be read or parsed
+// leaves no network (it could only have narrowed).
+func (s *Service) commandRules(call *service.Call, dir string) egress.Rules {
+	rules := s.rulesFor(dir)
+	if call.Caller.Token == "" || rules.Empty() {
+		return rules
+	}
+	claim, err := token.NetworkClaim(call.Caller.Token)
+	if err == nil && claim == nil {
+		return rules
+	}
+	var c egress.Cap
+	if err == nil {
+		if rs, perr := egress.ParseRules(*claim, nil); perr == nil {
+			c.Allow = rs.Allow
+		}
+	}
+	c.Name = tokenNetworkCap
+	return rules.Within(c)
 }
 
 func (s *Service) rulesFor(dir string) egress.Rules {

@@ -153,3 +153,31 @@ func BenchmarkSmallRead(b *testing.B) {
 	per := time.Since(start) / time.Duration(b.N)
 	b.ReportMetric(float64(per)/float64(base), "x-readfile")
 }
+
+// BenchmarkAgentCalls runs the calls of the (g) cases of `make bench` in
+// process, results marshalled as the service host does: file.stat of a
+// small file, file.read of 4 KiB of text (redacted: no caller is the
+// owner's CLI here) and file.list of a 100-entry folder. Profile it with
+// -cpuprofile to see a call's cost without the sockets.
+func BenchmarkAgentCalls(b *testing.B) {
+	s, dir := benchService(b)
+	os.WriteFile(dir+"/small.txt", []byte("hello\n"), 0o644)
+	os.WriteFile(dir+"/4k.txt", []byte(strings.Repeat("the quick brown fox jumps over the lazy dog; 0123456789 abcdefghij\n", 62)[:4096]), 0o644)
+	os.Mkdir(dir+"/list", 0o755)
+	for i := 0; i < 100; i++ {
+		os.WriteFile(fmt.Sprintf("%s/list/file-%03d.go", dir, i), []byte("package x\n"), 0o644)
+	}
+	m := s.Methods()
+	for _, c := range []struct{ name, method, path string }{
+		{"stat", "file.stat", dir + "/small.txt"},
+		{"read4k", "file.read", dir + "/4k.txt"},
+		{"list100", "file.list", dir + "/list"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				callJSON(b, m[c.method], map[string]any{"path": c.path})
+			}
+		})
+	}
+}

@@ -106,6 +106,7 @@ type Service struct {
 	home      string
 	scanner   *redact.Scanner
 	authorize service.Authorize
+	uploads   uploads // pending file.upload calls
 }
 
 type folder struct {
@@ -114,8 +115,12 @@ type folder struct {
 	deny      []string
 	denyWrite []string
 	noRedact  bool
-	root      *fsafe.Root // nil when the folder could not be opened
-	openErr   error
+	// denyM and denyWriteM are the global rules and the folder's own,
+	// compiled: every path is matched against them, and file.list every
+	// entry.
+	denyM, denyWriteM *denyread.Matcher
+	root              *fsafe.Root // nil when the folder could not be opened
+	openErr           error
 }
 
 // New returns a file service for cfg. authorize is called first thing in
@@ -181,7 +186,14 @@ func newRules(cfg Config) (*Service, error) {
 		if err := CheckGlobs(fc.DenyWrite); err != nil {
 			return nil, fmt.Errorf("services.file.paths: %q: deny_write: %w", fc.Path, err)
 		}
-		s.folders = append(s.folders, &folder{path: p, ro: fc.ReadOnly, deny: fc.Deny, denyWrite: fc.DenyWrite, noRedact: fc.NoRedact})
+		f := &folder{path: p, ro: fc.ReadOnly, deny: fc.Deny, denyWrite: fc.DenyWrite, noRedact: fc.NoRedact}
+		if f.denyM, err = denyread.New(append(append([]string{}, s.deny...), fc.Deny...)); err != nil {
+			return nil, fmt.Errorf("services.file.paths: %q: deny: %w", fc.Path, err)
+		}
+		if f.denyWriteM, err = denyread.New(append(append([]string{}, s.denyWrite...), fc.DenyWrite...)); err != nil {
+			return nil, fmt.Errorf("services.file.paths: %q: deny_write: %w", fc.Path, err)
+		}
+		s.folders = append(s.folders, f)
 	}
 	sort.SliceStable(s.folders, func(i, j int) bool { return len(s.folders[i].path) > len(s.folders[j].path) })
 	return s, nil
@@ -223,6 +235,7 @@ func (s *Service) Name() string { return "file" }
 // Methods returns the file service's route table.
 func (s *Service) Methods() map[string]service.Handler {
 	var t service.Table
+	t.Register("file.commit", s.commit)
 	t.Register("file.delete", s.delete)
 	t.Register("file.list", s.list)
 	t.Register("file.mkdir", s.mkdir)
@@ -231,6 +244,7 @@ func (s *Service) Methods() map[string]service.Handler {
 	t.Register("file.read", s.read)
 	t.Register("file.search", s.search)
 	t.Register("file.stat", s.stat)
+	t.Register("file.upload", s.upload)
 	t.Register("file.write", s.write)
 	return t.Map()
 }

@@ -22,7 +22,7 @@ func TestMethods(t *testing.T) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	want := "file.delete file.list file.mkdir file.move file.open file.read file.search file.stat file.write"
+	want := "file.commit file.delete file.list file.mkdir file.move file.open file.read file.search file.stat file.upload file.write"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("methods = %s, want %s", got, want)
 	}

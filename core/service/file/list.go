@@ -2,10 +2,12 @@ package file
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/fsafe"
@@ -77,8 +79,9 @@ func (s *Service) list(ctx context.Context, call *service.Call) (any, error) {
 	sort.Strings(names)
 	res := &ListResult{Path: t.abs, Entries: []Entry{}}
 	budget := maxListBytes
+	denied := s.entryDeny(t.abs)
 	for _, name := range names {
-		if name <= p.After || !globMatch(p.Glob, name) || s.denyRule(path.Join(t.abs, name)) != "" {
+		if name <= p.After || !globMatch(p.Glob, name) || denied(name) != "" {
 			continue
 		}
 		if budget < 0 {
@@ -93,7 +96,61 @@ func (s *Service) list(ctx context.Context, call *service.Call) (any, error) {
 		budget -= entrySize(e)
 		res.Entries = append(res.Entries, e)
 	}
-	return res, nil
+	b, err := res.MarshalJSON()
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	return json.RawMessage(b), nil
+}
+
+// MarshalJSON encodes the result as encoding/json would, without
+// reflection and without an allocation per entry's time: a listing of
+// 100 names spent a tenth of its time encoding.
+func (r *ListResult) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 64+len(r.Entries)*96)
+	b = append(b, `{"path":`...)
+	b = appendJSONString(b, r.Path)
+	b = append(b, `,"entries":[`...)
+	for i, e := range r.Entries {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if e.Mode != "" || e.Target != "" || e.Path != "" {
+			j, err := json.Marshal(e) // not a listing's entry; never here
+			if err != nil {
+				return nil, err
+			}
+			b = append(b, j...)
+			continue
+		}
+		b = append(b, `{"name":`...)
+		b = appendJSONString(b, e.Name)
+		b = append(b, `,"type":"`...)
+		b = append(b, e.Type...)
+		b = append(b, `","size":`...)
+		b = strconv.AppendInt(b, e.Size, 10)
+		b = append(b, `,"mtime":"`...)
+		b = append(b, e.Mtime...)
+		b = append(b, `"}`...)
+	}
+	b = append(b, `],"truncated":`...)
+	b = strconv.AppendBool(b, r.Truncated)
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as a JSON string: itself in quotes when it
+// is printable ASCII needing no escape, else as encoding/json writes it
+// (HTML characters escaped, invalid UTF-8 replaced).
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			j, _ := json.Marshal(s)
+			return append(b, j...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // entrySize returns an upper bound on e's JSON size in a list result.
@@ -154,16 +211,16 @@ func (s *Service) stat(ctx context.Context, call *service.Call) (any, error) {
 			return nil, fsError(op, err)
 		}
 	} else {
-		d, name, err := t.f.root.Parent(t.rel, s.check(call, op, verbGet, t))
-		if err != nil {
-			return nil, fsError(op, err)
-		}
-		defer d.Close()
-		if info, err = d.Lstat(name); err != nil {
+		if info, err = t.f.root.Lstat(t.rel, s.check(call, op, verbGet, t)); err != nil {
 			return nil, fsError(op, err)
 		}
 		if info.Mode&fs.ModeSymlink != 0 {
+			d, name, err := t.f.root.Parent(t.rel, s.check(call, op, verbGet, t))
+			if err != nil {
+				return nil, fsError(op, err)
+			}
 			target, _ = d.Readlink(name)
+			d.Close()
 		}
 	}
 	e := entryOf(info)

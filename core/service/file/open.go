@@ -22,7 +22,7 @@ type OpenResult struct {
 
 // opened is what the open handler returns: the result and the read-only
 // descriptor, which the service host passes with the answer
-// (rpcserver.FileResult).
+// (service.FileResult).
 type opened struct {
 	res OpenResult
 	f   *os.File

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gimme-tools/carapace/core/autorun"
+	"github.com/gimme-tools/carapace/core/denyread"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/fsafe"
 	"github.com/gimme-tools/carapace/core/service"
@@ -152,7 +153,7 @@ func (s *Service) place(abs string) (target, bool) {
 // rules of every folder holding abs apply to the components below that
 // folder.
 func (s *Service) denyRule(abs string) string {
-	return s.matchRule(abs, s.deny, func(f *folder) []string { return f.deny })
+	return s.matchRule(abs, func(f *folder) *denyread.Matcher { return f.denyM })
 }
 
 // denyWriteRule returns the deny-write glob abs matches, or the protected
@@ -164,7 +165,7 @@ func (s *Service) denyWriteRule(abs string) string {
 			return p
 		}
 	}
-	if rule := s.matchRule(abs, s.denyWrite, func(f *folder) []string { return f.denyWrite }); rule != "" {
+	if rule := s.matchRule(abs, func(f *folder) *denyread.Matcher { return f.denyWriteM }); rule != "" {
 		return rule
 	}
 	if t, ok := s.place(abs); ok {
@@ -191,51 +192,62 @@ func hooksPathRule(folder, abs string) string {
 	return ""
 }
 
-// matchRule returns the glob of global, or of a folder's own (of), that
-// abs matches below a folder holding it, or "".
-func (s *Service) matchRule(abs string, global []string, of func(*folder) []string) string {
+// matchRule returns the glob of a folder's rules (of: the global rules
+// and the folder's own) that abs matches below a folder holding it, or "".
+// Case is ignored: on a case-insensitive file system (macOS by default)
+// ".ENV" opens ".env".
+func (s *Service) matchRule(abs string, of func(*folder) *denyread.Matcher) string {
 	for _, f := range s.folders {
-		var rel string
-		switch {
-		case abs == f.path:
-			continue
-		case f.path == "/":
-			rel = abs[1:]
-		case strings.HasPrefix(abs, f.path+"/"):
-			rel = abs[len(f.path)+1:]
-		default:
-			continue
-		}
-		comps := strings.Split(rel, "/")
-		for _, rules := range [][]string{global, of(f)} {
-			for _, g := range rules {
-				if matchComponents(g, comps) {
-					return g
-				}
+		if rel, ok := below(f, abs); ok {
+			if g := of(f).Path(rel); g != "" {
+				return g
 			}
 		}
 	}
 	return ""
 }
 
-// matchComponents reports whether glob matches any run of consecutive
-// components. Case is ignored: on a case-insensitive file system (macOS by
-// default) ".ENV" opens ".env".
-func matchComponents(glob string, comps []string) bool {
-	segs := strings.Split(strings.ToLower(strings.Trim(glob, "/")), "/")
-	for i := 0; i+len(segs) <= len(comps); i++ {
-		ok := true
-		for j, g := range segs {
-			if m, _ := path.Match(g, strings.ToLower(comps[i+j])); !m {
-				ok = false
-				break
+// below returns abs relative to folder f, when it lies strictly below it.
+func below(f *folder, abs string) (string, bool) {
+	switch {
+	case abs == f.path:
+		return "", false
+	case f.path == "/":
+		return abs[1:], true
+	case strings.HasPrefix(abs, f.path+"/"):
+		return abs[len(f.path)+1:], true
+	}
+	return "", false
+}
+
+// entryDeny returns a function that reports the deny glob a name in the
+// directory abs (already checked itself) matches, or "": what denyRule
+// says of abs/name, with the directory's part done once for a listing.
+func (s *Service) entryDeny(abs string) func(name string) string {
+	type scope struct {
+		m       *denyread.Matcher
+		parents []string
+	}
+	var scopes []scope
+	for _, f := range s.folders {
+		rel, inside := below(f, abs)
+		if !inside && abs != f.path {
+			continue
+		}
+		var parents []string
+		if inside {
+			parents = strings.Split(rel, "/")
+		}
+		scopes = append(scopes, scope{f.denyM, parents})
+	}
+	return func(name string) string {
+		for _, sc := range scopes {
+			if g := sc.m.Name(name, sc.parents); g != "" {
+				return g
 			}
 		}
-		if ok {
-			return true
-		}
+		return ""
 	}
-	return false
 }
 
 // check returns the fsafe.Check for t: every place a link leads is
@@ -245,11 +257,4 @@ func (s *Service) check(call *service.Call, op, verb string, t target) fsafe.Che
 		_, err := s.allowed(call, op, verb, path.Join(t.f.path, rel))
 		return err
 	}
-}
-
-// GlobMatchesPath reports whether glob (the shape of services.file.deny)
-// matches a run of components of the absolute path p, as the file
-// service's deny rules match; core/managed checks its globs with it.
-func GlobMatchesPath(glob, p string) bool {
-	return matchComponents(glob, strings.Split(strings.Trim(p, "/"), "/"))
 }

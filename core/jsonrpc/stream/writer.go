@@ -1,4 +1,4 @@
-package jsonrpc
+package stream
 
 import (
 	"errors"
@@ -13,11 +13,11 @@ import (
 )
 
 // ErrWriterClosed is returned by Writer.Send after Close or a failed write.
-var ErrWriterClosed = errors.New("jsonrpc: writer closed")
+var ErrWriterClosed = errors.New("stream: writer closed")
 
 // ErrPeerNotReading is the error a Writer records when its queue exceeds
 // its bound: the peer has stopped reading.
-var ErrPeerNotReading = errors.New("jsonrpc: peer is not reading")
+var ErrPeerNotReading = errors.New("stream: peer is not reading")
 
 // Writer writes messages to a connection without ever blocking the
 // sender on a slow peer, and with as few write(2) calls as it can:
@@ -54,6 +54,9 @@ type Writer struct {
 	written int64     // bytes ever written
 	fds     []fdBatch // descriptors not yet passed, in message order
 	before  func() error
+
+	try   tryState // the write side owner's tryWrite
+	tryFn func(fd uintptr) bool
 }
 
 // NewWriter returns a Writer for c. Each blocking write must finish within
@@ -64,7 +67,7 @@ func NewWriter(c net.Conn, timeout time.Duration, maxQueue int) *Writer {
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if sc, ok := c.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			w.raw = raw
+			w.raw, w.tryFn = raw, w.tryOnce
 		}
 	}
 	switch uc := c.(type) {
@@ -192,42 +195,56 @@ func (w *Writer) wroteLocked(n, batches int) {
 }
 
 // tryWrite writes what the socket takes now, without waiting; files go
-// with the first byte.
+// with the first byte. Only the owner of the write side calls it, so its
+// state lives in w.try and the callback is made once (NewWriter): a
+// closure per write would cost allocations on every message.
 func (w *Writer) tryWrite(b []byte, files []*os.File) (int, error) {
-	var n int
-	var werr error
-	ctl := oob(files)
-	err := w.raw.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			var m int
-			var e error
-			if ctl != nil {
-				m, e = unix.SendmsgN(int(fd), b, ctl, nil, 0)
-			} else {
-				m, e = syscall.Write(int(fd), b[n:])
-			}
-			if m > 0 {
-				n += m
-				ctl = nil
-			}
-			switch {
-			case e == syscall.EINTR:
-				continue
-			case e == syscall.EAGAIN:
-				return true
-			case e != nil:
-				werr = e
-				return true
-			case m == 0:
-				return true
-			}
-		}
-		return true
-	})
+	w.try = tryState{b: b, ctl: oob(files)}
+	err := w.raw.Write(w.tryFn)
+	n, werr := w.try.n, w.try.err
+	w.try = tryState{}
 	if werr != nil {
 		return n, werr
 	}
 	return n, err
+}
+
+// tryState is one tryWrite's: what to write, and how far it got.
+type tryState struct {
+	b   []byte
+	ctl []byte // the descriptors' control message, until the first byte is written
+	n   int
+	err error
+}
+
+// tryOnce is tryWrite's callback: it writes until the socket is full.
+func (w *Writer) tryOnce(fd uintptr) bool {
+	t := &w.try
+	for t.n < len(t.b) {
+		var m int
+		var e error
+		if t.ctl != nil {
+			m, e = unix.SendmsgN(int(fd), t.b, t.ctl, nil, 0)
+		} else {
+			m, e = syscall.Write(int(fd), t.b[t.n:])
+		}
+		if m > 0 {
+			t.n += m
+			t.ctl = nil
+		}
+		switch {
+		case e == syscall.EINTR:
+			continue
+		case e == syscall.EAGAIN:
+			return true
+		case e != nil:
+			t.err = e
+			return true
+		case m == 0:
+			return true
+		}
+	}
+	return true
 }
 
 // blockingWrite writes b whole, under the write deadline; files go with

@@ -1,4 +1,4 @@
-package rpcserver
+package mux
 
 import "sync/atomic"
 
@@ -7,9 +7,9 @@ const maxIdleWorkers = 32
 
 // workers runs handlers on goroutines that outlive one call. A fresh
 // goroutine starts with a small stack that a handler grows (and the
-// runtime copies) on every request; a worker keeps the stack it grew.
-// Measured on the service hop: runtime.copystack was ~9% of the code
-// service's CPU with a goroutine per request.
+// runtime copies) on every request; a worker keeps the stack it grew
+// (stack copying showed in the services' CPU profiles with a goroutine
+// per request).
 type workers struct {
 	work chan func() // unbuffered: a send succeeds only into an idle worker
 	idle atomic.Int32

@@ -1,4 +1,12 @@
-package jsonrpc
+// Package stream carries JSON-RPC messages on connections: Reader splits
+// a byte stream into newline-delimited messages under a size limit;
+// Writer writes them without ever blocking a sender on a slow peer;
+// LoopConn reads a Unix socket with one system call per burst of input
+// and, on Linux, an epoll watcher for the peer's shutdown; FDConn and
+// Writer.SendFD pass descriptors with messages (SCM_RIGHTS). What a
+// message means is package jsonrpc's; docs/internals.md writes down the
+// framing both ends keep.
+package stream
 
 import (
 	"bufio"

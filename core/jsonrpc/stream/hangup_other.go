@@ -1,6 +1,6 @@
 //go:build !unix
 
-package jsonrpc
+package stream
 
 // hungUp cannot tell a closed peer from a half-closed one here.
 func hungUp(uintptr) bool { return false }

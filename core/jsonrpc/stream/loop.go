@@ -1,4 +1,4 @@
-package jsonrpc
+package stream
 
 import (
 	"errors"
@@ -175,7 +175,7 @@ func (c *LoopConn) ReadLoop(max int, step func(msg []byte, err error) (stop bool
 // errWouldBlock ends a read inside ReadLoop's callback: nothing to read
 // until the poller says so. Reader keeps a line it cut short for the next
 // call, as for any passing error.
-var errWouldBlock = errors.New("jsonrpc: would block")
+var errWouldBlock = errors.New("stream: would block")
 
 // edgeSource reads a socket descriptor for ReadLoop, remembering whether
 // the last read emptied it.

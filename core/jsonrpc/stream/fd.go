@@ -1,8 +1,6 @@
-package jsonrpc
+package stream
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -25,7 +23,7 @@ import (
 //     message, never after it (Writer.SendFD).
 //   - The receiver queues every descriptor it receives, in arrival order
 //     (FDConn), and gives the next one to the next message that says
-//     "fd": true (WantsFD). A descriptor has always arrived by the time
+//     "fd": true (jsonrpc.WantsFD). A descriptor has always arrived by the time
 //     the first byte of its message has been read, so the queue is never
 //     short for an honest peer, and its order is the messages' order.
 
@@ -40,33 +38,12 @@ const maxQueuedFDs = 256
 // ErrNoFDPassing is returned by Writer.SendFD on a connection that cannot
 // carry descriptors (not a Unix socket), or for more than MaxFDsPerWrite
 // descriptors at once.
-var ErrNoFDPassing = errors.New("jsonrpc: this connection cannot pass descriptors")
+var ErrNoFDPassing = errors.New("stream: this connection cannot pass descriptors")
 
 // ErrFDOverflow is returned by FDConn.Read when the peer passed more
 // descriptors than fit, or than anyone claimed: the pairing of
 // descriptors with messages can no longer be trusted.
-var ErrFDOverflow = errors.New("jsonrpc: descriptors lost or never claimed")
-
-// WantsFD reports whether a result is an object whose "fd" member is true:
-// the response carries a descriptor. It agrees with encoding/json (a key
-// may be escaped; of duplicate keys the last counts), so every receiver
-// pairs descriptors with the same messages.
-func WantsFD(result json.RawMessage) bool {
-	if !bytes.Contains(result, []byte(`"fd"`)) && !bytes.Contains(result, []byte(`\u`)) {
-		return false // cannot name "fd": most results, without a full parse
-	}
-	if !json.Valid(result) {
-		return false
-	}
-	want := false
-	members(result, func(k []byte, v []byte) bool {
-		if string(k) == "fd" {
-			want = string(v) == "true"
-		}
-		return true
-	})
-	return want
-}
+var ErrFDOverflow = errors.New("stream: descriptors lost or never claimed")
 
 // FDConn is a Unix connection whose reads also receive the descriptors
 // passed with the bytes, queued in arrival order for TakeFD. Close closes
@@ -148,7 +125,7 @@ func (c *FDConn) Close() error {
 func parseRights(oob []byte) ([]*os.File, error) {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
-		return nil, fmt.Errorf("jsonrpc: control message: %w", err)
+		return nil, fmt.Errorf("stream: control message: %w", err)
 	}
 	var files []*os.File
 	for i := range msgs {
@@ -158,7 +135,7 @@ func parseRights(oob []byte) ([]*os.File, error) {
 		}
 		fds, err := unix.ParseUnixRights(m)
 		if err != nil {
-			return files, fmt.Errorf("jsonrpc: SCM_RIGHTS: %w", err)
+			return files, fmt.Errorf("stream: SCM_RIGHTS: %w", err)
 		}
 		for _, fd := range fds {
 			files = append(files, os.NewFile(uintptr(fd), "passed"))
@@ -189,7 +166,7 @@ type fdBatch struct {
 // The descriptors go with the write that begins with the first unwritten
 // byte of the queue, whether that is msg's first byte or an earlier
 // message's: either way the peer has them once it reads msg's first byte
-// (see the package's note on descriptor passing). Only a write whose
+// (see the note on descriptor passing at the top of fd.go). Only a write whose
 // descriptors would exceed MaxFDsPerWrite stops short, at the start of
 // the first message whose descriptors did not fit.
 func (w *Writer) SendFD(msg []byte, files ...*os.File) error {

@@ -1,6 +1,6 @@
 //go:build unix
 
-package jsonrpc
+package stream
 
 import "golang.org/x/sys/unix"
 

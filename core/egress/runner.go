@@ -1,0 +1,154 @@
+package egress
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"time"
+)
+
+// Runner starts the proxy process and opens sessions in it; it is the
+// code service's side of the control socket (process.go). The process is
+// started on the first session and again if it has died.
+type Runner struct {
+	// Argv starts the proxy process: [executable, ProcessWord].
+	Argv []string
+
+	mu   sync.Mutex
+	ctl  *os.File
+	proc *os.Process
+}
+
+// NewRunner returns a Runner for the running executable.
+func NewRunner() (*Runner, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return &Runner{Argv: []string{exe, ProcessWord}}, nil
+}
+
+// Session is one command's connections being served in the proxy process.
+type Session struct {
+	sess *os.File
+	done chan struct{}
+}
+
+// Open hands the pool's end of a helper's descriptor 5 to the proxy
+// process, which serves the command's connections with cfg; record is
+// called with each connection's Record, from one goroutine, in order, and
+// ask (cfg.Ask; nil refuses) with each target held for the owner, from a
+// goroutine of its own: it blocks until the owner decides. Open takes
+// helper and closes it.
+func (r *Runner) Open(cfg SessionConfig, helper *os.File, record func(Record), ask func(Target) (bool, string)) (*Session, error) {
+	defer helper.Close()
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxMessage {
+		return nil, fmt.Errorf("egress session: config of %d bytes, more than %d", len(b), maxMessage)
+	}
+	mine, theirs, err := seqpacketPair()
+	if err != nil {
+		return nil, fmt.Errorf("egress session: %w", err)
+	}
+	defer theirs.Close()
+	if err := r.send(b, helper, theirs); err != nil {
+		mine.Close()
+		return nil, err
+	}
+	s := &Session{sess: mine, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		defer mine.Close()
+		readSession(mine, record, ask)
+	}()
+	return s, nil
+}
+
+// send sends one control message, starting the process first if needed
+// and once more if it has died.
+func (r *Runner) send(b []byte, fds ...*os.File) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var err error
+	for try := 0; try < 2; try++ {
+		if r.ctl == nil {
+			if err = r.start(); err != nil {
+				return fmt.Errorf("start the egress proxy: %w", err)
+			}
+		}
+		if err = sendMessage(r.ctl, b, fds...); err == nil {
+			return nil
+		}
+		r.ctl.Close()
+		r.ctl = nil
+	}
+	return fmt.Errorf("egress proxy: %w", err)
+}
+
+// start starts the proxy process with the control socket as descriptor 3.
+func (r *Runner) start() error {
+	if len(r.Argv) == 0 {
+		return errors.New("no proxy command")
+	}
+	mine, theirs, err := seqpacketPair()
+	if err != nil {
+		return err
+	}
+	defer theirs.Close()
+	cmd := exec.Command(r.Argv[0], r.Argv[1:]...)
+	cmd.Env = []string{}
+	cmd.Stderr = os.Stderr
+	cmd.ExtraFiles = []*os.File{theirs}
+	if err := cmd.Start(); err != nil {
+		mine.Close()
+		return err
+	}
+	go cmd.Wait() // it exits when the control socket closes
+	r.ctl, r.proc = mine, cmd.Process
+	return nil
+}
+
+// Pid returns the proxy process's id, 0 when none was started.
+func (r *Runner) Pid() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.proc == nil {
+		return 0
+	}
+	return r.proc.Pid
+}
+
+// Close ends the proxy process: its control socket closes and it exits,
+// cutting every session.
+func (r *Runner) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ctl != nil {
+		r.ctl.Close()
+		r.ctl = nil
+	}
+	return nil
+}
+
+// Wait waits for the session's records, at most grace; then it cuts the
+// connections left (shutting its end down, which the proxy process reads
+// as the end) and waits, as long again at most, for their records.
+func (s *Session) Wait(grace time.Duration) {
+	select {
+	case <-s.done:
+		return
+	case <-time.After(grace):
+	}
+	shutdownWrite(s.sess)
+	select {
+	case <-s.done:
+	case <-time.After(grace):
+		s.sess.Close()
+	}
+}

@@ -1,0 +1,152 @@
+package code
+
+import (
+	"context"
+	"time"
+
+	"github.com/gimme-tools/carapace/core/approval"
+	"github.com/gimme-tools/carapace/core/audit"
+	"github.com/gimme-tools/carapace/core/egress"
+	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/service"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Network ask mode (services.code.network.ask): a connection to a host no
+// allow rule covers is held by the proxy process while the owner is asked
+// through this queue — the same approval.Queue the shell service keeps,
+// listed and decided by the owner alone (`carapace approvals`,
+// `carapace approve`; the router's approvals.network.* reach
+// code.approvals.*, owner-only there and again here). A remembered
+// approval covers the same host and port, for the same token, from the
+// same directory ("for this token"); without remember it is this one
+// connection ("once"). "Always" is the owner adding the host to the allow
+// list. A time-out is a deny.
+
+// ownerOnly refuses anyone but the owner, on a local entry, without a
+// token: what the agent holds can never answer.
+func ownerOnly(op string, c service.Caller) error {
+	const hint = "network requests are decided only by the owner, with `carapace approvals` on this machine"
+	switch {
+	case !c.Via.Local():
+		return errs.E(op, errs.Forbidden, errs.ReasonRemoteCannotApprove, errs.Hint(hint))
+	case !c.Owner:
+		return errs.E(op, errs.Forbidden, errs.ReasonNotOwner, errs.Hint(hint))
+	case c.Token != "":
+		return errs.E(op, errs.Forbidden, errs.ReasonTokenCannotApprove, errs.Hint(hint+", on a connection that holds no token"))
+	}
+	return nil
+}
+
+// OwnerCall implements servicehost.OwnerCalls: the network approvals are
+// reached by the owner through the router, with no token.
+func (s *Service) OwnerCall(method string) bool {
+	return method == "code.approvals.list" || method == "code.approvals.decide"
+}
+
+// ApprovalsList is code.approvals.list's result.
+type ApprovalsList struct {
+	Pending           []approval.Pending `json:"pending"`
+	ApprovalTimeoutMS int64              `json:"approval_timeout_ms"`
+}
+
+func (s *Service) approvalsList(_ context.Context, call *service.Call) (any, error) {
+	const op = "code.approvals.list"
+	if err := ownerOnly(op, call.Caller); err != nil {
+		return nil, err
+	}
+	if err := service.Decode(call.Params, &struct{}{}); err != nil {
+		return nil, errs.E(op, err)
+	}
+	return ApprovalsList{Pending: s.asks.List(), ApprovalTimeoutMS: s.asks.Timeout().Milliseconds()}, nil
+}
+
+// ApprovalsDecide are code.approvals.decide's params: the request, the
+// answer, and how long to remember an approval for this token (0: once).
+type ApprovalsDecide struct {
+	ID         string `json:"id"`
+	Allow      *bool  `json:"allow"`
+	RememberMS int64  `json:"remember_ms"`
+	Channel    string `json:"channel"`
+}
+
+func (s *Service) approvalsDecide(_ context.Context, call *service.Call) (any, error) {
+	const op = "code.approvals.decide"
+	if err := ownerOnly(op, call.Caller); err != nil {
+		return nil, err
+	}
+	var p ApprovalsDecide
+	if err := service.Decode(call.Params, &p); err != nil {
+		return nil, errs.E(op, err)
+	}
+	if p.ID == "" || p.Allow == nil || p.RememberMS < 0 {
+		return nil, errs.E(op, errs.InvalidParams, errs.ReasonMissingParam,
+			errs.Hint(`give the request and the answer: {"id": "1a2b3c4d", "allow": true}`))
+	}
+	remember := time.Duration(p.RememberMS) * time.Millisecond
+	until, err := s.asks.Decide(p.ID, *p.Allow, remember)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	verdict, reason := audit.Deny, "denied"
+	if *p.Allow {
+		verdict, reason = audit.Allow, "approved"
+		if remember > 0 {
+			reason = "approved for this token, remembered for " + remember.String()
+		}
+	}
+	service.Decide(call, service.Decision{Decision: verdict, By: audit.ByOwner, Reason: reason, Approval: p.ID})
+	res := map[string]any{"id": p.ID, "allowed": *p.Allow}
+	if !until.IsZero() {
+		res["remembered_until"] = until
+	}
+	return res, nil
+}
+
+// askOwner is the proxy process's question about t for the command call
+// runs in dir: it waits for the owner (or the queue's time-out, a deny).
+func (s *Service) askOwner(ctx context.Context, call *service.Call, dir string, t egress.Target) (bool, string) {
+	who := askCaller(call.Caller)
+	r := approval.Request{
+		Command: "network: connect to " + t.String(),
+		Match:   "network " + t.String() + "\x00" + tokenID(call.Caller.Token),
+		Cwd:     dir, Caller: who,
+	}
+	out, err := s.asks.Ask(ctx, r)
+	switch {
+	case err != nil:
+		return false, "asked the owner (ask mode): " + string(errs.ReasonOf(err))
+	case out.Remembered:
+		return true, "allowed by the owner earlier for this token (request " + out.ID + ")"
+	case out.Allowed:
+		return true, "allowed by the owner (request " + out.ID + ")"
+	}
+	return false, "refused by the owner (request " + out.ID + ")"
+}
+
+// askCaller is who asked, as the owner is shown it; the token's claims are
+// read unverified: the service's Authorize verified it for this call, and
+// they are shown, never trusted.
+func askCaller(c service.Caller) approval.Caller {
+	out := approval.Caller{UID: c.UID, PID: c.PID, Via: string(c.Via)}
+	var claims struct {
+		jwt.RegisteredClaims
+		Agent string `json:"agent"`
+	}
+	if c.Token != "" {
+		if _, _, err := jwt.NewParser().ParseUnverified(c.Token, &claims); err == nil {
+			out.Sub, out.Agent, out.Iss = claims.Subject, claims.Agent, claims.Issuer
+		}
+	}
+	return out
+}
+
+// tokenID is what "for this token" remembers: the token's jti, or the
+// token itself when it has none.
+func tokenID(raw string) string {
+	var c jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(raw, &c); err == nil && c.ID != "" {
+		return c.ID
+	}
+	return raw
+}
