@@ -153,10 +153,24 @@ func printFresh(asJSON bool, ps []approval.Pending) error {
 			}
 			continue
 		}
-		fmt.Printf("%s  %s asks via %s to run in %s:\n    %s\n    carapace approve %s   |   carapace deny %s\n",
-			p.ID, who(p.Caller), p.Caller.Via, p.Cwd, oneLine(p.Command), p.ID, p.ID)
+		fmt.Printf("%s  %s asks via %s to run in %s:\n    %s\n    %s\n    carapace approve %s [--scope token|10m|always]   |   carapace deny %s\n",
+			p.ID, who(p.Caller), p.Caller.Via, p.Cwd, oneLine(p.Command), rememberNote(p), p.ID, p.ID)
 	}
 	return nil
+}
+
+// rememberNote says what remembering the approval would cover, or why it
+// cannot be remembered.
+func rememberNote(p approval.Pending) string {
+	switch {
+	case p.NoRemember != "":
+		return "asked every time: " + oneLine(p.NoRemember)
+	case p.Covers != "":
+		return "--scope always would cover " + oneLine(p.Covers)
+	case p.NotPlain != "":
+		return "can be approved once only: " + oneLine(p.NotPlain)
+	}
+	return "can be approved once only: it runs several commands"
 }
 
 // printJSONLine writes v as one line of JSON (for --watch --json).

@@ -120,7 +120,28 @@ func newShellService(st *stack.Settings, _ string, _ servicehost.Authorize) (ser
 	if err != nil {
 		return nil, err
 	}
-	return shell.New(shell.Config{OwnerUID: st.OwnerUID, ApprovalTimeout: c.ApprovalTimeout.D(), Policy: pol, Log: st.Log, Redact: sc})
+	cfg := shell.Config{OwnerUID: st.OwnerUID, ApprovalTimeout: c.ApprovalTimeout.D(), Policy: pol, Log: st.Log, Redact: sc,
+		GrantsFile: shellGrantsFile(st)}
+	if c.Reviewer != "" {
+		cfg.Reviewer = &shell.Reviewer{Path: c.Reviewer, Args: c.ReviewerArgs, Timeout: c.ReviewerTimeout.D(),
+			Env: []string{"PATH=" + sandboxPath, "HOME=" + st.OwnerHome}, Log: st.Log}
+	}
+	return shell.New(cfg)
+}
+
+// shellGrantsFile is where the shell service keeps remembered approvals:
+// the owner's own state, since the service runs as the owner — the dev
+// stack's state directory, else $XDG_STATE_HOME/carapace (default
+// ~/.local/state/carapace).
+func shellGrantsFile(st *stack.Settings) string {
+	const name = "shell-grants.json"
+	if st.Dev || st.StateDirFlag != "" {
+		return filepath.Join(st.StateDir(), name)
+	}
+	if x := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(x) {
+		return filepath.Join(x, "carapace", name)
+	}
+	return filepath.Join(st.OwnerHome, ".local", "state", "carapace", name)
 }
 
 func newAppService(st *stack.Settings, _ string, _ servicehost.Authorize) (service.Service, error) {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 func (c *System) validate(path string) error {
@@ -97,6 +98,12 @@ func (c *Owner) validate(path string) error {
 	case "", "on", "off":
 	default:
 		return fieldError(path, 0, "services.code.sandbox", "expected on or off")
+	}
+	if r := c.Services.Shell.Reviewer; r != "" && !filepath.IsAbs(r) {
+		return fieldError(path, 0, "services.shell.reviewer", "expected an absolute path to the reviewer command")
+	}
+	if d := c.Services.Shell.ReviewerTimeout.D(); d < 0 || d > 10*time.Minute {
+		return fieldError(path, 0, "services.shell.reviewer_timeout", "expected a duration up to 10m")
 	}
 	for _, rules := range []struct {
 		key   string

@@ -55,6 +55,12 @@ type Config struct {
 	// Notify is told of each new request; nil sends a desktop
 	// notification where one can be shown (notify-send).
 	Notify func(approval.Pending)
+	// GrantsFile is where remembered approvals persist (a 0600 file in
+	// the owner's state directory); empty keeps them in memory only.
+	GrantsFile string
+	// Reviewer, when set, is asked about each request no grant covers
+	// before the owner is (reviewer.go).
+	Reviewer *Reviewer
 	// Redact finds the secrets replaced in approval texts (what the owner
 	// is shown, the service log) and, for every caller but the owner's
 	// own CLI, in the output; nil is redact.Default().
@@ -104,7 +110,10 @@ func New(cfg Config) (*Service, error) {
 		cfg.Notify = desktopNotify(cfg.Log)
 	}
 	cfg.Env = commandEnv(cfg.Env, acct, cfg.Shell)
-	q := approval.New(approval.Options{Timeout: cfg.ApprovalTimeout, Log: cfg.Log, Notify: cfg.Notify})
+	q, err := approval.Open(approval.Options{Timeout: cfg.ApprovalTimeout, Log: cfg.Log, Notify: cfg.Notify, GrantsFile: cfg.GrantsFile})
+	if err != nil {
+		return nil, errs.E("shell", errs.Unavailable, err)
+	}
 	return &Service{cfg: cfg, queue: q}, nil
 }
 
@@ -118,6 +127,8 @@ func (s *Service) Methods() map[string]service.Handler {
 		"shell.info":             s.info,
 		"shell.approvals.list":   s.list,
 		"shell.approvals.decide": s.decide,
+		"shell.approvals.grants": s.grants,
+		"shell.approvals.revoke": s.revoke,
 	}
 }
 
@@ -125,7 +136,11 @@ func (s *Service) Methods() map[string]service.Handler {
 // reached by the owner through the router's approvals.* methods, with no
 // token (list and decide check the caller themselves).
 func (s *Service) OwnerCall(method string) bool {
-	return method == "shell.approvals.list" || method == "shell.approvals.decide"
+	switch method {
+	case "shell.approvals.list", "shell.approvals.decide", "shell.approvals.grants", "shell.approvals.revoke":
+		return true
+	}
+	return false
 }
 
 // ExecuteParams are shell.execute's params.
@@ -160,22 +175,10 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	}
 	// Allow and prompt both ask the owner here: the record says so.
 	decide(call, audit.Prompt, audit.ByPolicy, policyReason(verdict), "")
-	r := approval.Request{Command: shown, Match: p.Command, Cwd: dir, Caller: callerOf(call.Caller),
-		Policy: verdict.Decision.String(), PolicyReason: verdict.Reason}
-	out, err := s.queue.Ask(ctx, r)
+	r := s.request(p.Command, shown, dir, call.Caller, verdict)
+	out, err := s.approve(ctx, call, r)
 	if err != nil {
-		decide(call, audit.Deny, askRefusedBy(err), errs.ReasonOf(err), out.ID)
 		return nil, errs.E(op, err)
-	}
-	switch {
-	case out.Remembered:
-		decide(call, audit.Allow, audit.ByRemembered, "approved earlier, remembered", out.ID)
-	case out.Allowed:
-		decide(call, audit.Allow, audit.ByOwner, "approved", out.ID)
-	default:
-		decide(call, audit.Deny, audit.ByOwner, "denied", out.ID)
-		return nil, errs.E(op, errs.Denied, errs.Reason("denied"),
-			errs.Hint("the owner refused this command (request "+out.ID+")"))
 	}
 	timeout := s.cfg.DefaultTimeout
 	if p.TimeoutMS > 0 {
@@ -205,6 +208,72 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		}
 	}
 	return res, nil
+}
+
+// request is the approval request for cmd: what the owner is shown, what
+// a grant may cover and why not.
+func (s *Service) request(cmd, shown, dir string, c service.Caller, verdict policy.Result) approval.Request {
+	r := approval.Request{Command: shown, Match: cmd, Cwd: dir, Caller: callerOf(c),
+		Policy: verdict.Decision.String(), PolicyReason: verdict.Reason}
+	r.Argv, r.NotPlain = policy.Plain(cmd)
+	r.NoRemember = policy.NeverRemember(cmd)
+	if r.NoRemember == "" && verdict.Decision == policy.Prompt && verdict.Rule != nil {
+		// A rule that says prompt (the owner's, or inline code) asks
+		// every time: that is what the owner wrote it for.
+		r.NoRemember = "a policy rule asks every time: " + verdict.Reason
+	}
+	if r.NoRemember == "" && len(r.Argv) == 1 {
+		p := approval.Pending{Request: r}
+		if g, err := approval.PreviewRequest(p, approval.Decision{Allow: true, Scope: approval.Always}); err == nil {
+			r.Covers = g.Describe()
+		}
+	}
+	return r
+}
+
+// approve decides r: a grant that covers it, else the reviewer, else the
+// owner. Every path reports who decided; a refusal is the error.
+func (s *Service) approve(ctx context.Context, call *service.Call, r approval.Request) (approval.Outcome, error) {
+	if g, ok := s.queue.Covered(r); ok {
+		decide(call, audit.Allow, audit.ByRemembered, "grant "+g.ID+": "+g.Describe(), g.ID)
+		return approval.Outcome{Allowed: true, Remembered: true, ID: g.Approval, Grant: g}, nil
+	}
+	if s.cfg.Reviewer != nil {
+		v := s.cfg.Reviewer.Review(ctx, r)
+		switch v.Decision {
+		case ReviewAllow:
+			if r.NoRemember == "" {
+				decide(call, audit.Allow, audit.ByReviewer, "reviewer: "+v.Reason, "")
+				return approval.Outcome{Allowed: true}, nil
+			}
+			// Never the reviewer's to allow: the owner is asked.
+			s.cfg.Log.Info("reviewer allow ignored", "command", r.Command, "why", r.NoRemember)
+		case ReviewDeny:
+			decide(call, audit.Deny, audit.ByReviewer, "reviewer: "+v.Reason, "")
+			return approval.Outcome{}, errs.E(errs.Denied, errs.Reason("denied_by_reviewer"),
+				errs.Hint("the owner's reviewer refused this command: "+v.Reason))
+		}
+	}
+	out, err := s.queue.Ask(ctx, r)
+	if err != nil {
+		decide(call, audit.Deny, askRefusedBy(err), errs.ReasonOf(err), out.ID)
+		return out, err
+	}
+	how := ""
+	if out.Channel != "" {
+		how = " via " + out.Channel
+	}
+	switch {
+	case out.Remembered:
+		decide(call, audit.Allow, audit.ByRemembered, "grant "+out.Grant.ID+": "+out.Grant.Describe(), out.Grant.ID)
+	case out.Allowed:
+		decide(call, audit.Allow, audit.ByOwner, "approved"+how, out.ID)
+	default:
+		decide(call, audit.Deny, audit.ByOwner, "denied"+how, out.ID)
+		return out, errs.E(errs.Denied, errs.Reason("denied"),
+			errs.Hint("the owner refused this command (request "+out.ID+")"))
+	}
+	return out, nil
 }
 
 // decide reports a decision about call to the router, which writes it to
