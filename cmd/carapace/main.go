@@ -82,7 +82,7 @@ func rootCommand() *ffcli.Command {
 		Subcommands: []*ffcli.Command{
 			devCmd(), serveCmd(), pingCmd(), echoCmd(), whoamiCmd(), statusCmd(),
 			callCmd(), execCmd(), shellCmd(), appCmd(), fileCmd(), restartCmd(), tokenCmd(), auditCmd(), configCmd(), policyCmd(),
-			agentCmd(), approvalsCmd(), approveCmd(), denyCmd(), doctorCmd(), mcpCmd(), versionCmd(),
+			agentCmd(), approvalsCmd(), approveCmd(), denyCmd(), grantsCmd(), doctorCmd(), mcpCmd(), versionCmd(),
 			helpCmd(rootCommand),
 		},
 	}

@@ -235,7 +235,7 @@ func (s *Service) request(cmd, shown, dir string, c service.Caller, verdict poli
 // owner. Every path reports who decided; a refusal is the error.
 func (s *Service) approve(ctx context.Context, call *service.Call, r approval.Request) (approval.Outcome, error) {
 	if g, ok := s.queue.Covered(r); ok {
-		decide(call, audit.Allow, audit.ByRemembered, "grant "+g.ID+": "+g.Describe(), g.ID)
+		decide(call, audit.Allow, audit.ByRemembered, "grant "+g.ID+": "+g.Describe(), g.Approval)
 		return approval.Outcome{Allowed: true, Remembered: true, ID: g.Approval, Grant: g}, nil
 	}
 	if s.cfg.Reviewer != nil {
@@ -265,7 +265,7 @@ func (s *Service) approve(ctx context.Context, call *service.Call, r approval.Re
 	}
 	switch {
 	case out.Remembered:
-		decide(call, audit.Allow, audit.ByRemembered, "grant "+out.Grant.ID+": "+out.Grant.Describe(), out.Grant.ID)
+		decide(call, audit.Allow, audit.ByRemembered, "grant "+out.Grant.ID+": "+out.Grant.Describe(), out.Grant.Approval)
 	case out.Allowed:
 		decide(call, audit.Allow, audit.ByOwner, "approved"+how, out.ID)
 	default:
