@@ -204,3 +204,15 @@ func TestNetworkBadRules(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyExamplesNameFileLine: a shell policy rule whose example it
+// does not match fails the load with the file, the rule's line and key.
+func TestPolicyExamplesNameFileLine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "local.yaml")
+	os.WriteFile(path, []byte("services:\n  shell:\n    enabled: true\n    policy:\n      - pattern: [git, push]\n        decision: prompt\n        justification: pushes leave the machine\n        examples: [\"git pull\"]\n"), 0o644)
+	_, err := LoadOwner(path, dir)
+	if err == nil || !strings.Contains(err.Error(), path+":5: services.shell.policy: policy rule 1 (line 5): example \"git pull\" does not match [git push]") {
+		t.Fatalf("load: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"sort"
 
 	"github.com/gimme-tools/carapace/core/egress"
@@ -110,6 +111,10 @@ func (c *Owner) validate(path string) error {
 		rules []PolicyRule
 	}{{"services.code.policy", c.Services.Code.Policy}, {"services.shell.policy", c.Services.Shell.Policy}} {
 		if _, err := (policy.Config{Policy: rules.rules}).Rules(); err != nil {
+			var re *policy.RuleError
+			if errors.As(err, &re) {
+				return fieldError(path, re.Line, rules.key, err.Error())
+			}
 			return fieldError(path, 0, rules.key, err.Error())
 		}
 	}

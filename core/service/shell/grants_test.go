@@ -302,3 +302,28 @@ func TestPipelineNeedsEveryPart(t *testing.T) {
 		t.Fatal("| sh not asked")
 	}
 }
+
+// TestOwnerPromptRuleAsksEveryTime: a command an owner's prompt rule
+// matches is never remembered, and the owner is told which rule.
+func TestOwnerPromptRuleAsksEveryTime(t *testing.T) {
+	rules, err := policy.ParseConfig([]byte("policy:\n  - {pattern: [git, push], decision: prompt, justification: pushes leave the machine, examples: [git push origin main]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.New(append(policy.DefaultRules("shell"), rules...), policy.Prompt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, Config{Shell: "/bin/true", Policy: pol})
+	claude := agentCaller(t, "claude", shellAud, "j1")
+	res := e.execute(context.Background(), claude, map[string]any{"command": "git push origin main"})
+	p := <-e.asked
+	if !strings.Contains(p.NoRemember, "pushes leave the machine") {
+		t.Fatalf("no_remember %q", p.NoRemember)
+	}
+	if _, err := e.call(context.Background(), owner, "shell.approvals.decide", map[string]any{"id": p.ID, "allow": true, "scope": "always"}); errs.ReasonOf(err) != "never_remembered" {
+		t.Fatalf("remembered: %v", err)
+	}
+	e.decide(owner, p.ID, true, 0)
+	<-res
+}
