@@ -24,9 +24,9 @@ func TestRuleExamples(t *testing.T) {
 	}
 	for doc, want := range map[string]string{
 		"policy:\n  - {match: [git, push], decision: prompt}\n  - match: [npm, publish]\n    decision: forbidden\n    examples: [\"npm install\"]\n": `policy rule 2 (line 3): example "npm install" does not match [npm publish]`,
-		"policy:\n  - match: [rm]\n    decision: prompt\n    not_examples: [\"ls; rm x\"]\n":                                                    `policy rule 1 (line 2): not_example "ls; rm x" matches [rm]`,
-		"policy:\n  - {match: [rm], pattern: [rm], decision: prompt}\n":                                                                   "give match or pattern, not both",
-		"policy:\n  - {match: [rm], decision: prompt, exmaples: [rm]}\n":                                                                  "field exmaples not found",
+		"policy:\n  - match: [rm]\n    decision: prompt\n    not_examples: [\"ls; rm x\"]\n":                                                         `policy rule 1 (line 2): not_example "ls; rm x" matches [rm]`,
+		"policy:\n  - {match: [rm], pattern: [rm], decision: prompt}\n":                                                                              "give match or pattern, not both",
+		"policy:\n  - {match: [rm], decision: prompt, exmaples: [rm]}\n":                                                                             "field exmaples not found",
 	} {
 		_, err := ParseConfig([]byte(doc))
 		if err == nil || !strings.Contains(err.Error(), want) {
