@@ -1,9 +1,24 @@
 package main
 
 import (
+	"log/slog"
+	"os"
+
+	"github.com/gimme-tools/carapace/core/service/shell"
+	"github.com/gimme-tools/carapace/linux/desktop"
 	// The Linux sandbox sets core/sandbox's hooks (Wrap, ConfineSelf).
 	linuxsandbox "github.com/gimme-tools/carapace/linux/sandbox"
 )
+
+// desktopNotifier is where the shell service shows requests the owner can
+// answer without a terminal: freedesktop notifications with actions on
+// the session bus, when the service has one.
+func desktopNotifier(log *slog.Logger) shell.Desktop {
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		return nil
+	}
+	return desktop.New(log)
+}
 
 // sandboxExec runs `carapace sandbox-exec --spec S -- CMD ARGS…`: the
 // helper the code service wraps every command in.

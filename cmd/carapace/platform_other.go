@@ -4,7 +4,10 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
+
+	"github.com/gimme-tools/carapace/core/service/shell"
 )
 
 func sandboxExec([]string) int {
@@ -13,3 +16,16 @@ func sandboxExec([]string) int {
 }
 
 func serviceCgroup(int64) bool { return false }
+
+// desktopNotifier is the platform's notification surface for approvals:
+// on macOS the menu-bar app's (macDesktop, set by a darwin cgo build),
+// elsewhere none.
+func desktopNotifier(log *slog.Logger) shell.Desktop {
+	if macDesktop != nil {
+		return macDesktop(log)
+	}
+	return nil
+}
+
+// macDesktop is set in a darwin cgo build (desktop_darwin.go).
+var macDesktop func(*slog.Logger) shell.Desktop

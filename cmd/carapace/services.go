@@ -121,7 +121,7 @@ func newShellService(st *stack.Settings, _ string, _ servicehost.Authorize) (ser
 		return nil, err
 	}
 	cfg := shell.Config{OwnerUID: st.OwnerUID, ApprovalTimeout: c.ApprovalTimeout.D(), Policy: pol, Log: st.Log, Redact: sc,
-		GrantsFile: shellGrantsFile(st)}
+		GrantsFile: shellGrantsFile(st), Desktop: desktopNotifier(st.Log)}
 	if c.Reviewer != "" {
 		cfg.Reviewer = &shell.Reviewer{Path: c.Reviewer, Args: c.ReviewerArgs, Timeout: c.ReviewerTimeout.D(),
 			Env: []string{"PATH=" + sandboxPath, "HOME=" + st.OwnerHome}, Log: st.Log}

@@ -61,6 +61,9 @@ type Config struct {
 	// Reviewer, when set, is asked about each request no grant covers
 	// before the owner is (reviewer.go).
 	Reviewer *Reviewer
+	// Desktop, when set (and Notify is not), shows each request as a
+	// notification the owner can answer (desktop.go).
+	Desktop Desktop
 	// Redact finds the secrets replaced in approval texts (what the owner
 	// is shown, the service log) and, for every caller but the owner's
 	// own CLI, in the output; nil is redact.Default().
@@ -106,15 +109,22 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Redact == nil {
 		cfg.Redact = redact.Default()
 	}
-	if cfg.Notify == nil {
+	s := &Service{cfg: cfg}
+	switch {
+	case cfg.Notify != nil:
+	case cfg.Desktop != nil:
+		cfg.Notify = s.showDesktop
+	default:
 		cfg.Notify = desktopNotify(cfg.Log)
 	}
 	cfg.Env = commandEnv(cfg.Env, acct, cfg.Shell)
+	s.cfg = cfg
 	q, err := approval.Open(approval.Options{Timeout: cfg.ApprovalTimeout, Log: cfg.Log, Notify: cfg.Notify, GrantsFile: cfg.GrantsFile})
 	if err != nil {
 		return nil, errs.E("shell", errs.Unavailable, err)
 	}
-	return &Service{cfg: cfg, queue: q}, nil
+	s.queue = q
+	return s, nil
 }
 
 // Name implements service.Service.
@@ -255,6 +265,9 @@ func (s *Service) approve(ctx context.Context, call *service.Call, r approval.Re
 		}
 	}
 	out, err := s.queue.Ask(ctx, r)
+	if s.cfg.Desktop != nil && out.ID != "" && !out.Remembered {
+		s.cfg.Desktop.Withdraw(out.ID)
+	}
 	if err != nil {
 		decide(call, audit.Deny, askRefusedBy(err), errs.ReasonOf(err), out.ID)
 		return out, err
