@@ -86,7 +86,7 @@ check: tools
 bench: deps build
 	@command -v perf >/dev/null || apt-get install -y -q linux-perf >/dev/null 2>&1 || echo "bench: no perf; system calls counted from /proc/PID/io (reads and writes only)"
 	$(GO) run ./internal/bench $(BENCHARGS)
-	$(MAKE) bench-sandbox bench-tokens websocket-bench bench-file bench-mcp bench-secrets bench-net
+	$(MAKE) bench-sandbox bench-tokens websocket-bench bench-file bench-mcp bench-secrets bench-net bench-approvals
 
 # bench-mcp: the TypeScript SDK's client reads a 4 KiB file 2,000 times from
 # @modelcontextprotocol/server-filesystem and from carapace mcp (npm needed).

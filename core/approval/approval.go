@@ -324,20 +324,20 @@ func (q *Queue) Decide(id string, allow bool, remember time.Duration) (time.Time
 	if allow && remember > 0 {
 		d.Scope, d.For = Exact, remember
 	}
-	g, err := q.DecideWith(id, d)
-	if g == nil || err != nil {
+	gs, err := q.DecideWith(id, d)
+	if len(gs) == 0 || err != nil {
 		return time.Time{}, err
 	}
-	return g.Until, nil
+	return gs[0].Until, nil
 }
 
 // DecideWith answers request id with d. An approval with a scope other
-// than Once is remembered as a grant, which it returns; one that may not
-// be remembered (Request.NoRemember, a line that is not one plain
-// command, a bad prefix or duration) is refused with an error naming why,
-// and the request keeps waiting. It returns a -32004 error when no such
-// request is waiting.
-func (q *Queue) DecideWith(id string, d Decision) (*Grant, error) {
+// than Once is remembered as grants (newGrants: one, or one per command
+// of a plain line), which it returns; one that may not be remembered
+// (Request.NoRemember, a line that is not plain, a bad prefix or
+// duration) is refused with an error naming why, and the request keeps
+// waiting. It returns a -32004 error when no such request is waiting.
+func (q *Queue) DecideWith(id string, d Decision) ([]*Grant, error) {
 	if !d.Allow && d.Scope != "" && d.Scope != Once {
 		return nil, errs.E(errs.InvalidParams, errs.Reason("bad_scope"),
 			errs.Hint("a denial is never remembered; deny without a scope"))
@@ -350,15 +350,16 @@ func (q *Queue) DecideWith(id string, d Decision) (*Grant, error) {
 			errs.Hint("no request "+id+" is waiting (it may have been decided or timed out); run `carapace approvals`"))
 	}
 	now := q.opts.Now()
-	var g *Grant
+	var gs []*Grant
 	if d.Allow && d.Scope != "" && d.Scope != Once {
 		var err error
-		if g, err = newGrant(e.p, d, now); err != nil {
+		live := q.liveLocked(now)
+		if gs, err = newGrants(e.p, d, live, now); err != nil {
 			return nil, err
 		}
-		q.grants = append(q.liveLocked(now), g)
+		q.grants = append(live, gs...)
 		if err := q.saveLocked(); err != nil {
-			q.grants = q.grants[:len(q.grants)-1]
+			q.grants = q.grants[:len(live)]
 			return nil, errs.E(errs.Failed, errs.Reason("grants_unwritable"),
 				errs.Hint("the grant could not be saved, so nothing was decided; approve once, or fix the state directory"), err)
 		}
@@ -366,15 +367,16 @@ func (q *Queue) DecideWith(id string, d Decision) (*Grant, error) {
 	delete(q.pending, id)
 	e.decided <- decision{allow: d.Allow, channel: d.Channel}
 	q.opts.Log.Info("approval decided", "id", id, "allow", d.Allow, "command", e.p.Command, "cwd", e.p.Cwd,
-		"scope", d.Scope, "grant", grantID(g), "channel", d.Channel, "caller_uid", e.p.Caller.UID, "sub", e.p.Caller.Sub)
-	return g, nil
+		"scope", d.Scope, "grants", grantIDs(gs), "channel", d.Channel, "caller_uid", e.p.Caller.UID, "sub", e.p.Caller.Sub)
+	return gs, nil
 }
 
-func grantID(g *Grant) string {
-	if g == nil {
-		return ""
+func grantIDs(gs []*Grant) []string {
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = g.ID
 	}
-	return g.ID
+	return out
 }
 
 // Preview returns the grant d would make for request id, without

@@ -221,10 +221,10 @@ func newGrant(p Pending, d Decision, now time.Time) (*Grant, error) {
 	if len(p.Argv) != 1 {
 		why := p.NotPlain
 		if why == "" {
-			why = "it runs several commands"
+			why = "it runs several commands; newGrants makes one grant for each"
 		}
 		return nil, errs.E(errs.Forbidden, errs.Reason("not_rememberable"),
-			errs.Hint("only a single plain command can be remembered, and this line is not one ("+why+"); approve it once"))
+			errs.Hint("only plain commands can be remembered, and this line is not ("+why+"); approve it once"))
 	}
 	argv := p.Argv[0]
 	n := d.Prefix
@@ -239,9 +239,62 @@ func newGrant(p Pending, d Decision, now time.Time) (*Grant, error) {
 	return g, nil
 }
 
-// PreviewRequest returns the grant d would make for p, or why it cannot
-// be made, without a queue: what a notification shows before the owner
-// chooses.
-func PreviewRequest(p Pending, d Decision) (*Grant, error) {
-	return newGrant(p, d, time.Now())
+// PreviewRequest says what d would remember for p (Grant.Describe of
+// each grant, joined), or why it cannot be remembered, without a queue:
+// what the owner is shown before choosing.
+func PreviewRequest(p Pending, d Decision) (string, error) {
+	gs, err := newGrants(p, d, nil, time.Now())
+	if err != nil {
+		return "", err
+	}
+	var out []string
+	for _, g := range gs {
+		out = append(out, g.Describe())
+	}
+	return strings.Join(out, "; and "), nil
+}
+
+// newGrants makes the grants d remembers for p: one for a single command,
+// and for a line of several plain commands (go test ./... | tail -20) one
+// for each that no live grant in have covers yet, each with its default
+// prefix (a prefix in d applies to a single command only).
+func newGrants(p Pending, d Decision, have []*Grant, now time.Time) ([]*Grant, error) {
+	if len(p.Argv) <= 1 || d.Scope == Exact || p.NoRemember != "" {
+		g, err := newGrant(p, d, now)
+		if err != nil {
+			return nil, err
+		}
+		return []*Grant{g}, nil
+	}
+	if d.Prefix != 0 {
+		return nil, errs.E(errs.InvalidParams, errs.Reason("bad_prefix"),
+			errs.Hint("a line of several commands is remembered with each command's default prefix; leave the prefix out"))
+	}
+	var out []*Grant
+	for i, argv := range p.Argv {
+		one := p
+		one.Argv = [][]string{argv}
+		if coveredNow(have, &one.Request, now) {
+			continue
+		}
+		g, err := newGrant(one, d, now)
+		if err != nil {
+			return nil, err
+		}
+		g.ID = fmt.Sprintf("g%s-%d", p.ID, i+1)
+		out = append(out, g)
+		have = append(have, g)
+	}
+	return out, nil
+}
+
+// coveredNow reports whether a live grant of have covers r, without
+// counting a use.
+func coveredNow(have []*Grant, r *Request, now time.Time) bool {
+	for _, g := range have {
+		if g.Scope != Exact && g.live(now) && g.covers(r) {
+			return true
+		}
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -149,9 +150,11 @@ type DecideResult struct {
 	ID              string     `json:"id"`
 	Allowed         bool       `json:"allowed"`
 	RememberedUntil *time.Time `json:"remembered_until,omitempty"`
-	// Grant is what the approval remembered, Covers the same in words.
-	Grant  *approval.Grant `json:"grant,omitempty"`
-	Covers string          `json:"covers,omitempty"`
+	// Grants are what the approval remembered (Grant the first), Covers
+	// the same in words.
+	Grant  *approval.Grant   `json:"grant,omitempty"`
+	Grants []*approval.Grant `json:"grants,omitempty"`
+	Covers string            `json:"covers,omitempty"`
 }
 
 func (s *Service) decide(_ context.Context, call *service.Call) (any, error) {
@@ -183,15 +186,21 @@ func (s *Service) decide(_ context.Context, call *service.Call) (any, error) {
 // pid and entry, or the service's for a notification); the request's own
 // records carry the same approval id.
 func (s *Service) decideWith(call *service.Call, op, id string, d approval.Decision) (DecideResult, error) {
-	g, err := s.queue.DecideWith(id, d)
+	gs, err := s.queue.DecideWith(id, d)
 	if err != nil {
 		return DecideResult{}, errs.E(op, err)
+	}
+	var g *approval.Grant
+	var covers []string
+	for _, x := range gs {
+		covers = append(covers, x.ID+": "+x.Describe())
 	}
 	verdict, reason := audit.Deny, "denied"
 	if d.Allow {
 		verdict, reason = audit.Allow, "approved"
-		if g != nil {
-			reason = "approved, remembered as grant " + g.ID + ": " + g.Describe()
+		if len(gs) > 0 {
+			g = gs[0]
+			reason = "approved, remembered as grant " + strings.Join(covers, "; ")
 		}
 	}
 	if d.Channel != "" {
@@ -200,9 +209,9 @@ func (s *Service) decideWith(call *service.Call, op, id string, d approval.Decis
 	if call != nil {
 		decide(call, verdict, audit.ByOwner, reason, id)
 	}
-	res := DecideResult{ID: id, Allowed: d.Allow, Grant: g}
+	res := DecideResult{ID: id, Allowed: d.Allow, Grant: g, Grants: gs}
 	if g != nil {
-		res.Covers = g.Describe()
+		res.Covers = strings.Join(covers, "; ")
 		if !g.Until.IsZero() {
 			until := g.Until
 			res.RememberedUntil = &until

@@ -65,9 +65,9 @@ func notification(p approval.Pending) Notification {
 		if p.Caller.JTI != "" {
 			scope, label = approval.ForToken, "Allow for this agent's token"
 		}
-		pv, err := approval.PreviewRequest(p, approval.Decision{Allow: true, Scope: scope})
+		covers, err := approval.PreviewRequest(p, approval.Decision{Allow: true, Scope: scope})
 		if err == nil {
-			fmt.Fprintf(&b, "\n\n%s covers: %s", label, visible(pv.Describe()))
+			fmt.Fprintf(&b, "\n\n%s covers: %s", label, visible(covers))
 			choices = append(choices, Choice{Key: "allow-scope", Label: label, Decision: approval.Decision{Allow: true, Scope: scope}})
 		}
 	}

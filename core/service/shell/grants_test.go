@@ -301,6 +301,17 @@ func TestPipelineNeedsEveryPart(t *testing.T) {
 	if asked, _ := e.run(claude, "go test ./... | tail -5 | sh", e.home, func(approval.Pending) map[string]any { return map[string]any{"allow": false} }); !asked {
 		t.Fatal("| sh not asked")
 	}
+	// Remembering a line of several commands makes a grant for each not
+	// yet covered: here git log and head, not go test again.
+	if asked, err := e.run(claude, "git log && go test ./... | head -3", e.home, allowScope("always")); !asked || err != nil {
+		t.Fatal(asked, err)
+	}
+	if asked, _ := e.run(claude, "git log -p | head", e.home, nil); asked {
+		t.Fatal("asked")
+	}
+	if n := len(e.svc.queue.Grants()); n != 4 {
+		t.Fatalf("%d grants: %+v", n, e.svc.queue.Grants())
+	}
 }
 
 // TestOwnerPromptRuleAsksEveryTime: a command an owner's prompt rule

@@ -232,10 +232,10 @@ func (s *Service) request(cmd, shown, dir string, c service.Caller, verdict poli
 		// every time: that is what the owner wrote it for.
 		r.NoRemember = "a policy rule asks every time: " + verdict.Reason
 	}
-	if r.NoRemember == "" && len(r.Argv) == 1 {
+	if r.NoRemember == "" && len(r.Argv) > 0 {
 		p := approval.Pending{Request: r}
-		if g, err := approval.PreviewRequest(p, approval.Decision{Allow: true, Scope: approval.Always}); err == nil {
-			r.Covers = g.Describe()
+		if covers, err := approval.PreviewRequest(p, approval.Decision{Allow: true, Scope: approval.Always}); err == nil {
+			r.Covers = covers
 		}
 	}
 	return r
