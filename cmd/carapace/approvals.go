@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+	"golang.org/x/term"
 
 	"github.com/gimme-tools/carapace/core/approval"
 	"github.com/gimme-tools/carapace/core/client"
@@ -24,7 +25,7 @@ func approvalsCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace approvals", flag.ContinueOnError)
 	var f clientFlags
 	f.registerOwner(fs)
-	watch := fs.Bool("watch", false, "keep polling every second and print each new request")
+	watch := fs.Bool("watch", false, "keep watching: on a terminal an interactive list (↑/↓, o once, t token, m 10 minutes, a always, d deny, q quit); otherwise print each new request")
 	return &ffcli.Command{
 		Name:       "approvals",
 		ShortUsage: "carapace approvals [--json] [--watch]",
@@ -36,6 +37,9 @@ func approvalsCmd() *ffcli.Command {
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) != 0 {
 				return usage("run `carapace approvals` alone; approve with `carapace approve ID`", "approvals takes no arguments")
+			}
+			if *watch && !f.json && term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd())) {
+				return watchTerminal(ctx, &f, os.Stdin, os.Stdout)
 			}
 			if *watch {
 				return watchApprovals(ctx, &f)

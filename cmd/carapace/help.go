@@ -51,7 +51,7 @@ var examples = map[string][]string{
 	"policy":        {"carapace policy check -- git push"},
 	"policy check":  {"carapace policy check -- git push", "carapace policy check --service shell -- rm -rf /tmp/x"},
 	"agent":         {"carapace agent --grant 'file:GET,PUT:~/Documents/*' -- claude", "carapace agent --token-file ~/.config/gimme/agent.token -- codex"},
-	"approvals":     {"carapace approvals", "carapace approvals --watch"},
+	"approvals":     {"carapace approvals", "carapace approvals --watch   # on a terminal: ↑/↓, then o, t, m, a or d"},
 	"approve":       {"carapace approve 1a2b3c4d --scope always", "carapace approve 1a2b3c4d --scope 10m --prefix 3 --dir ~/Projects/demo"},
 	"grants":        {"carapace grants", "carapace grants --json"},
 	"grants revoke": {"carapace grants revoke g1a2b3c4d", "carapace grants revoke JTI"},
