@@ -1,11 +1,17 @@
 // Package shell is the shell service: it runs a command line with the
 // owner's login shell, as the owner, without a sandbox — and therefore
-// only after the owner has approved that exact command line.
+// only after the owner has approved it: that command, or (a grant the
+// owner chose to remember) commands with the same leading words in the
+// same directory subtree from the same agent.
 //
-// shell.execute puts the command in an approval queue and waits; the
-// owner answers through shell.approvals.list and shell.approvals.decide,
-// which this service answers only for the owner over a local socket and
-// never on the strength of a token (see docs/shellapp.md).
+// shell.execute checks the grants, then the owner's reviewer command if
+// one is configured, then puts the command in an approval queue and
+// waits; the owner answers through shell.approvals.list and
+// shell.approvals.decide (or a desktop notification, Desktop), and sees
+// and revokes grants through shell.approvals.grants and
+// shell.approvals.revoke — methods this service answers only for the
+// owner over a local socket and never on the strength of a token (see
+// docs/shellapp.md).
 package shell
 
 import (
