@@ -88,7 +88,7 @@ func (g *Grant) live(now time.Time) bool {
 // covers reports whether g approves r.
 func (g *Grant) covers(r *Request) bool {
 	if g.Scope == Exact {
-		return r.key() == g.Command+"\x00"+g.Dir
+		return r.NoRemember == "" && r.key() == g.Command+"\x00"+g.Dir
 	}
 	if r.NoRemember != "" || len(r.Argv) == 0 || !within(r.Cwd, g.Dir) ||
 		g.Agent != r.Caller.Agent || g.Aud != r.Caller.Aud || (g.Scope == ForToken && g.JTI != r.Caller.JTI) {
