@@ -46,6 +46,7 @@ func doctorCmd() *ffcli.Command {
 				checks = append(checks, platformChecks()...)
 			}
 			checks = append(checks, networkCheck())
+			checks = append(checks, approvalsChecks(ctx, &f)...)
 			checks = append(checks, folderChecks()...)
 			bad := 0
 			for _, c := range checks {

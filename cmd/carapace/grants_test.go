@@ -76,6 +76,20 @@ func TestGrantsThroughTheStack(t *testing.T) {
 		t.Errorf("grants table %q", out)
 	}
 
+	// doctor counts the grants that never end.
+	out, _, _ = d.cli("doctor", "--json")
+	var checks []check
+	json.Unmarshal([]byte(out), &checks)
+	found := false
+	for _, c := range checks {
+		if c.Name == "remembered approvals" {
+			found = c.OK && c.Warn && c.Detail == "1 live, 1 until revoked" && strings.Contains(c.Fix, "carapace grants revoke")
+		}
+	}
+	if !found {
+		t.Errorf("doctor: %s", out)
+	}
+
 	// Grants outlive the shell service: kill it; the supervisor restarts it.
 	restartShell(t, d)
 	if c, e := d.agentRun(tok, "git status", demo); c != 0 {

@@ -27,3 +27,21 @@ func sandboxExec(args []string) int { return linuxsandbox.ExecMain(args) }
 // serviceCgroup puts the code service in a pids cgroup its commands
 // inherit (root only): see linuxsandbox.ServiceCgroup.
 func serviceCgroup(max int64) bool { return linuxsandbox.ServiceCgroup(max) }
+
+// notificationCheck says whether shell approvals can reach the owner as
+// desktop notifications with buttons.
+func notificationCheck() *check {
+	c := check{Name: "approval notifications", OK: true}
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		c.Warn, c.Detail = true, "no desktop session bus here: requests are not shown as notifications"
+		c.Fix = "answer with `carapace approvals --watch` in a terminal"
+		return &c
+	}
+	owner, err := desktop.Reachable()
+	if err != nil {
+		c.Warn, c.Detail, c.Fix = true, err.Error(), "start your desktop's notification daemon, or answer with `carapace approvals --watch`"
+		return &c
+	}
+	c.Detail = "notifications with Allow/Deny buttons, through " + owner
+	return &c
+}

@@ -29,3 +29,7 @@ func desktopNotifier(log *slog.Logger) shell.Desktop {
 
 // macDesktop is set in a darwin cgo build (desktop_darwin.go).
 var macDesktop func(*slog.Logger) shell.Desktop
+
+// notificationCheck is Linux's; the macOS notification centre is checked
+// on a Mac (docs/macos.md).
+func notificationCheck() *check { return nil }

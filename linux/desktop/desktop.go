@@ -238,3 +238,19 @@ func (n *Notifier) Close() error {
 // markupEscape escapes the body: the specification lets servers read it
 // as a small markup language.
 var markupEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+
+// Reachable reports whether a notification server owns
+// org.freedesktop.Notifications on the session bus, and which (its
+// unique name), for `carapace doctor`.
+func Reachable() (string, error) {
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		return "", fmt.Errorf("session bus: %w", err)
+	}
+	defer conn.Close()
+	var owner string
+	if err := conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, busName).Store(&owner); err != nil {
+		return "", fmt.Errorf("no notification server on the session bus: %w", err)
+	}
+	return owner, nil
+}
