@@ -186,7 +186,7 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	verdict := s.checkPolicy(p.Command)
 	if err := verdict.Err(op); err != nil {
 		s.cfg.Log.Info("shell command forbidden", "command", shown, "cwd", dir, "reason", verdict.Reason)
-		decide(call, audit.Deny, audit.ByPolicy, verdict.Reason, "")
+		decide(call, audit.Deny, audit.ByPolicy, ruleReason(verdict), "")
 		return nil, err
 	}
 	// Allow and prompt both ask the owner here: the record says so.
@@ -305,13 +305,22 @@ func decide(call *service.Call, decision, by, reason, approvalID string) {
 	}
 }
 
-// policyReason is the policy record's reason: the policy's own, and for
-// an allow, that the shell service asks the owner anyway.
+// policyReason is the policy record's reason: the policy's own, naming
+// the rule, and for an allow, that the shell service asks the owner
+// anyway (or a grant or the reviewer answers).
 func policyReason(v policy.Result) string {
 	if v.Decision == policy.Allow {
-		return "policy allows (" + v.Reason + "); the shell service asks the owner for every command"
+		return "policy allows (" + ruleReason(v) + "); the shell service still asks the owner, a grant or the reviewer"
 	}
-	return v.Reason
+	return ruleReason(v)
+}
+
+// ruleReason is v's reason and, when a rule decided, which rule.
+func ruleReason(v policy.Result) string {
+	if v.Rule == nil {
+		return v.Reason
+	}
+	return v.Reason + " (rule: " + strings.Join(v.Rule.Match, " ") + ")"
 }
 
 // askRefusedBy names who ended a request that was not decided: the
