@@ -218,7 +218,11 @@ func (q *Queue) Covered(r Request) (*Grant, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	g := q.coveredLocked(&r, q.opts.Now())
-	return g, g != nil
+	if g == nil {
+		return nil, false
+	}
+	c := *g // a copy: the queue keeps counting uses on its own
+	return &c, true
 }
 
 func (q *Queue) coveredLocked(r *Request, now time.Time) *Grant {
@@ -242,7 +246,8 @@ func (q *Queue) enqueue(r Request) (*entry, *Grant, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if g := q.coveredLocked(&r, now); g != nil {
-		return nil, g, nil
+		c := *g
+		return nil, &c, nil
 	}
 	if len(q.pending) >= q.opts.MaxPending {
 		return nil, nil, errs.E(errs.RateLimited, errs.Reason("too_many_pending"),
@@ -409,7 +414,7 @@ func (q *Queue) Grants() []Grant {
 func (q *Queue) Revoke(id string) (Grant, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for i, g := range q.grants {
+	for i, g := range q.liveLocked(q.opts.Now()) {
 		if g.ID != id {
 			continue
 		}
