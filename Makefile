@@ -94,7 +94,7 @@ bench: deps build
 	@# (s), the seed's tokio daemon, builds offline from Debian's packaged crates.
 	@if command -v cargo >/dev/null && ! ls -d /usr/share/cargo/registry/tokio-1.* >/dev/null 2>&1; then apt-get install -y -q 'librust-tokio+full-dev' >/dev/null 2>&1 || echo "bench: no packaged tokio crates; (s) will be skipped"; fi
 	$(GO) run ./internal/bench $(BENCHARGS)
-	$(MAKE) bench-sandbox bench-tokens websocket-bench bench-file bench-mcp bench-secrets bench-net
+	$(MAKE) bench-sandbox bench-tokens websocket-bench bench-file bench-mcp bench-secrets bench-net bench-approvals
 
 # bench-mcp: the TypeScript SDK's client reads a 4 KiB file 2,000 times from
 # @modelcontextprotocol/server-filesystem and from carapace mcp (npm needed).

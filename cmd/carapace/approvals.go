@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+	"golang.org/x/term"
 
 	"github.com/gimme-tools/carapace/core/approval"
 	"github.com/gimme-tools/carapace/core/errs"
@@ -23,7 +24,7 @@ func approvalsCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace approvals", flag.ContinueOnError)
 	var f clientFlags
 	f.registerOwner(fs)
-	watch := fs.Bool("watch", false, "keep polling every second and print each new request")
+	watch := fs.Bool("watch", false, "keep watching: on a terminal an interactive list (↑/↓, o once, t token, m 10 minutes, a always, d deny, q quit); otherwise print each new request")
 	return &ffcli.Command{
 		Name:       "approvals",
 		ShortUsage: "carapace approvals [--json] [--watch]",
@@ -35,6 +36,9 @@ func approvalsCmd() *ffcli.Command {
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) != 0 {
 				return usage("run `carapace approvals` alone; approve with `carapace approve ID`", "approvals takes no arguments")
+			}
+			if *watch && !f.json && term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd())) {
+				return watchTerminal(ctx, &f, os.Stdin, os.Stdout)
 			}
 			if *watch {
 				return watchApprovals(ctx, &f)
@@ -168,10 +172,24 @@ func printFresh(asJSON bool, ps []approval.Pending) error {
 			}
 			continue
 		}
-		fmt.Printf("%s  %s asks via %s to run in %s:\n    %s\n    carapace approve %s   |   carapace deny %s\n",
-			p.ID, who(p.Caller), p.Caller.Via, p.Cwd, oneLine(p.Command), p.ID, p.ID)
+		fmt.Printf("%s  %s asks via %s to run in %s:\n    %s\n    %s\n    carapace approve %s [--scope token|10m|always]   |   carapace deny %s\n",
+			p.ID, who(p.Caller), p.Caller.Via, p.Cwd, oneLine(p.Command), rememberNote(p), p.ID, p.ID)
 	}
 	return nil
+}
+
+// rememberNote says what remembering the approval would cover, or why it
+// cannot be remembered.
+func rememberNote(p approval.Pending) string {
+	switch {
+	case p.NoRemember != "":
+		return "asked every time: " + oneLine(p.NoRemember)
+	case p.Covers != "":
+		return "--scope always would cover " + oneLine(p.Covers)
+	case p.NotPlain != "":
+		return "can be approved once only: " + oneLine(p.NotPlain)
+	}
+	return "can be approved once only: it runs several commands"
 }
 
 // printJSONLine writes v as one line of JSON (for --watch --json).

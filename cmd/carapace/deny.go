@@ -20,7 +20,7 @@ func denyCmd() *ffcli.Command {
 			if len(args) != 1 {
 				return usage("`carapace approvals` lists the ids", "deny needs exactly one request id")
 			}
-			return decide(ctx, &f, args[0], false, 0)
+			return decide(ctx, &f, args[0], decision{})
 		},
 	}
 }

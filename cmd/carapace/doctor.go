@@ -53,6 +53,7 @@ func doctorCmd() *ffcli.Command {
 			checks = append(checks, networkCheck(&f.cf))
 			checks = append(checks, fleetChecks(ctx, &f)...)
 			checks = append(checks, routesCheck(&f.cf)...)
+			checks = append(checks, approvalsChecks(ctx, &f)...)
 			checks = append(checks, folderChecks(&f.cf)...)
 			bad := 0
 			for _, c := range checks {

@@ -38,7 +38,7 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // nothing for them, so they must not offer --token.
 var ownerOnly = map[string]bool{
 	"token issue": true, "token revoke": true, "approvals": true, "approve": true,
-	"deny": true, "config reload": true, "restart": true,
+	"deny": true, "config reload": true, "restart": true, "grants": true, "grants revoke": true,
 	"secret set": true, "secret list": true, "secret rm": true,
 }
 

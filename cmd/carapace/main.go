@@ -89,7 +89,7 @@ func rootCommand() *ffcli.Command {
 		Subcommands: []*ffcli.Command{
 			devCmd(), serveCmd(), pingCmd(), echoCmd(), whoamiCmd(), statusCmd(),
 			callCmd(), execCmd(), shellCmd(), appCmd(), fileCmd(), restartCmd(), tokenCmd(), auditCmd(), configCmd(), policyCmd(),
-			agentCmd(), approvalsCmd(), approveCmd(), denyCmd(), doctorCmd(), mcpCmd(), secretCmd(), versionCmd(),
+			agentCmd(), approvalsCmd(), approveCmd(), denyCmd(), grantsCmd(), doctorCmd(), mcpCmd(), secretCmd(), versionCmd(),
 			helpCmd(rootCommand),
 		},
 	}

@@ -289,3 +289,7 @@ func uidOf(name string, def int) int {
 	}
 	return n
 }
+
+// The shell service shows approval requests through the platform's
+// desktop notifications (platform_*.go).
+func init() { stack.Desktop = desktopNotifier }

@@ -67,6 +67,13 @@ func startDev(t *testing.T, ownerYAML string, cred *syscall.Credential) *devStac
 // prep, if not nil, fills the home directory before the stack starts.
 func startDevWith(t *testing.T, ownerYAML, systemYAML string, cred *syscall.Credential, prep func(home string)) *devStack {
 	t.Helper()
+	return startDevEnv(t, ownerYAML, systemYAML, cred, prep, nil)
+}
+
+// startDevEnv is startDevWith with more variables in the stack's
+// environment (a test's session bus).
+func startDevEnv(t *testing.T, ownerYAML, systemYAML string, cred *syscall.Credential, prep func(home string), env []string) *devStack {
+	t.Helper()
 	base := t.TempDir()
 	os.Chmod(filepath.Dir(base), 0o755) // testing's per-test parent is 0700
 	os.Chmod(base, 0o755)
@@ -89,7 +96,7 @@ func startDevWith(t *testing.T, ownerYAML, systemYAML string, cred *syscall.Cred
 		os.WriteFile(sys, []byte(systemYAML), 0o644)
 		d.cmd.Args = append(d.cmd.Args, "--config", sys)
 	}
-	d.cmd.Env = append([]string{"HOME=" + d.home, "PATH=/usr/local/bin:/usr/bin:/bin"}, devExtraEnv...)
+	d.cmd.Env = append([]string{"HOME=" + d.home, "PATH=/usr/local/bin:/usr/bin:/bin"}, append(env, devExtraEnv...)...)
 	d.cmd.Stderr = d.stderr
 	if cred != nil {
 		d.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}

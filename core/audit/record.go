@@ -51,6 +51,7 @@ const (
 	ByPolicy     = "policy"     // the command policy (a rule or its default)
 	ByOwner      = "owner"      // the owner, with carapace approve/deny (approvals.decide)
 	ByRemembered = "remembered" // an earlier approval the owner asked to remember
+	ByReviewer   = "reviewer"   // the owner's reviewer command (services.shell.reviewer)
 	ByTimeout    = "timeout"    // nobody decided within the approval time-out
 	ByCaller     = "caller"     // the caller went away before the owner decided
 	ByEgress     = "egress"     // the network proxy, on one connection of a command (core/egress)

@@ -287,6 +287,13 @@ type ShellService struct {
 	Enabled         bool         `yaml:"enabled"`
 	ApprovalTimeout Duration     `yaml:"approval_timeout"`
 	Policy          []PolicyRule `yaml:"policy"`
+	// Reviewer is the owner's command asked about each request no grant
+	// covers (an absolute path; it reads the request as JSON on stdin),
+	// ReviewerArgs its arguments, ReviewerTimeout how long it may take
+	// (default 10s). A reviewer that fails means: ask the owner.
+	Reviewer        string   `yaml:"reviewer"`
+	ReviewerArgs    []string `yaml:"reviewer_args"`
+	ReviewerTimeout Duration `yaml:"reviewer_timeout"`
 }
 
 // AppService configures the app service.

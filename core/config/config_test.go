@@ -204,3 +204,34 @@ func TestNetworkBadRules(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyExamplesNameFileLine: a shell policy rule whose example it
+// does not match fails the load with the file, the rule's line and key.
+func TestPolicyExamplesNameFileLine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "local.yaml")
+	os.WriteFile(path, []byte("services:\n  shell:\n    enabled: true\n    policy:\n      - pattern: [git, push]\n        decision: prompt\n        justification: pushes leave the machine\n        examples: [\"git pull\"]\n"), 0o644)
+	_, err := LoadOwner(path, dir)
+	if err == nil || !strings.Contains(err.Error(), path+":5: services.shell.policy: policy rule 1 (line 5): example \"git pull\" does not match [git push]") {
+		t.Fatalf("load: %v", err)
+	}
+}
+
+// TestShellReviewerConfig: the reviewer is an absolute path, its time-out
+// at most 10m.
+func TestShellReviewerConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "local.yaml")
+	for doc, want := range map[string]string{
+		"services:\n  shell: {enabled: true, reviewer: review.sh}\n":                     "services.shell.reviewer: expected an absolute path",
+		"services:\n  shell: {enabled: true, reviewer: /bin/r, reviewer_timeout: 1h}\n":  "services.shell.reviewer_timeout",
+		"services:\n  shell: {enabled: true, reviewer: /bin/r, reviewer_args: [-x]}\n":   "",
+		"services:\n  shell: {enabled: true, reviewer: /bin/r, reviewer_timeout: 30s}\n": "",
+	} {
+		os.WriteFile(path, []byte(doc), 0o644)
+		_, err := LoadOwner(path, dir)
+		if (want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), want)) {
+			t.Errorf("%q: %v, want %q", doc, err, want)
+		}
+	}
+}

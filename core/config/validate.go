@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"sort"
 
 	"github.com/gimme-tools/carapace/core/egress"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 func (c *System) validate(path string) error {
@@ -118,11 +120,21 @@ func (c *Owner) validate(path string) error {
 	default:
 		return fieldError(path, 0, "services.code.sandbox", "expected on or off")
 	}
+	if r := c.Services.Shell.Reviewer; r != "" && !filepath.IsAbs(r) {
+		return fieldError(path, 0, "services.shell.reviewer", "expected an absolute path to the reviewer command")
+	}
+	if d := c.Services.Shell.ReviewerTimeout.D(); d < 0 || d > 10*time.Minute {
+		return fieldError(path, 0, "services.shell.reviewer_timeout", "expected a duration up to 10m")
+	}
 	for _, rules := range []struct {
 		key   string
 		rules []PolicyRule
 	}{{"services.code.policy", c.Services.Code.Policy}, {"services.shell.policy", c.Services.Shell.Policy}} {
 		if _, err := (policy.Config{Policy: rules.rules}).Rules(); err != nil {
+			var re *policy.RuleError
+			if errors.As(err, &re) {
+				return fieldError(path, re.Line, rules.key, err.Error())
+			}
 			return fieldError(path, 0, rules.key, err.Error())
 		}
 	}

@@ -9,6 +9,17 @@ package errs
 // A reason is part of the wire protocol: an agent may act on it. Rename
 // one only with a line under "Renamed reasons" in docs/protocol.md.
 const (
+	ReasonBadIssuedList            Reason = "bad_issued_list"
+	ReasonIssuedListUnwritable     Reason = "issued_list_unwritable"
+	ReasonDeniedByReviewer         Reason = "denied_by_reviewer"
+	ReasonNeverRemembered          Reason = "never_remembered"
+	ReasonNotRememberable          Reason = "not_rememberable"
+	ReasonBadPrefix                Reason = "bad_prefix"
+	ReasonBadDir                   Reason = "bad_dir"
+	ReasonGrantsUnwritable         Reason = "grants_unwritable"
+	ReasonBadGrantsFile            Reason = "bad_grants_file"
+	ReasonGrantsUnreadable         Reason = "grants_unreadable"
+	ReasonNoSuchGrant              Reason = "no_such_grant"
 	ReasonBadNetwork               Reason = "bad_network"
 	ReasonUploadFailed             Reason = "upload_failed"
 	ReasonTooManyUploads           Reason = "too_many_uploads"

@@ -17,6 +17,10 @@
 // approvals, not a boundary: it reads command lines heuristically, and a
 // program it does not recognise runs as its default says.
 //
+// For the shell service's remembered approvals, Plain splits a line into
+// the simple commands a grant may cover (or says why it cannot), and
+// NeverRemember names what must be asked about every time.
+//
 // Wrappers that run another command (env, nice, timeout, xargs, …) are
 // looked through, and a shell's -c string is split into its simple
 // commands and each checked; a string using command substitution,

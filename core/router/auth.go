@@ -27,6 +27,9 @@ type Auth struct {
 	Verifier *token.Verifier
 	Minter   *token.Minter
 	Revoked  *token.Revocations
+	// Issued lists the tokens token.issue minted and when each was last
+	// used (token.list, `carapace grants`); nil keeps no list.
+	Issued *token.Issued
 	// Audit receives one record per decision; nil turns auditing off
 	// (audit.disabled, for benchmarks only).
 	Audit   *audit.Log
@@ -155,6 +158,7 @@ func (r *Router) authorize(s *rpcserver.Session, svc, method string, params json
 	if err := a.Verifier.Consume(t); err != nil {
 		return grant{}, r.deny(rec, start, errs.E(method, err))
 	}
+	a.Issued.Used(t.ID, start)
 	rec.Decision = audit.Allow
 	rec.DurationUS = time.Since(start).Microseconds()
 	g := grant{caller: h.caller}

@@ -19,6 +19,7 @@ func (r *Router) registerOwn() {
 	r.own.Register("rpc.methods", r.methods)
 	r.own.Register("services", r.services)
 	r.own.Register("token.issue", r.issue)
+	r.own.Register("token.list", r.listTokens)
 	r.own.Register("token.revoke", r.revoke)
 	r.own.Register("token.inspect", r.inspect)
 	r.own.Register("whoami", r.whoami)

@@ -231,6 +231,12 @@ func (r *Router) issue(_ context.Context, c *service.Call) (any, error) {
 		return nil, r.deny(rec, start, errs.E(op, err))
 	}
 	rec.Sub, rec.JTI, rec.Iss = p.Sub, claims.ID, claims.Issuer
+	if err := a.Issued.Add(token.IssuedToken{JTI: claims.ID, Agent: claims.Agent, Sub: p.Sub, Aud: aud,
+		Scope: claims.Scope, Once: p.Once, IssuedAt: start, Exp: claims.ExpiresAt.Time}); err != nil {
+		// Minted but unlisted: `carapace grants` would not show it, so
+		// it is not handed out.
+		return nil, r.deny(rec, start, errs.E(op, err))
+	}
 	if err := r.allowed(rec, start); err != nil {
 		return nil, err
 	}
@@ -325,6 +331,8 @@ func (r *Router) revoke(_ context.Context, c *service.Call) (any, error) {
 	var until time.Time
 	if p.Until > 0 {
 		until = time.Unix(p.Until, 0).Add(token.DefaultLeeway)
+	} else if t, ok := a.Issued.Lookup(p.JTI); ok {
+		until = t.Exp.Add(token.DefaultLeeway)
 	}
 	if err := a.Revoked.Revoke(p.JTI, until); err != nil {
 		return nil, r.deny(rec, start, errs.E(op, errs.Failed, errs.ReasonRevokeFailed, err))
@@ -333,6 +341,30 @@ func (r *Router) revoke(_ context.Context, c *service.Call) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"jti": p.JTI, "revoked": true}, nil
+}
+
+// TokensResult is token.list's answer.
+type TokensResult struct {
+	Tokens []token.IssuedToken `json:"tokens"`
+}
+
+// listTokens handles token.list for the owner: the tokens this router
+// minted that have not expired, with their last use and whether they are
+// revoked.
+func (r *Router) listTokens(_ context.Context, c *service.Call) (any, error) {
+	const op = "token.list"
+	a, err := r.auth0(op)
+	if err != nil {
+		return nil, err
+	}
+	if err := service.Decode(c.Params, &struct{}{}); err != nil {
+		return nil, errs.E(op, err)
+	}
+	ts := a.Issued.List(a.Revoked)
+	if ts == nil {
+		ts = []token.IssuedToken{}
+	}
+	return TokensResult{Tokens: ts}, nil
 }
 
 // reload handles config.reload: the issuers' keys are read again.

@@ -53,6 +53,7 @@ var (
 	shellRules = map[string]Rule{
 		"shell.execute": executeIn("~"), "shell.info": Untouched,
 		"shell.approvals.list": ownerOnly("approvals.list"), "shell.approvals.decide": ownerOnly("approvals.decide"),
+		"shell.approvals.grants": ownerOnly("approvals.grants"), "shell.approvals.revoke": ownerOnly("approvals.revoke"),
 	}
 	// app: POST on "/" + the app's id for what acts on an app.
 	appRules = map[string]Rule{

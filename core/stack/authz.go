@@ -116,6 +116,10 @@ func NewAuthz(st *Settings) (*Authz, error) {
 	if z.rp, err = token.NewReplayCache(filepath.Join(dir, "replay.log"), 0); err != nil {
 		return nil, errs.E(op, errs.Failed, err)
 	}
+	issued, err := token.OpenIssued(filepath.Join(dir, "issued.json"))
+	if err != nil {
+		return nil, errs.E(op, errs.Failed, err)
+	}
 	v, err := token.NewVerifier(token.Config{Device: key.Public(), Issuers: keys, Home: st.OwnerHome, Revoked: rev, Replay: z.rp})
 	if err != nil {
 		return nil, errs.E(op, errs.Failed, err)
@@ -125,7 +129,7 @@ func NewAuthz(st *Settings) (*Authz, error) {
 		return nil, err
 	}
 	z.Auth = &router.Auth{
-		Verifier: v, Minter: token.NewMinter(key, st.OwnerHome), Revoked: rev,
+		Verifier: v, Minter: token.NewMinter(key, st.OwnerHome), Revoked: rev, Issued: issued,
 		Limiter: ratelimit.New(RateLimits(st.System.Rate)), Grants: grants, Home: st.OwnerHome,
 		MaxTTL: st.System.Tokens.MaxTTL.D(), Reload: z.reload(st),
 	}

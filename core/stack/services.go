@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,7 +162,43 @@ func newShellService(st *Settings, _ string, _ service.Authorize) (service.Servi
 	if err != nil {
 		return nil, err
 	}
-	return shell.New(shell.Config{OwnerUID: st.OwnerUID, ApprovalTimeout: c.ApprovalTimeout.D(), Policy: pol, Log: st.Log, Redact: sc})
+	cfg := shell.Config{OwnerUID: st.OwnerUID, ApprovalTimeout: c.ApprovalTimeout.D(), Policy: pol, Log: st.Log, Redact: sc,
+		GrantsFile: shellGrantsFile(st), Desktop: desktopNotifier(st.Log)}
+	// The managed policy's shell.require_human: a person decides every
+	// command, so no reviewer command is asked (remembered approvals:
+	// docs/fleet.md).
+	if c.Reviewer != "" && !st.Managed.Shell.RequireHuman {
+		cfg.Reviewer = &shell.Reviewer{Path: c.Reviewer, Args: c.ReviewerArgs, Timeout: c.ReviewerTimeout.D(),
+			Env: []string{"PATH=" + SandboxPath, "HOME=" + st.OwnerHome}, Log: st.Log}
+	}
+	return shell.New(cfg)
+}
+
+// shellGrantsFile is where the shell service keeps remembered approvals:
+// the owner's own state, since the service runs as the owner — the dev
+// stack's state directory, else $XDG_STATE_HOME/carapace (default
+// ~/.local/state/carapace).
+func shellGrantsFile(st *Settings) string {
+	const name = "shell-grants.json"
+	if st.Dev || st.StateDirFlag != "" {
+		return filepath.Join(st.StateDir(), name)
+	}
+	if x := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(x) {
+		return filepath.Join(x, "carapace", name)
+	}
+	return filepath.Join(st.OwnerHome, ".local", "state", "carapace", name)
+}
+
+// Desktop, set by the platform's part of cmd/carapace, shows approval
+// requests the owner can answer without a terminal (freedesktop
+// notifications, the macOS menu-bar app); nil, or a nil result: none.
+var Desktop func(*slog.Logger) shell.Desktop
+
+func desktopNotifier(log *slog.Logger) shell.Desktop {
+	if Desktop == nil {
+		return nil
+	}
+	return Desktop(log)
 }
 
 func newAppService(st *Settings, _ string, _ service.Authorize) (service.Service, error) {

@@ -12,5 +12,8 @@ int gmac_ax_trusted(int prompt);
 int gmac_open_app(const char *bundle_id, char **msg);
 int gmac_activate_app(const char *bundle_id, char **msg);
 int gmac_quit_app(const char *bundle_id, char **msg);
+int gmac_show_approval(const char *id, const char *title, const char *body,
+                       const char **keys, const char **titles, int n, char **msg);
+void gmac_withdraw_approval(const char *id);
 
 #endif

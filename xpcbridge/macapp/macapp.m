@@ -113,3 +113,100 @@ int gmac_quit_app(const char *bundle_id, char **msg) {
 		return 0;
 	}
 }
+
+// Approval notifications (UserNotifications). Each request gets its own
+// category, named for the request, whose actions are the buttons the Go
+// side offers; the delegate hands the chosen action back to Go. Verified
+// only on a Mac (docs/macos.md, Mac test plan).
+#import <UserNotifications/UserNotifications.h>
+
+extern void gmacApprovalAnswer(char *id, char *key);
+
+@interface GmacNoteDelegate : NSObject <UNUserNotificationCenterDelegate>
+@end
+
+@implementation GmacNoteDelegate
+- (void)userNotificationCenter:(UNUserNotificationCenter *)center
+    didReceiveNotificationResponse:(UNNotificationResponse *)response
+             withCompletionHandler:(void (^)(void))done {
+    NSString *rid = response.notification.request.identifier;
+    NSString *key = response.actionIdentifier;
+    if (![key isEqualToString:UNNotificationDefaultActionIdentifier] &&
+        ![key isEqualToString:UNNotificationDismissActionIdentifier]) {
+        gmacApprovalAnswer((char *)rid.UTF8String, (char *)key.UTF8String);
+    }
+    done();
+}
+- (void)userNotificationCenter:(UNUserNotificationCenter *)center
+       willPresentNotification:(UNNotification *)notification
+         withCompletionHandler:(void (^)(UNNotificationPresentationOptions))done {
+    done(UNNotificationPresentationOptionBanner | UNNotificationPresentationOptionList);
+}
+@end
+
+static GmacNoteDelegate *gmacDelegate;
+static NSMutableDictionary<NSString *, UNNotificationCategory *> *gmacCategories;
+
+int gmac_show_approval(const char *id, const char *title, const char *body,
+                       const char **keys, const char **titles, int n, char **msg) {
+    @autoreleasepool {
+        UNUserNotificationCenter *c = [UNUserNotificationCenter currentNotificationCenter];
+        static dispatch_once_t once;
+        dispatch_once(&once, ^{
+            gmacDelegate = [GmacNoteDelegate new];
+            gmacCategories = [NSMutableDictionary new];
+            c.delegate = gmacDelegate;
+            [c requestAuthorizationWithOptions:(UNAuthorizationOptionAlert | UNAuthorizationOptionSound)
+                             completionHandler:^(BOOL granted, NSError *err) {}];
+        });
+        NSString *rid = [NSString stringWithUTF8String:id];
+        NSMutableArray<UNNotificationAction *> *actions = [NSMutableArray new];
+        for (int i = 0; i < n; i++) {
+            UNNotificationActionOptions opts = UNNotificationActionOptionAuthenticationRequired;
+            if (strcmp(keys[i], "deny") == 0) {
+                opts |= UNNotificationActionOptionDestructive;
+            }
+            [actions addObject:[UNNotificationAction actionWithIdentifier:[NSString stringWithUTF8String:keys[i]]
+                                                                    title:[NSString stringWithUTF8String:titles[i]]
+                                                                  options:opts]];
+        }
+        NSString *cat = [@"carapace.approval." stringByAppendingString:rid];
+        @synchronized (gmacCategories) {
+            gmacCategories[cat] = [UNNotificationCategory categoryWithIdentifier:cat actions:actions
+                                                               intentIdentifiers:@[] options:0];
+            [c setNotificationCategories:[NSSet setWithArray:gmacCategories.allValues]];
+        }
+        UNMutableNotificationContent *content = [UNMutableNotificationContent new];
+        content.title = [NSString stringWithUTF8String:title];
+        content.body = [NSString stringWithUTF8String:body];
+        content.categoryIdentifier = cat;
+        content.interruptionLevel = UNNotificationInterruptionLevelTimeSensitive;
+        UNNotificationRequest *req = [UNNotificationRequest requestWithIdentifier:rid content:content trigger:nil];
+        __block NSString *failure = nil;
+        dispatch_semaphore_t sem = dispatch_semaphore_create(0);
+        [c addNotificationRequest:req withCompletionHandler:^(NSError *err) {
+            if (err != nil) {
+                failure = err.localizedDescription;
+            }
+            dispatch_semaphore_signal(sem);
+        }];
+        dispatch_semaphore_wait(sem, dispatch_time(DISPATCH_TIME_NOW, 5 * NSEC_PER_SEC));
+        if (failure != nil) {
+            *msg = strdup(failure.UTF8String);
+            return 1;
+        }
+        return 0;
+    }
+}
+
+void gmac_withdraw_approval(const char *id) {
+    @autoreleasepool {
+        NSString *rid = [NSString stringWithUTF8String:id];
+        UNUserNotificationCenter *c = [UNUserNotificationCenter currentNotificationCenter];
+        [c removeDeliveredNotificationsWithIdentifiers:@[ rid ]];
+        [c removePendingNotificationRequestsWithIdentifiers:@[ rid ]];
+        @synchronized (gmacCategories) {
+            [gmacCategories removeObjectForKey:[@"carapace.approval." stringByAppendingString:rid]];
+        }
+    }
+}

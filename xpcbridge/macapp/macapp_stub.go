@@ -36,3 +36,11 @@ func ActivateApp(bundleID string) error { return unsupported("activate app") }
 
 // QuitApp returns an error wrapping errors.ErrUnsupported.
 func QuitApp(bundleID string) error { return unsupported("quit app") }
+
+// ShowApproval returns an error wrapping errors.ErrUnsupported.
+func ShowApproval(id, title, body string, actions []Action) error {
+	return unsupported("show approval")
+}
+
+// WithdrawApproval does nothing.
+func WithdrawApproval(id string) {}

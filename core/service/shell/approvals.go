@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -63,6 +64,43 @@ type DecideParams struct {
 	// "menubar"): recorded with the decision, never checked — only the
 	// owner can call decide at all.
 	Channel string `json:"channel"`
+	// Scope, with allow, remembers the approval as a grant: "once" (the
+	// default), "token" (the caller's token, until it expires), a
+	// duration ("10m"), or "always" (until revoked). Prefix is how many
+	// leading words of the command the grant covers (default: the
+	// program and its subcommand), Dir the directory subtree (default:
+	// the request's directory).
+	Scope  string `json:"scope"`
+	Prefix int    `json:"prefix"`
+	Dir    string `json:"dir"`
+}
+
+// decision reads scope, prefix, dir and the older remember forms.
+func (p DecideParams) decision() (approval.Decision, error) {
+	d := approval.Decision{Allow: *p.Allow, Prefix: p.Prefix, Dir: p.Dir, Channel: p.Channel}
+	remember, err := p.rememberFor()
+	if err != nil {
+		return d, err
+	}
+	switch p.Scope {
+	case "", "once":
+		if remember > 0 && *p.Allow {
+			d.Scope, d.For = approval.Exact, remember
+		}
+	case "token", "always":
+		d.Scope = approval.Scope(p.Scope)
+	default:
+		v, err := time.ParseDuration(p.Scope)
+		if err != nil || v <= 0 {
+			return d, errs.E(errs.InvalidParams, errs.ReasonBadScope,
+				errs.Hint(`scope is "once", "token", a duration such as "10m", or "always"`))
+		}
+		d.Scope, d.For = approval.ForTime, v
+	}
+	if p.Prefix < 0 {
+		return d, errs.E(errs.InvalidParams, errs.ReasonBadPrefix, errs.Hint("prefix is a number of words, 1 or more"))
+	}
+	return d, nil
 }
 
 // validChannel reports whether c may be recorded as a decision's channel:
@@ -112,6 +150,11 @@ type DecideResult struct {
 	ID              string     `json:"id"`
 	Allowed         bool       `json:"allowed"`
 	RememberedUntil *time.Time `json:"remembered_until,omitempty"`
+	// Grants are what the approval remembered (Grant the first), Covers
+	// the same in words.
+	Grant  *approval.Grant   `json:"grant,omitempty"`
+	Grants []*approval.Grant `json:"grants,omitempty"`
+	Covers string            `json:"covers,omitempty"`
 }
 
 func (s *Service) decide(_ context.Context, call *service.Call) (any, error) {
@@ -127,37 +170,94 @@ func (s *Service) decide(_ context.Context, call *service.Call) (any, error) {
 		return nil, errs.E(op, errs.InvalidParams, errs.ReasonMissingParam,
 			errs.Hint(`give the request and the answer: {"id": "1a2b3c4d", "allow": true}`))
 	}
-	remember, err := p.rememberFor()
-	if err != nil {
-		return nil, errs.E(op, err)
-	}
 	if !validChannel(p.Channel) {
 		return nil, errs.E(op, errs.InvalidParams, errs.ReasonBadChannel,
 			errs.Hint(`channel is a short lower-case word naming how the owner answered, e.g. "cli"`))
 	}
-	until, err := s.queue.Decide(p.ID, *p.Allow, remember)
+	d, err := p.decision()
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
-	// The owner's decision, recorded as the owner's own act (the router
-	// writes it with the owner's uid, pid and entry); the request's own
-	// records carry the same approval id.
+	return s.decideWith(call, op, p.ID, d)
+}
+
+// decideWith delivers the owner's decision d on request id and records
+// it as the owner's own act (the router writes it with the owner's uid,
+// pid and entry, or the service's for a notification); the request's own
+// records carry the same approval id.
+func (s *Service) decideWith(call *service.Call, op, id string, d approval.Decision) (DecideResult, error) {
+	gs, err := s.queue.DecideWith(id, d)
+	if err != nil {
+		return DecideResult{}, errs.E(op, err)
+	}
+	var g *approval.Grant
+	var covers []string
+	for _, x := range gs {
+		covers = append(covers, x.ID+": "+x.Describe())
+	}
 	verdict, reason := audit.Deny, "denied"
-	if *p.Allow {
+	if d.Allow {
 		verdict, reason = audit.Allow, "approved"
-		if remember > 0 {
-			reason = "approved, remembered for " + remember.String()
+		if len(gs) > 0 {
+			g = gs[0]
+			reason = "approved, remembered as grant " + strings.Join(covers, "; ")
 		}
 	}
-	if p.Channel != "" {
-		reason += " via " + p.Channel
+	if d.Channel != "" {
+		reason += " via " + d.Channel
 	}
-	decide(call, verdict, audit.ByOwner, reason, p.ID)
-	res := DecideResult{ID: p.ID, Allowed: *p.Allow}
-	if !until.IsZero() {
-		res.RememberedUntil = &until
+	if call != nil {
+		decide(call, verdict, audit.ByOwner, reason, id)
+	}
+	res := DecideResult{ID: id, Allowed: d.Allow, Grant: g, Grants: gs}
+	if g != nil {
+		res.Covers = strings.Join(covers, "; ")
+		if !g.Until.IsZero() {
+			until := g.Until
+			res.RememberedUntil = &until
+		}
 	}
 	return res, nil
+}
+
+// GrantsResult is shell.approvals.grants' result.
+type GrantsResult struct {
+	Grants []approval.Grant `json:"grants"`
+}
+
+func (s *Service) grants(_ context.Context, call *service.Call) (any, error) {
+	const op = "shell.approvals.grants"
+	if err := ownerOnly(op, call.Caller); err != nil {
+		return nil, err
+	}
+	if err := service.Decode(call.Params, &struct{}{}); err != nil {
+		return nil, errs.E(op, err)
+	}
+	return GrantsResult{Grants: s.queue.Grants()}, nil
+}
+
+// RevokeResult is shell.approvals.revoke's result.
+type RevokeResult struct {
+	Revoked approval.Grant `json:"revoked"`
+}
+
+func (s *Service) revoke(_ context.Context, call *service.Call) (any, error) {
+	const op = "shell.approvals.revoke"
+	if err := ownerOnly(op, call.Caller); err != nil {
+		return nil, err
+	}
+	var p struct {
+		ID string `json:"id"`
+	}
+	if err := service.Decode(call.Params, &p); err != nil {
+		return nil, errs.E(op, err)
+	}
+	g, err := s.queue.Revoke(p.ID)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	decide(call, audit.Allow, audit.ByOwner, "revoked grant "+g.ID+": "+g.Describe(), g.Approval)
+	return RevokeResult{Revoked: g}, nil
 }
 
 // callerOf is who asked, as the owner is shown it. The token's sub and
@@ -173,7 +273,13 @@ func callerOf(c service.Caller) approval.Caller {
 		Agent string `json:"agent"`
 	}
 	if _, _, err := jwt.NewParser().ParseUnverified(c.Token, &claims); err == nil {
-		out.Sub, out.Agent, out.Iss = claims.Subject, claims.Agent, claims.Issuer
+		out.Sub, out.Agent, out.Iss, out.JTI = claims.Subject, claims.Agent, claims.Issuer, claims.ID
+		if len(claims.Audience) > 0 {
+			out.Aud = claims.Audience[0]
+		}
+		if claims.ExpiresAt != nil {
+			out.Exp = claims.ExpiresAt.Time
+		}
 	}
 	return out
 }

@@ -1,11 +1,17 @@
 // Package shell is the shell service: it runs a command line with the
 // owner's login shell, as the owner, without a sandbox — and therefore
-// only after the owner has approved that exact command line.
+// only after the owner has approved it: that command, or (a grant the
+// owner chose to remember) commands with the same leading words in the
+// same directory subtree from the same agent.
 //
-// shell.execute puts the command in an approval queue and waits; the
-// owner answers through shell.approvals.list and shell.approvals.decide,
-// which this service answers only for the owner over a local socket and
-// never on the strength of a token (see docs/shellapp.md).
+// shell.execute checks the grants, then the owner's reviewer command if
+// one is configured, then puts the command in an approval queue and
+// waits; the owner answers through shell.approvals.list and
+// shell.approvals.decide (or a desktop notification, Desktop), and sees
+// and revokes grants through shell.approvals.grants and
+// shell.approvals.revoke — methods this service answers only for the
+// owner over a local socket and never on the strength of a token (see
+// docs/shellapp.md).
 package shell
 
 import (
@@ -55,6 +61,15 @@ type Config struct {
 	// Notify is told of each new request; nil sends a desktop
 	// notification where one can be shown (notify-send).
 	Notify func(approval.Pending)
+	// GrantsFile is where remembered approvals persist (a 0600 file in
+	// the owner's state directory); empty keeps them in memory only.
+	GrantsFile string
+	// Reviewer, when set, is asked about each request no grant covers
+	// before the owner is (reviewer.go).
+	Reviewer *Reviewer
+	// Desktop, when set (and Notify is not), shows each request as a
+	// notification the owner can answer (desktop.go).
+	Desktop Desktop
 	// Redact finds the secrets replaced in approval texts (what the owner
 	// is shown, the service log) and, for every caller but the owner's
 	// own CLI, in the output; nil is redact.Default().
@@ -100,12 +115,22 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Redact == nil {
 		cfg.Redact = redact.Default()
 	}
-	if cfg.Notify == nil {
+	s := &Service{cfg: cfg}
+	switch {
+	case cfg.Notify != nil:
+	case cfg.Desktop != nil:
+		cfg.Notify = s.showDesktop
+	default:
 		cfg.Notify = desktopNotify(cfg.Log)
 	}
 	cfg.Env = commandEnv(cfg.Env, acct, cfg.Shell)
-	q := approval.New(approval.Options{Timeout: cfg.ApprovalTimeout, Log: cfg.Log, Notify: cfg.Notify})
-	return &Service{cfg: cfg, queue: q}, nil
+	s.cfg = cfg
+	q, err := approval.Open(approval.Options{Timeout: cfg.ApprovalTimeout, Log: cfg.Log, Notify: cfg.Notify, GrantsFile: cfg.GrantsFile})
+	if err != nil {
+		return nil, errs.E("shell", errs.Unavailable, err)
+	}
+	s.queue = q
+	return s, nil
 }
 
 // Name implements service.Service.
@@ -118,6 +143,8 @@ func (s *Service) Methods() map[string]service.Handler {
 		"shell.info":             s.info,
 		"shell.approvals.list":   s.list,
 		"shell.approvals.decide": s.decide,
+		"shell.approvals.grants": s.grants,
+		"shell.approvals.revoke": s.revoke,
 	}
 }
 
@@ -125,7 +152,11 @@ func (s *Service) Methods() map[string]service.Handler {
 // reached by the owner through the router's approvals.* methods, with no
 // token (list and decide check the caller themselves).
 func (s *Service) OwnerCall(method string) bool {
-	return method == "shell.approvals.list" || method == "shell.approvals.decide"
+	switch method {
+	case "shell.approvals.list", "shell.approvals.decide", "shell.approvals.grants", "shell.approvals.revoke":
+		return true
+	}
+	return false
 }
 
 // ExecuteParams are shell.execute's params.
@@ -155,27 +186,15 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	verdict := s.checkPolicy(p.Command)
 	if err := verdict.Err(op); err != nil {
 		s.cfg.Log.Info("shell command forbidden", "command", shown, "cwd", dir, "reason", verdict.Reason)
-		decide(call, audit.Deny, audit.ByPolicy, verdict.Reason, "")
+		decide(call, audit.Deny, audit.ByPolicy, ruleReason(verdict), "")
 		return nil, err
 	}
 	// Allow and prompt both ask the owner here: the record says so.
 	decide(call, audit.Prompt, audit.ByPolicy, policyReason(verdict), "")
-	r := approval.Request{Command: shown, Match: p.Command, Cwd: dir, Caller: callerOf(call.Caller),
-		Policy: verdict.Decision.String(), PolicyReason: verdict.Reason}
-	out, err := s.queue.Ask(ctx, r)
+	r := s.request(p.Command, shown, dir, call.Caller, verdict)
+	out, err := s.approve(ctx, call, r)
 	if err != nil {
-		decide(call, audit.Deny, askRefusedBy(err), string(errs.ReasonOf(err)), out.ID)
 		return nil, errs.E(op, err)
-	}
-	switch {
-	case out.Remembered:
-		decide(call, audit.Allow, audit.ByRemembered, "approved earlier, remembered", out.ID)
-	case out.Allowed:
-		decide(call, audit.Allow, audit.ByOwner, "approved", out.ID)
-	default:
-		decide(call, audit.Deny, audit.ByOwner, string(errs.ReasonDenied), out.ID)
-		return nil, errs.E(op, errs.Denied, errs.ReasonDenied,
-			errs.Hint("the owner refused this command (request "+out.ID+")"))
 	}
 	timeout := s.cfg.DefaultTimeout
 	if p.TimeoutMS > 0 {
@@ -207,6 +226,75 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	return res, nil
 }
 
+// request is the approval request for cmd: what the owner is shown, what
+// a grant may cover and why not.
+func (s *Service) request(cmd, shown, dir string, c service.Caller, verdict policy.Result) approval.Request {
+	r := approval.Request{Command: shown, Match: cmd, Cwd: dir, Caller: callerOf(c),
+		Policy: verdict.Decision.String(), PolicyReason: verdict.Reason}
+	r.Argv, r.NotPlain = policy.Plain(cmd)
+	r.NoRemember = policy.NeverRemember(cmd)
+	if r.NoRemember == "" && verdict.Decision == policy.Prompt && verdict.Rule != nil {
+		// A rule that says prompt (the owner's, or inline code) asks
+		// every time: that is what the owner wrote it for.
+		r.NoRemember = "a policy rule asks every time: " + verdict.Reason
+	}
+	if r.NoRemember == "" && len(r.Argv) > 0 {
+		p := approval.Pending{Request: r}
+		if covers, err := approval.PreviewRequest(p, approval.Decision{Allow: true, Scope: approval.Always}); err == nil {
+			r.Covers = covers
+		}
+	}
+	return r
+}
+
+// approve decides r: a grant that covers it, else the reviewer, else the
+// owner. Every path reports who decided; a refusal is the error.
+func (s *Service) approve(ctx context.Context, call *service.Call, r approval.Request) (approval.Outcome, error) {
+	if g, ok := s.queue.Covered(r); ok {
+		decide(call, audit.Allow, audit.ByRemembered, "grant "+g.ID+": "+g.Describe(), g.Approval)
+		return approval.Outcome{Allowed: true, Remembered: true, ID: g.Approval, Grant: g}, nil
+	}
+	if s.cfg.Reviewer != nil {
+		v := s.cfg.Reviewer.Review(ctx, r)
+		switch v.Decision {
+		case ReviewAllow:
+			if r.NoRemember == "" {
+				decide(call, audit.Allow, audit.ByReviewer, "reviewer: "+v.Reason, "")
+				return approval.Outcome{Allowed: true}, nil
+			}
+			// Never the reviewer's to allow: the owner is asked.
+			s.cfg.Log.Info("reviewer allow ignored", "command", r.Command, "why", r.NoRemember)
+		case ReviewDeny:
+			decide(call, audit.Deny, audit.ByReviewer, "reviewer: "+v.Reason, "")
+			return approval.Outcome{}, errs.E(errs.Denied, errs.ReasonDeniedByReviewer,
+				errs.Hint("the owner's reviewer refused this command: "+v.Reason))
+		}
+	}
+	out, err := s.queue.Ask(ctx, r)
+	if s.cfg.Desktop != nil && out.ID != "" && !out.Remembered {
+		s.cfg.Desktop.Withdraw(out.ID)
+	}
+	if err != nil {
+		decide(call, audit.Deny, askRefusedBy(err), string(errs.ReasonOf(err)), out.ID)
+		return out, err
+	}
+	how := ""
+	if out.Channel != "" {
+		how = " via " + out.Channel
+	}
+	switch {
+	case out.Remembered:
+		decide(call, audit.Allow, audit.ByRemembered, "grant "+out.Grant.ID+": "+out.Grant.Describe(), out.Grant.Approval)
+	case out.Allowed:
+		decide(call, audit.Allow, audit.ByOwner, "approved"+how, out.ID)
+	default:
+		decide(call, audit.Deny, audit.ByOwner, "denied"+how, out.ID)
+		return out, errs.E(errs.Denied, errs.ReasonDenied,
+			errs.Hint("the owner refused this command (request "+out.ID+")"))
+	}
+	return out, nil
+}
+
 // decide reports a decision about call to the router, which writes it to
 // the audit log (service.DecisionNote). A note that cannot be sent means
 // the router connection is gone, and the answer with it; it is logged.
@@ -217,13 +305,22 @@ func decide(call *service.Call, decision, by, reason, approvalID string) {
 	}
 }
 
-// policyReason is the policy record's reason: the policy's own, and for
-// an allow, that the shell service asks the owner anyway.
+// policyReason is the policy record's reason: the policy's own, naming
+// the rule, and for an allow, that the shell service asks the owner
+// anyway (or a grant or the reviewer answers).
 func policyReason(v policy.Result) string {
 	if v.Decision == policy.Allow {
-		return "policy allows (" + v.Reason + "); the shell service asks the owner for every command"
+		return "policy allows (" + ruleReason(v) + "); the shell service still asks the owner, a grant or the reviewer"
 	}
-	return v.Reason
+	return ruleReason(v)
+}
+
+// ruleReason is v's reason and, when a rule decided, which rule.
+func ruleReason(v policy.Result) string {
+	if v.Rule == nil {
+		return v.Reason
+	}
+	return v.Reason + " (rule: " + strings.Join(v.Rule.Match, " ") + ")"
 }
 
 // askRefusedBy names who ended a request that was not decided: the
