@@ -84,7 +84,7 @@ func (f *FileStore) Set(name string, value []byte) error {
 		return fmt.Errorf("set secret %s: %w", name, err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(value); err == nil {
+	if _, err = tmp.Write(value); err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
