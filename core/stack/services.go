@@ -163,7 +163,7 @@ func newShellService(st *Settings, _ string, _ service.Authorize) (service.Servi
 		return nil, err
 	}
 	cfg := shell.Config{OwnerUID: st.OwnerUID, ApprovalTimeout: c.ApprovalTimeout.D(), Policy: pol, Log: st.Log, Redact: sc,
-		GrantsFile: shellGrantsFile(st), Desktop: desktopNotifier(st.Log)}
+		GrantsFile: shellGrantsFile(st), Desktop: desktopNotifier(st.Log), RequireHuman: st.Managed.Shell.RequireHuman}
 	// The managed policy's shell.require_human: a person decides every
 	// command, so no reviewer command is asked (remembered approvals:
 	// docs/fleet.md).

@@ -186,6 +186,10 @@ func (s *Service) decide(_ context.Context, call *service.Call) (any, error) {
 // pid and entry, or the service's for a notification); the request's own
 // records carry the same approval id.
 func (s *Service) decideWith(call *service.Call, op, id string, d approval.Decision) (DecideResult, error) {
+	if s.cfg.RequireHuman && d.Allow && d.Scope != "" && d.Scope != approval.Once {
+		return DecideResult{}, errs.E(op, errs.Forbidden, errs.ReasonHumanRequired,
+			errs.Hint("the managed policy (shell.require_human) lets you approve each command only once: approve without --scope"))
+	}
 	gs, err := s.queue.DecideWith(id, d)
 	if err != nil {
 		return DecideResult{}, errs.E(op, err)

@@ -338,3 +338,40 @@ func TestOwnerPromptRuleAsksEveryTime(t *testing.T) {
 	e.decide(owner, p.ID, true, 0)
 	<-res
 }
+
+// TestRequireHumanRemembersNothing: under the fleet's shell.require_human
+// a decision with a scope is refused (the owner can still approve once),
+// grants saved earlier are not read, and the same command asks again.
+func TestRequireHumanRemembersNothing(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "grants.json")
+	dir := t.TempDir()
+	claude := agentCaller(t, "claude", shellAud, "j1")
+	// A grant remembered before the policy said so.
+	e := newEnv(t, grantsConfig(t, file))
+	if asked, err := e.run(claude, "git status", dir, allowScope("always")); !asked || err != nil {
+		t.Fatalf("first git status: asked %v, %v", asked, err)
+	}
+	cfg := grantsConfig(t, file)
+	cfg.RequireHuman = true
+	e = newEnv(t, cfg)
+	res := e.execute(context.Background(), claude, map[string]any{"command": "git status", "cwd": dir})
+	var p approval.Pending
+	select {
+	case p = <-e.asked:
+	case r := <-res:
+		t.Fatalf("the grant from before was used: %v", r.err)
+	}
+	for _, scope := range []string{"token", "always", "10m"} {
+		_, err := e.call(context.Background(), owner, "shell.approvals.decide", map[string]any{"id": p.ID, "allow": true, "scope": scope})
+		if errs.ReasonOf(err) != errs.ReasonHumanRequired || errs.HintOf(err) == "" {
+			t.Errorf("scope %s: %v, want require_human with a hint", scope, err)
+		}
+	}
+	e.decide(owner, p.ID, true, 0)
+	if r := <-res; r.err != nil {
+		t.Fatalf("approved once: %v", r.err)
+	}
+	if asked, err := e.run(claude, "git status", dir, allowOnce); !asked || err != nil {
+		t.Errorf("second git status: asked %v, %v (want asked again)", asked, err)
+	}
+}

@@ -64,6 +64,10 @@ type Config struct {
 	// GrantsFile is where remembered approvals persist (a 0600 file in
 	// the owner's state directory); empty keeps them in memory only.
 	GrantsFile string
+	// RequireHuman (the fleet's managed shell.require_human) makes every
+	// command a person's decision, each time: no approval is remembered
+	// (a decision with a scope is refused, GrantsFile is not read).
+	RequireHuman bool
 	// Reviewer, when set, is asked about each request no grant covers
 	// before the owner is (reviewer.go).
 	Reviewer *Reviewer
@@ -125,6 +129,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	cfg.Env = commandEnv(cfg.Env, acct, cfg.Shell)
 	s.cfg = cfg
+	if cfg.RequireHuman {
+		cfg.GrantsFile, cfg.Reviewer = "", nil
+	}
 	q, err := approval.Open(approval.Options{Timeout: cfg.ApprovalTimeout, Log: cfg.Log, Notify: cfg.Notify, GrantsFile: cfg.GrantsFile})
 	if err != nil {
 		return nil, errs.E("shell", errs.Unavailable, err)
