@@ -9,7 +9,7 @@ package errs
 // A reason is part of the wire protocol: an agent may act on it. Rename
 // one only with a line under "Renamed reasons" in docs/protocol.md.
 const (
-	ReasonRequireHuman             Reason = "require_human"
+	ReasonHumanRequired            Reason = "human_required"
 	ReasonBadIssuedList            Reason = "bad_issued_list"
 	ReasonIssuedListUnwritable     Reason = "issued_list_unwritable"
 	ReasonDeniedByReviewer         Reason = "denied_by_reviewer"
