@@ -287,3 +287,38 @@ func TestDoctorManagedPolicyCheck(t *testing.T) {
 	}
 	t.Fatalf("no managed policy check: %s", out)
 }
+
+// What a changed policy sets inside a service takes effect without a
+// restart by hand: the dev stack restarts its services when the file
+// changes, and a deny_read glob added to the policy masks a project file
+// from the next command.
+func TestManagedChangeReachesServices(t *testing.T) {
+	d, path := startManaged(t, "services: [file, code]\n",
+		"services:\n  file: {enabled: true, paths: [~/Docs]}\n  code: {enabled: true, project_roots: [~/Projects]}\n")
+	proj := filepath.Join(d.home, "Projects", "demo")
+	if err := os.MkdirAll(proj, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(proj, "notes.secret"), []byte("SEKRIT-42"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cat := func() (string, string, int) { return d.cli("exec", "--cwd", proj, "--", "cat", "notes.secret") }
+	if out, errOut, code := cat(); code != 0 || !strings.Contains(out, "SEKRIT-42") {
+		t.Fatalf("before: %d %q %q", code, out, errOut)
+	}
+	replace(t, path, "services: [file, code]\ndeny_read: [\"*.secret\"]\n")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, errOut, code := cat()
+		if code != 0 && !strings.Contains(out, "SEKRIT-42") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the policy's deny_read did not reach the code service within 60s: %d %q %q\nstack:\n%s", code, out, errOut, d.stderrText())
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if !strings.Contains(d.stderrText(), "managed policy changed: restarting services") {
+		t.Errorf("the stack did not say it restarted its services:\n%s", d.stderrText())
+	}
+}

@@ -17,8 +17,8 @@ type Watcher struct {
 	cur      atomic.Pointer[Policy]
 	mu       sync.Mutex
 	stamp    stamp
-	// OnChange, when set, is called with each policy read that differs
-	// in its file from the one before.
+	// OnChange, when set (before Run), is called with each policy read
+	// that differs in its file from the one before, by Run or Reload.
 	OnChange func(*Policy)
 }
 
@@ -41,14 +41,20 @@ func NewWatcher(override string) *Watcher {
 // Policy returns the current policy (never nil).
 func (w *Watcher) Policy() *Policy { return w.cur.Load() }
 
-// Reload reads the policy again now and returns it.
+// Reload reads the policy again now and returns it; OnChange is told
+// when the file differs from the one read before.
 func (w *Watcher) Reload() *Policy {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	p, over, _ := Locate(w.override)
-	w.stamp = stampOf(p)
+	st := stampOf(p)
+	changed := st != w.stamp
+	w.stamp = st
 	pol := Load(p, over)
 	w.cur.Store(pol)
+	w.mu.Unlock()
+	if changed && w.OnChange != nil {
+		w.OnChange(pol)
+	}
 	return pol
 }
 
@@ -66,10 +72,7 @@ func (w *Watcher) Run(ctx context.Context, every time.Duration) {
 			same := stampOf(p) == w.stamp
 			w.mu.Unlock()
 			if !same {
-				pol := w.Reload()
-				if w.OnChange != nil {
-					w.OnChange(pol)
-				}
+				w.Reload()
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/gimme-tools/carapace/core/audit"
@@ -66,7 +67,14 @@ type Authz struct {
 	stopWatch context.CancelFunc
 	// Exports sends audit records to the system's log pipeline.
 	Exports *audit.Exports
+	// onManaged runs after the managed policy changed (OnManagedChange).
+	onManaged atomic.Pointer[func()]
 }
+
+// OnManagedChange sets what runs after the managed policy's file changed
+// (seen by the watcher, `config reload` or SIGHUP): the dev stack
+// restarts its services so each reads the policy again.
+func (z *Authz) OnManagedChange(f func()) { z.onManaged.Store(&f) }
 
 // ManagedPoll is how often the router looks at the managed policy file.
 const ManagedPoll = 2 * time.Second
@@ -176,6 +184,9 @@ func (z *Authz) watchManaged(st *Settings) {
 	w := managed.NewWatcher(st.ManagedOverride)
 	w.OnChange = func(p *managed.Policy) {
 		st.log().Info("managed policy changed", "source", p.Source, "errors", len(p.Errs()))
+		if f := z.onManaged.Load(); f != nil {
+			(*f)()
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go w.Run(ctx, ManagedPoll)

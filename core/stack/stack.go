@@ -139,6 +139,13 @@ func StartDev(ctx context.Context, st *Settings, exe string) (*Dev, error) {
 	})
 	d.Router = r
 	d.sup.OnRestart = r.ServiceRestarted
+	// What the policy sets inside a service (network rules, deny lists)
+	// is read at the service's start: a changed policy restarts them.
+	d.authz.OnManagedChange(func() {
+		if names := d.sup.Restart(); len(names) > 0 {
+			st.log().Info("managed policy changed: restarting services", "services", names)
+		}
+	})
 	var children []supervisor.Child
 	for _, b := range st.Backends() {
 		if b.Enabled {

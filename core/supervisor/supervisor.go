@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -255,6 +256,30 @@ func (s *Supervisor) Status(name string) Status {
 		st.PID, st.Since, st.Err = p.cmd.Process.Pid, p.since, ""
 	}
 	return st
+}
+
+// Restart ends the running process of each child named (none: every
+// child) with SIGTERM; each comes back as after a crash, reading its
+// settings again at its start. It returns the names it signalled.
+func (s *Supervisor) Restart(names ...string) []string {
+	s.mu.Lock()
+	var ps []*proc
+	for name, p := range s.children {
+		if len(names) == 0 || slices.Contains(names, name) {
+			ps = append(ps, p)
+		}
+	}
+	s.mu.Unlock()
+	var done []string
+	for _, p := range ps {
+		p.mu.Lock()
+		if p.up && p.cmd != nil && p.cmd.Process != nil && p.cmd.Process.Signal(syscall.SIGTERM) == nil {
+			done = append(done, p.c.Name)
+		}
+		p.mu.Unlock()
+	}
+	slices.Sort(done)
+	return done
 }
 
 // Stop sends SIGTERM to every child, SIGKILL to those still running after
