@@ -14,8 +14,6 @@ type Owner struct {
 	Folders []Folder
 	// Roots are the code service's project roots.
 	Roots []string
-	// CodeNetwork is set when some project root may use the network.
-	CodeNetwork bool
 }
 
 // Folder is one folder the file service may reach.
@@ -25,8 +23,9 @@ type Folder struct {
 }
 
 // DropIns returns the per-owner drop-ins: the file service's folders and
-// the code service's roots bind-mounted into their otherwise empty /home,
-// and the code service's network when the owner allows it.
+// the code service's roots bind-mounted into their otherwise empty /home.
+// The code service never gets the network: its commands reach it through
+// the egress unit (Egress).
 func DropIns(o Owner) []File {
 	var out []File
 	var file []Directive
@@ -44,13 +43,6 @@ func DropIns(o Owner) []File {
 	var code []Directive
 	for _, r := range o.Roots {
 		code = append(code, Directive{"BindPaths", quote("-" + r)})
-	}
-	if o.CodeNetwork {
-		code = append(code, kv(
-			"PrivateNetwork", "no",
-			"IPAddressDeny", "",
-			"RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6",
-		)...)
 	}
 	if len(code) > 0 {
 		out = append(out, dropIn("code", code))
