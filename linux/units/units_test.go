@@ -59,13 +59,14 @@ func needAnalyze(t *testing.T) {
 
 // TestExposure holds every unit to its target, bare and with the widest
 // owner drop-ins (folders and roots), the egress proxy's unit included.
-// The code unit is held to 1.5 whatever the owner allows: it never has
-// the network (the egress unit has it).
+// The code unit is held to 1.5 with hosts allowed too: it never has the
+// network (the egress unit has it), only internet sockets for its
+// commands' own loopback.
 func TestExposure(t *testing.T) {
 	needAnalyze(t)
 	wide := Owner{Name: "o", UID: "1000",
 		Folders: []Folder{{Path: "/home/o/Documents"}, {Path: "/home/o/Ref", ReadOnly: true}},
-		Roots:   []string{"/home/o/Projects"}}
+		Roots:   []string{"/home/o/Projects"}, CodeNetwork: true}
 	for _, variant := range []struct {
 		name  string
 		files []File
@@ -251,7 +252,7 @@ func TestEgressUnit(t *testing.T) {
 		}
 	}
 	code, _ := Lookup("code")
-	for _, d := range DropIns(Owner{Roots: []string{"/home/o/p"}}) {
+	for _, d := range DropIns(Owner{Roots: []string{"/home/o/p"}, CodeNetwork: true}) {
 		if strings.Contains(string(d.Content), "PrivateNetwork") {
 			t.Errorf("%s turns the network on:\n%s", d.Path, d.Content)
 		}
