@@ -5,6 +5,8 @@
 //	                        "served by ADDR"
 //	netprobe get URL        fetches URL through $HTTP_PROXY and prints the
 //	                        body; exits 1 on an error or a status ≥ 400
+//	netprobe dial PATH      connects to the SOCK_SEQPACKET socket PATH;
+//	                        exits 0 when it could
 //
 // get sends every request to the proxy, loopback included: Go's own
 // ProxyFromEnvironment would skip it for 127.0.0.1, and the command's
@@ -14,6 +16,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,6 +33,15 @@ func main() {
 		serve(os.Args[2:])
 	case "get":
 		os.Exit(get(os.Args[2]))
+	case "dial":
+		c, err := net.Dial("unixpacket", os.Args[2])
+		if err != nil {
+			fmt.Println("netprobe:", err)
+			os.Exit(1)
+		}
+		c.Close()
+		fmt.Println("connected to", os.Args[2])
+		os.Exit(0)
 	}
 	os.Exit(2)
 }
