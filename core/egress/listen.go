@@ -88,12 +88,10 @@ func listenerFromSystemd() (*net.UnixListener, error) {
 	if os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) || os.Getenv("LISTEN_FDS") != "1" {
 		return nil, nil
 	}
-	os.Unsetenv("LISTEN_PID")
-	os.Unsetenv("LISTEN_FDS")
-	os.Unsetenv("LISTEN_FDNAMES")
-	f := os.NewFile(listenFDsStart, "egress-listener")
-	defer f.Close()
-	ln, err := net.FileListener(f)
+	// The variables and descriptor 3 stay as they are: Confine may
+	// re-execute this process (Landlock ABI < 8), which then finds them
+	// again. FileListener uses a close-on-exec copy.
+	ln, err := net.FileListener(os.NewFile(listenFDsStart, "egress-listener"))
 	if err != nil {
 		return nil, fmt.Errorf("the socket systemd passed: %w", err)
 	}
@@ -105,9 +103,24 @@ func listenerFromSystemd() (*net.UnixListener, error) {
 	return ul, nil
 }
 
+// peerUIDEnv carries the peer's uid, looked up before Confine, across
+// the re-exec Confine may do: the user database cannot be read after.
+const peerUIDEnv = "CARAPACE_EGRESS_PEER_UID"
+
 // peerUIDFlag reads `--peer-user NAME|UID` from args: the code service's
 // user, the one peer the listener serves.
 func peerUIDFlag(args []string) (int, error) {
+	if v := os.Getenv(peerUIDEnv); v != "" {
+		return strconv.Atoi(v)
+	}
+	uid, err := peerUIDArg(args)
+	if err == nil {
+		os.Setenv(peerUIDEnv, strconv.Itoa(uid))
+	}
+	return uid, err
+}
+
+func peerUIDArg(args []string) (int, error) {
 	for i, a := range args {
 		v, ok := strings.CutPrefix(a, "--peer-user=")
 		if !ok && a == "--peer-user" && i+1 < len(args) {
