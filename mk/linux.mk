@@ -20,4 +20,5 @@ deb: linux-bins
 
 e2e-linux: deb
 	CGO_ENABLED=0 $(GO) build -o bin/landlockprobe ./linux/e2e/landlockprobe
-	linux/e2e/run.sh $(DEB) bin/landlockprobe
+	CGO_ENABLED=0 $(GO) build -o bin/netprobe ./linux/e2e/netprobe
+	linux/e2e/run.sh $(DEB) bin/landlockprobe bin/netprobe

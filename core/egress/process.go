@@ -217,17 +217,30 @@ func Confine() error {
 
 // ProcessMain is the proxy process's main: it confines itself, then
 // serves the sessions the control socket (descriptor 3) brings until it
-// closes. It returns the exit status.
+// closes; or, started by systemd with a listening socket and
+// `--peer-user USER`, the control sockets that user connects
+// (ServeListener) until it is stopped. It returns the exit status.
 func ProcessMain() int {
 	// Credential routes verify their upstreams against the system's
 	// roots, which crypto/x509 reads once, at first use: now, before
 	// Confine leaves no file to open.
 	x509.SystemCertPool()
-	if err := Confine(); err != nil {
-		fmt.Fprintf(os.Stderr, "carapace egress-proxy: %v\n", err)
-		return 1
+	// Under systemd (carapace-egress.socket) the listener and the one
+	// peer it serves are found now too: the user database is a file.
+	ln, err := listenerFromSystemd()
+	peerUID := -1
+	if err == nil && ln != nil {
+		peerUID, err = peerUIDFlag(os.Args)
 	}
-	if err := ServeControl(os.NewFile(controlFD, "egress-control")); err != nil {
+	if err == nil {
+		err = Confine()
+	}
+	if err == nil && ln != nil {
+		err = ServeListener(ln, peerUID)
+	} else if err == nil {
+		err = ServeControl(os.NewFile(controlFD, "egress-control"))
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "carapace egress-proxy: %v\n", err)
 		return 1
 	}

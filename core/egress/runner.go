@@ -12,10 +12,15 @@ import (
 
 // Runner starts the proxy process and opens sessions in it; it is the
 // code service's side of the control socket (process.go). The process is
-// started on the first session and again if it has died.
+// started on the first session and again if it has died. Where Socket
+// exists (the installed stack's carapace-egress.socket) the Runner
+// connects to it instead and starts nothing (listen.go).
 type Runner struct {
 	// Argv starts the proxy process: [executable, ProcessWord].
 	Argv []string
+	// Socket is where a proxy run by systemd listens; "" or a path
+	// that does not exist, and the Runner starts the process itself.
+	Socket string
 
 	mu   sync.Mutex
 	ctl  *os.File
@@ -78,8 +83,8 @@ func (r *Runner) send(b []byte, fds ...*os.File) error {
 	var err error
 	for try := 0; try < 2; try++ {
 		if r.ctl == nil {
-			if err = r.start(); err != nil {
-				return fmt.Errorf("start the egress proxy: %w", err)
+			if err = r.connect(); err != nil {
+				return err
 			}
 		}
 		if err = sendMessage(r.ctl, b, fds...); err == nil {
@@ -89,6 +94,27 @@ func (r *Runner) send(b []byte, fds ...*os.File) error {
 		r.ctl = nil
 	}
 	return fmt.Errorf("egress proxy: %w", err)
+}
+
+// connect connects to the proxy unit's socket where it exists, and
+// starts the proxy process otherwise. A socket that exists but refuses
+// is an error: the code service under systemd has no network to give a
+// process of its own.
+func (r *Runner) connect() error {
+	if r.Socket != "" {
+		if _, err := os.Lstat(r.Socket); err == nil {
+			ctl, err := dialControl(r.Socket)
+			if err != nil {
+				return fmt.Errorf("connect to the egress proxy at %s: %w", r.Socket, err)
+			}
+			r.ctl = ctl
+			return nil
+		}
+	}
+	if err := r.start(); err != nil {
+		return fmt.Errorf("start the egress proxy: %w", err)
+	}
+	return nil
 }
 
 // start starts the proxy process with the control socket as descriptor 3.
@@ -114,7 +140,8 @@ func (r *Runner) start() error {
 	return nil
 }
 
-// Pid returns the proxy process's id, 0 when none was started.
+// Pid returns the proxy process's id, 0 when none was started (or the
+// proxy is systemd's).
 func (r *Runner) Pid() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

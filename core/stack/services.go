@@ -123,6 +123,7 @@ func newCodeService(st *Settings, _ string, auth service.Authorize) (service.Ser
 		ProjectRoots:   c.ProjectRoots,
 		Network:        networkRules(st),
 		Routes:         routes,
+		EgressSocket:   ServiceSocket(st.RuntimeDir, "egress"),
 		DefaultTimeout: c.Timeout.D(),
 		MaxTimeout:     c.MaxTimeout.D(),
 		MaxOutput:      int(c.MaxOutput),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh DEB PROBE — the Linux end-to-end test: boot a minimal Debian 12
+# run.sh DEB PROBE NETPROBE — the Linux end-to-end test: boot a minimal Debian 12
 # under systemd-nspawn, install the .deb as apt would, check what issue 7
 # lists from inside the booted system, purge, and print a summary table.
 # Needs root, debootstrap and systemd-container (installed if missing).
@@ -8,6 +8,7 @@ set -uo pipefail
 
 DEB=$(readlink -f "$1")
 PROBE=$(readlink -f "$2")
+NETPROBE=$(readlink -f "$3")
 HERE=$(cd "$(dirname "$0")" && pwd)
 START=$SECONDS
 [[ $(id -u) = 0 ]] || { echo "e2e-linux must run as root" >&2; exit 2; }
@@ -26,10 +27,13 @@ install -d -o 1000 -g 1000 -m 0700 "$ROOT/home/ada/Documents" "$ROOT/home/ada/Pr
 echo hello >"$ROOT/home/ada/Documents/hello.txt"
 echo secret >"$ROOT/home/ada/Secret/key.txt"
 install -m 0755 "$PROBE" "$ROOT/home/ada/Projects/landlockprobe"
+install -m 0755 "$NETPROBE" "$ROOT/home/ada/Projects/netprobe"
+# The one allowed host is the container's own 127.0.0.1:8080 (a loopback
+# address is reached only when a rule names it); :8081 is not allowed.
 cat >"$ROOT/home/ada/.config/gimme/local.yaml" <<'YAML'
 services:
   file:  { enabled: true, paths: [~/Documents] }
-  code:  { enabled: true, project_roots: [~/Projects] }
+  code:  { enabled: true, project_roots: [~/Projects], network: { allow: ["127.0.0.1:8080"] } }
   shell: { enabled: false }
   app:   { enabled: false }
 YAML
@@ -37,6 +41,7 @@ chown -R 1000:1000 "$ROOT/home/ada"
 chmod 0700 "$ROOT/home/ada"
 mkdir -p "$ROOT/opt/payload"
 cp "$DEB" "$ROOT/opt/payload/carapace.deb"
+install -m 0755 "$NETPROBE" "$ROOT/opt/payload/netprobe"
 
 systemd-nspawn -q -D "$ROOT" -M carapace-e2e --boot --register=no --keep-unit \
 	--console=pipe --private-network \
@@ -130,6 +135,16 @@ else
 fi
 check "ACL only on configured folders" sh -c "nsenter -t $L -a getfacl -R -p /home/ada 2>/dev/null | awk '/^# file:/{f=\$3} /_gimme/{print f}' | sort -u | grep -v -E '^/home/ada/(Documents|Projects)' | grep . && exit 1; nsenter -t $L -a getfacl -p /home/ada/Projects | grep '^user:_gimme_code:rwx'"
 
+# Network: the egress unit is the commands' one way out (docs/network.md).
+inside systemd-run --quiet --unit=e2e-web /opt/payload/netprobe serve 127.0.0.1:8080 127.0.0.1:8081
+check "network: an allowed host, through egress" sh -c "out=\$(nsenter -t $L -a runuser -u ada -- carapace exec --cwd /home/ada/Projects -- ./netprobe get http://127.0.0.1:8080/ 2>&1); echo \"\$out\"; echo \"\$out\" | grep -q 'served by 127.0.0.1:8080'"
+check "network: an unlisted host refused (403)" sh -c "out=\$(nsenter -t $L -a runuser -u ada -- carapace exec --cwd /home/ada/Projects -- ./netprobe get http://127.0.0.1:8081/ 2>&1); echo \"\$out\"; echo \"\$out\" | grep -q '403' && ! echo \"\$out\" | grep -q 'served by'"
+check "network: audit (allow :8080, deny :8081)" sh -c "log=\$(nsenter -t $L -a grep -h '\"by\":\"egress\"' /var/lib/carapace/audit/audit.log); echo \"\$log\" | grep '\"allow' | grep -q '127.0.0.1:8080' && echo \"\$log\" | grep '\"deny' | grep -q '127.0.0.1:8081' && echo \"\$log\" | wc -l"
+check "egress runs as _gimme_egress" sh -c "nsenter -t $L -a ps -eo user:20,comm | grep -E '^_gimme_egress +carapace'"
+check "egress.sock 0660 root:_gimme_code" sh -c "[ \"\$(nsenter -t $L -a stat -c '%a %U:%G' /run/gimme/egress/egress.sock)\" = '660 root:_gimme_code' ] && echo ok"
+check "a command cannot reach egress.sock" sh -c "out=\$(nsenter -t $L -a runuser -u ada -- carapace exec --cwd /home/ada/Projects -- ./netprobe dial /run/gimme/egress/egress.sock 2>&1); echo \"\$out\"; ! echo \"\$out\" | grep -q connected"
+check "stranger refused at egress.sock" sh -c "out=\$(nsenter -t $L -a runuser -u mallory -- /opt/payload/netprobe dial /run/gimme/egress/egress.sock 2>&1); echo \"\$out\"; echo \"\$out\" | grep -q 'permission denied'"
+
 # Healing.
 heal() {
 	local unit=$1 before after
@@ -148,7 +163,7 @@ if supported file; then check "systemctl kill -s KILL carapace-file heals" heal 
 else skip "systemctl kill -s KILL carapace-file heals" "carapace serve file"; fi
 
 # Exposure, measured by the booted systemd.
-for u in carapace-router carapace-code carapace-file carapace-shell@1000 carapace-app@1000; do
+for u in carapace-router carapace-code carapace-file carapace-egress carapace-shell@1000 carapace-app@1000; do
 	target=15; [[ $u = *@* ]] && target=50
 	score=$(inside systemd-analyze security --no-pager "$u.service" 2>&1 | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
 	if [[ -n $score ]] && (( ${score/./} <= target )); then row "exposure $u" PASS "$score (target $((target / 10)).$((target % 10)))"
@@ -219,8 +234,8 @@ leftovers() {
 	inside sh -c '
 		ls -d /usr/lib/systemd/system/carapace* /etc/systemd/system/carapace* /usr/lib/sysusers.d/carapace* \
 			/usr/lib/tmpfiles.d/carapace* /etc/gimme /var/lib/carapace /run/gimme /usr/bin/carapace 2>/dev/null
-		getent passwd _gimme_router _gimme_file _gimme_code
-		getent group _gimme carapace-clients _gimme_router _gimme_file _gimme_code
+		getent passwd _gimme_router _gimme_file _gimme_code _gimme_egress
+		getent group _gimme carapace-clients _gimme_router _gimme_file _gimme_code _gimme_egress
 		systemctl list-units --all --no-legend "carapace*"
 		getfacl -R -p /home/ada 2>/dev/null | grep -E "_gimme|user:[0-9]+:" 
 		find / -xdev \( -nouser -o -nogroup \) -print 2>/dev/null | head

@@ -109,7 +109,17 @@ func unitSteps(f *Facts, on []units.Service) []Step {
 			run("(re)start "+s.Name+" with the current config", "systemctl", "restart", svc),
 		)
 	}
-	return p
+	// The egress proxy runs with the code service: its commands' one
+	// way to the network (docs/network.md).
+	svc, sock := units.Egress.Unit(), units.Egress.SocketUnit()
+	if !slices.ContainsFunc(on, func(s units.Service) bool { return s.Name == "code" }) {
+		return append(p, try("egress is not needed without the code service", "systemctl", "disable", "--now", sock, svc))
+	}
+	return append(p,
+		run("start the egress proxy at boot and now", "systemctl", "enable", "--now", sock),
+		run("start the egress proxy with the code service", "systemctl", "enable", svc),
+		run("(re)start the egress proxy", "systemctl", "restart", svc),
+	)
 }
 
 func recordJSON(f *Facts, on []units.Service) []byte {
@@ -117,6 +127,9 @@ func recordJSON(f *Facts, on []units.Service) []byte {
 	for _, s := range on {
 		svc, sock := s.Instance(f.Owner.UID)
 		r.Units = append(r.Units, sock, svc)
+		if s.Name == "code" {
+			r.Units = append(r.Units, units.Egress.SocketUnit(), units.Egress.Unit())
+		}
 	}
 	b, _ := json.MarshalIndent(r, "", "  ")
 	return append(b, '\n')
@@ -134,6 +147,7 @@ func UninstallPlan(f *Facts, purge bool) Plan {
 			all = append(all, s.SocketUnit(), s.Unit())
 		}
 	}
+	all = append(all, units.Egress.SocketUnit(), units.Egress.Unit())
 	if f.Previous != nil {
 		for _, u := range f.Previous.Units {
 			if !slices.Contains(all, u) {
@@ -171,7 +185,8 @@ func UninstallPlan(f *Facts, purge bool) Plan {
 			p = append(p, try("remove the service user", "userdel", s.User))
 		}
 	}
-	for _, g := range []string{units.InternalGroup, units.ClientsGroup, "_gimme_router", "_gimme_file", "_gimme_code"} {
+	p = append(p, try("remove the egress proxy's user", "userdel", units.Egress.User))
+	for _, g := range []string{units.InternalGroup, units.ClientsGroup, "_gimme_router", "_gimme_file", "_gimme_code", units.Egress.User} {
 		p = append(p, try("remove the group if it is left", "groupdel", g))
 	}
 	return p

@@ -62,6 +62,8 @@ func TestInstallGrantsExactlyTheFolders(t *testing.T) {
 		"gpasswd -a ada carapace-clients",
 		"systemctl enable --now carapace-file.socket",
 		"systemctl restart carapace-code.service",
+		"systemctl enable --now carapace-egress.socket",
+		"systemctl restart carapace-egress.service",
 	} {
 		if !slices.Contains(r, want) {
 			t.Errorf("install plan lacks %q", want)
@@ -79,6 +81,24 @@ func TestInstallGrantsExactlyTheFolders(t *testing.T) {
 	}
 	if s := w[units.OwnerSnapshot]; s.Mode != 0o600 || !strings.Contains(string(s.Data), "defaults") {
 		t.Errorf("owner snapshot: mode %o, data %q; want 0600 and the defaults", s.Mode, s.Data)
+	}
+}
+
+// TestEgressGoesWithCode: the egress proxy's units run exactly when the
+// code service does.
+func TestEgressGoesWithCode(t *testing.T) {
+	f := facts(t, "file")
+	f.Config.Services.Code.Enabled = false
+	r := strings.Join(runs(InstallPlan(f)), "\n")
+	if strings.Contains(r, "enable --now carapace-egress.socket") {
+		t.Errorf("egress enabled without the code service:\n%s", r)
+	}
+	var tries []string
+	for _, s := range InstallPlan(f) {
+		tries = append(tries, strings.Join(s.Argv, " "))
+	}
+	if !slices.Contains(tries, "systemctl disable --now carapace-egress.socket carapace-egress.service") {
+		t.Errorf("egress not disabled without the code service: %v", tries)
 	}
 }
 
@@ -142,7 +162,7 @@ func TestUninstallTakesBackEverything(t *testing.T) {
 			t.Errorf("purge=%v: config removed %v, state removed %v", purge, removed[units.ConfigDir], removed[units.StateDir])
 		}
 		r := strings.Join(runs(p), "\n")
-		for _, want := range []string{"carapace-shell@1000.service", "userdel _gimme_router", "groupdel carapace-clients", "groupdel _gimme\n",
+		for _, want := range []string{"carapace-shell@1000.service", "carapace-egress.socket carapace-egress.service", "userdel _gimme_egress", "userdel _gimme_router", "groupdel carapace-clients", "groupdel _gimme\n",
 			"setfacl -R -x u:_gimme_code,d:u:_gimme_code,d:u:ada /home/ada/Projects"} {
 			if !strings.Contains(r+"\n", want) {
 				t.Errorf("purge=%v: uninstall lacks %q", purge, want)

@@ -34,7 +34,7 @@ const innerEnv = "CARAPACE_SANDBOX_TEST_INNER"
 // covers a uid-dependent branch.
 var asUserTests = []string{
 	"TestConfineSelfFileService", "TestConfineSelfRefusesAForgedMarker",
-	"TestConfinedCodeServiceProtectsGit", "TestEgressNamespace", "TestEgressNeedsNamespace",
+	"TestConfinedCodeServiceProtectsGit", "TestEgressNamespace", "TestEgressNeedsNamespace", "TestEgressUnitProcess",
 	"TestEscapeDenyRead", "TestEscapeFilesystem", "TestEscapeProcesses",
 	"TestForkBombIsBounded", "TestOneStage", "TestOwnsMountNamespace",
 	"TestWarmHelper", "TestWarmHelperDenyRead", "TestWarmHelperOwnMounts",

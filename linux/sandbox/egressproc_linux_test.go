@@ -116,6 +116,67 @@ func TestEgressProcessConfined(t *testing.T) {
 	}
 }
 
+// TestEgressUnitProcess: the proxy as systemd runs it
+// (carapace-egress.socket passes a listening socket, LISTEN_PID and
+// LISTEN_FDS; `--peer-user`): it confines itself (re-executing on
+// Landlock ABI < 8, which must keep the listener and the peer's uid),
+// serves the Runner that connects to the socket, and refuses a peer of
+// another uid.
+func TestEgressUnitProcess(t *testing.T) {
+	b := newBox(t)
+	start := func(peerUID int) (string, int) {
+		path := filepath.Join(t.TempDir(), "egress.sock")
+		ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: path, Net: "unixpacket"})
+		must(t, err)
+		f, err := ln.File()
+		must(t, err)
+		ln.SetUnlinkOnClose(false)
+		ln.Close() // the socket file stays: the process listens on the copy
+		cmd := exec.Command("/bin/sh", "-c", `export LISTEN_PID=$$ LISTEN_FDS=1; exec "$0" egress-proxy --peer-user "$1"`, b.bin, strconv.Itoa(peerUID))
+		cmd.ExtraFiles = []*os.File{f}
+		cmd.Stderr = os.Stderr
+		must(t, cmd.Start())
+		f.Close()
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return path, cmd.Process.Pid
+	}
+	path, pid := start(os.Getuid())
+	r := &egress.Runner{Socket: path} // no Argv: nothing to start
+	defer r.Close()
+	helper, other, err := pair()
+	must(t, err)
+	sess, err := r.Open(egress.SessionConfig{Allow: []string{"example.org"}}, helper, nil, nil)
+	must(t, err)
+	other.Close()
+	done := make(chan struct{})
+	go func() { sess.Wait(30 * time.Second); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the session did not end when the helper went")
+	}
+	if r.Pid() != 0 {
+		t.Errorf("the Runner started a process (%d) though the socket exists", r.Pid())
+	}
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	must(t, err)
+	for _, want := range []string{"NoNewPrivs:\t1", "Seccomp:\t2"} {
+		if !strings.Contains(string(status), want) {
+			t.Errorf("proxy process status lacks %q:\n%s", want, status)
+		}
+	}
+
+	path, _ = start(os.Getuid() + 1)
+	wrong := &egress.Runner{Socket: path}
+	defer wrong.Close()
+	helper, other, err = pair()
+	must(t, err)
+	defer other.Close()
+	if _, err := wrong.Open(egress.SessionConfig{Allow: []string{"example.org"}}, helper, nil, nil); err == nil || !strings.Contains(err.Error(), "is not the code service's") {
+		t.Errorf("a peer of another uid: %v, want refused", err)
+	}
+}
+
 func pair() (*os.File, *os.File, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {

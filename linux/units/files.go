@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// Sysusers returns the sysusers.d file: one system user per service (no
-// shell, no home), the internal group with only the router in it, and
+// Sysusers returns the sysusers.d file: one system user per service and
+// one for the egress proxy (no shell, no home), the internal group with only the router in it, and
 // the clients group.
 func Sysusers() []byte {
 	var b strings.Builder
@@ -19,6 +19,7 @@ func Sysusers() []byte {
 			fmt.Fprintf(&b, "u %s - %q / /usr/sbin/nologin\n", s.User, s.Description)
 		}
 	}
+	fmt.Fprintf(&b, "u %s - %q / /usr/sbin/nologin\n", Egress.User, Egress.Description)
 	fmt.Fprintf(&b, "m _gimme_router %s\n", InternalGroup)
 	return []byte(b.String())
 }
@@ -49,5 +50,8 @@ func BaseFiles() []File {
 			File{Path: filepath.Join(UnitDir, s.SocketUnit()), Mode: 0o644, Content: Render(header, SocketSections(s))},
 		)
 	}
-	return out
+	return append(out,
+		File{Path: filepath.Join(UnitDir, Egress.Unit()), Mode: 0o644, Content: Render(header, EgressSections())},
+		File{Path: filepath.Join(UnitDir, Egress.SocketUnit()), Mode: 0o644, Content: Render(header, EgressSocketSections())},
+	)
 }

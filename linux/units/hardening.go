@@ -3,7 +3,33 @@ package units
 // hardening returns s's sandbox directives. Every choice that differs
 // between services is commented where it is made.
 func hardening(s Service) []Directive {
-	d := kv(
+	d := base()
+	switch s.Name {
+	case "router":
+		return append(d, router()...)
+	case "file":
+		return append(d, fileSvc()...)
+	case "code":
+		// The sandbox helper protects a project's .git (hooks, config)
+		// with read-only bind mounts in a user and mount namespace of its
+		// own, and runs each command with network in a network namespace
+		// holding only loopback (docs/network.md): those three namespace
+		// types and mount(2) are let through, and the command's own
+		// seccomp filter refuses them again.
+		for i := range d {
+			if d[i].Key == "RestrictNamespaces" {
+				d[i].Value = "user mnt net"
+			}
+		}
+		return append(d, code()...)
+	}
+	return append(d, owner()...)
+}
+
+// base is what every unit shares: no privileges, no devices, kernel and
+// clock closed, no namespaces.
+func base() []Directive {
+	return kv(
 		"NoNewPrivileges", "yes",
 		"CapabilityBoundingSet", "",
 		"AmbientCapabilities", "",
@@ -26,26 +52,6 @@ func hardening(s Service) []Directive {
 		"SystemCallFilter", "@system-service "+landlockCalls,
 		"SystemCallErrorNumber", "EPERM",
 	)
-	switch s.Name {
-	case "router":
-		return append(d, router()...)
-	case "file":
-		return append(d, fileSvc()...)
-	case "code":
-		// The sandbox helper protects a project's .git (hooks, config)
-		// with read-only bind mounts in a user and mount namespace of its
-		// own, and runs each command with network in a network namespace
-		// holding only loopback (docs/network.md): those three namespace
-		// types and mount(2) are let through, and the command's own
-		// seccomp filter refuses them again.
-		for i := range d {
-			if d[i].Key == "RestrictNamespaces" {
-				d[i].Value = "user mnt net"
-			}
-		}
-		return append(d, code()...)
-	}
-	return append(d, owner()...)
 }
 
 // system is what the three system-user services share. PrivateUsers= is
@@ -92,18 +98,14 @@ func fileSvc() []Directive {
 	)...)
 }
 
-// CodeNetworkTarget bounds the code unit's exposure once the owner turns
-// its network on (services.code.network): 1.0 above the unit's own 1.1.
-const CodeNetworkTarget = 2.1
-
 // code runs the agent's commands, so exec stays allowed (its sandbox
 // helper applies Landlock and seccomp to each command) and
 // MemoryDenyWriteExecute stays off: it would break every JIT (node,
 // java, pypy) the commands use. @resources stays for the commands'
 // rlimits. capset is given back after ~@privileged: the sandbox helper
 // clears its (already empty) capability sets, which it can only lower
-// under an empty bounding set and NoNewPrivileges. The owner drop-in turns
-// the network on when a project root asks for it.
+// under an empty bounding set and NoNewPrivileges. It never has the
+// network: its commands' connections go to the egress unit (egress.go).
 func code() []Directive {
 	d := system()
 	return append(d, kv(

@@ -14,7 +14,7 @@ type Owner struct {
 	Folders []Folder
 	// Roots are the code service's project roots.
 	Roots []string
-	// CodeNetwork is set when some project root may use the network.
+	// CodeNetwork is set when some command may use the network.
 	CodeNetwork bool
 }
 
@@ -25,8 +25,12 @@ type Folder struct {
 }
 
 // DropIns returns the per-owner drop-ins: the file service's folders and
-// the code service's roots bind-mounted into their otherwise empty /home,
-// and the code service's network when the owner allows it.
+// the code service's roots bind-mounted into their otherwise empty /home.
+// The code service never gets the network (PrivateNetwork= stays): where
+// the owner allows hosts, its helpers and commands may make internet
+// sockets, for the loopback of each command's own network namespace
+// (the forwarder there, docs/network.md), and only loopback traffic
+// passes; the connections leave through the egress unit (Egress).
 func DropIns(o Owner) []File {
 	var out []File
 	var file []Directive
@@ -46,10 +50,12 @@ func DropIns(o Owner) []File {
 		code = append(code, Directive{"BindPaths", quote("-" + r)})
 	}
 	if o.CodeNetwork {
+		// Sockets are filtered by the cgroup that made them, whatever
+		// the namespace: IPAddressDeny=any would drop the commands'
+		// loopback too.
 		code = append(code, kv(
-			"PrivateNetwork", "no",
-			"IPAddressDeny", "",
 			"RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6",
+			"IPAddressAllow", "localhost",
 		)...)
 	}
 	if len(code) > 0 {

@@ -58,27 +58,23 @@ func needAnalyze(t *testing.T) {
 }
 
 // TestExposure holds every unit to its target, bare and with the widest
-// owner drop-ins (folders, roots and the code service's network).
+// owner drop-ins (folders and roots), the egress proxy's unit included.
+// The code unit is held to 1.5 with hosts allowed too: it never has the
+// network (the egress unit has it), only internet sockets for its
+// commands' own loopback.
 func TestExposure(t *testing.T) {
 	needAnalyze(t)
 	wide := Owner{Name: "o", UID: "1000",
-		Folders:     []Folder{{Path: "/home/o/Documents"}, {Path: "/home/o/Ref", ReadOnly: true}},
-		Roots:       []string{"/home/o/Projects"},
-		CodeNetwork: true}
+		Folders: []Folder{{Path: "/home/o/Documents"}, {Path: "/home/o/Ref", ReadOnly: true}},
+		Roots:   []string{"/home/o/Projects"}, CodeNetwork: true}
 	for _, variant := range []struct {
 		name  string
 		files []File
 	}{{"base", BaseFiles()}, {"owner", append(BaseFiles(), DropIns(wide)...)}} {
 		root := writeRoot(t, variant.files)
-		for _, s := range Services {
+		for _, s := range append(Services, Egress) {
 			unit, _ := s.Instance("1000")
 			target := s.Target
-			if variant.name == "owner" && s.Name == "code" {
-				// The owner turned the code service's network on (+1.0:
-				// PrivateNetwork, AF_INET, IPAddressDeny): the installed
-				// default, without it, is held to the 1.5 target above.
-				target = CodeNetworkTarget
-			}
 			score, err := exposure(t, root, unit, target)
 			t.Logf("%s %s: exposure %.1f (target %.1f)", variant.name, unit, score, target)
 			if err != nil || score > target {
@@ -106,7 +102,7 @@ func TestSysusers(t *testing.T) {
 	}
 	passwd, _ := os.ReadFile(filepath.Join(root, "etc/passwd"))
 	group, _ := os.ReadFile(filepath.Join(root, "etc/group"))
-	for _, u := range []string{"_gimme_router", "_gimme_file", "_gimme_code"} {
+	for _, u := range []string{"_gimme_router", "_gimme_file", "_gimme_code", "_gimme_egress"} {
 		line := findLine(string(passwd), u+":")
 		if line == "" || !strings.HasSuffix(line, ":/:/usr/sbin/nologin") {
 			t.Errorf("passwd entry for %s = %q, want a system user with home / and nologin", u, line)
@@ -218,5 +214,50 @@ func TestServicesMatchRegistry(t *testing.T) {
 		if u.Template() != s.AsOwner {
 			t.Errorf("%s: template unit %v, acts as the owner %v", s.Name, u.Template(), s.AsOwner)
 		}
+	}
+}
+
+// TestEgressUnit: the egress proxy's socket admits only the code
+// service's group, and its unit has the network but no write, no exec
+// but carapace, and names the peer the proxy checks.
+func TestEgressUnit(t *testing.T) {
+	sock := EgressSocketSections()
+	if g := Get(sock, "Socket", "SocketGroup"); len(g) != 1 || g[0] != "_gimme_code" {
+		t.Errorf("SocketGroup = %v, want _gimme_code", g)
+	}
+	if m := Get(sock, "Socket", "SocketMode"); len(m) != 1 || m[0] != "0660" {
+		t.Errorf("SocketMode = %v, want 0660", m)
+	}
+	if l := Get(sock, "Socket", "ListenSequentialPacket"); len(l) != 1 || l[0] != "/run/gimme/egress/egress.sock" {
+		t.Errorf("ListenSequentialPacket = %v", l)
+	}
+	svc := EgressSections()
+	for key, want := range map[string]string{
+		"ExecStart":               Binary + " egress-proxy --peer-user _gimme_code",
+		"ProtectSystem":           "strict",
+		"PrivateTmp":              "yes",
+		"NoExecPaths":             "/",
+		"ExecPaths":               Binary,
+		"RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
+		"RestrictNamespaces":      "yes",
+		"User":                    "_gimme_egress",
+	} {
+		if got := Get(svc, "Service", key); len(got) != 1 || got[0] != want {
+			t.Errorf("%s = %v, want %s", key, got, want)
+		}
+	}
+	for _, key := range []string{"StateDirectory", "ReadWritePaths", "LoadCredential", "PrivateNetwork"} {
+		if got := Get(svc, "Service", key); len(got) != 0 {
+			t.Errorf("%s = %v, want none", key, got)
+		}
+	}
+	code, _ := Lookup("code")
+	for _, d := range DropIns(Owner{Roots: []string{"/home/o/p"}, CodeNetwork: true}) {
+		if strings.Contains(string(d.Content), "PrivateNetwork") {
+			t.Errorf("%s turns the network on:\n%s", d.Path, d.Content)
+		}
+	}
+	if got := Get(ServiceSections(code), "Service", "PrivateNetwork"); len(got) != 1 || got[0] != "yes" {
+		t.Errorf("code unit PrivateNetwork = %v, want yes", got)
 	}
 }

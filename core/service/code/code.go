@@ -58,6 +58,10 @@ type Config struct {
 	// proxy even where no host is allowed, and asks it for
 	// /<route>/… (core/egress.Route). Their secrets belong in Redact.
 	Routes *egress.Routes
+	// EgressSocket is where the installed stack's proxy unit listens
+	// (carapace-egress.socket): where it exists the service connects to
+	// it rather than start the proxy's process (core/egress.Runner).
+	EgressSocket string
 	// Limits are the sandbox's resource limits (zero: the defaults).
 	Limits sandbox.Limits
 	// AllowUnsandboxed lets commands run without a sandbox where this
@@ -173,7 +177,9 @@ func New(cfg Config) *Service {
 	if _, ok := sandbox.Available(); ok && sandbox.Warm != nil && cfg.WarmHelpers > 0 {
 		if ws, err := sandbox.Warm(); err == nil {
 			s.pool = codeexec.NewPool(ws.Argv, codeexec.PoolOptions{Size: cfg.WarmHelpers, Attr: ws.Attr, Fallback: ws.Fallback})
-			s.egress, _ = egress.NewRunner()
+			if s.egress, _ = egress.NewRunner(); s.egress != nil {
+				s.egress.Socket = cfg.EgressSocket
+			}
 		}
 	}
 	return s
