@@ -1,6 +1,7 @@
 package units
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -217,6 +218,27 @@ func TestServicesMatchRegistry(t *testing.T) {
 		}
 		if u.Template() != s.AsOwner {
 			t.Errorf("%s: template unit %v, acts as the owner %v", s.Name, u.Template(), s.AsOwner)
+		}
+	}
+}
+
+// TestCodeStateDirectory: the code service, and it alone besides the
+// router, gets a state directory of its own, 0700, for the credential
+// routes' secrets the owner hands it (docs/secrets.md).
+func TestCodeStateDirectory(t *testing.T) {
+	for _, s := range Services {
+		secs := ServiceSections(s)
+		dir, mode := Get(secs, "Service", "StateDirectory"), Get(secs, "Service", "StateDirectoryMode")
+		switch s.Name {
+		case "code":
+			if fmt.Sprint(dir, mode) != "[carapace-code] [0700]" {
+				t.Errorf("code: StateDirectory %v, mode %v", dir, mode)
+			}
+		case "router":
+		default:
+			if len(dir) != 0 {
+				t.Errorf("%s: StateDirectory %v", s.Name, dir)
+			}
 		}
 	}
 }
