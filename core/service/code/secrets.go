@@ -112,10 +112,14 @@ func (s *Service) secretsSet(_ context.Context, call *service.Call) (any, error)
 	}
 	s.live.changing.Lock()
 	defer s.live.changing.Unlock()
+	reason := "secret " + p.Name + " set"
+	if err := audited(call, op, reason); err != nil {
+		return nil, err
+	}
 	if err := rs.Store.Set(p.Name, []byte(p.Value)); err != nil {
 		return nil, errs.E(op, errs.Failed, errs.Hint("the code service could not write its state directory (see its log)"), err)
 	}
-	return s.secretsChanged(call, op, "secret "+p.Name+" set")
+	return s.secretsChanged(op, reason)
 }
 
 func (s *Service) secretsRemove(_ context.Context, call *service.Call) (any, error) {
@@ -136,12 +140,19 @@ func (s *Service) secretsRemove(_ context.Context, call *service.Call) (any, err
 	}
 	s.live.changing.Lock()
 	defer s.live.changing.Unlock()
+	if _, err := rs.Store.Get(p.Name); errors.Is(err, secret.ErrNotFound) {
+		return nil, errs.E(op, errs.NotFound, errs.ReasonNoSecret, errs.Hint("`carapace secret list` names the stored secrets"), err)
+	}
+	reason := "secret " + p.Name + " removed"
+	if err := audited(call, op, reason); err != nil {
+		return nil, err
+	}
 	if err := rs.Store.Delete(p.Name); errors.Is(err, secret.ErrNotFound) {
 		return nil, errs.E(op, errs.NotFound, errs.ReasonNoSecret, errs.Hint("`carapace secret list` names the stored secrets"), err)
 	} else if err != nil {
 		return nil, errs.E(op, errs.Failed, errs.Hint("the code service could not change its state directory (see its log)"), err)
 	}
-	return s.secretsChanged(call, op, "secret "+p.Name+" removed")
+	return s.secretsChanged(op, reason)
 }
 
 func (s *Service) secretsList(_ context.Context, call *service.Call) (any, error) {
@@ -166,12 +177,17 @@ func (s *Service) secretsList(_ context.Context, call *service.Call) (any, error
 	return SecretsList{Names: names, Where: rs.Store.Where()}, nil
 }
 
-// secretsChanged records the change (the name, never the value) and
-// rebuilds the routes for the next command.
-func (s *Service) secretsChanged(call *service.Call, op, reason string) (any, error) {
+// audited records a change before it is made (the name, never the
+// value): one that cannot be recorded is not made.
+func audited(call *service.Call, op, reason string) error {
 	if err := service.Decide(call, service.Decision{Decision: audit.Allow, By: audit.ByOwner, Reason: reason}); err != nil {
-		return nil, errs.E(op, err)
+		return errs.E(op, err)
 	}
+	return nil
+}
+
+// secretsChanged rebuilds the routes for the next command.
+func (s *Service) secretsChanged(op, reason string) (any, error) {
 	if err := s.reloadRoutes(); err != nil {
 		return nil, errs.E(op, errs.Failed, errs.Hint("the secret is stored; fix what is named and run `carapace restart code`"), err)
 	}

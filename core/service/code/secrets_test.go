@@ -54,7 +54,8 @@ func routeSecretsFor(t *testing.T, dir string) *RouteSecrets {
 // owner holding a token are refused and change nothing; the owner's set
 // is a 0600 file in the service's own directory, in force for the next
 // command without a restart (the route has it, command output redacts
-// it), listed by name, audited by name only, and removed again.
+// it), listed by name, audited by name only (before it is made: a change
+// that cannot be recorded is not made), and removed again.
 func TestRouteSecrets(t *testing.T) {
 	key, err := token.NewDeviceKey()
 	if err != nil {
@@ -103,6 +104,14 @@ func TestRouteSecrets(t *testing.T) {
 	}
 
 	owner := service.Caller{Via: service.ViaUnix, Owner: true}
+	unrecorded := &service.Call{Method: "code.secrets.set", Params: set, Caller: owner,
+		Notify: func(string, any) error { return errs.E(errs.Internal, errs.ReasonAuditUnavailable) }}
+	if _, err := s.secretsSet(context.Background(), unrecorded); err == nil {
+		t.Error("a set that could not be audited was made")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "github")); !os.IsNotExist(err) {
+		t.Errorf("a set that could not be audited stored the secret: %v", err)
+	}
 	res, err := call("code.secrets.set", owner, set, &notes)
 	if err != nil {
 		t.Fatal(err)
