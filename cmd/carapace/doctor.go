@@ -52,7 +52,7 @@ func doctorCmd() *ffcli.Command {
 			checks = append(checks, confinementChecks(ctx, &f)...)
 			checks = append(checks, networkCheck(&f.cf))
 			checks = append(checks, fleetChecks(ctx, &f)...)
-			checks = append(checks, routesCheck(&f.cf)...)
+			checks = append(checks, routesCheck(ctx, &f.cf, &f)...)
 			checks = append(checks, approvalsChecks(ctx, &f)...)
 			checks = append(checks, folderChecks(&f.cf)...)
 			bad := 0

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +22,7 @@ func TestRoutesCheck(t *testing.T) {
 	os.MkdirAll(filepath.Join(home, ".config", "gimme"), 0o755)
 	os.WriteFile(filepath.Join(home, ".config", "gimme", "local.yaml"), []byte(
 		"services:\n  code:\n    network:\n      routes:\n        github: {upstream: \"https://api.github.com\", header: \"Authorization: Bearer {secret}\"}\n"), 0o644)
-	cs := routesCheck(&configFlags{system: config.DefaultSystemPath})
+	cs := routesCheck(context.Background(), &configFlags{system: config.DefaultSystemPath}, nil)
 	if len(cs) != 1 || cs[0].OK || !strings.Contains(cs[0].Fix, "carapace secret set github") {
 		t.Fatalf("without the secret: %+v", cs)
 	}
@@ -32,7 +33,7 @@ func TestRoutesCheck(t *testing.T) {
 	if err := f.Set("github", []byte("ghp_x1234")); err != nil {
 		t.Fatal(err)
 	}
-	if cs := routesCheck(&configFlags{system: config.DefaultSystemPath}); len(cs) != 1 || !cs[0].OK || strings.Contains(cs[0].Detail, "ghp_x1234") {
+	if cs := routesCheck(context.Background(), &configFlags{system: config.DefaultSystemPath}, nil); len(cs) != 1 || !cs[0].OK || strings.Contains(cs[0].Detail, "ghp_x1234") {
 		t.Errorf("with the secret: %+v", cs)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 
@@ -10,9 +11,12 @@ import (
 	"github.com/gimme-tools/carapace/core/secret"
 )
 
-// The secret commands work on the owner's own stores (core/secret)
-// directly, not through the router: a secret never crosses a socket an
-// agent could reach.
+// The secret commands hand a secret to the running stack's code service
+// (the router's secrets.*, owner-only: the owner's uid on the local
+// socket, with no token, so nothing an agent holds reaches them), which
+// keeps it and uses it from the next command on. With no stack running
+// they work on the owner's own stores (core/secret) directly, which a
+// dev stack's code service reads when it starts.
 func secretCmd() *ffcli.Command {
 	return &ffcli.Command{
 		Name:        "secret",
@@ -42,4 +46,25 @@ func oneName(verb string, args []string) (string, error) {
 		return "", usage("a name is letters, digits, dots, dashes and underscores, e.g. github", "%v", err)
 	}
 	return args[0], nil
+}
+
+// secretsCall calls the router's secrets.<op>. It reports false, and no
+// error, when no stack takes the call: none answers at the socket, its
+// router predates secrets.*, or its code service is off. The caller then
+// uses the owner's stores.
+func secretsCall(ctx context.Context, f *clientFlags, op string, params, result any) (bool, error) {
+	err := f.call(ctx, "secrets."+op, params, result)
+	switch {
+	case err == nil:
+		return true, nil
+	case errs.ReasonOf(err) == errs.ReasonRouterDown, errs.ReasonOf(err) == errs.ReasonNotEnabled, errs.Is(errs.NoMethod, err):
+		return false, nil
+	}
+	return false, err
+}
+
+// noStack says where a secret went when no stack took it.
+func noStack(f *clientFlags) string {
+	sock, _ := f.path()
+	return "no stack answers at " + sock + "; a dev stack's code service reads your store when it starts, an installed one's cannot: run this again once the stack runs"
 }

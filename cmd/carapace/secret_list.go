@@ -9,29 +9,38 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/gimme-tools/carapace/core/secret"
+	"github.com/gimme-tools/carapace/core/service/code"
 )
 
 func secretListCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace secret list", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print a JSON array")
+	var f clientFlags
+	f.registerOwner(fs)
 	return &ffcli.Command{
 		Name:       "list",
-		ShortUsage: "carapace secret list [--json]",
+		ShortUsage: "carapace secret list [--json] [--socket PATH]",
 		ShortHelp:  "list the stored secrets' names (never their values)",
 		FlagSet:    fs,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) != 0 {
 				return usage("carapace secret list", "secret list takes no arguments")
 			}
-			ss, err := secret.Open()
+			var res code.SecretsList
+			ok, err := secretsCall(ctx, &f, "list", nil, &res)
 			if err != nil {
-				return secretError("secret list", err)
+				return err
 			}
-			names, err := ss.List()
-			if err != nil {
-				return secretError("secret list", err)
+			names := res.Names
+			if !ok {
+				ss, err := secret.Open()
+				if err != nil {
+					return secretError("secret list", err)
+				}
+				if names, err = ss.List(); err != nil {
+					return secretError("secret list", err)
+				}
 			}
-			if *asJSON {
+			if f.json {
 				if names == nil {
 					names = []string{}
 				}

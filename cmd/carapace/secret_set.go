@@ -13,10 +13,13 @@ import (
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/secret"
+	"github.com/gimme-tools/carapace/core/service/code"
 )
 
 func secretSetCmd() *ffcli.Command {
 	fs := flag.NewFlagSet("carapace secret set", flag.ContinueOnError)
+	var f clientFlags
+	f.registerOwner(fs)
 	return &ffcli.Command{
 		Name:       "set",
 		ShortUsage: "carapace secret set NAME < value",
@@ -31,6 +34,13 @@ func secretSetCmd() *ffcli.Command {
 			if err != nil {
 				return err
 			}
+			var res struct{ Where string }
+			if ok, err := secretsCall(ctx, &f, "set", code.SecretParams{Name: name, Value: string(value)}, &res); ok {
+				fmt.Fprintf(os.Stderr, "stored %s in the code service's %s (the next command uses it)\n", name, res.Where)
+				return nil
+			} else if err != nil {
+				return err
+			}
 			ss, err := secret.Open()
 			if err != nil {
 				return secretError("secret set", err)
@@ -38,7 +48,7 @@ func secretSetCmd() *ffcli.Command {
 			if err := ss.Set(name, value); err != nil {
 				return secretError("secret set", err)
 			}
-			fmt.Fprintf(os.Stderr, "stored %s in %s\n(the code service reads it when it starts: carapace restart code)\n", name, ss.Where())
+			fmt.Fprintf(os.Stderr, "stored %s in %s\n(%s)\n", name, ss.Where(), noStack(&f))
 			return nil
 		},
 	}

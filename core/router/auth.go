@@ -344,9 +344,10 @@ func (r *Router) callerRecord(info rpcserver.ConnInfo, raw string) (json.RawMess
 }
 
 // ownerOnlyMethod reports whether only the owner may call method: minting
-// and revoking tokens, approving, and changing the configuration.
+// and revoking tokens, approving, changing the configuration, and
+// handing the code service a credential route's secret.
 func ownerOnlyMethod(method string) bool {
-	for _, p := range []string{"token.", "approvals.", "config."} {
+	for _, p := range []string{"token.", "approvals.", "config.", "secrets."} {
 		if strings.HasPrefix(method, p) {
 			return true
 		}
@@ -362,7 +363,7 @@ func ownerOnlyMethod(method string) bool {
 func (r *Router) ownerOnly(info rpcserver.ConnInfo, method string) error {
 	if !info.Via.Local() {
 		return errs.E(method, errs.Forbidden, errs.ReasonRemoteEntry,
-			errs.Hint("token.*, approvals.* and config.* are answered only over the local Unix socket (or XPC), never over "+string(info.Via)))
+			errs.Hint("token.*, approvals.*, config.* and secrets.* are answered only over the local Unix socket (or XPC), never over "+string(info.Via)))
 	}
 	if !r.isOwner(info) {
 		return errs.E(method, errs.Forbidden, errs.ReasonNotOwner,

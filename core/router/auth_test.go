@@ -58,7 +58,7 @@ func TestOwnerOnlyRefusedByVia(t *testing.T) {
 	issue := map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 60}
 	for _, via := range []string{"websocket", "relay"} {
 		c := dial(t, serveVia(t, st, via))
-		for _, m := range []string{"token.issue", "token.revoke", "config.reload", "approvals.approve", "config.anything"} {
+		for _, m := range []string{"token.issue", "token.revoke", "config.reload", "approvals.approve", "config.anything", "secrets.set"} {
 			ce := callErr(t, c, m, issue)
 			if ce.Kind.Code() != -32003 || ce.Reason != "remote_entry" || ce.Hint == "" {
 				t.Errorf("%s over %s: %+v", m, via, ce)
@@ -192,6 +192,9 @@ func TestIssueWithinConfig(t *testing.T) {
 	oc := dial(t, other.routerSock)
 	if ce := callErr(t, oc, "token.issue", map[string]any{"aud": "code", "scope": []string{"POST:/work/*"}, "ttl_seconds": 60}); ce.Kind.Code() != -32003 || ce.Reason != "not_owner" {
 		t.Errorf("non-owner mint: %+v", ce)
+	}
+	if ce := callErr(t, oc, "secrets.set", map[string]any{"name": "github", "value": "x"}); ce.Kind.Code() != -32003 || ce.Reason != "not_owner" {
+		t.Errorf("non-owner secrets.set: %+v", ce)
 	}
 	if ce := callErr(t, oc, "code.params", nil); ce.Kind.Code() != -32001 {
 		t.Errorf("non-owner without token: %+v", ce)
@@ -497,7 +500,7 @@ func TestFrontDoorInAudit(t *testing.T) {
 		t.Fatalf("out of scope: %+v", ce)
 	}
 	// The owner's uid, but an agent's front door: never the owner.
-	for _, m := range []string{"token.issue", "approvals.list", "config.reload"} {
+	for _, m := range []string{"token.issue", "approvals.list", "config.reload", "secrets.set"} {
 		if ce := callErr(t, viaMCP(work), m, map[string]any{}); ce.Reason != "not_owner" {
 			t.Errorf("%s through a connection declared mcp: %+v", m, ce)
 		}

@@ -175,7 +175,7 @@ func (r *Router) Dispatch(s *rpcserver.Session, req *jsonrpc.Request, done func(
 			return
 		}
 	}
-	if strings.HasPrefix(req.Method, "approvals.") {
+	if strings.HasPrefix(req.Method, "approvals.") || strings.HasPrefix(req.Method, "secrets.") {
 		r.forwardApproval(s, req, done)
 		return
 	}
@@ -241,7 +241,9 @@ func (r *Router) cancelOnClose(s *rpcserver.Session) {
 }
 
 // forwardApproval passes the owner's approvals.list and approvals.decide
-// to the shell service, which keeps the queue. The owner check has already
+// to the shell service, which keeps the queue, and the owner's
+// secrets.<op> (a credential route's secret, docs/secrets.md) to the code
+// service's code.secrets.<op>. The owner check has already
 // run (ownerOnly: the owner's uid, over the Unix socket or XPC, not
 // sandboxed); the call carries no token, so nothing an agent holds can
 // reach it, and the shell service checks the same again.
@@ -251,6 +253,9 @@ func (r *Router) forwardApproval(s *rpcserver.Session, req *jsonrpc.Request, don
 	svc, method := "shell", "shell."+req.Method
 	if op, ok := strings.CutPrefix(req.Method, "approvals.network."); ok {
 		svc, method = "code", "code.approvals."+op
+	}
+	if op, ok := strings.CutPrefix(req.Method, "secrets."); ok {
+		svc, method = "code", "code.secrets."+op
 	}
 	b, ok := r.back[svc]
 	if !ok || !b.Enabled {

@@ -1,9 +1,12 @@
 // Package secret keeps the owner's credentials for credential routes
 // (core/egress.Route): `carapace secret set NAME` stores one, the code
-// service reads it at start and hands it to the egress proxy, which adds
-// it to a route's requests. A sandboxed command never holds it.
+// service reads it (at start, and again when the owner hands it a new
+// one through the router) and hands it to the egress proxy, which adds
+// it to a route's requests. A sandboxed command never holds it. An
+// installed code service, which cannot read the owner's stores, keeps
+// what it is handed in a FileStore of its own.
 //
-// Where a secret lives, first available first:
+// Where the owner's secrets live, first available first:
 //   - macOS: the login Keychain (a generic password, service
 //     "com.gimme.carapace.secret", account NAME), set by cmd/carapace
 //     through Platform where the build has the Keychain;

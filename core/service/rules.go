@@ -41,10 +41,13 @@ var (
 	// directory: POST on CodeScratch, which "POST:code.local.gimme.tools/*"
 	// covers as it covers everything, and "POST:/.carapace/scratch" alone.
 	// Its approvals (network connections held in ask mode) are the
-	// owner's alone, like the shell's: approvals.network.*.
+	// owner's alone, like the shell's: approvals.network.*. So are the
+	// credential routes' secrets the owner hands over: secrets.*.
 	codeRules = map[string]Rule{
 		"code.execute": executeIn(CodeScratch), "code.info": Untouched,
 		"code.approvals.list": ownerOnly("approvals.network.list"), "code.approvals.decide": ownerOnly("approvals.network.decide"),
+		"code.secrets.list": ownerOnly("secrets.list"), "code.secrets.remove": ownerOnly("secrets.remove"),
+		"code.secrets.set": ownerOnly("secrets.set"),
 	}
 	// shell.execute runs in its "cwd", the owner's home when it gives none.
 	// The approval queue is the owner's alone: the router forwards its own
@@ -122,7 +125,7 @@ func executeIn(def string) Rule {
 func ownerOnly(via string) Rule {
 	return func(method string, _ json.RawMessage) ([]Access, error) {
 		return nil, errs.E(errs.Forbidden, errs.ReasonUnscopedMethod,
-			errs.Hint("no token allows "+method+"; the owner calls the router's "+via+" (carapace approve, carapace deny)"),
+			errs.Hint("no token allows "+method+"; the owner calls the router's "+via+" from their own terminal (carapace approve, carapace deny, carapace secret)"),
 			fmt.Errorf("%s is the owner's alone", method))
 	}
 }

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"crypto/x509"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -96,16 +97,23 @@ func newCodeService(st *Settings, _ string, auth service.Authorize) (service.Ser
 	if os.Geteuid() == 0 && sandbox.ServiceCgroup != nil {
 		sandbox.ServiceCgroup(4 * procs)
 	}
-	// Credential routes' secrets are read from the owner's stores before
-	// the service confines itself (routes.go).
-	routes, routeSecrets := credentialRoutes(st)
+	// The proxy verifies route upstreams against the system's roots,
+	// which crypto/x509 reads once, at first use: now, while the files
+	// are still readable to the service.
+	if len(c.Network.Routes) > 0 {
+		x509.SystemCertPool()
+	}
+	// Credential routes' secrets are read from the service's store
+	// (routes.go), again each time the owner changes one.
+	store, serr := routeStore(st)
+	routes, routePatterns := credentialRoutes(st, store, serr)
 	// The helper protects .git in a mount namespace; with network rules
 	// the service starts the egress proxy's process, which dials out
 	// for its commands (core/egress) under the filter it inherits.
 	if err := confine(sandbox.Profile{Exec: true, Namespaces: true, Network: c.Network.Any()}); err != nil {
 		return nil, err
 	}
-	sc, err := ownerScanner(st, routeSecrets...)
+	sc, err := ownerScanner(st, routePatterns...)
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +132,7 @@ func newCodeService(st *Settings, _ string, auth service.Authorize) (service.Ser
 		Network:        networkRules(st),
 		Routes:         routes,
 		EgressSocket:   ServiceSocket(st.RuntimeDir, "egress"),
+		Secrets:        routeSecrets(st, store),
 		DefaultTimeout: c.Timeout.D(),
 		MaxTimeout:     c.MaxTimeout.D(),
 		MaxOutput:      int(c.MaxOutput),

@@ -174,11 +174,14 @@ func UninstallPlan(f *Facts, purge bool) Plan {
 		remove(units.RuntimeDir, "sockets"),
 		remove(units.InstallRecord, "the installer's record"),
 	)
+	codeState := filepath.Join(filepath.Dir(units.StateDir), units.CodeStateDir)
 	if purge {
 		p = append(p, remove(units.StateDir, "device key, revocation list, audit log (--purge)"),
+			remove(codeState, "credential routes' secrets (--purge)"),
 			remove(units.ConfigDir, "configuration (--purge)"))
 	} else {
-		p = append(p, try("keep the state for a reinstall, owned by root", "chown", "-R", "root:root", units.StateDir))
+		p = append(p, try("keep the state for a reinstall, owned by root", "chown", "-R", "root:root", units.StateDir),
+			try("keep the routes' secrets for a reinstall, owned by root", "chown", "-R", "root:root", codeState))
 	}
 	for _, s := range units.Services {
 		if !s.Template() {

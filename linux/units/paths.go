@@ -18,10 +18,13 @@ const (
 	InstallRecord = ConfigDir + "/installed.json"
 	RuntimeDir    = "/run/gimme"
 	StateDir      = "/var/lib/carapace"
-	UnitDir       = "/usr/lib/systemd/system"
-	DropInRoot    = "/etc/systemd/system"
-	SysusersFile  = "/usr/lib/sysusers.d/carapace.conf"
-	TmpfilesFile  = "/usr/lib/tmpfiles.d/carapace.conf"
+	// CodeStateDir is the code service's StateDirectory=, under
+	// /var/lib: where it keeps the credential routes' secrets.
+	CodeStateDir = "carapace-code"
+	UnitDir      = "/usr/lib/systemd/system"
+	DropInRoot   = "/etc/systemd/system"
+	SysusersFile = "/usr/lib/sysusers.d/carapace.conf"
+	TmpfilesFile = "/usr/lib/tmpfiles.d/carapace.conf"
 
 	// ClientsGroup may connect to the router socket.
 	ClientsGroup = "carapace-clients"

@@ -78,8 +78,13 @@ func identity(s Service) []Directive {
 		return kv("User", "%i")
 	}
 	d := kv("User", s.User, "Group", s.User)
-	if s.Name == "router" {
+	switch s.Name {
+	case "router":
 		d = append(d, kv("SupplementaryGroups", InternalGroup, "StateDirectory", filepath.Base(StateDir), "StateDirectoryMode", "0711")...)
+	case "code":
+		// The credential routes' secrets the owner hands over
+		// (`carapace secret set`, docs/secrets.md): the service's alone.
+		d = append(d, kv("StateDirectory", CodeStateDir, "StateDirectoryMode", "0700")...)
 	}
 	return d
 }

@@ -1,6 +1,7 @@
 package units
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -259,5 +260,26 @@ func TestEgressUnit(t *testing.T) {
 	}
 	if got := Get(ServiceSections(code), "Service", "PrivateNetwork"); len(got) != 1 || got[0] != "yes" {
 		t.Errorf("code unit PrivateNetwork = %v, want yes", got)
+	}
+}
+
+// TestCodeStateDirectory: the code service, and it alone besides the
+// router, gets a state directory of its own, 0700, for the credential
+// routes' secrets the owner hands it (docs/secrets.md).
+func TestCodeStateDirectory(t *testing.T) {
+	for _, s := range Services {
+		secs := ServiceSections(s)
+		dir, mode := Get(secs, "Service", "StateDirectory"), Get(secs, "Service", "StateDirectoryMode")
+		switch s.Name {
+		case "code":
+			if fmt.Sprint(dir, mode) != "[carapace-code] [0700]" {
+				t.Errorf("code: StateDirectory %v, mode %v", dir, mode)
+			}
+		case "router":
+		default:
+			if len(dir) != 0 {
+				t.Errorf("%s: StateDirectory %v", s.Name, dir)
+			}
+		}
 	}
 }

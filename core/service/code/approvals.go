@@ -38,10 +38,15 @@ func ownerOnly(op string, c service.Caller) error {
 	return nil
 }
 
-// OwnerCall implements servicehost.OwnerCalls: the network approvals are
-// reached by the owner through the router, with no token.
+// OwnerCall implements servicehost.OwnerCalls: the network approvals and
+// the route secrets are reached by the owner through the router, with no
+// token.
 func (s *Service) OwnerCall(method string) bool {
-	return method == "code.approvals.list" || method == "code.approvals.decide"
+	switch method {
+	case "code.approvals.list", "code.approvals.decide", "code.secrets.list", "code.secrets.remove", "code.secrets.set":
+		return true
+	}
+	return false
 }
 
 // ApprovalsList is code.approvals.list's result.

@@ -62,6 +62,10 @@ type Config struct {
 	// (carapace-egress.socket): where it exists the service connects to
 	// it rather than start the proxy's process (core/egress.Runner).
 	EgressSocket string
+	// Secrets, when set, keeps the routes' secrets and rebuilds Routes
+	// and Redact when the owner changes one (code.secrets.*,
+	// secrets.go).
+	Secrets *RouteSecrets
 	// Limits are the sandbox's resource limits (zero: the defaults).
 	Limits sandbox.Limits
 	// AllowUnsandboxed lets commands run without a sandbox where this
@@ -126,6 +130,9 @@ type Service struct {
 	// secrets) up to date with inotify, so a command's start does not
 	// walk its tree (core/autorun.Index).
 	index *autorun.Index
+	// live holds the routes and output scanner in force: Config's at
+	// start, rebuilt when the owner changes a secret (secrets.go).
+	live live
 }
 
 type projectDeny struct {
@@ -161,6 +168,7 @@ func New(cfg Config) *Service {
 	s := &Service{cfg: cfg, asks: approval.New(approval.Options{}), index: &autorun.Index{Logf: func(format string, args ...any) {
 		log.Printf("code: deny_read and executed-path index: "+format, args...)
 	}}}
+	s.live.set(cfg.Routes, cfg.Redact)
 	var err error
 	global := append(append([]string(nil), denyread.Default...), cfg.DenyRead...)
 	if s.denyRead, err = denyread.New(global); err != nil {
@@ -219,6 +227,9 @@ func (s *Service) Methods() map[string]service.Handler {
 		"code.info":             s.info,
 		"code.approvals.list":   s.approvalsList,
 		"code.approvals.decide": s.approvalsDecide,
+		"code.secrets.list":     s.secretsList,
+		"code.secrets.remove":   s.secretsRemove,
+		"code.secrets.set":      s.secretsSet,
 	}
 }
 
@@ -295,7 +306,8 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		c.Pool = s.pool
 		c.Request = sandbox.Request{Args: argv[2:], Env: env, Dir: dir, Stdin: stdin != nil}.Encode()
 		if s.networkWith(rules) {
-			ns = newNetSession(call, s.egress, rules, s.cfg.Routes)
+			routes, _ := s.live.get()
+			ns = newNetSession(call, s.egress, rules, routes)
 			ns.ask = func(t egress.Target) (bool, string) { return s.askOwner(ctx, call, dir, t) }
 			c.Egress = ns.serve
 		}
@@ -348,7 +360,8 @@ func (s *Service) redactor(call *service.Call, dir string) *redact.Scanner {
 			return nil
 		}
 	}
-	return s.cfg.Redact
+	_, sc := s.live.get()
+	return sc
 }
 
 // redactResult replaces the secrets in res's output and records how many
