@@ -109,6 +109,9 @@ func unitSteps(f *Facts, on []units.Service) []Step {
 			run("(re)start "+s.Name+" with the current config", "systemctl", "restart", svc),
 		)
 	}
+	// A change of the managed policy restarts the running services
+	// (docs/fleet.md); with no policy the path unit only waits.
+	p = append(p, run("restart the services when the managed policy changes", "systemctl", "enable", "--now", units.ManagedPathUnit))
 	// The egress proxy runs with the code service: its commands' one
 	// way to the network (docs/network.md).
 	svc, sock := units.Egress.Unit(), units.Egress.SocketUnit()
@@ -147,7 +150,7 @@ func UninstallPlan(f *Facts, purge bool) Plan {
 			all = append(all, s.SocketUnit(), s.Unit())
 		}
 	}
-	all = append(all, units.Egress.SocketUnit(), units.Egress.Unit())
+	all = append(all, units.Egress.SocketUnit(), units.Egress.Unit(), units.ManagedPathUnit, units.ManagedRestartUnit)
 	if f.Previous != nil {
 		for _, u := range f.Previous.Units {
 			if !slices.Contains(all, u) {

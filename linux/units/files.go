@@ -50,8 +50,9 @@ func BaseFiles() []File {
 			File{Path: filepath.Join(UnitDir, s.SocketUnit()), Mode: 0o644, Content: Render(header, SocketSections(s))},
 		)
 	}
-	return append(out,
+	out = append(out,
 		File{Path: filepath.Join(UnitDir, Egress.Unit()), Mode: 0o644, Content: Render(header, EgressSections())},
 		File{Path: filepath.Join(UnitDir, Egress.SocketUnit()), Mode: 0o644, Content: Render(header, EgressSocketSections())},
 	)
+	return append(out, managedFiles()...)
 }
