@@ -45,6 +45,7 @@ var (
 	codeRules = map[string]Rule{
 		"code.execute": executeIn(CodeScratch), "code.info": Untouched,
 		"code.approvals.list": ownerOnly("approvals.network.list"), "code.approvals.decide": ownerOnly("approvals.network.decide"),
+		"code.approvals.grants": ownerOnly("approvals.network.grants"), "code.approvals.revoke": ownerOnly("approvals.network.revoke"),
 	}
 	// shell.execute runs in its "cwd", the owner's home when it gives none.
 	// The approval queue is the owner's alone: the router forwards its own

@@ -213,6 +213,8 @@ func (s *Service) Methods() map[string]service.Handler {
 		"code.info":             s.info,
 		"code.approvals.list":   s.approvalsList,
 		"code.approvals.decide": s.approvalsDecide,
+		"code.approvals.grants": s.approvalsGrants,
+		"code.approvals.revoke": s.approvalsRevoke,
 	}
 }
 
