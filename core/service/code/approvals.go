@@ -22,7 +22,9 @@ import (
 // approval covers the same host and port, for the same token, from the
 // same directory ("for this token"); without remember it is this one
 // connection ("once"). "Always" is the owner adding the host to the allow
-// list. A time-out is a deny.
+// list. A time-out is a deny. The owner lists the remembered hosts and
+// ends them (code.approvals.grants and .revoke, `carapace grants`); they
+// live in memory only.
 
 // ownerOnly refuses anyone but the owner, on a local entry, without a
 // token: what the agent holds can never answer.
