@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"github.com/gimme-tools/carapace/core/client"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/gimme-tools/carapace/core/approval"
+	"github.com/gimme-tools/carapace/core/client"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/service/shell"
 )
@@ -63,7 +66,8 @@ func ownerPrefix(argv []string) int {
 }
 
 // TestApprovalFatigue (make bench-approvals) runs fatigueSession through
-// the real stack's shell.execute with a scripted owner who answers each
+// the MCP run_shell tool of `carapace mcp` (an MCP client over stdio, as
+// an agent talks to it) on the real stack, with a scripted owner who answers each
 // request once: "for this agent's token" with ownerPrefix when it may be
 // remembered, a refusal otherwise. It reports the owner's prompts against
 // one prompt per command, and fails above 15 or when a dangerous command
@@ -89,14 +93,9 @@ func TestApprovalFatigue(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	agentC, err := client.Dial(ctx, d.socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer agentC.Close()
-	if err := agentC.Call(ctx, "auth", map[string]string{"token": strings.TrimSpace(tok)}, nil); err != nil {
-		t.Fatal(err)
-	}
+	// The agent: an MCP client of `carapace mcp` over stdio, holding the
+	// shell token, calling run_shell as an agent would.
+	agent, _ := d.mcpStart(t, nil, "mcp", "--token", strings.TrimSpace(tok))
 	ownerC, err := client.Dial(ctx, d.socket)
 	if err != nil {
 		t.Fatal(err)
@@ -108,9 +107,7 @@ func TestApprovalFatigue(t *testing.T) {
 	start := time.Now()
 	for _, cmd := range cmds {
 		done := make(chan error, 1)
-		go func() {
-			done <- agentC.Call(ctx, "shell.execute", map[string]string{"command": cmd, "cwd": demo}, nil)
-		}()
+		go func() { done <- mcpRunShell(ctx, agent, cmd, demo) }()
 		asked := false
 		isDangerous := false
 	wait:
@@ -161,7 +158,7 @@ func TestApprovalFatigue(t *testing.T) {
 		}
 	}
 	elapsed := time.Since(start)
-	t.Logf("approvals bench: %d commands through shell.execute in %v", len(cmds), elapsed.Round(time.Millisecond))
+	t.Logf("approvals bench: %d commands through carapace mcp's run_shell in %v", len(cmds), elapsed.Round(time.Millisecond))
 	t.Logf("approvals bench: owner prompts with scoped decisions: %d (one per command: %d)", prompts, perCommand)
 	t.Logf("approvals bench: dangerous commands: %d, asked each time: %d, refused by a rule before asking: %d", dangerousTotal, dangerousAsked, refusedByRule)
 	if prompts > 15 {
@@ -170,4 +167,27 @@ func TestApprovalFatigue(t *testing.T) {
 	if dangerousAsked+refusedByRule != dangerousTotal {
 		t.Errorf("a dangerous command ran without asking")
 	}
+}
+
+// mcpRunShell calls run_shell with command in dir; a refusal comes back as
+// an error with the reason the tool's text names (denied_by_rule for a
+// command the policy refuses before asking), so the bench can count it.
+func mcpRunShell(ctx context.Context, s *mcp.ClientSession, command, dir string) error {
+	res, err := s.CallTool(ctx, &mcp.CallToolParams{Name: "run_shell", Arguments: map[string]any{"command": command, "cwd": dir}})
+	if err != nil {
+		return err
+	}
+	if !res.IsError {
+		return nil
+	}
+	var text string
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			text += tc.Text
+		}
+	}
+	if strings.Contains(text, string(errs.ReasonDeniedByRule)) {
+		return errs.E(errs.Forbidden, errs.ReasonDeniedByRule, errors.New(text))
+	}
+	return errors.New(text)
 }

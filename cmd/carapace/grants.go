@@ -15,6 +15,7 @@ import (
 	"github.com/gimme-tools/carapace/core/approval"
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/router"
+	"github.com/gimme-tools/carapace/core/service/code"
 	"github.com/gimme-tools/carapace/core/service/shell"
 	"github.com/gimme-tools/carapace/core/token"
 )
@@ -23,6 +24,9 @@ import (
 type grantsList struct {
 	Tokens []token.IssuedToken `json:"tokens"`
 	Grants []approval.Grant    `json:"grants"`
+	// Network are the hosts allowed by the owner's remembered decision
+	// in the code service's ask mode (ids "n…").
+	Network []code.NetworkGrant `json:"network"`
 	// ShellUnavailable says why remembered approvals could not be listed.
 	ShellUnavailable string `json:"shell_unavailable,omitempty"`
 }
@@ -34,10 +38,11 @@ func grantsCmd() *ffcli.Command {
 	return &ffcli.Command{
 		Name:       "grants",
 		ShortUsage: "carapace grants [--json] | carapace grants revoke ID",
-		ShortHelp:  "list every live permission: issued tokens and remembered approvals",
+		ShortHelp:  "list every live permission: issued tokens, remembered approvals, allowed hosts",
 		LongHelp: "Lists the tokens this machine issued that have not expired (agent, audience,\n" +
-			"scope, expiry, last use) and the shell approvals you asked to remember (what they\n" +
-			"cover, for whom, until when). `carapace grants revoke ID` ends one at once.",
+			"scope, expiry, last use), the shell approvals you asked to remember (g…: what they\n" +
+			"cover, for whom, until when) and the network hosts you allowed for a token in ask\n" +
+			"mode (n…: host and port, token, directory). `carapace grants revoke ID` ends one at once.",
 		FlagSet:     fs,
 		Subcommands: []*ffcli.Command{grantsRevokeCmd()},
 		Exec: func(ctx context.Context, args []string) error {
@@ -54,7 +59,7 @@ func grantsCmd() *ffcli.Command {
 			if l.ShellUnavailable != "" {
 				fmt.Fprintln(os.Stderr, "carapace: remembered approvals not listed: "+l.ShellUnavailable)
 			}
-			if len(l.Tokens)+len(l.Grants) == 0 {
+			if len(l.Tokens)+len(l.Grants)+len(l.Network) == 0 {
 				fmt.Fprintln(os.Stderr, "no live tokens or remembered approvals")
 				return nil
 			}
@@ -83,6 +88,17 @@ func listGrants(ctx context.Context, f *clientFlags) (grantsList, error) {
 		l.ShellUnavailable = err.Error()
 	default:
 		return l, err
+	}
+	// The code service's network grants (ask mode); a code service that
+	// is off holds none, and an older one without the method neither.
+	var nr code.NetworkGrantsResult
+	if err := f.call(ctx, "approvals.network.grants", nil, &nr); err == nil {
+		l.Network = nr.Grants
+	} else if !errs.Match(errs.E(errs.Unavailable), err) && !errs.Match(errs.E(errs.NoMethod), err) {
+		return l, err
+	}
+	if l.Network == nil {
+		l.Network = []code.NetworkGrant{}
 	}
 	if l.Tokens == nil {
 		l.Tokens = []token.IssuedToken{}
@@ -117,6 +133,21 @@ func printGrants(w io.Writer, l grantsList, now time.Time) {
 		fmt.Fprintf(tw, "%s\tapproval (%s)\t%s\t%s\t%s\t%s\n", g.ID, g.Scope, agent, oneLine(covers),
 			until(g.Until, now), lastUse(g.LastUsed, now))
 	}
+	agents := map[string]string{}
+	for _, t := range l.Tokens {
+		agents[t.JTI] = t.Agent
+	}
+	for _, g := range l.Network {
+		agent, tok := agents[g.JTI], "token "+g.JTI
+		if agent == "" {
+			agent = "-"
+		}
+		if g.JTI == "" {
+			tok = "a token without an id"
+		}
+		fmt.Fprintf(tw, "%s\tnetwork (token)\t%s\t%s with %s from %s\t%s\t%s\n", g.ID, agent, g.Target, tok,
+			oneLine(g.Dir), until(g.Until, now), lastUse(g.LastUsed, now))
+	}
 	tw.Flush()
 }
 
@@ -141,10 +172,11 @@ func grantsRevokeCmd() *ffcli.Command {
 	return &ffcli.Command{
 		Name:       "revoke",
 		ShortUsage: "carapace grants revoke ID",
-		ShortHelp:  "end a token or a remembered approval at once",
-		LongHelp: "Ends the token (by its jti) or the remembered approval (g…) that `carapace grants`\n" +
-			"lists as ID. The token's next call is refused; the next command the approval\n" +
-			"covered asks you again. A command already running keeps its process.",
+		ShortHelp:  "end a token, a remembered approval or an allowed host at once",
+		LongHelp: "Ends the token (by its jti), the remembered approval (g…) or the allowed network\n" +
+			"host (n…) that `carapace grants` lists as ID. The token's next call is refused; the\n" +
+			"next command the approval covered, or the next connection to the host, asks you\n" +
+			"again. A command already running keeps its process and its open connections.",
 		FlagSet: fs,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) != 1 {
@@ -171,6 +203,15 @@ func revokeGrant(ctx context.Context, f *clientFlags, id string) error {
 			return revoked(f, res, "revoked approval "+id+": "+res.Revoked.Describe())
 		}
 	}
+	for _, g := range l.Network {
+		if g.ID == id {
+			var res code.NetworkRevokeResult
+			if err := f.call(ctx, "approvals.network.revoke", map[string]string{"id": id}, &res); err != nil {
+				return err
+			}
+			return revoked(f, res, "revoked network grant "+id+": the next connection to "+g.Target+" asks you again")
+		}
+	}
 	for _, t := range l.Tokens {
 		if t.JTI == id {
 			var res map[string]any
@@ -181,7 +222,7 @@ func revokeGrant(ctx context.Context, f *clientFlags, id string) error {
 		}
 	}
 	return errs.E("grants revoke", errs.NotFound, errs.ReasonNoSuchGrant,
-		errs.Hint("no live token or remembered approval has the id "+id+"; `carapace grants` lists them (a token issued elsewhere: `carapace token revoke JTI`)"))
+		errs.Hint("no live token, remembered approval or allowed host has the id "+id+"; `carapace grants` lists them (a token issued elsewhere: `carapace token revoke JTI`)"))
 }
 
 func revoked(f *clientFlags, res any, msg string) error {

@@ -152,3 +152,69 @@ func TestExecAsksTheOwner(t *testing.T) {
 		t.Errorf("curl after the owner's approval: %q %q", o.String(), e.String())
 	}
 }
+
+// TestNetworkGrantsThroughTheStack: in ask mode the owner approves a
+// host for an agent's token with `carapace approve ID --for 10m`; the
+// same token's next connection there goes through unasked; `carapace
+// grants` lists the host (id n…, the token, the directory) and `carapace
+// grants revoke` ends it, so the next connection asks again.
+func TestNetworkGrantsThroughTheStack(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("commands get network only on Linux (docs/network.md)")
+	}
+	if _, err := os.Stat("/usr/bin/curl"); err != nil {
+		t.Skip("no /usr/bin/curl")
+	}
+	registry := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "package %s", r.URL.Path)
+	}))
+	defer registry.Close()
+	_, port, _ := net.SplitHostPort(registry.Listener.Addr().String())
+	d := startDevWith(t, "services:\n  code:\n    enabled: true\n    project_roots: [~/Projects]\n    network: {allow: [\"127.0.0.1:"+port+"\"], ask: true}\n", "", nil, nil)
+	proj := filepath.Join(d.home, "Projects", "demo")
+	tok, errOut, code := d.cli("token", "issue", "--aud", "code", "--scope", "POST:~/Projects/*", "--ttl", "10m", "--name", "claude")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	tok = strings.TrimSpace(tok)
+	target := "localhost:" + port
+	curl := func(path string) chan cliResult {
+		ch := make(chan cliResult, 1)
+		go func() {
+			o, e, c := d.cli("exec", "--token", tok, "--cwd", proj, "--", "curl", "-sSk", "--max-time", "120", "https://"+target+path)
+			ch <- cliResult{o, e, c}
+		}()
+		return ch
+	}
+	res := curl("/first")
+	id := d.waitPending(t, "network: connect to "+target)
+	if out, errOut, code := d.cli("approve", id, "--for", "10m"); code != 0 {
+		t.Fatalf("approve --for: %d %q %q", code, out, errOut)
+	}
+	if r := <-res; r.out != "package /first" {
+		t.Fatalf("first curl: %+v", r)
+	}
+	if r := <-curl("/again"); r.out != "package /again" {
+		t.Fatalf("remembered host: %+v\nstack:\n%s", r, d.stderrText())
+	}
+	l := d.grants(t)
+	if len(l.Network) != 1 || l.Network[0].ID != "n"+id || l.Network[0].Target != target || l.Network[0].Dir != proj || l.Network[0].Uses != 1 {
+		t.Fatalf("network grants %+v", l.Network)
+	}
+	if out, _, _ := d.cli("grants"); !strings.Contains(out, "n"+id) || !strings.Contains(out, "network (token)") ||
+		!strings.Contains(out, target+" with token "+l.Network[0].JTI) || !strings.Contains(out, "claude") {
+		t.Errorf("grants table %q", out)
+	}
+	if _, errOut, code := d.cli("grants", "revoke", "n"+id); code != 0 || !strings.Contains(errOut, "revoked network grant n"+id) {
+		t.Fatalf("revoke: %d %q", code, errOut)
+	}
+	if l := d.grants(t); len(l.Network) != 0 {
+		t.Fatalf("after revoke: %+v", l.Network)
+	}
+	res = curl("/after")
+	id2 := d.waitPending(t, "network: connect to "+target)
+	d.cli("deny", id2)
+	if r := <-res; r.out == "package /after" {
+		t.Fatalf("after revoke the host went through: %+v", r)
+	}
+}

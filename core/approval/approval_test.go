@@ -220,3 +220,44 @@ func TestDecideRacesTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestRememberMatchWithNUL: a remembered decision on a request whose
+// Match holds a NUL of its own (the code service's network questions,
+// "network host:port\x00jti") covers the same request again, and only
+// for the same token, and the owner can revoke it.
+func TestRememberMatchWithNUL(t *testing.T) {
+	q, _, notes := newQueue(t, Options{})
+	net := func(jti string) Request {
+		r := req("network: connect to example.com:443")
+		r.Match = "network example.com:443\x00" + jti
+		return r
+	}
+	res := ask(q, context.Background(), net("j1"))
+	p := <-notes
+	if _, err := q.Decide(p.ID, true, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	<-res
+	if _, ok := q.Covered(net("j1")); !ok {
+		t.Fatal("the same host for the same token asks again")
+	}
+	res = ask(q, context.Background(), net("j2"))
+	p = <-notes
+	q.Decide(p.ID, false, 0)
+	if got := <-res; got.out.Remembered {
+		t.Fatalf("another token was covered: %+v", got)
+	}
+	gs := q.Grants()
+	if len(gs) != 1 || gs[0].Command != "network example.com:443\x00j1" {
+		t.Fatalf("grants %+v", gs)
+	}
+	if _, err := q.Revoke(gs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	res = ask(q, context.Background(), net("j1"))
+	p = <-notes
+	q.Decide(p.ID, false, 0)
+	if got := <-res; got.out.Remembered {
+		t.Fatalf("a revoked grant still covered: %+v", got)
+	}
+}

@@ -198,7 +198,9 @@ func newGrant(p Pending, d Decision, now time.Time) (*Grant, error) {
 	}
 	switch d.Scope {
 	case Exact:
-		g.Command, g.Dir, g.Agent, g.Aud = p.key()[:strings.IndexByte(p.key(), 0)], p.Cwd, "", ""
+		// The line is everything before the last NUL: a Match may hold
+		// NULs of its own (the network's "host:port\x00jti"); a Cwd never.
+		g.Command, g.Dir, g.Agent, g.Aud = p.key()[:strings.LastIndexByte(p.key(), 0)], p.Cwd, "", ""
 		g.Until = now.Add(d.For)
 		return g, nil
 	case ForTime:

@@ -46,6 +46,7 @@ var (
 	codeRules = map[string]Rule{
 		"code.execute": executeIn(CodeScratch), "code.info": Untouched,
 		"code.approvals.list": ownerOnly("approvals.network.list"), "code.approvals.decide": ownerOnly("approvals.network.decide"),
+		"code.approvals.grants": ownerOnly("approvals.network.grants"), "code.approvals.revoke": ownerOnly("approvals.network.revoke"),
 		"code.secrets.list": ownerOnly("secrets.list"), "code.secrets.remove": ownerOnly("secrets.remove"),
 		"code.secrets.set": ownerOnly("secrets.set"),
 	}

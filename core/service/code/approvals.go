@@ -2,6 +2,7 @@ package code
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/gimme-tools/carapace/core/approval"
@@ -21,7 +22,9 @@ import (
 // approval covers the same host and port, for the same token, from the
 // same directory ("for this token"); without remember it is this one
 // connection ("once"). "Always" is the owner adding the host to the allow
-// list. A time-out is a deny.
+// list. A time-out is a deny. The owner lists the remembered hosts and
+// ends them (code.approvals.grants and .revoke, `carapace grants`); they
+// live in memory only.
 
 // ownerOnly refuses anyone but the owner, on a local entry, without a
 // token: what the agent holds can never answer.
@@ -43,7 +46,8 @@ func ownerOnly(op string, c service.Caller) error {
 // token.
 func (s *Service) OwnerCall(method string) bool {
 	switch method {
-	case "code.approvals.list", "code.approvals.decide", "code.secrets.list", "code.secrets.remove", "code.secrets.set":
+	case "code.approvals.list", "code.approvals.decide", "code.approvals.grants", "code.approvals.revoke",
+		"code.secrets.list", "code.secrets.remove", "code.secrets.set":
 		return true
 	}
 	return false
@@ -154,4 +158,93 @@ func tokenID(raw string) string {
 		return c.ID
 	}
 	return raw
+}
+
+// NetworkGrant is a remembered network approval as the owner lists it:
+// the host and port it lets through, for the token (by jti) and from the
+// directory the owner approved, until when. Its ID is "n" and the
+// request's id, so `carapace grants` tells it from a shell grant ("g…").
+type NetworkGrant struct {
+	ID     string `json:"id"`
+	Target string `json:"target"`
+	Dir    string `json:"dir"`
+	// JTI is the token the grant is bound to; empty for a token without
+	// an id (then no other token matches it, and it is not shown).
+	JTI       string    `json:"jti,omitempty"`
+	Until     time.Time `json:"until"`
+	CreatedAt time.Time `json:"created_at"`
+	Approval  string    `json:"approval"`
+	LastUsed  time.Time `json:"last_used,omitzero"`
+	Uses      int       `json:"uses,omitempty"`
+}
+
+// NetworkGrantsResult is code.approvals.grants' result.
+type NetworkGrantsResult struct {
+	Grants []NetworkGrant `json:"grants"`
+}
+
+// networkGrant is g as the owner is shown it; ok is false for a grant
+// that is not a network one.
+func networkGrant(g approval.Grant) (NetworkGrant, bool) {
+	rest, ok := strings.CutPrefix(g.Command, "network ")
+	if !ok || g.Scope != approval.Exact {
+		return NetworkGrant{}, false
+	}
+	target, jti, _ := strings.Cut(rest, "\x00")
+	if strings.Count(jti, ".") == 2 { // the token itself (no jti): never shown
+		jti = ""
+	}
+	return NetworkGrant{ID: "n" + strings.TrimPrefix(g.ID, "g"), Target: target, Dir: g.Dir, JTI: jti,
+		Until: g.Until, CreatedAt: g.CreatedAt, Approval: g.Approval, LastUsed: g.LastUsed, Uses: g.Uses}, true
+}
+
+func (s *Service) approvalsGrants(_ context.Context, call *service.Call) (any, error) {
+	const op = "code.approvals.grants"
+	if err := ownerOnly(op, call.Caller); err != nil {
+		return nil, err
+	}
+	if err := service.Decode(call.Params, &struct{}{}); err != nil {
+		return nil, errs.E(op, err)
+	}
+	out := NetworkGrantsResult{Grants: []NetworkGrant{}}
+	for _, g := range s.asks.Grants() {
+		if ng, ok := networkGrant(g); ok {
+			out.Grants = append(out.Grants, ng)
+		}
+	}
+	return out, nil
+}
+
+// NetworkRevokeResult is code.approvals.revoke's result.
+type NetworkRevokeResult struct {
+	Revoked NetworkGrant `json:"revoked"`
+}
+
+// approvalsRevoke ends a remembered network approval at once: the next
+// connection it covered is held and asked about again. A connection
+// already through keeps going (the proxy does not cut tunnels).
+func (s *Service) approvalsRevoke(_ context.Context, call *service.Call) (any, error) {
+	const op = "code.approvals.revoke"
+	if err := ownerOnly(op, call.Caller); err != nil {
+		return nil, err
+	}
+	var p struct {
+		ID string `json:"id"`
+	}
+	if err := service.Decode(call.Params, &p); err != nil {
+		return nil, errs.E(op, err)
+	}
+	rest, ok := strings.CutPrefix(p.ID, "n")
+	if !ok || rest == "" {
+		return nil, errs.E(op, errs.NotFound, errs.ReasonNoSuchGrant,
+			errs.Hint("network grants have ids that start with n; `carapace grants` lists them"))
+	}
+	g, err := s.asks.Revoke("g" + rest)
+	if err != nil {
+		return nil, errs.E(op, err)
+	}
+	ng, _ := networkGrant(g)
+	service.Decide(call, service.Decision{Decision: audit.Allow, By: audit.ByOwner,
+		Reason: "revoked network grant " + ng.ID + ": " + ng.Target + " from " + ng.Dir, Approval: g.Approval})
+	return NetworkRevokeResult{Revoked: ng}, nil
 }

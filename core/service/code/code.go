@@ -227,6 +227,8 @@ func (s *Service) Methods() map[string]service.Handler {
 		"code.info":             s.info,
 		"code.approvals.list":   s.approvalsList,
 		"code.approvals.decide": s.approvalsDecide,
+		"code.approvals.grants": s.approvalsGrants,
+		"code.approvals.revoke": s.approvalsRevoke,
 		"code.secrets.list":     s.secretsList,
 		"code.secrets.remove":   s.secretsRemove,
 		"code.secrets.set":      s.secretsSet,

@@ -153,3 +153,88 @@ func TestNetworkAsksTheOwner(t *testing.T) {
 		t.Errorf("after the owner's no: %+v", a)
 	}
 }
+
+// TestNetworkGrantsOwnerOnly: a host the owner remembered for a token is
+// listed by code.approvals.grants (id n…, the target, the token's jti,
+// the directory) and ended by code.approvals.revoke, both for the owner
+// alone; after the revocation the same connection asks again.
+func TestNetworkGrantsOwnerOnly(t *testing.T) {
+	key, err := token.NewDeviceKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _, err := token.NewMinter(key, t.TempDir()).MintNamed(token.AudCode, []string{"POST:/p/*"}, time.Minute, false, "owner", "claude")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{WarmHelpers: -1})
+	agent := &service.Call{Caller: service.Caller{Via: service.ViaUnix, Token: raw}}
+	owner := func(params any) *service.Call {
+		b, _ := json.Marshal(params)
+		return &service.Call{Caller: service.Caller{Via: service.ViaUnix, Owner: true}, Params: b}
+	}
+	target := egress.Target{Name: "unlisted.example", Port: 443}
+	answers := make(chan bool, 1)
+	ask := func() string {
+		go func() {
+			ok, _ := s.askOwner(context.Background(), agent, "/p", target)
+			answers <- ok
+		}()
+		for i := 0; i < 600; i++ { // the request is queued by another goroutine
+			if ps := s.asks.List(); len(ps) > 0 {
+				return ps[0].ID
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatal("no request queued")
+		return ""
+	}
+	id := ask()
+	yes := true
+	if _, err := s.approvalsDecide(context.Background(), owner(ApprovalsDecide{ID: id, Allow: &yes, RememberMS: 600_000})); err != nil {
+		t.Fatal(err)
+	}
+	<-answers
+	if ok, why := s.askOwner(context.Background(), agent, "/p", target); !ok || !strings.Contains(why, "earlier for this token") {
+		t.Fatalf("remembered host: %v %q", ok, why)
+	}
+	res, err := s.approvalsGrants(context.Background(), owner(struct{}{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := res.(NetworkGrantsResult).Grants
+	if len(gs) != 1 || gs[0].ID != "n"+id || gs[0].Target != "unlisted.example:443" || gs[0].Dir != "/p" || gs[0].JTI == "" || gs[0].Uses != 1 {
+		t.Fatalf("grants %+v", gs)
+	}
+	revoke := map[string]string{"id": "n" + id}
+	for _, c := range []service.Caller{
+		agent.Caller,
+		{Via: service.ViaWebSocket, Owner: true},
+		{Via: service.ViaUnix, Owner: true, Token: raw},
+		{Via: service.ViaUnix},
+	} {
+		b, _ := json.Marshal(revoke)
+		if _, err := s.approvalsRevoke(context.Background(), &service.Call{Caller: c, Params: b}); errs.KindOf(err) != errs.Forbidden {
+			t.Errorf("revoke by %+v: %v, want forbidden", c, err)
+		}
+		if _, err := s.approvalsGrants(context.Background(), &service.Call{Caller: c}); errs.KindOf(err) != errs.Forbidden {
+			t.Errorf("grants by %+v: %v, want forbidden", c, err)
+		}
+	}
+	for _, bad := range []string{"g" + id, id, "n", "nffffffff"} {
+		if _, err := s.approvalsRevoke(context.Background(), owner(map[string]string{"id": bad})); errs.KindOf(err) != errs.NotFound {
+			t.Errorf("revoke %q: %v, want not found", bad, err)
+		}
+	}
+	if _, err := s.approvalsRevoke(context.Background(), owner(revoke)); err != nil {
+		t.Fatal(err)
+	}
+	id2 := ask()
+	no := false
+	if _, err := s.approvalsDecide(context.Background(), owner(ApprovalsDecide{ID: id2, Allow: &no})); err != nil {
+		t.Fatal(err)
+	}
+	if <-answers {
+		t.Error("after the revocation the host went through")
+	}
+}
