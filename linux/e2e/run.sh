@@ -163,8 +163,8 @@ if supported file; then check "systemctl kill -s KILL carapace-file heals" heal 
 else skip "systemctl kill -s KILL carapace-file heals" "carapace serve file"; fi
 
 # Exposure, measured by the booted systemd.
-for u in carapace-router carapace-code carapace-file carapace-egress carapace-shell@1000 carapace-app@1000; do
-	target=15; [[ $u = *@* ]] && target=50
+for u in carapace-router carapace-code carapace-file carapace-egress carapace-shell@1000 carapace-app@1000 carapace-managed; do
+	target=15; [[ $u = *@* || $u = carapace-managed ]] && target=50
 	score=$(inside systemd-analyze security --no-pager "$u.service" 2>&1 | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
 	if [[ -n $score ]] && (( ${score/./} <= target )); then row "exposure $u" PASS "$score (target $((target / 10)).$((target % 10)))"
 	else row "exposure $u" FAIL "${score:-none} (target $((target / 10)).$((target % 10)))"; fi
@@ -174,7 +174,22 @@ done
 # invalid entry governs; refusals reach journald with their fields.
 if has policy profile --help; then
 	managed() { inside sh -c "printf '$1' >/etc/gimme/managed.yaml.new && chmod 0644 /etc/gimme/managed.yaml.new && mv /etc/gimme/managed.yaml.new /etc/gimme/managed.yaml"; }
+	pid0=$(inside systemctl show -p MainPID --value carapace-file.service)
 	managed 'services: [file, code]\nfolders: ["~/Documents"]\ntokens: {max_ttl: 1h}\n'
+	# carapace-managed.path restarts the running services, so what the
+	# policy sets inside them takes effect without a restart by hand.
+	fleet_restart() {
+		local pid
+		for _ in $(seq 150); do
+			pid=$(inside systemctl show -p MainPID --value carapace-file.service)
+			if [[ -n $pid && $pid != 0 && $pid != "$pid0" ]]; then echo "carapace-file $pid0 → $pid"; return 0; fi
+			sleep 0.2
+		done
+		echo "carapace-file still $pid0"
+		inside systemctl status --no-pager carapace-managed.path carapace-managed.service 2>&1 | tail -20
+		return 1
+	}
+	check "managed: a change restarts the services" fleet_restart
 	as ada carapace config reload >/dev/null 2>&1
 	fleet_wider() {
 		as ada sh -c 'printf "services:\n  file: {enabled: true, paths: [~/Documents, ~/Secret]}\n  code: {enabled: true, project_roots: [~/Projects]}\n  shell: {enabled: true}\n" >/tmp/wider.yaml'

@@ -283,3 +283,34 @@ func TestCodeStateDirectory(t *testing.T) {
 		}
 	}
 }
+
+// TestManagedUnits: the path unit watches the managed policy and starts
+// the restart unit, which restarts every service but the router (and the
+// egress proxy, and the owner's instances by pattern); both ship.
+func TestManagedUnits(t *testing.T) {
+	if got := Get(ManagedPathSections(), "Path", "PathChanged"); len(got) != 1 || got[0] != ManagedPolicy {
+		t.Errorf("PathChanged = %v", got)
+	}
+	if got := Get(ManagedPathSections(), "Path", "Unit"); len(got) != 1 || got[0] != ManagedRestartUnit {
+		t.Errorf("Unit = %v", got)
+	}
+	exec := Get(ManagedRestartSections(), "Service", "ExecStart")
+	if len(exec) != 1 || !strings.HasPrefix(exec[0], "/usr/bin/systemctl try-restart ") {
+		t.Fatalf("ExecStart = %v", exec)
+	}
+	for _, u := range []string{"carapace-file.service", "carapace-code.service", "carapace-shell@*.service", "carapace-app@*.service", "carapace-egress.service"} {
+		if !strings.Contains(exec[0], " "+u) {
+			t.Errorf("ExecStart does not restart %s: %s", u, exec[0])
+		}
+	}
+	if strings.Contains(exec[0], "router") {
+		t.Errorf("ExecStart restarts the router: %s", exec[0])
+	}
+	shipped := map[string]bool{}
+	for _, f := range BaseFiles() {
+		shipped[filepath.Base(f.Path)] = true
+	}
+	if !shipped[ManagedPathUnit] || !shipped[ManagedRestartUnit] {
+		t.Errorf("BaseFiles lacks the managed units: %v", shipped)
+	}
+}
