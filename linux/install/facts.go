@@ -1,10 +1,13 @@
 package install
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/user"
@@ -39,6 +42,9 @@ type Facts struct {
 	// HaveSystemConfig is set when /etc/gimme/carapace.yaml exists (it
 	// is the admin's then, and never overwritten).
 	HaveSystemConfig bool
+	// AuditCollector are the addresses of the system config's syslog
+	// collector, resolved now (the router's unit may reach them).
+	AuditCollector []netip.Addr
 	// Previous is the last install's record, if any.
 	Previous *Record
 	// ServiceUIDs are the uids of the service users that exist.
@@ -79,7 +85,36 @@ func GatherOwner(owner string) (*Facts, error) {
 	p, _, _ := managed.Locate("")
 	managed.Load(p, false).Apply(f.Config, &config.System{}, u.HomeDir)
 	f.Supported = ProbeServices(units.Binary)
+	if f.HaveSystemConfig {
+		sys, err := config.LoadSystem(units.SystemConfig, true)
+		if err != nil {
+			return nil, err
+		}
+		if f.AuditCollector, err = collector(sys.Audit.Export.Syslog.Address); err != nil {
+			return nil, err
+		}
+	}
 	return f, nil
+}
+
+// collector resolves a syslog collector's host:port ("" none) to the
+// addresses the router's unit lets it reach.
+func collector(addr string) ([]netip.Addr, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("audit.export.syslog.address %q: %w", addr, err)
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{a}, nil
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", host)
+	if err != nil || len(ips) == 0 {
+		return nil, fmt.Errorf("audit.export.syslog.address %q: the installer lets the router reach the collector's addresses and could not resolve it: %v (give an IP address, or fix the name and run the installer again)", addr, err)
+	}
+	return ips, nil
 }
 
 // Gather reads the facts an uninstall or status needs.

@@ -70,7 +70,7 @@ func (Plan) grantChanges(f *Facts) []Step {
 // dropInSteps writes the owner drop-ins and removes the ones no longer
 // needed.
 func dropInSteps(f *Facts) []Step {
-	o := units.Owner{Name: f.Owner.Name, UID: f.Owner.UID, CodeNetwork: f.Config.Services.Code.Network.Any()}
+	o := units.Owner{Name: f.Owner.Name, UID: f.Owner.UID, CodeNetwork: f.Config.Services.Code.Network.Any(), AuditCollector: f.AuditCollector}
 	for _, g := range f.grants() {
 		switch g.User {
 		case "_gimme_file":

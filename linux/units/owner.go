@@ -1,6 +1,7 @@
 package units
 
 import (
+	"net/netip"
 	"path/filepath"
 	"strings"
 )
@@ -16,6 +17,10 @@ type Owner struct {
 	Roots []string
 	// CodeNetwork is set when some command may use the network.
 	CodeNetwork bool
+	// AuditCollector are the addresses of the system config's syslog
+	// collector (audit.export.syslog), resolved at install: the router
+	// may reach them besides localhost.
+	AuditCollector []netip.Addr
 }
 
 // Folder is one folder the file service may reach.
@@ -60,6 +65,19 @@ func DropIns(o Owner) []File {
 	}
 	if len(code) > 0 {
 		out = append(out, dropIn("code", code))
+	}
+	if len(o.AuditCollector) > 0 {
+		// The router exports audit records to the collector (docs/fleet.md);
+		// it reaches nothing else but localhost.
+		var ips []string
+		fam := "AF_UNIX AF_INET"
+		for _, a := range o.AuditCollector {
+			ips = append(ips, a.Unmap().String())
+			if a.Unmap().Is6() {
+				fam = "AF_UNIX AF_INET AF_INET6"
+			}
+		}
+		out = append(out, dropIn("router", kv("IPAddressAllow", strings.Join(ips, " "), "RestrictAddressFamilies", fam)))
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package units
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -312,5 +313,27 @@ func TestManagedUnits(t *testing.T) {
 	}
 	if !shipped[ManagedPathUnit] || !shipped[ManagedRestartUnit] {
 		t.Errorf("BaseFiles lacks the managed units: %v", shipped)
+	}
+}
+
+// TestRouterCollectorDropIn: a syslog collector lets the router reach its
+// addresses and nothing else new; without one the router gets no drop-in.
+func TestRouterCollectorDropIn(t *testing.T) {
+	for _, f := range DropIns(Owner{Name: "ada", UID: "1000"}) {
+		if strings.Contains(f.Path, "router") {
+			t.Fatalf("a router drop-in without a collector: %s", f.Path)
+		}
+	}
+	o := Owner{Name: "ada", UID: "1000", AuditCollector: []netip.Addr{netip.MustParseAddr("192.0.2.7"), netip.MustParseAddr("2001:db8::7")}}
+	var router string
+	for _, f := range DropIns(o) {
+		if f.Path == DropInPath("router") {
+			router = string(f.Content)
+		}
+	}
+	for _, want := range []string{"IPAddressAllow=192.0.2.7 2001:db8::7", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6"} {
+		if !strings.Contains(router, want) {
+			t.Errorf("router drop-in lacks %q:\n%s", want, router)
+		}
 	}
 }
