@@ -27,18 +27,12 @@ import (
 // live in memory only.
 
 // ownerOnly refuses anyone but the owner, on a local entry, without a
-// token: what the agent holds can never answer.
+// token (service.OwnerOnly).
 func ownerOnly(op string, c service.Caller) error {
-	const hint = "network requests are decided only by the owner, with `carapace approvals` on this machine"
-	switch {
-	case !c.Via.Local():
-		return errs.E(op, errs.Forbidden, errs.ReasonRemoteCannotApprove, errs.Hint(hint))
-	case !c.Owner:
-		return errs.E(op, errs.Forbidden, errs.ReasonNotOwner, errs.Hint(hint))
-	case c.Token != "":
-		return errs.E(op, errs.Forbidden, errs.ReasonTokenCannotApprove, errs.Hint(hint+", on a connection that holds no token"))
-	}
-	return nil
+	return service.OwnerOnly(op, c, service.OwnerRefusal{
+		Hint:   "network requests are decided only by the owner, with `carapace approvals` on this machine",
+		Remote: errs.ReasonRemoteCannotApprove, Token: errs.ReasonTokenCannotApprove,
+	})
 }
 
 // OwnerCall implements servicehost.OwnerCalls: the network approvals and

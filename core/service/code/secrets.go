@@ -70,19 +70,13 @@ type SecretsList struct {
 	Where string   `json:"where"`
 }
 
-// secretsOwnerOnly refuses anyone but the owner, on a local entry,
-// without a token.
+// secretsOwnerOnly refuses anyone but the owner, on a local entry, without a
+// token (service.OwnerOnly).
 func secretsOwnerOnly(op string, c service.Caller) error {
-	const hint = "secrets are set only by the owner, with `carapace secret set NAME` on this machine"
-	switch {
-	case !c.Via.Local():
-		return errs.E(op, errs.Forbidden, errs.ReasonRemoteEntry, errs.Hint(hint))
-	case !c.Owner:
-		return errs.E(op, errs.Forbidden, errs.ReasonNotOwner, errs.Hint(hint))
-	case c.Token != "":
-		return errs.E(op, errs.Forbidden, errs.ReasonNotOwner, errs.Hint(hint+", on a connection that holds no token"))
-	}
-	return nil
+	return service.OwnerOnly(op, c, service.OwnerRefusal{
+		Hint:   "secrets are set only by the owner, with `carapace secret set NAME` on this machine",
+		Remote: errs.ReasonRemoteEntry, Token: errs.ReasonNotOwner,
+	})
 }
 
 // secretsStore returns the store, or why there is none.

@@ -15,22 +15,13 @@ import (
 	"github.com/gimme-tools/carapace/core/service"
 )
 
-// ownerOnly is the first line of the approval methods: they are answered
-// only for the owner (by peer credentials, as the router saw them) over a
-// local socket, and never for a call that carries a token — a token is
-// what an agent holds, and an agent must not approve its own commands.
+// ownerOnly refuses anyone but the owner, on a local entry, without a
+// token (service.OwnerOnly).
 func ownerOnly(op string, c service.Caller) error {
-	const hint = "approvals are decided only by the owner, with `carapace approvals` on this machine"
-	switch {
-	case !c.Via.Local():
-		return errs.E(op, errs.Forbidden, errs.ReasonRemoteCannotApprove, errs.Hint(hint))
-	case !c.Owner:
-		return errs.E(op, errs.Forbidden, errs.ReasonNotOwner, errs.Hint(hint))
-	case c.Token != "":
-		return errs.E(op, errs.Forbidden, errs.ReasonTokenCannotApprove,
-			errs.Hint(hint+", on a connection that holds no token"))
-	}
-	return nil
+	return service.OwnerOnly(op, c, service.OwnerRefusal{
+		Hint:   "approvals are decided only by the owner, with `carapace approvals` on this machine",
+		Remote: errs.ReasonRemoteCannotApprove, Token: errs.ReasonTokenCannotApprove,
+	})
 }
 
 // ListResult is shell.approvals.list's result.
