@@ -61,7 +61,10 @@ func newBox(t testing.TB) *box {
 	must(t, copyFile(os.Args[0], b.bin))
 	b.spec = sandbox.ForProject(b.project, tmp)
 	b.spec.ReadExec = append(b.spec.ReadExec, filepath.Dir(b.bin))
-	b.spec.Limits.Procs = 32
+	// As an ordinary user RLIMIT_NPROC counts every task of the uid,
+	// the race-built test binary's threads included: room for them, and
+	// TestForkBombIsBounded sets its own small limit.
+	b.spec.Limits.Procs = 128
 	return b
 }
 
@@ -219,8 +222,38 @@ func countProcs(marker string) int {
 	return n
 }
 
+// procsOf counts the processes (zombies included: they still count
+// against RLIMIT_NPROC) whose real uid is uid.
+func procsOf(uid int) int {
+	n := 0
+	dirs, _ := os.ReadDir("/proc")
+	want := "Uid:\t" + strconv.Itoa(uid) + "\t"
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + d.Name() + "/status")
+		if bytes.Contains(b, []byte(want)) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitReaped waits, at most a minute, until this uid has no more
+// processes than before: a fork bomb's, until reaped, count against the
+// uid's RLIMIT_NPROC, and the probes after it (as an ordinary user, whose
+// limit is the sandbox's) need the room.
+func waitReaped(before int) {
+	for end := time.Now().Add(time.Minute); procsOf(os.Getuid()) > before && time.Now().Before(end); {
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func TestForkBombIsBounded(t *testing.T) {
 	b := newBox(t)
+	b.spec.Limits.Procs = 32
+	defer waitReaped(procsOf(os.Getuid()))
 	out := b.probe(t, "spawn", "500")
 	var started int
 	for _, line := range strings.Split(out, "\n") {

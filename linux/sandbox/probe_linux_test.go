@@ -294,6 +294,7 @@ func expectConfined(t *testing.T, run func(probe ...string) string, status ...st
 		os.Getenv("GOMAXPROCS") == "" && strings.Contains(env, "GOMAXPROCS") {
 		t.Errorf("environment leaks:\n%s", env)
 	}
+	defer waitReaped(procsOf(os.Getuid()))
 	out := run("spawn", "500")
 	for _, line := range strings.Split(out, "\n") {
 		if s, ok := strings.CutPrefix(line, "started "); ok {
