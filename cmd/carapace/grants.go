@@ -84,6 +84,8 @@ func listGrants(ctx context.Context, f *clientFlags) (grantsList, error) {
 	switch {
 	case err == nil:
 		l.Grants = gr.Grants
+	case errs.Match(errs.E(errs.ReasonNotEnabled), err):
+		// The shell service is off: it remembers nothing.
 	case errs.Match(errs.E(errs.Unavailable), err):
 		l.ShellUnavailable = err.Error()
 	default:

@@ -46,6 +46,9 @@ func secretListCmd() *ffcli.Command {
 				}
 				return printJSON(os.Stdout, names)
 			}
+			if len(names) == 0 {
+				fmt.Fprintln(os.Stderr, "no secrets stored; `carapace secret set NAME` stores one")
+			}
 			for _, n := range names {
 				fmt.Fprintln(os.Stdout, n)
 			}
