@@ -90,16 +90,10 @@ func (s *Service) secretsStore(op string) (*RouteSecrets, error) {
 
 func (s *Service) secretsSet(_ context.Context, call *service.Call) (any, error) {
 	const op = "code.secrets.set"
-	if err := secretsOwnerOnly(op, call.Caller); err != nil {
-		return nil, err
-	}
-	rs, err := s.secretsStore(op)
+	var p SecretParams
+	rs, err := s.secretsBegin(op, call, &p)
 	if err != nil {
 		return nil, err
-	}
-	var p SecretParams
-	if err := service.Decode(call.Params, &p); err != nil {
-		return nil, errs.E(op, err)
 	}
 	if err := checkSecret(p); err != nil {
 		return nil, errs.E(op, errs.InvalidParams, errs.ReasonBadParams, errs.Hint("a name is letters, digits, dots, dashes and underscores; a value one line of at most 64 KiB"), err)
@@ -118,16 +112,10 @@ func (s *Service) secretsSet(_ context.Context, call *service.Call) (any, error)
 
 func (s *Service) secretsRemove(_ context.Context, call *service.Call) (any, error) {
 	const op = "code.secrets.remove"
-	if err := secretsOwnerOnly(op, call.Caller); err != nil {
-		return nil, err
-	}
-	rs, err := s.secretsStore(op)
+	var p SecretParams
+	rs, err := s.secretsBegin(op, call, &p)
 	if err != nil {
 		return nil, err
-	}
-	var p SecretParams
-	if err := service.Decode(call.Params, &p); err != nil {
-		return nil, errs.E(op, err)
 	}
 	if err := secret.CheckName(p.Name); err != nil || p.Value != "" {
 		return nil, errs.E(op, errs.InvalidParams, errs.ReasonBadParams, errs.Hint(`give the name alone: {"name": "github"}`), errors.New("bad name"))
@@ -135,14 +123,14 @@ func (s *Service) secretsRemove(_ context.Context, call *service.Call) (any, err
 	s.live.changing.Lock()
 	defer s.live.changing.Unlock()
 	if _, err := rs.Store.Get(p.Name); errors.Is(err, secret.ErrNotFound) {
-		return nil, errs.E(op, errs.NotFound, errs.ReasonNoSecret, errs.Hint("`carapace secret list` names the stored secrets"), err)
+		return nil, noSecret(op, err)
 	}
 	reason := "secret " + p.Name + " removed"
 	if err := audited(call, op, reason); err != nil {
 		return nil, err
 	}
 	if err := rs.Store.Delete(p.Name); errors.Is(err, secret.ErrNotFound) {
-		return nil, errs.E(op, errs.NotFound, errs.ReasonNoSecret, errs.Hint("`carapace secret list` names the stored secrets"), err)
+		return nil, noSecret(op, err)
 	} else if err != nil {
 		return nil, errs.E(op, errs.Failed, errs.Hint("the code service could not change its state directory (see its log)"), err)
 	}
@@ -151,15 +139,9 @@ func (s *Service) secretsRemove(_ context.Context, call *service.Call) (any, err
 
 func (s *Service) secretsList(_ context.Context, call *service.Call) (any, error) {
 	const op = "code.secrets.list"
-	if err := secretsOwnerOnly(op, call.Caller); err != nil {
-		return nil, err
-	}
-	rs, err := s.secretsStore(op)
+	rs, err := s.secretsBegin(op, call, &struct{}{})
 	if err != nil {
 		return nil, err
-	}
-	if err := service.Decode(call.Params, &struct{}{}); err != nil {
-		return nil, errs.E(op, err)
 	}
 	names, err := rs.Store.List()
 	if err != nil {
@@ -169,6 +151,26 @@ func (s *Service) secretsList(_ context.Context, call *service.Call) (any, error
 		names = []string{}
 	}
 	return SecretsList{Names: names, Where: rs.Store.Where()}, nil
+}
+
+// secretsBegin is the first part of every code.secrets method: the
+// owner alone, a store to change, the params decoded into p.
+func (s *Service) secretsBegin(op string, call *service.Call, p any) (*RouteSecrets, error) {
+	if err := secretsOwnerOnly(op, call.Caller); err != nil {
+		return nil, err
+	}
+	rs, err := s.secretsStore(op)
+	if err != nil {
+		return nil, err
+	}
+	if err := service.Decode(call.Params, p); err != nil {
+		return nil, errs.E(op, err)
+	}
+	return rs, nil
+}
+
+func noSecret(op string, err error) error {
+	return errs.E(op, errs.NotFound, errs.ReasonNoSecret, errs.Hint("`carapace secret list` names the stored secrets"), err)
 }
 
 // audited records a change before it is made (the name, never the
