@@ -497,8 +497,13 @@ func listenHelper() {
 		check(os.Mkdir(dir, 0o755))
 		check(os.Chmod(dir, 0o755))
 	}
-	if os.Getenv("HELPER_NNP") != "" { // as a sandboxed command is
+	if os.Getenv("HELPER_NNP") == "1" { // as a sandboxed command is
+		// prctl sets one thread's flag; the process's status shows its
+		// first thread's. Set it, then exec: every thread of the new
+		// image has it.
 		check(noNewPrivs())
+		check(os.Setenv("HELPER_NNP", "2"))
+		check(syscall.Exec(os.Args[0], os.Args, os.Environ()))
 	}
 	l, err := net.Listen("unix", sock)
 	check(err)
