@@ -30,6 +30,7 @@ type fileFlags struct {
 	chunks    bool   // read: --chunks
 	from      string // write: --from
 	mode      string // write: --mode
+	sync      bool   // write: --sync
 	glob      string // ls, find: --glob
 	limit     int    // find: --limit
 	parents   bool   // mkdir: -p
@@ -59,8 +60,11 @@ func (f *fileFlags) register(fs *flag.FlagSet, names []string) {
 		"chunks": func() {
 			fs.BoolVar(&f.chunks, "chunks", false, "move the content in JSON chunks (file.read, file.write) even where the descriptor hand-off works")
 		},
-		"from":    func() { fs.StringVar(&f.from, "from", "", "read the content from this local file instead of stdin") },
-		"mode":    func() { fs.StringVar(&f.mode, "mode", "create", "create (fail if it exists), overwrite or append") },
+		"from": func() { fs.StringVar(&f.from, "from", "", "read the content from this local file instead of stdin") },
+		"mode": func() { fs.StringVar(&f.mode, "mode", "create", "create (fail if it exists), overwrite or append") },
+		"sync": func() {
+			fs.BoolVar(&f.sync, "sync", false, "flush a new file to the disk before it gets its name (a file replaced is always flushed first)")
+		},
 		"glob":    func() { fs.StringVar(&f.glob, "glob", "", "only names matching this pattern (path.Match)") },
 		"limit":   func() { fs.IntVar(&f.limit, "limit", 0, "at most this many matches (default: the service's, 100)") },
 		"p":       func() { fs.BoolVar(&f.parents, "p", false, "make missing parent directories too") },

@@ -16,9 +16,9 @@ import (
 // kernel where it can), and file.commit gives the file its name
 // atomically once the service has every byte. A failure before the commit
 // leaves nothing behind.
-func upload(ctx context.Context, c *client.Client, p, mode string, in io.Reader, pr *progress) (*writeReport, error) {
+func upload(ctx context.Context, c *client.Client, p, mode string, sync bool, in io.Reader, pr *progress) (*writeReport, error) {
 	var res file.UploadResult
-	w, err := c.CallFD(ctx, "file.upload", map[string]string{"path": p, "mode": mode}, &res)
+	w, err := c.CallFD(ctx, "file.upload", map[string]any{"path": p, "mode": mode, "sync": sync}, &res)
 	if err != nil {
 		return nil, errs.E("file.write", err)
 	}

@@ -18,9 +18,9 @@ import (
 
 var fileWriteVerb = fileVerb{
 	name:  "write",
-	usage: "carapace file write PATH [- | --from FILE] [--mode create|overwrite|append] [--chunks] [--json]",
+	usage: "carapace file write PATH [- | --from FILE] [--mode create|overwrite|append] [--sync] [--chunks] [--json]",
 	help:  "write stdin (or a local file) to a file, atomically unless appending",
-	flags: []string{"from", "mode", "chunks"},
+	flags: []string{"from", "mode", "sync", "chunks"},
 	exec:  fileWrite,
 }
 
@@ -71,10 +71,10 @@ func fileWrite(ctx context.Context, f *fileFlags, args []string) error {
 		if f.from == "" {
 			src = os.Stdin
 		}
-		rep, err = upload(ctx, c, p, f.mode, src, pr)
+		rep, err = upload(ctx, c, p, f.mode, f.sync, src, pr)
 	}
 	if err == errNoUpload || fallBack(err) {
-		w := &chunkWriter{c: c, path: p, mode: f.mode, pr: pr}
+		w := &chunkWriter{c: c, path: p, mode: f.mode, sync: f.sync, pr: pr}
 		rep, err = w.run(ctx, in)
 	}
 	pr.finish()
@@ -136,6 +136,7 @@ type chunkWriter struct {
 	c      *client.Client
 	path   string
 	mode   string
+	sync   bool
 	pr     *progress
 	part   string // the part file, once made
 	rep    writeReport
@@ -214,7 +215,7 @@ func (w *chunkWriter) send(ctx context.Context, b []byte) error {
 	}
 	var res file.WriteResult
 	err := w.c.Call(ctx, "file.write", map[string]any{"path": w.target, "content": base64.StdEncoding.EncodeToString(b),
-		"encoding": "base64", "mode": mode}, &res)
+		"encoding": "base64", "mode": mode, "sync": w.sync}, &res)
 	if err != nil {
 		return errs.E("file.write", err)
 	}

@@ -66,10 +66,13 @@ func fileRatios(by map[string]result) {
 
 // fileWrite times writing a 200 MiB file (its source in the page cache)
 // into the dev stack's Documents folder: cp, cp followed by an fsync of
-// the copy (`sync FILE`: carapace's write is durable when it returns), and
-// `carapace file write --from` through file.upload's pipe and through
-// JSON chunks — each a whole process as a person runs it, best of several
-// runs — and prints the throughput ratios against cp.
+// the copy (`sync FILE`), and `carapace file write --from` through
+// file.upload's pipe — a new file (named once its bytes are in the page
+// cache, as cp leaves it), a new file with --sync and an existing file
+// replaced (both flushed before they are named: docs/file.md,
+// "Durability") — and through JSON chunks; each a whole process as a
+// person runs it, best of several runs. It prints the throughput ratios
+// against cp, and the durable writes' against cp + sync.
 func fileWrite(bin, sock, docs, scratch string) error {
 	const size = 200 << 20
 	src := filepath.Join(scratch, "bench-200MiB.src")
@@ -84,15 +87,19 @@ func fileWrite(bin, sock, docs, scratch string) error {
 	dst := filepath.Join(docs, "bench-200MiB.bin")
 	defer os.Remove(dst)
 	env := []string{"GIMME_SOCKET=" + sock, "HOME=" + filepath.Dir(docs), "PATH=/usr/bin:/bin"}
+	write := []string{bin, "file", "write", dst, "--from", src, "--mode", "overwrite"}
 	cases := []struct {
-		name string
-		argv []string
-		runs int
+		name    string
+		argv    []string
+		runs    int
+		replace bool // dst exists before the run
 	}{
-		{"cp SRC FILE", []string{"cp", src, dst}, 5},
-		{"cp SRC FILE && sync FILE (durable, as carapace's)", []string{"sh", "-c", `cp "$0" "$1" && sync "$1"`, src, dst}, 5},
-		{"carapace file write FILE --from SRC (file.upload: pipe, O_TMPFILE)", []string{bin, "file", "write", dst, "--from", src, "--mode", "overwrite"}, 5},
-		{"carapace file write --chunks (file.write, JSON + base64)", []string{bin, "file", "write", dst, "--from", src, "--mode", "overwrite", "--chunks"}, 1},
+		{"cp SRC FILE", []string{"cp", src, dst}, 5, false},
+		{"cp SRC FILE && sync FILE (durable)", []string{"sh", "-c", `cp "$0" "$1" && sync "$1"`, src, dst}, 5, false},
+		{"carapace file write FILE --from SRC, a new file (file.upload: pipe, O_TMPFILE)", write, 5, false},
+		{"carapace file write FILE --from SRC --sync, a new file, durable", append(write[:len(write):len(write)], "--sync"), 5, false},
+		{"carapace file write FILE --from SRC, replacing a file (durable)", write, 5, true},
+		{"carapace file write --chunks (file.write, JSON + base64)", append(write[:len(write):len(write)], "--chunks"), 1, false},
 	}
 	// Rounds interleave the cases, and each run starts with nothing left
 	// to write back (sync), so the disk's backlog falls on none of them.
@@ -103,6 +110,11 @@ func fileWrite(bin, sock, docs, scratch string) error {
 				continue
 			}
 			os.Remove(dst)
+			if c.replace {
+				if err := os.WriteFile(dst, []byte("the old content\n"), 0o644); err != nil {
+					return err
+				}
+			}
 			syscall.Sync()
 			d, err := timeToDevNull(c.argv, env)
 			if err != nil {
@@ -120,12 +132,13 @@ func fileWrite(bin, sock, docs, scratch string) error {
 		fmt.Fprintf(os.Stderr, "  %-60s %8.0f MiB/s\n", c.name, float64(size)/(1<<20)/best[i].Seconds())
 	}
 	fmt.Println()
-	fmt.Println("| write 200 MiB into an allowed folder (best run, process start included) | MiB/s | × cp |")
-	fmt.Println("|---|---|---|")
+	fmt.Println("| write 200 MiB into an allowed folder (best run, process start included) | MiB/s | × cp | × cp + sync |")
+	fmt.Println("|---|---|---|---|")
 	for i, c := range cases {
-		fmt.Printf("| %s | %.0f | %.2f |\n", c.name, float64(size)/(1<<20)/best[i].Seconds(), best[0].Seconds()/best[i].Seconds())
+		fmt.Printf("| %s | %.0f | %.2f | %.2f |\n", c.name, float64(size)/(1<<20)/best[i].Seconds(),
+			best[0].Seconds()/best[i].Seconds(), best[1].Seconds()/best[i].Seconds())
 	}
-	fmt.Printf("file write via file.upload / cp: %.2f (target ≥ 0.5); / cp + sync: %.2f\n",
-		best[0].Seconds()/best[2].Seconds(), best[1].Seconds()/best[2].Seconds())
+	fmt.Printf("file write via file.upload, a new file / cp: %.2f (target ≥ 0.5); durable (--sync / replacing) / cp + sync: %.2f / %.2f\n",
+		best[0].Seconds()/best[2].Seconds(), best[1].Seconds()/best[3].Seconds(), best[1].Seconds()/best[4].Seconds())
 	return nil
 }

@@ -46,6 +46,7 @@ const (
 type uploadParams struct {
 	Path string `json:"path"`
 	Mode string `json:"mode"` // "create" or "overwrite"
+	Sync bool   `json:"sync"` // flush before the name is given, even to a new file
 }
 
 // UploadResult is file.upload's JSON result; the pipe's write end travels
@@ -67,6 +68,7 @@ type upload struct {
 	t         target
 	token     string // the caller's token: only its holder commits
 	overwrite bool
+	sync      bool // flush before naming: asked for, or an existing file is replaced
 	perm      uint32
 	dir       *fsafe.Dir
 	tmp       *os.File
@@ -168,7 +170,7 @@ func (s *Service) upload(ctx context.Context, call *service.Call) (any, error) {
 	if err != nil {
 		return nil, fsError(op, err)
 	}
-	u := &upload{t: t, token: call.Caller.Token, overwrite: p.Mode == "overwrite", perm: 0o644, dir: dir, done: make(chan struct{})}
+	u := &upload{t: t, token: call.Caller.Token, overwrite: p.Mode == "overwrite", sync: p.Sync, perm: 0o644, dir: dir, done: make(chan struct{})}
 	if err := s.checkTarget(op, t, dir, name, u); err != nil {
 		dir.Close()
 		return nil, err
@@ -197,7 +199,7 @@ func (s *Service) upload(ctx context.Context, call *service.Call) (any, error) {
 	}
 	setPipeSize(w, uploadPipe)
 	go func() {
-		u.n, u.err = pump(u.tmp, r, s.maxWrite, uploadIdle)
+		u.n, u.err = pump(u.tmp, r, s.maxWrite, uploadIdle, u.sync)
 		r.Close()
 		close(u.done)
 		time.AfterFunc(commitWithin, func() { s.uploads.expire(id, u) })
@@ -207,7 +209,8 @@ func (s *Service) upload(ctx context.Context, call *service.Call) (any, error) {
 
 // checkTarget refuses an upload file.write would refuse before writing:
 // an existing name in create mode, a directory; it keeps an existing
-// file's permission bits in u.
+// file's permission bits in u, and marks u to be flushed before it
+// replaces that file.
 func (s *Service) checkTarget(op string, t target, dir *fsafe.Dir, name string, u *upload) error {
 	old, err := dir.Lstat(name)
 	switch {
@@ -217,6 +220,9 @@ func (s *Service) checkTarget(op string, t target, dir *fsafe.Dir, name string, 
 		return errs.E(op, errs.InvalidParams, errs.ReasonIsDirectory, errs.Hint("name a file, not a directory"), fmt.Errorf("%s is a directory", t.abs))
 	case err == nil && old.Mode.IsRegular():
 		u.perm = uint32(old.Mode.Perm())
+		u.sync = true
+	case err == nil:
+		u.sync = true // a link or another kind of file: its name is replaced
 	case err != nil && !os.IsNotExist(err):
 		return fsError(op, err)
 	}
@@ -264,15 +270,21 @@ func (s *Service) commit(ctx context.Context, call *service.Call) (any, error) {
 	return &WriteResult{Size: info.Size, Mtime: FormatMtime(info.ModTime)}, nil
 }
 
-// link flushes u's file and gives it the target's name: at once in create
-// mode (linkat fails if the name exists), through a temporary name renamed
-// over the target for overwrite.
+// link gives u's file the target's name: at once in create mode (linkat
+// fails if the name exists), through a temporary name renamed over the
+// target for overwrite. It flushes the file (and then the directory)
+// first when u.sync says so or when the rename finds a name to replace:
+// a crash never leaves the name of a file that existed pointing at less
+// than its old content. A new file is named as soon as its bytes are in
+// the page cache, as cp leaves one (see docs/file.md, "Durability").
 func (s *Service) link(u *upload) (fsafe.Info, error) {
 	if err := u.tmp.Chmod(os.FileMode(u.perm)); err != nil {
 		return fsafe.Info{}, err
 	}
-	if err := u.tmp.Sync(); err != nil {
-		return fsafe.Info{}, err
+	if u.sync {
+		if err := flushFile(u.tmp); err != nil {
+			return fsafe.Info{}, err
+		}
 	}
 	info, err := fsafe.Stat(u.tmp)
 	if err != nil {
@@ -283,7 +295,7 @@ func (s *Service) link(u *upload) (fsafe.Info, error) {
 		if err := u.dir.Link(u.tmp, name); err != nil {
 			return fsafe.Info{}, err
 		}
-		return info, u.dir.Sync()
+		return info, u.syncDir()
 	}
 	var b [8]byte
 	rand.Read(b[:])
@@ -294,11 +306,35 @@ func (s *Service) link(u *upload) (fsafe.Info, error) {
 	if testHookBeforeRename != nil {
 		testHookBeforeRename()
 	}
-	if err := fsafe.Rename(u.dir, tmp, u.dir, name, true); err != nil {
+	if err := renameFlushed(u.dir, tmp, name, u.tmp, &u.sync); err != nil {
 		u.dir.Remove(tmp, false)
 		return fsafe.Info{}, err
 	}
-	return info, u.dir.Sync()
+	return info, u.syncDir()
+}
+
+func (u *upload) syncDir() error {
+	if !u.sync {
+		return nil
+	}
+	return u.dir.Sync()
+}
+
+// renameFlushed renames from over to in dir. Unless *synced, it first
+// tries without replacing; when to exists after all (made since the
+// upload or write began), it flushes f, sets *synced and replaces it.
+func renameFlushed(dir *fsafe.Dir, from, to string, f *os.File, synced *bool) error {
+	if !*synced {
+		err := fsafe.Rename(dir, from, dir, to, false)
+		if !os.IsExist(err) {
+			return err
+		}
+		if err := flushFile(f); err != nil {
+			return err
+		}
+		*synced = true
+	}
+	return fsafe.Rename(dir, from, dir, to, true)
 }
 
 // errUploadTooLarge stops a splice that passed the size cap.

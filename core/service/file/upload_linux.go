@@ -11,8 +11,9 @@ import (
 // the bytes moved. It stops with errUploadTooLarge past limit bytes, and
 // with the deadline's error when no byte comes for idle. The bytes move
 // from the pipe's pages into the file's without a copy through user
-// space.
-func pump(dst, r *os.File, limit int64, idle time.Duration) (int64, error) {
+// space. With behind, write-back starts every writeBehind bytes while the
+// rest comes (a file that will be flushed before it is named).
+func pump(dst, r *os.File, limit int64, idle time.Duration, behind bool) (int64, error) {
 	rc, err := r.SyscallConn()
 	if err != nil {
 		return 0, err
@@ -42,7 +43,7 @@ func pump(dst, r *os.File, limit int64, idle time.Duration) (int64, error) {
 		}
 		// Start writing back what has come so far while the rest comes:
 		// the commit's fsync then waits for the tail only.
-		if n-flushed >= writeBehind {
+		if behind && n-flushed >= writeBehind {
 			unix.SyncFileRange(dfd, flushed, n-flushed, unix.SYNC_FILE_RANGE_WRITE)
 			flushed = n
 		}

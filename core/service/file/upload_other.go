@@ -10,7 +10,7 @@ import (
 
 // pump copies the pipe r into dst; see upload_linux.go. Unused where
 // OpenTmpfile is unsupported, kept so the service builds everywhere.
-func pump(dst, r *os.File, limit int64, idle time.Duration) (int64, error) {
+func pump(dst, r *os.File, limit int64, idle time.Duration, _ bool) (int64, error) {
 	n, err := io.Copy(dst, io.LimitReader(r, limit+1))
 	if err == nil && n > limit {
 		err = errUploadTooLarge

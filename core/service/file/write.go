@@ -19,6 +19,7 @@ type writeParams struct {
 	Encoding string `json:"encoding"` // "utf-8" (default) or "base64"
 	Mode     string `json:"mode"`     // "create", "overwrite" or "append"
 	IfMtime  string `json:"if_mtime"` // refuse unless the file's mtime is this
+	Sync     bool   `json:"sync"`     // flush before the name is given, even to a new file
 }
 
 // WriteResult is file.write's result: the file's size and mtime after the
@@ -31,6 +32,10 @@ type WriteResult struct {
 // tempPrefix starts the names of files being written; a crash can leave one
 // behind, never a half-written file under the real name.
 const tempPrefix = ".carapace-write-"
+
+// flushFile flushes a written file to stable storage (a test counts the
+// calls).
+var flushFile = (*os.File).Sync
 
 // testHookBeforeRename, when set by a test, runs between writing the
 // temporary file and renaming it into place.
@@ -59,7 +64,7 @@ func (s *Service) write(ctx context.Context, call *service.Call) (any, error) {
 	if p.Mode == "append" {
 		return s.appendTo(call, op, t, data, ifMtime)
 	}
-	return s.replace(call, op, t, data, ifMtime, p.Mode == "overwrite")
+	return s.replace(call, op, t, data, ifMtime, p.Mode == "overwrite", p.Sync)
 }
 
 func (p *writeParams) decode(op string) (data []byte, ifMtime *time.Time, err error) {
@@ -106,8 +111,9 @@ func changed(op string, want *time.Time, got string) error {
 // t's name: atomically, so a reader or a crash sees the old file or the new
 // one. A link at the name is replaced, not written through; an existing
 // file's permission bits are kept. Without overwrite, an existing name
-// (even a dangling link) fails the call.
-func (s *Service) replace(call *service.Call, op string, t target, data []byte, ifMtime *time.Time, overwrite bool) (any, error) {
+// (even a dangling link) fails the call. The new file is flushed before
+// it replaces one, and before it gets a new name when sync is set.
+func (s *Service) replace(call *service.Call, op string, t target, data []byte, ifMtime *time.Time, overwrite, sync bool) (any, error) {
 	dir, name, err := t.f.root.Parent(t.rel, s.check(call, op, verbPut, t))
 	if err != nil {
 		return nil, fsError(op, err)
@@ -124,21 +130,25 @@ func (s *Service) replace(call *service.Call, op string, t target, data []byte, 
 		return nil, changed(op, ifMtime, FormatMtime(old.ModTime))
 	case err == nil && old.Mode.IsRegular():
 		perm = uint32(old.Mode.Perm())
+		sync = true
+	case err == nil:
+		sync = true
 	case err != nil && !os.IsNotExist(err):
 		return nil, fsError(op, err)
 	case err != nil && ifMtime != nil:
 		return nil, changed(op, ifMtime, "")
 	}
-	info, err := writeTemp(dir, name, data, perm, overwrite)
+	info, err := writeTemp(dir, name, data, perm, overwrite, sync)
 	if err != nil {
 		return nil, fsError(op, err)
 	}
 	return &WriteResult{Size: info.Size, Mtime: FormatMtime(info.ModTime)}, nil
 }
 
-// writeTemp writes data to a temporary file in dir, flushes it, renames it
-// to name and flushes dir.
-func writeTemp(dir *fsafe.Dir, name string, data []byte, perm uint32, overwrite bool) (fsafe.Info, error) {
+// writeTemp writes data to a temporary file in dir and renames it to
+// name. With sync, or when the rename finds a name to replace, the file
+// is flushed before the rename and dir after it (see link in upload.go).
+func writeTemp(dir *fsafe.Dir, name string, data []byte, perm uint32, overwrite, sync bool) (fsafe.Info, error) {
 	f, tmp, err := dir.CreateTemp(tempPrefix, 0o600)
 	if err != nil {
 		return fsafe.Info{}, err
@@ -156,23 +166,33 @@ func writeTemp(dir *fsafe.Dir, name string, data []byte, perm uint32, overwrite 
 	if err := f.Chmod(fs.FileMode(perm)); err != nil {
 		return fsafe.Info{}, err
 	}
-	if err := f.Sync(); err != nil {
-		return fsafe.Info{}, err
+	if sync {
+		if err := flushFile(f); err != nil {
+			return fsafe.Info{}, err
+		}
 	}
 	info, err := fsafe.Stat(f)
 	if err != nil {
 		return fsafe.Info{}, err
 	}
-	if err := f.Close(); err != nil {
-		return fsafe.Info{}, err
-	}
 	if testHookBeforeRename != nil {
 		testHookBeforeRename()
 	}
-	if err := fsafe.Rename(dir, tmp, dir, name, overwrite); err != nil {
+	if !overwrite {
+		err = fsafe.Rename(dir, tmp, dir, name, false)
+	} else {
+		err = renameFlushed(dir, tmp, name, f, &sync)
+	}
+	if err != nil {
 		return fsafe.Info{}, err
 	}
 	done = true
+	if err := f.Close(); err != nil {
+		return fsafe.Info{}, err
+	}
+	if !sync {
+		return info, nil
+	}
 	return info, dir.Sync()
 }
 
@@ -193,7 +213,7 @@ func (s *Service) appendTo(call *service.Call, op string, t target, data []byte,
 	if _, err := f.Write(data); err != nil {
 		return nil, fsError(op, err)
 	}
-	if err := f.Sync(); err != nil {
+	if err := flushFile(f); err != nil {
 		return nil, fsError(op, err)
 	}
 	if info, err = fsafe.Stat(f); err != nil {
