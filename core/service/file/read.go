@@ -9,7 +9,6 @@ import (
 	"os"
 	"sync"
 	"syscall"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gimme-tools/carapace/core/errs"
@@ -36,11 +35,6 @@ type ReadResult struct {
 	Mtime    string `json:"mtime"`
 	EOF      bool   `json:"eof"`
 }
-
-// FormatMtime formats t as the service reports modification times: RFC 3339
-// in UTC with nanoseconds (trailing zeros dropped), so a value handed back
-// as if_mtime compares exactly.
-func FormatMtime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func (s *Service) read(ctx context.Context, call *service.Call) (any, error) {
 	const op = "file.read"
