@@ -3,7 +3,6 @@ package file
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io/fs"
 	"path"
 	"slices"
@@ -232,8 +231,21 @@ func (s *Service) stat(ctx context.Context, call *service.Call) (any, error) {
 			d.Close()
 		}
 	}
-	e := entryOf(info)
-	e.Name, e.Path, e.Target = path.Base(t.abs), t.abs, target
-	e.Mode = fmt.Sprintf("%04o", info.Mode.Perm())
-	return &e, nil
+	return statJSON(path.Base(t.abs), t.abs, target, info), nil
+}
+
+// statJSON returns file.stat's result, as encoding/json writes its Entry.
+func statJSON(name, abs, target string, info fsafe.Info) json.RawMessage {
+	b := appendEntry(make([]byte, 0, 128+len(name)+len(abs)+len(target)), name, info)
+	b = append(b[:len(b)-1], `,"mode":"`...)
+	p := info.Mode.Perm()
+	b = append(b, '0', '0'+byte(p>>6&7), '0'+byte(p>>3&7), '0'+byte(p&7))
+	b = append(b, '"')
+	if target != "" {
+		b = append(b, `,"target":`...)
+		b = appendJSONString(b, target)
+	}
+	b = append(b, `,"path":`...)
+	b = appendJSONString(b, abs)
+	return append(b, '}')
 }

@@ -3,10 +3,12 @@ package file
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"unicode/utf8"
@@ -73,10 +75,8 @@ func (s *Service) read(ctx context.Context, call *service.Call) (any, error) {
 		return nil, fsError(op, err)
 	}
 	eof := p.Offset+int64(got) >= info.Size
-	buf = buf[:got]
-	res := &ReadResult{Offset: p.Offset, Size: info.Size, Mtime: FormatMtime(info.ModTime), EOF: eof}
-	res.Content, res.Encoding, res.Length = encode(buf, eof)
-	return res, nil
+	content, text := encode(buf[:got], eof)
+	return readJSON(content, text, p.Offset, len(content), info, eof), nil
 }
 
 // readBufs holds the buffers of small reads: a 4 KiB read with its
@@ -119,20 +119,19 @@ func (s *Service) readRedacted(call *service.Call, op string, f io.ReaderAt, inf
 	end := int(min(int64(start)+n, int64(got)))
 	chunk := buf[start:end]
 	eof := off+int64(len(chunk)) >= info.Size
-	res := &ReadResult{Offset: off, Size: info.Size, Mtime: FormatMtime(info.ModTime), EOF: eof}
 	if redact.IsBinary(chunk) {
-		res.Content, res.Encoding, res.Length = encode(chunk, eof)
-		return res, nil
+		content, text := encode(chunk, eof)
+		return readJSON(content, text, off, len(content), info, eof), nil
 	}
 	keep := textPrefix(chunk, eof)
-	text, newEnd, counts := sc.Range(buf, start, start+len(keep))
-	res.Length = newEnd - start
-	res.EOF = off+int64(res.Length) >= info.Size
-	res.Content, res.Encoding, _ = encode(text, true)
+	redacted, newEnd, counts := sc.Range(buf, start, start+len(keep))
+	length := newEnd - start
+	eof = off+int64(length) >= info.Size
+	content, text := encode(redacted, true)
 	if err := service.Redacted(call, counts); err != nil {
 		return nil, errs.E(op, errs.Failed, errs.ReasonAudit, errs.Hint("the read's redactions could not be recorded; try again"), err)
 	}
-	return res, nil
+	return readJSON(content, text, off, length, info, eof), nil
 }
 
 // openContent opens t's file for its content (read or append): a regular
@@ -216,16 +215,46 @@ func contentOK(op string, t target, info fsafe.Info) error {
 	return nil
 }
 
-// encode returns b as UTF-8 text when it is text whose JSON form is no
-// larger than its base64 form, else as base64. A chunk cut inside a UTF-8
-// sequence gives back up to three bytes so it stays text; length is the
-// number of bytes encoded.
-func encode(b []byte, eof bool) (content, encoding string, length int) {
-	t := textPrefix(b, eof)
-	if isText(t) {
-		return string(t), "utf-8", len(t)
+// encode returns what of b a read returns, and whether as UTF-8 text:
+// text when it is text whose JSON form is no larger than its base64
+// form, else base64 of all of b. A chunk cut inside a UTF-8 sequence
+// gives back up to three bytes so it stays text; the content's length is
+// the number of bytes encoded.
+func encode(b []byte, eof bool) (content []byte, text bool) {
+	if t := textPrefix(b, eof); isText(t) {
+		return t, true
 	}
-	return base64.StdEncoding.EncodeToString(b), "base64", len(b)
+	return b, false
+}
+
+// readJSON returns file.read's result for content (as text or to be
+// base64-encoded), standing for length file bytes from off, as
+// encoding/json writes a ReadResult: the content goes from the read's
+// buffer into the JSON, not through a string and reflection.
+func readJSON(content []byte, text bool, off int64, length int, info fsafe.Info, eof bool) json.RawMessage {
+	b := make([]byte, 0, len(content)+len(content)/3+160)
+	b = append(b, `{"content":`...)
+	enc := "base64"
+	if text {
+		b, enc = appendText(b, content), "utf-8"
+	} else {
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, content)
+		b = append(b, '"')
+	}
+	b = append(b, `,"encoding":"`...)
+	b = append(b, enc...)
+	b = append(b, `","offset":`...)
+	b = strconv.AppendInt(b, off, 10)
+	b = append(b, `,"length":`...)
+	b = strconv.AppendInt(b, int64(length), 10)
+	b = append(b, `,"size":`...)
+	b = strconv.AppendInt(b, info.Size, 10)
+	b = append(b, `,"mtime":"`...)
+	b = appendMtime(b, info.ModTime)
+	b = append(b, `","eof":`...)
+	b = strconv.AppendBool(b, eof)
+	return append(b, '}')
 }
 
 // textPrefix returns b without the start of a UTF-8 sequence cut at its
@@ -253,18 +282,84 @@ func isText(b []byte) bool {
 	}
 	cost := 0
 	for _, c := range b {
-		switch {
-		case c == '\t' || c == '\n' || c == '\r' || c == '\f':
-			cost += 2
-		case c < 0x20 || c == 0x7f:
+		k := textCost[c]
+		if k < 0 {
 			return false
-		case c == '"' || c == '\\':
-			cost += 2
-		case c == '<' || c == '>' || c == '&':
-			cost += 6
-		default:
-			cost++
 		}
+		cost += int(k)
 	}
 	return cost <= (len(b)+2)/3*4
+}
+
+// textCost is what each byte of text costs in JSON (as isText counts:
+// bytes of multi-byte characters one each), and -1 for the control
+// characters that make a chunk binary.
+var textCost = func() (t [256]int8) {
+	for c := range t {
+		switch {
+		case c == '\t' || c == '\n' || c == '\r' || c == '\f':
+			t[c] = 2
+		case c < 0x20 || c == 0x7f:
+			t[c] = -1
+		case c == '"' || c == '\\':
+			t[c] = 2
+		case c == '<' || c == '>' || c == '&':
+			t[c] = 6
+		default:
+			t[c] = 1
+		}
+	}
+	return t
+}()
+
+// appendText appends b, text isText accepted, as a JSON string, escaped as
+// encoding/json escapes it (<, > and &, U+2028 and U+2029 included).
+func appendText(dst, b []byte) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		var esc string
+		switch {
+		case textCost[c] == 1 && c != 0xe2:
+			continue
+		case c == 0xe2:
+			// U+2028 and U+2029 (e2 80 a8, e2 80 a9) end a line in JavaScript.
+			if i+2 >= len(b) || b[i+1] != 0x80 || b[i+2]&^1 != 0xa8 {
+				continue
+			}
+			esc = `\u2028`
+			if b[i+2] == 0xa9 {
+				esc = `\u2029`
+			}
+			dst = append(append(dst, b[start:i]...), esc...)
+			i += 2
+			start = i + 1
+			continue
+		case c == '\t':
+			esc = `\t`
+		case c == '\n':
+			esc = `\n`
+		case c == '\r':
+			esc = `\r`
+		case c == '\f':
+			esc = `\f`
+		case c == '"':
+			esc = `\"`
+		case c == '\\':
+			esc = `\\`
+		case c == '<':
+			esc = `\u003c`
+		case c == '>':
+			esc = `\u003e`
+		case c == '&':
+			esc = `\u0026`
+		default: // not text: isText refused it
+			esc = `\ufffd`
+		}
+		dst = append(append(dst, b[start:i]...), esc...)
+		start = i + 1
+	}
+	dst = append(dst, b[start:]...)
+	return append(dst, '"')
 }
