@@ -203,40 +203,33 @@ func Compact(raw json.RawMessage) json.RawMessage {
 // in a string are its content: counting them sent every file.read of
 // text through json.Compact, a third of the file service's work.
 func hasSpace(b []byte) bool {
+	in := false // inside a string
 	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			return true
-		case '"':
-			end := stringEnd(b[i+1:])
-			if end < 0 {
-				return false // not valid JSON: Compact leaves it
+		switch jsonClass[b[i]] {
+		case classSpace:
+			if !in {
+				return true
 			}
-			i += 1 + end
+		case classQuote:
+			in = !in
+		case classBackslash:
+			if in {
+				i++ // the escaped byte
+			}
 		}
 	}
 	return false
 }
 
-// stringEnd returns the index in b of the quote that ends a JSON string
-// b begins inside, or -1.
-func stringEnd(b []byte) int {
-	for i := 0; ; {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
-			return -1
-		}
-		i += j
-		n := 0 // backslashes before the quote
-		for n < i && b[i-1-n] == '\\' {
-			n++
-		}
-		if n%2 == 0 {
-			return i
-		}
-		i++
-	}
-}
+// The bytes hasSpace tells apart.
+const (
+	classOther = iota
+	classSpace
+	classQuote
+	classBackslash
+)
+
+var jsonClass = [256]uint8{' ': classSpace, '\t': classSpace, '\n': classSpace, '\r': classSpace, '"': classQuote, '\\': classBackslash}
 
 // WantsFD reports whether a result is an object whose "fd" member is true:
 // the response carries a descriptor. It agrees with encoding/json (a key
