@@ -19,7 +19,8 @@ import (
 // It holds a bare descriptor, not an *os.File: making one costs an fcntl
 // and an epoll_ctl (the poller's registration, refused for a directory),
 // and reading its names an lseek, where a listing's directory is opened,
-// read once and closed.
+// read once and closed. Close every Dir: unlike an *os.File's, a lost
+// Dir's descriptor has no finalizer to close it.
 type Dir struct {
 	dfd  int
 	name string
