@@ -3,6 +3,8 @@ package jsonrpc
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -31,6 +33,37 @@ func TestCompact(t *testing.T) {
 	} {
 		if hasSpace([]byte(in)) != want {
 			t.Errorf("hasSpace(%s) = %v", in, !want)
+		}
+	}
+}
+
+// TestHasSpaceRandom: on valid JSON, hasSpace is whether json.Compact
+// changes anything, for strings of every length with quotes, backslashes
+// and spaces, and whitespace between tokens or not.
+func TestHasSpaceRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	alphabet := []string{"a", " ", `"`, `\`, "\n", "\t", "é", "<", "\\\\", `\"`}
+	for range 20000 {
+		var parts []string
+		for range r.IntN(4) + 1 {
+			var sb strings.Builder
+			for range r.IntN(40) {
+				sb.WriteString(alphabet[r.IntN(len(alphabet))])
+			}
+			s, _ := json.Marshal(sb.String())
+			parts = append(parts, string(s))
+		}
+		sep := ","
+		if r.IntN(4) == 0 {
+			sep = []string{", ", " ,", ",\n", "\t,"}[r.IntN(4)]
+		}
+		raw := "[" + strings.Join(parts, sep) + "]"
+		var c bytes.Buffer
+		if err := json.Compact(&c, []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := hasSpace([]byte(raw)), c.String() != raw; got != want {
+			t.Fatalf("hasSpace(%s) = %v, want %v", raw, got, want)
 		}
 	}
 }
