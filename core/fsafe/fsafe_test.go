@@ -4,9 +4,11 @@ package fsafe
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -215,5 +217,49 @@ func TestDirOps(t *testing.T) {
 	}
 	if _, err := top.OpenDir("dirout"); err == nil {
 		t.Error("Dir.OpenDir followed a link out")
+	}
+}
+
+// TestNames reads a directory whose entries fill several getdents
+// buffers, twice through one Dir, and against os.ReadDir.
+func TestNames(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("n", 200)
+	for i := range 600 {
+		name := fmt.Sprintf("%s-%04d", long, i)
+		if i%7 == 0 {
+			name = fmt.Sprintf("é %d\n\x01", i) // any byte but / and NUL
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	d, err := r.OpenDir("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, e := range ents {
+		want = append(want, e.Name())
+	}
+	for range 2 {
+		got, err := d.Names()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("Names: %d names, want %d (%q…)", len(got), len(want), got[:min(3, len(got))])
+		}
 	}
 }

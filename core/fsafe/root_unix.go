@@ -123,11 +123,11 @@ func (r *Root) Lstat(rel string, check Check) (Info, error) {
 // OpenDir opens the directory at rel ("" for the root), following symbolic
 // links that stay inside the root.
 func (r *Root) OpenDir(rel string, check Check) (*Dir, error) {
-	f, err := r.Open(rel, unix.O_RDONLY|unix.O_DIRECTORY, check)
+	fd, name, err := r.open(rel, unix.O_RDONLY|unix.O_DIRECTORY, check)
 	if err != nil {
 		return nil, err
 	}
-	return &Dir{f: f}, nil
+	return &Dir{dfd: fd, name: name}, nil
 }
 
 // Parent opens the directory that holds rel, following symbolic links in

@@ -16,7 +16,7 @@ func (d *Dir) OpenTmpfile(perm uint32) (*os.File, error) {
 	if err != nil {
 		return nil, d.err("open tmpfile", "", err)
 	}
-	return os.NewFile(uintptr(fd), path.Join(d.f.Name(), "(tmpfile)")), nil
+	return os.NewFile(uintptr(fd), path.Join(d.name, "(tmpfile)")), nil
 }
 
 // Link gives f, a file OpenTmpfile made in this directory, the name name
@@ -34,7 +34,7 @@ func (d *Dir) Link(f *os.File, name string) error {
 		err = unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), d.fd(), name, unix.AT_SYMLINK_FOLLOW)
 	}
 	if err != nil {
-		return &os.LinkError{Op: "link", Old: f.Name(), New: path.Join(d.f.Name(), name), Err: err}
+		return &os.LinkError{Op: "link", Old: f.Name(), New: path.Join(d.name, name), Err: err}
 	}
 	return nil
 }

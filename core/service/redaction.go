@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gimme-tools/carapace/core/errs"
 	"github.com/gimme-tools/carapace/core/redact"
@@ -26,7 +27,23 @@ func RawReader(call *Call) bool {
 	return call != nil && call.Caller.Owner && tokenAgent(call.Caller.Token) == CLIAgent
 }
 
+// lastAgent holds the last token tokenAgent read with its agent claim.
+// The claim is part of the token's text, so the pair never goes stale,
+// and a caller sends the same token with every call: decoding its payload
+// (base64 and encoding/json) was ~6 µs of each forwarded file.read.
+var lastAgent atomic.Pointer[[2]string]
+
 func tokenAgent(raw string) string {
+	if m := lastAgent.Load(); m != nil && m[0] == raw {
+		return m[1]
+	}
+	agent := decodeAgent(raw)
+	lastAgent.Store(&[2]string{raw, agent})
+	return agent
+}
+
+// decodeAgent reads the agent claim from raw's payload.
+func decodeAgent(raw string) string {
 	parts := strings.Split(raw, ".")
 	if len(parts) != 3 {
 		return ""

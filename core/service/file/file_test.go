@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/fsafe"
 )
 
 func TestMethods(t *testing.T) {
@@ -269,5 +271,46 @@ func TestWatchMissing(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("WatchMissing did not see the folder appear")
+	}
+}
+
+// TestListEntriesAsLstat: a listing's entries are what lstat says of each
+// name (type, size, mtime as FormatMtime writes it), in order, and paging
+// through a listing too large for one result sees every name once.
+func TestListEntriesAsLstat(t *testing.T) {
+	e := newEnv(t)
+	dir := e.docs + "/many"
+	must(t, os.Mkdir(dir, 0o755))
+	long := strings.Repeat("x", 240)
+	for i := range 5000 {
+		must(t, os.WriteFile(fmt.Sprintf("%s/%s-%04d", dir, long, i), bytes.Repeat([]byte("y"), i%50), 0o644))
+	}
+	must(t, os.Symlink("nowhere", dir+"/link"))
+	must(t, os.Mkdir(dir+"/sub", 0o755))
+	must(t, os.Chtimes(dir+"/sub", time.Time{}, time.Date(2001, 2, 3, 4, 5, 6, 700, time.UTC)))
+	seen, after, pages := 0, "", 0
+	for {
+		var l ListResult
+		e.ok("file.list", map[string]any{"path": dir, "after": after}, &l)
+		pages++
+		for i, en := range l.Entries {
+			info, err := os.Lstat(dir + "/" + en.Name)
+			must(t, err)
+			want := entryOf(fsafe.Info{Name: en.Name, Mode: info.Mode(), Size: info.Size(), ModTime: info.ModTime()})
+			if en != want {
+				t.Fatalf("entry %+v, lstat: %+v", en, want)
+			}
+			if i > 0 && l.Entries[i-1].Name >= en.Name || en.Name <= after {
+				t.Fatalf("%q out of order", en.Name)
+			}
+		}
+		seen += len(l.Entries)
+		if !l.Truncated {
+			break
+		}
+		after = l.Entries[len(l.Entries)-1].Name
+	}
+	if seen != 5002 || pages < 2 {
+		t.Errorf("%d entries in %d pages, want 5002 in 2 or more", seen, pages)
 	}
 }

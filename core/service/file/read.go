@@ -3,13 +3,14 @@ package file
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gimme-tools/carapace/core/errs"
@@ -36,11 +37,6 @@ type ReadResult struct {
 	Mtime    string `json:"mtime"`
 	EOF      bool   `json:"eof"`
 }
-
-// FormatMtime formats t as the service reports modification times: RFC 3339
-// in UTC with nanoseconds (trailing zeros dropped), so a value handed back
-// as if_mtime compares exactly.
-func FormatMtime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func (s *Service) read(ctx context.Context, call *service.Call) (any, error) {
 	const op = "file.read"
@@ -79,10 +75,7 @@ func (s *Service) read(ctx context.Context, call *service.Call) (any, error) {
 		return nil, fsError(op, err)
 	}
 	eof := p.Offset+int64(got) >= info.Size
-	buf = buf[:got]
-	res := &ReadResult{Offset: p.Offset, Size: info.Size, Mtime: FormatMtime(info.ModTime), EOF: eof}
-	res.Content, res.Encoding, res.Length = encode(buf, eof)
-	return res, nil
+	return readJSON(buf[:got], !eof, p.Offset, -1, info, eof), nil
 }
 
 // readBufs holds the buffers of small reads: a 4 KiB read with its
@@ -93,7 +86,7 @@ var readBufs = sync.Pool{New: func() any { b := make([]byte, pooledRead); return
 const pooledRead = 64 << 10
 
 // readBuf returns a buffer of n bytes and the function that gives it back.
-// Nothing a handler returns may alias it: encode copies what it keeps.
+// Nothing a handler returns may alias it: readJSON copies what it keeps.
 func readBuf(n int) ([]byte, func()) {
 	if n > pooledRead {
 		return make([]byte, n), func() {}
@@ -125,20 +118,17 @@ func (s *Service) readRedacted(call *service.Call, op string, f io.ReaderAt, inf
 	end := int(min(int64(start)+n, int64(got)))
 	chunk := buf[start:end]
 	eof := off+int64(len(chunk)) >= info.Size
-	res := &ReadResult{Offset: off, Size: info.Size, Mtime: FormatMtime(info.ModTime), EOF: eof}
 	if redact.IsBinary(chunk) {
-		res.Content, res.Encoding, res.Length = encode(chunk, eof)
-		return res, nil
+		return readJSON(chunk, !eof, off, -1, info, eof), nil
 	}
 	keep := textPrefix(chunk, eof)
-	text, newEnd, counts := sc.Range(buf, start, start+len(keep))
-	res.Length = newEnd - start
-	res.EOF = off+int64(res.Length) >= info.Size
-	res.Content, res.Encoding, _ = encode(text, true)
+	redacted, newEnd, counts := sc.Range(buf, start, start+len(keep))
+	length := newEnd - start
+	eof = off+int64(length) >= info.Size
 	if err := service.Redacted(call, counts); err != nil {
 		return nil, errs.E(op, errs.Failed, errs.ReasonAudit, errs.Hint("the read's redactions could not be recorded; try again"), err)
 	}
-	return res, nil
+	return readJSON(redacted, false, off, length, info, eof), nil
 }
 
 // openContent opens t's file for its content (read or append): a regular
@@ -222,16 +212,43 @@ func contentOK(op string, t target, info fsafe.Info) error {
 	return nil
 }
 
-// encode returns b as UTF-8 text when it is text whose JSON form is no
-// larger than its base64 form, else as base64. A chunk cut inside a UTF-8
-// sequence gives back up to three bytes so it stays text; length is the
-// number of bytes encoded.
-func encode(b []byte, eof bool) (content, encoding string, length int) {
-	t := textPrefix(b, eof)
-	if isText(t) {
-		return string(t), "utf-8", len(t)
+// readJSON returns file.read's result for b, read at off, as
+// encoding/json writes a ReadResult: the content goes from the read's
+// buffer into the JSON, not through a string and reflection. The content
+// is b as text when it is text whose JSON form is no larger than its
+// base64 form (with cut, less up to three bytes of a UTF-8 sequence cut
+// at its end, so it stays text), else base64 of all of b. length is the
+// number of file bytes the content stands for; -1: the bytes encoded.
+func readJSON(b []byte, cut bool, off int64, length int, info fsafe.Info, eof bool) json.RawMessage {
+	out := make([]byte, 0, len(b)+len(b)/3+160)
+	out = append(out, `{"content":`...)
+	t, enc := b, "utf-8"
+	if cut {
+		t = textPrefix(b, false)
 	}
-	return base64.StdEncoding.EncodeToString(b), "base64", len(b)
+	out, ok := appendText(out, t)
+	if !ok {
+		t, enc = b, "base64"
+		out = append(out, '"')
+		out = base64.StdEncoding.AppendEncode(out, b)
+		out = append(out, '"')
+	}
+	if length < 0 {
+		length = len(t)
+	}
+	out = append(out, `,"encoding":"`...)
+	out = append(out, enc...)
+	out = append(out, `","offset":`...)
+	out = strconv.AppendInt(out, off, 10)
+	out = append(out, `,"length":`...)
+	out = strconv.AppendInt(out, int64(length), 10)
+	out = append(out, `,"size":`...)
+	out = strconv.AppendInt(out, info.Size, 10)
+	out = append(out, `,"mtime":"`...)
+	out = appendMtime(out, info.ModTime)
+	out = append(out, `","eof":`...)
+	out = strconv.AppendBool(out, eof)
+	return append(out, '}')
 }
 
 // textPrefix returns b without the start of a UTF-8 sequence cut at its
@@ -250,27 +267,91 @@ func textPrefix(b []byte, eof bool) []byte {
 	return t
 }
 
-// isText reports whether b is valid UTF-8 without control characters other
-// than tab, newline, carriage return and form feed, and whether escaping it
-// for JSON (as encoding/json does, <>& included) costs no more than base64.
-func isText(b []byte) bool {
+// appendText appends b as a JSON string, escaped as encoding/json escapes
+// it (<, > and &, U+2028 and U+2029 included), when b is text: valid
+// UTF-8 without control characters other than tab, newline, carriage
+// return and form feed, whose escaped form costs no more than base64
+// (counting the bytes of a multi-byte character one each). Otherwise it
+// reports false, and dst is unchanged. One pass does both: the check
+// and the copy were three passes and a string.
+func appendText(dst, b []byte) ([]byte, bool) {
 	if !utf8.Valid(b) {
-		return false
+		return dst, false
 	}
-	cost := 0
-	for _, c := range b {
+	dst0, seps := dst, 0
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if textCost[c] == 1 && c != 0xe2 {
+			continue
+		}
+		var esc string
+		switch c {
+		case 0xe2:
+			// U+2028 and U+2029 (e2 80 a8, e2 80 a9) end a line in JavaScript.
+			if i+2 >= len(b) || b[i+1] != 0x80 || b[i+2]&^1 != 0xa8 {
+				continue
+			}
+			esc = `\u2028`
+			if b[i+2] == 0xa9 {
+				esc = `\u2029`
+			}
+			dst = append(append(dst, b[start:i]...), esc...)
+			seps++
+			i += 2
+			start = i + 1
+			continue
+		case '\t':
+			esc = `\t`
+		case '\n':
+			esc = `\n`
+		case '\r':
+			esc = `\r`
+		case '\f':
+			esc = `\f`
+		case '"':
+			esc = `\"`
+		case '\\':
+			esc = `\\`
+		case '<':
+			esc = `\u003c`
+		case '>':
+			esc = `\u003e`
+		case '&':
+			esc = `\u0026`
+		default: // a control character: binary
+			return dst0, false
+		}
+		dst = append(append(dst, b[start:i]...), esc...)
+		start = i + 1
+	}
+	dst = append(dst, b[start:]...)
+	// The escaped text's length, as the cost counts it (a line
+	// separator's three bytes cost three, not its six).
+	if len(dst)-len(dst0)-1-3*seps > (len(b)+2)/3*4 {
+		return dst0, false
+	}
+	return append(dst, '"'), true
+}
+
+// textCost is what each byte of text costs in JSON (as appendText
+// counts: bytes of multi-byte characters one each), and -1 for the
+// control characters that make a chunk binary.
+var textCost = func() (t [256]int8) {
+	for c := range t {
 		switch {
 		case c == '\t' || c == '\n' || c == '\r' || c == '\f':
-			cost += 2
+			t[c] = 2
 		case c < 0x20 || c == 0x7f:
-			return false
+			t[c] = -1
 		case c == '"' || c == '\\':
-			cost += 2
+			t[c] = 2
 		case c == '<' || c == '>' || c == '&':
-			cost += 6
+			t[c] = 6
 		default:
-			cost++
+			t[c] = 1
 		}
 	}
-	return cost <= (len(b)+2)/3*4
-}
+	return t
+}()
