@@ -39,6 +39,9 @@ type supervisor struct {
 	// the helper has a network namespace and the proxy's descriptor:
 	// off the command's path. Nil: opened on demand.
 	forwarder net.Listener
+	// fwd is the running forwarder of a command with network, stopped
+	// once the command is gone.
+	fwd *forwarder
 	// status, when set, is where report writes the exit code before the
 	// helper exits (a warm helper's descriptor 4).
 	status *os.File
@@ -93,6 +96,7 @@ func (s *supervisor) run(inv invocation) int {
 	status := waitFor(child.pid)
 	child.close()
 	sweep(cg)
+	s.fwd.stop() // before report: the session ends with the command
 	select {
 	case sig := <-terminated:
 		return 128 + int(sig)
@@ -130,9 +134,11 @@ func (s *supervisor) start(inv invocation, cg *cgroup, released <-chan struct{})
 		if !s.ownNet || s.egress < 0 || os.Getppid() != s.ppid {
 			return nil, errors.New("the command may use the network only through Carapace's proxy, and this helper has no network namespace of its own or no way to the proxy: refusing to run it with network (docs/network.md)")
 		}
-		if err := startForwarder(s.forwarder, s.egress); err != nil {
+		fwd, err := startForwarder(s.forwarder, s.egress)
+		if err != nil {
 			return nil, err
 		}
+		s.fwd = fwd
 	} else if s.forwarder != nil {
 		s.forwarder.Close() // no network for this command: nothing listens
 	}
