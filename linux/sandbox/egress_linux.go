@@ -96,9 +96,10 @@ func listenForwarder() (net.Listener, error) {
 // a descriptor, to the service's proxy over sock. It copies no bytes: the
 // proxy reads and writes the command's own TCP socket.
 type forwarder struct {
-	ln   *net.TCPListener
-	sock int
-	done chan struct{} // closed when it passes no more
+	ln     *net.TCPListener
+	sock   int
+	done   chan struct{} // closed when it passes no more
+	passed int           // connections passed, read after done
 }
 
 // startForwarder starts a forwarder on ln (nil: a new listener) and sets
@@ -141,6 +142,9 @@ func (f *forwarder) serve() {
 		}
 		err = f.pass(c.(*net.TCPConn))
 		c.Close()
+		if err == nil {
+			f.passed++
+		}
 		if errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
 			return
 		}
@@ -162,7 +166,9 @@ func (f *forwarder) drain() {
 			if err != nil {
 				return
 			}
-			sendFD(f.sock, fd)
+			if sendFD(f.sock, fd) == nil {
+				f.passed++
+			}
 			unix.Close(fd)
 		}
 	})
@@ -173,14 +179,17 @@ func (f *forwarder) drain() {
 // passed, then the helper's end of sock is shut down, so the proxy sees
 // the command's end now rather than when the helper process has exited
 // (its teardown: most of the session's wait, docs/network.md). Every
-// connection passed is in the proxy's queue before that end.
-func (f *forwarder) stop() {
+// connection passed is in the proxy's queue before that end. It returns
+// how many were passed (-1 for no forwarder): with none, the proxy has
+// no record to send and the service need not wait for one (report).
+func (f *forwarder) stop() int {
 	if f == nil {
-		return
+		return -1
 	}
 	f.ln.SetDeadline(time.Unix(1, 0)) // wakes Accept
 	<-f.done
 	unix.Shutdown(f.sock, unix.SHUT_WR)
+	return f.passed
 }
 
 // pass sends c's descriptor over the forwarder's socket.

@@ -56,6 +56,7 @@ func TestEgressNamespace(t *testing.T) {
 	defer pool.Close()
 	spec := b.spec
 	spec.Network, spec.Egress = true, true
+	var last *codeexec.Result
 	run := func(argv ...string) string {
 		t.Helper()
 		wrapped, err := wrap(spec, argv)
@@ -69,7 +70,8 @@ func TestEgressNamespace(t *testing.T) {
 				must(t, err)
 			}})
 		must(t, err)
-		if sess != nil {
+		last = res
+		if sess != nil && !res.NoConnections { // as the code service waits
 			sess.Wait(30 * time.Second)
 		}
 		return strings.TrimSpace(res.Stdout + res.Stderr)
@@ -79,8 +81,16 @@ func TestEgressNamespace(t *testing.T) {
 	}
 	url := "https://" + host + ":" + port + "/left-pad.tgz"
 
+	// A command that made no connection says so, and waits for no
+	// record; one that made some has every record before its answer.
+	if run("/bin/true"); !last.NoConnections {
+		t.Error("true with network: the helper did not report that it made no connection")
+	}
 	if out := curl(url); out != "package /left-pad.tgz" {
 		t.Fatalf("curl of an allowed host through the proxy: %q", out)
+	}
+	if last.NoConnections {
+		t.Error("curl: the helper reported no connection")
 	}
 	mu.Lock()
 	if len(records) != 1 || records[0].Decision != "allow" || records[0].Addr != host+":"+port || records[0].Down == 0 {

@@ -14,7 +14,8 @@ import (
 // listener's backlog — and then ends the proxy's side of descriptor 5,
 // all before stop returns: the proxy's session can end with the command,
 // not with the helper process, and no connection (so no audit record) is
-// left behind.
+// left behind. It counts what it passed: with none, the code service
+// waits for no record.
 func TestForwarderStop(t *testing.T) {
 	for _, v := range append(proxyVars, "NO_PROXY", "no_proxy", "CARAPACE_PROXY", "CREDENTIAL_ROUTES_URL") {
 		t.Setenv(v, "") // startForwarder sets them for the command
@@ -35,7 +36,7 @@ func TestForwarderStop(t *testing.T) {
 	}
 	fwd, err := startForwarder(ln, int(helper.Fd()))
 	must(t, err)
-	fwd.stop()
+	passed := fwd.stop()
 
 	got := 0
 	for {
@@ -56,8 +57,8 @@ func TestForwarderStop(t *testing.T) {
 		}
 		got++
 	}
-	if got != conns {
-		t.Errorf("%d connections passed before the end, want %d", got, conns)
+	if got != conns || passed != conns {
+		t.Errorf("%d connections passed before the end (the forwarder counted %d), want %d", got, passed, conns)
 	}
 	if _, err := net.Dial("tcp4", ln.Addr().String()); err == nil {
 		t.Error("the forwarder still listens after stop")
