@@ -71,7 +71,11 @@ func TestEgressNamespace(t *testing.T) {
 			}})
 		must(t, err)
 		last = res
-		if sess != nil && !res.NoConnections { // as the code service waits
+		switch { // as the code service waits
+		case sess == nil:
+		case res.NoConnections:
+			sess.WaitOpened(30 * time.Second)
+		default:
 			sess.Wait(30 * time.Second)
 		}
 		return strings.TrimSpace(res.Stdout + res.Stderr)

@@ -217,7 +217,9 @@ func TestEgressStartBenchmark(t *testing.T) {
 		}
 		if sess != nil {
 			ran := time.Now()
-			if !res.NoConnections { // as the code service waits for records
+			if res.NoConnections { // as the code service waits for records
+				sess.WaitOpened(time.Minute)
+			} else {
 				sess.Wait(time.Minute)
 			}
 			waits = append(waits, time.Since(ran))
