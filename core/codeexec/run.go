@@ -65,6 +65,11 @@ type Result struct {
 	// would run, renamed out of their way (core/autorun), by the code
 	// service after the command.
 	Quarantined []string `json:"quarantined,omitempty"`
+	// NoConnections is set when the helper reported that the command,
+	// given network (Command.Egress), made no connection: the proxy then
+	// has no record to send, and none need be waited for. Unset when it
+	// made some, or when the helper could not say.
+	NoConnections bool `json:"-"`
 }
 
 // Run runs c and waits for it and its process group. It fails only when the
@@ -109,6 +114,7 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 	res.Stdout, res.Stderr = stdout.String(), stderr.String()
 	res.Truncated = stdout.truncated || stderr.truncated
 	res.ExitCode, res.Signal = p.exit.code, p.exit.signal
+	res.NoConnections = p.exit.noConnections
 	return res, nil
 }
 
@@ -126,6 +132,8 @@ type proc struct {
 type exitInfo struct {
 	code   int
 	signal string
+	// noConnections: the helper's forwarder passed no connection.
+	noConnections bool
 }
 
 // start starts the command, in its own session, writing to stdout and

@@ -272,7 +272,9 @@ func (w *warm) closeAll() {
 }
 
 // wait returns how the helper ended. A helper reports its exit code on
-// descriptor 4 just before it exits, after closing its output: the code
+// descriptor 4 just before it exits, after closing its output (one byte;
+// for a command with network a second, 0 when its forwarder passed no
+// connection, after the forwarder has stopped: linux/sandbox): the code
 // is then taken from there and the helper is reaped in the background,
 // without waiting for a Go process's exit (most of a millisecond). One
 // that did not report (killed) is waited for. Either way the output is
@@ -280,13 +282,13 @@ func (w *warm) closeAll() {
 // the helper's sweep, but one that kept a pipe open must not hold the
 // answer.
 func (w *warm) wait(delay time.Duration) exitInfo {
-	var b [1]byte
+	var b [2]byte // the code; for a command with network, whether it connected
 	n, _ := io.ReadFull(w.status, b[:])
 	w.status.Close()
-	if n == 1 {
+	if n >= 1 {
 		w.drain(delay)
 		go w.cmd.Wait()
-		return exitInfo{code: int(b[0])}
+		return exitInfo{code: int(b[0]), noConnections: n == 2 && b[1] == 0}
 	}
 	w.cmd.Wait()
 	w.drain(delay)

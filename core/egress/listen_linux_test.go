@@ -113,3 +113,48 @@ func TestListenerRefusesOtherUID(t *testing.T) {
 		t.Fatalf("Open from the wrong uid: %v, want a refusal naming the uid", err)
 	}
 }
+
+// TestSessionOpened: WaitOpened returns once the proxy says the session
+// serves, while the command still runs (the session has not ended); and
+// for a session the proxy cannot serve, only after the deny record saying
+// why has been given to record — a command that made no connection waits
+// for nothing else, and loses no record.
+func TestSessionOpened(t *testing.T) {
+	r := &Runner{Socket: listen(t, os.Getuid())}
+	defer r.Close()
+	open := func(cfg SessionConfig, record func(Record)) (*Session, *os.File) {
+		t.Helper()
+		pool, helper, err := seqpacketPair()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := r.Open(cfg, pool, record, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, helper
+	}
+	s, helper := open(SessionConfig{Allow: []string{"example.com"}}, nil)
+	s.WaitOpened(30 * time.Second)
+	select {
+	case <-s.ready:
+	default:
+		t.Fatal("WaitOpened returned without the proxy's word")
+	}
+	select {
+	case <-s.done:
+		t.Error("the session ended while the helper was still there")
+	default:
+	}
+	helper.Close()
+	s.Wait(30 * time.Second)
+
+	var records []Record // written before ready closes: no lock needed after
+	bad := SessionConfig{Allow: []string{"example.com"}, Routes: []RouteConfig{{Name: "gh", Upstream: "http://api.github.com"}}}
+	s, helper = open(bad, func(rec Record) { records = append(records, rec) })
+	defer helper.Close()
+	s.WaitOpened(30 * time.Second)
+	if len(records) != 1 || records[0].Decision != "deny" || !strings.Contains(records[0].Why, "bad session rules") {
+		t.Errorf("records when WaitOpened returned: %+v, want the session's refusal", records)
+	}
+}

@@ -24,15 +24,15 @@ import (
 // descriptor 3 of the proxy process:
 //
 //	code service ──control: SessionConfig + [helper fd 5 end, session end]──► proxy process
-//	code service ◄──session: one Record per message, EOF when all ended──── proxy process
+//	code service ◄──session: ready, one Record per message, EOF when all ended── proxy process
 //
 // One control message opens a session: the JSON SessionConfig and, as
 // SCM_RIGHTS, the pool's end of the helper's descriptor 5 (the command's
 // connections arrive on it, as in Receive) and one end of a new session
 // pair. The proxy serves the session's connections with a Proxy built
-// from the config and writes each connection's Record on the session
-// socket; when the helper is gone and every connection has ended it
-// closes the session socket. A shutdown of the session socket by the code
+// from the config, says so (ready) and writes each connection's Record on
+// the session socket; when the helper's end is shut down (or gone) and
+// every connection has ended it closes the session socket. A shutdown of the session socket by the code
 // service cuts what is left. The process exits when the control socket
 // closes: it never outlives the code service. docs/internals.md has the
 // protocol too.
@@ -279,6 +279,9 @@ func ServeControl(ctl *os.File) error {
 type sessionMessage struct {
 	Record *Record      `json:"record,omitempty"`
 	Ask    *askQuestion `json:"ask,omitempty"`
+	// Ready says the session's rules parsed and it serves: sent first,
+	// unless a deny record saying why it cannot comes instead.
+	Ready bool `json:"ready,omitempty"`
 }
 
 // askQuestion asks whether the command may connect to Host:Port.
@@ -316,6 +319,7 @@ func serveSession(cfg SessionConfig, helper, sess *os.File) {
 		sess.Close()
 		return
 	}
+	send(sessionMessage{Ready: true})
 	var conns sync.Map
 	var wg sync.WaitGroup
 	cut := make(chan struct{})
@@ -397,8 +401,9 @@ func closeAll(fs []*os.File) {
 
 // readSession calls record for each Record on sess until it ends, and
 // answers each question with ask (nil: refused), each in a goroutine of
-// its own, since the owner may take minutes.
-func readSession(sess *os.File, record func(Record), ask func(Target) (bool, string)) {
+// its own, since the owner may take minutes. It calls ready once when the
+// proxy says the session serves.
+func readSession(sess *os.File, record func(Record), ask func(Target) (bool, string), ready func()) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	buf := make([]byte, maxMessage) // one Read is one message
@@ -410,6 +415,9 @@ func readSession(sess *os.File, record func(Record), ask func(Target) (bool, str
 		var m sessionMessage
 		if json.Unmarshal(buf[:n], &m) != nil {
 			continue
+		}
+		if m.Ready {
+			ready()
 		}
 		if m.Record != nil && record != nil {
 			record(*m.Record)

@@ -38,8 +38,9 @@ func NewRunner() (*Runner, error) {
 
 // Session is one command's connections being served in the proxy process.
 type Session struct {
-	sess *os.File
-	done chan struct{}
+	sess  *os.File
+	done  chan struct{}
+	ready chan struct{} // closed when the proxy said it serves, or at done
 }
 
 // Open hands the pool's end of a helper's descriptor 5 to the proxy
@@ -66,11 +67,14 @@ func (r *Runner) Open(cfg SessionConfig, helper *os.File, record func(Record), a
 		mine.Close()
 		return nil, err
 	}
-	s := &Session{sess: mine, done: make(chan struct{})}
+	s := &Session{sess: mine, done: make(chan struct{}), ready: make(chan struct{})}
+	var once sync.Once
+	ready := func() { once.Do(func() { close(s.ready) }) }
 	go func() {
 		defer close(s.done)
+		defer ready()
 		defer mine.Close()
-		readSession(mine, record, ask)
+		readSession(mine, record, ask, ready)
 	}()
 	return s, nil
 }
@@ -177,5 +181,16 @@ func (s *Session) Wait(grace time.Duration) {
 	case <-s.done:
 	case <-time.After(grace):
 		s.sess.Close()
+	}
+}
+
+// WaitOpened waits, at most grace, until the proxy process has said that
+// the session serves, or has ended it (a config it refused ends it with a
+// deny record, given to record first). It is all a command that made no
+// connection waits for: the proxy has no other record to send.
+func (s *Session) WaitOpened(grace time.Duration) {
+	select {
+	case <-s.ready:
+	case <-time.After(grace):
 	}
 }

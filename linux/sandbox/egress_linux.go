@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -91,16 +92,24 @@ func listenForwarder() (net.Listener, error) {
 	return ln, nil
 }
 
-// startForwarder passes each connection accepted on ln (nil: a new
-// listener) as a descriptor to the service's proxy over sock, and sets
-// the proxy variables for the command. It runs until the helper exits.
-// The forwarder copies no bytes: the proxy reads and writes the
-// command's own TCP socket.
-func startForwarder(ln net.Listener, sock int) error {
+// forwarder passes each connection the command opens to its listener, as
+// a descriptor, to the service's proxy over sock. It copies no bytes: the
+// proxy reads and writes the command's own TCP socket.
+type forwarder struct {
+	ln     *net.TCPListener
+	sock   int
+	done   chan struct{} // closed when it passes no more
+	passed int           // connections passed, read after done
+}
+
+// startForwarder starts a forwarder on ln (nil: a new listener) and sets
+// the proxy variables for the command. It runs until stop, or until the
+// proxy's end is gone.
+func startForwarder(ln net.Listener, sock int) (*forwarder, error) {
 	if ln == nil {
 		var err error
 		if ln, err = listenForwarder(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	addr := "http://" + ln.Addr().String()
@@ -114,40 +123,92 @@ func startForwarder(ln net.Listener, sock int) error {
 	// address: $CREDENTIAL_ROUTES_URL/<route>/<path>. Not CARAPACE_*:
 	// scrubEnv keeps that prefix out of every sandbox.
 	os.Setenv("CREDENTIAL_ROUTES_URL", addr)
-	go func() {
+	f := &forwarder{ln: ln.(*net.TCPListener), sock: sock, done: make(chan struct{})}
+	go f.serve()
+	return f, nil
+}
+
+func (f *forwarder) serve() {
+	defer close(f.done)
+	defer f.ln.Close()
+	for {
+		c, err := f.ln.Accept()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			f.drain()
+			return
+		}
+		if err != nil {
+			return
+		}
+		err = f.pass(c.(*net.TCPConn))
+		c.Close()
+		if err == nil {
+			f.passed++
+		}
+		if errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
+			return
+		}
+	}
+}
+
+// drain passes the connections still waiting in the listener's backlog:
+// made by the command before it ended, they are each the proxy's to
+// refuse and record. The listener is non-blocking (Go's), so accept
+// stops at EAGAIN.
+func (f *forwarder) drain() {
+	raw, err := f.ln.SyscallConn()
+	if err != nil {
+		return
+	}
+	raw.Control(func(lfd uintptr) {
 		for {
-			c, err := ln.Accept()
+			fd, _, err := unix.Accept4(int(lfd), unix.SOCK_CLOEXEC)
 			if err != nil {
 				return
 			}
-			if err := passConn(sock, c.(*net.TCPConn)); err != nil {
-				c.Close()
-				if errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
-					ln.Close()
-					return
-				}
-				continue
+			if sendFD(f.sock, fd) == nil {
+				f.passed++
 			}
-			c.Close()
+			unix.Close(fd)
 		}
-	}()
-	return nil
+	})
 }
 
-// passConn sends c's descriptor over sock (SCM_RIGHTS).
-func passConn(sock int, c *net.TCPConn) error {
+// stop ends the forwarder once the command and every descendant are gone
+// (no connection can be made any more): what the listener holds is
+// passed, then the helper's end of sock is shut down, so the proxy sees
+// the command's end now rather than when the helper process has exited
+// (its teardown: most of the session's wait, docs/network.md). Every
+// connection passed is in the proxy's queue before that end. It returns
+// how many were passed (-1 for no forwarder): with none, the proxy has
+// no record to send and the service need not wait for one (report).
+func (f *forwarder) stop() int {
+	if f == nil {
+		return -1
+	}
+	f.ln.SetDeadline(time.Unix(1, 0)) // wakes Accept
+	<-f.done
+	unix.Shutdown(f.sock, unix.SHUT_WR)
+	return f.passed
+}
+
+// pass sends c's descriptor over the forwarder's socket.
+func (f *forwarder) pass(c *net.TCPConn) error {
 	raw, err := c.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var serr error
-	err = raw.Control(func(fd uintptr) {
-		serr = unix.Sendmsg(sock, []byte{0}, unix.UnixRights(int(fd)), nil, unix.MSG_NOSIGNAL)
-	})
+	err = raw.Control(func(fd uintptr) { serr = sendFD(f.sock, int(fd)) })
 	if err != nil {
 		return err
 	}
 	return serr
+}
+
+// sendFD sends fd over sock (SCM_RIGHTS) with a one-byte message.
+func sendFD(sock, fd int) error {
+	return unix.Sendmsg(sock, []byte{0}, unix.UnixRights(fd), nil, unix.MSG_NOSIGNAL)
 }
 
 // ownsNamespace reports whether this process's user namespace (not the

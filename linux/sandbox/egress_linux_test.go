@@ -10,9 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -58,6 +56,7 @@ func TestEgressNamespace(t *testing.T) {
 	defer pool.Close()
 	spec := b.spec
 	spec.Network, spec.Egress = true, true
+	var last *codeexec.Result
 	run := func(argv ...string) string {
 		t.Helper()
 		wrapped, err := wrap(spec, argv)
@@ -71,7 +70,12 @@ func TestEgressNamespace(t *testing.T) {
 				must(t, err)
 			}})
 		must(t, err)
-		if sess != nil {
+		last = res
+		switch { // as the code service waits
+		case sess == nil:
+		case res.NoConnections:
+			sess.WaitOpened(30 * time.Second)
+		default:
 			sess.Wait(30 * time.Second)
 		}
 		return strings.TrimSpace(res.Stdout + res.Stderr)
@@ -81,8 +85,16 @@ func TestEgressNamespace(t *testing.T) {
 	}
 	url := "https://" + host + ":" + port + "/left-pad.tgz"
 
+	// A command that made no connection says so, and waits for no
+	// record; one that made some has every record before its answer.
+	if run("/bin/true"); !last.NoConnections {
+		t.Error("true with network: the helper did not report that it made no connection")
+	}
 	if out := curl(url); out != "package /left-pad.tgz" {
 		t.Fatalf("curl of an allowed host through the proxy: %q", out)
+	}
+	if last.NoConnections {
+		t.Error("curl: the helper reported no connection")
 	}
 	mu.Lock()
 	if len(records) != 1 || records[0].Decision != "allow" || records[0].Addr != host+":"+port || records[0].Down == 0 {
@@ -138,75 +150,4 @@ func TestEgressNeedsNamespace(t *testing.T) {
 	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "only through Carapace's proxy") {
 		t.Errorf("exit %d, stdout %q, stderr %q", res.ExitCode, res.Stdout, res.Stderr)
 	}
-}
-
-// TestEgressStartBenchmark (make bench-net) runs /bin/true through warm
-// helpers as the code service does, network off and network on (a
-// network namespace, the forwarder, descriptor 5 served), against
-// `bwrap --ro-bind / / --unshare-all /bin/true`, alternating, median of
-// 60 each.
-func TestEgressStartBenchmark(t *testing.T) {
-	if os.Getenv("CARAPACE_NET_BENCH") == "" {
-		t.Skip("set CARAPACE_NET_BENCH=1 (make bench-net)")
-	}
-	bwrap, err := exec.LookPath("bwrap")
-	if err != nil {
-		t.Skip("no bwrap")
-	}
-	b := newBox(t)
-	standInServiceCgroup(t)
-	ws, err := warmHelper()
-	must(t, err)
-	// The slim helper, as the installed code service starts it.
-	slim := buildSlim(t, filepath.Dir(b.bin))
-	pool := codeexec.NewPool([]string{slim, "sandbox-exec", "--warm"}, codeexec.PoolOptions{Size: 2, Attr: ws.Attr})
-	defer pool.Close()
-	rules, _ := egress.ParseRules([]string{"example.com"}, nil)
-	// The proxy in its own process, as the code service runs it.
-	runner := &egress.Runner{Argv: []string{b.bin, egress.ProcessWord}}
-	defer runner.Close()
-	helper := func(network bool) time.Duration {
-		spec := b.spec
-		spec.Network, spec.Egress = network, network
-		wrapped, err := wrap(spec, []string{"/bin/true"})
-		must(t, err)
-		req := sandbox.Request{Args: wrapped[2:], Env: spec.Env(os.Environ(), nil), Dir: b.project}.Encode()
-		c := codeexec.Command{Path: "/bin/true", Pool: pool, Request: req, Timeout: time.Minute}
-		var sess *egress.Session
-		if network {
-			c.Egress = func(sock *os.File) {
-				var err error
-				sess, err = runner.Open(egress.NewSessionConfig(rules), sock, nil, nil)
-				must(t, err)
-			}
-		}
-		start := time.Now()
-		res, err := codeexec.Run(context.Background(), c)
-		if sess != nil {
-			sess.Wait(time.Minute) // the answer waits for the records
-		}
-		d := time.Since(start)
-		if err != nil || res.ExitCode != 0 {
-			t.Fatalf("true: %v %+v", err, res)
-		}
-		time.Sleep(150 * time.Millisecond) // let the pool refill, as between calls
-		return d
-	}
-	bw := func() time.Duration {
-		start := time.Now()
-		if out, err := exec.Command(bwrap, "--ro-bind", "/", "/", "--unshare-all", "/bin/true").CombinedOutput(); err != nil {
-			t.Skipf("bwrap: %v %s", err, out)
-		}
-		return time.Since(start)
-	}
-	var off, on, base []time.Duration
-	helper(true) // start the proxy process
-	for i := 0; i < 60; i++ {
-		off = append(off, helper(false))
-		on = append(on, helper(true))
-		base = append(base, bw())
-	}
-	med := func(ds []time.Duration) time.Duration { slices.Sort(ds); return ds[len(ds)/2] }
-	t.Logf("true, median of 60: warm helper without network %v, with network (own netns, forwarder, proxy process session) %v, bwrap --unshare-all %v: %.2f× bwrap (target ≤ 1.0×)",
-		med(off).Round(10*time.Microsecond), med(on).Round(10*time.Microsecond), med(base).Round(10*time.Microsecond), float64(med(on))/float64(med(base)))
 }

@@ -60,7 +60,7 @@ func BenchmarkRestrictPrepared(b *testing.B) {
 	abi := landlockABI()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		p, err := prepareRuleset(sharedRules(false), abi)
+		p, err := prepareRuleset(sharedRules(false), abi, true)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -35,14 +35,22 @@ type pathID struct {
 	absent   bool
 }
 
-// prepared is the warm helper's ruleset (warmUp); nil elsewhere.
-var prepared *preparedRuleset
+// prepared is the warm helper's ruleset (warmUp), and preparedNet the
+// one for a command with network, made where the helper can run one (a
+// network namespace of its own, the proxy's descriptor): a ruleset that
+// restricts TCP cannot serve a command that may connect, nor the
+// reverse. Nil elsewhere.
+var prepared, preparedNet *preparedRuleset
 
 // restrictCommand applies spec's Landlock rules to the calling thread,
 // through the prepared ruleset when it can be used.
 func restrictCommand(spec sandbox.Spec) error {
 	rs := commandRuleset(spec, landlockABI())
-	if ok, err := prepared.restrictThread(rs); ok {
+	p := prepared
+	if !rs.noNet {
+		p = preparedNet
+	}
+	if ok, err := p.restrictThread(rs); ok {
 		return err
 	}
 	return rs.restrictThread()
@@ -58,14 +66,15 @@ func sharedRules(terminals bool) []rule {
 	return commandRuleset(withTerminals(spec, terminals), 0).rules
 }
 
-// prepareRuleset makes a ruleset for abi, without network, holding rules.
-func prepareRuleset(rules []rule, abi int) (*preparedRuleset, error) {
-	rs := &ruleset{abi: abi, noNet: true}
+// prepareRuleset makes a ruleset for abi holding rules, for commands
+// without network (noNet) or with it.
+func prepareRuleset(rules []rule, abi int, noNet bool) (*preparedRuleset, error) {
+	rs := &ruleset{abi: abi, noNet: noNet}
 	fd, attr, err := rs.create()
 	if err != nil {
 		return nil, err
 	}
-	p := &preparedRuleset{fd: fd, abi: abi, noNet: true, rules: rules}
+	p := &preparedRuleset{fd: fd, abi: abi, noNet: noNet, rules: rules}
 	for _, ru := range rules {
 		id, err := addPathRuleID(fd, ru.path, ru.access&attr.fs)
 		if err != nil {

@@ -41,7 +41,7 @@ func TestPreparedRulesetNoticesChanges(t *testing.T) {
 	must(t, os.WriteFile(file, []byte("old"), 0o644))
 	rules := []rule{{dir, llRead}, {file, llRead}, {missing, llRead}}
 	prep := func() *preparedRuleset {
-		p, err := prepareRuleset(rules, landlockABI())
+		p, err := prepareRuleset(rules, landlockABI(), true)
 		must(t, err)
 		t.Cleanup(func() { unix.Close(p.fd) })
 		return p
@@ -70,7 +70,7 @@ func TestPreparedRulesetConfines(t *testing.T) {
 	for _, d := range []string{shared, outside} {
 		must(t, os.WriteFile(filepath.Join(d, "f"), []byte("x"), 0o644))
 	}
-	p, err := prepareRuleset([]rule{{shared, llRead}}, landlockABI())
+	p, err := prepareRuleset([]rule{{shared, llRead}}, landlockABI(), true)
 	must(t, err)
 	rs := &ruleset{abi: landlockABI(), noNet: true, rules: []rule{{shared, llRead}, {own, llRead | llWrite}}}
 	onThrowawayThread(t, func() error {
@@ -93,7 +93,7 @@ func TestPreparedRulesetConfines(t *testing.T) {
 		return nil
 	})
 	// Other rights on a shared path, or network on: not usable.
-	p2, err := prepareRuleset([]rule{{shared, llRead}}, landlockABI())
+	p2, err := prepareRuleset([]rule{{shared, llRead}}, landlockABI(), true)
 	must(t, err)
 	defer unix.Close(p2.fd)
 	if ok, _ := p2.restrictThread(&ruleset{abi: landlockABI(), noNet: false, rules: rs.rules}); ok {
@@ -101,5 +101,13 @@ func TestPreparedRulesetConfines(t *testing.T) {
 	}
 	if ok, _ := p2.restrictThread(&ruleset{abi: landlockABI(), noNet: true, rules: []rule{{shared, llRead | llWrite}}}); ok {
 		t.Error("a prepared ruleset was used for rules that lack one of its own")
+	}
+	// The one a helper that can run a command with network prepares too
+	// never serves a command without: it leaves TCP unrestricted.
+	p3, err := prepareRuleset([]rule{{shared, llRead}}, landlockABI(), false)
+	must(t, err)
+	defer unix.Close(p3.fd)
+	if ok, _ := p3.restrictThread(&ruleset{abi: landlockABI(), noNet: true, rules: rs.rules}); ok {
+		t.Error("a prepared ruleset with network was used for a command without")
 	}
 }

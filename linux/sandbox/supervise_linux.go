@@ -39,6 +39,11 @@ type supervisor struct {
 	// the helper has a network namespace and the proxy's descriptor:
 	// off the command's path. Nil: opened on demand.
 	forwarder net.Listener
+	// fwd is the running forwarder of a command with network, stopped
+	// once the command is gone; passed is then how many connections it
+	// passed (-1: no forwarder, or not stopped).
+	fwd    *forwarder
+	passed int
 	// status, when set, is where report writes the exit code before the
 	// helper exits (a warm helper's descriptor 4).
 	status *os.File
@@ -56,7 +61,7 @@ func newSupervisor() (*supervisor, error) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("become a child subreaper: %w", err)
 	}
-	s := &supervisor{sigs: make(chan os.Signal, 4), egress: -1}
+	s := &supervisor{sigs: make(chan os.Signal, 4), egress: -1, passed: -1}
 	signal.Notify(s.sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
 	return s, nil
 }
@@ -93,6 +98,7 @@ func (s *supervisor) run(inv invocation) int {
 	status := waitFor(child.pid)
 	child.close()
 	sweep(cg)
+	s.passed = s.fwd.stop() // before report: the session ends with the command
 	select {
 	case sig := <-terminated:
 		return 128 + int(sig)
@@ -106,7 +112,10 @@ func (s *supervisor) run(inv invocation) int {
 // teardown of a Go process and its namespaces: most of a millisecond
 // here). Standard output and error are closed first — every process that
 // could write to them is gone — so the service has all the output when
-// the code arrives. Without a status descriptor it does nothing.
+// the code arrives. For a command with network a second byte follows,
+// 0 when its forwarder passed no connection (so the proxy has no record
+// to send), 1 when it passed some (core/codeexec reads them). Without a
+// status descriptor it does nothing.
 func (s *supervisor) report(code int) {
 	if s.status == nil {
 		return
@@ -116,7 +125,11 @@ func (s *supervisor) report(code int) {
 		unix.Dup3(null, 2, 0)
 		unix.Close(null)
 	}
-	s.status.Write([]byte{byte(code)})
+	msg := []byte{byte(code)}
+	if s.passed >= 0 {
+		msg = append(msg, byte(min(s.passed, 1)))
+	}
+	s.status.Write(msg)
 	s.status.Close()
 }
 
@@ -130,9 +143,11 @@ func (s *supervisor) start(inv invocation, cg *cgroup, released <-chan struct{})
 		if !s.ownNet || s.egress < 0 || os.Getppid() != s.ppid {
 			return nil, errors.New("the command may use the network only through Carapace's proxy, and this helper has no network namespace of its own or no way to the proxy: refusing to run it with network (docs/network.md)")
 		}
-		if err := startForwarder(s.forwarder, s.egress); err != nil {
+		fwd, err := startForwarder(s.forwarder, s.egress)
+		if err != nil {
 			return nil, err
 		}
+		s.fwd = fwd
 	} else if s.forwarder != nil {
 		s.forwarder.Close() // no network for this command: nothing listens
 	}

@@ -64,7 +64,7 @@ func warmMain() int {
 	if s.ownMounts {
 		s.terminals = mountPrivateTerminals() == nil // else no terminal at all
 	}
-	warmUp(s.terminals)
+	warmUp(s.terminals, s.forwarder != nil)
 	inv, code := readRequest()
 	if code == 0 {
 		code = s.run(inv)
@@ -92,8 +92,9 @@ func statusPipe() *os.File {
 // kernel's Landlock ABI and last capability, whether the helper runs in
 // a service's pids cgroup and, unless the request is already waiting, the
 // shared Landlock rules (prepared_linux.go; with the terminal devices
-// when the helper mounted a private devpts) and a first decode.
-func warmUp(terminals bool) {
+// when the helper mounted a private devpts; a second set for a command
+// with network where the helper can run one) and a first decode.
+func warmUp(terminals, network bool) {
 	landlockABI()
 	lastCap()
 	helperInServiceCgroup()
@@ -101,7 +102,10 @@ func warmUp(terminals bool) {
 		return
 	}
 	if abi := landlockABI(); abi >= 1 {
-		prepared, _ = prepareRuleset(sharedRules(terminals), abi) // nil on error: built per request
+		prepared, _ = prepareRuleset(sharedRules(terminals), abi, true) // nil on error: built per request
+		if network {
+			preparedNet, _ = prepareRuleset(sharedRules(terminals), abi, false)
+		}
 	}
 }
 

@@ -330,7 +330,7 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 	}
 	res, err := codeexec.Run(ctx, c)
 	if ns != nil {
-		ns.wait() // every connection recorded before the answer
+		ns.wait(res) // every connection recorded before the answer
 	}
 	if err != nil {
 		for _, st := range streams {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/audit"
+	"github.com/gimme-tools/carapace/core/codeexec"
 	"github.com/gimme-tools/carapace/core/egress"
 	"github.com/gimme-tools/carapace/core/service"
 )
@@ -71,9 +72,17 @@ func (ns *netSession) serve(sock *os.File) {
 }
 
 // wait waits, after the command, for its connections to end and be
-// recorded; past egressGrace the proxy process cuts what is left.
-func (ns *netSession) wait() {
-	if ns.sess != nil {
+// recorded; past egressGrace the proxy process cuts what is left. A
+// command whose helper reported that it made no connection has no
+// connection's record to wait for, only the proxy's word that the session
+// opened (or the record of why it could not), long since sent: the
+// session then ends in the proxy process on its own.
+func (ns *netSession) wait(res *codeexec.Result) {
+	switch {
+	case ns.sess == nil:
+	case res != nil && res.NoConnections:
+		ns.sess.WaitOpened(egressGrace)
+	default:
 		ns.sess.Wait(egressGrace)
 	}
 }
