@@ -38,7 +38,7 @@ type Item struct {
 // The message does not alias line: the caller may reuse its buffer.
 func Parse(line []byte) (*Message, *Error) {
 	line = bytes.Clone(bytes.TrimSpace(line))
-	if len(line) == 0 || !json.Valid(line) {
+	if len(line) == 0 || !valid(line) {
 		return nil, &Error{Code: int(errs.Parse), Message: errs.Parse.String()}
 	}
 	return parseValid(line)
