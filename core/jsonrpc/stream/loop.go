@@ -194,7 +194,7 @@ func (s *edgeSource) Read(p []byte) (int, error) {
 		}
 	}
 	for {
-		n, err := syscall.Read(s.fd, p)
+		n, err := rawRead(s.fd, p)
 		s.calls++
 		switch {
 		case err == syscall.EINTR:

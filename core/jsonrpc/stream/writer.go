@@ -226,7 +226,7 @@ func (w *Writer) tryOnce(fd uintptr) bool {
 		if t.ctl != nil {
 			m, e = unix.SendmsgN(int(fd), t.b, t.ctl, nil, 0)
 		} else {
-			m, e = syscall.Write(int(fd), t.b[t.n:])
+			m, e = rawWrite(int(fd), t.b[t.n:])
 		}
 		if m > 0 {
 			t.n += m
