@@ -27,10 +27,12 @@ func rawRead(fd int, p []byte) (int, error) {
 	if e != 0 {
 		return -1, e
 	}
+	raceAcquireIO()
 	return int(r), nil
 }
 
 func rawWrite(fd int, p []byte) (int, error) {
+	raceReleaseIO()
 	r, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(bufPtr(p)), uintptr(len(p)), syscall.MSG_NOSIGNAL, 0, 0)
 	if e == syscall.ENOTSOCK {
 		r, _, e = syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(bufPtr(p)), uintptr(len(p)))
