@@ -58,3 +58,11 @@ func BenchmarkValid(b *testing.B) {
 		}
 	})
 }
+
+func BenchmarkParse(b *testing.B) {
+	line := []byte(`{"jsonrpc":"2.0","id":1,"method":"file.stat","params":{"path":"/home/someone/Documents/bench-small.txt"}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		Parse(line)
+	}
+}
