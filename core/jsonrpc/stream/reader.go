@@ -59,8 +59,8 @@ func (r *Reader) Next() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(bytes.TrimSpace(line)) > 0 {
-			return line, nil
+		if len(line) > 0 && (line[0] == '{' || line[0] == '[') || len(bytes.TrimSpace(line)) > 0 {
+			return line, nil // most lines: the first byte tells
 		}
 	}
 }
