@@ -111,6 +111,8 @@ fuzz: fuzz-tokens fuzz-sandbox websocket-fuzz fuzz-shellapp fuzz-secrets fuzz-ne
 	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzParseTrusted$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzParseResponse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzWantsFD$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzValidMatchesEncodingJSON$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./core/jsonrpc -run '^$$' -fuzz '^FuzzLooseStringMatchesEncodingJSON$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/jsonrpc/stream -run '^$$' -fuzz '^FuzzFramerInterrupted$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/jsonrpc/stream -run '^$$' -fuzz '^FuzzFramer$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./core/fsafe -run '^$$' -fuzz FuzzOpen -fuzztime $(FUZZTIME)

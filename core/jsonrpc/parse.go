@@ -38,7 +38,7 @@ type Item struct {
 // The message does not alias line: the caller may reuse its buffer.
 func Parse(line []byte) (*Message, *Error) {
 	line = bytes.Clone(bytes.TrimSpace(line))
-	if len(line) == 0 || !json.Valid(line) {
+	if len(line) == 0 || !valid(line) {
 		return nil, &Error{Code: int(errs.Parse), Message: errs.Parse.String()}
 	}
 	return parseValid(line)
@@ -47,8 +47,8 @@ func Parse(line []byte) (*Message, *Error) {
 // ParseTrusted parses a message from a peer that has already validated
 // every byte of it: a service's one peer, the router, which checked the
 // client's line with Parse and encoded the forwarded request itself. The
-// envelope is read exactly as Parse reads it, without Parse's pass of
-// json.Valid over the whole line (on the service hop, a line carries a
+// envelope is read exactly as Parse reads it, without Parse's validating
+// pass over the whole line (on the service hop, a line carries a
 // token and costs more to validate than everything else a call does).
 // Any input is safe: a malformed line gives an error or a garbled
 // envelope, never a panic, and params are still validated where the

@@ -6,10 +6,10 @@ import (
 	"unicode/utf8"
 )
 
-// This file walks the top level of a JSON text that json.Valid has already
-// accepted, without decoding what it does not need: the router only looks
-// at a message's envelope (jsonrpc, id, method, params) and forwards the
-// rest as raw bytes. On the hot path this replaces a map decode per
+// This file walks the top level of a JSON text that valid (valid.go) has
+// already accepted, without decoding what it does not need: the router
+// only looks at a message's envelope (jsonrpc, id, method, params) and
+// forwards the rest as raw bytes. On the hot path this replaces a map decode per
 // message; a differential fuzz test keeps it in step with encoding/json.
 
 // isSpace reports JSON insignificant whitespace.

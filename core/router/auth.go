@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -59,6 +60,19 @@ type connState struct {
 	// cancels is set once a forwarded call has made the session cancel
 	// its calls still in flight when it ends (cancelOnClose).
 	cancels atomic.Bool
+	ctx     atomic.Pointer[context.Context] // ownCtx's
+}
+
+// ownCtx is the context the router's own methods run with for session
+// s: the session's, carrying s (session(ctx)). Made once per session, not
+// per call.
+func (c *connState) ownCtx(s *rpcserver.Session) context.Context {
+	if p := c.ctx.Load(); p != nil {
+		return *p
+	}
+	ctx := context.WithValue(s.Context(), sessionKey{}, s)
+	c.ctx.CompareAndSwap(nil, &ctx)
+	return *c.ctx.Load()
 }
 
 // held is one token a connection holds.

@@ -328,8 +328,7 @@ func (r *Router) runOwn(s *rpcserver.Session, req *jsonrpc.Request, h service.Ha
 	call := &service.Call{Method: req.Method, Params: req.Params,
 		Caller: service.Caller{UID: ci.Creds.UID, GID: ci.Creds.GID, PID: ci.Creds.PID, Via: ci.Via,
 			Owner: r.isOwner(ci)}}
-	ctx := context.WithValue(s.Context(), sessionKey{}, s)
-	return mux.Run(ctx, h, call, r.log())
+	return mux.Run(r.state(s).ownCtx(s), h, call, r.log())
 }
 
 type sessionKey struct{}

@@ -159,14 +159,36 @@ func (s *Session) Handle(line []byte) {
 		}
 		return
 	}
-	s.dispatch(it.Req, func(r *jsonrpc.Response) {
-		if it.Req.IsNotification() {
-			closeFile(r)
-		} else {
-			s.sendResponse(r)
+	c := &single{s: s, req: it.Req}
+	s.dispatchDone(it.Req, c.done)
+}
+
+// single is one request that is not part of a batch: its completion, in
+// one allocation.
+type single struct {
+	s    *Session
+	req  *jsonrpc.Request
+	once atomic.Bool
+}
+
+// done answers the request with r (the first time: a dispatcher that
+// calls done twice has its second answer dropped), then frees its
+// in-flight slot.
+func (c *single) done(r *jsonrpc.Response) {
+	if !c.once.CompareAndSwap(false, true) {
+		closeFile(r)
+		return
+	}
+	if c.req.IsNotification() {
+		closeFile(r)
+	} else {
+		if r == nil {
+			r = &jsonrpc.Response{}
 		}
-		s.release()
-	})
+		r.ID = c.req.ID
+		c.s.sendResponse(r)
+	}
+	c.s.release()
 }
 
 func (s *Session) acquire() bool {
@@ -294,6 +316,13 @@ func (s *Session) dispatch(req *jsonrpc.Request, reply func(*jsonrpc.Response)) 
 		r.ID = req.ID
 		reply(r)
 	}
+	s.dispatchDone(req, done)
+}
+
+// dispatchDone hands req to the dispatcher with done, which must call
+// through once and set the response's id; a panic in the dispatcher
+// answers with an internal error.
+func (s *Session) dispatchDone(req *jsonrpc.Request, done func(*jsonrpc.Response)) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.srv.log().Error("dispatch panicked", "method", req.Method, "panic", p)

@@ -47,10 +47,10 @@ func (e Entry) matchSegs(segs []string) bool {
 // matchSegment reports whether the one-segment glob pat matches s. "*"
 // matches any run of characters (s never contains "/"); all else is literal.
 func matchSegment(pat, s string) bool {
-	parts := strings.Split(pat, "*")
-	if len(parts) == 1 {
-		return pat == s
+	if strings.IndexByte(pat, '*') < 0 {
+		return pat == s // most segments: no split, no allocation
 	}
+	parts := strings.Split(pat, "*")
 	if !strings.HasPrefix(s, parts[0]) {
 		return false
 	}

@@ -182,7 +182,7 @@ func segments(p string) ([]string, error) {
 			return nil, fmt.Errorf("path contains a control character")
 		}
 	}
-	for _, s := range strings.Split(p, "/") {
+	for s := range strings.SplitSeq(p, "/") {
 		if s == ".." {
 			return nil, fmt.Errorf("path contains a .. segment")
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gimme-tools/carapace/core/errs"
+	"github.com/gimme-tools/carapace/core/jsonrpc"
 	"github.com/gimme-tools/carapace/core/scope"
 )
 
@@ -80,7 +81,9 @@ func Untouched(string, json.RawMessage) ([]Access, error) { return nil, nil }
 func Path(verb string) Rule {
 	return func(method string, params json.RawMessage) ([]Access, error) {
 		var p struct{ Path string }
-		if err := decodeLoose(params, &p); err != nil {
+		if v, ok := jsonrpc.LooseString(params, "path"); ok {
+			p.Path = v // the common case, read as encoding/json would, without its reflection
+		} else if err := decodeLoose(params, &p); err != nil {
 			return nil, err
 		}
 		if p.Path == "" {
@@ -111,7 +114,9 @@ func executeIn(def string) Rule {
 		var p struct {
 			Cwd string `json:"cwd"`
 		}
-		if err := decodeLoose(params, &p); err != nil {
+		if v, ok := jsonrpc.LooseString(params, "cwd"); ok {
+			p.Cwd = v
+		} else if err := decodeLoose(params, &p); err != nil {
 			return nil, err
 		}
 		if p.Cwd == "" {
@@ -147,7 +152,8 @@ func appID(method string, params json.RawMessage) ([]Access, error) {
 
 // decodeLoose reads the members a rule needs from named params, ignoring
 // the rest: the service decodes strictly (Decode). Both use encoding/json,
-// so both read the same value for a member.
+// so both read the same value for a member; so does jsonrpc.LooseString,
+// the rules' fast path, fuzzed against encoding/json.
 func decodeLoose(params json.RawMessage, v any) error {
 	if len(params) == 0 || string(params) == "null" {
 		return nil

@@ -51,7 +51,7 @@ func main() {
 	duration := flag.Duration("duration", 3*time.Second, "measuring time per case")
 	carapace := flag.String("carapace", "bin/carapace", "the carapace binary")
 	idle := flag.Int("idle", 1000, "idle connections for the memory check")
-	baseline = flag.String("baseline", "", "another carapace binary (a build before a change): (d') measures (d) against it in the same rounds")
+	baseline = flag.String("baseline", "", "another carapace binary (a build before a change): (c'), (d') and (g1') measure (c), (d) and (g1) against it in the same rounds")
 	rounds := flag.Int("rounds", 3, "measure every case this many times, interleaved, and report the median")
 	seeds = flag.String("seeds", "../shared/seeds", "the seed documents, for (s): the seed's Rust/tokio daemon (needs cargo)")
 	only := flag.String("only", "", "measure only the cases whose letters are listed (\"bd\": (b) and (d); \"x\": the sandbox start-up tables; \"X\": only carapace exec against srt; \"w\": the 200 MiB write; \"l\": an agent against the default rate limits), for profiling")
@@ -206,20 +206,41 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 			stop()
 		}
 	}()
-	// forwarded measures file.echo through another dev stack of bin.
-	forwarded := func(name, bin, sub, extraConfig string) error {
+	// another starts a dev stack of bin and returns its router's socket
+	// and pid.
+	another := func(bin, sub, extraConfig string) (string, int, error) {
 		d, sock, err := startDev(bin, filepath.Join(dir, sub), extraConfig)
 		if err != nil {
-			return err
+			return "", 0, err
 		}
 		stops = append(stops, func() { stopDev(d) })
-		return echoThrough(name, sock, d.Process.Pid, "file")
+		return sock, d.Process.Pid, nil
 	}
-	if err := forwarded("(d2) the same with the audit log off", carapace, "dev2", "audit: {disabled: true}\n"); err != nil {
+	sock2, pid2, err := another(carapace, "dev2", "audit: {disabled: true}\n")
+	if err != nil {
+		return err
+	}
+	if err := echoThrough("(d2) the same with the audit log off", sock2, pid2, "file"); err != nil {
 		return err
 	}
 	if *baseline != "" {
-		if err := forwarded("(d') (d) served by -baseline "+filepath.Base(*baseline), *baseline, "dev3", ""); err != nil {
+		// The baseline build serves (c), (d) and (g1) again, in the same
+		// rounds: the A/B of a change to the router.
+		sock3, pid3, err := another(*baseline, "dev3", "")
+		if err != nil {
+			return err
+		}
+		b := filepath.Base(*baseline)
+		measure("(c') (c) served by -baseline "+b, sock3, req, pid3)
+		if err := echoThrough("(d') (d) served by -baseline "+b, sock3, pid3, "file"); err != nil {
+			return err
+		}
+		if err := fileCases(filepath.Join(dir, "dev3", "home", "Documents"), func(name, method, params, expect string) error {
+			if !strings.HasPrefix(name, "(g1)") {
+				return nil
+			}
+			return callThrough("(g1') (g1) served by -baseline "+b, sock3, pid3, "file", method, params, expect, "GET:~/Documents/*")
+		}); err != nil {
 			return err
 		}
 	}
@@ -396,6 +417,9 @@ func report(rs []result, mem int64, idle int) {
 	ratio("(c)/(a)", "(c)", "(a)", "")
 	ratio("(c)/(s), the router's echo against the seed's tokio daemon", "(c)", "(s)", " (targets ≤ 1.0, ≥ 1.0)")
 	ratio("(e2)/(e1), ours against jrpc2", "(e2)", "(e1)", "")
+	ratio("(c)/(c'), this build against -baseline", "(c)", "(c')", "")
+	ratio("(d)/(d'), this build against -baseline", "(d)", "(d')", "")
+	ratio("(g1)/(g1'), this build against -baseline", "(g1)", "(g1')", "")
 	if idle > 0 {
 		fmt.Printf("router memory with %d idle connections: %.1f MiB (target ≤ 64 MiB)\n", idle, float64(mem)/(1<<20))
 	}

@@ -141,7 +141,7 @@ func (c *LoopConn) ReadLoop(max int, step func(msg []byte, err error) (stop bool
 			src.fd = int(fd)
 			for {
 				msg, err := r.Next()
-				if errors.Is(err, errWouldBlock) {
+				if err == errWouldBlock { // returned as it is, through bufio and Reader
 					return c.closeReq.Load() // else wait for the next event
 				}
 				if step(msg, err) {
@@ -194,7 +194,7 @@ func (s *edgeSource) Read(p []byte) (int, error) {
 		}
 	}
 	for {
-		n, err := syscall.Read(s.fd, p)
+		n, err := rawRead(s.fd, p)
 		s.calls++
 		switch {
 		case err == syscall.EINTR:

@@ -3,9 +3,11 @@
 // Writer writes them without ever blocking a sender on a slow peer;
 // LoopConn reads a Unix socket with one system call per burst of input
 // and, on Linux, an epoll watcher for the peer's shutdown; FDConn and
-// Writer.SendFD pass descriptors with messages (SCM_RIGHTS). What a
-// message means is package jsonrpc's; docs/internals.md writes down the
-// framing both ends keep.
+// Writer.SendFD pass descriptors with messages (SCM_RIGHTS). On Linux,
+// LoopConn's reads and Writer's writes of a socket are made without the
+// scheduler's system-call state (raw_linux.go). What a message means is
+// package jsonrpc's; docs/internals.md writes down the framing both ends
+// keep.
 package stream
 
 import (
@@ -59,8 +61,8 @@ func (r *Reader) Next() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(bytes.TrimSpace(line)) > 0 {
-			return line, nil
+		if len(line) > 0 && (line[0] == '{' || line[0] == '[') || len(bytes.TrimSpace(line)) > 0 {
+			return line, nil // most lines: the first byte tells
 		}
 	}
 }

@@ -34,7 +34,8 @@ var ErrPeerNotReading = errors.New("stream: peer is not reading")
 // else a stall.
 type Writer struct {
 	c        net.Conn
-	raw      syscall.RawConn // nil when c cannot be written non-blockingly
+	raw      syscall.RawConn // nil when c cannot be written non-blockingly, or in Batch mode
+	rc       syscall.RawConn // c's, for Run's writes; nil when c has none
 	uc       *net.UnixConn   // nil when c cannot pass descriptors
 	timeout  time.Duration
 	maxQueue int
@@ -55,8 +56,9 @@ type Writer struct {
 	fds     []fdBatch // descriptors not yet passed, in message order
 	before  func() error
 
-	try   tryState // the write side owner's tryWrite
-	tryFn func(fd uintptr) bool
+	try    tryState // the write side owner's tryWrite, or Run's write
+	tryFn  func(fd uintptr) bool
+	waitFn func(fd uintptr) bool
 }
 
 // NewWriter returns a Writer for c. Each blocking write must finish within
@@ -67,7 +69,8 @@ func NewWriter(c net.Conn, timeout time.Duration, maxQueue int) *Writer {
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if sc, ok := c.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			w.raw, w.tryFn = raw, w.tryOnce
+			w.raw, w.rc, w.tryFn = raw, raw, w.tryOnce
+			w.waitFn = w.writeOrWait
 		}
 	}
 	switch uc := c.(type) {
@@ -226,7 +229,7 @@ func (w *Writer) tryOnce(fd uintptr) bool {
 		if t.ctl != nil {
 			m, e = unix.SendmsgN(int(fd), t.b, t.ctl, nil, 0)
 		} else {
-			m, e = syscall.Write(int(fd), t.b[t.n:])
+			m, e = rawWrite(int(fd), t.b[t.n:])
 		}
 		if m > 0 {
 			t.n += m
@@ -247,11 +250,32 @@ func (w *Writer) tryOnce(fd uintptr) bool {
 	return true
 }
 
+// writeOrWait is blockingWrite's callback: it writes until the socket is
+// full, then asks the poller to wait (false) unless all is written or the
+// write failed.
+func (w *Writer) writeOrWait(fd uintptr) bool {
+	w.tryOnce(fd)
+	t := &w.try
+	return t.err != nil || t.n >= len(t.b)
+}
+
 // blockingWrite writes b whole, under the write deadline; files go with
-// the first byte.
+// the first byte. Without files it writes as tryWrite does (rawWrite,
+// outside the scheduler's system-call state), waiting for the socket to
+// drain through the poller when it is full.
 func (w *Writer) blockingWrite(b []byte, files []*os.File) (int, error) {
 	if len(files) == 0 {
-		return w.c.Write(b)
+		if w.rc == nil {
+			return w.c.Write(b)
+		}
+		w.try = tryState{b: b}
+		err := w.rc.Write(w.waitFn)
+		n, werr := w.try.n, w.try.err
+		w.try = tryState{}
+		if werr != nil {
+			return n, werr
+		}
+		return n, err
 	}
 	n, _, err := w.uc.WriteMsgUnix(b, oob(files), nil)
 	if err == nil && n < len(b) {
