@@ -27,6 +27,8 @@ func TestMain(m *testing.M) {
 			os.Exit(probe(os.Args[2:]))
 		case "confine":
 			os.Exit(confineProbe(os.Args[2:]))
+		case "confine-profiled":
+			os.Exit(profileProbe(os.Args[2:]))
 		case "ownsmnt":
 			ok, _ := ownMountNamespace()
 			fmt.Println(ownsMountNamespace(), ok)
