@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"syscall"
@@ -66,10 +67,21 @@ func TestKilledHelperTakesItsCommand(t *testing.T) {
 		}
 		must(t, cmd.Process.Kill())
 		cmd.Wait()
+		// As root the killed helper leaves its per-command pids cgroup
+		// (newCgroup) behind: empty once the command is gone.
+		defer removeCgroupOf(cmd.Process.Pid)
 		if !gone("sleep\x00"+marker, 10*time.Second) {
 			killAll("sleep\x00" + marker)
 			t.Fatalf("round %d: the command outlived its SIGKILLed helper by 10 s", i)
 		}
+	}
+}
+
+// removeCgroupOf removes the per-command pids cgroup a helper with pid
+// made, if any (it was made beside the test's own cgroup).
+func removeCgroupOf(pid int) {
+	for _, base := range pidsCgroupDirs() {
+		os.Remove(filepath.Join(base, "carapace-sandbox-"+strconv.Itoa(pid)))
 	}
 }
 
