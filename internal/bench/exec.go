@@ -11,8 +11,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -60,6 +62,10 @@ func execBench(carapace, routerSock, project string) error {
 	}
 	fmt.Fprintf(os.Stderr, "bench: `true` %d× each, interleaved; code service helper: %s\n", execRuns, helper)
 
+	codePid, err := servicePid(routerSock, "code")
+	if err != nil {
+		return err
+	}
 	conns := make([]*codeConn, execParallel)
 	for i := range conns {
 		if conns[i], err = dialCode(routerSock, tok); err != nil {
@@ -68,10 +74,10 @@ func execBench(carapace, routerSock, project string) error {
 		defer conns[i].Close()
 	}
 	cases := []execCase{
-		{name: "plain fork/exec of /bin/true", run: func(int) error { return exec.Command("/bin/true").Run() }},
-		{name: "bwrap --ro-bind / / --unshare-all", skip: bwrapErr != nil, run: func(int) error { return exec.Command(bwrapArgv[0], bwrapArgv[1:]...).Run() }},
-		{name: "code.execute via router, no .git", run: func(i int) error { return conns[i].execute(noGit) }},
-		{name: "code.execute via router, .git protected (read-only mounts)", run: func(i int) error { return conns[i].execute(withGit) }},
+		{name: "plain fork/exec of /bin/true", run: func(int) error { return exec.Command("/bin/true").Run() }, cpu: childrenCPU},
+		{name: "bwrap --ro-bind / / --unshare-all", skip: bwrapErr != nil, run: func(int) error { return exec.Command(bwrapArgv[0], bwrapArgv[1:]...).Run() }, cpu: childrenCPU},
+		{name: "code.execute via router, no .git", run: func(i int) error { return conns[i].execute(noGit) }, cpu: treeCPU(codePid)},
+		{name: "code.execute via router, .git protected (read-only mounts)", run: func(i int) error { return conns[i].execute(withGit) }, cpu: treeCPU(codePid)},
 	}
 	// One call of each first: a cold page cache is not what we measure.
 	for _, c := range cases {
@@ -99,6 +105,12 @@ type execCase struct {
 	run      func(lane int) error
 	single   []time.Duration // one run each
 	parallel []time.Duration // wall time of execParallel at once
+	// cpu reads the CPU time spent so far by what runs the case: the
+	// bench's reaped children (fork/exec, bwrap), or the code service
+	// and the helpers it reaped (the router's share, ~1 %, and the
+	// kernel worker's teardown of network namespaces are left out).
+	cpu      func() time.Duration
+	cpuTotal time.Duration // over every parallel round
 }
 
 // timeSingles runs every case execRuns times, interleaved, one at a time.
@@ -130,6 +142,7 @@ func timeParallel(cases []execCase) error {
 			}
 			errc := make(chan error, execParallel)
 			var wg sync.WaitGroup
+			c0 := c.cpu()
 			t0 := time.Now()
 			for lane := 0; lane < execParallel; lane++ {
 				wg.Add(1)
@@ -137,6 +150,10 @@ func timeParallel(cases []execCase) error {
 			}
 			wg.Wait()
 			c.parallel = append(c.parallel, time.Since(t0))
+			// The code service reaps its helpers after answering:
+			// their CPU time reaches it shortly after the burst.
+			time.Sleep(300 * time.Millisecond)
+			c.cpuTotal += c.cpu() - c0
 			close(errc)
 			for err := range errc {
 				if err != nil {
@@ -161,23 +178,52 @@ func reportExec(cases []execCase, helper string) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
 	bw := cases[1]
 	fmt.Println()
-	fmt.Printf("| `true`, helper %s | median of %d | × plain | × bwrap | %d at once, wall (median of %d) | × bwrap |\n", helper, execRuns, execParallel, execRounds)
-	fmt.Println("|---|---|---|---|---|---|")
+	perCmd := func(c execCase) time.Duration { return c.cpuTotal / time.Duration(execParallel*len(c.parallel)) }
+	fmt.Printf("| `true`, helper %s | median of %d | × plain | × bwrap | %d at once, wall (median of %d) | × bwrap | CPU per command at once | × bwrap |\n", helper, execRuns, execParallel, execRounds)
+	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, c := range cases {
 		if c.skip {
-			fmt.Printf("| %s | skipped | | | | |\n", c.name)
+			fmt.Printf("| %s | skipped | | | | | | |\n", c.name)
 			continue
 		}
 		s, p := medianDur(c.single), medianDur(c.parallel)
-		fmt.Printf("| %s | %s | %.2f | %s | %s | %s |\n", c.name, ms(s),
-			float64(s)/float64(medianDur(cases[0].single)), ratio(s, medianDur(bw.single)), ms(p), ratio(p, medianDur(bw.parallel)))
+		fmt.Printf("| %s | %s | %.2f | %s | %s | %s | %s | %s |\n", c.name, ms(s),
+			float64(s)/float64(medianDur(cases[0].single)), ratio(s, medianDur(bw.single)), ms(p), ratio(p, medianDur(bw.parallel)),
+			ms(perCmd(c)), ratio(perCmd(c), perCmd(bw)))
 	}
 	if bw.skip {
 		return
 	}
-	fmt.Printf("sandboxed true via router / bwrap: no .git %s, .git protected %s (target ≤ 1.0); %d at once (.git protected) %s (reported)\n",
+	fmt.Printf("sandboxed true via router / bwrap: no .git %s, .git protected %s (target ≤ 1.0); %d at once, no .git %s, .git protected %s (target ≤ 1.0); CPU per command at once %s, %s\n",
 		ratio(medianDur(cases[2].single), medianDur(bw.single)), ratio(medianDur(cases[3].single), medianDur(bw.single)),
-		execParallel, ratio(medianDur(cases[3].parallel), medianDur(bw.parallel)))
+		execParallel, ratio(medianDur(cases[2].parallel), medianDur(bw.parallel)), ratio(medianDur(cases[3].parallel), medianDur(bw.parallel)),
+		ratio(perCmd(cases[2]), perCmd(bw)), ratio(perCmd(cases[3]), perCmd(bw)))
+}
+
+// childrenCPU is the CPU time of the bench's reaped children.
+func childrenCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// treeCPU returns a reader of the CPU time of pid and of the children it
+// has reaped (utime, stime, cutime and cstime in /proc/PID/stat, clock
+// ticks of 10 ms).
+func treeCPU(pid int) func() time.Duration {
+	return func() time.Duration {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return 0
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		var ticks int64
+		for _, i := range []int{11, 12, 13, 14} {
+			n, _ := strconv.ParseInt(f[i], 10, 64)
+			ticks += n
+		}
+		return time.Duration(ticks) * 10 * time.Millisecond
+	}
 }
 
 func ratio(a, b time.Duration) string {

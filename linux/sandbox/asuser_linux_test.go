@@ -36,7 +36,7 @@ var asUserTests = []string{
 	"TestConfineSelfFileService", "TestConfineSelfRefusesAForgedMarker",
 	"TestConfinedCodeServiceProtectsGit", "TestEgressNamespace", "TestEgressNeedsNamespace", "TestEgressUnitProcess",
 	"TestEscapeDenyRead", "TestEscapeFilesystem", "TestEscapeProcesses",
-	"TestForkBombIsBounded", "TestOneStage", "TestOwnsMountNamespace",
+	"TestForkBombIsBounded", "TestKilledHelperTakesItsCommand", "TestOneStage", "TestOwnsMountNamespace",
 	"TestWarmHelper", "TestWarmHelperDenyRead", "TestWarmHelperOwnMounts",
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -123,7 +122,11 @@ func confineAndReexec(p sandbox.Profile) error {
 	// A CPU profile's interval timer (setitimer) outlives execve, and the
 	// new image, which has not set up its SIGPROF handler yet, would die
 	// of it: stop profiling first (a no-op unless CARAPACE_CPUPROFILE).
-	pprof.StopCPUProfile()
+	// The runtime's own switch, not runtime/pprof's StopCPUProfile: the
+	// profile is lost with the image anyway, and linking runtime/pprof
+	// (compress/gzip, text/tabwriter, …) put its package initialisers in
+	// every start of the sandbox helper.
+	runtime.SetCPUProfileRate(0)
 	return fmt.Errorf("confine: re-execute %s: %w", exe, unix.Exec(exe, os.Args, env))
 }
 

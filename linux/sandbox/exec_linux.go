@@ -106,6 +106,14 @@ func ExecMain(args []string) int {
 // Landlock and seccomp, and execve's the command. It returns only on error.
 func confineAndExec(spec sandbox.Spec, argv []string) error {
 	runtime.LockOSThread() // Landlock and no_new_privs bind this thread, which execs
+	// The supervisor's parent-death signal (startStage2) was set on this
+	// process's first thread. A new thread starts without one, and when
+	// a thread other than the first execs, it takes the process over
+	// with its own: the command would outlive a SIGKILLed helper. Until
+	// the exec the first thread's still holds.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("set the parent-death signal: %w", err)
+	}
 	if err := waitForGo(); err != nil {
 		return err
 	}

@@ -18,6 +18,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "sandbox-exec":
+			if os.Getenv(offLeaderEnv) != "" {
+				os.Exit(offLeader(func() int { return ExecMain(os.Args[2:]) }))
+			}
 			os.Exit(ExecMain(os.Args[2:]))
 		case egress.ProcessWord:
 			os.Exit(egress.ProcessMain())
@@ -27,6 +30,8 @@ func TestMain(m *testing.M) {
 			os.Exit(probe(os.Args[2:]))
 		case "confine":
 			os.Exit(confineProbe(os.Args[2:]))
+		case "confine-profiled":
+			os.Exit(profileProbe(os.Args[2:]))
 		case "ownsmnt":
 			ok, _ := ownMountNamespace()
 			fmt.Println(ownsMountNamespace(), ok)

@@ -18,6 +18,7 @@ import (
 // a warm helper makes it while it waits for its request.
 type supervisor struct {
 	sigs chan os.Signal
+	chld chan os.Signal // SIGCHLD, one buffered: waitExit
 	// ownMounts is set when the helper runs in a mount namespace of its
 	// own (the code service started it in one: core/sandbox.WarmStart),
 	// with mount propagation back out already cut: it can then mount the
@@ -49,20 +50,23 @@ type supervisor struct {
 	status *os.File
 }
 
-// newSupervisor gives up the controlling terminal, locks the calling
-// goroutine to its thread (the command's parent-death signal fires when
-// the thread that forked it dies), makes the process a child subreaper
-// and catches the signals forward passes on.
+// newSupervisor gives up the controlling terminal, makes the process a
+// child subreaper and catches the signals forward passes on and SIGCHLD.
+// It leaves the calling goroutine free to move between threads: the
+// goroutine that starts the command locks itself to its thread (the
+// command's parent-death signal fires when the thread that forked it
+// dies), and locking this one too cost a helper a thread more (handing
+// the processor back and forth).
 func newSupervisor() (*supervisor, error) {
 	if err := dropControllingTerminal(); err != nil {
 		return nil, err
 	}
-	runtime.LockOSThread()
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("become a child subreaper: %w", err)
 	}
-	s := &supervisor{sigs: make(chan os.Signal, 4), egress: -1, passed: -1}
+	s := &supervisor{sigs: make(chan os.Signal, 4), chld: make(chan os.Signal, 1), egress: -1, passed: -1}
 	signal.Notify(s.sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	signal.Notify(s.chld, unix.SIGCHLD) // waitExit
 	return s, nil
 }
 
@@ -95,7 +99,7 @@ func (s *supervisor) run(inv invocation) int {
 	terminated := make(chan unix.Signal, 1)
 	go forward(s.sigs, child, terminated)
 
-	status := waitFor(child.pid)
+	status := s.waitExit(child.pid)
 	child.close()
 	sweep(cg)
 	s.passed = s.fwd.stop() // before report: the session ends with the command
@@ -201,6 +205,7 @@ func startStage2(inv invocation, cg *cgroup) (*stage2, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find own executable: %w", err)
 	}
+	runtime.LockOSThread() // never unlocked: the second stage's parent-death signal fires when this thread ends
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err

@@ -174,7 +174,7 @@ func nsID(link string) ([2]uint64, error) {
 // exitUsage), takes the request's working directory, environment and
 // stdin, and returns the invocation to supervise.
 func readRequest() (invocation, int) {
-	ctl := os.NewFile(3, "sandbox-request")
+	ctl := pollable(3, "sandbox-request") // see idle_linux.go
 	if ctl == nil {
 		return invocation{}, fail("started --warm without a request pipe")
 	}
