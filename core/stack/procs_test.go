@@ -7,7 +7,7 @@ func TestServiceProcs(t *testing.T) {
 		name     string
 		def, out int
 	}{
-		{"file", 1, 1}, {"file", 2, 1}, {"file", 4, 1}, {"file", 8, 2}, {"file", 64, 16},
+		{"file", 1, 1}, {"file", 2, 2}, {"file", 4, 2}, {"file", 8, 2}, {"file", 12, 3}, {"file", 64, 16},
 		// Services that start processes keep the runtime's default.
 		{"code", 2, 2}, {"shell", 8, 8}, {"app", 1, 1},
 	} {
