@@ -53,6 +53,7 @@ type Proxy struct {
 
 	conns atomic.Int64
 	bytes atomic.Int64
+	cut   atomic.Bool // the byte budget refused some
 }
 
 // Record is what the audit log keeps of one connection.
@@ -313,18 +314,50 @@ func (p *Proxy) splice(c net.Conn, br *bufio.Reader, up net.Conn, rec *Record) {
 		upN = p.copy(up, br)
 		closeWrite(up)
 	}()
-	downN = p.copy(c, up)
+	downN = p.copyConn(c, up)
 	closeWrite(c)
 	wg.Wait()
 	rec.Up += upN
 	rec.Down += downN
-	if p.bytes.Load() > p.maxBytes() {
+	if p.cut.Load() {
 		rec.Why += fmt.Sprintf("; cut at %d bytes for this command", p.maxBytes())
 	}
 }
 
-// copy copies src to dst, counting against the command's budget; when it
-// is spent both ends are closed.
+// take counts n bytes against the command's budget, all or none; it
+// reports false, and marks the command cut, when they do not fit.
+func (p *Proxy) take(n int64) bool {
+	for {
+		used := p.bytes.Load()
+		if used+n > p.maxBytes() {
+			p.cut.Store(true)
+			return false
+		}
+		if p.bytes.CompareAndSwap(used, used+n) {
+			return true
+		}
+	}
+}
+
+// reserve takes up to n bytes of the budget and returns how many it took
+// (0, and the command marked cut, when none is left); give back what a
+// copy did not use.
+func (p *Proxy) reserve(n int64) int64 {
+	for {
+		used := p.bytes.Load()
+		k := min(n, p.maxBytes()-used)
+		if k <= 0 {
+			p.cut.Store(true)
+			return 0
+		}
+		if p.bytes.CompareAndSwap(used, used+k) {
+			return k
+		}
+	}
+}
+
+// copy copies src to dst through a buffer, counting against the
+// command's budget; when it is spent both ends are closed.
 func (p *Proxy) copy(dst net.Conn, src io.Reader) int64 {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
@@ -333,7 +366,7 @@ func (p *Proxy) copy(dst net.Conn, src io.Reader) int64 {
 	for {
 		k, err := src.Read(buf)
 		if k > 0 {
-			if p.bytes.Add(int64(k)) > p.maxBytes() {
+			if !p.take(int64(k)) {
 				dst.Close()
 				return n
 			}
@@ -348,6 +381,38 @@ func (p *Proxy) copy(dst net.Conn, src io.Reader) int64 {
 		}
 	}
 }
+
+// copyConn copies src to dst as copy does; between two TCP connections
+// (a download: the server's to the command's, passed in by the sandbox's
+// forwarder) the kernel moves the bytes (splice(2), through the net
+// package's ReadFrom) in steps of spliceStep bytes reserved from the
+// budget first, so no step can pass it.
+func (p *Proxy) copyConn(dst, src net.Conn) int64 {
+	to, ok1 := dst.(*net.TCPConn)
+	from, ok2 := src.(*net.TCPConn)
+	if !ok1 || !ok2 {
+		return p.copy(dst, src)
+	}
+	var n int64
+	for {
+		got := p.reserve(spliceStep)
+		if got == 0 {
+			dst.Close()
+			return n
+		}
+		lr := &io.LimitedReader{R: from, N: got}
+		k, err := to.ReadFrom(lr)
+		n += k
+		p.bytes.Add(k - got) // give back what this step did not move
+		if err != nil || lr.N > 0 {
+			return n // the end, or an error on either side
+		}
+	}
+}
+
+// spliceStep is how many bytes of the budget a splicing copy reserves at
+// a time.
+const spliceStep = 4 << 20
 
 // copyBufs are the copy loops' buffers, reused: a new one per connection
 // and direction cost a measurable part of a new connection's latency.

@@ -2,6 +2,7 @@ package egress
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -309,5 +310,73 @@ func TestCurlThroughProxy(t *testing.T) {
 	}
 	if out, err := curl("https://example.net/"); err == nil || !strings.Contains(out, "403") {
 		t.Errorf("unlisted: %v %s", err, out)
+	}
+}
+
+// TestProxyDownloadCap: a download between two TCP
+// connections moves through the kernel (splice) in budget steps, and the
+// command's byte budget still holds exactly: a server sending 8 MiB
+// reaches the command only up to the cap, and the record says it was cut.
+func TestProxyDownloadCap(t *testing.T) {
+	const limit = 3<<20 + 17
+	srv, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	go func() {
+		for {
+			c, err := srv.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				http.ReadRequest(bufio.NewReader(c))
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", 8<<20)
+				c.Write(bytes.Repeat([]byte("0123456789abcdef"), 512<<10)) // 8 MiB
+			}()
+		}
+	}()
+	_, port, _ := net.SplitHostPort(srv.Addr().String())
+	rs, err := ParseRules([]string{"bulk.test:" + port, "127.0.0.1:" + port}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := make(chan Record, 1)
+	p := &Proxy{Rules: rs, MaxBytes: limit, Record: func(r Record) { recs <- r },
+		Resolve: func(context.Context, string) ([]netip.Addr, error) {
+			return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+		}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			p.ServeConn(c)
+		}
+	}()
+	a, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	a.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(a, "GET http://bulk.test:%s/big HTTP/1.1\r\nHost: bulk.test:%s\r\n\r\n", port, port)
+	got, _ := io.Copy(io.Discard, a) // the response's head and what of its body came
+	var r Record
+	select {
+	case r = <-recs:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no record")
+	}
+	if got > limit || r.Down > limit || r.Down != got {
+		t.Errorf("the command got %d bytes (record: %d) past a cap of %d", got, r.Down, limit)
+	}
+	if got < 3<<20 || !strings.Contains(r.Why, fmt.Sprintf("cut at %d bytes", limit)) {
+		t.Errorf("got %d bytes, record %+v: want the download cut at the cap, and said so", got, r)
 	}
 }
