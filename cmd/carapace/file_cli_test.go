@@ -138,6 +138,12 @@ func TestFileCLIOperations(t *testing.T) {
 		t.Fatalf("find: %q", out)
 	}
 	run("other\n", "file", "write", docs+"/c.txt", "-")
+	for _, via := range [][]string{nil, {"--chunks"}} { // file.upload, file.write
+		run("durable\n", append([]string{"file", "write", docs + "/d.txt", "-", "--sync", "--mode", "overwrite"}, via...)...)
+		if out := run("", "file", "read", docs+"/d.txt"); out != "durable\n" {
+			t.Fatalf("read after write --sync %v: %q", via, out)
+		}
+	}
 	if _, errOut, code := d.cliIO(nil, "file", "mv", docs+"/c.txt", docs+"/x/y/b.txt"); code != 1 || !strings.Contains(errOut, "hint:") {
 		t.Fatalf("mv onto a file without --replace: %d %s", code, errOut)
 	}
