@@ -256,7 +256,7 @@ func TestForkBombIsBounded(t *testing.T) {
 	b := newBox(t)
 	b.spec.Limits.Procs = 32
 	defer waitReaped(procsOf(os.Getuid()))
-	out := b.probe(t, "spawn", "500")
+	out := b.probe(t, "spawn", "500", bombSleep)
 	var started int
 	for _, line := range strings.Split(out, "\n") {
 		if s, ok := strings.CutPrefix(line, "started "); ok {
@@ -267,7 +267,7 @@ func TestForkBombIsBounded(t *testing.T) {
 		t.Fatalf("fork bomb started %d processes with a limit of %d:\n%s", started, b.spec.Limits.Procs, out)
 	}
 	t.Logf("bounded at %d children (limit %d, uid %d)", started, b.spec.Limits.Procs, os.Getuid())
-	if n := countProcs("sleep\x001000"); n != 0 {
+	if n := countProcs("sleep\x00" + bombSleep + "\x00"); n != 0 {
 		t.Fatalf("%d of the bomb's children outlived the helper", n)
 	}
 }

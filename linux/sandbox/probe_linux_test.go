@@ -141,7 +141,7 @@ func probe(args []string) int {
 		}
 	case "spawn":
 		n, _ := strconv.Atoi(a[0])
-		say("started %d", spawn(n))
+		say("started %d", spawn(n, a[1]))
 	case "bigfile":
 		f, err := os.Create(a[0])
 		if err == nil {
@@ -257,10 +257,10 @@ func printStatus() {
 }
 
 // spawn starts up to n sleeping children and returns how many started.
-func spawn(n int) int {
+func spawn(n int, secs string) int {
 	started := 0
 	for i := 0; i < n; i++ {
-		cmd := exec.Command("sleep", "1000")
+		cmd := exec.Command("sleep", secs)
 		if err := cmd.Start(); err != nil {
 			say("spawn stopped: %v", err)
 			break
@@ -295,7 +295,7 @@ func expectConfined(t *testing.T, run func(probe ...string) string, status ...st
 		t.Errorf("environment leaks:\n%s", env)
 	}
 	defer waitReaped(procsOf(os.Getuid()))
-	out := run("spawn", "500")
+	out := run("spawn", "500", bombSleep)
 	for _, line := range strings.Split(out, "\n") {
 		if s, ok := strings.CutPrefix(line, "started "); ok {
 			if n, _ := strconv.Atoi(s); n == 0 || n >= 500 {
@@ -303,10 +303,16 @@ func expectConfined(t *testing.T, run func(probe ...string) string, status ...st
 			}
 		}
 	}
-	if n := countProcs("sleep\x001000"); n != 0 {
+	if n := countProcs("sleep\x00" + bombSleep + "\x00"); n != 0 {
 		t.Fatalf("%d of the bomb's children outlived the helper", n)
 	}
 }
+
+// bombSleep is how long a fork bomb's children sleep, in seconds: a
+// thousand and a fraction that names this test process, so the count of
+// survivors finds this run's alone (another test run on the machine has
+// its own bombs).
+var bombSleep = "1000." + strconv.Itoa(os.Getpid())
 
 // warmRunner runs probes in b through pool's warm helpers, as the code
 // service does: the request carries the spec, command, environment (with
