@@ -384,14 +384,17 @@ func (p *Proxy) copy(dst net.Conn, src io.Reader) int64 {
 
 // copyConn copies src to dst as copy does; between two TCP connections
 // (a download: the server's to the command's, passed in by the sandbox's
-// forwarder) the kernel moves the bytes (splice(2), through the net
-// package's ReadFrom) in steps of spliceStep bytes reserved from the
-// budget first, so no step can pass it.
+// forwarder) the kernel moves the bytes (splice(2): spliceDown on Linux,
+// else the net package's ReadFrom), each step reserved from the budget
+// first, so no step can pass it.
 func (p *Proxy) copyConn(dst, src net.Conn) int64 {
 	to, ok1 := dst.(*net.TCPConn)
 	from, ok2 := src.(*net.TCPConn)
 	if !ok1 || !ok2 {
 		return p.copy(dst, src)
+	}
+	if n, ok := p.spliceDown(to, from); ok {
+		return n
 	}
 	var n int64
 	for {
@@ -412,7 +415,7 @@ func (p *Proxy) copyConn(dst, src net.Conn) int64 {
 
 // spliceStep is how many bytes of the budget a splicing copy reserves at
 // a time.
-const spliceStep = 4 << 20
+const spliceStep = 1 << 20
 
 // copyBufs are the copy loops' buffers, reused: a new one per connection
 // and direction cost a measurable part of a new connection's latency.

@@ -380,3 +380,67 @@ func TestProxyDownloadCap(t *testing.T) {
 		t.Errorf("got %d bytes, record %+v: want the download cut at the cap, and said so", got, r)
 	}
 }
+
+// TestProxyBulkTail: a download that has run as a bulk flow (the proxy
+// then waits for many bytes at a time, splice_linux.go) and pauses with a
+// short tail still to come — a response on a kept-alive connection,
+// before the server waits for the client — delivers the tail without
+// waiting for the end of the stream. Both directions stay open until the
+// client has every byte.
+func TestProxyBulkTail(t *testing.T) {
+	const body = 4 << 20
+	tail := []byte("the last bytes before the server waits")
+	srv, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	go func() {
+		c, err := srv.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", body+len(tail))
+		c.Write(bytes.Repeat([]byte("0123456789abcdef"), body/16))
+		c.Write(tail)
+		br.ReadString('\n') // the client's word that it has everything
+	}()
+	_, port, _ := net.SplitHostPort(srv.Addr().String())
+	rs, err := ParseRules([]string{"127.0.0.1:" + port}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{Rules: rs}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			p.ServeConn(c)
+		}
+	}()
+	a, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	a.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(a, "GET http://127.0.0.1:%s/big HTTP/1.1\r\nHost: 127.0.0.1:%s\r\n\r\n", port, port)
+	resp, err := http.ReadResponse(bufio.NewReader(a), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	if err != nil || len(got) != body+len(tail) || !bytes.HasSuffix(got, tail) {
+		t.Fatalf("got %d of %d bytes (%v): the tail after a bulk flow did not come while the server waited", len(got), body+len(tail), err)
+	}
+	fmt.Fprintf(a, "done\n")
+}
