@@ -285,7 +285,7 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		return nil, err
 	}
 	rules := s.commandRules(call, dir)
-	argv, env, before, cleanTmp, err := s.sandboxed(append([]string{path}, p.Args...), dir, p.Env, rules)
+	argv, env, before, cleanTmp, reuse, err := s.sandboxed(append([]string{path}, p.Args...), dir, p.Env, rules)
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
@@ -307,6 +307,7 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		// A warm helper takes the same words, and the rest, as a request.
 		c.Pool = s.pool
 		c.Request = sandbox.Request{Args: argv[2:], Env: env, Dir: dir, Stdin: stdin != nil}.Encode()
+		c.Kind = helperKind(call.Caller, reuse)
 		if s.networkWith(rules) {
 			routes, _ := s.live.get()
 			ns = newNetSession(call, s.egress, rules, routes)
