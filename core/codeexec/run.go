@@ -120,13 +120,13 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 	case <-ctx.Done():
 		stop(pgid, p.done, c.Grace)
 	}
-	switch {
-	case p.again != nil && stopped:
-		p.again.discard() // signalled meanwhile
-	case p.again != nil:
-		c.Pool.put(p.again)
-	}
 	if c.Pool != nil {
+		again := p.again
+		if again != nil && stopped {
+			again.discard() // signalled meanwhile
+			again = nil
+		}
+		c.Pool.finish(c.Kind, again)
 		c.Pool.refill() // now that the command no longer needs the CPU
 	}
 	res.DurationMS = time.Since(start).Milliseconds()
@@ -225,6 +225,7 @@ func (c Command) startWarm(stdout, stderr io.Writer) (*warm, *job, error) {
 			return nil, nil, fmt.Errorf("%w: %v", errHelperGone, err)
 		}
 		w.kind = c.Kind
+		c.Pool.running(c.Kind)
 		if c.Egress != nil && w.egress != nil {
 			c.Egress(w.egress)
 		} else if w.egress != nil {

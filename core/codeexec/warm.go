@@ -27,14 +27,16 @@ import (
 //
 // A Pool is safe for concurrent use. Each Run takes, in this order: a
 // helper that ran a command of its kind and waits for another, the
-// oldest fresh helper waiting, or a new one started on the spot — but at
-// most max(2, CPUs) helpers are starting at once (a Go start is CPU
-// time), so a call that finds all of them starting queues, and is handed
-// the first helper of its kind that finishes a command, or the next free
-// start, whichever comes first. A long command never holds up another:
-// only starts are limited. Fresh helpers are replaced in the background
-// once a command has finished, so that the next start does not compete
-// for the CPU with the command it would serve.
+// oldest fresh helper waiting, or a new one started for it. A call that
+// must start one queues: it is handed the first helper of its kind that
+// finishes a command, or may start its own once none of its kind is
+// running or none has come back for about as long as a start takes
+// (dispatch), and at most max(2, CPUs) helpers start at once (a Go start
+// is CPU time, what a burst of commands is bound by). A long command
+// never holds up another for longer than that: only starts are limited.
+// Fresh helpers are replaced in the background once a command has
+// finished, so that the next start does not compete for the CPU with
+// the command it would serve.
 type Pool struct {
 	argv []string
 	opts PoolOptions
@@ -43,11 +45,20 @@ type Pool struct {
 	idle     []*warm   // fresh, ready, oldest first
 	used     []*warm   // waiting for another command of their kind, oldest first
 	queue    []*waiter // calls waiting for a helper or a start
+	starts   int       // how many may be starting at once (maxStarting)
 	starting int       // helpers started and not yet ready
 	filling  int       // of which refill's
-	closed   bool
-	plain    bool // a start with opts.Attr failed where one without worked
-	fellBack bool // a start with opts.Attr failed where one with opts.Fallback worked
+	// busy counts the helpers running a command of each kind, back is
+	// when one of a kind last came back, startTook how long starts took
+	// lately, and timer is armed for the first queued call's turn to
+	// start a helper (dispatch).
+	busy      map[string]int
+	back      map[string]time.Time
+	startTook time.Duration
+	timer     *time.Timer
+	closed    bool
+	plain     bool // a start with opts.Attr failed where one without worked
+	fellBack  bool // a start with opts.Attr failed where one with opts.Fallback worked
 }
 
 // maxStarting is how many helpers may be starting at once: a Go start
@@ -57,13 +68,14 @@ var maxStarting = max(2, runtime.NumCPU())
 // keepUsed is how many helpers that ran a command the pool keeps waiting
 // for another (the oldest beyond it exit): enough for a burst's pace to
 // carry over to the next, ~1 MB each.
-func (p *Pool) keepUsed() int { return p.opts.Size + maxStarting }
+func (p *Pool) keepUsed() int { return p.opts.Size + p.starts }
 
 // waiter is a queued call: got receives a helper, or nil when the call
 // may start one itself (a start it holds).
 type waiter struct {
-	kind string
-	got  chan *warm
+	kind  string
+	since time.Time // queued
+	got   chan *warm
 }
 
 // PoolOptions configure a Pool.
@@ -115,7 +127,7 @@ func NewPool(argv []string, o PoolOptions) *Pool {
 	if o.Size <= 0 {
 		o.Size = 1
 	}
-	p := &Pool{argv: argv, opts: o}
+	p := &Pool{argv: argv, opts: o, starts: maxStarting}
 	p.refill()
 	return p
 }
@@ -145,13 +157,9 @@ func (p *Pool) take(kind string) (*warm, error) {
 		p.mu.Unlock()
 		return w, nil
 	}
-	if p.starting < maxStarting && len(p.queue) == 0 {
-		p.starting++
-		p.mu.Unlock()
-		return p.startCounted()
-	}
-	wt := &waiter{kind: kind, got: make(chan *warm, 1)}
+	wt := &waiter{kind: kind, since: time.Now(), got: make(chan *warm, 1)}
 	p.queue = append(p.queue, wt)
+	p.dispatch()
 	p.mu.Unlock()
 	if w := <-wt.got; w != nil {
 		return w, nil
@@ -174,18 +182,37 @@ func (p *Pool) popUsed(kind string) *warm {
 	return nil
 }
 
-// put takes back a helper that finished a command and waits for
-// another: to the first queued call of its kind, else among the used
-// ones (the oldest beyond keepUsed exits).
-func (p *Pool) put(w *warm) {
+// running counts a helper that took a command of kind.
+func (p *Pool) running(kind string) {
 	p.mu.Lock()
-	if p.closed || w.kind == "" {
+	defer p.mu.Unlock()
+	if p.busy == nil {
+		p.busy, p.back = map[string]int{}, map[string]time.Time{}
+	}
+	p.busy[kind]++
+}
+
+// finish ends a command of kind that running counted; w, when set, is
+// its helper waiting for another: it goes to the first queued call of
+// its kind, else among the used ones (the oldest beyond keepUsed exits).
+func (p *Pool) finish(kind string, w *warm) {
+	p.mu.Lock()
+	if p.busy[kind] > 0 {
+		p.busy[kind]--
+	}
+	if w == nil || p.closed || kind == "" {
 		p.mu.Unlock()
-		w.discard()
+		if w != nil {
+			w.discard()
+		}
 		return
 	}
+	if p.back == nil {
+		p.back = map[string]time.Time{}
+	}
+	p.back[kind] = time.Now()
 	for i, wt := range p.queue {
-		if wt.kind == w.kind {
+		if wt.kind == kind {
 			p.queue = append(p.queue[:i], p.queue[i+1:]...)
 			p.mu.Unlock()
 			wt.got <- w
@@ -203,33 +230,95 @@ func (p *Pool) put(w *warm) {
 	}
 }
 
+// dispatch gives free starts to queued calls, first come first served,
+// each once it may start a helper: when none of its kind is running a
+// command (none would come back), or when none of its kind has come back
+// for as long as a start takes (patience) — so that a burst of short
+// commands is served by the helpers already running them, in turn, while
+// calls behind long ones still get helpers of their own. Otherwise it
+// arms p.timer for the first call's turn. p.mu is held.
+func (p *Pool) dispatch() {
+	for p.starting < p.starts && len(p.queue) > 0 {
+		now, patience := time.Now(), p.patience()
+		next, first := -1, time.Time{}
+		for i, wt := range p.queue {
+			at := wt.since
+			if b := p.back[wt.kind]; b.After(at) {
+				at = b
+			}
+			if wt.kind == "" || p.busy[wt.kind] == 0 {
+				at = now
+			} else {
+				at = at.Add(patience)
+			}
+			if !at.After(now) {
+				next = i
+				break
+			}
+			if first.IsZero() || at.Before(first) {
+				first = at
+			}
+		}
+		if next < 0 {
+			if p.timer == nil {
+				p.timer = time.AfterFunc(first.Sub(now), func() {
+					p.mu.Lock()
+					defer p.mu.Unlock()
+					p.timer = nil
+					p.dispatch()
+				})
+			}
+			return
+		}
+		wt := p.queue[next]
+		p.queue = append(p.queue[:next], p.queue[next+1:]...)
+		p.starting++
+		wt.got <- nil // buffered: the call starts its own helper
+	}
+}
+
+// patience is how long a queued call waits for a helper of its kind to
+// come back before it may start one: about as long as a start takes,
+// lately (an average of the last few starts, from the start to the
+// helper's ready byte), at least 2 ms, at most 100 ms.
+func (p *Pool) patience() time.Duration {
+	if p.startTook == 0 {
+		return 10 * time.Millisecond
+	}
+	return min(max(p.startTook, 2*time.Millisecond), 100*time.Millisecond)
+}
+
 // startCounted starts a helper for the calling command on a start
 // already counted in p.starting, and frees the start once the helper is
 // ready (or failed).
 func (p *Pool) startCounted() (*warm, error) {
+	t0 := time.Now()
 	w, err := p.start()
 	if err != nil {
-		p.startDone()
+		p.startDone(0)
 		return nil, err
 	}
-	go func() { <-w.ready; p.startDone() }()
+	go func() { <-w.ready; p.startDone(time.Since(t0)) }()
 	return w, nil
 }
 
-// startDone frees one start: for the first queued call, else for refill.
-func (p *Pool) startDone() {
+// startDone frees one start that took took (0: failed): for a queued
+// call, else for refill.
+func (p *Pool) startDone(took time.Duration) {
 	p.mu.Lock()
 	p.starting--
-	if len(p.queue) > 0 {
-		wt := p.queue[0]
-		p.queue = p.queue[1:]
-		p.starting++
-		p.mu.Unlock()
-		wt.got <- nil
-		return
+	if took > 0 {
+		p.startTook = (3*p.startTook + took) / 4
+		if p.startTook == 0 {
+			p.startTook = took
+		}
 	}
+	p.dispatch()
+	idle := len(p.queue) == 0
 	p.mu.Unlock()
-	p.refill()
+	if idle {
+		p.refill()
+	}
 }
 
 // refill starts fresh helpers in the background until Size are waiting
@@ -238,12 +327,15 @@ func (p *Pool) startDone() {
 func (p *Pool) refill() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for ; !p.closed && len(p.idle)+p.filling < p.opts.Size && p.starting < maxStarting && len(p.queue) == 0; p.filling++ {
+	for ; !p.closed && len(p.idle)+p.filling < p.opts.Size && p.starting < p.starts && len(p.queue) == 0; p.filling++ {
 		p.starting++
 		go func() {
+			t0 := time.Now()
 			w, err := p.start()
+			took := time.Duration(0)
 			if err == nil {
 				<-w.ready
+				took = time.Since(t0)
 			}
 			p.mu.Lock()
 			p.filling--
@@ -261,7 +353,7 @@ func (p *Pool) refill() {
 			if wt != nil {
 				wt.got <- w
 			}
-			p.startDone()
+			p.startDone(took)
 		}()
 	}
 }

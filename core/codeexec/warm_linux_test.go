@@ -474,7 +474,7 @@ func TestPoolReusesByKind(t *testing.T) {
 // waits, and the first helper of its kind to finish a command is handed
 // to it.
 func TestQueuedCallGetsAFinishedHelper(t *testing.T) {
-	p := &Pool{opts: PoolOptions{Size: 1}, starting: maxStarting}
+	p := &Pool{opts: PoolOptions{Size: 1}, starts: 2, starting: 2}
 	got := make(chan *warm)
 	go func() {
 		w, _ := p.take("k") // takes no start: cannot fail
@@ -482,8 +482,8 @@ func TestQueuedCallGetsAFinishedHelper(t *testing.T) {
 	}()
 	eventually(func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.queue) == 1 })
 	other, mine := &warm{kind: "other"}, &warm{kind: "k"}
-	p.put(other) // not its kind: kept
-	p.put(mine)
+	p.finish("other", other) // not its kind: kept
+	p.finish("k", mine)
 	select {
 	case w := <-got:
 		if w != mine {

@@ -26,15 +26,15 @@ func startOneStage(inv invocation, done <-chan struct{}) (*stage2, error) {
 		return nil, err
 	}
 	type started struct {
-		pid    int
-		limits rlimits
-		err    error
+		pid, tid int
+		limits   rlimits
+		err      error
 	}
 	res := make(chan started, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
 		pid, limits, err := confineThreadAndFork(inv.spec, path, inv.argv)
-		res <- started{pid, limits, err}
+		res <- started{pid, unix.Gettid(), limits, err}
 		if err == nil {
 			<-done
 		}
@@ -43,7 +43,7 @@ func startOneStage(inv invocation, done <-chan struct{}) (*stage2, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	c := &stage2{pid: s.pid, pidfd: -1, limits: s.limits}
+	c := &stage2{pid: s.pid, pidfd: -1, limits: s.limits, thread: s.tid}
 	if fd, err := unix.PidfdOpen(s.pid, 0); err == nil {
 		c.pidfd = fd
 	}

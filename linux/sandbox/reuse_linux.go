@@ -5,6 +5,7 @@ package sandbox
 import (
 	"os"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -49,7 +50,24 @@ func (s *supervisor) reusable(inv invocation) bool {
 		return false
 	}
 	return s.oneStage && !s.swept && !s.signalled && s.fwd == nil &&
-		os.Getppid() == s.ppid && s.limits == limitsOf() && s.before.sameInEveryThread()
+		os.Getppid() == s.ppid && s.limits == limitsOf() && threadGone(s.confined) &&
+		s.before.sameInEveryThread()
+}
+
+// threadGone waits, briefly, for the thread the command was forked from
+// to have exited: it holds the command's Landlock domain, seccomp
+// filter and no_new_privs, and no goroutine of the helper may run on it
+// again (the Go runtime ends a thread whose locked goroutine returns; its
+// goroutine returns once run has). False when it is still there after
+// ~10 ms.
+func threadGone(tid int) bool {
+	for i := 0; i < 100; i++ {
+		if unix.Tgkill(os.Getpid(), tid, 0) == unix.ESRCH {
+			return true
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	return false
 }
 
 // reset readies the helper for its next command: a fresh devpts over

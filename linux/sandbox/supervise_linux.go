@@ -52,6 +52,7 @@ type supervisor struct {
 	// scheduling at start.
 	oneStage, swept, signalled bool
 	limits                     rlimits
+	confined                   int // the thread the command was forked from
 	before                     scheduling
 }
 
@@ -179,7 +180,7 @@ func (s *supervisor) start(inv invocation, cg *cgroup, released <-chan struct{})
 	inv.spec = withTerminals(inv.spec, s.terminals)
 	c, err := startOneStage(inv, released)
 	if err == nil {
-		s.oneStage, s.limits = true, c.limits
+		s.oneStage, s.limits, s.confined = true, c.limits, c.thread
 	}
 	return c, err
 }
@@ -194,8 +195,10 @@ type stage2 struct {
 	pid   int
 	pidfd int // -1 when the kernel has no pidfd_open (before 5.3)
 	// limits are the process's resource limits as the command's thread
-	// set them, before it forked (one stage only).
+	// set them, before it forked, and thread is that thread (one stage
+	// only).
 	limits rlimits
+	thread int
 }
 
 // signal sends sig without the risk of hitting a recycled pid where the

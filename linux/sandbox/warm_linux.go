@@ -98,6 +98,11 @@ func warmMain() int {
 		if !again {
 			return code
 		}
+		// Nothing of the request stays while the helper waits: not its
+		// environment (secrets among it), not its directory (a mount
+		// the helper would keep busy).
+		os.Clearenv()
+		os.Chdir("/")
 	}
 }
 
