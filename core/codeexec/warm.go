@@ -200,6 +200,9 @@ func (p *Pool) finish(kind string, w *warm) {
 	if p.busy[kind] > 0 {
 		p.busy[kind]--
 	}
+	if w == nil {
+		p.dispatch() // a call of kind may start a helper if none of its kind runs now
+	}
 	if w == nil || p.closed || kind == "" {
 		p.mu.Unlock()
 		if w != nil {

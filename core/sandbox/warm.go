@@ -52,8 +52,9 @@ type Request struct {
 	Args []string `json:"args"` // --spec S -- CMD ARGS…
 	Env  []string `json:"env"`
 	Dir  string   `json:"dir"`
-	// Stdin reports whether the command reads the helper's stdin pipe;
-	// false gives it /dev/null, as an unstarted exec.Cmd would.
+	// Stdin reports whether the request comes with a stdin descriptor
+	// for the command; false gives it /dev/null, as an unstarted
+	// exec.Cmd would.
 	Stdin bool `json:"stdin"`
 }
 
