@@ -45,11 +45,11 @@ type Command struct {
 	Pool    *Pool
 	Request []byte
 	// Kind, when set, lets the helper that ran the command run the next
-	// command of the same Kind from the Pool, if it says it can (linux/
-	// sandbox: no process left, no network…): commands of one kind must
-	// be alike in everything a helper keeps between them (core/sandbox
-	// Spec.ReuseKey) and come from callers that may share it. Empty: the
-	// helper runs this command alone.
+	// command of the same Kind from the Pool, if it says it can
+	// (linux/sandbox: no process left, no network…): commands of one
+	// kind must be alike in everything a helper keeps between them
+	// (core/sandbox.Spec.ReuseKey) and come from callers that may share
+	// it. Empty: the helper runs this command alone.
 	Kind string
 	// Egress, if set, is called with the pool's end of the helper's
 	// descriptor 5 when the helper takes the request: the helper passes

@@ -109,18 +109,22 @@ func warmMain() int {
 // next waits for the next request on ctl, with its stdio, and returns
 // the invocation to supervise. A signal while it waits ends the helper
 // (it has no child then), as the socket closing without a request does
-// (exitUsage).
+// (exitUsage). Its watcher is gone before next returns: from then on the
+// command's forwarder alone takes the signals (forward).
 func (s *supervisor) next(ctl *os.File) (invocation, int) {
-	idle := make(chan struct{})
-	defer close(idle)
+	idle, watched := make(chan struct{}), make(chan struct{})
 	go func() {
 		select {
 		case sig := <-s.sigs:
 			os.Exit(128 + int(sig.(unix.Signal)))
 		case <-idle:
+			close(watched)
 		}
 	}()
-	return readRequest(ctl)
+	inv, code := readRequest(ctl)
+	close(idle)
+	<-watched
+	return inv, code
 }
 
 // controlSocket returns descriptor 3 when it is a Unix stream socket, as
