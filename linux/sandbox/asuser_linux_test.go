@@ -37,7 +37,7 @@ var asUserTests = []string{
 	"TestConfinedCodeServiceProtectsGit", "TestEgressNamespace", "TestEgressNeedsNamespace", "TestEgressUnitProcess",
 	"TestEscapeDenyRead", "TestEscapeFilesystem", "TestEscapeProcesses",
 	"TestForkBombIsBounded", "TestHelperChangedNotReused", "TestHelperOtherKindNotReused", "TestHelperReused",
-	"TestHelperWithLeftoverNotReused", "TestKilledHelperTakesItsCommand", "TestOneStage", "TestOwnsMountNamespace",
+	"TestHelperWithLeftoverNotReused", "TestIdleHelperEndsOnSignal", "TestKilledHelperTakesItsCommand", "TestOneStage", "TestOwnsMountNamespace",
 	"TestWarmHelper", "TestWarmHelperDenyRead", "TestWarmHelperOwnMounts",
 }
 

@@ -217,3 +217,27 @@ func TestHelperOtherKindNotReused(t *testing.T) {
 		t.Errorf("a command of other limits handed to helper %s: %+v", first, bad)
 	}
 }
+
+// TestIdleHelperEndsOnSignal: a helper waiting for its next command
+// exits on SIGTERM (it has no child to sweep then), and the next command
+// runs in another helper.
+func TestIdleHelperEndsOnSignal(t *testing.T) {
+	r := newReuseBox(t)
+	first := r.helperOf(t, r.spec, "agent")
+	if again := r.helperOf(t, r.spec, "agent"); again != first {
+		t.Fatalf("not reused in the first place: %s, then %s", first, again)
+	}
+	pid, _ := strconv.Atoi(first)
+	must(t, syscall.Kill(pid, syscall.SIGTERM))
+	gone := false
+	for deadline := time.Now().Add(time.Minute); !gone && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		b, err := os.ReadFile("/proc/" + first + "/stat")
+		gone = err != nil || strings.Contains(string(b), ") Z ")
+	}
+	if !gone {
+		t.Fatalf("idle helper %s is still running after SIGTERM", first)
+	}
+	if next := r.helperOf(t, r.spec, "agent"); next == first {
+		t.Fatalf("the next command ran in the signalled helper %s", first)
+	}
+}
