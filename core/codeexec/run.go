@@ -44,6 +44,13 @@ type Command struct {
 	// Path then only names the command in errors.
 	Pool    *Pool
 	Request []byte
+	// Kind, when set, lets the helper that ran the command run the next
+	// command of the same Kind from the Pool, if it says it can
+	// (linux/sandbox: no process left, no network…): commands of one
+	// kind must be alike in everything a helper keeps between them
+	// (core/sandbox.Spec.ReuseKey) and come from callers that may share
+	// it. Empty: the helper runs this command alone.
+	Kind string
 	// Egress, if set, is called with the pool's end of the helper's
 	// descriptor 5 when the helper takes the request: the helper passes
 	// each connection the command makes to its forwarder over it
@@ -96,11 +103,17 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 		defer t.Stop()
 		timeout = t.C
 	}
+	stopped := true
 	select {
 	case <-p.done:
+		stopped = false
 		// The leader is done; anything left in its group is a stray
-		// background process and goes with it.
-		killGroup(pgid, syscall.SIGKILL)
+		// background process and goes with it — unless the leader is a
+		// helper waiting for its next command, which it reports only once
+		// every process under it is gone.
+		if p.again == nil {
+			killGroup(pgid, syscall.SIGKILL)
+		}
 	case <-timeout:
 		res.TimedOut = true
 		stop(pgid, p.done, c.Grace)
@@ -108,6 +121,12 @@ func Run(ctx context.Context, c Command) (*Result, error) {
 		stop(pgid, p.done, c.Grace)
 	}
 	if c.Pool != nil {
+		again := p.again
+		if again != nil && stopped {
+			again.discard() // signalled meanwhile
+			again = nil
+		}
+		c.Pool.finish(c.Kind, again)
 		c.Pool.refill() // now that the command no longer needs the CPU
 	}
 	res.DurationMS = time.Since(start).Milliseconds()
@@ -125,6 +144,9 @@ type proc struct {
 	pid  int
 	done chan struct{}
 	exit exitInfo
+	// again is the helper that ran the command when it waits for another
+	// (set before done closes).
+	again *warm
 }
 
 // exitInfo is how a command ended: a shell-style code (128+n for signal
@@ -143,12 +165,19 @@ func (c Command) start(stdout, stderr io.Writer) (*proc, error) {
 	// forever.
 	delay := c.Grace + time.Second
 	if c.Pool != nil {
-		w, err := c.startWarm(stdout, stderr)
+		w, j, err := c.startWarm(stdout, stderr)
 		if err != nil {
 			return nil, err
 		}
 		p := &proc{pid: w.cmd.Process.Pid, done: make(chan struct{})}
-		go func() { p.exit = w.wait(delay); close(p.done) }()
+		go func() {
+			exit, again := w.wait(j, delay)
+			if again {
+				p.again = w
+			}
+			p.exit = exit
+			close(p.done)
+		}()
 		return p, nil
 	}
 	cmd := exec.Command(c.Path)
@@ -172,35 +201,41 @@ func (c Command) start(stdout, stderr io.Writer) (*proc, error) {
 	return p, nil
 }
 
-// startWarm hands c.Request to a helper from c.Pool. A helper that died
-// while it waited is replaced once: one found dead before the request is
-// written, or whose request pipe is closed.
-func (c Command) startWarm(stdout, stderr io.Writer) (*warm, error) {
+// startWarm hands c.Request to a helper from c.Pool, with the command's
+// stdio. A helper that died while it waited is replaced once: one found
+// dead before the request is sent, or whose control socket is closed.
+func (c Command) startWarm(stdout, stderr io.Writer) (*warm, *job, error) {
 	for try := 0; ; try++ {
-		w, err := c.Pool.take()
+		w, err := c.Pool.take(c.Kind)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		var j *job
+		var stdin *os.File
 		if exited(w.cmd.Process.Pid) {
 			err = errHelperGone
 		} else {
-			err = w.send(c.Request, stdout, stderr)
+			j, stdin, err = w.send(c.Request, c.Stdin != nil, stdout, stderr)
 		}
 		if err != nil {
 			go w.discard()
 			if try == 0 {
 				continue
 			}
-			return nil, fmt.Errorf("%w: %v", errHelperGone, err)
+			return nil, nil, fmt.Errorf("%w: %v", errHelperGone, err)
 		}
+		w.kind = c.Kind
+		c.Pool.running(c.Kind)
 		if c.Egress != nil && w.egress != nil {
 			c.Egress(w.egress)
 		} else if w.egress != nil {
 			w.egress.Close() // no network: the helper's end finds no one
 		}
 		w.egress = nil
-		go w.feed(c.Stdin)
-		return w, nil
+		if stdin != nil {
+			go feed(stdin, c.Stdin)
+		}
+		return w, j, nil
 	}
 }
 

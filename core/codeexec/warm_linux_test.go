@@ -2,6 +2,7 @@ package codeexec
 
 import (
 	"context"
+	"encoding/binary"
 	"io"
 	"os"
 	"os/exec"
@@ -18,8 +19,9 @@ import (
 )
 
 // TestMain lets the test binary stand in for the sandbox helper's warm
-// mode: "warm-helper" reads a sandbox.Request from descriptor 3 and execs
-// the words after "--" in its directory, with its environment.
+// mode: "warm-helper" reads one request from its control socket
+// (descriptor 3) and execs the words after "--" in its directory, with
+// its environment and stdio.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "warm-helper" {
 		os.Exit(fakeWarmHelper())
@@ -27,22 +29,49 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 2 && os.Args[1] == "warm-helper-report" {
 		os.Exit(fakeReportingHelper(os.Args[2]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "warm-helper-again" {
+		os.Exit(fakeReusedHelper())
+	}
 	os.Exit(m.Run())
 }
 
+// fakeRequest says the fake helper is ready and reads one request as
+// linux/sandbox does, putting its stdio on 0, 1 and 2; ok is false when
+// the socket closed first.
+func fakeRequest() (req sandbox.Request, ok bool) {
+	ctl := os.NewFile(3, "control")
+	syscall.CloseOnExec(3) // the command must not hold it
+	if _, err := ctl.Write([]byte{readyByte}); err != nil {
+		return req, false
+	}
+	var hdr [4]byte
+	oob := make([]byte, syscall.CmsgSpace(3*4))
+	n, oobn, _, _, err := syscall.Recvmsg(3, hdr[:], oob, 0)
+	if err != nil || n != 4 {
+		return req, false
+	}
+	msgs, _ := syscall.ParseSocketControlMessage(oob[:oobn])
+	fds, _ := syscall.ParseUnixRights(&msgs[0])
+	syscall.Dup3(fds[0], 1, 0)
+	syscall.Dup3(fds[1], 2, 0)
+	if len(fds) == 3 {
+		syscall.Dup3(fds[2], 0, 0)
+	}
+	for _, fd := range fds {
+		syscall.Close(fd)
+	}
+	b := make([]byte, binary.BigEndian.Uint32(hdr[:]))
+	if _, err := io.ReadFull(ctl, b); err != nil {
+		return req, false
+	}
+	req, err = sandbox.DecodeRequest(b)
+	return req, err == nil
+}
+
 func fakeWarmHelper() int {
-	syscall.CloseOnExec(4) // the status pipe: the command must not hold it
-	b, _ := io.ReadAll(os.NewFile(3, "request"))
-	if len(b) == 0 {
+	req, ok := fakeRequest()
+	if !ok {
 		return 2
-	}
-	req, err := sandbox.DecodeRequest(b)
-	if err != nil {
-		return 126
-	}
-	if !req.Stdin {
-		null, _ := syscall.Open("/dev/null", syscall.O_RDONLY, 0)
-		syscall.Dup3(null, 0, 0)
 	}
 	syscall.Chdir(req.Dir)
 	argv := req.Args[1:] // after "--"
@@ -50,30 +79,77 @@ func fakeWarmHelper() int {
 	return 127
 }
 
-// fakeReportingHelper is a warm helper that reports its exit code on
-// descriptor 4, as the real one does, and then lingers until linger (a
+// fakeReportingHelper is a warm helper that reports its exit code on its
+// control socket, as the real one does, and then lingers until linger (a
 // FIFO) is opened for writing; it exits with the code plus one, so a
 // test can tell which of the two the pool used.
 func fakeReportingHelper(linger string) int {
-	syscall.CloseOnExec(4)
-	b, _ := io.ReadAll(os.NewFile(3, "request"))
-	req, err := sandbox.DecodeRequest(b)
-	if err != nil {
-		return 126
+	req, ok := fakeRequest()
+	if !ok {
+		return 2
 	}
-	argv := req.Args[1:] // after "--"
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = req.Dir, req.Env, os.Stdout, os.Stderr
-	cmd.Run()
-	code := cmd.ProcessState.ExitCode()
-	null, _ := syscall.Open("/dev/null", syscall.O_WRONLY, 0)
-	syscall.Dup3(null, 1, 0)
-	syscall.Dup3(null, 2, 0)
-	os.NewFile(4, "status").Write([]byte{byte(code)})
+	code := fakeRun(req)
+	os.NewFile(3, "control").Write([]byte{byte(code), 0})
 	if f, err := os.Open(linger); err == nil {
 		io.ReadAll(f)
 	}
 	return code + 1
+}
+
+// fakeReusedHelper is a warm helper that runs requests one after
+// another, saying after each that it takes another.
+func fakeReusedHelper() int {
+	req, ok := fakeRequest()
+	for ok {
+		code := fakeRun(req)
+		os.NewFile(3, "control").Write([]byte{byte(code), statusAgain})
+		req, ok = fakeNext()
+	}
+	return 2
+}
+
+// fakeNext is fakeRequest without the ready byte.
+func fakeNext() (sandbox.Request, bool) {
+	var hdr [4]byte
+	oob := make([]byte, syscall.CmsgSpace(3*4))
+	n, oobn, _, _, err := syscall.Recvmsg(3, hdr[:], oob, syscall.MSG_CMSG_CLOEXEC)
+	if err != nil || n != 4 {
+		return sandbox.Request{}, false
+	}
+	msgs, _ := syscall.ParseSocketControlMessage(oob[:oobn])
+	fds, _ := syscall.ParseUnixRights(&msgs[0])
+	syscall.Dup3(fds[0], 1, 0)
+	syscall.Dup3(fds[1], 2, 0)
+	if len(fds) == 3 {
+		syscall.Dup3(fds[2], 0, 0)
+	}
+	for _, fd := range fds {
+		syscall.Close(fd)
+	}
+	b := make([]byte, binary.BigEndian.Uint32(hdr[:]))
+	if _, err := io.ReadFull(os.NewFile(3, "control"), b); err != nil {
+		return sandbox.Request{}, false
+	}
+	req, err := sandbox.DecodeRequest(b)
+	return req, err == nil
+}
+
+// fakeRun runs req's command and closes the stdio after it, as the
+// helper does before it reports.
+func fakeRun(req sandbox.Request) int {
+	argv := req.Args[1:] // after "--"
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = req.Dir, req.Env, os.Stdout, os.Stderr
+	if req.Stdin {
+		cmd.Stdin = os.Stdin
+	}
+	cmd.Run()
+	null, _ := syscall.Open("/dev/null", syscall.O_RDWR, 0)
+	syscall.Dup3(null, 0, 0)
+	syscall.Dup3(null, 1, 0)
+	syscall.Dup3(null, 2, 0)
+	syscall.Close(null)
+	return cmd.ProcessState.ExitCode()
 }
 
 func newTestPool(t *testing.T) *Pool {
@@ -224,7 +300,6 @@ func TestWarmHelperExitsWithoutARequest(t *testing.T) {
 	w, err := startWarm([]string{os.Args[0], "warm-helper"}, nil)
 	must(t, err)
 	w.ctl.Close()
-	w.stdin.Close()
 	err = w.cmd.Wait()
 	if w.cmd.ProcessState == nil || w.cmd.ProcessState.ExitCode() != 2 {
 		t.Fatalf("helper without a request: %v", err)
@@ -232,7 +307,7 @@ func TestWarmHelperExitsWithoutARequest(t *testing.T) {
 }
 
 // TestReportedExitCode checks that the pool answers with the exit code a
-// helper reports on descriptor 4, with all the command's output, without
+// helper reports on its control socket, with all the command's output, without
 // waiting for the helper to exit: this one lingers after reporting, until
 // the group kill that follows every command (a status of 137 or 8 would
 // mean the exit was waited for), and is reaped in the background.
@@ -355,4 +430,107 @@ func TestPoolFallbackAttr(t *testing.T) {
 			t.Fatalf("run %d: command's mount namespace %q, the test's %q: the fallback was not used", i, got, mine)
 		}
 	}
+}
+
+func reusedPool(t *testing.T) *Pool {
+	t.Helper()
+	p := NewPool([]string{os.Args[0], "warm-helper-again"}, PoolOptions{})
+	t.Cleanup(p.Close)
+	return p
+}
+
+// kindRun runs script through p as a command of kind and returns its
+// output.
+func kindRun(t *testing.T, p *Pool, kind, script string) string {
+	t.Helper()
+	req := sandbox.Request{Args: []string{"--", "/bin/sh", "-c", script}, Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/"}
+	res, err := Run(context.Background(), Command{Path: "/bin/sh", Pool: p, Request: req.Encode(), Kind: kind, Timeout: time.Minute})
+	must(t, err)
+	return strings.TrimSpace(res.Stdout)
+}
+
+// TestPoolReusesByKind: a helper that says it takes another command
+// runs the next of the same kind, never one of another kind, and never
+// another when its command had no kind.
+func TestPoolReusesByKind(t *testing.T) {
+	p := reusedPool(t)
+	a := kindRun(t, p, "a", "echo $PPID")
+	if again := kindRun(t, p, "a", "echo $PPID"); again != a {
+		t.Fatalf("kind a ran in %s, then in %s: not reused", a, again)
+	}
+	if b := kindRun(t, p, "b", "echo $PPID"); b == a {
+		t.Fatalf("a command of kind b ran in kind a's helper %s", a)
+	}
+	none := kindRun(t, p, "", "echo $PPID")
+	if next := kindRun(t, p, "", "echo $PPID"); next == none {
+		t.Fatalf("a helper whose command had no kind ran another (%s)", none)
+	}
+	if again := kindRun(t, p, "a", "echo $PPID"); again != a {
+		t.Fatalf("kind a's helper %s was not kept for it (ran in %s)", a, again)
+	}
+}
+
+// TestQueuedCallGetsAFinishedHelper: with every start taken, a call
+// waits, and the first helper of its kind to finish a command is handed
+// to it.
+func TestQueuedCallGetsAFinishedHelper(t *testing.T) {
+	p := &Pool{opts: PoolOptions{Size: 1}, starts: 2, starting: 2}
+	got := make(chan *warm)
+	go func() {
+		w, _ := p.take("k") // takes no start: cannot fail
+		got <- w
+	}()
+	eventually(func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.queue) == 1 })
+	other, mine := &warm{kind: "other"}, &warm{kind: "k"}
+	p.finish("other", other) // not its kind: kept
+	p.finish("k", mine)
+	select {
+	case w := <-got:
+		if w != mine {
+			t.Fatalf("the queued call got %+v", w)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the queued call was not handed the helper of its kind")
+	}
+	if len(p.used) != 1 || p.used[0] != other {
+		t.Fatalf("used helpers %v, want the other kind's", p.used)
+	}
+}
+
+// TestLongCommandsDoNotHoldStarts: only starts are limited; calls beyond
+// them start their own helpers once a start is free, whatever the
+// running commands do: here each command waits until all have started.
+func TestLongCommandsDoNotHoldStarts(t *testing.T) {
+	defer func(n int) { maxStarting = n }(maxStarting)
+	maxStarting = 1
+	p := reusedPool(t)
+	dir := t.TempDir()
+	const n = 5
+	script := `touch "$$"; for i in $(seq 1500); do [ "$(ls | wc -l)" -ge ` + strconv.Itoa(n) + ` ] && { echo $$; exit 0; }; sleep 0.02; done; exit 1`
+	var wg sync.WaitGroup
+	out := make([]*Result, n)
+	for i := range out {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = warmRunKind(t, p, dir, "k", script)
+		}()
+	}
+	wg.Wait()
+	for i, r := range out {
+		if r.ExitCode != 0 {
+			t.Fatalf("call %d of %d concurrent long ones: %+v", i, n, r)
+		}
+	}
+}
+
+func warmRunKind(t *testing.T, p *Pool, dir, kind, script string) *Result {
+	t.Helper()
+	req := sandbox.Request{Args: []string{"--", "/bin/sh", "-c", script}, Env: []string{"PATH=/usr/bin:/bin"}, Dir: dir}
+	res, err := Run(context.Background(), Command{Path: "/bin/sh", Pool: p, Request: req.Encode(), Kind: kind, Timeout: 2 * time.Minute})
+	if err != nil {
+		t.Error(err)
+		return &Result{ExitCode: -1}
+	}
+	return res
 }

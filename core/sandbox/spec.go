@@ -172,6 +172,26 @@ func (s Spec) WithDefaults() Spec {
 	return s
 }
 
+// ReuseKey names what a helper that ran a command under s keeps for the
+// next command it runs (linux/sandbox, core/codeexec's Pool): the
+// read-only and masked mounts it made in its mount namespace (Protected,
+// Masked; the service's filter refuses umount2, so they cannot be taken
+// back) and its process-wide resource limits (Limits, after defaults:
+// setrlimit binds the process, and a limit is never raised again).
+// Everything else in a Spec is applied to one thread that exits with the
+// command. ok is false for a Spec with network: a helper whose command
+// could use its network namespace is never used again.
+func (s Spec) ReuseKey() (key string, ok bool) {
+	if s.Network || s.Egress {
+		return "", false
+	}
+	b, _ := json.Marshal(struct {
+		Protected, Masked []string
+		Limits            Limits
+	}{s.Protected, s.Masked, s.WithDefaults().Limits}) // strings and ints: cannot fail
+	return string(b), true
+}
+
 // Validate reports whether every path in s is absolute and clean, and
 // whether s grants something it must never grant: write access to "/".
 func (s Spec) Validate() error {

@@ -10,17 +10,23 @@ import (
 )
 
 // Warm returns how to start a helper before its command is known (a
-// "warm" helper): it waits for one Request on descriptor 3, then behaves
-// exactly like the helper Wrap names. It is set by the platform package;
-// nil means no warm start on this platform.
+// "warm" helper): it waits for a Request on descriptor 3, then behaves
+// exactly like the helper Wrap names; after the command it may wait for
+// another. It is set by the platform package; nil means no warm start on
+// this platform.
 //
 // On Linux Argv is [helper, "sandbox-exec", "--warm"]. The caller starts
-// it in a new session with its own stdin, stdout and stderr and the read
-// end of a pipe as descriptor 3, and an empty environment; when a command
-// comes it writes the encoded Request and closes the pipe. A helper whose
-// pipe is closed without a request exits at once (status 2), so a warm
-// helper never outlives the process that started it by more than that.
-// docs/internals.md writes down this handshake and descriptor 4's.
+// it in a new session with one end of a Unix stream socket as descriptor
+// 3 and an almost empty environment. The helper writes one byte there
+// when it is ready; for each command the caller sends the encoded
+// Request after its length (4 bytes, big-endian), with the command's
+// stdout, stderr and, when Request.Stdin is set, stdin (SCM_RIGHTS), and
+// the helper answers with two bytes, the exit code and flags, one of
+// which says it waits for another request of the same kind
+// (Spec.ReuseKey). A helper whose socket closes without a request exits
+// at once (status 2), so a warm helper never outlives the process that
+// started it by more than that. docs/internals.md writes down this
+// handshake.
 var Warm func() (WarmStart, error)
 
 // WarmStart is how to start a warm helper.
@@ -46,8 +52,9 @@ type Request struct {
 	Args []string `json:"args"` // --spec S -- CMD ARGS…
 	Env  []string `json:"env"`
 	Dir  string   `json:"dir"`
-	// Stdin reports whether the command reads the helper's stdin pipe;
-	// false gives it /dev/null, as an unstarted exec.Cmd would.
+	// Stdin reports whether the request comes with a stdin descriptor
+	// for the command; false gives it /dev/null, as an unstarted
+	// exec.Cmd would.
 	Stdin bool `json:"stdin"`
 }
 

@@ -107,8 +107,9 @@ type execCase struct {
 	parallel []time.Duration // wall time of execParallel at once
 	// cpu reads the CPU time spent so far by what runs the case: the
 	// bench's reaped children (fork/exec, bwrap), or the code service
-	// and the helpers it reaped (the router's share, ~1 %, and the
-	// kernel worker's teardown of network namespaces are left out).
+	// and its helpers, reaped or waiting for their next command (the
+	// router's share, ~1 %, and the kernel worker's teardown of network
+	// namespaces are left out).
 	cpu      func() time.Duration
 	cpuTotal time.Duration // over every parallel round
 }
@@ -207,23 +208,48 @@ func childrenCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// treeCPU returns a reader of the CPU time of pid and of the children it
-// has reaped (utime, stime, cutime and cstime in /proc/PID/stat, clock
-// ticks of 10 ms).
+// treeCPU returns a reader of the CPU time of pid, of the children it
+// has reaped, and of its children still alive with theirs (utime, stime,
+// cutime and cstime in /proc/PID/stat, clock ticks of 10 ms): a helper
+// that waits for its next command has not been reaped yet.
 func treeCPU(pid int) func() time.Duration {
 	return func() time.Duration {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			return 0
-		}
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
 		var ticks int64
-		for _, i := range []int{11, 12, 13, 14} {
-			n, _ := strconv.ParseInt(f[i], 10, 64)
-			ticks += n
+		for _, kid := range childPids(pid) {
+			ticks += procTicks(kid)
 		}
-		return time.Duration(ticks) * 10 * time.Millisecond
+		return time.Duration(ticks+procTicks(pid)) * 10 * time.Millisecond
 	}
+}
+
+// procTicks is utime+stime+cutime+cstime of pid, 0 when it is gone.
+func procTicks(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	var ticks int64
+	for _, i := range []int{11, 12, 13, 14} {
+		n, _ := strconv.ParseInt(f[i], 10, 64)
+		ticks += n
+	}
+	return ticks
+}
+
+// childPids lists pid's children (every thread's).
+func childPids(pid int) []int {
+	tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	var pids []int
+	for _, t := range tasks {
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + t.Name() + "/children")
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, n)
+			}
+		}
+	}
+	return pids
 }
 
 func ratio(a, b time.Duration) string {

@@ -36,7 +36,8 @@ var asUserTests = []string{
 	"TestConfineSelfFileService", "TestConfineSelfRefusesAForgedMarker",
 	"TestConfinedCodeServiceProtectsGit", "TestEgressNamespace", "TestEgressNeedsNamespace", "TestEgressUnitProcess",
 	"TestEscapeDenyRead", "TestEscapeFilesystem", "TestEscapeProcesses",
-	"TestForkBombIsBounded", "TestKilledHelperTakesItsCommand", "TestOneStage", "TestOwnsMountNamespace",
+	"TestForkBombIsBounded", "TestHelperChangedNotReused", "TestHelperOtherKindNotReused", "TestHelperReused",
+	"TestHelperWithLeftoverNotReused", "TestIdleHelperEndsOnSignal", "TestKilledHelperTakesItsCommand", "TestOneStage", "TestOwnsMountNamespace",
 	"TestWarmHelper", "TestWarmHelperDenyRead", "TestWarmHelperOwnMounts",
 }
 

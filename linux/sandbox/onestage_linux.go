@@ -26,14 +26,15 @@ func startOneStage(inv invocation, done <-chan struct{}) (*stage2, error) {
 		return nil, err
 	}
 	type started struct {
-		pid int
-		err error
+		pid, tid int
+		limits   rlimits
+		err      error
 	}
 	res := make(chan started, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-		pid, err := confineThreadAndFork(inv.spec, path, inv.argv)
-		res <- started{pid, err}
+		pid, limits, err := confineThreadAndFork(inv.spec, path, inv.argv)
+		res <- started{pid, unix.Gettid(), limits, err}
 		if err == nil {
 			<-done
 		}
@@ -42,7 +43,7 @@ func startOneStage(inv invocation, done <-chan struct{}) (*stage2, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	c := &stage2{pid: s.pid, pidfd: -1}
+	c := &stage2{pid: s.pid, pidfd: -1, limits: s.limits, thread: s.tid}
 	if fd, err := unix.PidfdOpen(s.pid, 0); err == nil {
 		c.pidfd = fd
 	}
@@ -50,22 +51,25 @@ func startOneStage(inv invocation, done <-chan struct{}) (*stage2, error) {
 }
 
 // confineThreadAndFork is confineAndExec's order of steps, on the calling
-// (locked) thread, ending in a fork and exec instead of an exec.
-func confineThreadAndFork(spec sandbox.Spec, path string, argv []string) (int, error) {
+// (locked) thread, ending in a fork and exec instead of an exec. It also
+// returns the process's limits as set, before the command could change
+// them (reusable compares).
+func confineThreadAndFork(spec sandbox.Spec, path string, argv []string) (int, rlimits, error) {
 	if err := setLimits(spec.Limits); err != nil {
-		return 0, err
+		return 0, rlimits{}, err
 	}
+	limits := limitsOf()
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return 0, fmt.Errorf("set no_new_privs: %w", err)
+		return 0, limits, fmt.Errorf("set no_new_privs: %w", err)
 	}
 	if err := dropCapabilities(); err != nil {
-		return 0, err
+		return 0, limits, err
 	}
 	if err := restrictCommand(spec); err != nil {
-		return 0, err
+		return 0, limits, err
 	}
-	if err := loadFilter(commandFilter(spec.Network)); err != nil {
-		return 0, err
+	if err := loadThreadFilter(commandFilter(spec.Network)); err != nil {
+		return 0, limits, err
 	}
 	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
 		Env:   scrubEnv(os.Environ()),
@@ -73,9 +77,9 @@ func confineThreadAndFork(spec sandbox.Spec, path string, argv []string) (int, e
 		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
 	})
 	if err != nil {
-		return 0, fmt.Errorf("start %s: %w", path, err)
+		return 0, limits, fmt.Errorf("start %s: %w", path, err)
 	}
-	return pid, nil
+	return pid, limits, nil
 }
 
 // notFound reports whether err means the command does not exist.

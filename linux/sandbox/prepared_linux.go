@@ -46,12 +46,23 @@ var prepared, preparedNet *preparedRuleset
 // through the prepared ruleset when it can be used.
 func restrictCommand(spec sandbox.Spec) error {
 	rs := commandRuleset(spec, landlockABI())
-	p := prepared
+	p, other := prepared, preparedNet
 	if !rs.noNet {
-		p = preparedNet
+		p, other = preparedNet, prepared
 	}
-	if ok, err := p.restrictThread(rs); ok {
+	// Either is used once at most: restrictThread adds the command's own
+	// rules to it. A helper's next command (reuse_linux.go) builds its
+	// ruleset from scratch.
+	prepared, preparedNet = nil, nil
+	if other != nil {
+		unix.Close(other.fd)
+	}
+	ok, err := p.restrictThread(rs) // closes p when ok
+	if ok {
 		return err
+	}
+	if p != nil {
+		unix.Close(p.fd)
 	}
 	return rs.restrictThread()
 }

@@ -101,16 +101,26 @@ func compileFilter(o filterOptions) ([]unix.SockFilter, error) {
 }
 
 // loadFilter installs the filter for o on every thread of the process
-// (SECCOMP_FILTER_FLAG_TSYNC). The calling thread must have no_new_privs
-// set; TSYNC gives it to the other threads too.
-func loadFilter(o filterOptions) error {
+// (SECCOMP_FILTER_FLAG_TSYNC): a service confining itself, a second
+// stage about to exec. The calling thread must have no_new_privs set;
+// TSYNC gives it to the other threads too.
+func loadFilter(o filterOptions) error { return installFilter(o, unix.SECCOMP_FILTER_FLAG_TSYNC) }
+
+// loadThreadFilter installs the filter for o on the calling thread alone
+// (which must have no_new_privs set): the thread a helper forks a
+// command from in one stage. The helper's other threads go on
+// supervising, and for its next command mount its read-only corners
+// (reuse_linux.go), which the command's filter refuses.
+func loadThreadFilter(o filterOptions) error { return installFilter(o, 0) }
+
+func installFilter(o filterOptions, flags uintptr) error {
 	filter, err := compileFilter(o)
 	if err != nil {
 		return err
 	}
 	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
 	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
-		unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&prog)))
+		flags, uintptr(unsafe.Pointer(&prog)))
 	if errno != 0 {
 		return fmt.Errorf("seccomp: load filter: %w", errno)
 	}

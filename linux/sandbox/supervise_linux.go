@@ -45,9 +45,15 @@ type supervisor struct {
 	// passed (-1: no forwarder, or not stopped).
 	fwd    *forwarder
 	passed int
-	// status, when set, is where report writes the exit code before the
-	// helper exits (a warm helper's descriptor 4).
-	status *os.File
+	// What reusable asks of the last command (reuse_linux.go): whether it
+	// started in one stage, the limits its thread set for the process
+	// before it forked, whether the sweep found a process left, and
+	// whether the helper got a signal meanwhile. before is the helper's
+	// scheduling at start.
+	oneStage, swept, signalled bool
+	limits                     rlimits
+	confined                   int // the thread the command was forked from
+	before                     scheduling
 }
 
 // newSupervisor gives up the controlling terminal, makes the process a
@@ -97,11 +103,14 @@ func (s *supervisor) run(inv invocation) int {
 		return fail("%v", err)
 	}
 	terminated := make(chan unix.Signal, 1)
-	go forward(s.sigs, child, terminated)
+	stop, stopped := make(chan struct{}), make(chan bool)
+	go func() { stopped <- forward(s.sigs, child, terminated, stop) }()
 
 	status := s.waitExit(child.pid)
+	close(stop)
+	s.signalled = <-stopped // the forwarder is gone before the pidfd closes
 	child.close()
-	sweep(cg)
+	s.swept = sweep(cg)
 	s.passed = s.fwd.stop() // before report: the session ends with the command
 	select {
 	case sig := <-terminated:
@@ -111,30 +120,32 @@ func (s *supervisor) run(inv invocation) int {
 	return exitStatus(status)
 }
 
-// report tells the service the exit code the helper is about to exit
-// with, so that it can answer without waiting for the exit itself (the
-// teardown of a Go process and its namespaces: most of a millisecond
-// here). Standard output and error are closed first — every process that
-// could write to them is gone — so the service has all the output when
-// the code arrives. For a command with network a second byte follows,
-// 0 when its forwarder passed no connection (so the proxy has no record
-// to send), 1 when it passed some (core/codeexec reads them). Without a
-// status descriptor it does nothing.
-func (s *supervisor) report(code int) {
-	if s.status == nil {
-		return
-	}
-	if null, err := unix.Open("/dev/null", unix.O_WRONLY|unix.O_CLOEXEC, 0); err == nil {
+// report tells the service the command's exit code, on the control
+// socket: one byte, then the status flags (reuse_linux.go): whether the
+// helper takes another request (again) and, for a command with network,
+// whether its forwarder passed any connection (so that the proxy need
+// send no record). Standard input, output and error are closed first —
+// every process that could use them is gone — so the service has all the
+// output when the code arrives. A helper not taking another request
+// exits next: the teardown of a Go process and its namespaces (most of
+// a millisecond here) is not in the call's time.
+func (s *supervisor) report(ctl *os.File, code int, again bool) {
+	if null, err := unix.Open("/dev/null", unix.O_RDWR|unix.O_CLOEXEC, 0); err == nil {
+		unix.Dup3(null, 0, 0)
 		unix.Dup3(null, 1, 0)
 		unix.Dup3(null, 2, 0)
 		unix.Close(null)
 	}
-	msg := []byte{byte(code)}
-	if s.passed >= 0 {
-		msg = append(msg, byte(min(s.passed, 1)))
+	var flags byte
+	switch {
+	case again:
+		flags |= statusAgain
+	case s.passed == 0:
+		flags |= statusNoConnections
+	case s.passed > 0:
+		flags |= statusConnections
 	}
-	s.status.Write(msg)
-	s.status.Close()
+	ctl.Write([]byte{byte(code), flags})
 }
 
 // start starts the command in one stage — forked from a confined thread
@@ -167,7 +178,11 @@ func (s *supervisor) start(inv invocation, cg *cgroup, released <-chan struct{})
 		return nil, fmt.Errorf("mask deny_read paths: %w", err)
 	}
 	inv.spec = withTerminals(inv.spec, s.terminals)
-	return startOneStage(inv, released)
+	c, err := startOneStage(inv, released)
+	if err == nil {
+		s.oneStage, s.limits, s.confined = true, c.limits, c.thread
+	}
+	return c, err
 }
 
 func fail(format string, args ...any) int {
@@ -179,6 +194,11 @@ func fail(format string, args ...any) int {
 type stage2 struct {
 	pid   int
 	pidfd int // -1 when the kernel has no pidfd_open (before 5.3)
+	// limits are the process's resource limits as the command's thread
+	// set them, before it forked, and thread is that thread (one stage
+	// only).
+	limits rlimits
+	thread int
 }
 
 // signal sends sig without the risk of hitting a recycled pid where the
@@ -242,10 +262,18 @@ func startStage2(inv invocation, cg *cgroup) (*stage2, error) {
 
 // forward passes SIGINT to the command and turns SIGTERM and SIGHUP into
 // SIGKILL for it (the sweep then takes the rest), recording which signal
-// ended the helper.
-func forward(sigs <-chan os.Signal, c *stage2, terminated chan<- unix.Signal) {
-	for s := range sigs {
-		sig := s.(unix.Signal)
+// ended the helper, until stop is closed; it returns whether any signal
+// came.
+func forward(sigs <-chan os.Signal, c *stage2, terminated chan<- unix.Signal, stop <-chan struct{}) bool {
+	got := false
+	for {
+		var sig unix.Signal
+		select {
+		case <-stop:
+			return got
+		case s := <-sigs:
+			sig, got = s.(unix.Signal), true
+		}
 		if sig == unix.SIGINT {
 			c.signal(unix.SIGINT)
 			continue

@@ -16,11 +16,12 @@ import (
 // session or process group it moved to, so "every descendant" is: the
 // helper's children, and then theirs once they are orphaned, until none
 // is left. Only this goroutine reaps, so a listed child's pid cannot be
-// recycled before it is killed.
-func sweep(cg *cgroup) {
-	for {
+// recycled before it is killed. It reports whether it found any process
+// left.
+func sweep(cg *cgroup) (found bool) {
+	for ; ; found = true {
 		if !reapDead() {
-			return // no children at all
+			return found // no children (left)
 		}
 		kids := children()
 		for _, pid := range kids {

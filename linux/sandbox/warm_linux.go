@@ -3,6 +3,7 @@
 package sandbox
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -47,14 +48,19 @@ func warmHelper() (sandbox.WarmStart, error) {
 }
 
 // warmMain is "sandbox-exec --warm": it does what does not depend on the
-// command (warmUp), then waits for the request and runs it.
+// command (warmUp), says it is ready, then runs the requests that come on
+// its control socket, one at a time. After each it reports the exit code
+// and, when it may serve another command of the same kind
+// (reuse_linux.go), waits for the next; otherwise it exits.
 func warmMain() int {
-	status := statusPipe() // first, before anything opens a descriptor
+	ctl := controlSocket() // first, before anything opens a descriptor
+	if ctl == nil {
+		return fail("started --warm without a control socket on descriptor 3")
+	}
 	s, err := newSupervisor()
 	if err != nil {
 		return fail("%v", err)
 	}
-	s.status = status
 	s.ownMounts, s.ppid = ownMountNamespace()
 	s.egress = egressSocket()
 	s.ownNet = ownNetNamespace(s.ppid)
@@ -65,27 +71,74 @@ func warmMain() int {
 		s.terminals = mountPrivateTerminals() == nil // else no terminal at all
 	}
 	warmUp(s.terminals, s.forwarder != nil)
-	inv, code := readRequest()
-	if code == 0 {
-		code = s.run(inv)
+	s.before = schedulingOf()
+	if _, err := ctl.Write([]byte{readyByte}); err != nil {
+		return exitUsage // the service went away
 	}
-	s.report(code)
-	return code
+	var kind string
+	for uses := 1; ; uses++ {
+		inv, code := s.next(ctl)
+		if code == exitUsage {
+			return code // the service closed the socket: no request
+		}
+		if code == 0 {
+			key, ok := inv.spec.ReuseKey()
+			switch {
+			case uses == 1:
+				kind = key
+			case !ok || key != kind:
+				code = fail("a reused helper got a command of another kind")
+			}
+		}
+		if code == 0 {
+			code = s.run(inv)
+		}
+		again := code != exitConfine && uses < maxUses && s.reusable(inv) && s.reset() == nil
+		s.report(ctl, code, again)
+		if !again {
+			return code
+		}
+		// Nothing of the request stays while the helper waits: not its
+		// environment (secrets among it), not its directory (a mount
+		// the helper would keep busy).
+		os.Clearenv()
+		os.Chdir("/")
+	}
 }
 
-// statusPipe returns descriptor 4 when it is the write end of a pipe, as
-// the code service passes it (core/codeexec), else nil: a helper started
-// without one must not write into whatever else has that number.
-func statusPipe() *os.File {
-	var st unix.Stat_t
-	if unix.Fstat(4, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+// next waits for the next request on ctl, with its stdio, and returns
+// the invocation to supervise. A signal while it waits ends the helper
+// (it has no child then), as the socket closing without a request does
+// (exitUsage). Its watcher is gone before next returns: from then on the
+// command's forwarder alone takes the signals (forward).
+func (s *supervisor) next(ctl *os.File) (invocation, int) {
+	idle, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		select {
+		case sig := <-s.sigs:
+			os.Exit(128 + int(sig.(unix.Signal)))
+		case <-idle:
+			close(watched)
+		}
+	}()
+	inv, code := readRequest(ctl)
+	close(idle)
+	<-watched
+	return inv, code
+}
+
+// controlSocket returns descriptor 3 when it is a Unix stream socket, as
+// the code service passes it (core/codeexec), else nil; made pollable:
+// the helper waits for its requests with its goroutine parked.
+func controlSocket() *os.File {
+	if typ, err := unix.GetsockoptInt(ctlFD, unix.SOL_SOCKET, unix.SO_TYPE); err != nil || typ != unix.SOCK_STREAM {
 		return nil
 	}
-	if fl, err := unix.FcntlInt(4, unix.F_GETFL, 0); err != nil || fl&unix.O_ACCMODE != unix.O_WRONLY {
+	if dom, err := unix.GetsockoptInt(ctlFD, unix.SOL_SOCKET, unix.SO_DOMAIN); err != nil || dom != unix.AF_UNIX {
 		return nil
 	}
-	unix.CloseOnExec(4)
-	return os.NewFile(4, "sandbox-status")
+	unix.CloseOnExec(ctlFD)
+	return pollable(ctlFD, "sandbox-control")
 }
 
 // warmUp does ahead of the request the work every command needs: the
@@ -169,19 +222,27 @@ func nsID(link string) ([2]uint64, error) {
 	return [2]uint64{st.Dev, st.Ino}, nil
 }
 
-// readRequest is the waiting half of "sandbox-exec --warm": it blocks until one sandbox.Request
-// arrives on descriptor 3 (the pipe closing without one ends it with
-// exitUsage), takes the request's working directory, environment and
-// stdin, and returns the invocation to supervise.
-func readRequest() (invocation, int) {
-	ctl := pollable(3, "sandbox-request") // see idle_linux.go
-	if ctl == nil {
-		return invocation{}, fail("started --warm without a request pipe")
-	}
-	b, err := io.ReadAll(io.LimitReader(ctl, 8<<20))
-	ctl.Close()
-	if err != nil || len(b) == 0 {
+// readRequest reads one request from ctl (a core/sandbox.Request after
+// its length, 4 bytes big-endian; sent with the length, the command's
+// stdout, stderr and, when it has one, stdin: SCM_RIGHTS), puts those on
+// descriptors 1, 2 and 0 (/dev/null on 0 without stdin), takes the
+// request's working directory and environment, and returns the
+// invocation to supervise. The socket closing before a request ends it
+// with exitUsage.
+func readRequest(ctl *os.File) (invocation, int) {
+	size, fds, err := recvHeader(ctl)
+	if err == io.EOF {
 		return invocation{}, exitUsage // the service went away or shut down
+	}
+	if err == nil {
+		err = takeStdio(fds)
+	}
+	if err != nil {
+		return invocation{}, fail("read the request: %v", err)
+	}
+	b := make([]byte, size)
+	if _, err := io.ReadFull(ctl, b); err != nil {
+		return invocation{}, fail("read the request: %v", err)
 	}
 	req, err := sandbox.DecodeRequest(b)
 	if err != nil {
@@ -199,12 +260,100 @@ func readRequest() (invocation, int) {
 		k, v, _ := strings.Cut(kv, "=")
 		os.Setenv(k, v)
 	}
-	if !req.Stdin {
-		if err := stdinFromNull(); err != nil {
-			return invocation{}, fail("%v", err)
-		}
-	}
 	return inv, 0
+}
+
+// recvHeader reads a request's length and the descriptors sent with it,
+// received close-on-exec: only what takeStdio puts on 0, 1 and 2 reaches
+// the command.
+func recvHeader(ctl *os.File) (int, []int, error) {
+	rc, err := ctl.SyscallConn()
+	if err != nil {
+		return 0, nil, err
+	}
+	var hdr [4]byte
+	var fds []int
+	for got := 0; got < len(hdr); {
+		oob := make([]byte, unix.CmsgSpace(3*4))
+		var n, oobn int
+		var rerr error
+		if err := rc.Read(func(fd uintptr) bool {
+			n, oobn, _, _, rerr = unix.Recvmsg(int(fd), hdr[got:], oob, unix.MSG_CMSG_CLOEXEC)
+			return rerr != unix.EAGAIN
+		}); err != nil {
+			return 0, nil, err
+		}
+		more, err := unixRights(oob[:oobn])
+		fds = append(fds, more...)
+		switch {
+		case err == nil && rerr != nil:
+			err = rerr
+		case err == nil && n == 0 && got == 0:
+			err = io.EOF
+		case err == nil && n == 0:
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			closeAll(fds)
+			return 0, nil, err
+		}
+		got += n
+	}
+	size := int(binary.BigEndian.Uint32(hdr[:]))
+	if size > maxRequestSize {
+		closeAll(fds)
+		return 0, nil, fmt.Errorf("a request of %d bytes", size)
+	}
+	return size, fds, nil
+}
+
+// maxRequestSize bounds a request (core/sandbox.DecodeRequest's own
+// bound is lower).
+const maxRequestSize = 16 << 20
+
+// unixRights returns the descriptors in a control message.
+func unixRights(oob []byte) ([]int, error) {
+	if len(oob) == 0 {
+		return nil, nil
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, err
+	}
+	var fds []int
+	for _, m := range msgs {
+		got, err := unix.ParseUnixRights(&m)
+		if err != nil {
+			return fds, err
+		}
+		fds = append(fds, got...)
+	}
+	return fds, nil
+}
+
+// takeStdio puts fds — stdout, stderr and, when there are three, stdin —
+// on descriptors 1, 2 and 0 (/dev/null without stdin), and closes them.
+func takeStdio(fds []int) error {
+	defer closeAll(fds)
+	if len(fds) != 2 && len(fds) != 3 {
+		return fmt.Errorf("%d descriptors with the request, want 2 or 3", len(fds))
+	}
+	if err := unix.Dup3(fds[0], 1, 0); err != nil {
+		return err
+	}
+	if err := unix.Dup3(fds[1], 2, 0); err != nil {
+		return err
+	}
+	if len(fds) == 3 {
+		return unix.Dup3(fds[2], 0, 0)
+	}
+	return stdinFromNull()
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
 }
 
 // stdinFromNull puts /dev/null on descriptor 0.

@@ -4,11 +4,14 @@ package sandbox
 
 import (
 	"bytes"
+	"encoding/binary"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,7 +32,9 @@ func standInServiceCgroup(t *testing.T) string {
 		return ""
 	}
 	for _, base := range pidsCgroupDirs() {
-		dir := filepath.Join(base, serviceCgroupPrefix+"test-"+strconv.Itoa(os.Getpid()))
+		// One per test: a helper reaped in the background may keep the
+		// last test's busy a little longer.
+		dir := filepath.Join(base, serviceCgroupPrefix+"test-"+strconv.Itoa(os.Getpid())+"-"+strconv.Itoa(int(standIns.Add(1))))
 		if os.Mkdir(dir, 0o700) == nil && os.WriteFile(filepath.Join(dir, "pids.max"), []byte("64"), 0) == nil {
 			t.Cleanup(func() { os.Remove(dir) })
 			return dir
@@ -38,6 +43,8 @@ func standInServiceCgroup(t *testing.T) string {
 	t.Skip("no writable pids cgroup to stand in for the service's")
 	return ""
 }
+
+var standIns atomic.Int32
 
 // TestWarmHelperOwnMounts runs the escape corpus through warm helpers
 // started as the code service starts them (sandbox.Warm's Attr: a mount
@@ -117,17 +124,18 @@ func TestOwnMountNamespaceIsNotTheParents(t *testing.T) {
 // the command's output, trimmed.
 func runOneWarm(t *testing.T, argv []string, attr *syscall.SysProcAttr, req sandbox.Request) (helperNS, out string) {
 	t.Helper()
-	r, w, err := os.Pipe()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	must(t, err)
-	defer w.Close()
+	ctl, theirs := os.NewFile(uintptr(fds[0]), "control"), os.NewFile(uintptr(fds[1]), "control-helper")
+	defer ctl.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	attr.Setsid = true
 	cmd.SysProcAttr, cmd.Env, cmd.Dir = attr, []string{}, "/"
-	cmd.ExtraFiles = []*os.File{r}
-	var buf bytes.Buffer
+	cmd.ExtraFiles = []*os.File{theirs}
+	var buf bytes.Buffer // the helper's own complaints, before the request
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	must(t, cmd.Start())
-	r.Close()
+	theirs.Close()
 	// The shell that joins the stand-in cgroup execs the helper: wait
 	// until it has, so the namespace read is the helper's.
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
@@ -138,11 +146,26 @@ func runOneWarm(t *testing.T, argv []string, attr *syscall.SysProcAttr, req sand
 	}
 	helperNS, err = os.Readlink("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/mnt")
 	must(t, err)
-	_, err = w.Write(req.Encode())
+	outR, outW, err := os.Pipe()
 	must(t, err)
-	w.Close()
+	defer outR.Close()
+	sendRequest(t, ctl, req, outW, outW)
+	outW.Close()
+	b, _ := io.ReadAll(outR) // the helper closes its copy before it reports
+	ctl.Close()              // no next request: the helper exits
 	cmd.Wait()
-	return helperNS, strings.TrimSpace(buf.String())
+	return helperNS, strings.TrimSpace(buf.String() + string(b))
+}
+
+// sendRequest writes req on a helper's control socket as core/codeexec
+// does, with stdout and stderr for the command.
+func sendRequest(t *testing.T, ctl *os.File, req sandbox.Request, stdout, stderr *os.File) {
+	t.Helper()
+	body := req.Encode()
+	hdr := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
+	must(t, syscall.Sendmsg(int(ctl.Fd()), hdr, syscall.UnixRights(int(stdout.Fd()), int(stderr.Fd())), nil, 0))
+	_, err := ctl.Write(body)
+	must(t, err)
 }
 
 // TestOwnsMountNamespace starts the test binary in a user namespace alone

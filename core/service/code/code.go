@@ -78,11 +78,13 @@ type Config struct {
 	Unconfined string
 	// Policy decides which commands may run; nil allows all.
 	Policy *policy.Policy
-	// WarmHelpers is how many sandbox helpers are kept started ahead of
-	// the next commands (core/sandbox.Warm), so that that many commands
-	// arriving together do not each wait for a helper's start. Each
-	// waiting helper holds about 3 MB of memory. 0 means
-	// DefaultWarmHelpers; -1 turns warm helpers off.
+	// WarmHelpers is how many fresh sandbox helpers are kept started
+	// ahead of the next commands (core/sandbox.Warm), so that that many
+	// commands arriving together do not each wait for a helper's start;
+	// helpers that ran a command may also wait for the next of its kind
+	// (at most WarmHelpers + max(2, CPUs) of them). Each waiting helper
+	// holds about 3 MB of memory. 0 means DefaultWarmHelpers; -1 turns
+	// warm helpers off.
 	WarmHelpers int
 	// Protect are more paths a command must not change when they lie in
 	// its working directory: Carapace's own configuration and state.
@@ -105,9 +107,11 @@ type Config struct {
 	Authorize service.Authorize
 }
 
-// DefaultWarmHelpers is how many helpers wait by default: two cover a
-// command and the one right behind it; a burst beyond that starts the
-// rest on the spot (docs/sandbox.md has the measurements).
+// DefaultWarmHelpers is how many fresh helpers wait by default: two
+// cover a command and the one right behind it; a burst beyond that is
+// served by helpers that finish a command of its kind and take the next,
+// and by a few started for it (codeexec.Pool; docs/sandbox.md has the
+// measurements).
 const DefaultWarmHelpers = 2
 
 // Service is the code service.
@@ -285,7 +289,7 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		return nil, err
 	}
 	rules := s.commandRules(call, dir)
-	argv, env, before, cleanTmp, err := s.sandboxed(append([]string{path}, p.Args...), dir, p.Env, rules)
+	argv, env, before, cleanTmp, reuse, err := s.sandboxed(append([]string{path}, p.Args...), dir, p.Env, rules)
 	if err != nil {
 		return nil, errs.E(op, err)
 	}
@@ -307,6 +311,7 @@ func (s *Service) execute(ctx context.Context, call *service.Call) (any, error) 
 		// A warm helper takes the same words, and the rest, as a request.
 		c.Pool = s.pool
 		c.Request = sandbox.Request{Args: argv[2:], Env: env, Dir: dir, Stdin: stdin != nil}.Encode()
+		c.Kind = helperKind(call.Caller, reuse)
 		if s.networkWith(rules) {
 			routes, _ := s.live.get()
 			ns = newNetSession(call, s.egress, rules, routes)

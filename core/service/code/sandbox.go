@@ -39,29 +39,31 @@ func (s *Service) checkPolicy(op string, argv []string) error {
 // sandboxed returns the command line that runs argv in dir under the OS
 // sandbox, the environment it gets, the executed paths found in dir
 // (made read-only for the command; quarantine compares against them),
-// and a cleanup for its private temporary directory. Without a sandbox
-// it refuses, unless the owner turned the sandbox off in the config.
-func (s *Service) sandboxed(argv []string, dir string, env map[string]string, rules egress.Rules) ([]string, []string, *autorun.Found, func(), error) {
+// a cleanup for its private temporary directory, and what a helper that
+// ran it keeps for the next command (sandbox.Spec.ReuseKey; "" when it
+// must run no other). Without a sandbox it refuses, unless the owner
+// turned the sandbox off in the config.
+func (s *Service) sandboxed(argv []string, dir string, env map[string]string, rules egress.Rules) (wrapped, cmdEnv []string, before *autorun.Found, cleanup func(), reuse string, err error) {
 	// One walk finds both the files the owner's tools run (made
 	// read-only) and the secrets the command may not read (masked).
 	if s.denyErr != nil {
-		return nil, nil, nil, nil, errs.E(errs.Unavailable, errs.ReasonBadConfig,
+		return nil, nil, nil, nil, "", errs.E(errs.Unavailable, errs.ReasonBadConfig,
 			errs.Hint("fix services.code.deny_read in ~/.config/gimme/local.yaml (carapace config check)"), s.denyErr)
 	}
 	deny := s.denyReadFor(dir)
 	found, err := s.index.Find(dir, deny, maskWith(deny))
 	if errors.Is(err, autorun.ErrTooLarge) {
-		return nil, nil, nil, nil, errs.E(errs.Failed, errs.ReasonTreeTooLarge,
+		return nil, nil, nil, nil, "", errs.E(errs.Failed, errs.ReasonTreeTooLarge,
 			errs.Hint("the working directory holds too many files, repositories or deny_read matches (node_modules aside) to protect their git hooks, the other files your tools run and its secrets; run the command in a smaller directory, e.g. one project"), err)
 	}
 	if err != nil {
-		return nil, nil, nil, nil, errs.E(errs.Failed, errs.ReasonSandboxSetup, err)
+		return nil, nil, nil, nil, "", errs.E(errs.Failed, errs.ReasonSandboxSetup, err)
 	}
 	tmp, err := os.MkdirTemp("", "carapace-tmp-")
 	if err != nil {
-		return nil, nil, nil, nil, errs.E(errs.Failed, err)
+		return nil, nil, nil, nil, "", errs.E(errs.Failed, err)
 	}
-	cleanup := func() { os.RemoveAll(tmp) }
+	cleanup = func() { os.RemoveAll(tmp) }
 	spec := sandbox.ForProject(dir, tmp)
 	spec.Protected = append([]string(nil), found.Protect...) // ForProject's <dir>/.git corners among them
 	for _, p := range s.cfg.Protect {
@@ -74,20 +76,36 @@ func (s *Service) sandboxed(argv []string, dir string, env map[string]string, ru
 		spec.Network, spec.Egress = true, true
 	}
 	spec.Limits = s.cfg.Limits
-	wrapped, err := sandbox.Command(spec, argv)
+	wrapped, err = sandbox.Command(spec, argv)
 	if errors.Is(err, errors.ErrUnsupported) && s.cfg.AllowUnsandboxed {
-		return argv, spec.Env(nil, env), found, cleanup, nil
+		return argv, spec.Env(nil, env), found, cleanup, "", nil
 	}
 	if errors.Is(err, errors.ErrUnsupported) {
 		cleanup()
-		return nil, nil, nil, nil, errs.E(errs.Unavailable, errs.ReasonNoSandbox,
+		return nil, nil, nil, nil, "", errs.E(errs.Unavailable, errs.ReasonNoSandbox,
 			errs.Hint("this platform has no command sandbox (Linux needs Landlock and seccomp); set services.code.sandbox: off to run commands unconfined, at your own risk"))
 	}
 	if err != nil {
 		cleanup()
-		return nil, nil, nil, nil, errs.E(errs.Failed, errs.ReasonSandboxSetup, err)
+		return nil, nil, nil, nil, "", errs.E(errs.Failed, errs.ReasonSandboxSetup, err)
 	}
-	return wrapped, spec.Env(nil, env), found, cleanup, nil
+	reuse, _ = spec.ReuseKey() // "" with network
+	return wrapped, spec.Env(nil, env), found, cleanup, reuse, nil
+}
+
+// helperKind is which commands may follow one another in one sandbox
+// helper (codeexec.Command.Kind): those of one caller — the same token
+// (by its jti), uid and entry — whose Specs leave a helper alike (reuse,
+// sandbox.Spec.ReuseKey). "" (a command with network) runs alone.
+func helperKind(c service.Caller, reuse string) string {
+	if reuse == "" {
+		return ""
+	}
+	who := "uid " + strconv.Itoa(c.UID) + " via " + string(c.Via)
+	if c.Token != "" {
+		who += " token " + tokenID(c.Token)
+	}
+	return who + "\x00" + reuse
 }
 
 // unmasked is the index's id for walks without a mask.
