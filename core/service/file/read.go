@@ -3,6 +3,7 @@ package file
 import (
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -282,6 +283,14 @@ func appendText(dst, b []byte) ([]byte, bool) {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(b); i++ {
+		// Eight plain bytes at a time, then byte by byte from the block
+		// that holds one to look at.
+		for i+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i == len(b) {
+			break
+		}
 		c := b[i]
 		if textCost[c] == 1 && c != 0xe2 {
 			continue
@@ -333,6 +342,24 @@ func appendText(dst, b []byte) ([]byte, bool) {
 		return dst0, false
 	}
 	return append(dst, '"'), true
+}
+
+// plain8 reports whether none of w's eight bytes is one appendText looks
+// at: a control character (below 0x20, or 0x7f), '"', '&', '<', '>',
+// '\\' or 0xe2 (the start of U+2028 and U+2029). Each test is a classic
+// "has a zero byte" on w made zero where a byte is one of them
+// ('"' and '&' differ in one bit, as '<' and '>' do); a borrow can only
+// mark bytes above a real zero, so "none" is exact.
+func plain8(w uint64) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - ones) &^ v & high }
+	m := (w - 0x20*ones) &^ w & high // a byte below 0x20
+	m |= zero((w ^ 0x22*ones) &^ (0x04 * ones))
+	m |= zero((w ^ 0x3c*ones) &^ (0x02 * ones))
+	m |= zero(w ^ 0x5c*ones)
+	m |= zero(w ^ 0x7f*ones)
+	m |= zero(w ^ 0xe2*ones)
+	return m == 0
 }
 
 // textCost is what each byte of text costs in JSON (as appendText
