@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -70,4 +71,23 @@ func syscallsHow() string {
 		return "every system call (perf, raw_syscalls:sys_enter)"
 	}
 	return "read- and write-type system calls only (/proc/PID/io; install perf for all)"
+}
+
+// perfRecord samples the call stacks of pids (perf record -g, 999 Hz)
+// into dir/<case>.data, named by the case's letters ("(g2) …": g2.data),
+// until the returned function runs. Without perf it does nothing.
+func perfRecord(dir, name string, pids []int) func() {
+	key := strings.Trim(strings.Fields(name)[0], "()")
+	ps := make([]string, len(pids))
+	for i, p := range pids {
+		ps[i] = strconv.Itoa(p)
+	}
+	cmd := exec.Command("perf", "record", "-q", "-F", "999", "-g", "-o", filepath.Join(dir, key+".data"), "-p", strings.Join(ps, ","))
+	if cmd.Start() != nil {
+		return func() {}
+	}
+	return func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		cmd.Wait()
+	}
 }
