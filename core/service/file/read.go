@@ -3,7 +3,6 @@ package file
 import (
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -285,7 +284,7 @@ func appendText(dst, b []byte) ([]byte, bool) {
 	for i := 0; i < len(b); i++ {
 		// Eight plain bytes at a time, then byte by byte from the block
 		// that holds one to look at.
-		for i+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[i:])) {
+		for i+8 <= len(b) && plain8(b[i:i+8:i+8]) {
 			i += 8
 		}
 		if i == len(b) {
@@ -344,23 +343,25 @@ func appendText(dst, b []byte) ([]byte, bool) {
 	return append(dst, '"'), true
 }
 
-// plain8 reports whether none of w's eight bytes is one appendText looks
-// at: a control character (below 0x20, or 0x7f), '"', '&', '<', '>',
-// '\\' or 0xe2 (the start of U+2028 and U+2029). Each test is a classic
-// "has a zero byte" on w made zero where a byte is one of them
-// ('"' and '&' differ in one bit, as '<' and '>' do); a borrow can only
-// mark bytes above a real zero, so "none" is exact.
-func plain8(w uint64) bool {
-	const ones, high = 0x0101010101010101, 0x8080808080808080
-	zero := func(v uint64) uint64 { return (v - ones) &^ v & high }
-	m := (w - 0x20*ones) &^ w & high // a byte below 0x20
-	m |= zero((w ^ 0x22*ones) &^ (0x04 * ones))
-	m |= zero((w ^ 0x3c*ones) &^ (0x02 * ones))
-	m |= zero(w ^ 0x5c*ones)
-	m |= zero(w ^ 0x7f*ones)
-	m |= zero(w ^ 0xe2*ones)
-	return m == 0
+// plain8 reports whether none of b's eight bytes is one appendText looks
+// at (isPlain): eight loads and no branch between them.
+func plain8(b []byte) bool {
+	_ = b[7]
+	return isPlain[b[0]]&isPlain[b[1]]&isPlain[b[2]]&isPlain[b[3]]&
+		isPlain[b[4]]&isPlain[b[5]]&isPlain[b[6]]&isPlain[b[7]] != 0
 }
+
+// isPlain is 1 for a byte appendText copies as it is and need not look
+// at: not a control character, '"', '\\', '<', '>', '&', nor 0xe2 (the
+// start of U+2028 and U+2029).
+var isPlain = func() (t [256]uint8) {
+	for c := range t {
+		if textCost[c] == 1 && c != 0xe2 {
+			t[c] = 1
+		}
+	}
+	return t
+}()
 
 // textCost is what each byte of text costs in JSON (as appendText
 // counts: bytes of multi-byte characters one each), and -1 for the

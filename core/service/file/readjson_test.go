@@ -2,11 +2,11 @@ package file
 
 import (
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -118,8 +118,20 @@ func TestPlain8(t *testing.T) {
 			}
 			want = want && !look(w[j])
 		}
-		if got := plain8(binary.LittleEndian.Uint64(w[:])); got != want {
+		if got := plain8(w[:]); got != want {
 			t.Fatalf("plain8(% x) = %v, want %v", w, got, want)
 		}
+	}
+}
+
+// BenchmarkReadJSON encodes the 4 KiB text of make bench's file.read
+// case as file.read's result.
+func BenchmarkReadJSON(b *testing.B) {
+	line := "the quick brown fox jumps over the lazy dog; 0123456789 abcdefghij\n"
+	text := []byte(strings.Repeat(line, 4096/len(line)+1)[:4096])
+	info := fsafe.Info{Size: 4096, ModTime: time.Unix(1700000000, 120)}
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		readJSON(text, false, 0, -1, info, true)
 	}
 }
