@@ -220,7 +220,14 @@ func contentOK(op string, t target, info fsafe.Info) error {
 // at its end, so it stays text), else base64 of all of b. length is the
 // number of file bytes the content stands for; -1: the bytes encoded.
 func readJSON(b []byte, cut bool, off int64, length int, info fsafe.Info, eof bool) json.RawMessage {
-	out := make([]byte, 0, len(b)+len(b)/3+160)
+	// Room for text with a few escapes, or for base64 when b starts as
+	// binary data does: the answer is most of what a read allocates, and
+	// so sets the collector's pace. Text that escapes a lot grows it once.
+	size := len(b) + len(b)/16
+	if redact.IsBinary(b[:min(len(b), 512)]) {
+		size = base64.StdEncoding.EncodedLen(len(b))
+	}
+	out := make([]byte, 0, size+160)
 	out = append(out, `{"content":`...)
 	t, enc := b, "utf-8"
 	if cut {
