@@ -46,56 +46,70 @@ func paramError(err error) error {
 }
 
 // flatKnown decodes p into v the quick way when that gives what the
-// strict decoder below gives: json.Unmarshal (no Decoder, a third of the
-// time and a quarter of the garbage) when v points to a struct of plain
-// fields (flatNames) and every member of p names one exactly, unescaped.
-// Anything else — an error, a name in another case or escaped, an
-// unknown member, a struct with nested values, where unknown members
-// would be refused further down — reports false, and the strict decoder
-// decides and words the error, as before.
+// strict decoder below gives: by hand (quickDecode) or with
+// json.Unmarshal (no Decoder: a third of the time and a quarter of the
+// garbage), when v points to a struct of plain fields (flatFields) and
+// every member of p names one exactly, unescaped. Anything else — an
+// error, a name in another case or escaped, an unknown member, a struct
+// with nested values, where unknown members would be refused further
+// down — reports false, and the strict decoder decides and words the
+// error, as before.
 func flatKnown(p []byte, v any) bool {
-	names := flatNames(reflect.TypeOf(v))
-	if names == nil || json.Unmarshal(p, v) != nil {
+	fields := flatFields(reflect.TypeOf(v))
+	if fields == nil {
 		return false
 	}
-	return membersKnown(p, names)
+	if quickDecode(p, reflect.ValueOf(v).Elem(), fields) {
+		return true
+	}
+	return json.Unmarshal(p, v) == nil && membersKnown(p, fields)
 }
 
-// flatNames returns the JSON names of the fields of the struct t points
-// to, when every field is plain — a bool, number or string, a slice of
-// them, or json.RawMessage (inside which nothing is refused) — and no two
-// share a name; else nil.
-func flatNames(t reflect.Type) map[string]bool {
+// field is a plain field of a params struct: its index and kind.
+type field struct {
+	index int
+	kind  reflect.Kind
+}
+
+// flatFields returns the fields of the struct t points to by JSON name,
+// when every field is plain — a bool, number or string, a slice of them,
+// or json.RawMessage (inside which nothing is refused) — and no two share
+// a name; else nil.
+func flatFields(t reflect.Type) map[string]field {
 	if n, ok := flatCache.Load(t); ok {
-		return n.(map[string]bool)
+		return n.(map[string]field)
 	}
-	var names map[string]bool
+	var fields map[string]field
 	if t != nil && t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
-		names = map[string]bool{}
+		fields = map[string]field{}
 		for _, f := range reflect.VisibleFields(t.Elem()) {
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 			switch {
 			case f.Anonymous || !plain(f.Type):
-				names = nil
+				fields = nil
 			case !f.IsExported() || name == "-" && !strings.HasPrefix(f.Tag.Get("json"), "-,"):
 				continue
 			case name == "":
 				name = f.Name
 			case strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "":
-				names = nil // a name encoding/json may not take as it is
+				fields = nil // a name encoding/json may not take as it is
 			}
-			if names == nil || names[name] {
-				names = nil
+			if _, dup := fields[name]; fields == nil || dup {
+				fields = nil
 				break
 			}
-			names[name] = true
+			kind := f.Type.Kind()
+			if f.Type.Name() != kind.String() {
+				kind = reflect.Invalid // a named type (json.Marshaler?): json.Unmarshal's
+			}
+			fields[name] = field{index: f.Index[0], kind: kind}
 		}
 	}
-	flatCache.Store(t, names)
-	return names
+	flatCache.Store(t, fields)
+	return fields
 }
 
-var flatCache sync.Map // reflect.Type → map[string]bool (nil: not flat)
+var flatCache sync.Map // reflect.Type → map[string]field (nil: not flat)
 
 func plain(t reflect.Type) bool {
 	if t == reflect.TypeFor[json.RawMessage]() {
@@ -114,13 +128,13 @@ func plain(t reflect.Type) bool {
 }
 
 // membersKnown reports whether every member name of the object p (valid
-// JSON) is in names as it stands: no escapes.
-func membersKnown(p []byte, names map[string]bool) bool {
+// JSON) is in fields as it stands: no escapes.
+func membersKnown(p []byte, fields map[string]field) bool {
 	i := skipSpace(p, 1)
 	for i < len(p) && p[i] == '"' {
 		end := bytes.IndexByte(p[i+1:], '"') + i + 1
 		key := p[i+1 : end]
-		if bytes.IndexByte(key, '\\') >= 0 || !names[string(key)] {
+		if _, ok := fields[string(key)]; !ok || bytes.IndexByte(key, '\\') >= 0 {
 			return false
 		}
 		i = skipValue(p, skipSpace(p, end+1)+1) // past the ':' and the value

@@ -90,8 +90,12 @@ type (
 		Ratio  float64
 		Skip   string `json:"-"`
 		Dash   string `json:"-,"`
+		Small  int8   `json:"small"`
+		Count  uint16 `json:"count"`
+		Mode   mode   `json:"mode"`
 		hidden int
 	}
+	mode         string
 	nestedParams struct {
 		Path string `json:"path"`
 		Opt  struct {
@@ -111,14 +115,20 @@ func decodeInputs(r *rand.Rand, n int) []string {
 	members := []string{`"path":"/a/b"`, `"PATH":"/c"`, `"pa\u0074h":"/e"`, `"offset":12`, `"offset":-1.5`, `"offset":"7"`,
 		`"sync":true`, `"sync":1`, `"tags":["x","y"]`, `"tags":[1]`, `"raw":{"any":[1,{"x":"}"}]}`, `"Ratio":0.5`, `"ratio":2`,
 		`"-":"dash"`, `"Skip":"s"`, `"hidden":3`, `"bogus":null`, `"opt":{"deep":true}`, `"opt":{"deep":true,"x":1}`,
-		`"extra":"e"`, `"path":"q\"uo\\te"`, `"path" : "sp" `, `"tags":null`, `"Path":"/f"`}
-	out := []string{``, `null`, ` {} `, `{}`, `[]`, `{"path":"/a"} {}`, `{"path":"/a"}x`, `{"path":`}
+		`"extra":"e"`, `"path":"q\"uo\\te"`, `"path" : "sp" `, `"tags":null`, `"Path":"/f"`,
+		`"offset":0`, `"offset":-0`, `"offset":01`, `"offset":1e3`, `"offset":1.0`, `"offset":-`, `"offset":12x`,
+		`"offset":9223372036854775807`, `"offset":9223372036854775808`, `"offset":-9223372036854775808`,
+		`"small":127`, `"small":128`, `"small":-128`, `"count":65535`, `"count":65536`, `"count":-1`, `"count":true`,
+		`"path":"\u00e9"`, `"path":"é"`, "\"path\":\"\xff\"", "\"path\":\"a\tb\"", `"path":""`, `"path":null`, `"path":1`,
+		`"sync":false`, `"sync":truex`, `"sync":null`, `"sync":"true"`, "\"path\"\t:\r\"t\"", `"mode":"create"`, `"mode":1`}
+	out := []string{``, `null`, ` {} `, `{}`, `[]`, `{"path":"/a"} {}`, `{"path":"/a"}x`, `{"path":`,
+		`{ }`, `{ , }`, `{"path":"a",}`, `{"path" "a"}`, `{"path":"a"`, `{"path":"a"}}`, `{"sync":true }`, "{\"sync\":true\u00a0}"}
 	for range n {
 		var b strings.Builder
-		b.WriteString([]string{"{", " { ", "{\n"}[r.IntN(3)])
+		b.WriteString([]string{"{", " { ", "{\n", "{\t"}[r.IntN(4)])
 		for i := range r.IntN(5) {
 			if i > 0 {
-				b.WriteString([]string{",", " , "}[r.IntN(2)])
+				b.WriteString([]string{",", " , ", ",\r\n", ",,"}[r.IntN(4)*r.IntN(2)])
 			}
 			b.WriteString(members[r.IntN(len(members))])
 		}
@@ -163,15 +173,51 @@ func checkDecode(t *testing.T, in string) {
 	}
 }
 
-// TestFlatNames: the quick path takes flat params and leaves the rest.
-func TestFlatNames(t *testing.T) {
-	want := map[string]bool{"path": true, "offset": true, "sync": true, "tags": true, "raw": true, "Ratio": true, "-": true}
-	if got := flatNames(reflect.TypeOf(&flatParams{})); !reflect.DeepEqual(got, want) {
-		t.Errorf("flatNames(flatParams) = %v, want %v", got, want)
+// TestFlatFields: the quick paths take flat params and leave the rest.
+func TestFlatFields(t *testing.T) {
+	got := map[string]bool{}
+	for name := range flatFields(reflect.TypeOf(&flatParams{})) {
+		got[name] = true
+	}
+	want := map[string]bool{"path": true, "offset": true, "sync": true, "tags": true, "raw": true, "Ratio": true, "-": true,
+		"small": true, "count": true, "mode": true}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("flatFields(flatParams) = %v, want %v", got, want)
 	}
 	for _, v := range []any{&nestedParams{}, &embeddedParams{}, flatParams{}, new(map[string]string)} {
-		if got := flatNames(reflect.TypeOf(v)); got != nil {
-			t.Errorf("flatNames(%T) = %v, want nil (the strict decoder)", v, got)
+		if got := flatFields(reflect.TypeOf(v)); got != nil {
+			t.Errorf("flatFields(%T) = %v, want nil (the strict decoder)", v, got)
+		}
+	}
+}
+
+// TestQuickDecode: the hand decoder takes the params calls send, and
+// leaves anything unusual to json.Unmarshal and the strict decoder.
+func TestQuickDecode(t *testing.T) {
+	fields := flatFields(reflect.TypeOf(&flatParams{}))
+	for in, quick := range map[string]bool{
+		`{"path":"/a/b é","offset":-12,"sync":true,"small":-128,"count":65535}`: true,
+		` { "path" : "/a" , "sync" : false } `:                                  true,
+		`{}`:                                                                    true,
+		`{"path":"\u00e9"}`:                                                     false, // an escape
+		`{"offset":1e3}`:                                                        false,
+		`{"small":128}`:                                                         false, // too big: the decoder's error
+		`{"path":null}`:                                                         false,
+		`{"tags":["a"]}`:                                                        false, // a slice: json.Unmarshal's
+		`{"mode":"create"}`:                                                     false, // a named type
+		`{"PATH":"/a"}`:                                                         false,
+		`{"path":"/a",}`:                                                        false,
+	} {
+		var got flatParams
+		if ok := quickDecode([]byte(in), reflect.ValueOf(&got).Elem(), fields); ok != quick {
+			t.Errorf("quickDecode(%s) = %v, want %v", in, ok, quick)
+			continue
+		}
+		if quick {
+			var want flatParams
+			if err := strictDecode(json.RawMessage(in), &want); err != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("quickDecode(%s) = %+v, strict %+v (%v)", in, got, want, err)
+			}
 		}
 	}
 }
