@@ -53,10 +53,18 @@ func main() {
 	idle := flag.Int("idle", 1000, "idle connections for the memory check")
 	baseline = flag.String("baseline", "", "another carapace binary (a build before a change): (c'), (d'), (g1') and (g2') measure (c), (d), (g1) and (g2) against it in the same rounds")
 	perfDir = flag.String("perf", "", "a folder: record each case's first round with `perf record -g` of its server processes, as DIR/<case>.data (perf report -i)")
+	parts := flag.String("parts", "", "a -perf folder: print where each forwarded case's CPU went, per call, part by part (router, service), and exit")
 	rounds := flag.Int("rounds", 3, "measure every case this many times, interleaved, and report the median")
 	seeds = flag.String("seeds", "../shared/seeds", "the seed documents, for (s): the seed's Rust/tokio daemon (needs cargo)")
 	only := flag.String("only", "", "measure only the cases whose letters are listed (\"bd\": (b) and (d); \"x\": the sandbox start-up tables; \"X\": only carapace exec against srt; \"w\": the 200 MiB write; \"l\": an agent against the default rate limits), for profiling")
 	flag.Parse()
+	if *parts != "" {
+		if err := perfParts(*parts); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *mode != "" {
 		if err := serveHelper(*mode, *sock, *backend); err != nil {
 			fmt.Fprintln(os.Stderr, "bench helper:", err)
@@ -272,12 +280,12 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 			}
 			before := procStats(c.pids)
 			sc := countSyscalls(c.pids)
-			stopRecord := func() {}
+			stopRecord := func(int) {}
 			if *perfDir != "" && round == 0 {
 				stopRecord = perfRecord(*perfDir, c.name, c.pids)
 			}
 			r, n, err := load(c.sock, c.line, c.auth, c.expect, clients, d)
-			stopRecord()
+			stopRecord(n)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
