@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"math/bits"
 	"regexp"
 	"sort"
 	"strings"
@@ -97,10 +98,26 @@ type keyword struct {
 type Scanner struct {
 	rules []rule
 	kws   []keyword
-	tri   [1 << 16 / 64]uint64 // hashed lower-cased trigrams that begin a keyword
-	byTri map[uint32][]int     // trigram → indices into kws
-	bi    [1 << 16 / 64]uint64 // two-byte keywords, lower-cased
-	short map[uint16][]int     // two-byte keywords by their bytes
+	// tri has a bit for each hashed, lower-cased trigram a hit may start
+	// with: the first three bytes of a keyword of three or more, and a
+	// two-byte keyword followed by a token byte (tokenRun: the only
+	// place one counts). One test a byte finds both kinds.
+	tri [1 << 16 / 64]uint64
+	// rank[w] is the number of tri's bits in the words before w: a set
+	// bit's rank numbers its bucket, whose keywords are
+	// entries[bucket[rank]:bucket[rank+1]], in the order of kws.
+	rank    [1 << 16 / 64]uint16
+	bucket  []uint16
+	entries []entry
+	bi      [1 << 16 / 64]uint64 // two-byte keywords, lower-cased
+	short   map[uint16][]int     // two-byte keywords by their bytes
+}
+
+// entry is a keyword of three bytes or more in a bucket of Scanner.tri:
+// its first three bytes, lower-cased, and its index in kws.
+type entry struct {
+	t  uint32
+	ki int32
 }
 
 var lower = func() (t [256]byte) {
@@ -125,7 +142,7 @@ func New(patterns []Pattern) (*Scanner, error) {
 		}
 		defs = append(defs, d)
 	}
-	s := &Scanner{byTri: map[uint32][]int{}, short: map[uint16][]int{}}
+	s := &Scanner{short: map[uint16][]int{}}
 	for _, d := range defs {
 		re, err := regexp.Compile(d.Regex)
 		if err != nil {
@@ -141,20 +158,58 @@ func New(patterns []Pattern) (*Scanner, error) {
 			s.kws = append(s.kws, keyword{text: []byte(k), rule: ri})
 			switch {
 			case len(k) >= 3:
-				t := uint32(k[0])<<16 | uint32(k[1])<<8 | uint32(k[2])
-				h := triHash(t)
-				s.tri[h>>6] |= 1 << (h & 63)
-				s.byTri[t] = append(s.byTri[t], ki)
+				s.setTri(uint32(k[0])<<16 | uint32(k[1])<<8 | uint32(k[2]))
 			case len(k) == 2:
 				v := uint16(k[0])<<8 | uint16(k[1])
 				s.bi[v>>6] |= 1 << (v & 63)
 				s.short[v] = append(s.short[v], ki)
+				for c := range 256 {
+					if isToken[c] && lower[c] == byte(c) {
+						s.setTri(uint32(v)<<8 | uint32(c))
+					}
+				}
 			default:
 				return nil, fmt.Errorf("redact rule %s: keyword %q is shorter than two bytes", d.ID, k)
 			}
 		}
 	}
+	s.index()
 	return s, nil
+}
+
+func (s *Scanner) setTri(t uint32) {
+	h := triHash(t)
+	s.tri[h>>6] |= 1 << (h & 63)
+}
+
+// index fills rank, bucket and entries from tri and kws.
+func (s *Scanner) index() {
+	n := 0
+	for w, word := range s.tri {
+		s.rank[w] = uint16(n)
+		n += bits.OnesCount64(word)
+	}
+	byBucket := make([][]entry, n)
+	for ki, k := range s.kws {
+		if len(k.text) < 3 {
+			continue
+		}
+		t := uint32(k.text[0])<<16 | uint32(k.text[1])<<8 | uint32(k.text[2])
+		r := s.bucketOf(triHash(t))
+		byBucket[r] = append(byBucket[r], entry{t: t, ki: int32(ki)})
+	}
+	s.bucket = make([]uint16, 0, n+1)
+	for _, es := range byBucket {
+		s.bucket = append(s.bucket, uint16(len(s.entries)))
+		s.entries = append(s.entries, es...)
+	}
+	s.bucket = append(s.bucket, uint16(len(s.entries)))
+}
+
+// bucketOf returns the rank of h's bit in tri, which must be set.
+func (s *Scanner) bucketOf(h uint32) int {
+	w := (h >> 6) & 1023
+	return int(s.rank[w]) + bits.OnesCount64(s.tri[w]&(1<<(h&63)-1))
 }
 
 // CheckPatterns reports the first of patterns that New would refuse.
@@ -212,42 +267,38 @@ type hit struct {
 	pos, n, rule int
 }
 
-// hits returns where keywords occur in b, in order.
+// hits returns where keywords occur in b, in order of position (at one
+// position a two-byte keyword first, then the longer ones in the order
+// of kws).
 func (s *Scanner) hits(b []byte) []hit {
 	var out []hit
-	tri, bi := &s.tri, &s.bi
+	tri := &s.tri
 	var t uint32
 	for i, c := range b {
 		t = (t<<8 | uint32(lower[c])) & 0xffffff
-		if h := triHash(t); tri[(h>>6)&1023]&(1<<(h&63)) != 0 {
-			out = s.checkTri(b, i, t, out)
-		}
-		if v := uint16(t); bi[(v>>6)&1023]&(1<<(v&63)) != 0 {
-			out = s.checkShort(b, i, v, out)
+		if h := triHash(t); tri[(h>>6)&1023]&(1<<(h&63)) != 0 && i >= 2 {
+			out = s.check(b, i-2, t, h, out)
 		}
 	}
 	return out
 }
 
-// checkTri adds the keywords of three bytes or more that begin at i-2
-// to out.
-func (s *Scanner) checkTri(b []byte, i int, t uint32, out []hit) []hit {
-	if i < 2 {
-		return out
-	}
-	for _, ki := range s.byTri[t] {
-		if k := s.kws[ki]; hasFold(b[i-2:], k.text) {
-			out = append(out, hit{pos: i - 2, n: len(k.text), rule: k.rule})
-		}
-	}
-	return out
-}
-
-// checkShort adds the two-byte keywords that begin at i-1 to out.
-func (s *Scanner) checkShort(b []byte, i int, v uint16, out []hit) []hit {
-	if i >= 1 && tokenRun(b[i+1:]) {
+// check adds the keywords that begin at p, whose three bytes (lower-cased)
+// are t, hashed to h, to out: a two-byte keyword followed by a token run,
+// then those of three bytes or more.
+func (s *Scanner) check(b []byte, p int, t, h uint32, out []hit) []hit {
+	if v := uint16(t >> 8); s.bi[(v>>6)&1023]&(1<<(v&63)) != 0 && tokenRun(b[p+2:]) {
 		for _, ki := range s.short[v] {
-			out = append(out, hit{pos: i - 1, n: 2, rule: s.kws[ki].rule})
+			out = append(out, hit{pos: p, n: 2, rule: s.kws[ki].rule})
+		}
+	}
+	r := s.bucketOf(h)
+	for _, e := range s.entries[s.bucket[r]:s.bucket[r+1]] {
+		if e.t != t {
+			continue
+		}
+		if k := s.kws[e.ki]; hasFold(b[p+3:], k.text[3:]) {
+			out = append(out, hit{pos: p, n: len(k.text), rule: k.rule})
 		}
 	}
 	return out

@@ -51,11 +51,20 @@ func main() {
 	duration := flag.Duration("duration", 3*time.Second, "measuring time per case")
 	carapace := flag.String("carapace", "bin/carapace", "the carapace binary")
 	idle := flag.Int("idle", 1000, "idle connections for the memory check")
-	baseline = flag.String("baseline", "", "another carapace binary (a build before a change): (c'), (d') and (g1') measure (c), (d) and (g1) against it in the same rounds")
+	baseline = flag.String("baseline", "", "another carapace binary (a build before a change): (c'), (d'), (g1') and (g2') measure (c), (d), (g1) and (g2) against it in the same rounds")
+	perfDir = flag.String("perf", "", "a folder: record each case's first round with `perf record -g` of its server processes, as DIR/<case>.data (perf report -i)")
+	parts := flag.String("parts", "", "a -perf folder: print where each forwarded case's CPU went, per call, part by part (router, service), and exit")
 	rounds := flag.Int("rounds", 3, "measure every case this many times, interleaved, and report the median")
 	seeds = flag.String("seeds", "../shared/seeds", "the seed documents, for (s): the seed's Rust/tokio daemon (needs cargo)")
 	only := flag.String("only", "", "measure only the cases whose letters are listed (\"bd\": (b) and (d); \"x\": the sandbox start-up tables; \"X\": only carapace exec against srt; \"w\": the 200 MiB write; \"l\": an agent against the default rate limits), for profiling")
 	flag.Parse()
+	if *parts != "" {
+		if err := perfParts(*parts); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *mode != "" {
 		if err := serveHelper(*mode, *sock, *backend); err != nil {
 			fmt.Fprintln(os.Stderr, "bench helper:", err)
@@ -80,8 +89,9 @@ type result struct {
 	sys float64
 }
 
-// baseline is the -baseline binary, if any; seeds the seed documents.
-var baseline, seeds *string
+// baseline is the -baseline binary, if any; seeds the seed documents;
+// perfDir the -perf folder.
+var baseline, seeds, perfDir *string
 
 func run(clients int, d time.Duration, carapace string, idle, rounds int, only string) error {
 	dir, err := os.MkdirTemp("", "carapace-bench-")
@@ -236,10 +246,10 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 			return err
 		}
 		if err := fileCases(filepath.Join(dir, "dev3", "home", "Documents"), func(name, method, params, expect string) error {
-			if !strings.HasPrefix(name, "(g1)") {
+			if !strings.HasPrefix(name, "(g1)") && !strings.HasPrefix(name, "(g2)") {
 				return nil
 			}
-			return callThrough("(g1') (g1) served by -baseline "+b, sock3, pid3, "file", method, params, expect, "GET:~/Documents/*")
+			return callThrough(name[:3]+"') "+name[:4]+" served by -baseline "+b, sock3, pid3, "file", method, params, expect, "GET:~/Documents/*")
 		}); err != nil {
 			return err
 		}
@@ -270,7 +280,12 @@ func run(clients int, d time.Duration, carapace string, idle, rounds int, only s
 			}
 			before := procStats(c.pids)
 			sc := countSyscalls(c.pids)
+			stopRecord := func(int) {}
+			if *perfDir != "" && round == 0 {
+				stopRecord = perfRecord(*perfDir, c.name, c.pids)
+			}
 			r, n, err := load(c.sock, c.line, c.auth, c.expect, clients, d)
+			stopRecord(n)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
@@ -420,6 +435,7 @@ func report(rs []result, mem int64, idle int) {
 	ratio("(c)/(c'), this build against -baseline", "(c)", "(c')", "")
 	ratio("(d)/(d'), this build against -baseline", "(d)", "(d')", "")
 	ratio("(g1)/(g1'), this build against -baseline", "(g1)", "(g1')", "")
+	ratio("(g2)/(g2'), this build against -baseline", "(g2)", "(g2')", "")
 	if idle > 0 {
 		fmt.Printf("router memory with %d idle connections: %.1f MiB (target ≤ 64 MiB)\n", idle, float64(mem)/(1<<20))
 	}

@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -71,3 +74,29 @@ func syscallsHow() string {
 	}
 	return "read- and write-type system calls only (/proc/PID/io; install perf for all)"
 }
+
+// perfRecord samples the call stacks of pids (perf record -g, 999 Hz)
+// into dir/<case>.data, named by the case's letters ("(g2) …": g2.data),
+// until the returned function runs; that function writes the pids and
+// the calls made meanwhile into dir/<case>.calls, for -parts. Without
+// perf it does nothing.
+func perfRecord(dir, name string, pids []int) func(calls int) {
+	key := strings.Trim(strings.Fields(name)[0], "()")
+	ps := make([]string, len(pids))
+	for i, p := range pids {
+		ps[i] = strconv.Itoa(p)
+	}
+	cmd := exec.Command("perf", "record", "-q", "-F", strconv.Itoa(perfHz), "-g", "-o", filepath.Join(dir, key+".data"), "-p", strings.Join(ps, ","))
+	if cmd.Start() != nil {
+		return func(int) {}
+	}
+	return func(calls int) {
+		cmd.Process.Signal(syscall.SIGINT)
+		cmd.Wait()
+		os.WriteFile(filepath.Join(dir, key+".calls"), []byte(fmt.Sprintf("%d %s\n", calls, strings.Join(ps, " "))), 0o644)
+	}
+}
+
+// perfHz is perfRecord's sampling rate: a sample stands for 1/perfHz
+// seconds of CPU.
+const perfHz = 999

@@ -220,7 +220,14 @@ func contentOK(op string, t target, info fsafe.Info) error {
 // at its end, so it stays text), else base64 of all of b. length is the
 // number of file bytes the content stands for; -1: the bytes encoded.
 func readJSON(b []byte, cut bool, off int64, length int, info fsafe.Info, eof bool) json.RawMessage {
-	out := make([]byte, 0, len(b)+len(b)/3+160)
+	// Room for text with a few escapes, or for base64 when b starts as
+	// binary data does: the answer is most of what a read allocates, and
+	// so sets the collector's pace. Text that escapes a lot grows it once.
+	size := len(b) + len(b)/16
+	if redact.IsBinary(b[:min(len(b), 512)]) {
+		size = base64.StdEncoding.EncodedLen(len(b))
+	}
+	out := make([]byte, 0, size+160)
 	out = append(out, `{"content":`...)
 	t, enc := b, "utf-8"
 	if cut {
@@ -282,6 +289,14 @@ func appendText(dst, b []byte) ([]byte, bool) {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(b); i++ {
+		// Eight plain bytes at a time, then byte by byte from the block
+		// that holds one to look at.
+		for i+8 <= len(b) && plain8(b[i:i+8:i+8]) {
+			i += 8
+		}
+		if i == len(b) {
+			break
+		}
 		c := b[i]
 		if textCost[c] == 1 && c != 0xe2 {
 			continue
@@ -334,6 +349,26 @@ func appendText(dst, b []byte) ([]byte, bool) {
 	}
 	return append(dst, '"'), true
 }
+
+// plain8 reports whether none of b's eight bytes is one appendText looks
+// at (isPlain): eight loads and no branch between them.
+func plain8(b []byte) bool {
+	_ = b[7]
+	return isPlain[b[0]]&isPlain[b[1]]&isPlain[b[2]]&isPlain[b[3]]&
+		isPlain[b[4]]&isPlain[b[5]]&isPlain[b[6]]&isPlain[b[7]] != 0
+}
+
+// isPlain is 1 for a byte appendText copies as it is and need not look
+// at: not a control character, '"', '\\', '<', '>', '&', nor 0xe2 (the
+// start of U+2028 and U+2029).
+var isPlain = func() (t [256]uint8) {
+	for c := range t {
+		if textCost[c] == 1 && c != 0xe2 {
+			t[c] = 1
+		}
+	}
+	return t
+}()
 
 // textCost is what each byte of text costs in JSON (as appendText
 // counts: bytes of multi-byte characters one each), and -1 for the

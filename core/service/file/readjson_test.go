@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -22,9 +23,12 @@ func TestReadJSON(t *testing.T) {
 	info := fsafe.Info{Size: 12345, ModTime: time.Unix(1700000000, 120)}
 	for i := range 20000 {
 		var b []byte
-		n := r.IntN(40)
+		n, odds := r.IntN(40), 3
+		if i%3 == 1 { // long plain runs, for appendText's eight bytes at a time
+			n, odds = r.IntN(400), 40
+		}
 		for range n {
-			if r.IntN(3) == 0 || i%5 == 0 { // some all specials: base64 is cheaper
+			if r.IntN(odds) == 0 || i%5 == 0 { // some all specials: base64 is cheaper
 				b = append(b, alphabet[r.IntN(len(alphabet))]...)
 			} else {
 				b = append(b, byte('a'+r.IntN(26)))
@@ -85,5 +89,49 @@ func TestStatJSON(t *testing.T) {
 		if got := statJSON(c.name, "/h/"+c.name, c.target, info); string(got) != string(want) {
 			t.Errorf("statJSON:\n%s\nencoding/json:\n%s", got, want)
 		}
+	}
+}
+
+// TestPlain8: appendText's eight-byte test says "plain" exactly when no
+// byte of the eight is one it must look at, on words mixing plain bytes
+// with each byte it looks at and its neighbours.
+func TestPlain8(t *testing.T) {
+	look := func(c byte) bool { return textCost[c] != 1 || c == 0xe2 }
+	var near []byte
+	for c := range 256 {
+		if look(byte(c)) {
+			near = append(near, byte(c-1), byte(c), byte(c+1))
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	var w [8]byte
+	for i := range 2_000_000 {
+		want := true
+		for j := range w {
+			switch {
+			case i%4 == 0:
+				w[j] = byte(r.Uint32())
+			case r.IntN(6) == 0:
+				w[j] = near[r.IntN(len(near))]
+			default:
+				w[j] = byte(0x20 + r.IntN(0x5f))
+			}
+			want = want && !look(w[j])
+		}
+		if got := plain8(w[:]); got != want {
+			t.Fatalf("plain8(% x) = %v, want %v", w, got, want)
+		}
+	}
+}
+
+// BenchmarkReadJSON encodes the 4 KiB text of make bench's file.read
+// case as file.read's result.
+func BenchmarkReadJSON(b *testing.B) {
+	line := "the quick brown fox jumps over the lazy dog; 0123456789 abcdefghij\n"
+	text := []byte(strings.Repeat(line, 4096/len(line)+1)[:4096])
+	info := fsafe.Info{Size: 4096, ModTime: time.Unix(1700000000, 120)}
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		readJSON(text, false, 0, -1, info, true)
 	}
 }
