@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -118,6 +119,14 @@ func serveService(ctx context.Context, f *serveFlags, name string) error {
 	}
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		runtime.GOMAXPROCS(stack.ServiceProcs(name, runtime.GOMAXPROCS(0)))
+	}
+	if stack.ServiceGC(name) {
+		if _, set := os.LookupEnv("GOGC"); !set {
+			debug.SetGCPercent(stack.ServiceGCPercent)
+		}
+		if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+			debug.SetMemoryLimit(stack.ServiceMemoryLimit)
+		}
 	}
 	defer cpuProfile("." + name)()
 	st, err := f.settings()

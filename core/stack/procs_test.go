@@ -16,3 +16,11 @@ func TestServiceProcs(t *testing.T) {
 		}
 	}
 }
+
+func TestServiceGC(t *testing.T) {
+	for name, want := range map[string]bool{"file": true, "code": false, "shell": false, "app": false, "nosuch": false} {
+		if got := ServiceGC(name); got != want {
+			t.Errorf("ServiceGC(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
