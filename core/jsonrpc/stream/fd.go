@@ -3,9 +3,11 @@ package stream
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -50,6 +52,7 @@ var ErrFDOverflow = errors.New("stream: descriptors lost or never claimed")
 // every descriptor still queued.
 type FDConn struct {
 	*net.UnixConn
+	raw syscall.RawConn // nil: ReadMsgUnix
 	oob []byte
 
 	mu     sync.Mutex
@@ -59,13 +62,17 @@ type FDConn struct {
 
 // NewFDConn returns c as an FDConn.
 func NewFDConn(c *net.UnixConn) *FDConn {
-	return &FDConn{UnixConn: c, oob: make([]byte, 2*unix.CmsgSpace(253*4))}
+	var raw syscall.RawConn
+	if rawRecvmsgOK {
+		raw, _ = c.SyscallConn()
+	}
+	return &FDConn{UnixConn: c, raw: raw, oob: make([]byte, 2*unix.CmsgSpace(253*4))}
 }
 
 // Read reads like the connection's Read and queues any descriptors that
 // came with the bytes (close-on-exec).
 func (c *FDConn) Read(b []byte) (int, error) {
-	n, oobn, flags, _, err := c.ReadMsgUnix(b, c.oob)
+	n, oobn, flags, err := c.readMsg(b)
 	n = max(n, 0) // a failed recvmsg may report -1
 	if oobn > 0 {
 		files, perr := parseRights(c.oob[:oobn])
@@ -88,6 +95,33 @@ func (c *FDConn) Read(b []byte) (int, error) {
 		err = ErrFDOverflow
 	}
 	return n, err
+}
+
+// readMsg is ReadMsgUnix (close-on-exec descriptors, io.EOF at the end)
+// through rawRecvmsg, which does not enter the scheduler's system-call
+// state (raw_linux.go): the router reads every forwarded call's answer
+// here, and ReadMsgUnix's recvmsg woke the scheduler's monitor on half
+// of them (perf probe on runtime.entersyscall, a forwarded file.echo).
+func (c *FDConn) readMsg(b []byte) (n, oobn, flags int, err error) {
+	if c.raw == nil {
+		n, oobn, flags, _, err = c.ReadMsgUnix(b, c.oob)
+		return n, oobn, flags, err
+	}
+	var rerr error
+	err = c.raw.Read(func(fd uintptr) bool {
+		n, oobn, flags, rerr = rawRecvmsg(int(fd), b, c.oob, cmsgCloexec)
+		return rerr != unix.EAGAIN
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err == nil && n == 0 && len(b) > 0 {
+		err = io.EOF
+	}
+	if err != nil && err != io.EOF {
+		err = &net.OpError{Op: "read", Net: "unix", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+	}
+	return n, oobn, flags, err
 }
 
 // TakeFD returns the oldest queued descriptor, or nil when none is queued.

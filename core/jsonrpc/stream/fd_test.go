@@ -2,6 +2,7 @@ package stream
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gimme-tools/carapace/core/jsonrpc"
+	"golang.org/x/sys/unix"
 )
 
 // openFDs counts this process's open descriptors.
@@ -187,5 +189,49 @@ func TestFDConnClosesUnclaimed(t *testing.T) {
 	fc.Close()
 	if after := openFDs(t); after != before {
 		t.Fatalf("open descriptors: %d before, %d after", before, after)
+	}
+}
+
+// TestFDConnReadsAsReadMsgUnix: a descriptor FDConn receives is
+// close-on-exec (a command the reader starts must not inherit it), the
+// bytes come as they were sent, the peer's close is io.EOF, and a read
+// deadline still holds (FDConn reads through rawRecvmsg on Linux).
+func TestFDConnReadsAsReadMsgUnix(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(p, []byte("x"), 0o600)
+	c, s := socketPair(t)
+	fc := NewFDConn(c.(*net.UnixConn))
+	defer fc.Close()
+
+	fc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := fc.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read with nothing sent and a deadline: %v, want a timeout", err)
+	}
+	fc.SetReadDeadline(time.Time{})
+
+	w := NewWriter(s, time.Second, 0)
+	go w.Run()
+	f, _ := os.Open(p)
+	if err := w.SendFD([]byte(`{"fd":true}`), f); err != nil {
+		t.Fatal(err)
+	}
+	got, err := NewReader(fc, 1<<20).Next()
+	if err != nil || string(got) != `{"fd":true}` {
+		t.Fatalf("read %q, %v", got, err)
+	}
+	g := fc.TakeFD()
+	if g == nil {
+		t.Fatal("no descriptor received")
+	}
+	defer g.Close()
+	flags, err := unix.FcntlInt(g.Fd(), unix.F_GETFD, 0)
+	if err != nil || flags&unix.FD_CLOEXEC == 0 {
+		t.Errorf("received descriptor's flags %#x (%v): want close-on-exec", flags, err)
+	}
+	w.Close(true)
+	<-w.Done()
+	s.Close()
+	if n, err := fc.Read(make([]byte, 8)); n != 0 || err != io.EOF {
+		t.Errorf("read after the peer closed: %d, %v; want 0, io.EOF", n, err)
 	}
 }

@@ -49,3 +49,31 @@ func bufPtr(p []byte) unsafe.Pointer {
 	}
 	return unsafe.Pointer(&p[0])
 }
+
+// rawRecvmsgOK: FDConn reads through rawRecvmsg, with cmsgCloexec.
+const (
+	rawRecvmsgOK = true
+	cmsgCloexec  = syscall.MSG_CMSG_CLOEXEC
+)
+
+// rawRecvmsg is recvmsg(2) as rawRead is recvfrom: the bytes into p, any
+// control message (passed descriptors) into oob.
+func rawRecvmsg(fd int, p, oob []byte, flags int) (n, oobn, recvflags int, err error) {
+	var iov syscall.Iovec
+	var msg syscall.Msghdr
+	if len(p) > 0 {
+		iov.Base = &p[0]
+		iov.SetLen(len(p))
+		msg.Iov, msg.Iovlen = &iov, 1
+	}
+	if len(oob) > 0 {
+		msg.Control = &oob[0]
+		msg.SetControllen(len(oob))
+	}
+	r, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+	if e != 0 {
+		return -1, 0, 0, e
+	}
+	raceAcquireIO()
+	return int(r), int(msg.Controllen), int(msg.Flags), nil
+}
