@@ -28,7 +28,7 @@ import (
 // bulkWait longer; a flow that never brings bulkRead bytes at a time (an
 // interactive protocol, anything slower than the loopback) never waits.
 const (
-	bulkRead  = 32 << 10
+	bulkRead  = 128 << 10
 	bulkLowat = 512 << 10
 	bulkWait  = time.Millisecond
 	pipeSize  = 1 << 20
