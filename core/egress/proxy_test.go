@@ -348,23 +348,7 @@ func TestProxyDownloadCap(t *testing.T) {
 		Resolve: func(context.Context, string) ([]netip.Addr, error) {
 			return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
 		}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			p.ServeConn(c)
-		}
-	}()
-	a, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	a.SetDeadline(time.Now().Add(30 * time.Second))
+	a := dialThrough(t, p)
 	fmt.Fprintf(a, "GET http://bulk.test:%s/big HTTP/1.1\r\nHost: bulk.test:%s\r\n\r\n", port, port)
 	got, _ := io.Copy(io.Discard, a) // the response's head and what of its body came
 	var r Record
@@ -416,23 +400,7 @@ func TestProxyBulkTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &Proxy{Rules: rs}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			p.ServeConn(c)
-		}
-	}()
-	a, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	a.SetDeadline(time.Now().Add(30 * time.Second))
+	a := dialThrough(t, p)
 	fmt.Fprintf(a, "GET http://127.0.0.1:%s/big HTTP/1.1\r\nHost: 127.0.0.1:%s\r\n\r\n", port, port)
 	resp, err := http.ReadResponse(bufio.NewReader(a), nil)
 	if err != nil {
@@ -443,4 +411,29 @@ func TestProxyBulkTail(t *testing.T) {
 		t.Fatalf("got %d of %d bytes (%v): the tail after a bulk flow did not come while the server waited", len(got), body+len(tail), err)
 	}
 	fmt.Fprintf(a, "done\n")
+}
+
+// dialThrough returns a TCP connection that p serves (TCP on both sides,
+// as the forwarder hands the proxy the command's connections), with a
+// deadline of 30 seconds; it is closed when the test ends.
+func dialThrough(t *testing.T, p *Proxy) net.Conn {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			p.ServeConn(c)
+		}
+	}()
+	a, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	a.SetDeadline(time.Now().Add(30 * time.Second))
+	return a
 }
