@@ -5,6 +5,7 @@ package sandbox
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -319,5 +320,19 @@ echo $PPID`
 	}
 	if next := r.helperOf(t, r.spec, "agent"); next != helper {
 		t.Errorf("a command that was refused everything left a helper that was not reused (%s, then %s)", helper, next)
+	}
+}
+
+// TestConfinedCodeServiceGetsIPCNamespaces: a process confined as the
+// code service (its seccomp filter, which its helpers inherit) can still
+// start a helper in an IPC namespace of its own.
+func TestConfinedCodeServiceGetsIPCNamespaces(t *testing.T) {
+	b := newBox(t)
+	if ipcCloneflag() == 0 {
+		t.Skip("no IPC namespace for a helper here, confined or not (user namespaces off?)")
+	}
+	out, err := exec.Command(b.bin, "codesvc-ipc").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "true" {
+		t.Fatalf("a confined code service starts helpers without an IPC namespace of their own: %v\n%s", err, out)
 	}
 }
