@@ -158,3 +158,94 @@ func TestPathRuleReadsWhatTheServiceReads(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleParamsReadAsTheServiceReads extends
+// TestPathRuleReadsWhatTheServiceReads to every rule-bearing param (path,
+// cwd, from and to, app) and to the classes a hand-written reader could
+// get wrong: names in other cases, escaped or folded by Unicode (the
+// Kelvin sign and the long s, which encoding/json folds onto k and s),
+// duplicates, null, escapes and invalid UTF-8 or NUL in the value,
+// numbers, objects and arrays where a string belongs, JSON's four kinds
+// of space. For every params text the service accepts, the router must
+// authorise exactly what the service reads; where the router refuses,
+// the call goes no further.
+func TestRuleParamsReadAsTheServiceReads(t *testing.T) {
+	type params struct {
+		Path string `json:"path"`
+		Cwd  string `json:"cwd"`
+		From string `json:"from"`
+		To   string `json:"to"`
+		App  string `json:"app"`
+	}
+	values := []string{`"/allowed/a"`, `"/etc/shadow"`, `null`, `"\/etc\/sh\u0061dow"`, `"/allowed/\u0000x"`,
+		"\"/allowed/\xff\"", `1e999`, `{"path":"/etc"}`, `["/etc"]`, `""`, `"Terminal"`, `true`}
+	names := map[string][]string{
+		"path":  {`"path"`, `"PATH"`, `"Path"`, `"pa\u0074h"`, `"p\u0041th"`, "\"pa\u0074h\"", `"path "`, `"path\u0000"`},
+		"cwd":   {`"cwd"`, `"CWD"`, `"c\u0077d"`, `"Cwd"`},
+		"from":  {`"from"`, `"FROM"`, `"fr\u006fm"`},
+		"to":    {`"to"`, `"TO"`, `"t\u006f"`},
+		"app":   {`"app"`, `"APP"`, `"\u0061pp"`},
+		"other": {"\"\u212aey\"", "\"pa\u017fs\"", `"paths"`, `"ask"`, "\"\u017fhell\""},
+	}
+	cases := []struct {
+		method string
+		want   func(p params) []service.Access
+		names  []string
+	}{
+		{"file.read", func(p params) []service.Access { return []service.Access{{Verb: scope.GET, Resource: p.Path}} }, []string{"path", "other"}},
+		{"code.execute", func(p params) []service.Access {
+			if p.Cwd == "" {
+				p.Cwd = service.CodeScratch
+			}
+			return []service.Access{{Verb: scope.POST, Resource: p.Cwd}}
+		}, []string{"cwd", "path", "other"}},
+		{"file.move", func(p params) []service.Access {
+			return []service.Access{{Verb: scope.DELETE, Resource: p.From}, {Verb: scope.PUT, Resource: p.To}}
+		}, []string{"from", "to", "other"}},
+		{"app.activate", func(p params) []service.Access { return []service.Access{{Verb: scope.POST, Resource: "/" + p.App}} }, []string{"app", "other"}},
+	}
+	spaces := []string{"", " ", "\t", "\n", "\r\n "}
+	rnd := uint64(1)
+	next := func(n int) int { rnd = rnd*6364136223846793005 + 1442695040888963407; return int(rnd>>33) % n }
+	for _, c := range cases {
+		var spec *service.Spec
+		for i := range service.Registry {
+			if strings.HasPrefix(c.method, service.Registry[i].Name+".") {
+				spec = service.Registry[i]
+			}
+		}
+		for range 4000 {
+			var b strings.Builder
+			b.WriteString("{" + spaces[next(len(spaces))])
+			for i := range 1 + next(4) {
+				if i > 0 {
+					b.WriteString("," + spaces[next(len(spaces))])
+				}
+				ns := names[c.names[next(len(c.names))]]
+				b.WriteString(ns[next(len(ns))] + spaces[next(len(spaces))] + ":" + values[next(len(values))])
+			}
+			b.WriteString(spaces[next(len(spaces))] + "}")
+			in := b.String()
+			if !json.Valid([]byte(in)) {
+				continue // the router's parser refuses the line
+			}
+			var p params
+			if err := service.Decode(json.RawMessage(in), &p); err != nil {
+				continue // the service refuses the call: it acts on nothing
+			}
+			acc, err := spec.Resources(c.method, json.RawMessage(in))
+			if err != nil {
+				continue // the router refuses it
+			}
+			want := c.want(p)
+			if len(acc) != len(want) {
+				t.Fatalf("%s %s: the router authorises %+v, the service acts on %+v", c.method, in, acc, want)
+			}
+			for i := range acc {
+				if acc[i] != want[i] {
+					t.Errorf("%s %s: the router authorises %+v, the service acts on %+v", c.method, in, acc, want)
+				}
+			}
+		}
+	}
+}

@@ -16,7 +16,7 @@ import (
 // Unix sockets (both hold on every kernel the sandbox runs on; the detail
 // says what a weaker kernel costs).
 func kernelChecks() []Check {
-	return []Check{landlockCheck(), seccompCheck(), openat2Check(), mountNamespaceCheck(), unixSocketsCheck(), terminalsCheck()}
+	return []Check{landlockCheck(), seccompCheck(), openat2Check(), mountNamespaceCheck(), unixSocketsCheck(), terminalsCheck(), ipcCheck()}
 }
 
 func unixSocketsCheck() Check {
@@ -30,6 +30,16 @@ func terminalsCheck() Check {
 	c.Detail = detail
 	if !private {
 		c.Fix = "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or an AppArmor profile for carapace-sandbox on Ubuntu 24.04+) to give commands terminals of their own"
+	}
+	return c
+}
+
+func ipcCheck() Check {
+	c := Check{Name: "sandbox: IPC objects between commands", OK: true}
+	own, detail := sandbox.IPCNamespaces()
+	c.Detail = detail
+	if !own {
+		c.Fix = "allow unprivileged user namespaces (as for terminals) so that each sandbox helper gets an IPC namespace of its own"
 	}
 	return c
 }

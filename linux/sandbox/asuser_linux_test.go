@@ -37,7 +37,7 @@ var asUserTests = []string{
 	"TestConfinedCodeServiceProtectsGit", "TestEgressNamespace", "TestEgressNeedsNamespace", "TestEgressUnitProcess",
 	"TestEscapeDenyRead", "TestEscapeFilesystem", "TestEscapeProcesses",
 	"TestForkBombIsBounded", "TestHelperChangedNotReused", "TestHelperOtherKindNotReused", "TestHelperReused",
-	"TestHelperWithLeftoverNotReused", "TestIdleHelperEndsOnSignal", "TestKilledHelperTakesItsCommand", "TestOneStage", "TestOwnsMountNamespace",
+	"TestHelperWithLeftoverNotReused", "TestIdleHelperEndsOnSignal", "TestCommandIPCStaysWithItsHelper", "TestCommandCannotReachItsHelper", "TestConfinedCodeServiceGetsIPCNamespaces", "TestKilledHelperTakesItsCommand", "TestOneStage", "TestOwnsMountNamespace",
 	"TestWarmHelper", "TestWarmHelperDenyRead", "TestWarmHelperOwnMounts",
 }
 

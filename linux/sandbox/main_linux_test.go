@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"fmt"
+	"github.com/gimme-tools/carapace/core/sandbox"
 	"os"
 	"testing"
 
@@ -38,6 +39,13 @@ func TestMain(m *testing.M) {
 			os.Exit(0)
 		case "codesvc":
 			os.Exit(codeServiceProbe(os.Args[2:]))
+		case "codesvc-ipc": // can a service confined as the code service start a helper in an IPC namespace?
+			if err := confineSelf(sandbox.Profile{Exec: true, Namespaces: true}); err != nil {
+				say("confine failed: %v", err)
+				os.Exit(1)
+			}
+			fmt.Println(ipcCloneflag() != 0)
+			os.Exit(0)
 		}
 	}
 	os.Exit(m.Run())

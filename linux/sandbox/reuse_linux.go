@@ -43,15 +43,17 @@ const (
 // kill, sent the helper no signal, and changed nothing a process of the
 // same user may change in another without tracing it: the helper's
 // resource limits (prlimit) and each of its threads' scheduling (nice,
-// policy, affinity, I/O priority). Its parent must still be the service
-// it checked at start.
+// policy, affinity, I/O priority). In an IPC namespace of its own the
+// command must have left no SysV object there either: one would hold its
+// memory past the command's limits for the next. Its parent must still
+// be the service it checked at start.
 func (s *supervisor) reusable(inv invocation) bool {
 	if _, ok := inv.spec.ReuseKey(); !ok || inv.spec.Egress {
 		return false
 	}
 	return s.oneStage && !s.swept && !s.signalled && s.fwd == nil &&
 		os.Getppid() == s.ppid && s.limits == limitsOf() && threadGone(s.confined) &&
-		s.before.sameInEveryThread()
+		s.before.sameInEveryThread() && (!s.ownIPC || noSysVObjects())
 }
 
 // threadGone waits, briefly, for the thread the command was forked from
@@ -85,16 +87,18 @@ func (s *supervisor) reset() error {
 	return nil
 }
 
-// rlimits are the process's resource limits that setLimits sets.
-type rlimits [6]unix.Rlimit
+// rlimits are every resource limit of the process (RLIMIT_CPU …
+// RLIMIT_RTTIME): prlimit(2) lets a process of the same user change any
+// of them in another, and a command inherits them all from its helper,
+// not only those setLimits sets.
+type rlimits [rlimitCount]unix.Rlimit
 
-var limitedResources = [6]int{unix.RLIMIT_NPROC, unix.RLIMIT_NOFILE, unix.RLIMIT_FSIZE,
-	unix.RLIMIT_CPU, unix.RLIMIT_AS, unix.RLIMIT_CORE}
+const rlimitCount = 16 // RLIM_NLIMITS
 
 func limitsOf() rlimits {
 	var l rlimits
-	for i, r := range limitedResources {
-		unix.Getrlimit(r, &l[i]) // on error the zero value: unequal to what was set
+	for r := range l {
+		unix.Getrlimit(r, &l[r]) // on error the zero value: unequal to what was set
 	}
 	return l
 }

@@ -5,12 +5,14 @@ package sandbox
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gimme-tools/carapace/core/codeexec"
 	"github.com/gimme-tools/carapace/core/sandbox"
@@ -142,11 +144,14 @@ func TestHelperWithLeftoverNotReused(t *testing.T) {
 }
 
 // TestHelperChangedNotReused: a command that changed its helper's
-// scheduling or limits (a process of the same user may, without tracing
-// it) leaves a helper that runs no other command.
+// scheduling or limits, any of them (a process of the same user may,
+// without tracing it) leaves a helper that runs no other command.
 func TestHelperChangedNotReused(t *testing.T) {
 	r := newReuseBox(t)
-	for _, change := range []string{"renice -n 7 -p $PPID >/dev/null", "prlimit --pid $PPID --nofile=100:100"} {
+	// prlimit of a limit setLimits does not set (the message queue
+	// bytes, the stack) is inherited by the next command all the same.
+	for _, change := range []string{"renice -n 7 -p $PPID >/dev/null", "prlimit --pid $PPID --nofile=100:100",
+		"prlimit --pid $PPID --msgqueue=4096:4096", "prlimit --pid $PPID --stack=65536:65536"} {
 		res := r.run(t, r.spec, "agent", r.project, nil, nil, "PATH=/usr/bin:/bin; "+change+" && echo $PPID")
 		if res.ExitCode != 0 {
 			t.Logf("%s: %+v (refused: nothing to check)", change, res)
@@ -239,5 +244,95 @@ func TestIdleHelperEndsOnSignal(t *testing.T) {
 	}
 	if next := r.helperOf(t, r.spec, "agent"); next == first {
 		t.Fatalf("the next command ran in the signalled helper %s", first)
+	}
+}
+
+// TestCommandIPCStaysWithItsHelper: a SysV shared memory segment a
+// command makes (IPC objects outlive their maker and are not Landlock's)
+// is neither in the service's IPC namespace nor seen by a command of
+// another caller, and its helper runs no other command (the segment
+// would hold its memory past the command's limits).
+func TestCommandIPCStaysWithItsHelper(t *testing.T) {
+	r := newReuseBox(t)
+	if ipcCloneflag() == 0 {
+		t.Skip("no IPC namespace for a helper here (user namespaces off?)")
+	}
+	// ipcs exits 0 whether it finds the segment or not: seen is what
+	// it prints of one it found.
+	const seen = `ipcs -m -i "$id" 2>/dev/null | grep -q "shmid=$id\$" && echo seen`
+	res := r.run(t, r.spec, "agent", r.project, nil, nil, `PATH=/usr/bin:/bin; id=$(ipcmk -M 4096 | awk '{print $NF}'); `+
+		seen+`; echo id $id; echo ppid $PPID`)
+	var id, helper string
+	for _, l := range strings.Split(res.Stdout, "\n") {
+		if f := strings.Fields(l); len(f) == 2 {
+			switch f[0] {
+			case "id":
+				id = f[1]
+			case "ppid":
+				helper = f[1]
+			}
+		}
+	}
+	if res.ExitCode != 0 || id == "" || helper == "" || !strings.HasPrefix(res.Stdout, "seen\n") {
+		t.Fatalf("ipcmk, then ipcs of its segment, in the sandbox: %+v", res)
+	}
+	other := r.run(t, r.spec, "other agent", r.project, map[string]string{"id": id}, nil, "PATH=/usr/bin:/bin; "+seen)
+	if strings.Contains(other.Stdout, "seen") {
+		t.Errorf("another caller's command sees segment %s", id)
+	}
+	shmid, _ := strconv.Atoi(id)
+	var ds [256]byte // larger than struct shmid64_ds
+	if _, _, e := syscall.Syscall(syscall.SYS_SHMCTL, uintptr(shmid), 2 /* IPC_STAT */, uintptr(unsafe.Pointer(&ds[0]))); e == 0 {
+		syscall.Syscall(syscall.SYS_SHMCTL, uintptr(shmid), 0 /* IPC_RMID */, 0)
+		t.Errorf("the command's shared memory segment %d is in the service's IPC namespace", shmid)
+	}
+	if next := r.helperOf(t, r.spec, "agent"); next == helper {
+		t.Errorf("helper %s ran the next command with the last one's segment %s still there", helper, id)
+	}
+}
+
+// TestCommandCannotReachItsHelper: what a command could try on the helper
+// that will run the next command of its kind is refused — writing its
+// /proc files (oom_score_adj, comm, timerslack_ns; /proc is read-only to
+// it), signalling it (Landlock's signal scope, where the kernel has it),
+// reaching the control socket (descriptor 3 is close-on-exec) — and the
+// helper is still reused, unchanged.
+func TestCommandCannotReachItsHelper(t *testing.T) {
+	r := newReuseBox(t)
+	helper := r.helperOf(t, r.spec, "agent")
+	before, err := os.ReadFile("/proc/" + helper + "/oom_score_adj")
+	must(t, err)
+	script := `for f in oom_score_adj comm timerslack_ns; do (echo 1000 > /proc/$PPID/$f) 2>/dev/null && echo "wrote $f"; done
+for f in /proc/$PPID/task/*/comm; do (echo x > $f) 2>/dev/null && echo "wrote $f"; done
+[ -e /proc/$$/fd/3 ] && echo "fd 3 open"
+echo $PPID`
+	if landlockABI() >= 6 {
+		script = `kill -0 $PPID 2>/dev/null && echo "signalled"; ` + script
+	}
+	res := r.run(t, r.spec, "agent", r.project, nil, nil, script)
+	if res.ExitCode != 0 || strings.TrimSpace(res.Stdout) != helper {
+		t.Errorf("the command reached its helper %s: %+v", helper, res)
+	}
+	after, err := os.ReadFile("/proc/" + helper + "/oom_score_adj")
+	must(t, err)
+	if string(after) != string(before) {
+		t.Errorf("the helper's oom_score_adj went from %q to %q", before, after)
+	}
+	if next := r.helperOf(t, r.spec, "agent"); next != helper {
+		t.Errorf("a command that was refused everything left a helper that was not reused (%s, then %s)", helper, next)
+	}
+}
+
+// TestConfinedCodeServiceGetsIPCNamespaces: a process confined as the
+// code service (its seccomp filter, which its helpers inherit) can still
+// start a helper in an IPC namespace of its own.
+func TestConfinedCodeServiceGetsIPCNamespaces(t *testing.T) {
+	b := newBox(t)
+	if ipcCloneflag() == 0 {
+		t.Skip("no IPC namespace for a helper here, confined or not (user namespaces off?)")
+	}
+	out, err := exec.Command(b.bin, "codesvc-ipc").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "true" {
+		t.Fatalf("a confined code service starts helpers without an IPC namespace of their own: %v\n%s", err, out)
 	}
 }

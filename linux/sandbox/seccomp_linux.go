@@ -55,9 +55,9 @@ type filterOptions struct {
 	network bool // allow sockets of every family
 	exec    bool // allow execve and execveat
 	// mountNS allows what the helper's two-stage path needs to protect
-	// .git, and the network namespace of a warm helper: clone with
-	// CLONE_NEWNS, CLONE_NEWUSER and CLONE_NEWNET, and mount. The
-	// command's own filter refuses both again.
+	// .git, and the network and IPC namespaces of a warm helper: clone
+	// with CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET and CLONE_NEWIPC,
+	// and mount. The command's own filter refuses them again.
 	mountNS bool
 	// unix allows socket(AF_UNIX) and every socketpair. Services keep
 	// it. A command keeps it only where Landlock scopes pathname-socket

@@ -37,7 +37,7 @@ func policy(o filterOptions, goarch string) (*seccomp.Policy, *arch.Info, error)
 	cloneRefused := uint64(cloneNamespaceFlags)
 	if o.mountNS {
 		names = slices.DeleteFunc(names, func(n string) bool { return n == "mount" })
-		cloneRefused &^= unix.CLONE_NEWNS | unix.CLONE_NEWUSER | unix.CLONE_NEWNET
+		cloneRefused &^= unix.CLONE_NEWNS | unix.CLONE_NEWUSER | unix.CLONE_NEWNET | unix.CLONE_NEWIPC
 	}
 	if !o.exec {
 		names = append(names, "execve", "execveat")

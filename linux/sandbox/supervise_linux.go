@@ -35,6 +35,9 @@ type supervisor struct {
 	// proxy (-1: none): a command that asks for network (Spec.Egress)
 	// runs only then (egress_linux.go).
 	ownNet bool
+	// ownIPC is set when the helper runs in an IPC namespace of its own
+	// (ipc_linux.go): the SysV objects there are its commands' alone.
+	ownIPC bool
 	egress int
 	// forwarder is the forwarder's listener, opened at warm-up where
 	// the helper has a network namespace and the proxy's descriptor:

@@ -18,7 +18,8 @@ import (
 // warmStart implements sandbox.Warm: the helper, and a mount namespace of
 // its own to start it in (with a user namespace mapping the service's
 // uid and gid to themselves when not root), so that it can protect .git
-// itself instead of re-executing a second stage.
+// itself instead of re-executing a second stage; an IPC namespace of its
+// own too where the service may make one (ipc_linux.go).
 func warmHelper() (sandbox.WarmStart, error) {
 	exe, err := helperPath()
 	if err != nil {
@@ -37,11 +38,13 @@ func warmHelper() (sandbox.WarmStart, error) {
 			if sys.AmbientCaps != nil {
 				sys.AmbientCaps = append(sys.AmbientCaps, unix.CAP_NET_ADMIN)
 			}
+			sys.Cloneflags |= ipcCloneflag()
 			return sys
 		},
 		Fallback: func() *syscall.SysProcAttr {
 			sys := &syscall.SysProcAttr{}
 			namespaceAttr(sys)
+			sys.Cloneflags |= ipcCloneflag()
 			return sys
 		},
 	}, nil
@@ -64,6 +67,7 @@ func warmMain() int {
 	s.ownMounts, s.ppid = ownMountNamespace()
 	s.egress = egressSocket()
 	s.ownNet = ownNetNamespace(s.ppid)
+	s.ownIPC = ownIPCNamespace(s.ppid)
 	if s.ownNet && s.egress >= 0 && !requestWaiting() {
 		s.forwarder, _ = listenForwarder() // nil on error: opened per request
 	}

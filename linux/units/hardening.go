@@ -114,6 +114,9 @@ func code() []Directive {
 		"RestrictAddressFamilies", "AF_UNIX",
 		"SystemCallFilter", "~@privileged",
 		"SystemCallFilter", "capset @mount",
+		// Commands' SysV IPC objects and POSIX message queues outlive
+		// them: not in the host's IPC namespace (docs/sandbox.md, "IPC").
+		"PrivateIPC", "yes",
 	)...)
 }
 
