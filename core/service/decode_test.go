@@ -89,10 +89,12 @@ type (
 		Raw    json.RawMessage `json:"raw"`
 		Ratio  float64
 		Skip   string `json:"-"`
-		Dash   string `json:"-,"`
-		Small  int8   `json:"small"`
-		Count  uint16 `json:"count"`
-		Mode   mode   `json:"mode"`
+		//lint:ignore SA5008 the member named "-", as encoding/json reads this tag: the decoders must agree on it
+		Dash  string `json:"-,"`
+		Small int8   `json:"small"`
+		Count uint16 `json:"count"`
+		Mode  mode   `json:"mode"`
+		//lint:ignore U1000 an unexported field, which no decoder may set
 		hidden int
 	}
 	mode         string
