@@ -6,7 +6,7 @@ BIN := bin/carapace
 PKGS := ./...
 STATICCHECK := $(shell command -v staticcheck 2>/dev/null || echo $(HOME)/go/bin/staticcheck)
 
-.PHONY: all build run install help test test-short check fmt vet staticcheck cross bench bench-file bench-mcp fuzz deps tools
+.PHONY: all build run install help test test-short check fmt vet staticcheck cross bench bench-parts bench-file bench-mcp fuzz deps tools
 
 all: build
 
@@ -94,7 +94,17 @@ bench: deps build
 	@# (s), the seed's tokio daemon, builds offline from Debian's packaged crates.
 	@if command -v cargo >/dev/null && ! ls -d /usr/share/cargo/registry/tokio-1.* >/dev/null 2>&1; then apt-get install -y -q 'librust-tokio+full-dev' >/dev/null 2>&1 || echo "bench: no packaged tokio crates; (s) will be skipped"; fi
 	$(GO) run ./internal/bench $(BENCHARGS)
+	$(MAKE) bench-parts
 	$(MAKE) bench-sandbox bench-tokens websocket-bench bench-file bench-mcp bench-secrets bench-net bench-approvals
+
+# bench-parts: where a forwarded call's CPU goes, per call and part by part
+# (router, file service), from perf record -g of one more round of (d)
+# and (g), apart from the measured rounds so the sampling does not slow them.
+bench-parts: build
+	@command -v perf >/dev/null || { echo "bench-parts: no perf (apt-get install linux-perf)"; exit 0; }; \
+	d=$$(mktemp -d) && $(GO) run ./internal/bench -only dg -rounds 1 -duration 2s -perf $$d >/dev/null && \
+	echo "where a forwarded call's CPU goes (perf record -g, one round of (d) and (g)):" && \
+	$(GO) run ./internal/bench -parts $$d; rm -rf $$d
 
 # bench-mcp: the TypeScript SDK's client reads a 4 KiB file 2,000 times from
 # @modelcontextprotocol/server-filesystem and from carapace mcp (npm needed).
