@@ -69,21 +69,7 @@ func newStand(t *testing.T, rules func(tlsPort, plainPort string) ([]string, []s
 		}
 		return nil, fmt.Errorf("no such host %s (test resolver)", name)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.ServeConn(c)
-		}
-	}()
-	s.proxy = ln.Addr().String()
+	s.proxy = serveProxy(t, p)
 	return s
 }
 
@@ -413,10 +399,10 @@ func TestProxyBulkTail(t *testing.T) {
 	fmt.Fprintf(a, "done\n")
 }
 
-// dialThrough returns a TCP connection that p serves (TCP on both sides,
-// as the forwarder hands the proxy the command's connections), with a
-// deadline of 30 seconds; it is closed when the test ends.
-func dialThrough(t *testing.T, p *Proxy) net.Conn {
+// serveProxy serves p on a loopback listener, each connection accepted
+// handed to ServeConn (TCP on both sides, as the forwarder hands the
+// proxy a command's connections), and returns its address.
+func serveProxy(t *testing.T, p *Proxy) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -424,12 +410,22 @@ func dialThrough(t *testing.T, p *Proxy) net.Conn {
 	}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			p.ServeConn(c)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.ServeConn(c)
 		}
 	}()
-	a, err := net.Dial("tcp", ln.Addr().String())
+	return ln.Addr().String()
+}
+
+// dialThrough returns a connection to serveProxy(p), with a deadline of
+// 30 seconds; it is closed when the test ends.
+func dialThrough(t *testing.T, p *Proxy) net.Conn {
+	t.Helper()
+	a, err := net.Dial("tcp", serveProxy(t, p))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,21 +53,7 @@ func newRouteStand(t *testing.T, base string) *routeStand {
 		Routes: &Routes{Routes: map[string]Route{"github": r}, Transport: s.up.Client().Transport},
 		Record: func(r Record) { s.mu.Lock(); s.records = append(s.records, r); s.mu.Unlock() },
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.ServeConn(c)
-		}
-	}()
-	s.proxy = ln.Addr().String()
+	s.proxy = serveProxy(t, p)
 	return s
 }
 

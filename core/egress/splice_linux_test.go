@@ -43,26 +43,6 @@ func bulkServer(t *testing.T, size int) string {
 	return port
 }
 
-// bulkProxy serves p on a loopback listener, one connection per accept.
-func bulkProxy(t *testing.T, p *Proxy) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.ServeConn(c)
-		}
-	}()
-	return ln.Addr().String()
-}
-
 func loopbackOnly(context.Context, string) ([]netip.Addr, error) {
 	return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
 }
@@ -80,7 +60,7 @@ func TestProxyBulkCapAcrossConnections(t *testing.T) {
 	}
 	recs := make(chan Record, conns)
 	p := &Proxy{Rules: rs, MaxBytes: limit, Resolve: loopbackOnly, Record: func(r Record) { recs <- r }}
-	addr := bulkProxy(t, p)
+	addr := serveProxy(t, p)
 	var wg sync.WaitGroup
 	got := make([]int64, conns)
 	for i := range conns {
@@ -128,7 +108,7 @@ func TestProxyPipesPooledEmpty(t *testing.T) {
 	}
 	recs := make(chan Record, 8)
 	p := &Proxy{Rules: rs, Resolve: loopbackOnly, Record: func(r Record) { recs <- r }}
-	addr := bulkProxy(t, p)
+	addr := serveProxy(t, p)
 	for range 4 {
 		a, err := net.Dial("tcp", addr)
 		if err != nil {
