@@ -3,10 +3,8 @@
 package sandbox
 
 import (
-	"os"
 	"strconv"
 	"sync"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -28,20 +26,7 @@ import (
 // unit's RestrictNamespaces= may refuse one), else 0: found out once, by
 // starting /bin/true in one, as Terminals does for a mount namespace.
 var ipcCloneflag = sync.OnceValue(func() uintptr {
-	sys := &syscall.SysProcAttr{}
-	namespaceAttr(sys)
-	sys.AmbientCaps = nil // /bin/true needs none
-	sys.Cloneflags |= unix.CLONE_NEWIPC
-	prog := "/bin/true"
-	if _, err := os.Stat(prog); err != nil {
-		prog = "/usr/bin/true"
-	}
-	pid, err := syscall.ForkExec(prog, []string{"true"}, &syscall.ProcAttr{Sys: sys})
-	if err == nil {
-		var ws syscall.WaitStatus
-		_, err = syscall.Wait4(pid, &ws, 0, nil)
-	}
-	if err != nil {
+	if err := startTrue(unix.CLONE_NEWIPC); err != nil {
 		return 0
 	}
 	return unix.CLONE_NEWIPC

@@ -23,13 +23,14 @@ func UnixSockets() (scoped bool, detail string) {
 		"(Landlock ABI %d lifts this)", abi, landlockResolveUnixABI)
 }
 
-// Terminals reports whether a sandbox helper can have a mount namespace
-// of its own here, and so mount a private devpts for its command's
-// terminals; without one a command gets no terminal at all.
-func Terminals() (private bool, detail string) {
+// startTrue runs /bin/true in the namespaces a helper gets
+// (namespaceAttr) and extra clone flags, and waits for it: whether a
+// helper could be started so here.
+func startTrue(extra uintptr) error {
 	sys := &syscall.SysProcAttr{}
 	namespaceAttr(sys)
-	sys.AmbientCaps = nil // /bin/true mounts nothing
+	sys.AmbientCaps = nil // /bin/true needs none
+	sys.Cloneflags |= extra
 	prog := "/bin/true"
 	if _, err := os.Stat(prog); err != nil {
 		prog = "/usr/bin/true"
@@ -39,7 +40,14 @@ func Terminals() (private bool, detail string) {
 		var ws syscall.WaitStatus
 		_, err = syscall.Wait4(pid, &ws, 0, nil)
 	}
-	if err != nil {
+	return err
+}
+
+// Terminals reports whether a sandbox helper can have a mount namespace
+// of its own here, and so mount a private devpts for its command's
+// terminals; without one a command gets no terminal at all.
+func Terminals() (private bool, detail string) {
+	if err := startTrue(0); err != nil {
 		return false, fmt.Sprintf("no private devpts: no mount namespace for the helper (%v; user namespaces off?): commands get no terminal", err)
 	}
 	return true, "each command's helper mounts a private devpts: a command sees only the terminals it makes"
