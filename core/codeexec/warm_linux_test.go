@@ -39,33 +39,11 @@ func TestMain(m *testing.M) {
 // linux/sandbox does, putting its stdio on 0, 1 and 2; ok is false when
 // the socket closed first.
 func fakeRequest() (req sandbox.Request, ok bool) {
-	ctl := os.NewFile(3, "control")
 	syscall.CloseOnExec(3) // the command must not hold it
-	if _, err := ctl.Write([]byte{readyByte}); err != nil {
+	if _, err := os.NewFile(3, "control").Write([]byte{readyByte}); err != nil {
 		return req, false
 	}
-	var hdr [4]byte
-	oob := make([]byte, syscall.CmsgSpace(3*4))
-	n, oobn, _, _, err := syscall.Recvmsg(3, hdr[:], oob, 0)
-	if err != nil || n != 4 {
-		return req, false
-	}
-	msgs, _ := syscall.ParseSocketControlMessage(oob[:oobn])
-	fds, _ := syscall.ParseUnixRights(&msgs[0])
-	syscall.Dup3(fds[0], 1, 0)
-	syscall.Dup3(fds[1], 2, 0)
-	if len(fds) == 3 {
-		syscall.Dup3(fds[2], 0, 0)
-	}
-	for _, fd := range fds {
-		syscall.Close(fd)
-	}
-	b := make([]byte, binary.BigEndian.Uint32(hdr[:]))
-	if _, err := io.ReadFull(ctl, b); err != nil {
-		return req, false
-	}
-	req, err = sandbox.DecodeRequest(b)
-	return req, err == nil
+	return fakeNext()
 }
 
 func fakeWarmHelper() int {
@@ -108,7 +86,8 @@ func fakeReusedHelper() int {
 	return 2
 }
 
-// fakeNext is fakeRequest without the ready byte.
+// fakeNext reads the next request on the control socket, putting its
+// stdio on 0, 1 and 2 (fakeRequest says ready first).
 func fakeNext() (sandbox.Request, bool) {
 	var hdr [4]byte
 	oob := make([]byte, syscall.CmsgSpace(3*4))
